@@ -1,0 +1,96 @@
+//! What happened in a workspace: notifications for people, audit events for
+//! the record.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AuditEventId, NotificationId, UserId, VendorId, WorkspaceId};
+use crate::program::spelled_enum;
+use crate::text::{LongText, Name};
+
+spelled_enum!(
+    /// What a notification is about.
+    NotificationKind, "notification kind" {
+        /// A vendor published a campaign this workspace can activate.
+        NewCampaign => "new-campaign",
+        /// A lead arrived (vendor-sent or from a landing page).
+        NewLead => "new-lead",
+        /// A vendor decided on a deal registration.
+        DealDecided => "deal-decided",
+        /// A deal registration's protection is about to end.
+        DealExpiring => "deal-expiring",
+        /// A connection needs the partner's attention.
+        ConnectionAttention => "connection-attention",
+    }
+);
+
+/// A message to a workspace's members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Its id.
+    pub id: NotificationId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// The vendor involved, if any.
+    pub vendor_id: Option<VendorId>,
+    /// A one-line title.
+    pub title: Name,
+    /// More detail.
+    pub body: Option<LongText>,
+    /// The in-app path to open (e.g. `/leads/{id}`).
+    pub link: Option<String>,
+    /// When it was read.
+    pub read_at: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A notification to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// The vendor involved, if any.
+    pub vendor_id: Option<VendorId>,
+    /// A one-line title.
+    pub title: Name,
+    /// More detail.
+    pub body: Option<LongText>,
+    /// The in-app path to open.
+    pub link: Option<String>,
+}
+
+/// Who did something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    /// A member of the workspace.
+    User(UserId),
+    /// A vendor through its API.
+    Vendor(VendorId),
+    /// Onepane itself (sync, schedules).
+    System,
+    /// The operator through the admin CLI.
+    Operator,
+}
+
+/// An entry in a workspace's audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Its id.
+    pub id: AuditEventId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// Who.
+    pub actor: Actor,
+    /// What, as `noun.verb` (`lead.accepted`, `campaign.activated`).
+    pub action: String,
+    /// The id of the thing acted on.
+    pub subject: Option<String>,
+    /// Details.
+    pub detail: serde_json::Value,
+    /// When.
+    pub at: DateTime<Utc>,
+}

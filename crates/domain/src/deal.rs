@@ -1,0 +1,276 @@
+//! Deal registrations: one uniform form for every vendor, and the vendor's
+//! decision on it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DealRegistrationId, LeadId, UserId, VendorId, WorkspaceId};
+use crate::lead::Company;
+use crate::money::Money;
+use crate::price::Percent;
+use crate::program::spelled_enum;
+use crate::text::{LongText, Name, Sku};
+
+spelled_enum!(
+    /// Where a deal registration stands with its vendor.
+    DealStatus, "deal registration status" {
+        /// Sent to the vendor, not yet decided.
+        Submitted => "submitted",
+        /// The vendor protects the deal for the partner.
+        Approved => "approved",
+        /// The vendor refused it (with a reason).
+        Rejected => "rejected",
+        /// The protection (or the wait for a decision) ran out.
+        Expired => "expired",
+    }
+);
+
+/// A product line of a registered deal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DealProduct {
+    /// The vendor's SKU.
+    pub sku: Sku,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// What the partner fills in: the same form for every vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DealDetails {
+    /// The opportunity's title.
+    pub title: Name,
+    /// The end customer.
+    pub customer: Company,
+    /// The expected deal value.
+    pub amount: Money,
+    /// The products.
+    #[serde(default)]
+    pub products: Vec<DealProduct>,
+    /// The vendor's own required fields, by field name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The vendor's decision on a registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DealDecision {
+    /// Protected until `protection_expires_on`, with an optional extra discount.
+    Approved {
+        /// Why, or conditions.
+        reason: Option<LongText>,
+        /// The last day of protection.
+        protection_expires_on: NaiveDate,
+        /// Extra discount on this deal's products.
+        extra_discount: Option<Percent>,
+    },
+    /// Refused.
+    Rejected {
+        /// Why (a conflict, an existing registration, ...).
+        reason: LongText,
+    },
+}
+
+/// A decision that does not fit the registration's state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DealDecisionError {
+    /// Only submitted registrations can be decided.
+    #[error("the registration is {0}; only a submitted registration can be decided")]
+    NotSubmitted(DealStatus),
+    /// Protection must end after the decision day.
+    #[error("protection must end after {today} (got {expires_on})")]
+    ExpiryInPast {
+        /// The decision day.
+        today: NaiveDate,
+        /// The refused expiry.
+        expires_on: NaiveDate,
+    },
+}
+
+/// A deal registration submitted to one vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealRegistration {
+    /// Its id.
+    pub id: DealRegistrationId,
+    /// The registering workspace.
+    pub workspace_id: WorkspaceId,
+    /// The vendor it is registered with.
+    pub vendor_id: VendorId,
+    /// The lead it came from, if any.
+    pub lead_id: Option<LeadId>,
+    /// The form.
+    pub details: DealDetails,
+    /// Where it stands.
+    pub status: DealStatus,
+    /// The vendor's reason (always given on rejection).
+    pub reason: Option<LongText>,
+    /// The last day of protection, once approved.
+    pub protection_expires_on: Option<NaiveDate>,
+    /// The extra discount the vendor granted, once approved.
+    pub extra_discount: Option<Percent>,
+    /// Who submitted it.
+    pub submitted_by: Option<UserId>,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// When the vendor decided.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl DealRegistration {
+    /// Applies a vendor's decision made on `today`.
+    pub fn decide(
+        &mut self,
+        decision: DealDecision,
+        now: DateTime<Utc>,
+    ) -> Result<(), DealDecisionError> {
+        if self.status != DealStatus::Submitted {
+            return Err(DealDecisionError::NotSubmitted(self.status));
+        }
+        match decision {
+            DealDecision::Approved {
+                reason,
+                protection_expires_on,
+                extra_discount,
+            } => {
+                let today = now.date_naive();
+                if protection_expires_on <= today {
+                    return Err(DealDecisionError::ExpiryInPast {
+                        today,
+                        expires_on: protection_expires_on,
+                    });
+                }
+                self.status = DealStatus::Approved;
+                self.reason = reason;
+                self.protection_expires_on = Some(protection_expires_on);
+                self.extra_discount = extra_discount;
+            }
+            DealDecision::Rejected { reason } => {
+                self.status = DealStatus::Rejected;
+                self.reason = Some(reason);
+            }
+        }
+        self.decided_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The status as of `today`: an approved registration whose protection
+    /// ended reads as expired.
+    pub fn status_on(&self, today: NaiveDate) -> DealStatus {
+        match (self.status, self.protection_expires_on) {
+            (DealStatus::Approved, Some(end)) if end < today => DealStatus::Expired,
+            (s, _) => s,
+        }
+    }
+
+    /// The extra discount that applies to this deal's products on `today`.
+    pub fn active_extra_discount(&self, today: NaiveDate) -> Option<Percent> {
+        (self.status_on(today) == DealStatus::Approved)
+            .then_some(self.extra_discount)
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use rust_decimal::dec;
+
+    fn registration() -> DealRegistration {
+        let now = Utc::now();
+        DealRegistration {
+            id: DealRegistrationId::new(),
+            workspace_id: WorkspaceId::new(),
+            vendor_id: VendorId::new(),
+            lead_id: None,
+            details: DealDetails {
+                title: Name::parse("Printers for Kesko").unwrap(),
+                customer: Company {
+                    name: Name::parse("Kesko").unwrap(),
+                    domain: None,
+                    country: None,
+                },
+                amount: Money::new(dec!(12000), Currency::EUR),
+                products: vec![],
+                fields: BTreeMap::new(),
+            },
+            status: DealStatus::Submitted,
+            reason: None,
+            protection_expires_on: None,
+            extra_discount: None,
+            submitted_by: None,
+            submitted_at: now,
+            decided_at: None,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn approval_protects_until_expiry_then_expires() {
+        let now: DateTime<Utc> = "2026-03-01T10:00:00Z".parse().unwrap();
+        let mut r = registration();
+        let end: NaiveDate = "2026-06-01".parse().unwrap();
+        let extra = Percent::new(dec!(5)).unwrap();
+        r.decide(
+            DealDecision::Approved {
+                reason: None,
+                protection_expires_on: end,
+                extra_discount: Some(extra),
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(r.status_on(end), DealStatus::Approved);
+        assert_eq!(r.active_extra_discount(end), Some(extra));
+        let after = end.succ_opt().unwrap();
+        assert_eq!(r.status_on(after), DealStatus::Expired);
+        assert_eq!(r.active_extra_discount(after), None);
+    }
+
+    #[test]
+    fn decided_registrations_cannot_be_decided_again() {
+        let now = Utc::now();
+        let mut r = registration();
+        r.decide(
+            DealDecision::Rejected {
+                reason: LongText::parse("conflict").unwrap(),
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(r.reason.as_ref().map(LongText::as_str), Some("conflict"));
+        let again = r.decide(
+            DealDecision::Rejected {
+                reason: LongText::parse("x").unwrap(),
+            },
+            now,
+        );
+        assert_eq!(
+            again,
+            Err(DealDecisionError::NotSubmitted(DealStatus::Rejected))
+        );
+    }
+
+    #[test]
+    fn protection_must_end_in_the_future() {
+        let now: DateTime<Utc> = "2026-03-01T10:00:00Z".parse().unwrap();
+        let mut r = registration();
+        let err = r.decide(
+            DealDecision::Approved {
+                reason: None,
+                protection_expires_on: "2026-03-01".parse().unwrap(),
+                extra_discount: None,
+            },
+            now,
+        );
+        assert!(matches!(err, Err(DealDecisionError::ExpiryInPast { .. })));
+        assert_eq!(r.status, DealStatus::Submitted);
+    }
+}

@@ -1,0 +1,237 @@
+//! Leads: where they came from, who they are, and the state machine that
+//! moves them from new to won or lost.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ActivationId, CampaignId, LeadId, VendorId, WorkspaceId};
+use crate::program::spelled_enum;
+use crate::text::{CountryCode, Email, ExternalId, LongText, Name};
+
+spelled_enum!(
+    /// Where a lead came from.
+    LeadSource, "lead source" {
+        /// Sent by a vendor (through its API or a pull connector); the partner accepts or declines it.
+        Vendor => "vendor",
+        /// Captured by an activated campaign's landing page.
+        Campaign => "campaign",
+        /// Entered by the partner.
+        Manual => "manual",
+    }
+);
+
+spelled_enum!(
+    /// Where a lead is in the partner's process.
+    LeadStatus, "lead status" {
+        /// Arrived; not yet worked.
+        New => "new",
+        /// A vendor-sent lead the partner took on.
+        Accepted => "accepted",
+        /// A vendor-sent lead the partner turned down.
+        Declined => "declined",
+        /// Being worked.
+        Working => "working",
+        /// Qualified as an opportunity.
+        Qualified => "qualified",
+        /// Closed as won.
+        Won => "won",
+        /// Closed as lost.
+        Lost => "lost",
+    }
+);
+
+/// A status change the state machine does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a {origin} lead cannot go from {from} to {to}")]
+pub struct LeadTransitionError {
+    /// The lead's source.
+    pub origin: LeadSource,
+    /// The current status.
+    pub from: LeadStatus,
+    /// The refused status.
+    pub to: LeadStatus,
+}
+
+impl LeadStatus {
+    /// Whether the lead is closed (no further work expected).
+    pub fn is_closed(&self) -> bool {
+        matches!(
+            self,
+            LeadStatus::Declined | LeadStatus::Won | LeadStatus::Lost
+        )
+    }
+
+    /// Checks a move to `to` for a lead from `source`.
+    ///
+    /// Vendor-sent leads must be accepted or declined before they are worked;
+    /// only vendor-sent leads can be declined; a lost lead can be reopened.
+    pub fn transition(
+        self,
+        source: LeadSource,
+        to: LeadStatus,
+    ) -> Result<LeadStatus, LeadTransitionError> {
+        use LeadStatus::*;
+        let vendor_sent = source == LeadSource::Vendor;
+        let allowed = match (self, to) {
+            (New, Accepted) => true,
+            (New, Declined) => vendor_sent,
+            (New, Working | Qualified | Lost) => !vendor_sent,
+            (Accepted, Working | Qualified | Lost) => true,
+            (Working, Qualified | Lost) => true,
+            (Qualified, Won | Lost | Working) => true,
+            (Lost, Working) => true,
+            _ => false,
+        };
+        if allowed {
+            Ok(to)
+        } else {
+            Err(LeadTransitionError {
+                origin: source,
+                from: self,
+                to,
+            })
+        }
+    }
+}
+
+/// The person behind a lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Full name.
+    pub name: Name,
+    /// Email address.
+    pub email: Option<Email>,
+    /// Phone number as given.
+    pub phone: Option<Name>,
+    /// Job title.
+    pub title: Option<Name>,
+}
+
+/// The organization behind a lead or a deal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Company {
+    /// Company name.
+    pub name: Name,
+    /// Web domain (example.com).
+    pub domain: Option<Name>,
+    /// Country.
+    pub country: Option<CountryCode>,
+}
+
+/// A lead in a workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    /// Its id.
+    pub id: LeadId,
+    /// The workspace that owns it.
+    pub workspace_id: WorkspaceId,
+    /// The vendor it is attributed to.
+    pub vendor_id: Option<VendorId>,
+    /// The campaign it is attributed to.
+    pub campaign_id: Option<CampaignId>,
+    /// The activation (landing page) that captured it.
+    pub activation_id: Option<ActivationId>,
+    /// The id in the vendor's system, for vendor-sent leads.
+    pub external_id: Option<ExternalId>,
+    /// Where it came from.
+    pub source: LeadSource,
+    /// Where it is in the process.
+    pub status: LeadStatus,
+    /// The person.
+    pub contact: Contact,
+    /// The organization.
+    pub company: Option<Company>,
+    /// What the lead asked for or why it was sent.
+    pub message: Option<LongText>,
+    /// The vendor-set deadline to accept a vendor-sent lead.
+    pub respond_by: Option<DateTime<Utc>>,
+    /// When the partner shared the lead's details with its vendor (a deal
+    /// registration shares it too). Until then the vendor sees counts only.
+    pub shared_with_vendor_at: Option<DateTime<Utc>>,
+    /// When it arrived.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A lead a partner enters by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewManualLead {
+    /// The vendor it is for, if any.
+    pub vendor_id: Option<VendorId>,
+    /// The person.
+    pub contact: Contact,
+    /// The organization.
+    pub company: Option<Company>,
+    /// Notes.
+    pub message: Option<LongText>,
+}
+
+/// A lead a vendor sends to one partner.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVendorLead {
+    /// The id in the vendor's system (sending the same id again updates it).
+    pub external_id: ExternalId,
+    /// The person.
+    pub contact: Contact,
+    /// The organization.
+    pub company: Option<Company>,
+    /// Why it is sent.
+    pub message: Option<LongText>,
+    /// The deadline to accept it.
+    pub respond_by: Option<DateTime<Utc>>,
+}
+
+/// A lead captured by a campaign's landing page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCampaignLead {
+    /// The activation whose landing page captured it.
+    pub activation_id: ActivationId,
+    /// The person.
+    pub contact: Contact,
+    /// The organization.
+    pub company: Option<Company>,
+    /// What the visitor wrote.
+    pub message: Option<LongText>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LeadSource::*;
+    use super::LeadStatus::*;
+    use super::*;
+
+    #[test]
+    fn vendor_leads_are_accepted_or_declined_before_work() {
+        assert_eq!(New.transition(Vendor, Accepted), Ok(Accepted));
+        assert_eq!(New.transition(Vendor, Declined), Ok(Declined));
+        assert!(New.transition(Vendor, Working).is_err());
+        assert_eq!(Accepted.transition(Vendor, Working), Ok(Working));
+    }
+
+    #[test]
+    fn only_vendor_leads_can_be_declined() {
+        assert!(New.transition(Campaign, Declined).is_err());
+        assert!(New.transition(Manual, Declined).is_err());
+        assert_eq!(New.transition(Campaign, Working), Ok(Working));
+    }
+
+    #[test]
+    fn closed_leads_stay_closed_except_lost_reopens() {
+        for to in LeadStatus::ALL {
+            assert!(Won.transition(Manual, *to).is_err());
+            assert!(Declined.transition(Vendor, *to).is_err());
+        }
+        assert_eq!(Lost.transition(Manual, Working), Ok(Working));
+    }
+
+    #[test]
+    fn refusal_names_the_move() {
+        let err = Won.transition(Campaign, New).unwrap_err();
+        assert_eq!(err.to_string(), "a campaign lead cannot go from won to new");
+    }
+}

@@ -1,0 +1,19 @@
+//! Onepane's domain: identifiers, money and the margin engine, the entities of
+//! a partner's single pane and their state machines, and input types that
+//! parse rather than validate. No I/O lives here.
+
+pub mod activity;
+pub mod campaign;
+pub mod deal;
+pub mod ids;
+pub mod lead;
+pub mod margin;
+pub mod money;
+pub mod price;
+pub mod program;
+pub mod text;
+pub mod workspace;
+
+pub use ids::*;
+pub use money::{Currency, Money};
+pub use program::{LinkStatus, PartnerType, Role, Tier, VendorKind};

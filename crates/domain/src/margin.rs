@@ -1,0 +1,1 @@
+//! The margin engine (being written).
