@@ -1,1 +1,286 @@
+//! Onepane's storage: one API over two backends (SQLite, the embedded
+//! default, and PostgreSQL), in which tenant data is reachable only through
+//! a scope.
+//!
+//! - [`Store::partner`] opens one workspace's data ([`PartnerStore`]).
+//! - [`Store::vendor`] opens one vendor's rows in the workspaces linked to it
+//!   ([`VendorStore`]).
+//! - [`Store::operator`] opens the operator's explicit operations (create
+//!   workspaces and vendors, link them) ([`OperatorStore`]).
+//!
+//! Every scoped call is one transaction. On PostgreSQL the transaction first
+//! sets the scope with `set_config(..., true)` (transaction-local) and
+//! row-level security enforces it a second time; on SQLite the scoped queries
+//! are the enforcement.
 
+mod codec;
+mod error;
+mod operator;
+mod partner;
+pub mod postgres;
+mod rows;
+mod tx;
+mod vendor;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use error::StoreError;
+pub use operator::OperatorStore;
+pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore};
+pub use vendor::{Partner, VendorStore};
+
+use onepane_domain::{VendorId, WorkspaceId};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// The embedded default: `onepane.db` in the data directory.
+    pub fn in_data_dir(dir: &Path) -> Self {
+        DatabaseUrl::Sqlite(dir.join("onepane.db"))
+    }
+
+    /// The backend's name.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for logs and messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => match url::Url::parse(u) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    parsed.to_string()
+                }
+                Err(_) => "postgres://(unparseable)".to_owned(),
+            },
+        }
+    }
+}
+
+/// A database URL that is neither `sqlite:` nor `postgres:`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unsupported database URL `{0}`: use `sqlite://path/to/file.db` or `postgres://user@host/db`"
+)]
+pub struct DatabaseUrlError(String);
+
+impl FromStr for DatabaseUrl {
+    type Err = DatabaseUrlError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            if url::Url::parse(s).is_err() {
+                return Err(DatabaseUrlError("postgres://(unparseable)".to_owned()));
+            }
+            return Ok(DatabaseUrl::Postgres(s.to_owned()));
+        }
+        if let Some(rest) = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")) {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(DatabaseUrlError(s.to_owned()));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        // Show only the scheme: the rest may hold a password.
+        let shown = s.split_once("://").map_or(s, |(scheme, _)| scheme);
+        Err(DatabaseUrlError(format!("{shown}://...")))
+    }
+}
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long to wait for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The storage handle. Cheap to clone; all clones share one pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+impl Store {
+    /// Connects to the database (creating an SQLite file and its directory
+    /// when missing). Does not migrate: see [`Store::migrate`].
+    #[tracing::instrument(skip_all, fields(db = %url.redacted()))]
+    pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Store, StoreError> {
+        let pool = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                        path: dir.to_owned(),
+                        source,
+                    })?;
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| StoreError::connect(url, e))?;
+                Pool::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres(u) => {
+                let opts = PgConnectOptions::from_str(u)
+                    .map_err(|e| StoreError::connect(url, e))?
+                    .application_name("onepane");
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| StoreError::connect(url, e))?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Store { pool })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies pending migrations. On PostgreSQL, run this as the owner role.
+    #[tracing::instrument(skip(self), fields(backend = self.backend()))]
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Migrations this binary knows but the database has not applied. Needs
+    /// only read access to the migration table, so the server role can ask.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let (migrator, applied): (&Migrator, Vec<i64>) = match &self.pool {
+            Pool::Sqlite(p) => (&SQLITE_MIGRATIONS, applied_versions(p).await?),
+            Pool::Postgres(p) => (&POSTGRES_MIGRATIONS, applied_versions(p).await?),
+        };
+        Ok(migrator
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+        }
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// The operations of one workspace: the partner scope.
+    pub fn partner(&self, workspace_id: WorkspaceId) -> PartnerStore {
+        PartnerStore::new(self.clone(), workspace_id)
+    }
+
+    /// The operations of one vendor, in the workspaces linked to it.
+    pub fn vendor(&self, vendor_id: VendorId) -> VendorStore {
+        VendorStore::new(self.clone(), vendor_id)
+    }
+
+    /// The operator's explicit operations.
+    pub fn operator(&self) -> OperatorStore {
+        OperatorStore::new(self.clone())
+    }
+}
+
+async fn applied_versions<DB>(pool: &sqlx::Pool<DB>) -> Result<Vec<i64>, StoreError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    i64: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let table_missing = |e: &sqlx::Error| {
+        e.as_database_error().is_some_and(|d| {
+            let m = d.message();
+            m.contains("no such table") || m.contains("does not exist")
+        })
+    };
+    let mut conn = pool.acquire().await?;
+    match sqlx::query_as::<DB, (i64,)>(
+        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(rows) => Ok(rows.into_iter().map(|(v,)| v).collect()),
+        Err(e) if table_missing(&e) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The current time at the precision both backends keep (microseconds), so
+/// a value reads back exactly as written.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,86 @@
+//! The store's errors.
+
+use std::path::PathBuf;
+
+use crate::DatabaseUrl;
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or opened.
+    #[error("cannot connect to the {backend} database at {url}")]
+    Connect {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// The URL, password redacted.
+        url: String,
+        /// The cause.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The SQLite file's directory could not be created.
+    #[error("cannot create the data directory {}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A migration failed.
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The row does not exist in this scope (or at all: the two are not told apart).
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// The kind of row.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The write collides with an existing row.
+    #[error("{0}")]
+    Conflict(String),
+    /// The write breaks a domain rule (a state machine, a decision).
+    #[error("{0}")]
+    Rule(String),
+    /// A vendor tried to reach a workspace it is not actively linked to.
+    #[error("workspace {0} not found")]
+    NotLinked(onepane_domain::WorkspaceId),
+    /// A stored row no longer parses into the domain: a bug or a manual edit.
+    #[error("stored {what} is invalid: {detail}")]
+    Corrupt {
+        /// The kind of row.
+        what: &'static str,
+        /// What failed to parse.
+        detail: String,
+    },
+    /// The server's PostgreSQL role could read around row-level security.
+    #[error("{0}")]
+    PrivilegedRole(String),
+    /// Any other database error.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    pub(crate) fn connect(url: &DatabaseUrl, source: sqlx::Error) -> Self {
+        StoreError::Connect { backend: url.backend(), url: url.redacted(), source }
+    }
+
+    pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
+        StoreError::NotFound { what, id: id.to_string() }
+    }
+
+    pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Self {
+        StoreError::Corrupt { what, detail: detail.to_string() }
+    }
+
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`].
+    pub(crate) fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(message()),
+            _ => StoreError::Database(e),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! PostgreSQL specifics: the two roles, and the check that the server's role
+//! cannot read around row-level security.
+
+use crate::{Pool, Store, StoreError};
+
+/// The SQL an administrator runs once to create the owner role (runs
+/// migrations, owns the tables) and the server role (owns nothing, no
+/// BYPASSRLS), the database, and the grants. Role and database names are
+/// checked to be plain identifiers; passwords are set afterwards with
+/// `\password` so they never sit in a file.
+pub fn roles_sql(owner: &str, server: &str, database: &str) -> Result<String, StoreError> {
+    for (what, name) in [("owner role", owner), ("server role", server), ("database", database)] {
+        let plain = !name.is_empty()
+            && name.len() <= 63
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !plain {
+            return Err(StoreError::Rule(format!(
+                "the {what} `{name}` must be lowercase letters, digits and `_`"
+            )));
+        }
+    }
+    Ok(format!(
+        "-- Run as a PostgreSQL superuser, e.g. `psql -v ON_ERROR_STOP=1 -f roles.sql`.
+-- {owner}: owns the schema and runs `onepane migrate`.
+-- {server}: what `onepane serve` connects as; owns nothing, cannot bypass RLS.
+CREATE ROLE {owner} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+CREATE ROLE {server} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+CREATE DATABASE {database} OWNER {owner};
+\\connect {database}
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+GRANT USAGE, CREATE ON SCHEMA public TO {owner};
+GRANT USAGE ON SCHEMA public TO {server};
+-- Every table and function the owner creates (now and in later migrations)
+-- is usable by the server role; row-level security still applies to it.
+ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {server};
+ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public
+    GRANT USAGE, SELECT ON SEQUENCES TO {server};
+-- Set passwords interactively: \\password {owner} and \\password {server}
+"
+    ))
+}
+
+/// Refuses a server connection whose role is a superuser or has BYPASSRLS:
+/// row-level security would not apply to it. SQLite passes.
+pub async fn check_server_role(store: &Store) -> Result<(), StoreError> {
+    let Pool::Postgres(pool) = &store.pool else {
+        return Ok(());
+    };
+    let (user, superuser, bypass): (String, bool, bool) = sqlx::query_as(
+        "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    if superuser || bypass {
+        return Err(StoreError::PrivilegedRole(format!(
+            "the database role `{user}` is a superuser or has BYPASSRLS, so row-level security \
+             would not protect tenant data; connect `onepane serve` as the server role \
+             (see deploy/postgres/roles.sql) and run migrations as the owner role"
+        )));
+    }
+    let owned: (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tableowner = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    if owned.0 > 0 {
+        return Err(StoreError::PrivilegedRole(format!(
+            "the database role `{user}` owns {} tables and could switch row-level security off; \
+             connect `onepane serve` as the server role and keep the owner for `onepane migrate`",
+            owned.0
+        )));
+    }
+    Ok(())
+}

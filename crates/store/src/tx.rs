@@ -1,0 +1,98 @@
+//! Scoped transactions: the only way the store reaches tenant rows.
+
+use onepane_domain::{VendorId, WorkspaceId};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use crate::{Pool, Store, StoreError};
+
+/// Who a unit of work acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Partner(WorkspaceId),
+    Vendor(VendorId),
+    Operator,
+}
+
+/// Whether the unit of work writes. SQLite takes the write lock up front
+/// for writers (`BEGIN IMMEDIATE`), so two writers wait for each other
+/// instead of failing on a lock upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+/// A transaction on either backend, scoped.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the transaction's connection and `Db`
+/// to the backend type. The body is type-checked once per backend, so one
+/// query text serves both (`$1` placeholders work on SQLite too).
+macro_rules! on_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx {
+            $crate::tx::Tx::Sqlite(t) => {
+                #[allow(unused)]
+                type Db = ::sqlx::Sqlite;
+                let $c = &mut **t;
+                $body
+            }
+            $crate::tx::Tx::Postgres(t) => {
+                #[allow(unused)]
+                type Db = ::sqlx::Postgres;
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Begins a transaction acting for `scope`.
+    pub(crate) async fn begin(&self, scope: Scope, access: Access) -> Result<Tx, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let t = match access {
+                    Access::Read => p.begin().await?,
+                    Access::Write => p.begin_with("BEGIN IMMEDIATE").await?,
+                };
+                Ok(Tx::Sqlite(t))
+            }
+            Pool::Postgres(p) => {
+                let mut t = p.begin().await?;
+                let (ws, vendor, operator) = match scope {
+                    Scope::Partner(w) => (w.to_string(), String::new(), ""),
+                    Scope::Vendor(v) => (String::new(), v.to_string(), ""),
+                    Scope::Operator => (String::new(), String::new(), "on"),
+                };
+                // All three, every time, transaction-local: nothing carries
+                // over to the next user of this pooled connection.
+                sqlx::query(
+                    "SELECT set_config('onepane.workspace_id', $1, true), \
+                            set_config('onepane.vendor_id', $2, true), \
+                            set_config('onepane.operator', $3, true)",
+                )
+                .bind(ws)
+                .bind(vendor)
+                .bind(operator)
+                .execute(&mut *t)
+                .await?;
+                Ok(Tx::Postgres(t))
+            }
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! The vendor scope: one vendor's own rows, only in workspaces actively
+//! linked to it. A vendor never sees another vendor's rows, nor learns which
+//! other vendors a partner works with.
+
+use onepane_domain::activity::{Actor, AuditEvent, NewNotification, NotificationKind};
+use onepane_domain::campaign::{Asset, AssetContent, Campaign, CampaignContent, CampaignStatus};
+use onepane_domain::deal::{DealDecision, DealRegistration, DealStatus};
+use onepane_domain::lead::{Lead, LeadSource, LeadStatus, NewVendorLead};
+use onepane_domain::price::{PriceItem, PriceItemInput, PriceList, PriceListTerms};
+use onepane_domain::program::Tier;
+use onepane_domain::text::{ExternalId, Name};
+use onepane_domain::workspace::{Vendor, VendorLink};
+use onepane_domain::*;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::codec::DbDecimal;
+use crate::operator::LINK_COLUMNS;
+use crate::partner::*;
+use crate::rows::*;
+use crate::tx::{Access, Scope, Tx, on_tx};
+use crate::{Store, StoreError, now};
+
+/// A linked workspace as its vendor sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The partner organization's name.
+    pub name: Name,
+    /// The link's terms.
+    pub link: VendorLink,
+}
+
+/// One vendor's handle. Built by [`Store::vendor`].
+#[derive(Debug, Clone)]
+pub struct VendorStore {
+    store: Store,
+    vendor_id: VendorId,
+}
+
+impl VendorStore {
+    pub(crate) fn new(store: Store, vendor_id: VendorId) -> Self {
+        Self { store, vendor_id }
+    }
+
+    /// The vendor this scope is for.
+    pub fn vendor_id(&self) -> VendorId {
+        self.vendor_id
+    }
+
+    fn v(&self) -> Uuid {
+        self.vendor_id.as_uuid()
+    }
+
+    async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
+        self.store.begin(Scope::Vendor(self.vendor_id), access).await
+    }
+
+    /// The vendor organization.
+    pub async fn vendor(&self) -> Result<Vendor, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let row: Option<VendorRow> = on_tx!(tx, c => {
+            sqlx::query_as("SELECT id, name, kind, created_at FROM vendors WHERE id = $1")
+                .bind(self.v())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        row.ok_or_else(|| StoreError::not_found("vendor", self.vendor_id))?.try_into()
+    }
+
+    /// The workspaces linked to this vendor (any status), by name.
+    pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<(String, LinkRow)> = on_tx!(tx, c => {
+            use sqlx::Row;
+            sqlx::query(&format!(
+                "SELECT w.name AS workspace_name, {} FROM vendor_links l \
+                 JOIN workspaces w ON w.id = l.workspace_id \
+                 WHERE l.vendor_id = $1 AND l.status = 'active' ORDER BY w.name, w.id",
+                prefixed("l", LINK_COLUMNS)
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+            .into_iter()
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("workspace_name")?, <LinkRow as sqlx::FromRow<_>>::from_row(&r)?)))
+            .collect::<Result<Vec<_>, _>>()?
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(name, row)| {
+                let link = VendorLink::try_from(row)?;
+                Ok(Partner { workspace_id: link.workspace_id, name: parse("workspace", &name)?, link })
+            })
+            .collect()
+    }
+
+    async fn linked_workspaces(&self, tx: &mut Tx) -> Result<Vec<WorkspaceId>, StoreError> {
+        let rows: Vec<(Uuid,)> = on_tx!(*tx, c => {
+            sqlx::query_as("SELECT workspace_id FROM vendor_links WHERE vendor_id = $1 AND status = 'active' ORDER BY workspace_id")
+                .bind(self.v())
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(w,)| WorkspaceId::from_uuid(w)).collect())
+    }
+
+    async fn ensure_linked(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<VendorLink, StoreError> {
+        let row: Option<LinkRow> = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2 AND status = 'active'"
+            ))
+            .bind(ws.as_uuid())
+            .bind(self.v())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        row.ok_or(StoreError::NotLinked(ws))?.try_into()
+    }
+
+    /// Sets a linked partner's program tier.
+    pub async fn set_tier(&self, ws: WorkspaceId, tier: Tier) -> Result<VendorLink, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        self.ensure_linked(&mut tx, ws).await?;
+        let row: LinkRow = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "UPDATE vendor_links SET tier = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
+            ))
+            .bind(ws.as_uuid())
+            .bind(self.v())
+            .bind(tier.as_str())
+            .bind(now())
+            .fetch_one(&mut *c)
+            .await?
+        });
+        self.audit(&mut tx, ws, "vendor.tier-set", tier.as_str()).await?;
+        tx.commit().await?;
+        row.try_into()
+    }
+
+    async fn audit(&self, tx: &mut Tx, ws: WorkspaceId, action: &str, subject: &str) -> Result<(), StoreError> {
+        insert_audit(tx, &AuditEvent {
+            id: AuditEventId::new(),
+            workspace_id: ws,
+            actor: Actor::Vendor(self.vendor_id),
+            action: action.to_owned(),
+            subject: Some(subject.to_owned()),
+            detail: serde_json::json!({}),
+            at: now(),
+        })
+        .await
+    }
+
+    // ---- campaigns -------------------------------------------------------
+
+    /// Publishes (creates or replaces) a campaign into every actively linked
+    /// workspace. Workspaces that get it for the first time are notified.
+    /// Returns the campaign as it now stands in each workspace.
+    pub async fn publish_campaign(&self, external_id: &ExternalId, content: &CampaignContent) -> Result<Vec<Campaign>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut out = Vec::new();
+        for ws in self.linked_workspaces(&mut tx).await? {
+            out.push(self.put_campaign_in(&mut tx, ws, external_id, content).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Creates or replaces a campaign in one linked workspace.
+    pub async fn put_campaign(&self, ws: WorkspaceId, external_id: &ExternalId, content: &CampaignContent) -> Result<Campaign, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        self.ensure_linked(&mut tx, ws).await?;
+        let c = self.put_campaign_in(&mut tx, ws, external_id, content).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    async fn put_campaign_in(&self, tx: &mut Tx, ws: WorkspaceId, external_id: &ExternalId, content: &CampaignContent) -> Result<Campaign, StoreError> {
+        let at = now();
+        let row: CampaignRow = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "INSERT INTO campaigns (workspace_id, id, vendor_id, external_id, status, starts_on, ends_on, content, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'published', $5, $6, $7, $8, $8) \
+                 ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
+                   status = 'published', starts_on = excluded.starts_on, ends_on = excluded.ends_on, \
+                   content = excluded.content, updated_at = excluded.updated_at \
+                 RETURNING {CAMPAIGN_COLUMNS}"
+            ))
+            .bind(ws.as_uuid())
+            .bind(CampaignId::new().as_uuid())
+            .bind(self.v())
+            .bind(external_id.as_str())
+            .bind(content.window.starts_on())
+            .bind(content.window.ends_on())
+            .bind(Json(content))
+            .bind(at)
+            .fetch_one(&mut *c)
+            .await?
+        });
+        let campaign = Campaign::try_from(row)?;
+        if campaign.created_at == at {
+            let title = Name::parse(&format!("New campaign: {}", content.variants.first().name))
+                .unwrap_or_else(|_| content.variants.first().name.clone());
+            insert_notification(tx, ws, &NewNotification {
+                kind: NotificationKind::NewCampaign,
+                vendor_id: Some(self.vendor_id),
+                title,
+                body: None,
+                link: Some(format!("/campaigns/{}", campaign.id)),
+            })
+            .await?;
+        }
+        Ok(campaign)
+    }
+
+    /// This vendor's campaigns across linked workspaces, newest first.
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<CampaignRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM campaigns c JOIN vendor_links l \
+                   ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
+                 WHERE c.vendor_id = $1 ORDER BY c.id DESC",
+                prefixed("c", CAMPAIGN_COLUMNS)
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
+    }
+
+    /// Archives a campaign everywhere: its activations stop taking leads.
+    /// Returns how many workspaces had it.
+    pub async fn archive_campaign(&self, external_id: &ExternalId) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut n = 0;
+        for ws in self.linked_workspaces(&mut tx).await? {
+            n += on_tx!(tx, c => {
+                sqlx::query("UPDATE campaigns SET status = $4, updated_at = $5 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+                    .bind(ws.as_uuid())
+                    .bind(self.v())
+                    .bind(external_id.as_str())
+                    .bind(CampaignStatus::Archived.as_str())
+                    .bind(now())
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected()
+            });
+        }
+        if n == 0 {
+            return Err(StoreError::not_found("campaign", external_id));
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// How many linked workspaces activated each of this vendor's campaigns,
+    /// by external id. Counts only: no lead data.
+    pub async fn activation_counts(&self) -> Result<Vec<(ExternalId, u64)>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<(String, i64)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT c.external_id, COUNT(a.id) FROM campaigns c \
+                 JOIN vendor_links l ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
+                 LEFT JOIN campaign_activations a ON a.workspace_id = c.workspace_id AND a.campaign_id = c.id \
+                 WHERE c.vendor_id = $1 GROUP BY c.external_id ORDER BY c.external_id",
+            )
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(e, n)| Ok((parse("campaign", &e)?, u64::try_from(n).unwrap_or_default())))
+            .collect()
+    }
+
+    // ---- assets ----------------------------------------------------------
+
+    /// Publishes (creates or replaces) an asset into every actively linked workspace.
+    pub async fn publish_asset(&self, external_id: &ExternalId, content: &AssetContent) -> Result<Vec<Asset>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut out = Vec::new();
+        for ws in self.linked_workspaces(&mut tx).await? {
+            let at = now();
+            let row: AssetRow = on_tx!(tx, c => {
+                sqlx::query_as(&format!(
+                    "INSERT INTO assets (workspace_id, id, vendor_id, external_id, kind, content, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                     ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
+                       kind = excluded.kind, content = excluded.content, updated_at = excluded.updated_at \
+                     RETURNING {ASSET_COLUMNS}"
+                ))
+                .bind(ws.as_uuid())
+                .bind(AssetId::new().as_uuid())
+                .bind(self.v())
+                .bind(external_id.as_str())
+                .bind(content.kind.as_str())
+                .bind(Json(content))
+                .bind(at)
+                .fetch_one(&mut *c)
+                .await?
+            });
+            out.push(row.try_into()?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// This vendor's assets across linked workspaces.
+    pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<AssetRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM assets a JOIN vendor_links l \
+                   ON l.workspace_id = a.workspace_id AND l.vendor_id = a.vendor_id AND l.status = 'active' \
+                 WHERE a.vendor_id = $1 ORDER BY a.id DESC",
+                prefixed("a", ASSET_COLUMNS)
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
+    }
+
+    // ---- price lists -----------------------------------------------------
+
+    /// Publishes a price list's terms and its complete set of items into every
+    /// actively linked workspace, atomically: items not in `items` are removed.
+    pub async fn publish_price_list(
+        &self,
+        external_id: &ExternalId,
+        terms: &PriceListTerms,
+        items: &[PriceItemInput],
+    ) -> Result<Vec<PriceList>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut out = Vec::new();
+        for ws in self.linked_workspaces(&mut tx).await? {
+            let at = now();
+            let row: PriceListRow = on_tx!(tx, c => {
+                sqlx::query_as(&format!(
+                    "INSERT INTO price_lists (workspace_id, id, vendor_id, external_id, currency, terms, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                     ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
+                       currency = excluded.currency, terms = excluded.terms, updated_at = excluded.updated_at \
+                     RETURNING {PRICE_LIST_COLUMNS}"
+                ))
+                .bind(ws.as_uuid())
+                .bind(PriceListId::new().as_uuid())
+                .bind(self.v())
+                .bind(external_id.as_str())
+                .bind(terms.currency.code())
+                .bind(Json(terms))
+                .bind(at)
+                .fetch_one(&mut *c)
+                .await?
+            });
+            let list = PriceList::try_from(row)?;
+            on_tx!(tx, c => {
+                sqlx::query("DELETE FROM price_items WHERE workspace_id = $1 AND price_list_id = $2")
+                    .bind(ws.as_uuid())
+                    .bind(list.id.as_uuid())
+                    .execute(&mut *c)
+                    .await?;
+            });
+            for item in items {
+                on_tx!(tx, c => {
+                    sqlx::query(
+                        "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(ws.as_uuid())
+                    .bind(PriceItemId::new().as_uuid())
+                    .bind(self.v())
+                    .bind(list.id.as_uuid())
+                    .bind(item.sku.as_str())
+                    .bind(item.name.as_str())
+                    .bind(item.category.as_ref().map(|c| c.as_str()))
+                    .bind(DbDecimal(item.list_price.value()))
+                    .bind(terms.currency.code())
+                    .bind(Json(item))
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| StoreError::conflict_on_unique(e, || format!("SKU {} appears twice in the price list", item.sku)))?;
+                });
+            }
+            out.push(list);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// This vendor's price items across linked workspaces.
+    pub async fn price_items(&self) -> Result<Vec<PriceItem>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM price_items p JOIN vendor_links l \
+                   ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
+                 WHERE p.vendor_id = $1 ORDER BY p.workspace_id, p.sku",
+                prefixed("p", PRICE_ITEM_COLUMNS)
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
+    }
+
+    // ---- leads -----------------------------------------------------------
+
+    /// Sends a lead to one linked workspace (sending the same external id
+    /// again updates the lead while the partner has not responded).
+    pub async fn send_lead(&self, ws: WorkspaceId, new: &NewVendorLead) -> Result<Lead, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        self.ensure_linked(&mut tx, ws).await?;
+        let existing: Option<LeadRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND source = 'vendor'"
+            ))
+            .bind(ws.as_uuid())
+            .bind(self.v())
+            .bind(new.external_id.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let at = now();
+        let lead = match existing {
+            Some(row) => {
+                let mut lead = Lead::try_from(row)?;
+                if lead.status != LeadStatus::New {
+                    return Err(StoreError::Conflict(format!(
+                        "the partner already {} lead {}; it can no longer be changed",
+                        lead.status, new.external_id
+                    )));
+                }
+                lead.contact = new.contact.clone();
+                lead.company = new.company.clone();
+                lead.message = new.message.clone();
+                lead.respond_by = new.respond_by;
+                lead.updated_at = at;
+                on_tx!(tx, c => {
+                    sqlx::query(
+                        "UPDATE leads SET contact_name = $3, contact_email = $4, company_name = $5, contact = $6, \
+                           company = $7, message = $8, respond_by = $9, updated_at = $10 \
+                         WHERE workspace_id = $1 AND id = $2",
+                    )
+                    .bind(ws.as_uuid())
+                    .bind(lead.id.as_uuid())
+                    .bind(lead.contact.name.as_str())
+                    .bind(lead.contact.email.as_ref().map(|e| e.as_str()))
+                    .bind(lead.company.as_ref().map(|c| c.name.as_str()))
+                    .bind(Json(&lead.contact))
+                    .bind(lead.company.as_ref().map(Json))
+                    .bind(lead.message.as_ref().map(|m| m.as_str()))
+                    .bind(lead.respond_by)
+                    .bind(at)
+                    .execute(&mut *c)
+                    .await?;
+                });
+                lead
+            }
+            None => {
+                let lead = Lead {
+                    id: LeadId::new(),
+                    workspace_id: ws,
+                    vendor_id: Some(self.vendor_id),
+                    campaign_id: None,
+                    activation_id: None,
+                    external_id: Some(new.external_id.clone()),
+                    source: LeadSource::Vendor,
+                    status: LeadStatus::New,
+                    contact: new.contact.clone(),
+                    company: new.company.clone(),
+                    message: new.message.clone(),
+                    respond_by: new.respond_by,
+                    shared_with_vendor_at: None,
+                    created_at: at,
+                    updated_at: at,
+                };
+                insert_lead(&mut tx, &lead).await?;
+                let title = Name::parse(&format!("New lead: {}", lead.contact.name))
+                    .unwrap_or_else(|_| lead.contact.name.clone());
+                insert_notification(&mut tx, ws, &NewNotification {
+                    kind: NotificationKind::NewLead,
+                    vendor_id: Some(self.vendor_id),
+                    title,
+                    body: None,
+                    link: Some(format!("/leads/{}", lead.id)),
+                })
+                .await?;
+                lead
+            }
+        };
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// The leads this vendor may see: those it sent and those partners shared
+    /// with it, newest first.
+    pub async fn leads(&self) -> Result<Vec<Lead>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<LeadRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM leads x JOIN vendor_links l \
+                   ON l.workspace_id = x.workspace_id AND l.vendor_id = x.vendor_id AND l.status = 'active' \
+                 WHERE x.vendor_id = $1 AND (x.source = 'vendor' OR x.shared_with_vendor_at IS NOT NULL) \
+                 ORDER BY x.id DESC",
+                prefixed("x", LEAD_COLUMNS)
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
+    }
+
+    // ---- deal registrations ---------------------------------------------
+
+    /// Registrations submitted to this vendor, newest first.
+    pub async fn deal_registrations(&self, status: Option<DealStatus>) -> Result<Vec<DealRegistration>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<DealRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM deal_registrations d JOIN vendor_links l \
+                   ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id AND l.status = 'active' \
+                 WHERE d.vendor_id = $1 AND ($2 IS NULL OR d.status = $2) ORDER BY d.id DESC",
+                prefixed("d", DEAL_COLUMNS)
+            ))
+            .bind(self.v())
+            .bind(status.map(|s| s.as_str()))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
+    }
+
+    async fn fetch_deal(&self, tx: &mut Tx, id: DealRegistrationId) -> Result<DealRegistration, StoreError> {
+        let row: Option<DealRow> = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM deal_registrations d JOIN vendor_links l \
+                   ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id AND l.status = 'active' \
+                 WHERE d.vendor_id = $1 AND d.id = $2",
+                prefixed("d", DEAL_COLUMNS)
+            ))
+            .bind(self.v())
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        row.ok_or_else(|| StoreError::not_found("deal registration", id))?.try_into()
+    }
+
+    /// One registration submitted to this vendor.
+    pub async fn deal_registration(&self, id: DealRegistrationId) -> Result<DealRegistration, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let d = self.fetch_deal(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    /// Approves or rejects a registration and notifies the partner.
+    pub async fn decide(&self, id: DealRegistrationId, decision: DealDecision) -> Result<DealRegistration, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut reg = self.fetch_deal(&mut tx, id).await?;
+        reg.decide(decision, now()).map_err(|e| StoreError::Rule(e.to_string()))?;
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE deal_registrations SET status = $4, reason = $5, protection_expires_on = $6, \
+                   extra_discount = $7, decided_at = $8, updated_at = $8 \
+                 WHERE workspace_id = $1 AND id = $2 AND vendor_id = $3",
+            )
+            .bind(reg.workspace_id.as_uuid())
+            .bind(id.as_uuid())
+            .bind(self.v())
+            .bind(reg.status.as_str())
+            .bind(reg.reason.as_ref().map(|r| r.as_str()))
+            .bind(reg.protection_expires_on)
+            .bind(reg.extra_discount.map(|p| DbDecimal(p.value())))
+            .bind(reg.decided_at)
+            .execute(&mut *c)
+            .await?;
+        });
+        let title = Name::parse(&format!("Deal {}: {}", reg.status, reg.details.title))
+            .unwrap_or_else(|_| reg.details.title.clone());
+        insert_notification(&mut tx, reg.workspace_id, &NewNotification {
+            kind: NotificationKind::DealDecided,
+            vendor_id: Some(self.vendor_id),
+            title,
+            body: reg.reason.clone(),
+            link: Some(format!("/deal-registrations/{id}")),
+        })
+        .await?;
+        self.audit(&mut tx, reg.workspace_id, "deal-registration.decided", &id.to_string()).await?;
+        tx.commit().await?;
+        Ok(reg)
+    }
+}
+
