@@ -1,1 +1,10 @@
+//! End-to-end tests: the real `onepane` binary on a fresh data directory,
+//! and the server built in-process and spoken to over HTTP.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod config;
+mod harness;
+mod http;
+mod serve;

@@ -1,1 +1,14 @@
+//! Onepane's server and command-line tool, as a library: `main.rs` only
+//! parses the command line and calls [`cli::main`], and tests build the same
+//! [`startup::Application`] in-process.
 
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod report;
+pub mod secret_key;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Application, StartupError};

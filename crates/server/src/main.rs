@@ -1,1 +1,5 @@
-fn main() {}
+//! The `onepane` binary.
+
+fn main() -> std::process::ExitCode {
+    onepane::cli::main()
+}

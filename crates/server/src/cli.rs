@@ -1,0 +1,243 @@
+//! The command line: `serve`, `migrate` and `admin`.
+//!
+//! Exit codes: 0 on success; 2 when the command line, the configuration or
+//! the data asked for is wrong (fix the input and retry); 1 when the
+//! environment fails (a database that does not answer, a port in use).
+//! Every failure is one `error: ...` line on standard error.
+
+mod admin;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use onepane_store::{StoreError, StoreOptions};
+
+use crate::config::{Config, ConfigError, Environment, Overrides};
+use crate::report::cause_chain;
+use crate::startup::{self, Application, StartupError, shutdown_signal};
+use crate::telemetry;
+
+pub use admin::AdminCommand;
+
+/// Onepane: one workspace for a channel partner and every vendor it sells for.
+#[derive(Debug, Parser)]
+#[command(name = "onepane", version, propagate_version = true)]
+pub struct Cli {
+    /// Settings that apply to every command.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that override the config file and the environment.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Read settings from this TOML file [env: ONEPANE_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The database: sqlite://path or postgres://user@host/db [env: ONEPANE_DATABASE_URL]
+    /// [default: sqlite in the data directory]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The owner role's database URL, used to run migrations on PostgreSQL
+    /// [env: ONEPANE_MIGRATION_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub migration_database_url: Option<String>,
+    /// Where the SQLite database and the generated secret key live
+    /// [env: ONEPANE_DATA_DIR] [default: ./onepane-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// Log line format: text or json [env: ONEPANE_LOG_FORMAT] [default: text]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter in env-filter syntax, e.g. info or onepane=debug [env: ONEPANE_LOG]
+    /// [default: info]
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Apply pending database migrations (as the owner role on PostgreSQL).
+    Migrate,
+    /// Operator tasks: workspaces, vendors, links, PostgreSQL roles.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `serve`'s own flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on [env: ONEPANE_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A command-line value does not parse.
+    #[error("invalid {flag}")]
+    Argument {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong with its value.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Startup failed.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// Standard output could not be written.
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
+}
+
+impl CliError {
+    /// 2 for input the operator can correct, 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        let bad_input = match self {
+            CliError::Config(_) | CliError::Argument { .. } => true,
+            CliError::Startup(StartupError::Store(e)) | CliError::Store(e) => {
+                store_refused_input(e)
+            }
+            CliError::Startup(e) => e.is_bad_input(),
+            CliError::Runtime(_) | CliError::Output(_) => false,
+        };
+        if bad_input { 2 } else { 1 }
+    }
+}
+
+/// Whether the store refused what was asked (an unknown id, a duplicate, a
+/// broken rule, a privileged role) rather than failed.
+fn store_refused_input(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::NotFound { .. }
+            | StoreError::NotLinked(_)
+            | StoreError::Conflict(_)
+            | StoreError::Rule(_)
+            | StoreError::PrivilegedRole(_)
+    )
+}
+
+/// Parses a flag's value into its domain type, naming the flag on failure.
+pub(crate) fn parse_flag<T>(flag: &'static str, value: &str) -> Result<T, CliError>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value.parse().map_err(|e| CliError::Argument {
+        flag,
+        source: Box::new(e),
+    })
+}
+
+/// Runs the command line of this process and says how it went.
+pub fn main() -> ExitCode {
+    // Usage errors, --help and --version are clap's to print and exit on.
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            output::report(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let Cli { settings, command } = cli;
+    if let Command::Admin(AdminCommand::PostgresRoles(args)) = &command {
+        // Pure text generation: no configuration needed, so a broken one
+        // does not stand in the way of setting up the database.
+        return admin::postgres_roles(args);
+    }
+    let listen = match &command {
+        Command::Serve(args) => args.listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        config: settings.config,
+        database_url: settings.database_url,
+        migration_database_url: settings.migration_database_url,
+        listen,
+        data_dir: settings.data_dir,
+        log_format: settings.log_format,
+        log: settings.log,
+    };
+    let config = Config::load(&overrides, &Environment::from_process()?)?;
+    telemetry::init(config.log_format, &config.log_filter);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(async move {
+        match command {
+            Command::Serve(_) => serve(&config).await,
+            Command::Migrate => migrate(&config).await,
+            Command::Admin(admin) => admin::run(admin, &config).await,
+        }
+    })
+}
+
+async fn serve(config: &Config) -> Result<(), CliError> {
+    let app = Application::build(config).await?;
+    app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> Result<(), CliError> {
+    let url = config.migration_target();
+    let store = startup::connect(&url, &StoreOptions::default()).await?;
+    let result = async {
+        let pending = store.pending_migrations().await?;
+        store.migrate().await?;
+        Ok::<_, StoreError>(pending)
+    }
+    .await;
+    store.close().await;
+    let applied = result?;
+    let line = if applied.is_empty() {
+        format!(
+            "The schema at {} is current; no migrations to apply.",
+            url.redacted()
+        )
+    } else {
+        let versions: Vec<String> = applied.iter().map(|v| format!("{v:04}")).collect();
+        let noun = if applied.len() == 1 {
+            "migration"
+        } else {
+            "migrations"
+        };
+        format!(
+            "Applied {} {noun} ({}) to {}.",
+            applied.len(),
+            versions.join(", "),
+            url.redacted()
+        )
+    };
+    output::line(&line)
+}
+
+/// The error as the one line `main` prints.
+pub fn error_line(error: &CliError) -> String {
+    format!("error: {}", cause_chain(error))
+}

@@ -1,0 +1,599 @@
+//! Settings, layered: defaults, then a TOML file, then `ONEPANE_*`
+//! environment variables, then command-line flags (the highest).
+//!
+//! Every value is parsed here, once, and an error names the setting, the
+//! place it came from and what is wrong with it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use onepane_store::DatabaseUrl;
+use serde::Deserialize;
+
+use crate::secret_key::{SecretKey, SecretKeyError};
+
+/// The environment variable naming the config file.
+pub const CONFIG_ENV: &str = "ONEPANE_CONFIG";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read the config file {}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or holds an unknown key.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value does not parse.
+    #[error("invalid {setting} (from {origin})")]
+    Invalid {
+        /// The setting's name in the config file.
+        setting: &'static str,
+        /// Where the value came from.
+        origin: Origin,
+        /// What is wrong with it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An `ONEPANE_*` variable holds bytes that are not UTF-8.
+    #[error("the environment variable {0} is not valid UTF-8")]
+    NotUnicode(String),
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The config file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(&'static str),
+    /// A command-line flag.
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Env(var) => f.write_str(var),
+            Origin::Flag(flag) => f.write_str(flag),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A log format other than `text` or `json`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a log format; expected `text` or `json`")]
+pub struct LogFormatError(String);
+
+impl FromStr for LogFormat {
+    type Err = LogFormatError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(LogFormatError(s.to_owned())),
+        }
+    }
+}
+
+/// The resolved configuration.
+#[derive(Clone, PartialEq)]
+pub struct Config {
+    /// Where the data lives; `None` means SQLite in the data directory.
+    pub database_url: Option<DatabaseUrl>,
+    /// The owner role's URL for migrations on PostgreSQL.
+    pub migration_database_url: Option<DatabaseUrl>,
+    /// The address `serve` listens on.
+    pub listen: SocketAddr,
+    /// The directory for the SQLite database and the generated secret key.
+    pub data_dir: PathBuf,
+    /// The configured secret key; `None` means the key file in the data directory.
+    pub secret_key: Option<SecretKey>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+    /// Which log lines are written, in env-filter syntax such as `info` or `onepane=debug`.
+    pub log_filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            migration_database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./onepane-data"),
+            secret_key: None,
+            log_format: LogFormat::Text,
+            log_filter: crate::telemetry::DEFAULT_FILTER.to_owned(),
+        }
+    }
+}
+
+// Written by hand because a database URL may carry a password.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url().redacted())
+            .field(
+                "migration_database_url",
+                &self
+                    .migration_database_url
+                    .as_ref()
+                    .map(DatabaseUrl::redacted),
+            )
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("secret_key", &self.secret_key)
+            .field("log_format", &self.log_format)
+            .field("log_filter", &self.log_filter)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The database the server uses: the configured URL, or SQLite in the data directory.
+    pub fn database_url(&self) -> DatabaseUrl {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::in_data_dir(&self.data_dir))
+    }
+
+    /// The database migrations run against: the migration URL when set, else the server's.
+    pub fn migration_target(&self) -> DatabaseUrl {
+        self.migration_database_url
+            .clone()
+            .unwrap_or_else(|| self.database_url())
+    }
+
+    /// Loads the configuration from the file (when one is named), the
+    /// environment and the flags.
+    pub fn load(flags: &Overrides, env: &Environment) -> Result<Config, ConfigError> {
+        let file_path = match &flags.config {
+            Some(path) => Some(path.clone()),
+            None => env.get(CONFIG_ENV).map(PathBuf::from),
+        };
+        let file = match &file_path {
+            Some(path) => Some((FileSettings::read(path)?, path.clone())),
+            None => None,
+        };
+        let mut config = Config::default();
+
+        // For each setting the highest layer that has a value wins; the
+        // closures are tried from the highest layer down.
+        macro_rules! pick {
+            ($key:ident, $env:literal, $flag:literal) => {{
+                let from_flag = flags.$key.clone().map(|v| (v, Origin::Flag($flag)));
+                let from_env = env.get($env).map(|v| (v.to_owned(), Origin::Env($env)));
+                let from_file = file
+                    .as_ref()
+                    .and_then(|(f, path)| f.$key.clone().map(|v| (v, Origin::File(path.clone()))));
+                from_flag.or(from_env).or(from_file)
+            }};
+        }
+
+        if let Some((value, origin)) = pick!(data_dir, "ONEPANE_DATA_DIR", "--data-dir") {
+            if value.trim().is_empty() {
+                return Err(invalid(
+                    "data_dir",
+                    origin,
+                    "the data directory must not be empty",
+                ));
+            }
+            config.data_dir = PathBuf::from(value);
+        }
+        if let Some((value, origin)) = pick!(database_url, "ONEPANE_DATABASE_URL", "--database-url")
+        {
+            config.database_url = Some(parse("database_url", origin, &value)?);
+        }
+        if let Some((value, origin)) = pick!(
+            migration_database_url,
+            "ONEPANE_MIGRATION_DATABASE_URL",
+            "--migration-database-url"
+        ) {
+            config.migration_database_url = Some(parse("migration_database_url", origin, &value)?);
+        }
+        if let Some((value, origin)) = pick!(listen, "ONEPANE_LISTEN", "--listen") {
+            config.listen = value.trim().parse().map_err(|_| {
+                invalid(
+                    "listen",
+                    origin,
+                    format!("`{value}` is not an address like 127.0.0.1:8080 or [::]:8080"),
+                )
+            })?;
+        }
+        // No flag for the key: command lines are visible to every local user.
+        let secret_key = env
+            .get("ONEPANE_SECRET_KEY")
+            .map(|v| (v.to_owned(), Origin::Env("ONEPANE_SECRET_KEY")))
+            .or_else(|| {
+                let (f, path) = file.as_ref()?;
+                Some((f.secret_key.clone()?, Origin::File(path.clone())))
+            });
+        if let Some((value, origin)) = secret_key {
+            config.secret_key = Some(
+                SecretKey::from_base64(&value)
+                    .map_err(|e: SecretKeyError| invalid("secret_key", origin, e))?,
+            );
+        }
+        if let Some((value, origin)) = pick!(log_format, "ONEPANE_LOG_FORMAT", "--log-format") {
+            config.log_format = parse("log_format", origin, &value)?;
+        }
+        if let Some((value, origin)) = pick!(log, "ONEPANE_LOG", "--log") {
+            if let Err(e) = tracing_subscriber::EnvFilter::try_new(&value) {
+                return Err(invalid("log", origin, e));
+            }
+            config.log_filter = value;
+        }
+        Ok(config)
+    }
+}
+
+/// Creates a directory (and its parents) readable by the owner only, as the
+/// data directory holds the key and, on SQLite, all the data.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn invalid(
+    setting: &'static str,
+    origin: Origin,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        origin,
+        source: source.into(),
+    }
+}
+
+fn parse<T>(setting: &'static str, origin: Origin, value: &str) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value.parse().map_err(|e| invalid(setting, origin, e))
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+    /// `--migration-database-url`.
+    pub migration_database_url: Option<String>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<String>,
+    /// `--log-format`.
+    pub log_format: Option<String>,
+    /// `--log`.
+    pub log: Option<String>,
+}
+
+/// A snapshot of the `ONEPANE_*` environment variables.
+#[derive(Debug, Clone, Default)]
+pub struct Environment(BTreeMap<String, String>);
+
+impl Environment {
+    /// Reads the process environment.
+    pub fn from_process() -> Result<Self, ConfigError> {
+        let mut vars = BTreeMap::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str().filter(|n| n.starts_with("ONEPANE_")) else {
+                continue;
+            };
+            let value = value
+                .into_string()
+                .map_err(|_| ConfigError::NotUnicode(name.to_owned()))?;
+            vars.insert(name.to_owned(), value);
+        }
+        Ok(Self(vars))
+    }
+
+    /// The value of one variable; empty values count as unset.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Environment {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// The config file's shape. Unknown keys are refused, so a typo is an error
+/// rather than a setting silently left at its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    migration_database_url: Option<String>,
+    listen: Option<String>,
+    data_dir: Option<String>,
+    secret_key: Option<String>,
+    log_format: Option<String>,
+    log: Option<String>,
+}
+
+impl FileSettings {
+    fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| {
+            let offset = e.span().map_or(0, |span| span.start);
+            let (line, column) = line_and_column(&text, offset);
+            ConfigError::ParseFile {
+                path: path.to_owned(),
+                line,
+                column,
+                // The error's own rendering spans several lines with a
+                // source excerpt; the bare message keeps ours to one.
+                message: e.message().trim().replace('\n', " "),
+            }
+        })
+    }
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_file(dir: &Path, content: &str) -> PathBuf {
+        let path = dir.join("onepane.toml");
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    #[test]
+    fn nothing_configured_gives_the_documented_defaults() {
+        let config = Config::load(&Overrides::default(), &Environment::default()).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("./onepane-data"));
+        assert_eq!(
+            config.database_url(),
+            DatabaseUrl::in_data_dir(Path::new("./onepane-data"))
+        );
+        assert_eq!(config.migration_target(), config.database_url());
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert!(config.secret_key.is_none());
+        assert_eq!(config.log_filter, "info");
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(
+            dir.path(),
+            "listen = \"127.0.0.1:1001\"\ndata_dir = \"from-file\"\nlog_format = \"json\"\n",
+        );
+        let env: Environment = [
+            ("ONEPANE_CONFIG", path.to_str().unwrap()),
+            ("ONEPANE_LISTEN", "127.0.0.1:1002"),
+            ("ONEPANE_DATA_DIR", "from-env"),
+        ]
+        .into_iter()
+        .collect();
+        let flags = Overrides {
+            listen: Some("127.0.0.1:1003".into()),
+            ..Overrides::default()
+        };
+        let config = Config::load(&flags, &env).unwrap();
+        assert_eq!(config.listen.port(), 1003, "flag wins over env and file");
+        assert_eq!(
+            config.data_dir,
+            PathBuf::from("from-env"),
+            "env wins over file"
+        );
+        assert_eq!(config.log_format, LogFormat::Json, "file wins over default");
+        assert_eq!(
+            config.database_url(),
+            DatabaseUrl::in_data_dir(Path::new("from-env"))
+        );
+    }
+
+    #[test]
+    fn config_flag_beats_config_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(dir.path(), "data_dir = \"chosen\"\n");
+        let env: Environment = [("ONEPANE_CONFIG", "/nonexistent/onepane.toml")]
+            .into_iter()
+            .collect();
+        let flags = Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            Config::load(&flags, &env).unwrap().data_dir,
+            PathBuf::from("chosen")
+        );
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(
+            dir.path(),
+            "listen = \"127.0.0.1:9\"\ndatabse_url = \"sqlite://x\"\n",
+        );
+        let flags = Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        };
+        let err = Config::load(&flags, &Environment::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("databse_url"), "{text}");
+        assert!(
+            text.starts_with(&format!("{}:2:", path.display())),
+            "{text}"
+        );
+        assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[test]
+    fn malformed_values_name_setting_and_origin() {
+        let cases = [
+            (
+                "ONEPANE_DATABASE_URL",
+                "mysql://u:hunter2@db/x",
+                "database_url",
+            ),
+            (
+                "ONEPANE_MIGRATION_DATABASE_URL",
+                "sqlite://",
+                "migration_database_url",
+            ),
+            ("ONEPANE_LISTEN", "localhost", "listen"),
+            ("ONEPANE_SECRET_KEY", "c2hvcnQ=", "secret_key"),
+            ("ONEPANE_LOG_FORMAT", "xml", "log_format"),
+            ("ONEPANE_LOG", "onepane=loud", "log"),
+        ];
+        for (var, value, setting) in cases {
+            let env: Environment = [(var, value)].into_iter().collect();
+            let err = Config::load(&Overrides::default(), &env).unwrap_err();
+            let ConfigError::Invalid {
+                setting: named,
+                origin,
+                ..
+            } = &err
+            else {
+                panic!("{var}: unexpected {err:?}");
+            };
+            assert_eq!(*named, setting);
+            assert_eq!(*origin, Origin::Env(var));
+            assert!(
+                !format!("{err:?}").contains("hunter2"),
+                "password leaked: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_hides_passwords_and_the_secret_key() {
+        let key = SecretKey::generate().unwrap();
+        let config = Config {
+            database_url: Some("postgres://app:hunter2@db/onepane".parse().unwrap()),
+            migration_database_url: Some("postgres://owner:swordfish@db/onepane".parse().unwrap()),
+            secret_key: Some(key.clone()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        for secret in ["hunter2", "swordfish", key.to_base64().as_str()] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+    }
+
+    #[test]
+    fn the_example_file_documents_every_key_with_the_defaults() {
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/onepane.example.toml");
+        let flags = Overrides {
+            config: Some(example.clone()),
+            ..Overrides::default()
+        };
+        let loaded = Config::load(&flags, &Environment::default()).unwrap();
+        assert_eq!(
+            loaded,
+            Config::default(),
+            "the example's values are the defaults"
+        );
+
+        let text = std::fs::read_to_string(&example).unwrap();
+        let documented: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim_start_matches("# ").split_once(" = ").map(|(k, _)| k))
+            .filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect();
+        let known = [
+            "database_url",
+            "migration_database_url",
+            "listen",
+            "data_dir",
+            "secret_key",
+            "log_format",
+            "log",
+        ];
+        for key in known {
+            assert!(
+                documented.contains(&key),
+                "{key} is not in the example file"
+            );
+        }
+        for key in documented {
+            let probe = format!("{key} = \"x\"");
+            let parsed = toml::from_str::<FileSettings>(&probe);
+            assert!(
+                parsed.is_ok(),
+                "the example documents unknown key {key}: {parsed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_environment_values_count_as_unset() {
+        let env: Environment = [("ONEPANE_LISTEN", "")].into_iter().collect();
+        assert_eq!(
+            Config::load(&Overrides::default(), &env)
+                .unwrap()
+                .listen
+                .port(),
+            8080
+        );
+    }
+}

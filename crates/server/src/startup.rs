@@ -1,0 +1,254 @@
+//! Starting the server: the store opened and migrated (or checked), the key
+//! loaded, the listener bound; then serving until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onepane_store::{DatabaseUrl, Store, StoreError, StoreOptions};
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::http::{self, AppState, Metrics};
+use crate::secret_key::{self, KeyOrigin, SecretKey, SecretKeyError};
+
+/// How often recorded latencies are folded into histogram buckets.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// Why the server (or a command that opens the store) could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The secret key is malformed or could not be created.
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
+    /// The store refused to open, migrate or vouch for the server's role.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// PostgreSQL lacks migrations and this process may not apply them.
+    #[error(
+        "the database at {url} lacks migrations {versions}; run `onepane migrate` with the owner \
+         role's URL (--migration-database-url or ONEPANE_MIGRATION_DATABASE_URL), or set \
+         migration_database_url so the server applies them at start"
+    )]
+    PendingMigrations {
+        /// The server's database, password redacted.
+        url: String,
+        /// The missing versions, comma-separated.
+        versions: String,
+    },
+    /// The metrics registry could not be set up.
+    #[error("cannot set up metrics")]
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("the server stopped unexpectedly")]
+    Serve(#[source] std::io::Error),
+}
+
+impl StartupError {
+    /// Whether the operator can fix this by correcting the configuration.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            StartupError::SecretKey(e) => e.is_bad_input(),
+            // A role that could read around row-level security is a wrong setting.
+            StartupError::Store(StoreError::PrivilegedRole(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Opens the server's store and brings its schema up to date where this
+/// process may: always on SQLite, and on PostgreSQL only with the owner's
+/// URL (`migration_database_url`). Otherwise it refuses to start on a stale
+/// schema rather than fail later on a missing table.
+#[tracing::instrument(skip_all, fields(db = %config.database_url().redacted()))]
+pub async fn open_store(config: &Config) -> Result<Store, StartupError> {
+    let url = config.database_url();
+    let options = StoreOptions::default();
+    let store = connect(&url, &options).await?;
+    if let Some(owner_url) = &config.migration_database_url {
+        let owner = connect(owner_url, &options).await?;
+        let migrated = owner.migrate().await;
+        owner.close().await;
+        migrated?;
+    } else if matches!(url, DatabaseUrl::Sqlite(_)) {
+        store.migrate().await?;
+    } else {
+        let pending = store.pending_migrations().await?;
+        if !pending.is_empty() {
+            store.close().await;
+            return Err(StartupError::PendingMigrations {
+                url: url.redacted(),
+                versions: pending
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(store)
+}
+
+/// Connects to the store; an SQLite file's missing directory is created
+/// first, private to the owner (the store would create it world-readable).
+pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Store, StoreError> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            crate::config::create_private_dir(dir).map_err(|source| StoreError::DataDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+    }
+    Store::connect(url, options).await
+}
+
+/// The configured secret key, or the data directory's, created on first start.
+pub fn resolve_secret_key(config: &Config) -> Result<SecretKey, SecretKeyError> {
+    if let Some(key) = &config.secret_key {
+        return Ok(key.clone());
+    }
+    let (key, origin) = secret_key::load_or_create(&config.data_dir)?;
+    if let KeyOrigin::Generated(path) = origin {
+        warn!(
+            path = %path.display(),
+            "no secret key configured, so one was generated at {}; back it up (secrets sealed \
+             with it cannot be opened without it), and on several replicas set the same \
+             ONEPANE_SECRET_KEY on each",
+            path.display()
+        );
+    }
+    Ok(key)
+}
+
+/// A server ready to run: store open, listener bound.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares everything `serve` needs: metrics, the secret key, the store
+    /// (migrated or checked, and its role vetted), and the bound listener.
+    /// Port 0 picks a free port; see [`Application::local_addr`].
+    pub async fn build(config: &Config) -> Result<Application, StartupError> {
+        let metrics = Metrics::new()?;
+        let secret_key = resolve_secret_key(config)?;
+        let store = open_store(config).await?;
+        if let Err(e) = onepane_store::postgres::check_server_role(&store).await {
+            store.close().await;
+            return Err(e.into());
+        }
+        let listener = match TcpListener::bind(config.listen).await {
+            Ok(listener) => listener,
+            Err(source) => {
+                store.close().await;
+                return Err(StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                });
+            }
+        };
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let state = AppState {
+            store,
+            metrics,
+            secret_key: Arc::new(secret_key),
+        };
+        Ok(Application {
+            listener,
+            local_addr,
+            state,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The store the server answers from.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests
+    /// finish and closes the store.
+    pub async fn run_until<F>(self, shutdown: F) -> Result<(), StartupError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let Application {
+            listener,
+            local_addr,
+            state,
+        } = self;
+        let store = state.store.clone();
+        let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
+        info!(address = %local_addr, backend = store.backend(), "listening on http://{local_addr}");
+        let served = axum::serve(listener, http::router(state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        upkeep.abort();
+        store.close().await;
+        info!("stopped");
+        served.map_err(StartupError::Serve)
+    }
+}
+
+async fn metrics_upkeep(metrics: Metrics) {
+    let mut every = tokio::time::interval(METRICS_UPKEEP_EVERY);
+    loop {
+        every.tick().await;
+        metrics.run_upkeep();
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM, whichever comes first.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    info!("shutdown requested; finishing requests in flight");
+}
