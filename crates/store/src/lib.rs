@@ -42,7 +42,7 @@ pub use vendor::{Partner, VendorStore};
 use onepane_domain::{VendorId, WorkspaceId};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+pub(crate) static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,7 @@ pub fn roles_sql(owner: &str, server: &str, database: &str) -> Result<String, St
             )));
         }
     }
+    let grants = database_grants_sql(owner, server);
     Ok(format!(
         "-- Run as a PostgreSQL superuser, e.g. `psql -v ON_ERROR_STOP=1 -f roles.sql`.
 -- {owner}: owns the schema and runs `onepane migrate`.
@@ -28,18 +29,26 @@ CREATE ROLE {owner} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
 CREATE ROLE {server} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
 CREATE DATABASE {database} OWNER {owner};
 \\connect {database}
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
+{grants}-- Set passwords interactively: \\password {owner} and \\password {server}
+"
+    ))
+}
+
+/// The grants inside the database: the owner creates, the server role uses
+/// whatever the owner creates. Run connected to the database, as a superuser.
+pub fn database_grants_sql(owner: &str, server: &str) -> String {
+    format!(
+        "REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO {owner};
 GRANT USAGE ON SCHEMA public TO {server};
--- Every table and function the owner creates (now and in later migrations)
--- is usable by the server role; row-level security still applies to it.
+-- Every table the owner creates (now and in later migrations) is usable
+-- by the server role; row-level security still applies to it.
 ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {server};
 ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public
     GRANT USAGE, SELECT ON SEQUENCES TO {server};
--- Set passwords interactively: \\password {owner} and \\password {server}
 "
-    ))
+    )
 }
 
 /// Refuses a server connection whose role is a superuser or has BYPASSRLS:

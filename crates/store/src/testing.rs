@@ -1,0 +1,208 @@
+//! Test databases for Onepane's own tests: a fresh SQLite file, or a fresh
+//! PostgreSQL database copied from a migrated template and dropped afterwards.
+//!
+//! PostgreSQL comes from `ONEPANE_TEST_DATABASE_URL` (a superuser URL,
+//! default `postgres://postgres@127.0.0.1:5432/postgres`). When it cannot be
+//! reached the PostgreSQL tests print why and skip, unless
+//! `ONEPANE_TEST_REQUIRE_ALL=1`, which turns the skip into a failure.
+#![allow(clippy::expect_used, clippy::print_stdout)]
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+use crate::{DatabaseUrl, POSTGRES_MIGRATIONS, Store, StoreOptions, postgres};
+
+/// The owner role tests create (owns the schema, runs migrations).
+pub const TEST_OWNER_ROLE: &str = "onepane_test_owner";
+/// The server role tests connect as (owns nothing, no BYPASSRLS).
+pub const TEST_SERVER_ROLE: &str = "onepane_test_app";
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Whether every optional suite must run (CI).
+pub fn require_all() -> bool {
+    std::env::var("ONEPANE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// The superuser URL of the test PostgreSQL server.
+pub fn admin_url() -> String {
+    std::env::var("ONEPANE_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+/// A database for one test. Dropped (PostgreSQL) or deleted (SQLite) with it.
+#[derive(Debug)]
+pub struct TestDb {
+    /// The store, connected as the server role.
+    pub store: Store,
+    /// The database URL the store uses.
+    pub url: DatabaseUrl,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A fresh, migrated SQLite database in a temporary directory.
+    pub async fn sqlite() -> TestDb {
+        Self::sqlite_with(StoreOptions::default()).await
+    }
+
+    /// A fresh, migrated SQLite database with pool options.
+    pub async fn sqlite_with(options: StoreOptions) -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = DatabaseUrl::in_data_dir(dir.path());
+        let store = Store::connect(&url, &options).await.expect("open SQLite");
+        store.migrate().await.expect("migrate SQLite");
+        TestDb { store, url, pg_name: None, _dir: Some(dir) }
+    }
+
+    /// A fresh PostgreSQL database connected as the server role, or `None`
+    /// (after printing why) when PostgreSQL is unavailable and not required.
+    pub async fn postgres() -> Option<TestDb> {
+        Self::postgres_with(StoreOptions::default()).await
+    }
+
+    /// As [`TestDb::postgres`], with pool options.
+    pub async fn postgres_with(options: StoreOptions) -> Option<TestDb> {
+        let admin = admin_url();
+        let mut conn = match connect_admin(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("PostgreSQL at {} is not available: {e}", redact(&admin));
+                if require_all() {
+                    panic!("{why} (ONEPANE_TEST_REQUIRE_ALL=1 forbids skipping)");
+                }
+                println!("skipped: {why}; set ONEPANE_TEST_DATABASE_URL to run the PostgreSQL suite");
+                return None;
+            }
+        };
+        let template = ensure_template(&mut conn, &admin).await;
+        let name = format!("onepane_test_{}", uuid::Uuid::now_v7().simple());
+        sqlx::query(&format!(
+            "CREATE DATABASE {name} TEMPLATE {template} OWNER {TEST_OWNER_ROLE}"
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("create test database from template");
+        let _ = conn.close().await;
+        let url = DatabaseUrl::Postgres(role_url(&admin, TEST_SERVER_ROLE, &name));
+        let store = Store::connect(&url, &options).await.expect("connect as the server role");
+        Some(TestDb { store, url, pg_name: Some(name), _dir: None })
+    }
+
+    /// On PostgreSQL, the URL of this database for `role`.
+    pub fn postgres_url_as(&self, role: &str) -> Option<String> {
+        self.pg_name.as_ref().map(|name| role_url(&admin_url(), role, name))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        // Drop runs outside async; a helper thread gets its own runtime. The
+        // pool is not closed first: closing waits for connections that only
+        // the (now blocked) test runtime can return. FORCE ends them instead.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(mut conn) = connect_admin(&admin_url()).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn connect_admin(url: &str) -> Result<PgConnection, sqlx::Error> {
+    let opts: PgConnectOptions = url.parse()?;
+    tokio::time::timeout(Duration::from_secs(5), PgConnection::connect_with(&opts))
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
+}
+
+fn role_url(admin: &str, role: &str, database: &str) -> String {
+    let mut u = url::Url::parse(admin).expect("ONEPANE_TEST_DATABASE_URL is a URL");
+    let _ = u.set_username(role);
+    let _ = u.set_password(None);
+    u.set_path(&format!("/{database}"));
+    u.to_string()
+}
+
+fn redact(url: &str) -> String {
+    DatabaseUrl::Postgres(url.to_owned()).redacted()
+}
+
+/// Creates the test roles and a migrated template database named after the
+/// migrations' checksums, once per schema, under an advisory lock so that
+/// parallel test processes build it once.
+async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
+    let mut h = DefaultHasher::new();
+    for m in POSTGRES_MIGRATIONS.iter() {
+        m.version.hash(&mut h);
+        m.checksum.hash(&mut h);
+    }
+    let template = format!("onepane_tmpl_{:016x}", h.finish());
+    sqlx::query("SELECT pg_advisory_lock(7250165)").execute(&mut *conn).await.expect("lock");
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&template)
+        .fetch_optional(&mut *conn)
+        .await
+        .expect("look up template");
+    if exists.is_none() {
+        for role in [TEST_OWNER_ROLE, TEST_SERVER_ROLE] {
+            sqlx::raw_sql(&format!(
+                "DO $$ BEGIN
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                     CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+                   END IF;
+                 END $$;"
+            ))
+            .execute(&mut *conn)
+            .await
+            .expect("create test role");
+        }
+        let building = format!("{template}_building");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .execute(&mut *conn)
+            .await
+            .expect("drop stale template");
+        sqlx::query(&format!("CREATE DATABASE {building} OWNER {TEST_OWNER_ROLE}"))
+            .execute(&mut *conn)
+            .await
+            .expect("create template");
+        let mut in_db = connect_admin(&role_url_keep_user(admin, &building))
+            .await
+            .expect("connect to template as admin");
+        sqlx::raw_sql(&postgres::database_grants_sql(TEST_OWNER_ROLE, TEST_SERVER_ROLE))
+            .execute(&mut in_db)
+            .await
+            .expect("grant on template");
+        let _ = in_db.close().await;
+        let owner_url = DatabaseUrl::Postgres(role_url(admin, TEST_OWNER_ROLE, &building));
+        let owner = Store::connect(&owner_url, &StoreOptions { max_connections: 1, ..StoreOptions::default() })
+            .await
+            .expect("connect to template as owner");
+        owner.migrate().await.expect("migrate template");
+        owner.close().await;
+        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .execute(&mut *conn)
+            .await
+            .expect("publish template");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(7250165)").execute(&mut *conn).await.expect("unlock");
+    template
+}
+
+fn role_url_keep_user(admin: &str, database: &str) -> String {
+    let mut u = url::Url::parse(admin).expect("ONEPANE_TEST_DATABASE_URL is a URL");
+    u.set_path(&format!("/{database}"));
+    u.to_string()
+}
