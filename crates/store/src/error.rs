@@ -58,9 +58,24 @@ pub enum StoreError {
     /// The server's PostgreSQL role could read around row-level security.
     #[error("{0}")]
     PrivilegedRole(String),
+    /// The database is unreachable for now (pool exhausted or closed,
+    /// connection lost): worth retrying.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
     /// Any other database error.
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e)
+            }
+            other => StoreError::Database(other),
+        }
+    }
 }
 
 impl StoreError {
@@ -80,7 +95,7 @@ impl StoreError {
     pub(crate) fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> Self {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(message()),
-            _ => StoreError::Database(e),
+            _ => e.into(),
         }
     }
 }

@@ -44,8 +44,8 @@ use onepane_domain::{VendorId, WorkspaceId};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 pub(crate) static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// Which database a URL points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which database a URL points at. `Debug` redacts the password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// An SQLite file.
     Sqlite(PathBuf),
@@ -81,6 +81,12 @@ impl DatabaseUrl {
                 Err(_) => "postgres://(unparseable)".to_owned(),
             },
         }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
     }
 }
 
@@ -174,6 +180,17 @@ impl Store {
                 let opts = PgConnectOptions::from_str(u)
                     .map_err(|e| StoreError::connect(url, e))?
                     .application_name("onepane");
+                // One direct attempt first: the pool retries until its
+                // timeout and then reports only "timed out", losing the
+                // cause (refused, unknown role, bad password).
+                let probe = tokio::time::timeout(
+                    options.acquire_timeout,
+                    <sqlx::PgConnection as sqlx::Connection>::connect_with(&opts),
+                )
+                .await
+                .map_err(|_| StoreError::connect(url, sqlx::Error::PoolTimedOut))?
+                .map_err(|e| StoreError::connect(url, e))?;
+                sqlx::Connection::close(probe).await.ok();
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)

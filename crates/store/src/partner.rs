@@ -141,40 +141,36 @@ impl PartnerStore {
     /// The vendors linked to the workspace, with their terms, by name.
     pub async fn vendors(&self) -> Result<Vec<LinkedVendor>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<(Uuid, String, String, DateTime<Utc>, String, String, String, DateTime<Utc>, DateTime<Utc>)> =
-            on_tx!(tx, c => {
-                sqlx::query_as(
-                    "SELECT v.id, v.name, v.kind, v.created_at, l.tier, l.partner_type, l.status, \
-                            l.created_at, l.updated_at \
-                     FROM vendor_links l JOIN vendors v ON v.id = l.vendor_id \
-                     WHERE l.workspace_id = $1 ORDER BY v.name, v.id",
-                )
-                .bind(self.ws())
-                .fetch_all(&mut *c)
-                .await?
-            });
+        let vendors: Vec<VendorRow> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT v.id, v.name, v.kind, v.created_at \
+                 FROM vendor_links l JOIN vendors v ON v.id = l.vendor_id \
+                 WHERE l.workspace_id = $1 ORDER BY v.name, v.id",
+            )
+            .bind(self.ws())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let links: Vec<LinkRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM vendor_links WHERE workspace_id = $1",
+                crate::operator::LINK_COLUMNS
+            ))
+            .bind(self.ws())
+            .fetch_all(&mut *c)
+            .await?
+        });
         tx.commit().await?;
-        rows.into_iter()
-            .map(|(id, name, kind, created, tier, ptype, status, lc, lu)| {
-                Ok(LinkedVendor {
-                    vendor: Vendor {
-                        id: VendorId::from_uuid(id),
-                        name: parse("vendor", &name)?,
-                        kind: parse("vendor", &kind)?,
-                        created_at: created,
-                    },
-                    link: VendorLink {
-                        workspace_id: self.workspace_id,
-                        vendor_id: VendorId::from_uuid(id),
-                        tier: parse("vendor link", &tier)?,
-                        partner_type: parse("vendor link", &ptype)?,
-                        status: parse("vendor link", &status)?,
-                        created_at: lc,
-                        updated_at: lu,
-                    },
-                })
-            })
-            .collect()
+        let mut links: Vec<VendorLink> = convert_all(links)?;
+        let mut out = Vec::with_capacity(vendors.len());
+        for vendor in convert_all::<_, Vendor>(vendors)? {
+            let at = links
+                .iter()
+                .position(|l| l.vendor_id == vendor.id)
+                .ok_or_else(|| StoreError::corrupt("vendor link", vendor.id))?;
+            out.push(LinkedVendor { vendor, link: links.swap_remove(at) });
+        }
+        Ok(out)
     }
 
     async fn active_link(&self, tx: &mut Tx, vendor_id: VendorId) -> Result<VendorLink, StoreError> {

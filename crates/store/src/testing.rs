@@ -206,3 +206,37 @@ fn role_url_keep_user(admin: &str, database: &str) -> String {
     u.set_path(&format!("/{database}"));
     u.to_string()
 }
+
+/// What a pooled connection carries between units of work: the three scope
+/// settings as seen outside any transaction, and how many leads a query with
+/// no scope can see. All must be empty for a scope to be transaction-local.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeProbe {
+    /// `onepane.workspace_id` (empty or unset when nothing leaks).
+    pub workspace_id: String,
+    /// `onepane.vendor_id`.
+    pub vendor_id: String,
+    /// `onepane.operator`.
+    pub operator: String,
+    /// Leads visible with no scope.
+    pub visible_leads: i64,
+}
+
+/// Probes the store's pool outside any transaction (PostgreSQL only).
+pub async fn probe_unscoped(store: &Store) -> Option<ScopeProbe> {
+    let crate::Pool::Postgres(pool) = &store.pool else { return None };
+    let mut conn = pool.acquire().await.expect("a pooled connection");
+    let (workspace_id, vendor_id, operator): (String, String, String) = sqlx::query_as(
+        "SELECT COALESCE(current_setting('onepane.workspace_id', true), ''), \
+                COALESCE(current_setting('onepane.vendor_id', true), ''), \
+                COALESCE(current_setting('onepane.operator', true), '')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .expect("read settings");
+    let (visible_leads,): (i64,) = sqlx::query_as("SELECT count(*) FROM leads")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count leads");
+    Some(ScopeProbe { workspace_id, vendor_id, operator, visible_leads })
+}

@@ -134,7 +134,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Rule(message) => ApiError::Unprocessable(message),
-            StoreError::Connect { .. } => ApiError::Unavailable {
+            StoreError::Connect { .. } | StoreError::Unavailable(_) => ApiError::Unavailable {
                 detail: "the database is not reachable",
                 source: Some(Box::new(error)),
             },
