@@ -223,32 +223,40 @@ async fn metrics_upkeep(metrics: Metrics) {
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM, whichever comes first.
-pub async fn shutdown_signal() {
-    let interrupt = async {
+/// Completes on SIGINT (Ctrl-C) or SIGTERM, whichever comes first. The
+/// handlers are installed when this is called, not when the future is first
+/// polled, so a signal that arrives right after "listening" is not lost to
+/// the default action (which would kill the process mid-request).
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let streams = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            match streams {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    warn!(error = %e, "cannot listen for shutdown signals");
+                    std::future::pending::<()>().await;
+                }
+            }
+            info!("shutdown requested; finishing requests in flight");
+        }
+    }
+    #[cfg(not(unix))]
+    async move {
         if let Err(e) = tokio::signal::ctrl_c().await {
             warn!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(e) => {
-                warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        info!("shutdown requested; finishing requests in flight");
     }
-    info!("shutdown requested; finishing requests in flight");
 }

@@ -22,10 +22,7 @@ impl Type<Sqlite> for DbDecimal {
 }
 
 impl<'q> Encode<'q, Sqlite> for DbDecimal {
-    fn encode_by_ref(
-        &self,
-        buf: &mut Vec<SqliteArgumentValue<'q>>,
-    ) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
         <String as Encode<'q, Sqlite>>::encode(self.0.normalize().to_string(), buf)
     }
 }

@@ -80,15 +80,25 @@ impl From<sqlx::Error> for StoreError {
 
 impl StoreError {
     pub(crate) fn connect(url: &DatabaseUrl, source: sqlx::Error) -> Self {
-        StoreError::Connect { backend: url.backend(), url: url.redacted(), source }
+        StoreError::Connect {
+            backend: url.backend(),
+            url: url.redacted(),
+            source,
+        }
     }
 
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
-        StoreError::NotFound { what, id: id.to_string() }
+        StoreError::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 
     pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Self {
-        StoreError::Corrupt { what, detail: detail.to_string() }
+        StoreError::Corrupt {
+            what,
+            detail: detail.to_string(),
+        }
     }
 
     /// Maps a unique-constraint violation to [`StoreError::Conflict`].

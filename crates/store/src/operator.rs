@@ -32,7 +32,10 @@ impl OperatorStore {
 
     /// Creates a workspace and its owner (the user is created when new).
     #[tracing::instrument(skip(self, new), fields(name = %new.name))]
-    pub async fn create_workspace(&self, new: &NewWorkspace) -> Result<(Workspace, User), StoreError> {
+    pub async fn create_workspace(
+        &self,
+        new: &NewWorkspace,
+    ) -> Result<(Workspace, User), StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let at = now();
         let workspace = Workspace {
@@ -57,7 +60,13 @@ impl OperatorStore {
         });
         let user = upsert_user(&mut tx, &new.owner_email).await?;
         add_member(&mut tx, workspace.id, user.id, Role::Owner).await?;
-        audit(&mut tx, workspace.id, "workspace.created", Some(workspace.id.to_string())).await?;
+        audit(
+            &mut tx,
+            workspace.id,
+            "workspace.created",
+            Some(workspace.id.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok((workspace, user))
     }
@@ -81,7 +90,12 @@ impl OperatorStore {
     #[tracing::instrument(skip(self), fields(name = %name))]
     pub async fn create_vendor(&self, name: &Name, kind: VendorKind) -> Result<Vendor, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let vendor = Vendor { id: VendorId::new(), name: name.clone(), kind, created_at: now() };
+        let vendor = Vendor {
+            id: VendorId::new(),
+            name: name.clone(),
+            kind,
+            created_at: now(),
+        };
         on_tx!(tx, c => {
             sqlx::query("INSERT INTO vendors (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(vendor.id.as_uuid())
@@ -133,7 +147,13 @@ impl OperatorStore {
             .fetch_one(&mut *c)
             .await?
         });
-        audit(&mut tx, workspace_id, "vendor.linked", Some(vendor_id.to_string())).await?;
+        audit(
+            &mut tx,
+            workspace_id,
+            "vendor.linked",
+            Some(vendor_id.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         row.try_into()
     }
@@ -158,7 +178,8 @@ impl OperatorStore {
             .fetch_optional(&mut *c)
             .await?
         });
-        let row = row.ok_or_else(|| StoreError::not_found("link", format!("{workspace_id}/{vendor_id}")))?;
+        let row = row
+            .ok_or_else(|| StoreError::not_found("link", format!("{workspace_id}/{vendor_id}")))?;
         tx.commit().await?;
         row.try_into()
     }
@@ -197,7 +218,9 @@ async fn ensure_workspace(tx: &mut Tx, workspace_id: WorkspaceId) -> Result<(), 
             .fetch_optional(&mut *c)
             .await?
     });
-    found.map(|_| ()).ok_or_else(|| StoreError::not_found("workspace", workspace_id))
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::not_found("workspace", workspace_id))
 }
 
 async fn upsert_user(tx: &mut Tx, email: &Email) -> Result<User, StoreError> {

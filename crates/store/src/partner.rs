@@ -5,10 +5,14 @@ use onepane_domain::activity::{Actor, AuditEvent, NewNotification, Notification}
 use onepane_domain::campaign::{Asset, Campaign, CampaignActivation, CampaignStatus};
 use onepane_domain::deal::{DealDetails, DealRegistration, DealStatus};
 use onepane_domain::lead::{Lead, LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
-use onepane_domain::price::{ExchangeRate, PriceItem, PriceList, SellMethod, SellRule, SellRuleSelector};
+use onepane_domain::price::{
+    ExchangeRate, PriceItem, PriceList, SellMethod, SellRule, SellRuleSelector,
+};
 use onepane_domain::program::LinkStatus;
 use onepane_domain::text::Slug;
-use onepane_domain::workspace::{Connection, ConnectionStatus, Membership, NewConnection, Vendor, VendorLink, Workspace};
+use onepane_domain::workspace::{
+    Connection, ConnectionStatus, Membership, NewConnection, Vendor, VendorLink, Workspace,
+};
 use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -59,7 +63,10 @@ pub struct Page<C> {
 
 impl<C> Default for Page<C> {
     fn default() -> Self {
-        Self { after: None, limit: 50 }
+        Self {
+            after: None,
+            limit: 50,
+        }
     }
 }
 
@@ -91,7 +98,10 @@ pub struct PartnerStore {
 
 impl PartnerStore {
     pub(crate) fn new(store: Store, workspace_id: WorkspaceId) -> Self {
-        Self { store, workspace_id }
+        Self {
+            store,
+            workspace_id,
+        }
     }
 
     /// The workspace this scope is for.
@@ -104,7 +114,9 @@ impl PartnerStore {
     }
 
     async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
-        self.store.begin(Scope::Partner(self.workspace_id), access).await
+        self.store
+            .begin(Scope::Partner(self.workspace_id), access)
+            .await
     }
 
     /// The workspace itself.
@@ -168,12 +180,19 @@ impl PartnerStore {
                 .iter()
                 .position(|l| l.vendor_id == vendor.id)
                 .ok_or_else(|| StoreError::corrupt("vendor link", vendor.id))?;
-            out.push(LinkedVendor { vendor, link: links.swap_remove(at) });
+            out.push(LinkedVendor {
+                vendor,
+                link: links.swap_remove(at),
+            });
         }
         Ok(out)
     }
 
-    async fn active_link(&self, tx: &mut Tx, vendor_id: VendorId) -> Result<VendorLink, StoreError> {
+    async fn active_link(
+        &self,
+        tx: &mut Tx,
+        vendor_id: VendorId,
+    ) -> Result<VendorLink, StoreError> {
         let row: Option<LinkRow> = on_tx!(*tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2",
@@ -184,7 +203,9 @@ impl PartnerStore {
             .fetch_optional(&mut *c)
             .await?
         });
-        let link: VendorLink = row.ok_or_else(|| StoreError::not_found("vendor", vendor_id))?.try_into()?;
+        let link: VendorLink = row
+            .ok_or_else(|| StoreError::not_found("vendor", vendor_id))?
+            .try_into()?;
         if link.status != LinkStatus::Active {
             return Err(StoreError::Rule(format!(
                 "the link with vendor {vendor_id} is {}, not active",
@@ -288,7 +309,9 @@ impl PartnerStore {
         let (campaign_id, vendor_id, status) =
             row.ok_or_else(|| StoreError::not_found("activation", new.activation_id))?;
         if status != CampaignStatus::Published.as_str() {
-            return Err(StoreError::Rule("the campaign has ended and takes no more leads".into()));
+            return Err(StoreError::Rule(
+                "the campaign has ended and takes no more leads".into(),
+            ));
         }
         let at = now();
         let lead = Lead {
@@ -314,9 +337,16 @@ impl PartnerStore {
     }
 
     /// Leads, newest first, filtered.
-    pub async fn leads(&self, filter: &LeadFilter, page: Page<LeadId>) -> Result<Vec<Lead>, StoreError> {
+    pub async fn leads(
+        &self,
+        filter: &LeadFilter,
+        page: Page<LeadId>,
+    ) -> Result<Vec<Lead>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let text = filter.text.as_ref().map(|t| format!("%{}%", escape_like(&t.to_lowercase())));
+        let text = filter
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", escape_like(&t.to_lowercase())));
         let rows: Vec<LeadRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 \
@@ -378,7 +408,9 @@ impl PartnerStore {
         let mut tx = self.begin(Access::Write).await?;
         let mut lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
         if lead.vendor_id.is_none() {
-            return Err(StoreError::Rule("the lead is not attributed to a vendor".into()));
+            return Err(StoreError::Rule(
+                "the lead is not attributed to a vendor".into(),
+            ));
         }
         let at = now();
         lead.shared_with_vendor_at = Some(lead.shared_with_vendor_at.unwrap_or(at));
@@ -444,7 +476,8 @@ impl PartnerStore {
             .await?
         });
         tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("campaign", id))?.try_into()
+        row.ok_or_else(|| StoreError::not_found("campaign", id))?
+            .try_into()
     }
 
     /// Activates a campaign: one click, one landing page. Activating an
@@ -464,12 +497,20 @@ impl PartnerStore {
             .fetch_optional(&mut *c)
             .await?
         });
-        let campaign: Campaign = row.ok_or_else(|| StoreError::not_found("campaign", campaign_id))?.try_into()?;
+        let campaign: Campaign = row
+            .ok_or_else(|| StoreError::not_found("campaign", campaign_id))?
+            .try_into()?;
         if campaign.status != CampaignStatus::Published {
-            return Err(StoreError::Rule("the campaign is archived and cannot be activated".into()));
+            return Err(StoreError::Rule(
+                "the campaign is archived and cannot be activated".into(),
+            ));
         }
         let link = self.active_link(&mut tx, campaign.vendor_id).await?;
-        if !campaign.content.audience.includes(link.tier, link.partner_type, &[]) {
+        if !campaign
+            .content
+            .audience
+            .includes(link.tier, link.partner_type, &[])
+        {
             return Err(StoreError::not_found("campaign", campaign_id));
         }
         let existing: Option<ActivationRow> = on_tx!(tx, c => {
@@ -488,7 +529,13 @@ impl PartnerStore {
         let id = ActivationId::new();
         let name = campaign.content.variants.first().name.as_str().to_owned();
         // The id's random tail keeps slugs unique without a lookup.
-        let suffix: String = id.to_string().chars().rev().filter(char::is_ascii_alphanumeric).take(8).collect();
+        let suffix: String = id
+            .to_string()
+            .chars()
+            .rev()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
         let activation = CampaignActivation {
             id,
             workspace_id: self.workspace_id,
@@ -571,7 +618,10 @@ impl PartnerStore {
     }
 
     /// The items of one price list, by SKU.
-    pub async fn price_items(&self, price_list_id: PriceListId) -> Result<Vec<PriceItem>, StoreError> {
+    pub async fn price_items(
+        &self,
+        price_list_id: PriceListId,
+    ) -> Result<Vec<PriceItem>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
@@ -605,7 +655,11 @@ impl PartnerStore {
     }
 
     /// Sets the rule for a selector, replacing the one it had.
-    pub async fn put_sell_rule(&self, selector: &SellRuleSelector, method: SellMethod) -> Result<SellRule, StoreError> {
+    pub async fn put_sell_rule(
+        &self,
+        selector: &SellRuleSelector,
+        method: SellMethod,
+    ) -> Result<SellRule, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let (m, pct) = sell_method_columns(&method);
         let vendor = selector.vendor_id.map(|v| v.as_uuid());
@@ -639,7 +693,12 @@ impl PartnerStore {
             .await?;
         });
         tx.commit().await?;
-        Ok(SellRule { id, workspace_id: self.workspace_id, selector: selector.clone(), method })
+        Ok(SellRule {
+            id,
+            workspace_id: self.workspace_id,
+            selector: selector.clone(),
+            method,
+        })
     }
 
     /// Removes a sell rule.
@@ -769,7 +828,10 @@ impl PartnerStore {
     }
 
     /// One deal registration.
-    pub async fn deal_registration(&self, id: DealRegistrationId) -> Result<DealRegistration, StoreError> {
+    pub async fn deal_registration(
+        &self,
+        id: DealRegistrationId,
+    ) -> Result<DealRegistration, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let row: Option<DealRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
@@ -781,7 +843,8 @@ impl PartnerStore {
             .await?
         });
         tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("deal registration", id))?.try_into()
+        row.ok_or_else(|| StoreError::not_found("deal registration", id))?
+            .try_into()
     }
 
     // ---- notifications and audit ---------------------------------------
@@ -880,7 +943,9 @@ pub(crate) fn prefixed(alias: &str, columns: &str) -> String {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub(crate) async fn insert_lead(tx: &mut Tx, lead: &Lead) -> Result<(), StoreError> {
@@ -924,10 +989,16 @@ async fn fetch_lead(tx: &mut Tx, ws: WorkspaceId, id: LeadId) -> Result<Lead, St
             .fetch_optional(&mut *c)
             .await?
     });
-    row.ok_or_else(|| StoreError::not_found("lead", id))?.try_into()
+    row.ok_or_else(|| StoreError::not_found("lead", id))?
+        .try_into()
 }
 
-async fn share(tx: &mut Tx, ws: WorkspaceId, id: LeadId, at: DateTime<Utc>) -> Result<(), StoreError> {
+async fn share(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: LeadId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     on_tx!(*tx, c => {
         sqlx::query(
             "UPDATE leads SET shared_with_vendor_at = COALESCE(shared_with_vendor_at, $3), updated_at = $3 \

@@ -9,10 +9,16 @@ use crate::{Pool, Store, StoreError};
 /// checked to be plain identifiers; passwords are set afterwards with
 /// `\password` so they never sit in a file.
 pub fn roles_sql(owner: &str, server: &str, database: &str) -> Result<String, StoreError> {
-    for (what, name) in [("owner role", owner), ("server role", server), ("database", database)] {
+    for (what, name) in [
+        ("owner role", owner),
+        ("server role", server),
+        ("database", database),
+    ] {
         let plain = !name.is_empty()
             && name.len() <= 63
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && !name.starts_with(|c: char| c.is_ascii_digit());
         if !plain {
             return Err(StoreError::Rule(format!(

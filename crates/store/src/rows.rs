@@ -4,12 +4,14 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use onepane_domain::activity::{Actor, AuditEvent, Notification};
-use onepane_domain::campaign::{Asset, AssetContent, Campaign, CampaignActivation, CampaignContent};
+use onepane_domain::campaign::{
+    Asset, AssetContent, Campaign, CampaignActivation, CampaignContent,
+};
 use onepane_domain::deal::{DealDetails, DealRegistration};
 use onepane_domain::lead::{Company, Contact, Lead};
 use onepane_domain::price::{
-    ExchangeRate, Markup, Percent, PercentError, PriceItem, PriceItemInput, PriceList, PriceListTerms, SellMethod,
-    SellRule, SellRuleSelector,
+    ExchangeRate, Markup, Percent, PercentError, PriceItem, PriceItemInput, PriceList,
+    PriceListTerms, SellMethod, SellRule, SellRuleSelector,
 };
 use onepane_domain::text::{Category, LongText, Name};
 use onepane_domain::workspace::{
@@ -525,7 +527,12 @@ impl TryFrom<AuditRow> for AuditEvent {
             ("vendor", Some(id)) => Actor::Vendor(VendorId::from_uuid(id)),
             ("system", None) => Actor::System,
             ("operator", None) => Actor::Operator,
-            (t, id) => return Err(StoreError::corrupt("audit event", format!("actor {t} {id:?}"))),
+            (t, id) => {
+                return Err(StoreError::corrupt(
+                    "audit event",
+                    format!("actor {t} {id:?}"),
+                ));
+            }
         };
         Ok(AuditEvent {
             id: AuditEventId::from_uuid(r.id),

@@ -55,7 +55,12 @@ impl TestDb {
         let url = DatabaseUrl::in_data_dir(dir.path());
         let store = Store::connect(&url, &options).await.expect("open SQLite");
         store.migrate().await.expect("migrate SQLite");
-        TestDb { store, url, pg_name: None, _dir: Some(dir) }
+        TestDb {
+            store,
+            url,
+            pg_name: None,
+            _dir: Some(dir),
+        }
     }
 
     /// A fresh PostgreSQL database connected as the server role, or `None`
@@ -74,7 +79,9 @@ impl TestDb {
                 if require_all() {
                     panic!("{why} (ONEPANE_TEST_REQUIRE_ALL=1 forbids skipping)");
                 }
-                println!("skipped: {why}; set ONEPANE_TEST_DATABASE_URL to run the PostgreSQL suite");
+                println!(
+                    "skipped: {why}; set ONEPANE_TEST_DATABASE_URL to run the PostgreSQL suite"
+                );
                 return None;
             }
         };
@@ -88,24 +95,38 @@ impl TestDb {
         .expect("create test database from template");
         let _ = conn.close().await;
         let url = DatabaseUrl::Postgres(role_url(&admin, TEST_SERVER_ROLE, &name));
-        let store = Store::connect(&url, &options).await.expect("connect as the server role");
-        Some(TestDb { store, url, pg_name: Some(name), _dir: None })
+        let store = Store::connect(&url, &options)
+            .await
+            .expect("connect as the server role");
+        Some(TestDb {
+            store,
+            url,
+            pg_name: Some(name),
+            _dir: None,
+        })
     }
 
     /// On PostgreSQL, the URL of this database for `role`.
     pub fn postgres_url_as(&self, role: &str) -> Option<String> {
-        self.pg_name.as_ref().map(|name| role_url(&admin_url(), role, name))
+        self.pg_name
+            .as_ref()
+            .map(|name| role_url(&admin_url(), role, name))
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
         // Drop runs outside async; a helper thread gets its own runtime. The
         // pool is not closed first: closing waits for connections that only
         // the (now blocked) test runtime can return. FORCE ends them instead.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
@@ -150,7 +171,10 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
         m.checksum.hash(&mut h);
     }
     let template = format!("onepane_tmpl_{:016x}", h.finish());
-    sqlx::query("SELECT pg_advisory_lock(7250165)").execute(&mut *conn).await.expect("lock");
+    sqlx::query("SELECT pg_advisory_lock(7250165)")
+        .execute(&mut *conn)
+        .await
+        .expect("lock");
     let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
         .bind(&template)
         .fetch_optional(&mut *conn)
@@ -174,22 +198,33 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
             .execute(&mut *conn)
             .await
             .expect("drop stale template");
-        sqlx::query(&format!("CREATE DATABASE {building} OWNER {TEST_OWNER_ROLE}"))
-            .execute(&mut *conn)
-            .await
-            .expect("create template");
+        sqlx::query(&format!(
+            "CREATE DATABASE {building} OWNER {TEST_OWNER_ROLE}"
+        ))
+        .execute(&mut *conn)
+        .await
+        .expect("create template");
         let mut in_db = connect_admin(&role_url_keep_user(admin, &building))
             .await
             .expect("connect to template as admin");
-        sqlx::raw_sql(&postgres::database_grants_sql(TEST_OWNER_ROLE, TEST_SERVER_ROLE))
-            .execute(&mut in_db)
-            .await
-            .expect("grant on template");
+        sqlx::raw_sql(&postgres::database_grants_sql(
+            TEST_OWNER_ROLE,
+            TEST_SERVER_ROLE,
+        ))
+        .execute(&mut in_db)
+        .await
+        .expect("grant on template");
         let _ = in_db.close().await;
         let owner_url = DatabaseUrl::Postgres(role_url(admin, TEST_OWNER_ROLE, &building));
-        let owner = Store::connect(&owner_url, &StoreOptions { max_connections: 1, ..StoreOptions::default() })
-            .await
-            .expect("connect to template as owner");
+        let owner = Store::connect(
+            &owner_url,
+            &StoreOptions {
+                max_connections: 1,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .expect("connect to template as owner");
         owner.migrate().await.expect("migrate template");
         owner.close().await;
         sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
@@ -197,7 +232,10 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
             .await
             .expect("publish template");
     }
-    sqlx::query("SELECT pg_advisory_unlock(7250165)").execute(&mut *conn).await.expect("unlock");
+    sqlx::query("SELECT pg_advisory_unlock(7250165)")
+        .execute(&mut *conn)
+        .await
+        .expect("unlock");
     template
 }
 
@@ -224,7 +262,9 @@ pub struct ScopeProbe {
 
 /// Probes the store's pool outside any transaction (PostgreSQL only).
 pub async fn probe_unscoped(store: &Store) -> Option<ScopeProbe> {
-    let crate::Pool::Postgres(pool) = &store.pool else { return None };
+    let crate::Pool::Postgres(pool) = &store.pool else {
+        return None;
+    };
     let mut conn = pool.acquire().await.expect("a pooled connection");
     let (workspace_id, vendor_id, operator): (String, String, String) = sqlx::query_as(
         "SELECT COALESCE(current_setting('onepane.workspace_id', true), ''), \
@@ -238,5 +278,10 @@ pub async fn probe_unscoped(store: &Store) -> Option<ScopeProbe> {
         .fetch_one(&mut *conn)
         .await
         .expect("count leads");
-    Some(ScopeProbe { workspace_id, vendor_id, operator, visible_leads })
+    Some(ScopeProbe {
+        workspace_id,
+        vendor_id,
+        operator,
+        visible_leads,
+    })
 }

@@ -54,7 +54,9 @@ impl VendorStore {
     }
 
     async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
-        self.store.begin(Scope::Vendor(self.vendor_id), access).await
+        self.store
+            .begin(Scope::Vendor(self.vendor_id), access)
+            .await
     }
 
     /// The vendor organization.
@@ -67,7 +69,8 @@ impl VendorStore {
                 .await?
         });
         tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("vendor", self.vendor_id))?.try_into()
+        row.ok_or_else(|| StoreError::not_found("vendor", self.vendor_id))?
+            .try_into()
     }
 
     /// The workspaces linked to this vendor (any status), by name.
@@ -92,7 +95,11 @@ impl VendorStore {
         rows.into_iter()
             .map(|(name, row)| {
                 let link = VendorLink::try_from(row)?;
-                Ok(Partner { workspace_id: link.workspace_id, name: parse("workspace", &name)?, link })
+                Ok(Partner {
+                    workspace_id: link.workspace_id,
+                    name: parse("workspace", &name)?,
+                    link,
+                })
             })
             .collect()
     }
@@ -104,7 +111,10 @@ impl VendorStore {
                 .fetch_all(&mut *c)
                 .await?
         });
-        Ok(rows.into_iter().map(|(w,)| WorkspaceId::from_uuid(w)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(w,)| WorkspaceId::from_uuid(w))
+            .collect())
     }
 
     async fn ensure_linked(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<VendorLink, StoreError> {
@@ -136,21 +146,31 @@ impl VendorStore {
             .fetch_one(&mut *c)
             .await?
         });
-        self.audit(&mut tx, ws, "vendor.tier-set", tier.as_str()).await?;
+        self.audit(&mut tx, ws, "vendor.tier-set", tier.as_str())
+            .await?;
         tx.commit().await?;
         row.try_into()
     }
 
-    async fn audit(&self, tx: &mut Tx, ws: WorkspaceId, action: &str, subject: &str) -> Result<(), StoreError> {
-        insert_audit(tx, &AuditEvent {
-            id: AuditEventId::new(),
-            workspace_id: ws,
-            actor: Actor::Vendor(self.vendor_id),
-            action: action.to_owned(),
-            subject: Some(subject.to_owned()),
-            detail: serde_json::json!({}),
-            at: now(),
-        })
+    async fn audit(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        action: &str,
+        subject: &str,
+    ) -> Result<(), StoreError> {
+        insert_audit(
+            tx,
+            &AuditEvent {
+                id: AuditEventId::new(),
+                workspace_id: ws,
+                actor: Actor::Vendor(self.vendor_id),
+                action: action.to_owned(),
+                subject: Some(subject.to_owned()),
+                detail: serde_json::json!({}),
+                at: now(),
+            },
+        )
         .await
     }
 
@@ -159,26 +179,46 @@ impl VendorStore {
     /// Publishes (creates or replaces) a campaign into every actively linked
     /// workspace. Workspaces that get it for the first time are notified.
     /// Returns the campaign as it now stands in each workspace.
-    pub async fn publish_campaign(&self, external_id: &ExternalId, content: &CampaignContent) -> Result<Vec<Campaign>, StoreError> {
+    pub async fn publish_campaign(
+        &self,
+        external_id: &ExternalId,
+        content: &CampaignContent,
+    ) -> Result<Vec<Campaign>, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let mut out = Vec::new();
         for ws in self.linked_workspaces(&mut tx).await? {
-            out.push(self.put_campaign_in(&mut tx, ws, external_id, content).await?);
+            out.push(
+                self.put_campaign_in(&mut tx, ws, external_id, content)
+                    .await?,
+            );
         }
         tx.commit().await?;
         Ok(out)
     }
 
     /// Creates or replaces a campaign in one linked workspace.
-    pub async fn put_campaign(&self, ws: WorkspaceId, external_id: &ExternalId, content: &CampaignContent) -> Result<Campaign, StoreError> {
+    pub async fn put_campaign(
+        &self,
+        ws: WorkspaceId,
+        external_id: &ExternalId,
+        content: &CampaignContent,
+    ) -> Result<Campaign, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         self.ensure_linked(&mut tx, ws).await?;
-        let c = self.put_campaign_in(&mut tx, ws, external_id, content).await?;
+        let c = self
+            .put_campaign_in(&mut tx, ws, external_id, content)
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
 
-    async fn put_campaign_in(&self, tx: &mut Tx, ws: WorkspaceId, external_id: &ExternalId, content: &CampaignContent) -> Result<Campaign, StoreError> {
+    async fn put_campaign_in(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        external_id: &ExternalId,
+        content: &CampaignContent,
+    ) -> Result<Campaign, StoreError> {
         let at = now();
         let row: CampaignRow = on_tx!(*tx, c => {
             sqlx::query_as(&format!(
@@ -204,13 +244,17 @@ impl VendorStore {
         if campaign.created_at == at {
             let title = Name::parse(&format!("New campaign: {}", content.variants.first().name))
                 .unwrap_or_else(|_| content.variants.first().name.clone());
-            insert_notification(tx, ws, &NewNotification {
-                kind: NotificationKind::NewCampaign,
-                vendor_id: Some(self.vendor_id),
-                title,
-                body: None,
-                link: Some(format!("/campaigns/{}", campaign.id)),
-            })
+            insert_notification(
+                tx,
+                ws,
+                &NewNotification {
+                    kind: NotificationKind::NewCampaign,
+                    vendor_id: Some(self.vendor_id),
+                    title,
+                    body: None,
+                    link: Some(format!("/campaigns/{}", campaign.id)),
+                },
+            )
             .await?;
         }
         Ok(campaign)
@@ -283,7 +327,11 @@ impl VendorStore {
     // ---- assets ----------------------------------------------------------
 
     /// Publishes (creates or replaces) an asset into every actively linked workspace.
-    pub async fn publish_asset(&self, external_id: &ExternalId, content: &AssetContent) -> Result<Vec<Asset>, StoreError> {
+    pub async fn publish_asset(
+        &self,
+        external_id: &ExternalId,
+        content: &AssetContent,
+    ) -> Result<Vec<Asset>, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let mut out = Vec::new();
         for ws in self.linked_workspaces(&mut tx).await? {
@@ -419,7 +467,11 @@ impl VendorStore {
 
     /// Sends a lead to one linked workspace (sending the same external id
     /// again updates the lead while the partner has not responded).
-    pub async fn send_lead(&self, ws: WorkspaceId, new: &NewVendorLead) -> Result<Lead, StoreError> {
+    pub async fn send_lead(
+        &self,
+        ws: WorkspaceId,
+        new: &NewVendorLead,
+    ) -> Result<Lead, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         self.ensure_linked(&mut tx, ws).await?;
         let existing: Option<LeadRow> = on_tx!(tx, c => {
@@ -489,13 +541,17 @@ impl VendorStore {
                 insert_lead(&mut tx, &lead).await?;
                 let title = Name::parse(&format!("New lead: {}", lead.contact.name))
                     .unwrap_or_else(|_| lead.contact.name.clone());
-                insert_notification(&mut tx, ws, &NewNotification {
-                    kind: NotificationKind::NewLead,
-                    vendor_id: Some(self.vendor_id),
-                    title,
-                    body: None,
-                    link: Some(format!("/leads/{}", lead.id)),
-                })
+                insert_notification(
+                    &mut tx,
+                    ws,
+                    &NewNotification {
+                        kind: NotificationKind::NewLead,
+                        vendor_id: Some(self.vendor_id),
+                        title,
+                        body: None,
+                        link: Some(format!("/leads/{}", lead.id)),
+                    },
+                )
                 .await?;
                 lead
             }
@@ -527,7 +583,10 @@ impl VendorStore {
     // ---- deal registrations ---------------------------------------------
 
     /// Registrations submitted to this vendor, newest first.
-    pub async fn deal_registrations(&self, status: Option<DealStatus>) -> Result<Vec<DealRegistration>, StoreError> {
+    pub async fn deal_registrations(
+        &self,
+        status: Option<DealStatus>,
+    ) -> Result<Vec<DealRegistration>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<DealRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
@@ -545,7 +604,11 @@ impl VendorStore {
         convert_all(rows)
     }
 
-    async fn fetch_deal(&self, tx: &mut Tx, id: DealRegistrationId) -> Result<DealRegistration, StoreError> {
+    async fn fetch_deal(
+        &self,
+        tx: &mut Tx,
+        id: DealRegistrationId,
+    ) -> Result<DealRegistration, StoreError> {
         let row: Option<DealRow> = on_tx!(*tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {} FROM deal_registrations d JOIN vendor_links l \
@@ -558,11 +621,15 @@ impl VendorStore {
             .fetch_optional(&mut *c)
             .await?
         });
-        row.ok_or_else(|| StoreError::not_found("deal registration", id))?.try_into()
+        row.ok_or_else(|| StoreError::not_found("deal registration", id))?
+            .try_into()
     }
 
     /// One registration submitted to this vendor.
-    pub async fn deal_registration(&self, id: DealRegistrationId) -> Result<DealRegistration, StoreError> {
+    pub async fn deal_registration(
+        &self,
+        id: DealRegistrationId,
+    ) -> Result<DealRegistration, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let d = self.fetch_deal(&mut tx, id).await?;
         tx.commit().await?;
@@ -570,10 +637,15 @@ impl VendorStore {
     }
 
     /// Approves or rejects a registration and notifies the partner.
-    pub async fn decide(&self, id: DealRegistrationId, decision: DealDecision) -> Result<DealRegistration, StoreError> {
+    pub async fn decide(
+        &self,
+        id: DealRegistrationId,
+        decision: DealDecision,
+    ) -> Result<DealRegistration, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let mut reg = self.fetch_deal(&mut tx, id).await?;
-        reg.decide(decision, now()).map_err(|e| StoreError::Rule(e.to_string()))?;
+        reg.decide(decision, now())
+            .map_err(|e| StoreError::Rule(e.to_string()))?;
         on_tx!(tx, c => {
             sqlx::query(
                 "UPDATE deal_registrations SET status = $4, reason = $5, protection_expires_on = $6, \
@@ -593,17 +665,26 @@ impl VendorStore {
         });
         let title = Name::parse(&format!("Deal {}: {}", reg.status, reg.details.title))
             .unwrap_or_else(|_| reg.details.title.clone());
-        insert_notification(&mut tx, reg.workspace_id, &NewNotification {
-            kind: NotificationKind::DealDecided,
-            vendor_id: Some(self.vendor_id),
-            title,
-            body: reg.reason.clone(),
-            link: Some(format!("/deal-registrations/{id}")),
-        })
+        insert_notification(
+            &mut tx,
+            reg.workspace_id,
+            &NewNotification {
+                kind: NotificationKind::DealDecided,
+                vendor_id: Some(self.vendor_id),
+                title,
+                body: reg.reason.clone(),
+                link: Some(format!("/deal-registrations/{id}")),
+            },
+        )
         .await?;
-        self.audit(&mut tx, reg.workspace_id, "deal-registration.decided", &id.to_string()).await?;
+        self.audit(
+            &mut tx,
+            reg.workspace_id,
+            "deal-registration.decided",
+            &id.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(reg)
     }
 }
-

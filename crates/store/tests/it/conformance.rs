@@ -71,15 +71,26 @@ async fn link_shows_on_both_sides(db: TestDb) {
     assert_eq!(partners[0].name.as_str(), "Acme");
     let updated = db.store.vendor(v).set_tier(ws, Tier::Gold).await.unwrap();
     assert_eq!(updated.tier, Tier::Gold);
-    assert_eq!(db.store.partner(ws).vendors().await.unwrap()[0].link.tier, Tier::Gold);
+    assert_eq!(
+        db.store.partner(ws).vendors().await.unwrap()[0].link.tier,
+        Tier::Gold
+    );
     // Linking a vendor that does not exist is refused.
     let err = db
         .store
         .operator()
-        .link(ws, onepane_domain::VendorId::new(), Tier::Gold, onepane_domain::PartnerType::Var)
+        .link(
+            ws,
+            onepane_domain::VendorId::new(),
+            Tier::Gold,
+            onepane_domain::PartnerType::Var,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound { what: "vendor", .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NotFound { what: "vendor", .. }),
+        "{err:?}"
+    );
 }
 
 async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
@@ -92,25 +103,61 @@ async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
     let published = db
         .store
         .vendor(v)
-        .publish_campaign(&ext("spring-26"), &campaign("Spring", &[Tier::Gold, Tier::Platinum]))
+        .publish_campaign(
+            &ext("spring-26"),
+            &campaign("Spring", &[Tier::Gold, Tier::Platinum]),
+        )
         .await
         .unwrap();
     assert_eq!(published.len(), 2, "one row per linked workspace");
     assert_eq!(db.store.partner(gold).campaigns().await.unwrap().len(), 1);
-    assert!(db.store.partner(silver).campaigns().await.unwrap().is_empty(), "tier not in audience");
-    assert!(db.store.partner(unlinked).campaigns().await.unwrap().is_empty());
+    assert!(
+        db.store
+            .partner(silver)
+            .campaigns()
+            .await
+            .unwrap()
+            .is_empty(),
+        "tier not in audience"
+    );
+    assert!(
+        db.store
+            .partner(unlinked)
+            .campaigns()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Both linked partners are notified of the new campaign; republishing does not notify again.
     for ws in [silver, gold] {
         let n = db.store.partner(ws).notifications(true).await.unwrap();
-        assert_eq!(n.iter().filter(|n| n.kind == NotificationKind::NewCampaign).count(), 1);
+        assert_eq!(
+            n.iter()
+                .filter(|n| n.kind == NotificationKind::NewCampaign)
+                .count(),
+            1
+        );
     }
-    db.store.vendor(v).publish_campaign(&ext("spring-26"), &campaign("Spring v2", &[Tier::Gold])).await.unwrap();
+    db.store
+        .vendor(v)
+        .publish_campaign(&ext("spring-26"), &campaign("Spring v2", &[Tier::Gold]))
+        .await
+        .unwrap();
     let n = db.store.partner(gold).notifications(true).await.unwrap();
-    assert_eq!(n.iter().filter(|n| n.kind == NotificationKind::NewCampaign).count(), 1);
+    assert_eq!(
+        n.iter()
+            .filter(|n| n.kind == NotificationKind::NewCampaign)
+            .count(),
+        1
+    );
     let c = &db.store.partner(gold).campaigns().await.unwrap()[0];
     assert_eq!(c.content.variants.first().name.as_str(), "Spring v2");
     // A tier upgrade opens the campaign to the silver partner.
-    db.store.vendor(v).set_tier(silver, Tier::Gold).await.unwrap();
+    db.store
+        .vendor(v)
+        .set_tier(silver, Tier::Gold)
+        .await
+        .unwrap();
     assert_eq!(db.store.partner(silver).campaigns().await.unwrap().len(), 1);
 }
 
@@ -118,23 +165,43 @@ async fn activation_is_one_click_and_captures_attributed_leads(db: TestDb) {
     let ws = workspace(&db.store, "Acme").await;
     let v = vendor(&db.store, "Canon").await;
     link(&db.store, ws, v, Tier::Gold).await;
-    db.store.vendor(v).publish_campaign(&ext("c1"), &campaign("Spring Printers", &[])).await.unwrap();
+    db.store
+        .vendor(v)
+        .publish_campaign(&ext("c1"), &campaign("Spring Printers", &[]))
+        .await
+        .unwrap();
     let partner = db.store.partner(ws);
     let c = partner.campaigns().await.unwrap().remove(0);
     let a = partner.activate_campaign(c.id, None).await.unwrap();
-    assert!(a.slug.as_str().starts_with("spring-printers-"), "{}", a.slug);
+    assert!(
+        a.slug.as_str().starts_with("spring-printers-"),
+        "{}",
+        a.slug
+    );
     let again = partner.activate_campaign(c.id, None).await.unwrap();
     assert_eq!(again, a, "activating twice returns the same activation");
     let lead = partner
-        .capture_campaign_lead(&NewCampaignLead { activation_id: a.id, contact: contact("Maija Meik"), company: None, message: None })
+        .capture_campaign_lead(&NewCampaignLead {
+            activation_id: a.id,
+            contact: contact("Maija Meik"),
+            company: None,
+            message: None,
+        })
         .await
         .unwrap();
     assert_eq!(lead.source, LeadSource::Campaign);
     assert_eq!(lead.vendor_id, Some(v));
     assert_eq!(lead.campaign_id, Some(c.id));
-    assert_eq!(partner.lead(lead.id).await.unwrap(), lead, "reads back exactly as written");
+    assert_eq!(
+        partner.lead(lead.id).await.unwrap(),
+        lead,
+        "reads back exactly as written"
+    );
     // The vendor sees the activation count, never the captured lead.
-    assert_eq!(db.store.vendor(v).activation_counts().await.unwrap(), vec![(ext("c1"), 1)]);
+    assert_eq!(
+        db.store.vendor(v).activation_counts().await.unwrap(),
+        vec![(ext("c1"), 1)]
+    );
     assert!(db.store.vendor(v).leads().await.unwrap().is_empty());
 }
 
@@ -142,20 +209,49 @@ async fn archived_campaign_takes_no_leads(db: TestDb) {
     let ws = workspace(&db.store, "Acme").await;
     let v = vendor(&db.store, "Canon").await;
     link(&db.store, ws, v, Tier::Gold).await;
-    db.store.vendor(v).publish_campaign(&ext("c1"), &campaign("Spring", &[])).await.unwrap();
+    db.store
+        .vendor(v)
+        .publish_campaign(&ext("c1"), &campaign("Spring", &[]))
+        .await
+        .unwrap();
     let partner = db.store.partner(ws);
     let c = partner.campaigns().await.unwrap().remove(0);
     let a = partner.activate_campaign(c.id, None).await.unwrap();
-    assert_eq!(db.store.vendor(v).archive_campaign(&ext("c1")).await.unwrap(), 1);
-    assert_eq!(partner.campaign(c.id).await.unwrap().status, CampaignStatus::Archived);
+    assert_eq!(
+        db.store
+            .vendor(v)
+            .archive_campaign(&ext("c1"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        partner.campaign(c.id).await.unwrap().status,
+        CampaignStatus::Archived
+    );
     assert!(partner.campaigns().await.unwrap().is_empty());
     let err = partner
-        .capture_campaign_lead(&NewCampaignLead { activation_id: a.id, contact: contact("Late Visitor"), company: None, message: None })
+        .capture_campaign_lead(&NewCampaignLead {
+            activation_id: a.id,
+            contact: contact("Late Visitor"),
+            company: None,
+            message: None,
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Rule(_)), "{err:?}");
-    assert!(partner.leads(&LeadFilter::default(), Page::default()).await.unwrap().is_empty(), "nothing half-written");
-    assert!(matches!(db.store.vendor(v).archive_campaign(&ext("nope")).await, Err(StoreError::NotFound { .. })));
+    assert!(
+        partner
+            .leads(&LeadFilter::default(), Page::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing half-written"
+    );
+    assert!(matches!(
+        db.store.vendor(v).archive_campaign(&ext("nope")).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn vendor_lead_is_accepted_or_declined(db: TestDb) {
@@ -163,26 +259,65 @@ async fn vendor_lead_is_accepted_or_declined(db: TestDb) {
     let v = vendor(&db.store, "Canon").await;
     link(&db.store, ws, v, Tier::Gold).await;
     let vs = db.store.vendor(v);
-    let lead = vs.send_lead(ws, &vendor_lead("L-1", "Pekka Puu")).await.unwrap();
-    assert_eq!((lead.source, lead.status), (LeadSource::Vendor, LeadStatus::New));
+    let lead = vs
+        .send_lead(ws, &vendor_lead("L-1", "Pekka Puu"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (lead.source, lead.status),
+        (LeadSource::Vendor, LeadStatus::New)
+    );
     // Resending while new updates the same lead.
     let mut changed = vendor_lead("L-1", "Pekka Puustinen");
     changed.message = Some(LongText::parse("Wants 40 printers").unwrap());
     let resent = vs.send_lead(ws, &changed).await.unwrap();
     assert_eq!(resent.id, lead.id);
     let partner = db.store.partner(ws);
-    assert_eq!(partner.lead(lead.id).await.unwrap().contact.name.as_str(), "Pekka Puustinen");
-    let err = partner.set_lead_status(lead.id, LeadStatus::Working).await.unwrap_err();
-    assert!(matches!(err, StoreError::Rule(_)), "must accept first: {err:?}");
-    let accepted = partner.set_lead_status(lead.id, LeadStatus::Accepted).await.unwrap();
+    assert_eq!(
+        partner.lead(lead.id).await.unwrap().contact.name.as_str(),
+        "Pekka Puustinen"
+    );
+    let err = partner
+        .set_lead_status(lead.id, LeadStatus::Working)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Rule(_)),
+        "must accept first: {err:?}"
+    );
+    let accepted = partner
+        .set_lead_status(lead.id, LeadStatus::Accepted)
+        .await
+        .unwrap();
     assert_eq!(accepted.status, LeadStatus::Accepted);
-    assert_eq!(partner.lead(lead.id).await.unwrap().status, LeadStatus::Accepted);
-    let err = vs.send_lead(ws, &vendor_lead("L-1", "Overwrite")).await.unwrap_err();
+    assert_eq!(
+        partner.lead(lead.id).await.unwrap().status,
+        LeadStatus::Accepted
+    );
+    let err = vs
+        .send_lead(ws, &vendor_lead("L-1", "Overwrite"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    let declined = vs.send_lead(ws, &vendor_lead("L-2", "Other")).await.unwrap();
-    partner.set_lead_status(declined.id, LeadStatus::Declined).await.unwrap();
-    assert!(partner.set_lead_status(declined.id, LeadStatus::Accepted).await.is_err());
-    assert_eq!(vs.leads().await.unwrap().len(), 2, "the vendor sees the leads it sent");
+    let declined = vs
+        .send_lead(ws, &vendor_lead("L-2", "Other"))
+        .await
+        .unwrap();
+    partner
+        .set_lead_status(declined.id, LeadStatus::Declined)
+        .await
+        .unwrap();
+    assert!(
+        partner
+            .set_lead_status(declined.id, LeadStatus::Accepted)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        vs.leads().await.unwrap().len(),
+        2,
+        "the vendor sees the leads it sent"
+    );
 }
 
 async fn leads_filter_and_paginate(db: TestDb) {
@@ -203,26 +338,78 @@ async fn leads_filter_and_paginate(db: TestDb) {
             .unwrap();
         ids.push(lead.id);
     }
-    db.store.vendor(v).send_lead(ws, &vendor_lead("X", "Special_Name 100%")).await.unwrap();
-    let all = partner.leads(&LeadFilter::default(), Page::default()).await.unwrap();
+    db.store
+        .vendor(v)
+        .send_lead(ws, &vendor_lead("X", "Special_Name 100%"))
+        .await
+        .unwrap();
+    let all = partner
+        .leads(&LeadFilter::default(), Page::default())
+        .await
+        .unwrap();
     assert_eq!(all.len(), 8);
     assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-    let by_vendor = LeadFilter { vendor_id: Some(v), ..LeadFilter::default() };
-    assert_eq!(partner.leads(&by_vendor, Page::default()).await.unwrap().len(), 5);
-    let by_text = LeadFilter { text: Some("PERSON 3".into()), ..LeadFilter::default() };
+    let by_vendor = LeadFilter {
+        vendor_id: Some(v),
+        ..LeadFilter::default()
+    };
+    assert_eq!(
+        partner
+            .leads(&by_vendor, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    let by_text = LeadFilter {
+        text: Some("PERSON 3".into()),
+        ..LeadFilter::default()
+    };
     let found = partner.leads(&by_text, Page::default()).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, ids[3]);
     // LIKE wildcards in the search text match literally.
-    let literal = LeadFilter { text: Some("l_name 100%".into()), ..LeadFilter::default() };
-    assert_eq!(partner.leads(&literal, Page::default()).await.unwrap().len(), 1);
-    let wildcard = LeadFilter { text: Some("%".into()), ..LeadFilter::default() };
-    assert_eq!(partner.leads(&wildcard, Page::default()).await.unwrap().len(), 1);
-    let by_status = LeadFilter { status: Some(LeadStatus::Working), ..LeadFilter::default() };
-    assert!(partner.leads(&by_status, Page::default()).await.unwrap().is_empty());
+    let literal = LeadFilter {
+        text: Some("l_name 100%".into()),
+        ..LeadFilter::default()
+    };
+    assert_eq!(
+        partner
+            .leads(&literal, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let wildcard = LeadFilter {
+        text: Some("%".into()),
+        ..LeadFilter::default()
+    };
+    assert_eq!(
+        partner
+            .leads(&wildcard, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let by_status = LeadFilter {
+        status: Some(LeadStatus::Working),
+        ..LeadFilter::default()
+    };
+    assert!(
+        partner
+            .leads(&by_status, Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Three pages of three cover everything once.
     let mut seen = Vec::new();
-    let mut page = Page { after: None, limit: 3 };
+    let mut page = Page {
+        after: None,
+        limit: 3,
+    };
     loop {
         let rows = partner.leads(&LeadFilter::default(), page).await.unwrap();
         if rows.is_empty() {
@@ -243,38 +430,92 @@ async fn deal_registration_shares_its_lead_and_gets_decided(db: TestDb) {
     link(&db.store, ws, other, Tier::Gold).await;
     let partner = db.store.partner(ws);
     let lead = partner
-        .create_manual_lead(&NewManualLead { vendor_id: Some(v), contact: contact("Ville Vallaton"), company: None, message: None })
+        .create_manual_lead(&NewManualLead {
+            vendor_id: Some(v),
+            contact: contact("Ville Vallaton"),
+            company: None,
+            message: None,
+        })
         .await
         .unwrap();
-    assert!(db.store.vendor(v).leads().await.unwrap().is_empty(), "not shared yet");
-    let err = partner.register_deal(other, &deal("Wrong vendor"), Some(lead.id), None).await.unwrap_err();
+    assert!(
+        db.store.vendor(v).leads().await.unwrap().is_empty(),
+        "not shared yet"
+    );
+    let err = partner
+        .register_deal(other, &deal("Wrong vendor"), Some(lead.id), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Rule(_)), "{err:?}");
-    let reg = partner.register_deal(v, &deal("40 printers"), Some(lead.id), None).await.unwrap();
+    let reg = partner
+        .register_deal(v, &deal("40 printers"), Some(lead.id), None)
+        .await
+        .unwrap();
     assert_eq!(reg.status, DealStatus::Submitted);
     let seen = db.store.vendor(v).leads().await.unwrap();
     assert_eq!(seen.len(), 1, "registering a deal shares its lead");
     assert_eq!(seen[0].id, lead.id);
     assert!(db.store.vendor(other).leads().await.unwrap().is_empty());
-    assert!(db.store.vendor(other).deal_registrations(None).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .vendor(other)
+            .deal_registrations(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let vs = db.store.vendor(v);
-    assert_eq!(vs.deal_registrations(Some(DealStatus::Submitted)).await.unwrap().len(), 1);
+    assert_eq!(
+        vs.deal_registrations(Some(DealStatus::Submitted))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let expires = Utc::now().date_naive() + chrono::Days::new(90);
     let five = Percent::new(Decimal::from(5)).unwrap();
     let decided = vs
-        .decide(reg.id, DealDecision::Approved { reason: None, protection_expires_on: expires, extra_discount: Some(five) })
+        .decide(
+            reg.id,
+            DealDecision::Approved {
+                reason: None,
+                protection_expires_on: expires,
+                extra_discount: Some(five),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(decided.status, DealStatus::Approved);
     let stored = partner.deal_registration(reg.id).await.unwrap();
-    assert_eq!(stored, decided, "the partner reads the vendor's decision exactly");
-    assert_eq!(stored.details.amount.amount, "12500.50".parse::<Decimal>().unwrap());
+    assert_eq!(
+        stored, decided,
+        "the partner reads the vendor's decision exactly"
+    );
+    assert_eq!(
+        stored.details.amount.amount,
+        "12500.50".parse::<Decimal>().unwrap()
+    );
     assert_eq!(stored.extra_discount, Some(five));
-    let again = vs.decide(reg.id, DealDecision::Rejected { reason: LongText::parse("conflict").unwrap() }).await;
+    let again = vs
+        .decide(
+            reg.id,
+            DealDecision::Rejected {
+                reason: LongText::parse("conflict").unwrap(),
+            },
+        )
+        .await;
     assert!(matches!(again, Err(StoreError::Rule(_))));
     let notes = partner.notifications(true).await.unwrap();
-    assert!(notes.iter().any(|n| n.kind == NotificationKind::DealDecided));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.kind == NotificationKind::DealDecided)
+    );
     // The other vendor cannot decide or read it.
-    assert!(matches!(db.store.vendor(other).deal_registration(reg.id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        db.store.vendor(other).deal_registration(reg.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn price_list_publish_is_atomic_and_exact(db: TestDb) {
@@ -282,21 +523,39 @@ async fn price_list_publish_is_atomic_and_exact(db: TestDb) {
     let v = vendor(&db.store, "Canon").await;
     link(&db.store, ws, v, Tier::Gold).await;
     let vs = db.store.vendor(v);
-    let items = vec![item("A-1", "1299.99"), item("B-2", "0.0125"), item("C-3", "123456789.123456")];
-    vs.publish_price_list(&ext("pl"), &terms(Currency::EUR), &items).await.unwrap();
+    let items = vec![
+        item("A-1", "1299.99"),
+        item("B-2", "0.0125"),
+        item("C-3", "123456789.123456"),
+    ];
+    vs.publish_price_list(&ext("pl"), &terms(Currency::EUR), &items)
+        .await
+        .unwrap();
     let partner = db.store.partner(ws);
     let lists = partner.price_lists().await.unwrap();
     assert_eq!(lists.len(), 1);
     let stored = partner.price_items(lists[0].id).await.unwrap();
-    let prices: Vec<String> = stored.iter().map(|i| i.item.list_price.value().to_string()).collect();
-    assert_eq!(prices, ["1299.99", "0.0125", "123456789.123456"], "exact decimals, by SKU");
+    let prices: Vec<String> = stored
+        .iter()
+        .map(|i| i.item.list_price.value().to_string())
+        .collect();
+    assert_eq!(
+        prices,
+        ["1299.99", "0.0125", "123456789.123456"],
+        "exact decimals, by SKU"
+    );
     // A duplicate SKU fails the whole publish; the old items stay.
     let dup = vec![item("D-4", "1"), item("D-4", "2")];
-    let err = vs.publish_price_list(&ext("pl"), &terms(Currency::EUR), &dup).await.unwrap_err();
+    let err = vs
+        .publish_price_list(&ext("pl"), &terms(Currency::EUR), &dup)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(partner.price_items(lists[0].id).await.unwrap().len(), 3);
     // Republishing replaces the items.
-    vs.publish_price_list(&ext("pl"), &terms(Currency::USD), &[item("E-5", "10")]).await.unwrap();
+    vs.publish_price_list(&ext("pl"), &terms(Currency::USD), &[item("E-5", "10")])
+        .await
+        .unwrap();
     let now = partner.price_items(lists[0].id).await.unwrap();
     assert_eq!(now.len(), 1);
     assert_eq!(now[0].currency, Currency::USD);
@@ -309,22 +568,47 @@ async fn sell_rules_and_exchange_rates_round_trip(db: TestDb) {
     link(&db.store, ws, v, Tier::Gold).await;
     let partner = db.store.partner(ws);
     let default = SellRuleSelector::default();
-    let specific = SellRuleSelector { vendor_id: Some(v), category: Some(Category::parse("Printers").unwrap()) };
+    let specific = SellRuleSelector {
+        vendor_id: Some(v),
+        category: Some(Category::parse("Printers").unwrap()),
+    };
     let markup = SellMethod::MarkupOnCost(Markup::new("22.5".parse().unwrap()).unwrap());
-    let r1 = partner.put_sell_rule(&default, SellMethod::DiscountOffList(Percent::new(Decimal::from(3)).unwrap())).await.unwrap();
+    let r1 = partner
+        .put_sell_rule(
+            &default,
+            SellMethod::DiscountOffList(Percent::new(Decimal::from(3)).unwrap()),
+        )
+        .await
+        .unwrap();
     let r2 = partner.put_sell_rule(&specific, markup).await.unwrap();
     // Putting the same selector again replaces that rule.
-    let r1b = partner.put_sell_rule(&default, SellMethod::DiscountOffList(Percent::new(Decimal::from(4)).unwrap())).await.unwrap();
+    let r1b = partner
+        .put_sell_rule(
+            &default,
+            SellMethod::DiscountOffList(Percent::new(Decimal::from(4)).unwrap()),
+        )
+        .await
+        .unwrap();
     assert_eq!(r1b.id, r1.id);
     let rules = partner.sell_rules().await.unwrap();
     assert_eq!(rules, vec![r1b.clone(), r2.clone()]);
     partner.delete_sell_rule(r2.id).await.unwrap();
     assert_eq!(partner.sell_rules().await.unwrap(), vec![r1b]);
-    assert!(matches!(partner.delete_sell_rule(r2.id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        partner.delete_sell_rule(r2.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
     let day = "2026-11-01".parse().unwrap();
-    let rate = ExchangeRate::new(Currency::USD, Currency::EUR, "0.91234567".parse().unwrap(), day).unwrap();
+    let rate = ExchangeRate::new(
+        Currency::USD,
+        Currency::EUR,
+        "0.91234567".parse().unwrap(),
+        day,
+    )
+    .unwrap();
     partner.put_exchange_rate(&rate).await.unwrap();
-    let replaced = ExchangeRate::new(Currency::USD, Currency::EUR, "0.9".parse().unwrap(), day).unwrap();
+    let replaced =
+        ExchangeRate::new(Currency::USD, Currency::EUR, "0.9".parse().unwrap(), day).unwrap();
     partner.put_exchange_rate(&replaced).await.unwrap();
     assert_eq!(partner.exchange_rates().await.unwrap(), vec![replaced]);
 }
@@ -334,22 +618,49 @@ async fn ended_link_hides_vendor_rows_both_ways(db: TestDb) {
     let v = vendor(&db.store, "Canon").await;
     link(&db.store, ws, v, Tier::Gold).await;
     let vs = db.store.vendor(v);
-    vs.publish_campaign(&ext("c"), &campaign("C", &[])).await.unwrap();
-    vs.publish_asset(&ext("a"), &asset("Brochure")).await.unwrap();
-    vs.send_lead(ws, &vendor_lead("L", "Lead Person")).await.unwrap();
-    db.store.operator().set_link_status(ws, v, LinkStatus::Ended).await.unwrap();
+    vs.publish_campaign(&ext("c"), &campaign("C", &[]))
+        .await
+        .unwrap();
+    vs.publish_asset(&ext("a"), &asset("Brochure"))
+        .await
+        .unwrap();
+    vs.send_lead(ws, &vendor_lead("L", "Lead Person"))
+        .await
+        .unwrap();
+    db.store
+        .operator()
+        .set_link_status(ws, v, LinkStatus::Ended)
+        .await
+        .unwrap();
     let partner = db.store.partner(ws);
     assert!(partner.campaigns().await.unwrap().is_empty());
     assert!(partner.assets().await.unwrap().is_empty());
     // The partner keeps its leads; the vendor loses sight of everything.
-    assert_eq!(partner.leads(&LeadFilter::default(), Page::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        partner
+            .leads(&LeadFilter::default(), Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(vs.partners().await.unwrap().is_empty());
     assert!(vs.leads().await.unwrap().is_empty());
     assert!(vs.campaigns().await.unwrap().is_empty());
     assert!(vs.assets().await.unwrap().is_empty());
-    assert!(matches!(vs.send_lead(ws, &vendor_lead("L2", "X Y")).await, Err(StoreError::NotLinked(w)) if w == ws));
-    assert!(matches!(vs.set_tier(ws, Tier::Platinum).await, Err(StoreError::NotLinked(_))));
-    assert!(vs.publish_campaign(&ext("c2"), &campaign("C2", &[])).await.unwrap().is_empty());
+    assert!(
+        matches!(vs.send_lead(ws, &vendor_lead("L2", "X Y")).await, Err(StoreError::NotLinked(w)) if w == ws)
+    );
+    assert!(matches!(
+        vs.set_tier(ws, Tier::Platinum).await,
+        Err(StoreError::NotLinked(_))
+    ));
+    assert!(
+        vs.publish_campaign(&ext("c2"), &campaign("C2", &[]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn connections_need_a_linked_vendor(db: TestDb) {
@@ -386,16 +697,29 @@ async fn notifications_and_audit_log(db: TestDb) {
     let v = vendor(&db.store, "Canon").await;
     link(&db.store, ws, v, Tier::Gold).await;
     let partner = db.store.partner(ws);
-    db.store.vendor(v).send_lead(ws, &vendor_lead("L", "Lead Person")).await.unwrap();
+    db.store
+        .vendor(v)
+        .send_lead(ws, &vendor_lead("L", "Lead Person"))
+        .await
+        .unwrap();
     let unread = partner.notifications(true).await.unwrap();
     assert_eq!(unread.len(), 1);
     assert_eq!(unread[0].kind, NotificationKind::NewLead);
     partner.mark_notification_read(unread[0].id).await.unwrap();
     assert!(partner.notifications(true).await.unwrap().is_empty());
-    assert!(partner.notifications(false).await.unwrap()[0].read_at.is_some());
+    assert!(
+        partner.notifications(false).await.unwrap()[0]
+            .read_at
+            .is_some()
+    );
     let user = partner.members().await.unwrap()[0].user_id;
     let event = partner
-        .record(Actor::User(user), "lead.accepted", Some("L"), serde_json::json!({"note": "ok"}))
+        .record(
+            Actor::User(user),
+            "lead.accepted",
+            Some("L"),
+            serde_json::json!({"note": "ok"}),
+        )
         .await
         .unwrap();
     let log = partner.audit_events().await.unwrap();

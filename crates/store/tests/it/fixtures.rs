@@ -30,8 +30,11 @@ pub async fn workspace(store: &Store, n: &str) -> WorkspaceId {
             name: name(n),
             home_currency: Currency::EUR,
             locale: Locale::parse("fi").unwrap(),
-            owner_email: Email::parse(&format!("owner@{}.example", n.to_lowercase().replace(' ', "-")))
-                .unwrap(),
+            owner_email: Email::parse(&format!(
+                "owner@{}.example",
+                n.to_lowercase().replace(' ', "-")
+            ))
+            .unwrap(),
         })
         .await
         .unwrap();
@@ -39,11 +42,20 @@ pub async fn workspace(store: &Store, n: &str) -> WorkspaceId {
 }
 
 pub async fn vendor(store: &Store, n: &str) -> VendorId {
-    store.operator().create_vendor(&name(n), VendorKind::Vendor).await.unwrap().id
+    store
+        .operator()
+        .create_vendor(&name(n), VendorKind::Vendor)
+        .await
+        .unwrap()
+        .id
 }
 
 pub async fn link(store: &Store, ws: WorkspaceId, v: VendorId, tier: Tier) {
-    store.operator().link(ws, v, tier, PartnerType::SolutionProvider).await.unwrap();
+    store
+        .operator()
+        .link(ws, v, tier, PartnerType::SolutionProvider)
+        .await
+        .unwrap();
 }
 
 pub fn campaign(title: &str, tiers: &[Tier]) -> CampaignContent {
@@ -59,7 +71,10 @@ pub fn campaign(title: &str, tiers: &[Tier]) -> CampaignContent {
     };
     CampaignContent {
         window: DateWindow::always(),
-        audience: Audience { tiers: tiers.to_vec(), ..Audience::default() },
+        audience: Audience {
+            tiers: tiers.to_vec(),
+            ..Audience::default()
+        },
         variants: NonEmpty::try_from(vec![variant("en", title), variant("fi", title)]).unwrap(),
         asset_external_ids: vec![],
     }
@@ -83,7 +98,10 @@ pub fn terms(currency: Currency) -> PriceListTerms {
         name: name("2026 list"),
         currency,
         validity: DateWindow::always(),
-        tier_discounts: vec![TierDiscount { tier: Tier::Gold, discount: Percent::new(Decimal::from(20)).unwrap() }],
+        tier_discounts: vec![TierDiscount {
+            tier: Tier::Gold,
+            discount: Percent::new(Decimal::from(20)).unwrap(),
+        }],
         promotions: vec![],
     }
 }
@@ -102,7 +120,13 @@ pub fn item(sku: &str, price: &str) -> PriceItemInput {
 pub fn contact(n: &str) -> Contact {
     Contact {
         name: name(n),
-        email: Some(Email::parse(&format!("{}@customer.example", n.to_lowercase().replace(' ', "."))).unwrap()),
+        email: Some(
+            Email::parse(&format!(
+                "{}@customer.example",
+                n.to_lowercase().replace(' ', ".")
+            ))
+            .unwrap(),
+        ),
         phone: None,
         title: None,
     }
@@ -112,7 +136,11 @@ pub fn vendor_lead(external: &str, person: &str) -> NewVendorLead {
     NewVendorLead {
         external_id: ext(external),
         contact: contact(person),
-        company: Some(Company { name: name("Customer Oy"), domain: None, country: Some(CountryCode::parse("FI").unwrap()) }),
+        company: Some(Company {
+            name: name("Customer Oy"),
+            domain: None,
+            country: Some(CountryCode::parse("FI").unwrap()),
+        }),
         message: None,
         respond_by: None,
     }
@@ -121,7 +149,11 @@ pub fn vendor_lead(external: &str, person: &str) -> NewVendorLead {
 pub fn deal(title: &str) -> DealDetails {
     DealDetails {
         title: name(title),
-        customer: Company { name: name("Customer Oy"), domain: Some(name("customer.example")), country: None },
+        customer: Company {
+            name: name("Customer Oy"),
+            domain: Some(name("customer.example")),
+            country: None,
+        },
         amount: Money::new("12500.50".parse().unwrap(), Currency::EUR),
         products: vec![],
         fields: BTreeMap::from([("reseller_account".to_owned(), "R-1".to_owned())]),

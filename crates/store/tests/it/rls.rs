@@ -6,7 +6,9 @@ use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::NewManualLead;
 use onepane_domain::text::LongText;
 use onepane_domain::{Tier, VendorId, WorkspaceId};
-use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb, admin_url, probe_unscoped};
+use onepane_store::testing::{
+    TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb, admin_url, probe_unscoped,
+};
 use onepane_store::{DatabaseUrl, LeadFilter, Page, Store, StoreOptions};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool, Row};
@@ -31,30 +33,112 @@ async fn populate(store: &Store) -> World {
     link(store, b, v2, Tier::Silver).await;
     for v in [v1, v2] {
         let s = store.vendor(v);
-        s.publish_campaign(&ext("camp"), &campaign("Camp", &[])).await.unwrap();
-        s.publish_asset(&ext("asset"), &asset("Deck")).await.unwrap();
-        s.publish_price_list(&ext("list"), &terms(onepane_domain::Currency::EUR), &[item("S-1", "9.99")]).await.unwrap();
+        s.publish_campaign(&ext("camp"), &campaign("Camp", &[]))
+            .await
+            .unwrap();
+        s.publish_asset(&ext("asset"), &asset("Deck"))
+            .await
+            .unwrap();
+        s.publish_price_list(
+            &ext("list"),
+            &terms(onepane_domain::Currency::EUR),
+            &[item("S-1", "9.99")],
+        )
+        .await
+        .unwrap();
     }
     for (ws, v) in [(a, v1), (b, v1), (b, v2)] {
-        store.vendor(v).send_lead(ws, &vendor_lead("L", "Sent Lead")).await.unwrap();
+        store
+            .vendor(v)
+            .send_lead(ws, &vendor_lead("L", "Sent Lead"))
+            .await
+            .unwrap();
         let p = store.partner(ws);
-        let c = p.campaigns().await.unwrap().into_iter().find(|c| c.vendor_id == v).unwrap();
+        let c = p
+            .campaigns()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.vendor_id == v)
+            .unwrap();
         p.activate_campaign(c.id, None).await.unwrap();
-        let lead = p.create_manual_lead(&NewManualLead { vendor_id: Some(v), contact: contact("Own Lead"), company: None, message: None }).await.unwrap();
-        p.register_deal(v, &deal("Deal"), Some(lead.id), None).await.unwrap();
-        p.create_manual_lead(&NewManualLead { vendor_id: Some(v), contact: contact("Private Lead"), company: None, message: None }).await.unwrap();
-        p.put_sell_rule(&Default::default(), onepane_domain::price::SellMethod::DiscountOffList(onepane_domain::price::Percent::ZERO)).await.unwrap();
-        p.put_exchange_rate(&onepane_domain::price::ExchangeRate::new(onepane_domain::Currency::USD, onepane_domain::Currency::EUR, "0.9".parse().unwrap(), "2026-11-01".parse().unwrap()).unwrap()).await.unwrap();
-        p.create_connection(&onepane_domain::workspace::NewConnection { target: onepane_domain::workspace::ConnectionTarget::CrmSink, connector: name("webhook"), name: name("Hook"), schedule: None, settings: serde_json::json!({}) }).await.unwrap();
+        let lead = p
+            .create_manual_lead(&NewManualLead {
+                vendor_id: Some(v),
+                contact: contact("Own Lead"),
+                company: None,
+                message: None,
+            })
+            .await
+            .unwrap();
+        p.register_deal(v, &deal("Deal"), Some(lead.id), None)
+            .await
+            .unwrap();
+        p.create_manual_lead(&NewManualLead {
+            vendor_id: Some(v),
+            contact: contact("Private Lead"),
+            company: None,
+            message: None,
+        })
+        .await
+        .unwrap();
+        p.put_sell_rule(
+            &Default::default(),
+            onepane_domain::price::SellMethod::DiscountOffList(
+                onepane_domain::price::Percent::ZERO,
+            ),
+        )
+        .await
+        .unwrap();
+        p.put_exchange_rate(
+            &onepane_domain::price::ExchangeRate::new(
+                onepane_domain::Currency::USD,
+                onepane_domain::Currency::EUR,
+                "0.9".parse().unwrap(),
+                "2026-11-01".parse().unwrap(),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        p.create_connection(&onepane_domain::workspace::NewConnection {
+            target: onepane_domain::workspace::ConnectionTarget::CrmSink,
+            connector: name("webhook"),
+            name: name("Hook"),
+            schedule: None,
+            settings: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
     }
-    for reg in store.vendor(v1).deal_registrations(None).await.unwrap().into_iter().take(1) {
-        store.vendor(v1).decide(reg.id, DealDecision::Rejected { reason: LongText::parse("conflict").unwrap() }).await.unwrap();
+    for reg in store
+        .vendor(v1)
+        .deal_registrations(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(1)
+    {
+        store
+            .vendor(v1)
+            .decide(
+                reg.id,
+                DealDecision::Rejected {
+                    reason: LongText::parse("conflict").unwrap(),
+                },
+            )
+            .await
+            .unwrap();
     }
     World { a, b, v1, v2 }
 }
 
 async fn pool_as(db: &TestDb, role: &str) -> PgPool {
-    PgPoolOptions::new().max_connections(2).connect(&db.postgres_url_as(role).unwrap()).await.unwrap()
+    PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&db.postgres_url_as(role).unwrap())
+        .await
+        .unwrap()
 }
 
 async fn tables(pool: &PgPool) -> Vec<String> {
@@ -97,62 +181,129 @@ async fn count_in_scope(pool: &PgPool, scope: (&str, &str), table: &str, filter:
 
 #[tokio::test]
 async fn server_role_with_no_scope_sees_no_rows_at_all() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     populate(&db.store).await;
-    let admin = PgPoolOptions::new().max_connections(1).connect(&{
-        let mut u = url::Url::parse(&admin_url()).unwrap();
-        u.set_path(&format!("/{}", db.postgres_url_as("x").unwrap().rsplit('/').next().unwrap()));
-        u.to_string()
-    }).await.unwrap();
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&{
+            let mut u = url::Url::parse(&admin_url()).unwrap();
+            u.set_path(&format!(
+                "/{}",
+                db.postgres_url_as("x").unwrap().rsplit('/').next().unwrap()
+            ));
+            u.to_string()
+        })
+        .await
+        .unwrap();
     let server = pool_as(&db, TEST_SERVER_ROLE).await;
     let owner = pool_as(&db, TEST_OWNER_ROLE).await;
     let all = tables(&server).await;
     assert!(all.len() >= 17, "{all:?}");
     for t in &all {
-        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}")).fetch_one(&admin).await.unwrap();
+        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}"))
+            .fetch_one(&admin)
+            .await
+            .unwrap();
         assert!(total > 0, "the attack needs data: {t} is empty");
         for (who, pool) in [("server", &server), ("owner", &owner)] {
-            let seen: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}")).fetch_one(pool).await.unwrap();
-            assert_eq!(seen, 0, "the {who} role without a scope sees {seen} of {total} rows in {t}");
+            let seen: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}"))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(
+                seen, 0,
+                "the {who} role without a scope sees {seen} of {total} rows in {t}"
+            );
         }
     }
 }
 
 #[tokio::test]
 async fn another_tenants_scope_sees_zero_foreign_rows() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     let w = populate(&db.store).await;
     let server = pool_as(&db, TEST_SERVER_ROLE).await;
-    let (a, b, v1, v2) = (w.a.to_string(), w.b.to_string(), w.v1.to_string(), w.v2.to_string());
+    let (a, b, v1, v2) = (
+        w.a.to_string(),
+        w.b.to_string(),
+        w.v1.to_string(),
+        w.v2.to_string(),
+    );
     for t in tables(&server).await {
         if has_column(&server, &t, "workspace_id").await {
             // Partner B, scoped in, asks for partner A's rows by id.
-            assert_eq!(count_in_scope(&server, (&b, ""), &t, &format!("workspace_id = '{a}'")).await, 0, "partner B reads A's {t}");
+            assert_eq!(
+                count_in_scope(&server, (&b, ""), &t, &format!("workspace_id = '{a}'")).await,
+                0,
+                "partner B reads A's {t}"
+            );
             // Vendor two is not linked to A at all.
-            assert_eq!(count_in_scope(&server, ("", &v2), &t, &format!("workspace_id = '{a}'")).await, 0, "vendor 2 reads A's {t}");
+            assert_eq!(
+                count_in_scope(&server, ("", &v2), &t, &format!("workspace_id = '{a}'")).await,
+                0,
+                "vendor 2 reads A's {t}"
+            );
         }
         if has_column(&server, &t, "vendor_id").await {
             // Vendor two asks for vendor one's rows, even in the shared workspace B.
-            assert_eq!(count_in_scope(&server, ("", &v2), &t, &format!("vendor_id = '{v1}'")).await, 0, "vendor 2 reads vendor 1's {t}");
+            assert_eq!(
+                count_in_scope(&server, ("", &v2), &t, &format!("vendor_id = '{v1}'")).await,
+                0,
+                "vendor 2 reads vendor 1's {t}"
+            );
         }
     }
     // The checks above can fail: scoped, each tenant sees its own rows.
     assert!(count_in_scope(&server, (&a, ""), "leads", "true").await >= 3);
-    assert_eq!(count_in_scope(&server, ("", &v1), "vendors", "true").await, 1, "a vendor sees itself only");
-    assert_eq!(count_in_scope(&server, ("", &v2), "vendor_links", "true").await, 1, "a vendor never learns the partner's other vendors");
-    assert_eq!(count_in_scope(&server, ("", &v2), "workspaces", "true").await, 1);
+    assert_eq!(
+        count_in_scope(&server, ("", &v1), "vendors", "true").await,
+        1,
+        "a vendor sees itself only"
+    );
+    assert_eq!(
+        count_in_scope(&server, ("", &v2), "vendor_links", "true").await,
+        1,
+        "a vendor never learns the partner's other vendors"
+    );
+    assert_eq!(
+        count_in_scope(&server, ("", &v2), "workspaces", "true").await,
+        1
+    );
     // Vendor one sees the lead it sent and the one shared by a deal, per workspace; never the private one.
     assert_eq!(count_in_scope(&server, ("", &v1), "leads", "true").await, 4);
-    assert_eq!(count_in_scope(&server, ("", &v1), "leads", "contact_name = 'Private Lead'").await, 0);
-    assert_eq!(count_in_scope(&server, ("", &v1), "deal_registrations", "true").await, 2);
-    for private in ["sell_rules", "exchange_rates", "connections", "notifications", "audit_events", "memberships"] {
-        assert_eq!(count_in_scope(&server, ("", &v1), private, "true").await, 0, "a vendor reads the partner's {private}");
+    assert_eq!(
+        count_in_scope(&server, ("", &v1), "leads", "contact_name = 'Private Lead'").await,
+        0
+    );
+    assert_eq!(
+        count_in_scope(&server, ("", &v1), "deal_registrations", "true").await,
+        2
+    );
+    for private in [
+        "sell_rules",
+        "exchange_rates",
+        "connections",
+        "notifications",
+        "audit_events",
+        "memberships",
+    ] {
+        assert_eq!(
+            count_in_scope(&server, ("", &v1), private, "true").await,
+            0,
+            "a vendor reads the partner's {private}"
+        );
     }
 }
 
 #[tokio::test]
 async fn writes_outside_the_scope_are_refused() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     let w = populate(&db.store).await;
     let server = pool_as(&db, TEST_SERVER_ROLE).await;
     let attempt = |scope: (String, String), sql: String| {
@@ -170,62 +321,148 @@ async fn writes_outside_the_scope_are_refused() {
             r
         }
     };
-    let (a, b, v1, v2) = (w.a.to_string(), w.b.to_string(), w.v1.to_string(), w.v2.to_string());
-    let new_id = uuid::Uuid::now_v7();
-    let lead = |ws: &str, v: &str, source: &str| format!(
-        "INSERT INTO leads (workspace_id, id, vendor_id, source, status, contact_name, contact, created_at, updated_at) \
-         VALUES ('{ws}', '{new_id}', '{v}', '{source}', 'new', 'Injected', '{{}}', now(), now())"
+    let (a, b, v1, v2) = (
+        w.a.to_string(),
+        w.b.to_string(),
+        w.v1.to_string(),
+        w.v2.to_string(),
     );
+    let new_id = uuid::Uuid::now_v7();
+    let lead = |ws: &str, v: &str, source: &str| {
+        format!(
+            "INSERT INTO leads (workspace_id, id, vendor_id, source, status, contact_name, contact, created_at, updated_at) \
+         VALUES ('{ws}', '{new_id}', '{v}', '{source}', 'new', 'Injected', '{{}}', now(), now())"
+        )
+    };
     let refused = |r: Result<sqlx::postgres::PgQueryResult, sqlx::Error>, what: &str| {
         let e = r.expect_err(what);
         assert!(e.to_string().contains("row-level security"), "{what}: {e}");
     };
-    refused(attempt((b.clone(), String::new()), lead(&a, &v1, "manual")).await, "partner B inserts into A");
-    refused(attempt((String::new(), v2.clone()), lead(&a, &v2, "vendor")).await, "vendor 2 sends to unlinked A");
-    refused(attempt((String::new(), v2.clone()), lead(&b, &v1, "vendor")).await, "vendor 2 sends as vendor 1");
-    refused(attempt((String::new(), v1.clone()), lead(&a, &v1, "manual")).await, "vendor 1 forges a partner lead");
-    refused(attempt((b.clone(), String::new()), format!("UPDATE leads SET workspace_id = '{a}' WHERE workspace_id = '{b}'")).await, "partner B moves rows into A");
+    refused(
+        attempt((b.clone(), String::new()), lead(&a, &v1, "manual")).await,
+        "partner B inserts into A",
+    );
+    refused(
+        attempt((String::new(), v2.clone()), lead(&a, &v2, "vendor")).await,
+        "vendor 2 sends to unlinked A",
+    );
+    refused(
+        attempt((String::new(), v2.clone()), lead(&b, &v1, "vendor")).await,
+        "vendor 2 sends as vendor 1",
+    );
+    refused(
+        attempt((String::new(), v1.clone()), lead(&a, &v1, "manual")).await,
+        "vendor 1 forges a partner lead",
+    );
+    refused(
+        attempt(
+            (b.clone(), String::new()),
+            format!("UPDATE leads SET workspace_id = '{a}' WHERE workspace_id = '{b}'"),
+        )
+        .await,
+        "partner B moves rows into A",
+    );
     for (scope, sql) in [
-        ((b.clone(), String::new()), format!("UPDATE leads SET status = 'lost' WHERE workspace_id = '{a}'")),
-        ((b.clone(), String::new()), format!("DELETE FROM leads WHERE workspace_id = '{a}'")),
-        ((String::new(), v2.clone()), format!("UPDATE deal_registrations SET status = 'approved' WHERE vendor_id = '{v1}'")),
-        ((String::new(), v2.clone()), format!("DELETE FROM campaigns WHERE vendor_id = '{v1}'")),
-        ((String::new(), v1.clone()), format!("UPDATE leads SET status = 'lost' WHERE contact_name = 'Private Lead'")),
+        (
+            (b.clone(), String::new()),
+            format!("UPDATE leads SET status = 'lost' WHERE workspace_id = '{a}'"),
+        ),
+        (
+            (b.clone(), String::new()),
+            format!("DELETE FROM leads WHERE workspace_id = '{a}'"),
+        ),
+        (
+            (String::new(), v2.clone()),
+            format!("UPDATE deal_registrations SET status = 'approved' WHERE vendor_id = '{v1}'"),
+        ),
+        (
+            (String::new(), v2.clone()),
+            format!("DELETE FROM campaigns WHERE vendor_id = '{v1}'"),
+        ),
+        (
+            (String::new(), v1.clone()),
+            "UPDATE leads SET status = 'lost' WHERE contact_name = 'Private Lead'".to_owned(),
+        ),
         // Tiers are the vendor's to set, not the partner's.
-        ((b.clone(), String::new()), format!("UPDATE vendor_links SET tier = 'platinum' WHERE workspace_id = '{b}'")),
+        (
+            (b.clone(), String::new()),
+            format!("UPDATE vendor_links SET tier = 'platinum' WHERE workspace_id = '{b}'"),
+        ),
     ] {
         let r = attempt(scope, sql.clone()).await.unwrap();
         assert_eq!(r.rows_affected(), 0, "{sql}");
     }
     // Still all there.
     let p = db.store.partner(w.a);
-    assert_eq!(p.leads(&LeadFilter::default(), Page::default()).await.unwrap().len(), 3);
+    assert_eq!(
+        p.leads(&LeadFilter::default(), Page::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[tokio::test]
 async fn a_pool_of_one_connection_does_not_carry_a_scope_into_the_next_request() {
-    let Some(db) = TestDb::postgres_with(StoreOptions { max_connections: 1, ..StoreOptions::default() }).await else { return };
+    let Some(db) = TestDb::postgres_with(StoreOptions {
+        max_connections: 1,
+        ..StoreOptions::default()
+    })
+    .await
+    else {
+        return;
+    };
     let w = populate(&db.store).await;
     let clean = |p: onepane_store::testing::ScopeProbe| {
-        assert_eq!((p.workspace_id.as_str(), p.vendor_id.as_str(), p.operator.as_str(), p.visible_leads), ("", "", "", 0), "{p:?}");
+        assert_eq!(
+            (
+                p.workspace_id.as_str(),
+                p.vendor_id.as_str(),
+                p.operator.as_str(),
+                p.visible_leads
+            ),
+            ("", "", "", 0),
+            "{p:?}"
+        );
     };
-    assert!(!db.store.partner(w.a).leads(&LeadFilter::default(), Page::default()).await.unwrap().is_empty());
+    assert!(
+        !db.store
+            .partner(w.a)
+            .leads(&LeadFilter::default(), Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     clean(probe_unscoped(&db.store).await.unwrap());
     assert!(!db.store.vendor(w.v1).leads().await.unwrap().is_empty());
     clean(probe_unscoped(&db.store).await.unwrap());
     db.store.operator().workspaces().await.unwrap();
     clean(probe_unscoped(&db.store).await.unwrap());
     // A unit of work that fails midway rolls back its scope too.
-    assert!(db.store.partner(w.a).register_deal(w.v2, &deal("Unlinked"), None, None).await.is_err());
+    assert!(
+        db.store
+            .partner(w.a)
+            .register_deal(w.v2, &deal("Unlinked"), None, None)
+            .await
+            .is_err()
+    );
     clean(probe_unscoped(&db.store).await.unwrap());
     // And the next scope on the same connection sees only its own rows.
-    let b_leads = db.store.partner(w.b).leads(&LeadFilter::default(), Page::default()).await.unwrap();
+    let b_leads = db
+        .store
+        .partner(w.b)
+        .leads(&LeadFilter::default(), Page::default())
+        .await
+        .unwrap();
     assert!(b_leads.iter().all(|l| l.workspace_id == w.b) && !b_leads.is_empty());
 }
 
 #[tokio::test]
 async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     let server = pool_as(&db, TEST_SERVER_ROLE).await;
     let rows = sqlx::query(
         "SELECT c.relname::text AS name, c.relrowsecurity, c.relforcerowsecurity, \
@@ -240,10 +477,20 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
     assert!(rows.len() >= 17);
     for r in &rows {
         let name: String = r.get("name");
-        assert!(r.get::<bool, _>("relrowsecurity"), "{name}: RLS not enabled");
-        assert!(r.get::<bool, _>("relforcerowsecurity"), "{name}: RLS not forced");
+        assert!(
+            r.get::<bool, _>("relrowsecurity"),
+            "{name}: RLS not enabled"
+        );
+        assert!(
+            r.get::<bool, _>("relforcerowsecurity"),
+            "{name}: RLS not forced"
+        );
         assert!(r.get::<i64, _>("policies") > 0, "{name}: no policy");
-        assert_ne!(r.get::<String, _>("owner"), TEST_SERVER_ROLE, "{name}: owned by the server role");
+        assert_ne!(
+            r.get::<String, _>("owner"),
+            TEST_SERVER_ROLE,
+            "{name}: owned by the server role"
+        );
         if has_column(&server, &name, "workspace_id").await {
             let pk: String = sqlx::query_scalar(
                 "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
@@ -253,17 +500,30 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             .fetch_one(&server)
             .await
             .unwrap();
-            assert_eq!(pk, "workspace_id", "{name}: primary key does not lead with the scope column");
+            assert_eq!(
+                pk, "workspace_id",
+                "{name}: primary key does not lead with the scope column"
+            );
         }
     }
-    let (superuser, bypass): (bool, bool) = sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
-        .fetch_one(&server)
+    let (superuser, bypass): (bool, bool) =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&server)
+            .await
+            .unwrap();
+    assert!(!superuser && !bypass);
+    onepane_store::postgres::check_server_role(&db.store)
         .await
         .unwrap();
-    assert!(!superuser && !bypass);
-    onepane_store::postgres::check_server_role(&db.store).await.unwrap();
     // The owner role, by contrast, is refused as a server connection.
-    let owner = Store::connect(&DatabaseUrl::Postgres(db.postgres_url_as(TEST_OWNER_ROLE).unwrap()), &StoreOptions::default()).await.unwrap();
-    let err = onepane_store::postgres::check_server_role(&owner).await.unwrap_err();
+    let owner = Store::connect(
+        &DatabaseUrl::Postgres(db.postgres_url_as(TEST_OWNER_ROLE).unwrap()),
+        &StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let err = onepane_store::postgres::check_server_role(&owner)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("owns"), "{err}");
 }

@@ -25,24 +25,83 @@ use crate::fixtures::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Link { ws: usize, v: usize, tier: Tier },
-    EndLink { ws: usize, v: usize },
-    PublishCampaign { v: usize, key: u8, gold_only: bool },
-    PublishAsset { v: usize, key: u8 },
-    PublishPrices { v: usize, key: u8, items: u8 },
-    SendLead { v: usize, ws: usize, key: u8 },
-    ManualLead { ws: usize, v: Option<usize> },
-    AcceptLead { ws: usize, nth: usize },
-    Activate { ws: usize, nth: usize },
-    Capture { ws: usize, nth: usize },
-    RegisterDeal { ws: usize, v: usize, lead: Option<usize> },
-    Decide { v: usize, nth: usize, approve: bool },
-    SetTier { v: usize, ws: usize, tier: Tier },
-    SellRule { ws: usize, v: Option<usize> },
-    Rate { ws: usize },
-    Notify { ws: usize },
-    Connect { ws: usize, v: usize },
-    ReadForeign { ws: usize, nth: usize },
+    Link {
+        ws: usize,
+        v: usize,
+        tier: Tier,
+    },
+    EndLink {
+        ws: usize,
+        v: usize,
+    },
+    PublishCampaign {
+        v: usize,
+        key: u8,
+        gold_only: bool,
+    },
+    PublishAsset {
+        v: usize,
+        key: u8,
+    },
+    PublishPrices {
+        v: usize,
+        key: u8,
+        items: u8,
+    },
+    SendLead {
+        v: usize,
+        ws: usize,
+        key: u8,
+    },
+    ManualLead {
+        ws: usize,
+        v: Option<usize>,
+    },
+    AcceptLead {
+        ws: usize,
+        nth: usize,
+    },
+    Activate {
+        ws: usize,
+        nth: usize,
+    },
+    Capture {
+        ws: usize,
+        nth: usize,
+    },
+    RegisterDeal {
+        ws: usize,
+        v: usize,
+        lead: Option<usize>,
+    },
+    Decide {
+        v: usize,
+        nth: usize,
+        approve: bool,
+    },
+    SetTier {
+        v: usize,
+        ws: usize,
+        tier: Tier,
+    },
+    SellRule {
+        ws: usize,
+        v: Option<usize>,
+    },
+    Rate {
+        ws: usize,
+    },
+    Notify {
+        ws: usize,
+    },
+    Connect {
+        ws: usize,
+        v: usize,
+    },
+    ReadForeign {
+        ws: usize,
+        nth: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -104,11 +163,19 @@ impl Model {
         matches!(self.links.get(&(ws, v)), Some((LinkStatus::Active, _)))
     }
     fn nth<K: Copy, V>(map: &BTreeMap<K, V>, nth: usize) -> Option<K> {
-        if map.is_empty() { None } else { map.keys().nth(nth % map.len()).copied() }
+        if map.is_empty() {
+            None
+        } else {
+            map.keys().nth(nth % map.len()).copied()
+        }
     }
 }
 
-fn ok_or_refused<T: std::fmt::Debug>(what: &str, r: Result<T, StoreError>, expect_ok: bool) -> Option<T> {
+fn ok_or_refused<T: std::fmt::Debug>(
+    what: &str,
+    r: Result<T, StoreError>,
+    expect_ok: bool,
+) -> Option<T> {
     match r {
         Ok(v) => {
             assert!(expect_ok, "{what}: succeeded but must be refused: {v:?}");
@@ -117,7 +184,13 @@ fn ok_or_refused<T: std::fmt::Debug>(what: &str, r: Result<T, StoreError>, expec
         Err(e) => {
             assert!(!expect_ok, "{what}: refused but must succeed: {e:?}");
             assert!(
-                matches!(e, StoreError::NotFound { .. } | StoreError::NotLinked(_) | StoreError::Rule(_) | StoreError::Conflict(_)),
+                matches!(
+                    e,
+                    StoreError::NotFound { .. }
+                        | StoreError::NotLinked(_)
+                        | StoreError::Rule(_)
+                        | StoreError::Conflict(_)
+                ),
                 "{what}: refused with an unexpected error: {e:?}"
             );
             None
@@ -140,47 +213,105 @@ async fn run_world(store: &Store, world: World) {
         let what = format!("step {step} {op:?}");
         match *op {
             Op::Link { ws, v, tier } => {
-                store.operator().link(wss[ws], vs[v], tier, PartnerType::Var).await.unwrap();
+                store
+                    .operator()
+                    .link(wss[ws], vs[v], tier, PartnerType::Var)
+                    .await
+                    .unwrap();
                 m.links.insert((wss[ws], vs[v]), (LinkStatus::Active, tier));
             }
             Op::EndLink { ws, v } => {
-                let r = store.operator().set_link_status(wss[ws], vs[v], LinkStatus::Ended).await;
+                let r = store
+                    .operator()
+                    .set_link_status(wss[ws], vs[v], LinkStatus::Ended)
+                    .await;
                 if ok_or_refused(&what, r, m.links.contains_key(&(wss[ws], vs[v]))).is_some() {
-                    m.links.entry((wss[ws], vs[v])).and_modify(|l| l.0 = LinkStatus::Ended);
+                    m.links
+                        .entry((wss[ws], vs[v]))
+                        .and_modify(|l| l.0 = LinkStatus::Ended);
                 }
             }
             Op::PublishCampaign { v, key, gold_only } => {
                 let tiers = if gold_only { vec![Tier::Gold] } else { vec![] };
-                let rows = store.vendor(vs[v]).publish_campaign(&ext(&format!("c{key}")), &campaign("Camp", &tiers)).await.unwrap();
-                let expected: BTreeSet<WorkspaceId> = wss.iter().copied().filter(|w| m.active(*w, vs[v])).collect();
-                assert_eq!(rows.iter().map(|c| c.workspace_id).collect::<BTreeSet<_>>(), expected, "{what}");
+                let rows = store
+                    .vendor(vs[v])
+                    .publish_campaign(&ext(&format!("c{key}")), &campaign("Camp", &tiers))
+                    .await
+                    .unwrap();
+                let expected: BTreeSet<WorkspaceId> = wss
+                    .iter()
+                    .copied()
+                    .filter(|w| m.active(*w, vs[v]))
+                    .collect();
+                assert_eq!(
+                    rows.iter().map(|c| c.workspace_id).collect::<BTreeSet<_>>(),
+                    expected,
+                    "{what}"
+                );
                 for c in rows {
                     assert_eq!(c.vendor_id, vs[v]);
                     m.campaigns.insert(c.id, (c.workspace_id, vs[v], gold_only));
                 }
             }
             Op::PublishAsset { v, key } => {
-                let rows = store.vendor(vs[v]).publish_asset(&ext(&format!("a{key}")), &asset("Brochure")).await.unwrap();
-                assert!(rows.iter().all(|a| m.active(a.workspace_id, vs[v]) && a.vendor_id == vs[v]), "{what}");
+                let rows = store
+                    .vendor(vs[v])
+                    .publish_asset(&ext(&format!("a{key}")), &asset("Brochure"))
+                    .await
+                    .unwrap();
+                assert!(
+                    rows.iter()
+                        .all(|a| m.active(a.workspace_id, vs[v]) && a.vendor_id == vs[v]),
+                    "{what}"
+                );
             }
             Op::PublishPrices { v, key, items } => {
-                let list: Vec<_> = (0..items).map(|i| item(&format!("SKU-{i}"), "10.50")).collect();
-                let rows = store.vendor(vs[v]).publish_price_list(&ext(&format!("p{key}")), &terms(Currency::EUR), &list).await.unwrap();
-                assert!(rows.iter().all(|p| m.active(p.workspace_id, vs[v]) && p.vendor_id == vs[v]), "{what}");
+                let list: Vec<_> = (0..items)
+                    .map(|i| item(&format!("SKU-{i}"), "10.50"))
+                    .collect();
+                let rows = store
+                    .vendor(vs[v])
+                    .publish_price_list(&ext(&format!("p{key}")), &terms(Currency::EUR), &list)
+                    .await
+                    .unwrap();
+                assert!(
+                    rows.iter()
+                        .all(|p| m.active(p.workspace_id, vs[v]) && p.vendor_id == vs[v]),
+                    "{what}"
+                );
             }
             Op::SendLead { v, ws, key } => {
-                let r = store.vendor(vs[v]).send_lead(wss[ws], &vendor_lead(&format!("L{key}"), "Lead Person")).await;
+                let r = store
+                    .vendor(vs[v])
+                    .send_lead(wss[ws], &vendor_lead(&format!("L{key}"), "Lead Person"))
+                    .await;
                 // A resend of a lead the partner already handled is refused (Conflict).
                 match r {
                     Ok(lead) => {
-                        assert!(m.active(wss[ws], vs[v]), "{what}: sent to an unlinked workspace");
+                        assert!(
+                            m.active(wss[ws], vs[v]),
+                            "{what}: sent to an unlinked workspace"
+                        );
                         assert_eq!((lead.workspace_id, lead.vendor_id), (wss[ws], Some(vs[v])));
-                        let entry = m.leads.entry(lead.id).or_insert((wss[ws], Some(vs[v]), LeadSource::Vendor, false, LeadStatus::New));
-                        assert_eq!(entry.4, LeadStatus::New, "{what}: resend changed a handled lead");
+                        let entry = m.leads.entry(lead.id).or_insert((
+                            wss[ws],
+                            Some(vs[v]),
+                            LeadSource::Vendor,
+                            false,
+                            LeadStatus::New,
+                        ));
+                        assert_eq!(
+                            entry.4,
+                            LeadStatus::New,
+                            "{what}: resend changed a handled lead"
+                        );
                     }
                     Err(StoreError::NotLinked(w)) => {
                         assert_eq!(w, wss[ws]);
-                        assert!(!m.active(wss[ws], vs[v]), "{what}: refused a linked workspace");
+                        assert!(
+                            !m.active(wss[ws], vs[v]),
+                            "{what}: refused a linked workspace"
+                        );
                     }
                     Err(StoreError::Conflict(_)) => assert!(m.active(wss[ws], vs[v]), "{what}"),
                     Err(e) => panic!("{what}: {e:?}"),
@@ -188,45 +319,98 @@ async fn run_world(store: &Store, world: World) {
             }
             Op::ManualLead { ws, v } => {
                 let vendor_id = v.map(|v| vs[v]);
-                let r = store.partner(wss[ws]).create_manual_lead(&NewManualLead { vendor_id, contact: contact("Manual Person"), company: None, message: None }).await;
+                let r = store
+                    .partner(wss[ws])
+                    .create_manual_lead(&NewManualLead {
+                        vendor_id,
+                        contact: contact("Manual Person"),
+                        company: None,
+                        message: None,
+                    })
+                    .await;
                 let expect = vendor_id.is_none_or(|v| m.active(wss[ws], v));
                 if let Some(lead) = ok_or_refused(&what, r, expect) {
-                    m.leads.insert(lead.id, (wss[ws], vendor_id, LeadSource::Manual, false, LeadStatus::New));
+                    m.leads.insert(
+                        lead.id,
+                        (
+                            wss[ws],
+                            vendor_id,
+                            LeadSource::Manual,
+                            false,
+                            LeadStatus::New,
+                        ),
+                    );
                 }
             }
             Op::AcceptLead { ws, nth } => {
-                let Some(id) = Model::nth(&m.leads, nth) else { continue };
+                let Some(id) = Model::nth(&m.leads, nth) else {
+                    continue;
+                };
                 let (owner, _, _, _, status) = m.leads[&id];
-                let r = store.partner(wss[ws]).set_lead_status(id, LeadStatus::Accepted).await;
+                let r = store
+                    .partner(wss[ws])
+                    .set_lead_status(id, LeadStatus::Accepted)
+                    .await;
                 if owner != wss[ws] {
-                    assert!(matches!(r, Err(StoreError::NotFound { .. })), "{what}: foreign lead touched: {r:?}");
+                    assert!(
+                        matches!(r, Err(StoreError::NotFound { .. })),
+                        "{what}: foreign lead touched: {r:?}"
+                    );
                 } else if ok_or_refused(&what, r, status == LeadStatus::New).is_some() {
                     m.leads.get_mut(&id).unwrap().4 = LeadStatus::Accepted;
                 }
             }
             Op::Activate { ws, nth } => {
-                let Some(id) = Model::nth(&m.campaigns, nth) else { continue };
+                let Some(id) = Model::nth(&m.campaigns, nth) else {
+                    continue;
+                };
                 let (owner, v, gold_only) = m.campaigns[&id];
                 let r = store.partner(wss[ws]).activate_campaign(id, None).await;
-                let tier_ok = !gold_only || m.links.get(&(owner, v)).is_some_and(|l| l.1 == Tier::Gold);
+                let tier_ok =
+                    !gold_only || m.links.get(&(owner, v)).is_some_and(|l| l.1 == Tier::Gold);
                 let expect = owner == wss[ws] && m.active(owner, v) && tier_ok;
                 if owner != wss[ws] {
-                    assert!(matches!(r, Err(StoreError::NotFound { .. })), "{what}: foreign campaign activated: {r:?}");
+                    assert!(
+                        matches!(r, Err(StoreError::NotFound { .. })),
+                        "{what}: foreign campaign activated: {r:?}"
+                    );
                 } else if let Some(a) = ok_or_refused(&what, r, expect) {
-                    assert_eq!((a.workspace_id, a.campaign_id, a.vendor_id), (wss[ws], id, v));
+                    assert_eq!(
+                        (a.workspace_id, a.campaign_id, a.vendor_id),
+                        (wss[ws], id, v)
+                    );
                     if !m.activations.iter().any(|(x, _)| *x == a.id) {
                         m.activations.push((a.id, wss[ws]));
                     }
                 }
             }
             Op::Capture { ws, nth } => {
-                if m.activations.is_empty() { continue }
+                if m.activations.is_empty() {
+                    continue;
+                }
                 let (aid, owner) = m.activations[nth % m.activations.len()];
-                let r = store.partner(wss[ws]).capture_campaign_lead(&NewCampaignLead { activation_id: aid, contact: contact("Visitor"), company: None, message: None }).await;
+                let r = store
+                    .partner(wss[ws])
+                    .capture_campaign_lead(&NewCampaignLead {
+                        activation_id: aid,
+                        contact: contact("Visitor"),
+                        company: None,
+                        message: None,
+                    })
+                    .await;
                 if let Some(lead) = ok_or_refused(&what, r, owner == wss[ws]) {
                     assert_eq!(lead.workspace_id, wss[ws]);
                     assert_eq!(lead.activation_id, Some(aid));
-                    m.leads.insert(lead.id, (wss[ws], lead.vendor_id, LeadSource::Campaign, false, LeadStatus::New));
+                    m.leads.insert(
+                        lead.id,
+                        (
+                            wss[ws],
+                            lead.vendor_id,
+                            LeadSource::Campaign,
+                            false,
+                            LeadStatus::New,
+                        ),
+                    );
                 }
             }
             Op::RegisterDeal { ws, v, lead } => {
@@ -236,26 +420,42 @@ async fn run_world(store: &Store, world: World) {
                     owner == wss[ws] && lv.is_none_or(|lv| lv == vs[v])
                 });
                 let expect = m.active(wss[ws], vs[v]) && lead_ok;
-                let r = store.partner(wss[ws]).register_deal(vs[v], &deal("Deal"), lead_id, None).await;
+                let r = store
+                    .partner(wss[ws])
+                    .register_deal(vs[v], &deal("Deal"), lead_id, None)
+                    .await;
                 if let Some(reg) = ok_or_refused(&what, r, expect) {
                     assert_eq!((reg.workspace_id, reg.vendor_id), (wss[ws], vs[v]));
-                    m.deals.insert(reg.id, (wss[ws], vs[v], DealStatus::Submitted));
+                    m.deals
+                        .insert(reg.id, (wss[ws], vs[v], DealStatus::Submitted));
                     if let Some(l) = lead_id {
                         m.leads.get_mut(&l).unwrap().3 = true;
                     }
                 }
             }
             Op::Decide { v, nth, approve } => {
-                let Some(id) = Model::nth(&m.deals, nth) else { continue };
+                let Some(id) = Model::nth(&m.deals, nth) else {
+                    continue;
+                };
                 let (owner, dv, status) = m.deals[&id];
                 let decision = if approve {
-                    DealDecision::Approved { reason: None, protection_expires_on: chrono::Utc::now().date_naive() + chrono::Days::new(30), extra_discount: Some(Percent::new(Decimal::from(3)).unwrap()) }
+                    DealDecision::Approved {
+                        reason: None,
+                        protection_expires_on: chrono::Utc::now().date_naive()
+                            + chrono::Days::new(30),
+                        extra_discount: Some(Percent::new(Decimal::from(3)).unwrap()),
+                    }
                 } else {
-                    DealDecision::Rejected { reason: LongText::parse("conflict").unwrap() }
+                    DealDecision::Rejected {
+                        reason: LongText::parse("conflict").unwrap(),
+                    }
                 };
                 let r = store.vendor(vs[v]).decide(id, decision).await;
                 if dv != vs[v] || !m.active(owner, dv) {
-                    assert!(matches!(r, Err(StoreError::NotFound { .. })), "{what}: decided another vendor's deal: {r:?}");
+                    assert!(
+                        matches!(r, Err(StoreError::NotFound { .. })),
+                        "{what}: decided another vendor's deal: {r:?}"
+                    );
                 } else if let Some(reg) = ok_or_refused(&what, r, status == DealStatus::Submitted) {
                     m.deals.get_mut(&id).unwrap().2 = reg.status;
                 }
@@ -267,40 +467,91 @@ async fn run_world(store: &Store, world: World) {
                 }
             }
             Op::SellRule { ws, v } => {
-                let selector = SellRuleSelector { vendor_id: v.map(|v| vs[v]), category: None };
-                let rule = store.partner(wss[ws]).put_sell_rule(&selector, SellMethod::DiscountOffList(Percent::new(Decimal::from(2)).unwrap())).await.unwrap();
+                let selector = SellRuleSelector {
+                    vendor_id: v.map(|v| vs[v]),
+                    category: None,
+                };
+                let rule = store
+                    .partner(wss[ws])
+                    .put_sell_rule(
+                        &selector,
+                        SellMethod::DiscountOffList(Percent::new(Decimal::from(2)).unwrap()),
+                    )
+                    .await
+                    .unwrap();
                 assert_eq!(rule.workspace_id, wss[ws]);
             }
             Op::Rate { ws } => {
                 let mark = Decimal::from(ws as u32 + 1) + Decimal::new(world.workspaces as i64, 2);
-                store.partner(wss[ws]).put_exchange_rate(&ExchangeRate::new(Currency::USD, Currency::EUR, mark, day).unwrap()).await.unwrap();
+                store
+                    .partner(wss[ws])
+                    .put_exchange_rate(
+                        &ExchangeRate::new(Currency::USD, Currency::EUR, mark, day).unwrap(),
+                    )
+                    .await
+                    .unwrap();
                 m.rates.insert(wss[ws], mark);
             }
             Op::Notify { ws } => {
-                store.partner(wss[ws]).notify(&NewNotification { kind: NotificationKind::NewLead, vendor_id: None, title: name("Hello"), body: None, link: None }).await.unwrap();
+                store
+                    .partner(wss[ws])
+                    .notify(&NewNotification {
+                        kind: NotificationKind::NewLead,
+                        vendor_id: None,
+                        title: name("Hello"),
+                        body: None,
+                        link: None,
+                    })
+                    .await
+                    .unwrap();
             }
             Op::Connect { ws, v } => {
-                let r = store.partner(wss[ws]).create_connection(&NewConnection { target: ConnectionTarget::VendorSource { vendor_id: vs[v] }, connector: name("rest"), name: name("Pull"), schedule: None, settings: serde_json::json!({}) }).await;
+                let r = store
+                    .partner(wss[ws])
+                    .create_connection(&NewConnection {
+                        target: ConnectionTarget::VendorSource { vendor_id: vs[v] },
+                        connector: name("rest"),
+                        name: name("Pull"),
+                        schedule: None,
+                        settings: serde_json::json!({}),
+                    })
+                    .await;
                 ok_or_refused(&what, r, m.active(wss[ws], vs[v]));
             }
             Op::ReadForeign { ws, nth } => {
                 let p = store.partner(wss[ws]);
                 if let Some(id) = Model::nth(&m.leads, nth) {
                     let r = p.lead(id).await;
-                    assert_eq!(r.is_ok(), m.leads[&id].0 == wss[ws], "{what}: lead read across workspaces: {r:?}");
+                    assert_eq!(
+                        r.is_ok(),
+                        m.leads[&id].0 == wss[ws],
+                        "{what}: lead read across workspaces: {r:?}"
+                    );
                 }
                 if let Some(id) = Model::nth(&m.deals, nth) {
                     let r = p.deal_registration(id).await;
-                    assert_eq!(r.is_ok(), m.deals[&id].0 == wss[ws], "{what}: deal read across workspaces: {r:?}");
+                    assert_eq!(
+                        r.is_ok(),
+                        m.deals[&id].0 == wss[ws],
+                        "{what}: deal read across workspaces: {r:?}"
+                    );
                     for v in &vs {
                         let r = store.vendor(*v).deal_registration(id).await;
                         let (owner, dv, _) = m.deals[&id];
-                        assert_eq!(r.is_ok(), dv == *v && m.active(owner, dv), "{what}: vendor read of deal: {r:?}");
+                        assert_eq!(
+                            r.is_ok(),
+                            dv == *v && m.active(owner, dv),
+                            "{what}: vendor read of deal: {r:?}"
+                        );
                     }
                 }
                 if let Some(id) = Model::nth(&m.campaigns, nth) {
                     let r = p.campaign(id).await;
-                    assert_eq!(r.is_ok(), m.campaigns[&id].0 == wss[ws], "{what}: campaign read across workspaces");
+                    assert_eq!(
+                        r.is_ok(),
+                        m.campaigns[&id].0 == wss[ws],
+                        "{what}: campaign read across workspaces"
+                    );
                 }
             }
         }
@@ -312,56 +563,168 @@ async fn run_world(store: &Store, world: World) {
 async fn check_reads(store: &Store, wss: &[WorkspaceId], vs: &[VendorId], m: &Model) {
     for &w in wss {
         let p = store.partner(w);
-        let all = Page { after: None, limit: 500 };
-        let leads: BTreeSet<LeadId> = p.leads(&LeadFilter::default(), all).await.unwrap().into_iter().map(|l| { assert_eq!(l.workspace_id, w); l.id }).collect();
-        let expected: BTreeSet<LeadId> = m.leads.iter().filter(|(_, l)| l.0 == w).map(|(id, _)| *id).collect();
+        let all = Page {
+            after: None,
+            limit: 500,
+        };
+        let leads: BTreeSet<LeadId> = p
+            .leads(&LeadFilter::default(), all)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| {
+                assert_eq!(l.workspace_id, w);
+                l.id
+            })
+            .collect();
+        let expected: BTreeSet<LeadId> = m
+            .leads
+            .iter()
+            .filter(|(_, l)| l.0 == w)
+            .map(|(id, _)| *id)
+            .collect();
         assert_eq!(leads, expected, "partner leads");
-        let linked: BTreeSet<VendorId> = m.links.keys().filter(|(lw, _)| *lw == w).map(|(_, v)| *v).collect();
-        let seen: BTreeSet<VendorId> = p.vendors().await.unwrap().into_iter().map(|lv| { assert_eq!(lv.link.workspace_id, w); lv.vendor.id }).collect();
+        let linked: BTreeSet<VendorId> = m
+            .links
+            .keys()
+            .filter(|(lw, _)| *lw == w)
+            .map(|(_, v)| *v)
+            .collect();
+        let seen: BTreeSet<VendorId> = p
+            .vendors()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|lv| {
+                assert_eq!(lv.link.workspace_id, w);
+                lv.vendor.id
+            })
+            .collect();
         assert_eq!(seen, linked, "partner vendors");
         for c in p.campaigns().await.unwrap() {
             assert_eq!(c.workspace_id, w);
             assert!(m.active(w, c.vendor_id), "campaign of an inactive link");
             assert_eq!(c.status, CampaignStatus::Published);
         }
-        for a in p.activations().await.unwrap() { assert_eq!(a.workspace_id, w); }
-        for a in p.assets().await.unwrap() { assert_eq!(a.workspace_id, w); assert!(m.active(w, a.vendor_id)); }
+        for a in p.activations().await.unwrap() {
+            assert_eq!(a.workspace_id, w);
+        }
+        for a in p.assets().await.unwrap() {
+            assert_eq!(a.workspace_id, w);
+            assert!(m.active(w, a.vendor_id));
+        }
         for l in p.price_lists().await.unwrap() {
             assert_eq!(l.workspace_id, w);
-            for i in p.price_items(l.id).await.unwrap() { assert_eq!((i.workspace_id, i.vendor_id), (w, l.vendor_id)); }
+            for i in p.price_items(l.id).await.unwrap() {
+                assert_eq!((i.workspace_id, i.vendor_id), (w, l.vendor_id));
+            }
         }
-        let deals: BTreeSet<DealRegistrationId> = p.deal_registrations().await.unwrap().into_iter().map(|d| { assert_eq!(d.workspace_id, w); d.id }).collect();
-        assert_eq!(deals, m.deals.iter().filter(|(_, d)| d.0 == w).map(|(id, _)| *id).collect(), "partner deals");
-        for n in p.notifications(false).await.unwrap() { assert_eq!(n.workspace_id, w); }
-        for e in p.audit_events().await.unwrap() { assert_eq!(e.workspace_id, w); }
-        for r in p.sell_rules().await.unwrap() { assert_eq!(r.workspace_id, w); }
-        for c in p.connections().await.unwrap() { assert_eq!(c.workspace_id, w); }
-        for mb in p.members().await.unwrap() { assert_eq!(mb.workspace_id, w); }
+        let deals: BTreeSet<DealRegistrationId> = p
+            .deal_registrations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                assert_eq!(d.workspace_id, w);
+                d.id
+            })
+            .collect();
+        assert_eq!(
+            deals,
+            m.deals
+                .iter()
+                .filter(|(_, d)| d.0 == w)
+                .map(|(id, _)| *id)
+                .collect(),
+            "partner deals"
+        );
+        for n in p.notifications(false).await.unwrap() {
+            assert_eq!(n.workspace_id, w);
+        }
+        for e in p.audit_events().await.unwrap() {
+            assert_eq!(e.workspace_id, w);
+        }
+        for r in p.sell_rules().await.unwrap() {
+            assert_eq!(r.workspace_id, w);
+        }
+        for c in p.connections().await.unwrap() {
+            assert_eq!(c.workspace_id, w);
+        }
+        for mb in p.members().await.unwrap() {
+            assert_eq!(mb.workspace_id, w);
+        }
         let rates = p.exchange_rates().await.unwrap();
-        assert_eq!(rates.iter().map(|r| r.rate).collect::<Vec<_>>(), m.rates.get(&w).copied().into_iter().collect::<Vec<_>>(), "rates");
+        assert_eq!(
+            rates.iter().map(|r| r.rate).collect::<Vec<_>>(),
+            m.rates.get(&w).copied().into_iter().collect::<Vec<_>>(),
+            "rates"
+        );
         assert_eq!(p.workspace().await.unwrap().id, w);
     }
     for &v in vs {
         let s = store.vendor(v);
         let mine = |w: WorkspaceId| m.active(w, v);
-        let partners: BTreeSet<WorkspaceId> = s.partners().await.unwrap().into_iter().map(|p| { assert_eq!(p.link.vendor_id, v); p.workspace_id }).collect();
-        assert_eq!(partners, wss.iter().copied().filter(|w| mine(*w)).collect(), "vendor partners");
-        for c in s.campaigns().await.unwrap() { assert!(c.vendor_id == v && mine(c.workspace_id)); }
-        for a in s.assets().await.unwrap() { assert!(a.vendor_id == v && mine(a.workspace_id)); }
-        for i in s.price_items().await.unwrap() { assert!(i.vendor_id == v && mine(i.workspace_id)); }
+        let partners: BTreeSet<WorkspaceId> = s
+            .partners()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                assert_eq!(p.link.vendor_id, v);
+                p.workspace_id
+            })
+            .collect();
+        assert_eq!(
+            partners,
+            wss.iter().copied().filter(|w| mine(*w)).collect(),
+            "vendor partners"
+        );
+        for c in s.campaigns().await.unwrap() {
+            assert!(c.vendor_id == v && mine(c.workspace_id));
+        }
+        for a in s.assets().await.unwrap() {
+            assert!(a.vendor_id == v && mine(a.workspace_id));
+        }
+        for i in s.price_items().await.unwrap() {
+            assert!(i.vendor_id == v && mine(i.workspace_id));
+        }
         let leads: BTreeSet<LeadId> = s.leads().await.unwrap().into_iter().map(|l| l.id).collect();
-        let expected: BTreeSet<LeadId> = m.leads.iter()
+        let expected: BTreeSet<LeadId> = m
+            .leads
+            .iter()
             .filter(|(_, l)| l.1 == Some(v) && mine(l.0) && (l.2 == LeadSource::Vendor || l.3))
-            .map(|(id, _)| *id).collect();
-        assert_eq!(leads, expected, "vendor sees exactly the leads it sent or was shared");
-        let deals: BTreeSet<DealRegistrationId> = s.deal_registrations(None).await.unwrap().into_iter().map(|d| d.id).collect();
-        assert_eq!(deals, m.deals.iter().filter(|(_, d)| d.1 == v && mine(d.0)).map(|(id, _)| *id).collect(), "vendor deals");
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(
+            leads, expected,
+            "vendor sees exactly the leads it sent or was shared"
+        );
+        let deals: BTreeSet<DealRegistrationId> = s
+            .deal_registrations(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(
+            deals,
+            m.deals
+                .iter()
+                .filter(|(_, d)| d.1 == v && mine(d.0))
+                .map(|(id, _)| *id)
+                .collect(),
+            "vendor deals"
+        );
         assert_eq!(s.vendor().await.unwrap().id, v);
     }
 }
 
 fn run(db: &TestDb, rt: &tokio::runtime::Runtime, cases: u32) {
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
     let result = runner.run(&world(), |w| {
         rt.block_on(run_world(&db.store, w));
         Ok(())
@@ -372,7 +735,11 @@ fn run(db: &TestDb, rt: &tokio::runtime::Runtime, cases: u32) {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -385,6 +752,8 @@ fn random_worlds_stay_segregated_on_sqlite() {
 #[test]
 fn random_worlds_stay_segregated_on_postgres() {
     let rt = runtime();
-    let Some(db) = rt.block_on(TestDb::postgres()) else { return };
+    let Some(db) = rt.block_on(TestDb::postgres()) else {
+        return;
+    };
     run(&db, &rt, 48);
 }
