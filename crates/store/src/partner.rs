@@ -1,7 +1,9 @@
 //! The partner scope: everything one workspace owns, across its vendors.
 
 use chrono::{DateTime, Utc};
-use onepane_domain::activity::{Actor, AuditEvent, NewNotification, Notification};
+use onepane_domain::activity::{
+    Actor, AuditEvent, NewNotification, Notification, NotificationKind,
+};
 use onepane_domain::campaign::{Asset, Campaign, CampaignActivation, CampaignStatus};
 use onepane_domain::deal::{DealDetails, DealRegistration, DealStatus};
 use onepane_domain::lead::{Lead, LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
@@ -9,7 +11,7 @@ use onepane_domain::price::{
     ExchangeRate, PriceItem, PriceList, SellMethod, SellRule, SellRuleSelector,
 };
 use onepane_domain::program::LinkStatus;
-use onepane_domain::text::Slug;
+use onepane_domain::text::{Name, Slug};
 use onepane_domain::workspace::{
     Connection, ConnectionStatus, Membership, NewConnection, Vendor, VendorLink, Workspace,
 };
@@ -332,6 +334,20 @@ impl PartnerStore {
             updated_at: at,
         };
         insert_lead(&mut tx, &lead).await?;
+        let title = Name::parse(&format!("New lead: {}", lead.contact.name))
+            .unwrap_or_else(|_| lead.contact.name.clone());
+        insert_notification(
+            &mut tx,
+            self.workspace_id,
+            &NewNotification {
+                kind: NotificationKind::NewLead,
+                vendor_id: lead.vendor_id,
+                title,
+                body: None,
+                link: Some(format!("/leads/{}", lead.id)),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(lead)
     }

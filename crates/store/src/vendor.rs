@@ -21,6 +21,21 @@ use crate::rows::*;
 use crate::tx::{Access, Scope, Tx, on_tx};
 use crate::{Store, StoreError, now};
 
+/// Price items per insert statement: 10 parameters each stays well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+const PRICE_ITEM_CHUNK: usize = 1_000;
+
+/// Names the SKU that a unique violation in `chunk` collided on.
+fn duplicate_sku(chunk: &[PriceItemInput], all: &[PriceItemInput]) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let dup = all
+        .iter()
+        .find(|i| !seen.insert(i.sku.as_str()))
+        .or_else(|| chunk.first())
+        .map_or_else(String::new, |i| i.sku.to_string());
+    format!("SKU {dup} appears twice in the price list")
+}
+
 /// A linked workspace as its vendor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partner {
@@ -104,16 +119,24 @@ impl VendorStore {
             .collect()
     }
 
-    async fn linked_workspaces(&self, tx: &mut Tx) -> Result<Vec<WorkspaceId>, StoreError> {
-        let rows: Vec<(Uuid,)> = on_tx!(*tx, c => {
-            sqlx::query_as("SELECT workspace_id FROM vendor_links WHERE vendor_id = $1 AND status = 'active' ORDER BY workspace_id")
-                .bind(self.v())
-                .fetch_all(&mut *c)
-                .await?
+    async fn active_links(&self, tx: &mut Tx) -> Result<Vec<VendorLink>, StoreError> {
+        let rows: Vec<LinkRow> = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE vendor_id = $1 AND status = 'active' ORDER BY workspace_id"
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
         });
-        Ok(rows
+        convert_all(rows)
+    }
+
+    async fn linked_workspaces(&self, tx: &mut Tx) -> Result<Vec<WorkspaceId>, StoreError> {
+        Ok(self
+            .active_links(tx)
+            .await?
             .into_iter()
-            .map(|(w,)| WorkspaceId::from_uuid(w))
+            .map(|l| l.workspace_id)
             .collect())
     }
 
@@ -177,7 +200,8 @@ impl VendorStore {
     // ---- campaigns -------------------------------------------------------
 
     /// Publishes (creates or replaces) a campaign into every actively linked
-    /// workspace. Workspaces that get it for the first time are notified.
+    /// workspace. Workspaces that get it for the first time, and are in its
+    /// audience, are notified.
     /// Returns the campaign as it now stands in each workspace.
     pub async fn publish_campaign(
         &self,
@@ -186,9 +210,9 @@ impl VendorStore {
     ) -> Result<Vec<Campaign>, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let mut out = Vec::new();
-        for ws in self.linked_workspaces(&mut tx).await? {
+        for link in self.active_links(&mut tx).await? {
             out.push(
-                self.put_campaign_in(&mut tx, ws, external_id, content)
+                self.put_campaign_in(&mut tx, &link, external_id, content)
                     .await?,
             );
         }
@@ -204,9 +228,9 @@ impl VendorStore {
         content: &CampaignContent,
     ) -> Result<Campaign, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        self.ensure_linked(&mut tx, ws).await?;
+        let link = self.ensure_linked(&mut tx, ws).await?;
         let c = self
-            .put_campaign_in(&mut tx, ws, external_id, content)
+            .put_campaign_in(&mut tx, &link, external_id, content)
             .await?;
         tx.commit().await?;
         Ok(c)
@@ -215,10 +239,11 @@ impl VendorStore {
     async fn put_campaign_in(
         &self,
         tx: &mut Tx,
-        ws: WorkspaceId,
+        link: &VendorLink,
         external_id: &ExternalId,
         content: &CampaignContent,
     ) -> Result<Campaign, StoreError> {
+        let ws = link.workspace_id;
         let at = now();
         let row: CampaignRow = on_tx!(*tx, c => {
             sqlx::query_as(&format!(
@@ -241,7 +266,9 @@ impl VendorStore {
             .await?
         });
         let campaign = Campaign::try_from(row)?;
-        if campaign.created_at == at {
+        // New to this workspace and meant for it: tell the partner.
+        let for_them = content.audience.includes(link.tier, link.partner_type, &[]);
+        if campaign.created_at == at && for_them {
             let title = Name::parse(&format!("New campaign: {}", content.variants.first().name))
                 .unwrap_or_else(|_| content.variants.first().name.clone());
             insert_notification(
@@ -418,25 +445,29 @@ impl VendorStore {
                     .execute(&mut *c)
                     .await?;
             });
-            for item in items {
+            // Multi-row inserts: one round trip per chunk, not per item.
+            for chunk in items.chunks(PRICE_ITEM_CHUNK) {
                 on_tx!(tx, c => {
-                    sqlx::query(
-                        "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(ws.as_uuid())
-                    .bind(PriceItemId::new().as_uuid())
-                    .bind(self.v())
-                    .bind(list.id.as_uuid())
-                    .bind(item.sku.as_str())
-                    .bind(item.name.as_str())
-                    .bind(item.category.as_ref().map(|c| c.as_str()))
-                    .bind(DbDecimal(item.list_price.value()))
-                    .bind(terms.currency.code())
-                    .bind(Json(item))
-                    .execute(&mut *c)
-                    .await
-                    .map_err(|e| StoreError::conflict_on_unique(e, || format!("SKU {} appears twice in the price list", item.sku)))?;
+                    let mut insert = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) ",
+                    );
+                    insert.push_values(chunk, |mut row, item| {
+                        row.push_bind(ws.as_uuid())
+                            .push_bind(PriceItemId::new().as_uuid())
+                            .push_bind(self.v())
+                            .push_bind(list.id.as_uuid())
+                            .push_bind(item.sku.as_str())
+                            .push_bind(item.name.as_str())
+                            .push_bind(item.category.as_ref().map(|c| c.as_str()))
+                            .push_bind(DbDecimal(item.list_price.value()))
+                            .push_bind(terms.currency.code())
+                            .push_bind(Json(item));
+                    });
+                    insert
+                        .build()
+                        .execute(&mut *c)
+                        .await
+                        .map_err(|e| StoreError::conflict_on_unique(e, || duplicate_sku(chunk, items)))?;
                 });
             }
             out.push(list);

@@ -18,6 +18,7 @@ use crate::fixtures::*;
 
 crate::on_both_backends!(
     migrations_are_idempotent_and_complete,
+    large_price_lists_publish_in_chunks_atomically,
     operator_creates_workspace_with_owner,
     link_shows_on_both_sides,
     published_campaign_reaches_linked_partners_by_tier,
@@ -128,14 +129,14 @@ async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
             .unwrap()
             .is_empty()
     );
-    // Both linked partners are notified of the new campaign; republishing does not notify again.
-    for ws in [silver, gold] {
+    // Only the partner in the audience is notified; republishing does not notify again.
+    for (ws, expected) in [(silver, 0), (gold, 1)] {
         let n = db.store.partner(ws).notifications(true).await.unwrap();
         assert_eq!(
             n.iter()
                 .filter(|n| n.kind == NotificationKind::NewCampaign)
                 .count(),
-            1
+            expected
         );
     }
     db.store
@@ -197,6 +198,12 @@ async fn activation_is_one_click_and_captures_attributed_leads(db: TestDb) {
         lead,
         "reads back exactly as written"
     );
+    let notes = partner.notifications(true).await.unwrap();
+    let arrived = notes
+        .iter()
+        .find(|n| n.kind == NotificationKind::NewLead)
+        .expect("the workspace is notified");
+    assert_eq!(arrived.link, Some(format!("/leads/{}", lead.id)));
     // The vendor sees the activation count, never the captured lead.
     assert_eq!(
         db.store.vendor(v).activation_counts().await.unwrap(),
@@ -727,4 +734,35 @@ async fn notifications_and_audit_log(db: TestDb) {
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert!(actions.contains(&"workspace.created"));
     assert!(actions.contains(&"vendor.linked"));
+}
+
+async fn large_price_lists_publish_in_chunks_atomically(db: TestDb) {
+    let ws = workspace(&db.store, "Acme").await;
+    let v = vendor(&db.store, "Canon").await;
+    link(&db.store, ws, v, Tier::Gold).await;
+    let vs = db.store.vendor(v);
+    let items: Vec<_> = (0..2_345)
+        .map(|i| item(&format!("SKU-{i:05}"), &format!("{i}.{:02}", i % 100)))
+        .collect();
+    let lists = vs
+        .publish_price_list(&ext("big"), &terms(Currency::EUR), &items)
+        .await
+        .unwrap();
+    let stored = db.store.partner(ws).price_items(lists[0].id).await.unwrap();
+    assert_eq!(stored.len(), items.len());
+    assert_eq!(stored[1_234].item, items[1_234]);
+    // A duplicate in the last chunk undoes the chunks already written.
+    let mut dup = items.clone();
+    dup.push(item("SKU-00007", "1"));
+    let err = vs
+        .publish_price_list(&ext("big"), &terms(Currency::EUR), &dup)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "SKU SKU-00007 appears twice in the price list"
+    );
+    let after = db.store.partner(ws).price_items(lists[0].id).await.unwrap();
+    assert_eq!(after.len(), items.len());
+    assert_eq!(after[7].item, items[7]);
 }
