@@ -7,4 +7,5 @@ mod cli;
 mod config;
 mod harness;
 mod http;
+mod postgres;
 mod serve;

@@ -144,17 +144,25 @@ pub struct Application {
 }
 
 impl Application {
-    /// Prepares everything `serve` needs: metrics, the secret key, the store
-    /// (migrated or checked, and its role vetted), and the bound listener.
+    /// Prepares everything `serve` needs: metrics, the store (migrated or
+    /// checked, and its role vetted), the secret key, and the bound listener.
     /// Port 0 picks a free port; see [`Application::local_addr`].
     pub async fn build(config: &Config) -> Result<Application, StartupError> {
         let metrics = Metrics::new()?;
-        let secret_key = resolve_secret_key(config)?;
+        // The database first: a start refused for its role or schema leaves
+        // no generated key behind.
         let store = open_store(config).await?;
         if let Err(e) = onepane_store::postgres::check_server_role(&store).await {
             store.close().await;
             return Err(e.into());
         }
+        let secret_key = match resolve_secret_key(config) {
+            Ok(key) => key,
+            Err(e) => {
+                store.close().await;
+                return Err(e.into());
+            }
+        };
         let listener = match TcpListener::bind(config.listen).await {
             Ok(listener) => listener,
             Err(source) => {

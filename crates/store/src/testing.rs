@@ -106,6 +106,11 @@ impl TestDb {
         })
     }
 
+    /// On PostgreSQL, the URL of this database for the test server's superuser.
+    pub fn postgres_superuser_url(&self) -> Option<String> {
+        self.pg_name.as_ref().map(|name| role_url_keep_user(&admin_url(), name))
+    }
+
     /// On PostgreSQL, the URL of this database for `role`.
     pub fn postgres_url_as(&self, role: &str) -> Option<String> {
         self.pg_name

@@ -1,0 +1,119 @@
+//! The binary on PostgreSQL with the two roles: the server role serves and
+//! runs operator commands through row-level security; a privileged role is
+//! refused.
+
+use onepane_domain::{Tier, VendorId, WorkspaceId};
+use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb};
+
+use crate::harness::Workdir;
+
+fn urls(db: &TestDb) -> (String, String) {
+    (
+        db.postgres_url_as(TEST_SERVER_ROLE).unwrap(),
+        db.postgres_url_as(TEST_OWNER_ROLE).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn serve_as_the_server_role_is_ready_and_migrates_as_the_owner() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (server_url, owner_url) = urls(&db);
+    let work = Workdir::new();
+    let server = work.serve(
+        &[],
+        &[
+            ("ONEPANE_DATABASE_URL", &server_url),
+            ("ONEPANE_MIGRATION_DATABASE_URL", &owner_url),
+        ],
+    );
+    let ready = reqwest::get(server.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{logs:#?}");
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("backend") && l.contains("postgres")),
+        "{logs:#?}"
+    );
+    assert!(
+        !work.data_dir().join("onepane.db").exists(),
+        "no SQLite file on PostgreSQL"
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_a_role_that_bypasses_row_level_security() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let superuser = db.postgres_superuser_url().unwrap();
+    let work = Workdir::new();
+    let run = work.run_with(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("ONEPANE_DATABASE_URL", superuser.as_str())],
+    );
+    let line = run.error_line(2);
+    assert!(line.contains("superuser or has BYPASSRLS"), "{line}");
+    // The owner is refused too: it could switch row-level security off.
+    let (_, owner_url) = urls(&db);
+    let run = work.run_with(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("ONEPANE_DATABASE_URL", &owner_url)],
+    );
+    assert!(run.error_line(2).contains("owns"), "{run:?}");
+}
+
+#[tokio::test]
+async fn admin_commands_work_as_the_server_role_through_row_level_security() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (server_url, _) = urls(&db);
+    let work = Workdir::new();
+    let env = [("ONEPANE_DATABASE_URL", server_url.as_str())];
+    let ws = work.run_with(
+        &[
+            "admin",
+            "create-workspace",
+            "--name",
+            "Acme Oy",
+            "--owner-email",
+            "o@acme.example",
+            "--json",
+        ],
+        &env,
+    );
+    let ws: WorkspaceId = ws.json()["workspace_id"].as_str().unwrap().parse().unwrap();
+    let v = work.run_with(
+        &["admin", "create-vendor", "--name", "Canon", "--json"],
+        &env,
+    );
+    let v: VendorId = v.json()["vendor_id"].as_str().unwrap().parse().unwrap();
+    work.run_with(
+        &[
+            "admin",
+            "link",
+            "--workspace",
+            &ws.to_string(),
+            "--vendor",
+            &v.to_string(),
+            "--tier",
+            "platinum",
+            "--partner-type",
+            "msp",
+            "--json",
+        ],
+        &env,
+    )
+    .ok();
+    let vendors = db.store.partner(ws).vendors().await.unwrap();
+    assert_eq!(vendors.len(), 1);
+    assert_eq!(
+        (vendors[0].vendor.id, vendors[0].link.tier),
+        (v, Tier::Platinum)
+    );
+    let partners = db.store.vendor(v).partners().await.unwrap();
+    assert_eq!(partners[0].name.as_str(), "Acme Oy");
+}
