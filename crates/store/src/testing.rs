@@ -108,7 +108,9 @@ impl TestDb {
 
     /// On PostgreSQL, the URL of this database for the test server's superuser.
     pub fn postgres_superuser_url(&self) -> Option<String> {
-        self.pg_name.as_ref().map(|name| role_url_keep_user(&admin_url(), name))
+        self.pg_name
+            .as_ref()
+            .map(|name| role_url_keep_user(&admin_url(), name))
     }
 
     /// On PostgreSQL, the URL of this database for `role`.
@@ -237,11 +239,40 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
             .await
             .expect("publish template");
     }
+    drop_abandoned(conn).await;
     sqlx::query("SELECT pg_advisory_unlock(7250165)")
         .execute(&mut *conn)
         .await
         .expect("unlock");
     template
+}
+
+/// Drops test databases a killed test run left behind. Their names carry a
+/// UUIDv7, whose timestamp says when they were made; two hours is far longer
+/// than any test.
+async fn drop_abandoned(conn: &mut PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE starts_with(datname, 'onepane_test_')",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    let cutoff = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    for name in names {
+        let made = name
+            .strip_prefix("onepane_test_")
+            .and_then(|hex| uuid::Uuid::parse_str(hex).ok())
+            .and_then(|id| id.get_timestamp())
+            .map(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                std::time::UNIX_EPOCH + Duration::new(secs, nanos)
+            });
+        if made.is_some_and(|t| t < cutoff) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
 }
 
 fn role_url_keep_user(admin: &str, database: &str) -> String {

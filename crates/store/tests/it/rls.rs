@@ -506,6 +506,30 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             );
         }
     }
+    // Every index on a tenant table leads with a scope column, except two
+    // lookups that are global by nature: a user's workspaces at login, and a
+    // public landing page by its slug.
+    let indexes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, i.relname::text, a.attname::text \
+         FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] \
+         WHERE n.nspname = 'public' \
+           AND EXISTS (SELECT 1 FROM pg_attribute w WHERE w.attrelid = c.oid AND w.attname = 'workspace_id')",
+    )
+    .fetch_all(&server)
+    .await
+    .unwrap();
+    assert!(indexes.len() >= 20, "{indexes:?}");
+    for (table, index, first) in &indexes {
+        let global = [("memberships", "user_id"), ("campaign_activations", "slug")];
+        assert!(
+            first == "workspace_id"
+                || first == "vendor_id"
+                || global.contains(&(table.as_str(), first.as_str())),
+            "index {index} on {table} leads with {first}, not a scope column"
+        );
+    }
     let (superuser, bypass): (bool, bool) =
         sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
             .fetch_one(&server)
