@@ -67,7 +67,8 @@ impl DatabaseUrl {
         }
     }
 
-    /// The URL with any password replaced by `***`, for logs and messages.
+    /// The URL with any password replaced by `***` (in the user part and in
+    /// `password`/`sslpassword` query parameters), for logs and messages.
     pub fn redacted(&self) -> String {
         match self {
             DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
@@ -75,6 +76,17 @@ impl DatabaseUrl {
                 Ok(mut parsed) => {
                     if parsed.password().is_some() {
                         let _ = parsed.set_password(Some("***"));
+                    }
+                    let pairs: Vec<(String, String)> = parsed
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let secret = k.eq_ignore_ascii_case("password")
+                                || k.eq_ignore_ascii_case("sslpassword");
+                            (k.into_owned(), if secret { "***".to_owned() } else { v.into_owned() })
+                        })
+                        .collect();
+                    if !pairs.is_empty() {
+                        parsed.query_pairs_mut().clear().extend_pairs(pairs);
                     }
                     parsed.to_string()
                 }
@@ -93,7 +105,7 @@ impl std::fmt::Debug for DatabaseUrl {
 /// A database URL that is neither `sqlite:` nor `postgres:`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unsupported database URL `{0}`: use `sqlite://path/to/file.db` or `postgres://user@host/db`"
+    "unsupported database URL {0}: use `sqlite://path/to/file.db` or `postgres://user@host/db`"
 )]
 pub struct DatabaseUrlError(String);
 
@@ -104,7 +116,7 @@ impl FromStr for DatabaseUrl {
         let s = s.trim();
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             if url::Url::parse(s).is_err() {
-                return Err(DatabaseUrlError("postgres://(unparseable)".to_owned()));
+                return Err(DatabaseUrlError("`postgres://...` (not a valid URL)".to_owned()));
             }
             return Ok(DatabaseUrl::Postgres(s.to_owned()));
         }
@@ -114,13 +126,19 @@ impl FromStr for DatabaseUrl {
         {
             let path = rest.split('?').next().unwrap_or_default();
             if path.is_empty() {
-                return Err(DatabaseUrlError(s.to_owned()));
+                return Err(DatabaseUrlError("`sqlite:` without a file path".to_owned()));
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
-        // Show only the scheme: the rest may hold a password.
-        let shown = s.split_once("://").map_or(s, |(scheme, _)| scheme);
-        Err(DatabaseUrlError(format!("{shown}://...")))
+        // Show only a scheme, and only when there is one: the rest (or a
+        // value with no scheme at all, like `user:pw@host/db`) may hold a password.
+        let shown = match s.split_once("://") {
+            Some((scheme, _)) if scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => {
+                format!("`{scheme}://...`")
+            }
+            _ => "(not a URL)".to_owned(),
+        };
+        Err(DatabaseUrlError(shown))
     }
 }
 
@@ -306,4 +324,34 @@ where
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_redacted_urls_or_errors() {
+        let url: DatabaseUrl = "postgres://app:hunter2@db:5432/onepane?sslmode=require&password=hunter3"
+            .parse()
+            .unwrap();
+        let shown = url.redacted();
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("sslmode=require"), "{shown}");
+        assert_eq!(format!("{url:?}"), shown);
+        for bad in ["app:hunter2@db/x", "mysql://app:hunter2@db/x", "sqlite:"] {
+            let err = bad.parse::<DatabaseUrl>().unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.starts_with("unsupported database URL"), "{err}");
+        }
+    }
+
+    #[test]
+    fn urls_pick_their_backend() {
+        assert_eq!(
+            "sqlite://data/onepane.db".parse::<DatabaseUrl>(),
+            Ok(DatabaseUrl::Sqlite("data/onepane.db".into()))
+        );
+        assert_eq!("postgresql://u@h/d".parse::<DatabaseUrl>().map(|u| u.backend()), Ok("postgres"));
+    }
 }
