@@ -61,29 +61,35 @@ const ACTIVE_CODES: &[&str] = &[
 #[error("`{0}` is not an ISO 4217 currency code (for example EUR, USD, JPY)")]
 pub struct CurrencyParseError(String);
 
-/// An ISO 4217 currency, such as EUR.
+/// An ISO 4217 currency, such as EUR. The minor-unit exponent is looked up
+/// once, when the code is parsed, since every rounding needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Currency([u8; 3]);
+pub struct Currency {
+    code: [u8; 3],
+    exponent: u8,
+}
 
 impl Currency {
     /// Euro.
-    pub const EUR: Currency = Currency(*b"EUR");
+    pub const EUR: Currency = Currency {
+        code: *b"EUR",
+        exponent: 2,
+    };
     /// US dollar.
-    pub const USD: Currency = Currency(*b"USD");
+    pub const USD: Currency = Currency {
+        code: *b"USD",
+        exponent: 2,
+    };
 
     /// The three-letter code.
     pub fn code(&self) -> &str {
         // Only ever built from ASCII codes in ACTIVE_CODES.
-        std::str::from_utf8(&self.0).unwrap_or("XXX")
+        std::str::from_utf8(&self.code).unwrap_or("XXX")
     }
 
     /// Digits after the decimal point in the minor unit (JPY 0, EUR 2, KWD 3).
     pub fn exponent(&self) -> u32 {
-        let code = self.code();
-        EXPONENT_EXCEPTIONS
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map_or(2, |(_, e)| *e)
+        u32::from(self.exponent)
     }
 
     /// Rounds an amount to this currency's minor unit, half away from zero
@@ -105,7 +111,14 @@ impl FromStr for Currency {
         let upper = s.trim().to_ascii_uppercase();
         if ACTIVE_CODES.binary_search(&upper.as_str()).is_ok() {
             let b = upper.as_bytes();
-            Ok(Currency([b[0], b[1], b[2]]))
+            let exponent = EXPONENT_EXCEPTIONS
+                .iter()
+                .find(|(c, _)| *c == upper)
+                .map_or(2, |(_, e)| *e as u8);
+            Ok(Currency {
+                code: [b[0], b[1], b[2]],
+                exponent,
+            })
         } else {
             Err(CurrencyParseError(s.to_owned()))
         }
@@ -192,6 +205,15 @@ mod tests {
         assert_eq!(Currency::EUR.round(dec!(-1.005)), dec!(-1.01));
         let kwd: Currency = "KWD".parse().unwrap();
         assert_eq!(kwd.round(dec!(2.12345)), dec!(2.123));
+    }
+
+    #[test]
+    fn constants_match_their_parsed_codes() {
+        assert_eq!("EUR".parse::<Currency>().unwrap(), Currency::EUR);
+        assert_eq!("USD".parse::<Currency>().unwrap(), Currency::USD);
+        for c in Currency::all() {
+            assert_eq!(c.code().parse::<Currency>().unwrap(), c);
+        }
     }
 
     #[test]
