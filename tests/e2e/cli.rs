@@ -329,13 +329,35 @@ fn linking_an_unknown_workspace_is_a_clear_error() {
 }
 
 #[test]
-fn usage_errors_are_left_to_clap_with_exit_2() {
+fn usage_errors_are_one_line_with_exit_2_pointing_at_the_commands_help() {
     let work = Workdir::new();
     let run = work.run(&["admin", "create-workspace", "--name", "Acme Oy"]);
-    assert_eq!(run.code, Some(2), "{run:?}");
-    assert!(run.stderr.contains("--owner-email"), "{run:?}");
+    let line = run.error_line(2);
+    assert!(line.contains("--owner-email"), "{line}");
+    assert!(
+        line.ends_with("(see `onepane admin create-workspace --help`)"),
+        "{line}"
+    );
+
     let run = work.run(&["frobnicate"]);
-    assert_eq!(run.code, Some(2), "{run:?}");
+    let line = run.error_line(2);
+    assert!(line.contains("'frobnicate'"), "{line}");
+    assert!(line.ends_with("(see `onepane --help`)"), "{line}");
+
+    // clap's suggestion survives the squeeze into one line.
+    let run = work.run(&["admin", "lnk"]);
+    assert!(run.error_line(2).contains("'link'"), "{run:?}");
+
+    assert!(!work.data_dir().exists(), "nothing ran");
+}
+
+#[test]
+fn help_and_version_are_still_printed_in_full() {
+    let work = Workdir::new();
+    let help = work.run(&["admin", "link", "--help"]);
+    assert!(help.ok().contains("--partner-type"), "{help:?}");
+    let version = work.run(&["--version"]);
+    assert!(version.ok().starts_with("onepane "), "{version:?}");
 }
 
 #[test]

@@ -70,7 +70,9 @@ fn other_malformed_settings_are_exit_2_and_name_their_source() {
         ),
     ];
     for (var, value, setting) in cases {
-        let run = work.run_with(&["serve"], &[(var, value)]);
+        // Every command loads and checks every setting; `migrate` ends
+        // even if the check were missed, where `serve` would keep running.
+        let run = work.run_with(&["migrate"], &[(var, value)]);
         let line = run.error_line(2);
         assert!(
             line.contains(var) && line.contains(setting),

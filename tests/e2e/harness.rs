@@ -1,6 +1,6 @@
 //! Running the binary and the in-process server for the tests.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -55,18 +55,41 @@ impl Workdir {
         self.run_with(args, &[])
     }
 
-    /// Runs the binary to completion with extra environment variables.
+    /// Runs the binary to completion with extra environment variables; a
+    /// run that outlives [`RUN_DEADLINE`] (a `serve` that was expected to
+    /// fail but started) is killed and fails the test.
     pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let output = self
+        let mut child = self
             .command()
             .args(args)
             .envs(env.iter().copied())
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        let stdout = read_to_end(child.stdout.take().unwrap());
+        let stderr = read_to_end(child.stderr.take().unwrap());
+        let deadline = Instant::now() + RUN_DEADLINE;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "`onepane {}` still running after {RUN_DEADLINE:?}; stderr: {}",
+                    args.join(" "),
+                    stderr.join().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
         Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
+            code: status.code(),
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
         }
     }
 
@@ -114,6 +137,18 @@ impl Workdir {
             reader: Some(reader),
         }
     }
+}
+
+/// How long a run of the binary may take before the test gives up on it.
+pub const RUN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Reads a child's pipe on its own thread, so a full pipe never stalls the child.
+fn read_to_end(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).unwrap();
+        text
+    })
 }
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
@@ -221,13 +256,18 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|app| app).await
+    }
+
+    /// As [`TestApp::spawn`], with the application adjusted before it runs.
+    pub async fn spawn_with(configure: impl FnOnce(Application) -> Application) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().join("data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Config::default()
         };
-        let app = Application::build(&config).await.unwrap();
+        let app = configure(Application::build(&config).await.unwrap());
         let addr = app.local_addr();
         let store = app.store().clone();
         let (tx, rx) = oneshot::channel::<()>();

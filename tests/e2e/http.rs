@@ -90,6 +90,60 @@ async fn metrics_count_requests_by_method_route_and_status() {
 }
 
 #[tokio::test]
+async fn an_extension_method_is_counted_as_other_not_by_its_name() {
+    let app = TestApp::spawn().await;
+    let foobar = reqwest::Method::from_bytes(b"FOOBAR").unwrap();
+    let response = app
+        .client
+        .request(foobar, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.lines().any(|l| l
+            .starts_with(r#"http_requests_total{method="other",route="/healthz",status="405"} 1"#)),
+        "{text}"
+    );
+    assert!(!text.contains("FOOBAR"), "{text}");
+}
+
+async fn request_id_for(app: &TestApp, sent: reqwest::header::HeaderValue) -> String {
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", sent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_overlong_or_non_ascii_client_request_id_is_replaced_by_a_uuid() {
+    let app = TestApp::spawn().await;
+    let overlong = "a".repeat(1000);
+    let non_ascii = reqwest::header::HeaderValue::from_bytes(b"req-caf\xe9").unwrap();
+    for sent in [
+        reqwest::header::HeaderValue::from_str(&overlong).unwrap(),
+        non_ascii,
+    ] {
+        let got = request_id_for(&app, sent.clone()).await;
+        uuid::Uuid::parse_str(&got).unwrap_or_else(|e| panic!("{sent:?} came back as {got}: {e}"));
+    }
+    let valid = "tenant-7/req:42.b+c=d_e";
+    assert_eq!(
+        request_id_for(&app, reqwest::header::HeaderValue::from_static(valid)).await,
+        valid
+    );
+}
+
+#[tokio::test]
 async fn each_request_gets_a_uuid_request_id_and_a_client_id_is_kept() {
     let app = TestApp::spawn().await;
     let first = app.get("/healthz").await.headers()["x-request-id"]
@@ -154,6 +208,36 @@ async fn run_until_returns_when_shutdown_completes_and_the_port_closes() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "still accepting connections"
     );
+}
+
+#[tokio::test]
+async fn a_stalled_half_sent_request_does_not_stop_shutdown_past_the_drain_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+
+    let drain = Duration::from_millis(500);
+    let app = TestApp::spawn_with(|app| app.with_drain_timeout(drain)).await;
+    let mut stalled = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // A request line with no blank line after it: the server waits for more.
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    // Let the server read it, so the connection is mid-request at shutdown.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = std::time::Instant::now();
+    let task = app.shut_down();
+    let result = tokio::time::timeout(drain + Duration::from_secs(5), task)
+        .await
+        .expect("the server outlived its drain timeout")
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    let took = started.elapsed();
+    assert!(
+        took >= drain,
+        "stopped after {took:?}, before the drain timeout: the request was not in flight"
+    );
+    drop(stalled);
 }
 
 #[tokio::test]

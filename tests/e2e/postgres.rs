@@ -56,6 +56,7 @@ async fn serve_refuses_a_role_that_bypasses_row_level_security() {
     );
     let line = run.error_line(2);
     assert!(line.contains("superuser or has BYPASSRLS"), "{line}");
+    assert!(!work.data_dir().join("secret.key").exists());
     // The owner is refused too: it could switch row-level security off.
     let (_, owner_url) = urls(&db);
     let run = work.run_with(
@@ -63,6 +64,42 @@ async fn serve_refuses_a_role_that_bypasses_row_level_security() {
         &[("ONEPANE_DATABASE_URL", &owner_url)],
     );
     assert!(run.error_line(2).contains("owns"), "{run:?}");
+    // The database is checked before a key is generated for it.
+    assert!(!work.data_dir().join("secret.key").exists());
+}
+
+#[tokio::test]
+async fn serve_refuses_a_stale_schema_even_after_migrating_another_database_as_the_owner() {
+    use sqlx::Connection as _;
+
+    let (Some(db), Some(other)) = (TestDb::postgres().await, TestDb::postgres().await) else {
+        return;
+    };
+    // The server's database loses the record of its newest migration.
+    let mut conn = sqlx::PgConnection::connect(&db.postgres_superuser_url().unwrap())
+        .await
+        .unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let (server_url, _) = urls(&db);
+    // The owner URL points at a different, current database by mistake.
+    let (_, other_owner_url) = urls(&other);
+    let work = Workdir::new();
+    let run = work.run_with(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("ONEPANE_DATABASE_URL", server_url.as_str()),
+            ("ONEPANE_MIGRATION_DATABASE_URL", other_owner_url.as_str()),
+        ],
+    );
+    let line = run.error_line(1);
+    assert!(line.contains("lacks migrations"), "{line}");
+    assert!(!work.data_dir().join("secret.key").exists());
 }
 
 #[tokio::test]

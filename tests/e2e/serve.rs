@@ -98,30 +98,47 @@ async fn a_configured_secret_key_means_no_key_file() {
 async fn json_logs_carry_the_request_id_in_the_request_span() {
     let work = Workdir::new();
     let server = work.serve(&[], &[("ONEPANE_LOG_FORMAT", "json")]);
-    let response = reqwest::Client::new()
-        .get(server.url("/healthz"))
+    let client = reqwest::Client::new();
+    let response = client
+        .get(server.url("/api/v1/nothing-here"))
         .header("x-request-id", "e2e-trace-42")
         .send()
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "e2e-trace-42");
+    let response = client
+        .get(server.url("/healthz"))
+        .header("x-request-id", "e2e-probe-43")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let (_, logs) = server.terminate();
     let events: Vec<serde_json::Value> = logs
         .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    let traced = events
+    let finished = events
         .iter()
         .find(|e| e["span"]["request_id"] == "e2e-trace-42")
         .unwrap_or_else(|| panic!("no event in the request's span: {logs:#?}"));
-    assert_eq!(traced["span"]["path"], "/healthz");
-    assert_eq!(traced["span"]["method"], "GET");
+    assert_eq!(finished["span"]["path"], "/api/v1/nothing-here");
+    assert_eq!(finished["span"]["method"], "GET");
+    assert_eq!(finished["fields"]["status"], 404);
+    // Probes are frequent: their lines are DEBUG, below the default filter.
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["span"]["request_id"] == "e2e-probe-43"),
+        "{logs:#?}"
+    );
 }
 
 #[test]
-fn an_unreachable_database_is_exit_1_with_one_line() {
+fn an_unreachable_database_is_exit_1_with_one_line_under_default_logging() {
     let work = Workdir::new();
-    // Nothing listens on port 1.
+    // Nothing listens on port 1. No ONEPANE_LOG: the one-line promise must
+    // hold with the logs an operator gets by default.
     let run = work.run_with(
         &["serve", "--listen", "127.0.0.1:0"],
         &[
@@ -133,7 +150,6 @@ fn an_unreachable_database_is_exit_1_with_one_line() {
                 "ONEPANE_SECRET_KEY",
                 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             ),
-            ("ONEPANE_LOG", "off"),
         ],
     );
     let line = run.error_line(1);

@@ -8,10 +8,12 @@
 mod admin;
 mod output;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use onepane_store::{StoreError, StoreOptions};
 
 use crate::config::{Config, ConfigError, Environment, Overrides};
@@ -83,6 +85,15 @@ pub struct ServeArgs {
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// The command line does not parse: an unknown command, a missing or
+    /// unknown flag.
+    #[error("{message} (see `{command} --help`)")]
+    Usage {
+        /// What clap found wrong.
+        message: String,
+        /// The command whose help tells the right usage.
+        command: String,
+    },
     /// The configuration is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -113,7 +124,7 @@ impl CliError {
     /// 2 for input the operator can correct, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         let bad_input = match self {
-            CliError::Config(_) | CliError::Argument { .. } => true,
+            CliError::Usage { .. } | CliError::Config(_) | CliError::Argument { .. } => true,
             CliError::Startup(StartupError::Store(e)) | CliError::Store(e) => {
                 store_refused_input(e)
             }
@@ -151,15 +162,58 @@ where
 
 /// Runs the command line of this process and says how it went.
 pub fn main() -> ExitCode {
-    // Usage errors, --help and --version are clap's to print and exit on.
-    let cli = Cli::parse();
-    match run(cli) {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let result = match Cli::try_parse_from(&args) {
+        Ok(cli) => run(cli),
+        Err(e) => match e.kind() {
+            // Help and the version are output, not errors: clap prints them.
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => Err(usage_error(&e, &args)),
+        },
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             output::report(&error);
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Turns clap's several-line report into [`CliError::Usage`], which prints
+/// as one line like every other error.
+fn usage_error(error: &clap::Error, args: &[OsString]) -> CliError {
+    let text = error.render().to_string();
+    // The report is paragraphs: the message, perhaps tips ("a similar
+    // subcommand exists"), the usage and a pointer to --help. The message
+    // and the tips are worth the line; the help hint is given our way.
+    let mut paragraphs = text.split("\n\n").map(str::trim);
+    let first = paragraphs.next().unwrap_or_default();
+    let mut message = first.strip_prefix("error:").unwrap_or(first).to_owned();
+    for tip in paragraphs.filter(|p| p.starts_with("tip:")) {
+        message.push_str("; ");
+        message.push_str(tip);
+    }
+    CliError::Usage {
+        message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+        command: command_path(args),
+    }
+}
+
+/// The subcommands named on the command line, e.g. `onepane admin link`.
+fn command_path(args: &[OsString]) -> String {
+    let root = Cli::command();
+    let mut command = &root;
+    let mut path = vec![root.get_name()];
+    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if let Some(sub) = command.find_subcommand(arg) {
+            path.push(sub.get_name());
+            command = sub;
+        }
+    }
+    path.join(" ")
 }
 
 /// Runs a parsed command line.

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, the state handlers share, and the layers every
 //! request passes through (request id, tracing, metrics).
 
+mod access_log;
 mod error;
 mod health;
 pub mod metrics;
@@ -14,8 +15,7 @@ use axum::http::Method;
 use axum::routing::get;
 use onepane_store::Store;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, PROBLEM_JSON};
 pub use metrics::Metrics;
@@ -48,19 +48,27 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // The last layer added is the outermost: the id is set first, so the
-        // trace span and the metrics see every request with its id.
+        // The last layer added is the outermost: a client's unusable id is
+        // dropped, then the id is set, so the trace span and the metrics see
+        // every request with a usable id.
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(access_log::finished))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_id::request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                // `access_log` writes the finished line, and `ApiError` logs
+                // a 5xx with its cause; the defaults would log each again.
+                .on_response(())
+                .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, RequestUuid))
+        .layer(axum::middleware::map_request(
+            request_id::drop_unusable_client_id,
+        ))
         .with_state(state)
 }
 

@@ -2,8 +2,8 @@
 //! other secrets before they reach the database.
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -18,9 +18,11 @@ pub const KEY_LEN: usize = 32;
 /// Why a secret key could not be read, parsed or created.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretKeyError {
-    /// The text is not base64.
+    /// The text is not base64. The decoder's own message is left out: it
+    /// quotes the offending character, which in a nearly right key is a
+    /// piece of the secret.
     #[error("the secret key is not valid base64")]
-    Base64(#[source] base64::DecodeError),
+    Base64,
     /// The text decodes to the wrong number of bytes.
     #[error(
         "the secret key decodes to {0} bytes but must be {KEY_LEN}; \
@@ -65,7 +67,7 @@ impl SecretKeyError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Self::Base64(_) | Self::Length(_) | Self::MalformedFile { .. }
+            Self::Base64 | Self::Length(_) | Self::MalformedFile { .. }
         )
     }
 }
@@ -81,7 +83,7 @@ impl SecretKey {
         let bytes = STANDARD
             .decode(trimmed)
             .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
-            .map_err(SecretKeyError::Base64)?;
+            .map_err(|_| SecretKeyError::Base64)?;
         let bytes: [u8; KEY_LEN] = bytes
             .try_into()
             .map_err(|b: Vec<u8>| SecretKeyError::Length(b.len()))?;
@@ -125,9 +127,11 @@ pub enum KeyOrigin {
 
 /// Reads `<data_dir>/secret.key`, or generates it when it does not exist.
 ///
-/// A new key is written to a private temporary file and then hard-linked
-/// into place: the link fails rather than replace a key another process
-/// wrote in the meantime, and no reader ever sees a half-written file.
+/// A new key is written to a private staging file of its own, synced, then
+/// moved into place only if no key file exists by then. When several
+/// processes (replicas sharing a volume) or threads start at once, exactly
+/// one key wins and every caller returns it; no reader ever sees a
+/// half-written file.
 pub fn load_or_create(data_dir: &Path) -> Result<(SecretKey, KeyOrigin), SecretKeyError> {
     let path = data_dir.join(KEY_FILE);
     if let Some(key) = read_key_file(&path)? {
@@ -138,23 +142,66 @@ pub fn load_or_create(data_dir: &Path) -> Result<(SecretKey, KeyOrigin), SecretK
         source,
     })?;
     let key = SecretKey::generate()?;
-    let tmp = data_dir.join(format!(".{KEY_FILE}.{}.tmp", std::process::id()));
-    write_private(&tmp, key.to_base64().as_bytes())?;
-    let linked = fs::hard_link(&tmp, &path);
-    // The temporary name is only a staging area; whatever happened, it goes.
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Ok((key, KeyOrigin::Generated(path))),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            // Another process won the race: use its key, not ours.
+    let staged = stage(data_dir, &key)?;
+    match staged.persist_noclobber(&path) {
+        Ok(_) => {
+            sync_dir(data_dir)?;
+            Ok((key, KeyOrigin::Generated(path)))
+        }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+            // Another process won the race: use its key, not ours. Dropping
+            // our staging file removes it, and only it.
+            drop(e.file);
             let key = read_key_file(&path)?.ok_or_else(|| SecretKeyError::Io {
                 path: path.clone(),
                 source: io::Error::from(io::ErrorKind::NotFound),
             })?;
             Ok((key, KeyOrigin::Loaded(path)))
         }
-        Err(source) => Err(SecretKeyError::Io { path, source }),
+        Err(e) => Err(SecretKeyError::Io {
+            path,
+            source: e.error,
+        }),
     }
+}
+
+/// Writes the key to a uniquely named file in `data_dir`, private from the
+/// moment it is created, and syncs it so the rename never publishes an
+/// empty file after a crash.
+fn stage(data_dir: &Path, key: &SecretKey) -> Result<tempfile::NamedTempFile, SecretKeyError> {
+    let io_error = |source| SecretKeyError::Io {
+        path: data_dir.to_owned(),
+        source,
+    };
+    let prefix = format!(".{KEY_FILE}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(fs::Permissions::from_mode(0o600));
+    }
+    let mut file = builder.tempfile_in(data_dir).map_err(io_error)?;
+    file.write_all(key.to_base64().as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(io_error)?;
+    Ok(file)
+}
+
+/// Makes the new key file's name durable: without it, a crash soon after
+/// start could lose the file while secrets sealed with the key remain.
+fn sync_dir(dir: &Path) -> Result<(), SecretKeyError> {
+    #[cfg(unix)]
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| SecretKeyError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 fn read_key_file(path: &Path) -> Result<Option<SecretKey>, SecretKeyError> {
@@ -171,34 +218,6 @@ fn read_key_file(path: &Path) -> Result<Option<SecretKey>, SecretKeyError> {
             source,
         }),
     }
-}
-
-fn write_private(path: &Path, content: &[u8]) -> Result<(), SecretKeyError> {
-    let io_error = |source| SecretKeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        // Set at creation, so the key is never readable by others, not even briefly.
-        options.mode(0o600);
-    }
-    let mut file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            // A leftover from a crash of this same process id; it holds no key anyone uses.
-            fs::remove_file(path).map_err(io_error)?;
-            options.open(path).map_err(io_error)?
-        }
-        Err(e) => return Err(io_error(e)),
-    };
-    file.write_all(content)
-        .and_then(|()| file.write_all(b"\n"))
-        .map_err(io_error)?;
-    file.sync_all().map_err(io_error)
 }
 
 #[cfg(test)]
@@ -229,11 +248,43 @@ mod tests {
     }
 
     #[test]
-    fn not_base64_is_refused() {
-        assert!(matches!(
-            SecretKey::from_base64("not base64!"),
-            Err(SecretKeyError::Base64(_))
-        ));
+    fn not_base64_is_refused_without_quoting_the_text() {
+        let almost = format!("{}~", &SecretKey::generate().unwrap().to_base64()[..43]);
+        let err = SecretKey::from_base64(&almost).unwrap_err();
+        assert!(matches!(err, SecretKeyError::Base64), "{err}");
+        assert!(std::error::Error::source(&err).is_none());
+        assert!(!err.to_string().contains('~'), "{err}");
+    }
+
+    #[test]
+    fn concurrent_starts_all_end_up_with_one_key() {
+        const CALLERS: usize = 8;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let barrier = std::sync::Barrier::new(CALLERS);
+        let results: Vec<(SecretKey, KeyOrigin)> = std::thread::scope(|scope| {
+            let callers: Vec<_> = (0..CALLERS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        load_or_create(&data).unwrap()
+                    })
+                })
+                .collect();
+            callers.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        let on_disk = load_or_create(&data).unwrap().0;
+        assert!(results.iter().all(|(key, _)| *key == on_disk));
+        let generated = results
+            .iter()
+            .filter(|(_, origin)| matches!(origin, KeyOrigin::Generated(_)))
+            .count();
+        assert_eq!(generated, 1);
+        let files: Vec<_> = fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files, [KEY_FILE], "staging files left behind");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Starting the server: the store opened and migrated (or checked), the key
 //! loaded, the listener bound; then serving until told to stop.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +16,15 @@ use crate::secret_key::{self, KeyOrigin, SecretKey, SecretKeyError};
 
 /// How often recorded latencies are folded into histogram buckets.
 const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// How long requests in flight may take to finish once shutdown starts.
+/// Under Kubernetes' default 30 s grace period, so the server stops on its
+/// own terms before it is killed.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long closing the store may take after the drain timed out: handlers
+/// still running may hold connections that the close would wait for.
+const STORE_CLOSE_AFTER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why the server (or a command that opens the store) could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,28 +85,45 @@ pub async fn open_store(config: &Config) -> Result<Store, StartupError> {
     let url = config.database_url();
     let options = StoreOptions::default();
     let store = connect(&url, &options).await?;
+    match prepare_schema(&store, config, &url, &options).await {
+        Ok(()) => Ok(store),
+        Err(e) => {
+            store.close().await;
+            Err(e)
+        }
+    }
+}
+
+async fn prepare_schema(
+    store: &Store,
+    config: &Config,
+    url: &DatabaseUrl,
+    options: &StoreOptions,
+) -> Result<(), StartupError> {
     if let Some(owner_url) = &config.migration_database_url {
-        let owner = connect(owner_url, &options).await?;
+        let owner = connect(owner_url, options).await?;
         let migrated = owner.migrate().await;
         owner.close().await;
         migrated?;
-    } else if matches!(url, DatabaseUrl::Sqlite(_)) {
-        store.migrate().await?;
-    } else {
-        let pending = store.pending_migrations().await?;
-        if !pending.is_empty() {
-            store.close().await;
-            return Err(StartupError::PendingMigrations {
-                url: url.redacted(),
-                versions: pending
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
     }
-    Ok(store)
+    if matches!(url, DatabaseUrl::Sqlite(_)) {
+        store.migrate().await?;
+        return Ok(());
+    }
+    // Checked even after migrating as the owner: the two URLs may name
+    // different databases, and only the server's own counts.
+    let pending = store.pending_migrations().await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(StartupError::PendingMigrations {
+        url: url.redacted(),
+        versions: pending
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
 /// Connects to the store; an SQLite file's missing directory is created
@@ -141,6 +167,7 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     state: AppState,
+    drain_timeout: Duration,
 }
 
 impl Application {
@@ -152,31 +179,30 @@ impl Application {
         // The database first: a start refused for its role or schema leaves
         // no generated key behind.
         let store = open_store(config).await?;
-        if let Err(e) = onepane_store::postgres::check_server_role(&store).await {
-            store.close().await;
-            return Err(e.into());
-        }
-        let secret_key = match resolve_secret_key(config) {
-            Ok(key) => key,
+        match Self::build_on(config, metrics, store.clone()).await {
+            Ok(app) => Ok(app),
             Err(e) => {
                 store.close().await;
-                return Err(e.into());
+                Err(e)
             }
-        };
-        let listener = match TcpListener::bind(config.listen).await {
-            Ok(listener) => listener,
-            Err(source) => {
-                store.close().await;
-                return Err(StartupError::Bind {
-                    addr: config.listen,
-                    source,
-                });
-            }
-        };
-        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+        }
+    }
+
+    /// The rest of [`Application::build`] once the store is open; the
+    /// caller closes the store if this fails.
+    async fn build_on(
+        config: &Config,
+        metrics: Metrics,
+        store: Store,
+    ) -> Result<Application, StartupError> {
+        onepane_store::postgres::check_server_role(&store).await?;
+        let secret_key = resolve_secret_key(config)?;
+        let bind_error = |source| StartupError::Bind {
             addr: config.listen,
             source,
-        })?;
+        };
+        let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
         let state = AppState {
             store,
             metrics,
@@ -186,7 +212,15 @@ impl Application {
             listener,
             local_addr,
             state,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         })
+    }
+
+    /// Sets how long requests in flight may take to finish after shutdown
+    /// starts (default [`DEFAULT_DRAIN_TIMEOUT`]).
+    pub fn with_drain_timeout(mut self, drain_timeout: Duration) -> Self {
+        self.drain_timeout = drain_timeout;
+        self
     }
 
     /// The address actually bound.
@@ -200,7 +234,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests
-    /// finish and closes the store.
+    /// finish (for at most the drain timeout) and closes the store.
     pub async fn run_until<F>(self, shutdown: F) -> Result<(), StartupError>
     where
         F: Future<Output = ()> + Send + 'static,
@@ -209,17 +243,76 @@ impl Application {
             listener,
             local_addr,
             state,
+            drain_timeout,
         } = self;
         let store = state.store.clone();
         let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
         info!(address = %local_addr, backend = store.backend(), "listening on http://{local_addr}");
-        let served = axum::serve(listener, http::router(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve(listener, http::router(state), shutdown, drain_timeout).await;
         upkeep.abort();
-        store.close().await;
+        match served {
+            Ok(Drained::Fully) => store.close().await,
+            Ok(Drained::TimedOut) | Err(_) => {
+                if tokio::time::timeout(STORE_CLOSE_AFTER_TIMEOUT, store.close())
+                    .await
+                    .is_err()
+                {
+                    warn!("database connections still in use; leaving them to the process exit");
+                }
+            }
+        }
         info!("stopped");
-        served.map_err(StartupError::Serve)
+        served.map(drop).map_err(StartupError::Serve)
+    }
+}
+
+/// How serving ended after the shutdown signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drained {
+    /// Every connection finished.
+    Fully,
+    /// The drain timeout passed with connections still open.
+    TimedOut,
+}
+
+/// Serves `router` until `shutdown` completes, then waits at most `drain`
+/// for open connections. Without that bound, one client that sends half a
+/// request and stalls would keep the process alive forever.
+async fn serve<F>(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: F,
+    drain: Duration,
+) -> std::io::Result<Drained>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = started_tx.send(());
+    };
+    let serving = axum::serve(listener, router)
+        .with_graceful_shutdown(signal)
+        .into_future();
+    let deadline = async move {
+        match started_rx.await {
+            Ok(()) => tokio::time::sleep(drain).await,
+            // Serving ended before any shutdown signal: the other branch wins.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serving => served.map(|()| Drained::Fully),
+        () = deadline => {
+            // The connections' tasks are left behind; they end with the process.
+            warn!(
+                waited_secs = drain.as_secs_f64(),
+                "requests still in flight {} s after shutdown started; stopping without them",
+                drain.as_secs_f64()
+            );
+            Ok(Drained::TimedOut)
+        }
     }
 }
 
@@ -266,5 +359,68 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             std::future::pending::<()>().await;
         }
         info!("shutdown requested; finishing requests in flight");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::routing::get;
+    use tokio::sync::{Notify, oneshot};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_in_flight_when_shutdown_starts_still_completes() {
+        let entered = Arc::new(Notify::new());
+        let release = Arc::new(Notify::new());
+        // A route that holds its request until the test lets go, so the
+        // request is certainly in flight when shutdown starts.
+        let slow = {
+            let (entered, release) = (Arc::clone(&entered), Arc::clone(&release));
+            move || async move {
+                entered.notify_one();
+                release.notified().await;
+                "done"
+            }
+        };
+        let router = axum::Router::new().route("/slow", get(slow));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            async {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(30),
+        ));
+        let request = tokio::spawn(async move {
+            let response = reqwest::get(format!("http://{addr}/slow")).await?;
+            Ok::<_, reqwest::Error>((response.status(), response.text().await?))
+        });
+
+        entered.notified().await;
+        stop.send(()).unwrap();
+        // Shutdown has begun once the listener is gone.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while tokio::net::TcpStream::connect(addr).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the listener stayed open after the shutdown signal");
+        release.notify_one();
+
+        let (status, body) = request.await.unwrap().unwrap();
+        assert_eq!((status.as_u16(), body.as_str()), (200, "done"));
+        let drained = tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("serve did not return once the request finished")
+            .unwrap()
+            .unwrap();
+        assert_eq!(drained, Drained::Fully);
     }
 }

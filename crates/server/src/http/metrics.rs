@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusRecorder};
@@ -25,7 +25,11 @@ const UNMATCHED: &str = "unmatched";
 /// One server's metrics registry.
 ///
 /// Each server owns its recorder instead of installing a process-wide one,
-/// so several servers in one process (as in tests) count separately.
+/// so several servers in one process (as in tests) count separately. The
+/// catch: a plain `metrics::counter!` (or `gauge!`, `histogram!`) called
+/// anywhere else goes to the global recorder, which is never installed, so
+/// it is silently dropped. Every metric must be recorded inside
+/// [`Metrics::record`].
 #[derive(Debug, Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
@@ -82,17 +86,33 @@ impl Metrics {
     }
 }
 
+/// The method label: the standard methods by name and every other one as
+/// `other`, since a client may send any token as a method and each distinct
+/// label value is a new series.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: times each request and records it under its matched route.
 pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| UNMATCHED.to_owned(), |m| m.as_str().to_owned());
     let response = next.run(request).await;
     metrics.record_request(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed(),
@@ -142,6 +162,15 @@ mod tests {
             text.contains("# TYPE http_request_duration_seconds histogram"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn only_standard_methods_are_labelled_by_name() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        assert_eq!(method_label(&Method::TRACE), "other");
+        assert_eq!(method_label(&Method::CONNECT), "other");
+        assert_eq!(method_label(&Method::from_bytes(b"FOO1").unwrap()), "other");
     }
 
     #[test]
