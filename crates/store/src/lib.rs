@@ -82,7 +82,14 @@ impl DatabaseUrl {
                         .map(|(k, v)| {
                             let secret = k.eq_ignore_ascii_case("password")
                                 || k.eq_ignore_ascii_case("sslpassword");
-                            (k.into_owned(), if secret { "***".to_owned() } else { v.into_owned() })
+                            (
+                                k.into_owned(),
+                                if secret {
+                                    "***".to_owned()
+                                } else {
+                                    v.into_owned()
+                                },
+                            )
                         })
                         .collect();
                     if !pairs.is_empty() {
@@ -116,7 +123,9 @@ impl FromStr for DatabaseUrl {
         let s = s.trim();
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             if url::Url::parse(s).is_err() {
-                return Err(DatabaseUrlError("`postgres://...` (not a valid URL)".to_owned()));
+                return Err(DatabaseUrlError(
+                    "`postgres://...` (not a valid URL)".to_owned(),
+                ));
             }
             return Ok(DatabaseUrl::Postgres(s.to_owned()));
         }
@@ -133,7 +142,11 @@ impl FromStr for DatabaseUrl {
         // Show only a scheme, and only when there is one: the rest (or a
         // value with no scheme at all, like `user:pw@host/db`) may hold a password.
         let shown = match s.split_once("://") {
-            Some((scheme, _)) if scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => {
+            Some((scheme, _))
+                if scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+') =>
+            {
                 format!("`{scheme}://...`")
             }
             _ => "(not a URL)".to_owned(),
@@ -332,9 +345,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_redacted_urls_or_errors() {
-        let url: DatabaseUrl = "postgres://app:hunter2@db:5432/onepane?sslmode=require&password=hunter3"
-            .parse()
-            .unwrap();
+        let url: DatabaseUrl =
+            "postgres://app:hunter2@db:5432/onepane?sslmode=require&password=hunter3"
+                .parse()
+                .unwrap();
         let shown = url.redacted();
         assert!(!shown.contains("hunter"), "{shown}");
         assert!(shown.contains("sslmode=require"), "{shown}");
@@ -352,6 +366,11 @@ mod tests {
             "sqlite://data/onepane.db".parse::<DatabaseUrl>(),
             Ok(DatabaseUrl::Sqlite("data/onepane.db".into()))
         );
-        assert_eq!("postgresql://u@h/d".parse::<DatabaseUrl>().map(|u| u.backend()), Ok("postgres"));
+        assert_eq!(
+            "postgresql://u@h/d"
+                .parse::<DatabaseUrl>()
+                .map(|u| u.backend()),
+            Ok("postgres")
+        );
     }
 }
