@@ -6,6 +6,8 @@ CREATE ROLE onepane_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
 CREATE DATABASE onepane OWNER onepane_owner;
 \connect onepane
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
+-- No temporary tables: nothing the server role creates may shadow a table.
+DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;
 GRANT USAGE, CREATE ON SCHEMA public TO onepane_owner;
 GRANT USAGE ON SCHEMA public TO onepane_app;
 -- Every table the owner creates (now and in later migrations) is usable

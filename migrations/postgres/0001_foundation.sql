@@ -23,9 +23,11 @@ CREATE FUNCTION onepane_scope_operator() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT COALESCE(current_setting('onepane.operator', true), '') = 'on' $$;
 
+-- Text that lists sort by is compared byte-wise ("C"), as SQLite does, so
+-- both backends list in the same order whatever the server's locale.
 CREATE TABLE workspaces (
     id uuid PRIMARY KEY,
-    name text NOT NULL,
+    name text COLLATE "C" NOT NULL,
     home_currency text NOT NULL,
     locale text NOT NULL,
     created_at timestamptz NOT NULL
@@ -33,7 +35,7 @@ CREATE TABLE workspaces (
 
 CREATE TABLE users (
     id uuid PRIMARY KEY,
-    email text NOT NULL UNIQUE,
+    email text COLLATE "C" NOT NULL UNIQUE,
     display_name text,
     created_at timestamptz NOT NULL
 );
@@ -49,7 +51,7 @@ CREATE INDEX memberships_user ON memberships (user_id);
 
 CREATE TABLE vendors (
     id uuid PRIMARY KEY,
-    name text NOT NULL,
+    name text COLLATE "C" NOT NULL,
     kind text NOT NULL,
     created_at timestamptz NOT NULL
 );
@@ -68,13 +70,15 @@ CREATE INDEX vendor_links_vendor ON vendor_links (vendor_id, workspace_id, statu
 
 -- Whether the current vendor scope has an active link to a workspace.
 -- SECURITY INVOKER: it reads vendor_links through the vendor's own policy.
+-- Names are schema-qualified: a function body is resolved when it runs, and
+-- an unqualified name could be shadowed by a temporary table.
 CREATE FUNCTION onepane_vendor_linked(ws uuid) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
         SELECT EXISTS (
-            SELECT 1 FROM vendor_links l
+            SELECT 1 FROM public.vendor_links l
             WHERE l.workspace_id = ws
-              AND l.vendor_id = onepane_scope_vendor()
+              AND l.vendor_id = public.onepane_scope_vendor()
               AND l.status = 'active'
         )
     $$;
@@ -97,7 +101,7 @@ CREATE TABLE campaigns (
     workspace_id uuid NOT NULL REFERENCES workspaces (id),
     id uuid NOT NULL,
     vendor_id uuid NOT NULL REFERENCES vendors (id),
-    external_id text NOT NULL,
+    external_id text COLLATE "C" NOT NULL,
     status text NOT NULL,
     starts_on date,
     ends_on date,
@@ -134,6 +138,9 @@ CREATE TABLE leads (
     contact_name text NOT NULL,
     contact_email text,
     company_name text,
+    -- Lowercased contact name, email and company, for search (lowercased in
+    -- the application, so both backends match the same way).
+    search_text text NOT NULL,
     contact jsonb NOT NULL,
     company jsonb,
     message text,
@@ -180,7 +187,7 @@ CREATE TABLE price_items (
     id uuid NOT NULL,
     vendor_id uuid NOT NULL REFERENCES vendors (id),
     price_list_id uuid NOT NULL,
-    sku text NOT NULL,
+    sku text COLLATE "C" NOT NULL,
     name text NOT NULL,
     category text,
     list_price numeric NOT NULL,
@@ -271,26 +278,105 @@ BEGIN
     END LOOP;
 END $$;
 
--- The partner scope reads and writes every row of its own workspace.
+-- Updates: keys and origins never change (a row cannot be moved into another
+-- workspace or to another vendor), and in the vendor scope only the columns
+-- the vendor owns may change (the trigger's arguments; '*' for all but keys).
+-- The one key change allowed: the partner attributing an unattributed row to
+-- a vendor (a lead registered as a deal with that vendor).
+CREATE FUNCTION onepane_guard_update() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, public
+    AS $$
+DECLARE
+    changed text[];
+BEGIN
+    SELECT COALESCE(array_agg(n.key), '{}') INTO changed
+    FROM jsonb_each(to_jsonb(NEW)) n
+    WHERE n.value IS DISTINCT FROM to_jsonb(OLD) -> n.key;
+    IF changed && ARRAY['workspace_id', 'id', 'created_at', 'source', 'external_id'] THEN
+        RAISE EXCEPTION 'onepane: % may not change %', TG_TABLE_NAME, changed
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF 'vendor_id' = ANY (changed)
+       AND NOT ((to_jsonb(OLD) ->> 'vendor_id') IS NULL
+                AND public.onepane_scope_workspace() IS NOT NULL) THEN
+        RAISE EXCEPTION 'onepane: % may not change its vendor', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF public.onepane_scope_vendor() IS NOT NULL
+       AND NOT ('*' = ANY (TG_ARGV) OR changed <@ TG_ARGV) THEN
+        RAISE EXCEPTION 'onepane: a vendor may not change % of %', changed, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER guard BEFORE UPDATE ON workspaces
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_update();
+CREATE TRIGGER guard BEFORE UPDATE ON vendor_links
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_update('tier', 'updated_at');
+CREATE TRIGGER guard BEFORE UPDATE ON leads
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_update('contact_name', 'contact_email',
+        'company_name', 'search_text', 'contact', 'company', 'message', 'respond_by', 'updated_at');
+CREATE TRIGGER guard BEFORE UPDATE ON deal_registrations
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_update('status', 'reason',
+        'protection_expires_on', 'extra_discount', 'decided_at', 'updated_at');
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['memberships', 'connections', 'campaigns',
-        'campaign_activations', 'leads', 'assets', 'price_lists', 'price_items', 'sell_rules',
-        'exchange_rates', 'deal_registrations', 'notifications', 'audit_events']
+    FOREACH t IN ARRAY ARRAY['campaigns', 'assets', 'price_lists', 'price_items']
+    LOOP
+        EXECUTE format('CREATE TRIGGER guard BEFORE UPDATE ON %I
+            FOR EACH ROW EXECUTE FUNCTION onepane_guard_update(''*'')', t);
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['memberships', 'connections', 'campaign_activations',
+        'sell_rules', 'exchange_rates', 'notifications', 'audit_events']
+    LOOP
+        EXECUTE format('CREATE TRIGGER guard BEFORE UPDATE ON %I
+            FOR EACH ROW EXECUTE FUNCTION onepane_guard_update()', t);
+    END LOOP;
+END $$;
+
+-- The partner scope: its own workspace. It owns its people, connections,
+-- activations, rules, rates and notifications outright.
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['memberships', 'connections', 'campaign_activations',
+        'sell_rules', 'exchange_rates', 'notifications']
     LOOP
         EXECUTE format('CREATE POLICY partner_all ON %I FOR ALL
             USING (workspace_id = onepane_scope_workspace())
             WITH CHECK (workspace_id = onepane_scope_workspace())', t);
     END LOOP;
+    -- What vendors publish is read-only to the partner.
+    FOREACH t IN ARRAY ARRAY['vendor_links', 'campaigns', 'assets', 'price_lists',
+        'price_items', 'leads', 'deal_registrations', 'audit_events']
+    LOOP
+        EXECUTE format('CREATE POLICY partner_read ON %I FOR SELECT
+            USING (workspace_id = onepane_scope_workspace())', t);
+    END LOOP;
 END $$;
 
-CREATE POLICY partner_own ON workspaces FOR ALL
+CREATE POLICY partner_read ON workspaces FOR SELECT
+    USING (id = onepane_scope_workspace());
+CREATE POLICY partner_update ON workspaces FOR UPDATE
     USING (id = onepane_scope_workspace())
     WITH CHECK (id = onepane_scope_workspace());
--- Tiers and link status are the vendor's and the operator's to set.
-CREATE POLICY partner_read ON vendor_links FOR SELECT
-    USING (workspace_id = onepane_scope_workspace());
+-- Leads: the partner enters and works its leads, but cannot pass one off as
+-- sent by a vendor.
+CREATE POLICY partner_enter ON leads FOR INSERT
+    WITH CHECK (workspace_id = onepane_scope_workspace() AND source <> 'vendor');
+CREATE POLICY partner_work ON leads FOR UPDATE
+    USING (workspace_id = onepane_scope_workspace())
+    WITH CHECK (workspace_id = onepane_scope_workspace());
+-- Deal registrations: submitted by the partner, decided only by the vendor.
+CREATE POLICY partner_submit ON deal_registrations FOR INSERT
+    WITH CHECK (workspace_id = onepane_scope_workspace() AND status = 'submitted'
+                AND reason IS NULL AND protection_expires_on IS NULL
+                AND extra_discount IS NULL AND decided_at IS NULL);
+-- The audit log is append-only, and a partner writes only as its users or the system.
+CREATE POLICY partner_record ON audit_events FOR INSERT
+    WITH CHECK (workspace_id = onepane_scope_workspace() AND actor_type IN ('user', 'system'));
 CREATE POLICY partner_members ON users FOR SELECT
     USING (EXISTS (SELECT 1 FROM memberships m
                    WHERE m.user_id = users.id AND m.workspace_id = onepane_scope_workspace()));
@@ -305,6 +391,7 @@ CREATE POLICY vendor_linked ON workspaces FOR SELECT
     USING (onepane_vendor_linked(id));
 CREATE POLICY vendor_read ON vendor_links FOR SELECT
     USING (vendor_id = onepane_scope_vendor());
+-- Tiers are the vendor's to set (the guard trigger lets only the tier change).
 CREATE POLICY vendor_update ON vendor_links FOR UPDATE
     USING (vendor_id = onepane_scope_vendor() AND status = 'active')
     WITH CHECK (vendor_id = onepane_scope_vendor() AND status = 'active');
@@ -326,25 +413,28 @@ CREATE POLICY vendor_read ON campaign_activations FOR SELECT
     USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id));
 
 -- Leads are the partner's: a vendor sees the leads it sent and the ones the
--- partner shared with it (a deal registration shares its lead), nothing else.
+-- partner shared with it (a deal registration shares its lead), nothing else;
+-- it may resend (update) its own lead only while the partner has not acted.
 CREATE POLICY vendor_read ON leads FOR SELECT
     USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id)
            AND (source = 'vendor' OR shared_with_vendor_at IS NOT NULL));
 CREATE POLICY vendor_send ON leads FOR INSERT
     WITH CHECK (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id)
-                AND source = 'vendor');
+                AND source = 'vendor' AND status = 'new' AND shared_with_vendor_at IS NULL);
 CREATE POLICY vendor_resend ON leads FOR UPDATE
     USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id)
-           AND source = 'vendor')
+           AND source = 'vendor' AND status = 'new')
     WITH CHECK (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id)
-                AND source = 'vendor');
+                AND source = 'vendor' AND status = 'new');
 
--- Deal registrations submitted to the vendor: read and decide.
+-- Deal registrations submitted to the vendor: read, and decide once.
 CREATE POLICY vendor_read ON deal_registrations FOR SELECT
     USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id));
 CREATE POLICY vendor_decide ON deal_registrations FOR UPDATE
-    USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id))
-    WITH CHECK (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id));
+    USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id)
+           AND status = 'submitted')
+    WITH CHECK (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id)
+                AND status IN ('approved', 'rejected'));
 
 -- A vendor's actions notify the partner and are audited, write-only.
 CREATE POLICY vendor_notify ON notifications FOR INSERT
@@ -353,14 +443,16 @@ CREATE POLICY vendor_audit ON audit_events FOR INSERT
     WITH CHECK (actor_type = 'vendor' AND actor_id = onepane_scope_vendor()
                 AND onepane_vendor_linked(workspace_id));
 
--- The operator's explicit operations: organizations, people and links.
+-- The operator's explicit operations: organizations, people and links, and
+-- an append-only record of them.
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['workspaces', 'users', 'memberships', 'vendors', 'vendor_links',
-        'audit_events']
+    FOREACH t IN ARRAY ARRAY['workspaces', 'users', 'memberships', 'vendors', 'vendor_links']
     LOOP
         EXECUTE format('CREATE POLICY operator_all ON %I FOR ALL
             USING (onepane_scope_operator()) WITH CHECK (onepane_scope_operator())', t);
     END LOOP;
 END $$;
+CREATE POLICY operator_record ON audit_events FOR INSERT
+    WITH CHECK (onepane_scope_operator() AND actor_type = 'operator');

@@ -103,6 +103,8 @@ CREATE TABLE leads (
     contact_name TEXT NOT NULL,
     contact_email TEXT,
     company_name TEXT,
+    -- Lowercased contact name, email and company, for search.
+    search_text TEXT NOT NULL,
     contact TEXT NOT NULL,
     company TEXT,
     message TEXT,

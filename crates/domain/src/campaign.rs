@@ -231,12 +231,56 @@ spelled_enum!(
     }
 );
 
+/// A web address that is safe to link to from a page: `https` or `http`
+/// with a host (never `javascript:`, `data:` or `file:`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebUrl(Url);
+
+/// A URL that is not a web address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a web address (expected https://... or http://...)")]
+pub struct WebUrlError(String);
+
+impl WebUrl {
+    /// The URL.
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for WebUrl {
+    type Err = WebUrlError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let shown = || WebUrlError(s.chars().take(200).collect());
+        let url = Url::parse(s.trim()).map_err(|_| shown())?;
+        if matches!(url.scheme(), "https" | "http") && url.host().is_some() {
+            Ok(WebUrl(url))
+        } else {
+            Err(shown())
+        }
+    }
+}
+
+impl TryFrom<String> for WebUrl {
+    type Error = WebUrlError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<WebUrl> for String {
+    fn from(u: WebUrl) -> String {
+        u.0.into()
+    }
+}
+
 /// Where an asset variant's content is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum AssetBody {
-    /// Downloadable from a URL.
-    Url(Url),
+    /// Downloadable from a web address.
+    Url(WebUrl),
     /// Inline text (emails, social posts).
     Text(LongText),
 }
@@ -402,6 +446,21 @@ mod tests {
             c.variant_for(&Locale::parse("sv").unwrap()).name.as_str(),
             "en"
         );
+    }
+
+    #[test]
+    fn asset_links_are_web_addresses_only() {
+        assert!("https://cdn.example.com/a.pdf".parse::<WebUrl>().is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "file:///etc/passwd",
+            "nope",
+        ] {
+            assert!(bad.parse::<WebUrl>().is_err(), "{bad}");
+        }
+        let body: Result<AssetBody, _> = serde_json::from_str(r#"{"url":"javascript:alert(1)"}"#);
+        assert!(body.is_err());
     }
 
     #[test]

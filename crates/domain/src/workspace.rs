@@ -107,8 +107,9 @@ pub enum ConnectionTarget {
         /// The vendor pulled from.
         vendor_id: VendorId,
     },
-    /// Pushes the workspace's leads (and deals) to the partner's CRM.
-    CrmSink,
+    /// Pushes the workspace's leads (and deals) to the partner's CRM. (A
+    /// struct variant, so that `deny_unknown_fields` refuses a `vendor_id`.)
+    CrmSink {},
 }
 
 impl ConnectionTarget {
@@ -116,7 +117,7 @@ impl ConnectionTarget {
     pub fn vendor_id(&self) -> Option<VendorId> {
         match self {
             ConnectionTarget::VendorSource { vendor_id } => Some(*vendor_id),
-            ConnectionTarget::CrmSink => None,
+            ConnectionTarget::CrmSink {} => None,
         }
     }
 
@@ -124,7 +125,7 @@ impl ConnectionTarget {
     pub fn purpose(&self) -> &'static str {
         match self {
             ConnectionTarget::VendorSource { .. } => "vendor-source",
-            ConnectionTarget::CrmSink => "crm-sink",
+            ConnectionTarget::CrmSink {} => "crm-sink",
         }
     }
 }
@@ -181,4 +182,23 @@ pub struct NewConnection {
     /// Non-secret settings.
     #[serde(default)]
     pub settings: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sink_cannot_name_a_vendor() {
+        let sink: ConnectionTarget = serde_json::from_str(r#"{"purpose":"crm-sink"}"#).unwrap();
+        assert_eq!(sink, ConnectionTarget::CrmSink {});
+        let with_vendor = serde_json::from_str::<ConnectionTarget>(&format!(
+            r#"{{"purpose":"crm-sink","vendor_id":"{}"}}"#,
+            VendorId::new()
+        ));
+        assert!(with_vendor.is_err());
+        let source: Result<ConnectionTarget, _> =
+            serde_json::from_str(r#"{"purpose":"vendor-source"}"#);
+        assert!(source.is_err(), "a source names its vendor");
+    }
 }

@@ -1,10 +1,12 @@
 //! The partner scope: everything one workspace owns, across its vendors.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use onepane_domain::activity::{
     Actor, AuditEvent, NewNotification, Notification, NotificationKind,
 };
-use onepane_domain::campaign::{Asset, Campaign, CampaignActivation, CampaignStatus};
+use onepane_domain::campaign::{Asset, Audience, Campaign, CampaignActivation, CampaignStatus};
 use onepane_domain::deal::{DealDetails, DealRegistration, DealStatus};
 use onepane_domain::lead::{Lead, LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
 use onepane_domain::price::{
@@ -315,6 +317,19 @@ impl PartnerStore {
                 "the campaign has ended and takes no more leads".into(),
             ));
         }
+        let row: Option<CampaignRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
+            ))
+            .bind(self.ws())
+            .bind(campaign_id)
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let campaign: Campaign = row
+            .ok_or_else(|| StoreError::not_found("campaign", campaign_id))?
+            .try_into()?;
+        ensure_running(&campaign)?;
         let at = now();
         let lead = Lead {
             id: LeadId::new(),
@@ -369,9 +384,7 @@ impl PartnerStore {
                  AND ($2 IS NULL OR vendor_id = $2) \
                  AND ($3 IS NULL OR status = $3) \
                  AND ($4 IS NULL OR campaign_id = $4) \
-                 AND ($5 IS NULL OR lower(contact_name) LIKE $5 ESCAPE '\\' \
-                      OR lower(COALESCE(contact_email, '')) LIKE $5 ESCAPE '\\' \
-                      OR lower(COALESCE(company_name, '')) LIKE $5 ESCAPE '\\') \
+                 AND ($5 IS NULL OR search_text LIKE $5 ESCAPE '\\') \
                  AND ($6 IS NULL OR id < $6) \
                  ORDER BY id DESC LIMIT $7"
             ))
@@ -401,20 +414,32 @@ impl PartnerStore {
     pub async fn set_lead_status(&self, id: LeadId, to: LeadStatus) -> Result<Lead, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let mut lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
-        lead.status = lead
-            .status
+        let from = lead.status;
+        lead.status = from
             .transition(lead.source, to)
             .map_err(|e| StoreError::Rule(e.to_string()))?;
         lead.updated_at = now();
-        on_tx!(tx, c => {
-            sqlx::query("UPDATE leads SET status = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(self.ws())
-                .bind(id.as_uuid())
-                .bind(lead.status.as_str())
-                .bind(lead.updated_at)
-                .execute(&mut *c)
-                .await?;
+        // Only from the status just read: a concurrent change (PostgreSQL
+        // reads committed data, so it can slip in) makes this a conflict.
+        let moved = on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE leads SET status = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND id = $2 AND status = $5",
+            )
+            .bind(self.ws())
+            .bind(id.as_uuid())
+            .bind(lead.status.as_str())
+            .bind(lead.updated_at)
+            .bind(from.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
         });
+        if moved == 0 {
+            return Err(StoreError::Conflict(format!(
+                "lead {id} changed while it was being updated; reload it and try again"
+            )));
+        }
         tx.commit().await?;
         Ok(lead)
     }
@@ -423,63 +448,50 @@ impl PartnerStore {
     pub async fn share_lead(&self, id: LeadId) -> Result<Lead, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let mut lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
-        if lead.vendor_id.is_none() {
+        let Some(vendor) = lead.vendor_id else {
             return Err(StoreError::Rule(
                 "the lead is not attributed to a vendor".into(),
             ));
-        }
+        };
         let at = now();
         lead.shared_with_vendor_at = Some(lead.shared_with_vendor_at.unwrap_or(at));
         lead.updated_at = at;
-        share(&mut tx, self.workspace_id, id, at).await?;
+        share(&mut tx, self.workspace_id, id, vendor, at).await?;
         tx.commit().await?;
         Ok(lead)
     }
 
     // ---- campaigns ---------------------------------------------------
 
-    /// Published campaigns of actively linked vendors whose audience includes
-    /// this workspace (by the tier and partner type of its link), newest first.
+    /// Published, running campaigns of actively linked vendors whose audience
+    /// includes this workspace (by the tier and partner type of its link),
+    /// newest first.
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<(CampaignRow, String, String)> = on_tx!(tx, c => {
-            let rows: Vec<(CampaignRow, String, String)> = {
-                use sqlx::Row;
-                sqlx::query(&format!(
-                    "SELECT {}, l.tier, l.partner_type FROM campaigns c \
-                     JOIN vendor_links l ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id \
-                     WHERE c.workspace_id = $1 AND c.status = 'published' AND l.status = 'active' \
-                     ORDER BY c.id DESC",
-                    prefixed("c", CAMPAIGN_COLUMNS)
-                ))
-                .bind(self.ws())
-                .fetch_all(&mut *c)
-                .await?
-                .into_iter()
-                .map(|r| {
-                    let campaign = <CampaignRow as sqlx::FromRow<_>>::from_row(&r)?;
-                    Ok::<_, sqlx::Error>((campaign, r.try_get("tier")?, r.try_get("partner_type")?))
-                })
-                .collect::<Result<_, _>>()?
-            };
-            rows
+        let links = self.active_links(&mut tx).await?;
+        let rows: Vec<CampaignRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM campaigns c JOIN vendor_links l \
+                   ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
+                 WHERE c.workspace_id = $1 AND c.status = 'published' ORDER BY c.id DESC",
+                prefixed("c", CAMPAIGN_COLUMNS)
+            ))
+            .bind(self.ws())
+            .fetch_all(&mut *c)
+            .await?
         });
         tx.commit().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (row, tier, ptype) in rows {
-            let campaign = Campaign::try_from(row)?;
-            let tier = parse("vendor link", &tier)?;
-            let ptype = parse("vendor link", &ptype)?;
-            // Workspace regions are not modelled yet: a region-limited
-            // campaign reaches a workspace only when it names no region.
-            if campaign.content.audience.includes(tier, ptype, &[]) {
-                out.push(campaign);
-            }
-        }
-        Ok(out)
+        let today = now().date_naive();
+        let campaigns: Vec<Campaign> = convert_all(rows)?;
+        Ok(campaigns
+            .into_iter()
+            .filter(|c| in_audience(&links, c.vendor_id, &c.content.audience))
+            .filter(|c| c.content.window.contains(today))
+            .collect())
     }
 
-    /// One campaign (whatever its audience or status).
+    /// One campaign: one this workspace may activate, or has activated
+    /// (whatever its status now).
     pub async fn campaign(&self, id: CampaignId) -> Result<Campaign, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let row: Option<CampaignRow> = on_tx!(tx, c => {
@@ -491,9 +503,48 @@ impl PartnerStore {
             .fetch_optional(&mut *c)
             .await?
         });
+        let campaign: Campaign = row
+            .ok_or_else(|| StoreError::not_found("campaign", id))?
+            .try_into()?;
+        let links = self.active_links(&mut tx).await?;
+        let activated = self.activation_of(&mut tx, id).await?.is_some();
         tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("campaign", id))?
-            .try_into()
+        if activated || in_audience(&links, campaign.vendor_id, &campaign.content.audience) {
+            Ok(campaign)
+        } else {
+            Err(StoreError::not_found("campaign", id))
+        }
+    }
+
+    async fn active_links(&self, tx: &mut Tx) -> Result<HashMap<VendorId, VendorLink>, StoreError> {
+        let rows: Vec<LinkRow> = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM vendor_links WHERE workspace_id = $1 AND status = 'active'",
+                crate::operator::LINK_COLUMNS
+            ))
+            .bind(self.ws())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let links: Vec<VendorLink> = convert_all(rows)?;
+        Ok(links.into_iter().map(|l| (l.vendor_id, l)).collect())
+    }
+
+    async fn activation_of(
+        &self,
+        tx: &mut Tx,
+        campaign_id: CampaignId,
+    ) -> Result<Option<CampaignActivation>, StoreError> {
+        let row: Option<ActivationRow> = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE workspace_id = $1 AND campaign_id = $2"
+            ))
+            .bind(self.ws())
+            .bind(campaign_id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        row.map(CampaignActivation::try_from).transpose()
     }
 
     /// Activates a campaign: one click, one landing page. Activating an
@@ -521,27 +572,15 @@ impl PartnerStore {
                 "the campaign is archived and cannot be activated".into(),
             ));
         }
-        let link = self.active_link(&mut tx, campaign.vendor_id).await?;
-        if !campaign
-            .content
-            .audience
-            .includes(link.tier, link.partner_type, &[])
-        {
+        let links = self.active_links(&mut tx).await?;
+        if !in_audience(&links, campaign.vendor_id, &campaign.content.audience) {
             return Err(StoreError::not_found("campaign", campaign_id));
         }
-        let existing: Option<ActivationRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE workspace_id = $1 AND campaign_id = $2"
-            ))
-            .bind(self.ws())
-            .bind(campaign_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        if let Some(row) = existing {
+        if let Some(existing) = self.activation_of(&mut tx, campaign_id).await? {
             tx.commit().await?;
-            return row.try_into();
+            return Ok(existing);
         }
+        ensure_running(&campaign)?;
         let id = ActivationId::new();
         let name = campaign.content.variants.first().name.as_str().to_owned();
         // The id's random tail keeps slugs unique without a lookup.
@@ -561,9 +600,11 @@ impl PartnerStore {
             activated_by: by,
             activated_at: now(),
         };
-        on_tx!(tx, c => {
+        // Two clicks at once make one activation: the second finds the first.
+        let inserted = on_tx!(tx, c => {
             sqlx::query(&format!(
-                "INSERT INTO campaign_activations ({ACTIVATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                "INSERT INTO campaign_activations ({ACTIVATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (workspace_id, campaign_id) DO NOTHING"
             ))
             .bind(self.ws())
             .bind(activation.id.as_uuid())
@@ -574,8 +615,14 @@ impl PartnerStore {
             .bind(activation.activated_at)
             .execute(&mut *c)
             .await
-            .map_err(|e| StoreError::conflict_on_unique(e, || "the landing page address is taken; try again".into()))?;
+            .map_err(|e| StoreError::conflict_on_unique(e, || "the landing page address is taken; try again".into()))?
+            .rows_affected()
         });
+        if inserted == 0 {
+            let existing = self.activation_of(&mut tx, campaign_id).await?;
+            tx.commit().await?;
+            return existing.ok_or_else(|| StoreError::not_found("activation", campaign_id));
+        }
         tx.commit().await?;
         Ok(activation)
     }
@@ -597,9 +644,10 @@ impl PartnerStore {
 
     // ---- assets and prices ---------------------------------------------
 
-    /// Assets of actively linked vendors, newest first.
+    /// Assets of actively linked vendors meant for this workspace, newest first.
     pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
+        let links = self.active_links(&mut tx).await?;
         let rows: Vec<AssetRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {} FROM assets a JOIN vendor_links l \
@@ -612,7 +660,11 @@ impl PartnerStore {
             .await?
         });
         tx.commit().await?;
-        convert_all(rows)
+        let assets: Vec<Asset> = convert_all(rows)?;
+        Ok(assets
+            .into_iter()
+            .filter(|a| in_audience(&links, a.vendor_id, &a.content.audience))
+            .collect())
     }
 
     /// Price lists of actively linked vendors.
@@ -706,7 +758,8 @@ impl PartnerStore {
             .bind(m)
             .bind(pct)
             .execute(&mut *c)
-            .await?;
+            .await
+            .map_err(|e| StoreError::conflict_on_unique(e, || "another rule for the same vendor and category was saved at the same time; reload and try again".into()))?;
         });
         tx.commit().await?;
         Ok(SellRule {
@@ -790,7 +843,7 @@ impl PartnerStore {
                     "lead {lead_id} belongs to another vendor; register the deal with that vendor"
                 )));
             }
-            share(&mut tx, self.workspace_id, lead_id, at).await?;
+            share(&mut tx, self.workspace_id, lead_id, vendor_id, at).await?;
         }
         let reg = DealRegistration {
             id: DealRegistrationId::new(),
@@ -918,6 +971,13 @@ impl PartnerStore {
         subject: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<AuditEvent, StoreError> {
+        // A workspace records what its own people and Onepane did; vendors
+        // and the operator write their entries through their own scopes.
+        if !matches!(actor, Actor::User(_) | Actor::System) {
+            return Err(StoreError::Rule(
+                "a workspace records only its users' and the system's actions".into(),
+            ));
+        }
         let mut tx = self.begin(Access::Write).await?;
         let event = AuditEvent {
             id: AuditEventId::new(),
@@ -949,6 +1009,39 @@ impl PartnerStore {
     }
 }
 
+/// Whether content with `audience` from `vendor` is meant for the workspace
+/// with these active links. Workspace regions are not modelled yet, so a
+/// region-limited audience reaches a workspace only when it names no region.
+fn in_audience(
+    links: &HashMap<VendorId, VendorLink>,
+    vendor: VendorId,
+    audience: &Audience,
+) -> bool {
+    links
+        .get(&vendor)
+        .is_some_and(|l| audience.includes(l.tier, l.partner_type, &[]))
+}
+
+/// Refuses a campaign that is archived or outside its date window today.
+fn ensure_running(campaign: &Campaign) -> Result<(), StoreError> {
+    if campaign.status != CampaignStatus::Published {
+        return Err(StoreError::Rule(
+            "the campaign has ended and takes no more leads".into(),
+        ));
+    }
+    let window = campaign.content.window;
+    if !window.contains(now().date_naive()) {
+        let day =
+            |d: Option<chrono::NaiveDate>| d.map_or_else(|| "open".to_owned(), |d| d.to_string());
+        return Err(StoreError::Rule(format!(
+            "the campaign runs from {} to {}, not today",
+            day(window.starts_on()),
+            day(window.ends_on())
+        )));
+    }
+    Ok(())
+}
+
 /// `a.x, a.y` from `x, y`.
 pub(crate) fn prefixed(alias: &str, columns: &str) -> String {
     columns
@@ -969,8 +1062,8 @@ pub(crate) async fn insert_lead(tx: &mut Tx, lead: &Lead) -> Result<(), StoreErr
         sqlx::query(
             "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
                source, status, contact_name, contact_email, company_name, contact, company, message, \
-               respond_by, shared_with_vendor_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+               respond_by, shared_with_vendor_at, created_at, updated_at, search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(lead.workspace_id.as_uuid())
         .bind(lead.id.as_uuid())
@@ -990,11 +1083,29 @@ pub(crate) async fn insert_lead(tx: &mut Tx, lead: &Lead) -> Result<(), StoreErr
         .bind(lead.shared_with_vendor_at)
         .bind(lead.created_at)
         .bind(lead.updated_at)
+        .bind(search_text(lead))
         .execute(&mut *c)
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, || "a lead with this external id exists".into()))?;
     });
     Ok(())
+}
+
+/// What lead search matches: name, email and company, lowercased here
+/// (SQLite's `lower()` folds ASCII only, PostgreSQL's folds everything).
+pub(crate) fn search_text(lead: &Lead) -> String {
+    let mut text = lead.contact.name.as_str().to_lowercase();
+    for part in [
+        lead.contact.email.as_ref().map(|e| e.as_str()),
+        lead.company.as_ref().map(|c| c.name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        text.push('\n');
+        text.push_str(&part.to_lowercase());
+    }
+    text
 }
 
 async fn fetch_lead(tx: &mut Tx, ws: WorkspaceId, id: LeadId) -> Result<Lead, StoreError> {
@@ -1009,20 +1120,25 @@ async fn fetch_lead(tx: &mut Tx, ws: WorkspaceId, id: LeadId) -> Result<Lead, St
         .try_into()
 }
 
+/// Shares a lead with `vendor`, attributing it to that vendor when it had
+/// none (so the vendor can read what it was shared).
 async fn share(
     tx: &mut Tx,
     ws: WorkspaceId,
     id: LeadId,
+    vendor: VendorId,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     on_tx!(*tx, c => {
         sqlx::query(
-            "UPDATE leads SET shared_with_vendor_at = COALESCE(shared_with_vendor_at, $3), updated_at = $3 \
+            "UPDATE leads SET shared_with_vendor_at = COALESCE(shared_with_vendor_at, $3), \
+               vendor_id = COALESCE(vendor_id, $4), updated_at = $3 \
              WHERE workspace_id = $1 AND id = $2",
         )
         .bind(ws.as_uuid())
         .bind(id.as_uuid())
         .bind(at)
+        .bind(vendor.as_uuid())
         .execute(&mut *c)
         .await?;
     });

@@ -45,6 +45,8 @@ CREATE DATABASE {database} OWNER {owner};
 pub fn database_grants_sql(owner: &str, server: &str) -> String {
     format!(
         "REVOKE ALL ON SCHEMA public FROM PUBLIC;
+-- No temporary tables: nothing the server role creates may shadow a table.
+DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;
 GRANT USAGE, CREATE ON SCHEMA public TO {owner};
 GRANT USAGE ON SCHEMA public TO {server};
 -- Every table the owner creates (now and in later migrations) is usable
@@ -75,17 +77,45 @@ pub async fn check_server_role(store: &Store) -> Result<(), StoreError> {
              (see deploy/postgres/roles.sql) and run migrations as the owner role"
         )));
     }
-    let owned: (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tableowner = current_user",
+    // Owning a table, or belonging to a role that does (or that is a
+    // superuser or has BYPASSRLS), lets a role switch row-level security off.
+    let (owned,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.relkind IN ('r', 'p') \
+           AND pg_has_role(current_user, c.relowner, 'MEMBER')",
     )
     .fetch_one(pool)
     .await?;
-    if owned.0 > 0 {
+    if owned > 0 {
         return Err(StoreError::PrivilegedRole(format!(
-            "the database role `{user}` owns {} tables and could switch row-level security off; \
-             connect `onepane serve` as the server role and keep the owner for `onepane migrate`",
-            owned.0
+            "the database role `{user}` owns (or is a member of a role owning) {owned} tables and \
+             could switch row-level security off; connect `onepane serve` as the server role and \
+             keep the owner for `onepane migrate`"
         )));
+    }
+    let (inherited,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE (r.rolsuper OR r.rolbypassrls) \
+           AND r.rolname <> current_user AND pg_has_role(current_user, r.oid, 'MEMBER'))",
+    )
+    .fetch_one(pool)
+    .await?;
+    if inherited {
+        return Err(StoreError::PrivilegedRole(format!(
+            "the database role `{user}` is a member of a superuser or BYPASSRLS role, so \
+             row-level security would not protect tenant data; use a role without such memberships"
+        )));
+    }
+    let (temp,): (bool,) = sqlx::query_as(
+        "SELECT has_database_privilege(current_user, current_database(), 'TEMPORARY')",
+    )
+    .fetch_one(pool)
+    .await?;
+    if temp {
+        tracing::warn!(
+            role = %user,
+            "the server role may create temporary tables; revoke TEMPORARY on the database from \
+             PUBLIC (see deploy/postgres/roles.sql)"
+        );
     }
     Ok(())
 }

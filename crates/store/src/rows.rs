@@ -171,7 +171,7 @@ impl TryFrom<ConnectionRow> for Connection {
             ("vendor-source", Some(v)) => ConnectionTarget::VendorSource {
                 vendor_id: VendorId::from_uuid(v),
             },
-            ("crm-sink", None) => ConnectionTarget::CrmSink,
+            ("crm-sink", None) => ConnectionTarget::CrmSink {},
             (p, v) => {
                 return Err(StoreError::corrupt(
                     "connection",

@@ -7,7 +7,6 @@
 //! `ONEPANE_TEST_REQUIRE_ALL=1`, which turns the skip into a failure.
 #![allow(clippy::expect_used, clippy::print_stdout)]
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
@@ -93,6 +92,11 @@ impl TestDb {
         .execute(&mut conn)
         .await
         .expect("create test database from template");
+        // Database-level privileges are not copied from the template.
+        sqlx::query(&format!("REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC"))
+            .execute(&mut conn)
+            .await
+            .expect("revoke temporary tables");
         let _ = conn.close().await;
         let url = DatabaseUrl::Postgres(role_url(&admin, TEST_SERVER_ROLE, &name));
         let store = Store::connect(&url, &options)
@@ -172,12 +176,15 @@ fn redact(url: &str) -> String {
 /// migrations' checksums, once per schema, under an advisory lock so that
 /// parallel test processes build it once.
 async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
-    let mut h = DefaultHasher::new();
+    // FNV-1a over the migrations' versions and checksums: stable across
+    // toolchains, so one schema means one template.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for m in POSTGRES_MIGRATIONS.iter() {
-        m.version.hash(&mut h);
-        m.checksum.hash(&mut h);
+        for b in m.version.to_le_bytes().iter().chain(m.checksum.iter()) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
-    let template = format!("onepane_tmpl_{:016x}", h.finish());
+    let template = format!("onepane_tmpl_{h:016x}");
     sqlx::query("SELECT pg_advisory_lock(7250165)")
         .execute(&mut *conn)
         .await
@@ -238,13 +245,51 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
             .execute(&mut *conn)
             .await
             .expect("publish template");
+        // Templates of other schemas are from older checkouts: a day later
+        // nothing copies them any more.
+        sqlx::query(&format!(
+            "COMMENT ON DATABASE {template} IS 'onepane test template, built {}'",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        ))
+        .execute(&mut *conn)
+        .await
+        .expect("date the template");
     }
     drop_abandoned(conn).await;
+    drop_stale_templates(conn, &template).await;
     sqlx::query("SELECT pg_advisory_unlock(7250165)")
         .execute(&mut *conn)
         .await
         .expect("unlock");
     template
+}
+
+/// Drops templates of other schemas built more than a day ago.
+async fn drop_stale_templates(conn: &mut PgConnection, current: &str) {
+    let templates: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT d.datname::text, shobj_description(d.oid, 'pg_database') FROM pg_database d \
+         WHERE starts_with(d.datname, 'onepane_tmpl_')",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for (name, comment) in templates {
+        let built = comment
+            .as_deref()
+            .and_then(|c| c.rsplit(' ').next())
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0);
+        if name != current && !name.ends_with("_building") && now.saturating_sub(built) > 86_400 {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
 }
 
 /// Drops test databases a killed test run left behind. Their names carry a

@@ -36,6 +36,12 @@ fn duplicate_sku(chunk: &[PriceItemInput], all: &[PriceItemInput]) -> String {
     format!("SKU {dup} appears twice in the price list")
 }
 
+/// A time at the precision both backends keep, so it reads back as written.
+fn micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
+}
+
 /// A linked workspace as its vendor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partner {
@@ -528,13 +534,13 @@ impl VendorStore {
                 lead.contact = new.contact.clone();
                 lead.company = new.company.clone();
                 lead.message = new.message.clone();
-                lead.respond_by = new.respond_by;
+                lead.respond_by = new.respond_by.map(micros);
                 lead.updated_at = at;
-                on_tx!(tx, c => {
+                let updated = on_tx!(tx, c => {
                     sqlx::query(
                         "UPDATE leads SET contact_name = $3, contact_email = $4, company_name = $5, contact = $6, \
-                           company = $7, message = $8, respond_by = $9, updated_at = $10 \
-                         WHERE workspace_id = $1 AND id = $2",
+                           company = $7, message = $8, respond_by = $9, updated_at = $10, search_text = $11 \
+                         WHERE workspace_id = $1 AND id = $2 AND status = 'new'",
                     )
                     .bind(ws.as_uuid())
                     .bind(lead.id.as_uuid())
@@ -546,9 +552,17 @@ impl VendorStore {
                     .bind(lead.message.as_ref().map(|m| m.as_str()))
                     .bind(lead.respond_by)
                     .bind(at)
+                    .bind(search_text(&lead))
                     .execute(&mut *c)
-                    .await?;
+                    .await?
+                    .rows_affected()
                 });
+                if updated == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the partner is already working lead {}; it can no longer be changed",
+                        new.external_id
+                    )));
+                }
                 lead
             }
             None => {
@@ -564,7 +578,7 @@ impl VendorStore {
                     contact: new.contact.clone(),
                     company: new.company.clone(),
                     message: new.message.clone(),
-                    respond_by: new.respond_by,
+                    respond_by: new.respond_by.map(micros),
                     shared_with_vendor_at: None,
                     created_at: at,
                     updated_at: at,
@@ -677,11 +691,12 @@ impl VendorStore {
         let mut reg = self.fetch_deal(&mut tx, id).await?;
         reg.decide(decision, now())
             .map_err(|e| StoreError::Rule(e.to_string()))?;
-        on_tx!(tx, c => {
+        // Decided once: a concurrent decision that committed first wins.
+        let decided = on_tx!(tx, c => {
             sqlx::query(
                 "UPDATE deal_registrations SET status = $4, reason = $5, protection_expires_on = $6, \
                    extra_discount = $7, decided_at = $8, updated_at = $8 \
-                 WHERE workspace_id = $1 AND id = $2 AND vendor_id = $3",
+                 WHERE workspace_id = $1 AND id = $2 AND vendor_id = $3 AND status = 'submitted'",
             )
             .bind(reg.workspace_id.as_uuid())
             .bind(id.as_uuid())
@@ -692,8 +707,14 @@ impl VendorStore {
             .bind(reg.extra_discount.map(|p| DbDecimal(p.value())))
             .bind(reg.decided_at)
             .execute(&mut *c)
-            .await?;
+            .await?
+            .rows_affected()
         });
+        if decided == 0 {
+            return Err(StoreError::Rule(format!(
+                "deal registration {id} was decided meanwhile; only a submitted registration can be decided"
+            )));
+        }
         let title = Name::parse(&format!("Deal {}: {}", reg.status, reg.details.title))
             .unwrap_or_else(|_| reg.details.title.clone());
         insert_notification(

@@ -18,6 +18,11 @@ use crate::fixtures::*;
 
 crate::on_both_backends!(
     migrations_are_idempotent_and_complete,
+    assets_reach_only_their_audience,
+    search_folds_case_beyond_ascii,
+    concurrent_decisions_decide_once,
+    campaigns_run_inside_their_window,
+    a_deal_from_an_unattributed_lead_shares_it_with_that_vendor,
     large_price_lists_publish_in_chunks_atomically,
     operator_creates_workspace_with_owner,
     link_shows_on_both_sides,
@@ -687,7 +692,7 @@ async fn connections_need_a_linked_vendor(db: TestDb) {
     assert_eq!(c.target.vendor_id(), Some(v));
     assert!(partner.create_connection(&source(unlinked)).await.is_err());
     let sink = NewConnection {
-        target: ConnectionTarget::CrmSink,
+        target: ConnectionTarget::CrmSink {},
         connector: name("hubspot"),
         name: name("Our HubSpot"),
         schedule: None,
@@ -765,4 +770,177 @@ async fn large_price_lists_publish_in_chunks_atomically(db: TestDb) {
     let after = db.store.partner(ws).price_items(lists[0].id).await.unwrap();
     assert_eq!(after.len(), items.len());
     assert_eq!(after[7].item, items[7]);
+}
+
+async fn assets_reach_only_their_audience(db: TestDb) {
+    let silver = workspace(&db.store, "Silver").await;
+    let gold = workspace(&db.store, "Gold").await;
+    let v = vendor(&db.store, "Canon").await;
+    link(&db.store, silver, v, Tier::Silver).await;
+    link(&db.store, gold, v, Tier::Gold).await;
+    let mut content = asset("Gold playbook");
+    content.audience.tiers = vec![Tier::Gold];
+    db.store
+        .vendor(v)
+        .publish_asset(&ext("playbook"), &content)
+        .await
+        .unwrap();
+    db.store
+        .vendor(v)
+        .publish_asset(&ext("brochure"), &asset("Brochure"))
+        .await
+        .unwrap();
+    let titles = |assets: Vec<onepane_domain::campaign::Asset>| {
+        assets
+            .into_iter()
+            .map(|a| a.content.variants.first().title.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(db.store.partner(silver).assets().await.unwrap()),
+        ["Brochure"]
+    );
+    assert_eq!(
+        titles(db.store.partner(gold).assets().await.unwrap()),
+        ["Brochure", "Gold playbook"]
+    );
+}
+
+async fn search_folds_case_beyond_ascii(db: TestDb) {
+    let ws = workspace(&db.store, "Acme").await;
+    let partner = db.store.partner(ws);
+    for person in ["Ümit Ünal", "Åsa Öberg", "Plain Name"] {
+        partner
+            .create_manual_lead(&NewManualLead {
+                vendor_id: None,
+                contact: contact(person),
+                company: None,
+                message: None,
+            })
+            .await
+            .unwrap();
+    }
+    for (query, expected) in [
+        ("ünal", "Ümit Ünal"),
+        ("ÖBERG", "Åsa Öberg"),
+        ("plain", "Plain Name"),
+    ] {
+        let filter = LeadFilter {
+            text: Some(query.into()),
+            ..LeadFilter::default()
+        };
+        let found = partner.leads(&filter, Page::default()).await.unwrap();
+        assert_eq!(found.len(), 1, "{query}");
+        assert_eq!(found[0].contact.name.as_str(), expected);
+    }
+}
+
+async fn concurrent_decisions_decide_once(db: TestDb) {
+    let ws = workspace(&db.store, "Acme").await;
+    let v = vendor(&db.store, "Canon").await;
+    link(&db.store, ws, v, Tier::Gold).await;
+    let reg = db
+        .store
+        .partner(ws)
+        .register_deal(v, &deal("Race"), None, None)
+        .await
+        .unwrap();
+    let (one, two) = (db.store.vendor(v), db.store.vendor(v));
+    let expires = Utc::now().date_naive() + chrono::Days::new(30);
+    let (a, b) = tokio::join!(
+        one.decide(
+            reg.id,
+            DealDecision::Approved {
+                reason: None,
+                protection_expires_on: expires,
+                extra_discount: None
+            }
+        ),
+        two.decide(
+            reg.id,
+            DealDecision::Rejected {
+                reason: LongText::parse("conflict").unwrap()
+            }
+        ),
+    );
+    assert_eq!(
+        a.is_ok() as u8 + b.is_ok() as u8,
+        1,
+        "exactly one decision wins: {a:?} {b:?}"
+    );
+    let loser = if a.is_ok() { b } else { a };
+    assert!(matches!(loser, Err(StoreError::Rule(_))), "{loser:?}");
+    let notes = db.store.partner(ws).notifications(true).await.unwrap();
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.kind == NotificationKind::DealDecided)
+            .count(),
+        1
+    );
+}
+
+async fn campaigns_run_inside_their_window(db: TestDb) {
+    let ws = workspace(&db.store, "Acme").await;
+    let v = vendor(&db.store, "Canon").await;
+    link(&db.store, ws, v, Tier::Gold).await;
+    let today = Utc::now().date_naive();
+    let mut ended = campaign("Ended", &[]);
+    ended.window = onepane_domain::campaign::DateWindow::new(
+        Some(today - chrono::Days::new(30)),
+        Some(today - chrono::Days::new(1)),
+    )
+    .unwrap();
+    let mut running = campaign("Running", &[]);
+    running.window = onepane_domain::campaign::DateWindow::new(Some(today), Some(today)).unwrap();
+    let vs = db.store.vendor(v);
+    let ended = vs
+        .publish_campaign(&ext("ended"), &ended)
+        .await
+        .unwrap()
+        .remove(0);
+    vs.publish_campaign(&ext("running"), &running)
+        .await
+        .unwrap();
+    let partner = db.store.partner(ws);
+    let listed: Vec<String> = partner
+        .campaigns()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.content.variants.first().name.to_string())
+        .collect();
+    assert_eq!(listed, ["Running"]);
+    let err = partner.activate_campaign(ended.id, None).await.unwrap_err();
+    assert!(err.to_string().contains("not today"), "{err}");
+    assert_eq!(
+        partner.campaign(ended.id).await.unwrap().id,
+        ended.id,
+        "still readable"
+    );
+}
+
+async fn a_deal_from_an_unattributed_lead_shares_it_with_that_vendor(db: TestDb) {
+    let ws = workspace(&db.store, "Acme").await;
+    let v = vendor(&db.store, "Canon").await;
+    link(&db.store, ws, v, Tier::Gold).await;
+    let partner = db.store.partner(ws);
+    let lead = partner
+        .create_manual_lead(&NewManualLead {
+            vendor_id: None,
+            contact: contact("Walk In"),
+            company: None,
+            message: None,
+        })
+        .await
+        .unwrap();
+    partner
+        .register_deal(v, &deal("Walk-in deal"), Some(lead.id), None)
+        .await
+        .unwrap();
+    let shared = partner.lead(lead.id).await.unwrap();
+    assert_eq!(shared.vendor_id, Some(v));
+    assert!(shared.shared_with_vendor_at.is_some());
+    let seen = db.store.vendor(v).leads().await.unwrap();
+    assert_eq!(seen.iter().map(|l| l.id).collect::<Vec<_>>(), [lead.id]);
 }

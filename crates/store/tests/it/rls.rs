@@ -6,9 +6,7 @@ use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::NewManualLead;
 use onepane_domain::text::LongText;
 use onepane_domain::{Tier, VendorId, WorkspaceId};
-use onepane_store::testing::{
-    TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb, admin_url, probe_unscoped,
-};
+use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb, probe_unscoped};
 use onepane_store::{DatabaseUrl, LeadFilter, Page, Store, StoreOptions};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool, Row};
@@ -102,7 +100,7 @@ async fn populate(store: &Store) -> World {
         .await
         .unwrap();
         p.create_connection(&onepane_domain::workspace::NewConnection {
-            target: onepane_domain::workspace::ConnectionTarget::CrmSink,
+            target: onepane_domain::workspace::ConnectionTarget::CrmSink {},
             connector: name("webhook"),
             name: name("Hook"),
             schedule: None,
@@ -187,14 +185,7 @@ async fn server_role_with_no_scope_sees_no_rows_at_all() {
     populate(&db.store).await;
     let admin = PgPoolOptions::new()
         .max_connections(1)
-        .connect(&{
-            let mut u = url::Url::parse(&admin_url()).unwrap();
-            u.set_path(&format!(
-                "/{}",
-                db.postgres_url_as("x").unwrap().rsplit('/').next().unwrap()
-            ));
-            u.to_string()
-        })
+        .connect(&db.postgres_superuser_url().unwrap())
         .await
         .unwrap();
     let server = pool_as(&db, TEST_SERVER_ROLE).await;
@@ -330,13 +321,17 @@ async fn writes_outside_the_scope_are_refused() {
     let new_id = uuid::Uuid::now_v7();
     let lead = |ws: &str, v: &str, source: &str| {
         format!(
-            "INSERT INTO leads (workspace_id, id, vendor_id, source, status, contact_name, contact, created_at, updated_at) \
-         VALUES ('{ws}', '{new_id}', '{v}', '{source}', 'new', 'Injected', '{{}}', now(), now())"
+            "INSERT INTO leads (workspace_id, id, vendor_id, source, status, contact_name, search_text, contact, created_at, updated_at) \
+         VALUES ('{ws}', '{new_id}', '{v}', '{source}', 'new', 'Injected', 'injected', '{{}}', now(), now())"
         )
     };
     let refused = |r: Result<sqlx::postgres::PgQueryResult, sqlx::Error>, what: &str| {
         let e = r.expect_err(what);
-        assert!(e.to_string().contains("row-level security"), "{what}: {e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("row-level security") || e.contains("onepane: "),
+            "{what}: refused for the wrong reason: {e}"
+        );
     };
     refused(
         attempt((b.clone(), String::new()), lead(&a, &v1, "manual")).await,
@@ -550,4 +545,238 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("owns"), "{err}");
+}
+
+/// Runs `sql` as the server role inside a transaction scoped to (workspace, vendor).
+async fn as_scope(pool: &PgPool, scope: (&str, &str), sql: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('onepane.workspace_id', $1, true), set_config('onepane.vendor_id', $2, true)")
+        .bind(scope.0)
+        .bind(scope.1)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let r = tx.execute(sql).await.map(|r| r.rows_affected());
+    tx.rollback().await.ok();
+    r
+}
+
+/// A write that must not happen: refused by a policy or the guard trigger, or
+/// matching no row it may touch.
+fn blocked(what: &str, r: Result<u64, sqlx::Error>) {
+    match r {
+        Ok(0) => {}
+        Ok(n) => panic!("{what}: {n} rows written"),
+        Err(e) => {
+            let e = e.to_string();
+            assert!(
+                e.contains("row-level security") || e.contains("onepane: "),
+                "{what}: refused for the wrong reason: {e}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn owned_columns_and_keys_cannot_be_rewritten_by_the_other_side() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, b, v1) = (w.a.to_string(), w.b.to_string(), w.v1.to_string());
+    let partner_a = (a.as_str(), "");
+    let vendor_1 = ("", v1.as_str());
+    // A vendor cannot move its link (or anything) into another workspace.
+    blocked(
+        "vendor moves its link",
+        as_scope(
+            &server,
+            vendor_1,
+            &format!(
+                "UPDATE vendor_links SET workspace_id = '{}' WHERE workspace_id = '{a}'",
+                w.b
+            ),
+        )
+        .await,
+    );
+    blocked(
+        "vendor changes the partner type",
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE vendor_links SET partner_type = 'msp'",
+        )
+        .await,
+    );
+    // A partner cannot approve its own deal, nor pass a lead off as vendor-sent.
+    blocked(
+        "partner approves its deal",
+        as_scope(
+            &server,
+            partner_a,
+            "UPDATE deal_registrations SET status = 'approved', extra_discount = 50",
+        )
+        .await,
+    );
+    blocked("partner forges a vendor lead", as_scope(&server, partner_a, &format!(
+        "INSERT INTO leads (workspace_id, id, vendor_id, source, status, contact_name, search_text, contact, created_at, updated_at) \
+         VALUES ('{a}', '{}', '{v1}', 'vendor', 'new', 'Forged', 'forged', '{{}}', now(), now())", uuid::Uuid::now_v7())).await);
+    blocked(
+        "partner turns its lead into a vendor lead",
+        as_scope(&server, partner_a, "UPDATE leads SET source = 'vendor'").await,
+    );
+    blocked(
+        "partner edits vendor content",
+        as_scope(
+            &server,
+            partner_a,
+            "UPDATE campaigns SET status = 'archived'",
+        )
+        .await,
+    );
+    blocked(
+        "partner rewrites the audit log",
+        as_scope(
+            &server,
+            partner_a,
+            "UPDATE audit_events SET action = 'nothing'",
+        )
+        .await,
+    );
+    blocked(
+        "partner erases the audit log",
+        as_scope(&server, partner_a, "DELETE FROM audit_events").await,
+    );
+    blocked("partner writes as the vendor", as_scope(&server, partner_a, &format!(
+        "INSERT INTO audit_events (workspace_id, id, actor_type, actor_id, action, detail, at) \
+         VALUES ('{a}', '{}', 'vendor', '{v1}', 'x', '{{}}', now())", uuid::Uuid::now_v7())).await);
+    // A vendor cannot work the partner's lead, nor rewrite a registration's form.
+    blocked(
+        "vendor marks its lead won",
+        as_scope(&server, vendor_1, "UPDATE leads SET status = 'won'").await,
+    );
+    blocked(
+        "vendor marks a lead shared",
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE leads SET shared_with_vendor_at = now()",
+        )
+        .await,
+    );
+    blocked(
+        "vendor rewrites a deal's form",
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE deal_registrations SET title = 'Other'",
+        )
+        .await,
+    );
+    blocked(
+        "vendor re-decides a decided deal",
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE deal_registrations SET status = 'approved' WHERE status = 'rejected'",
+        )
+        .await,
+    );
+    blocked(
+        "vendor moves a campaign",
+        as_scope(
+            &server,
+            vendor_1,
+            &format!("UPDATE campaigns SET workspace_id = '{b}'"),
+        )
+        .await,
+    );
+    // The checks can pass: the owners' own writes go through.
+    assert!(
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE vendor_links SET tier = 'platinum'"
+        )
+        .await
+        .unwrap()
+            > 0
+    );
+    assert!(
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE campaigns SET status = 'archived'"
+        )
+        .await
+        .unwrap()
+            > 0
+    );
+    assert!(
+        as_scope(
+            &server,
+            partner_a,
+            "UPDATE leads SET status = 'working' WHERE source = 'manual'"
+        )
+        .await
+        .unwrap()
+            > 0
+    );
+}
+
+#[tokio::test]
+async fn a_temporary_table_cannot_shadow_the_links_the_policies_read() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    // Even with the privilege to create temporary tables (revoked by the
+    // shipped grants), a fake vendor_links must not link vendor two to A.
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.postgres_superuser_url().unwrap())
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "GRANT TEMPORARY ON DATABASE {} TO {TEST_SERVER_ROLE}",
+        db.postgres_url_as("x").unwrap().rsplit('/').next().unwrap()
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let server = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.postgres_url_as(TEST_SERVER_ROLE).unwrap())
+        .await
+        .unwrap();
+    let (a, v2) = (w.a.to_string(), w.v2.to_string());
+    let mut conn = server.acquire().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE TEMP TABLE vendor_links (workspace_id uuid, vendor_id uuid, status text); \
+         INSERT INTO pg_temp.vendor_links VALUES ('{a}', '{v2}', 'active');"
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql(&format!(
+        "BEGIN; SELECT set_config('onepane.vendor_id', '{v2}', true);"
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let seen: i64 =
+        sqlx::query_scalar(&format!("SELECT count(*) FROM workspaces WHERE id = '{a}'"))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(seen, 0, "a temporary table linked vendor two to A");
+    let leads: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM leads WHERE workspace_id = '{a}'"
+    ))
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(leads, 0);
+    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
 }

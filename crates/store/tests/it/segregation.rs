@@ -152,7 +152,8 @@ struct Model {
     leads: BTreeMap<LeadId, (WorkspaceId, Option<VendorId>, LeadSource, bool, LeadStatus)>,
     /// campaign row -> (workspace, vendor, gold only)
     campaigns: BTreeMap<CampaignId, (WorkspaceId, VendorId, bool)>,
-    activations: Vec<(ActivationId, WorkspaceId)>,
+    /// activation -> (workspace, campaign)
+    activations: Vec<(ActivationId, WorkspaceId, CampaignId)>,
     /// deal -> (workspace, vendor, status)
     deals: BTreeMap<DealRegistrationId, (WorkspaceId, VendorId, DealStatus)>,
     rates: BTreeMap<WorkspaceId, Decimal>,
@@ -379,8 +380,8 @@ async fn run_world(store: &Store, world: World) {
                         (a.workspace_id, a.campaign_id, a.vendor_id),
                         (wss[ws], id, v)
                     );
-                    if !m.activations.iter().any(|(x, _)| *x == a.id) {
-                        m.activations.push((a.id, wss[ws]));
+                    if !m.activations.iter().any(|(x, ..)| *x == a.id) {
+                        m.activations.push((a.id, wss[ws], id));
                     }
                 }
             }
@@ -388,7 +389,7 @@ async fn run_world(store: &Store, world: World) {
                 if m.activations.is_empty() {
                     continue;
                 }
-                let (aid, owner) = m.activations[nth % m.activations.len()];
+                let (aid, owner, _) = m.activations[nth % m.activations.len()];
                 let r = store
                     .partner(wss[ws])
                     .capture_campaign_lead(&NewCampaignLead {
@@ -429,7 +430,10 @@ async fn run_world(store: &Store, world: World) {
                     m.deals
                         .insert(reg.id, (wss[ws], vs[v], DealStatus::Submitted));
                     if let Some(l) = lead_id {
-                        m.leads.get_mut(&l).unwrap().3 = true;
+                        let lead = m.leads.get_mut(&l).unwrap();
+                        lead.3 = true;
+                        // A lead with no vendor is attributed to the one it is registered with.
+                        lead.1 = lead.1.or(Some(vs[v]));
                     }
                 }
             }
@@ -547,9 +551,14 @@ async fn run_world(store: &Store, world: World) {
                 }
                 if let Some(id) = Model::nth(&m.campaigns, nth) {
                     let r = p.campaign(id).await;
+                    // Its own campaign, when meant for it or once it activated it.
+                    let (owner, v, gold_only) = m.campaigns[&id];
+                    let tier_ok =
+                        !gold_only || m.links.get(&(owner, v)).is_some_and(|l| l.1 == Tier::Gold);
+                    let activated = m.activations.iter().any(|(_, _, c)| *c == id);
                     assert_eq!(
                         r.is_ok(),
-                        m.campaigns[&id].0 == wss[ws],
+                        owner == wss[ws] && (activated || (m.active(owner, v) && tier_ok)),
                         "{what}: campaign read across workspaces"
                     );
                 }
