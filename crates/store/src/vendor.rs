@@ -94,7 +94,7 @@ impl VendorStore {
             .try_into()
     }
 
-    /// The workspaces linked to this vendor (any status), by name.
+    /// The workspaces actively linked to this vendor, by name.
     pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<(String, LinkRow)> = on_tx!(tx, c => {
