@@ -443,6 +443,19 @@ CREATE POLICY vendor_audit ON audit_events FOR INSERT
     WITH CHECK (actor_type = 'vendor' AND actor_id = onepane_scope_vendor()
                 AND onepane_vendor_linked(workspace_id));
 
+-- The migration history is the owner's: whatever default privileges granted
+-- on it, other roles may only read it (the server checks it is current).
+DO $$
+DECLARE r text;
+BEGIN
+    FOR r IN SELECT DISTINCT grantee FROM information_schema.role_table_grants
+             WHERE table_schema = 'public' AND table_name = '_sqlx_migrations'
+               AND grantee NOT IN (current_user, 'PUBLIC')
+    LOOP
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM %I', r);
+    END LOOP;
+END $$;
+
 -- The operator's explicit operations: organizations, people and links, and
 -- an append-only record of them.
 DO $$

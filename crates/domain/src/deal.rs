@@ -52,7 +52,69 @@ pub struct DealDetails {
     pub products: Vec<DealProduct>,
     /// The vendor's own required fields, by field name.
     #[serde(default)]
-    pub fields: BTreeMap<String, String>,
+    pub fields: VendorFields,
+}
+
+/// A vendor's own deal-registration fields: at most 50, names of 1 to 64
+/// visible ASCII characters, values of at most 2,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(
+    try_from = "BTreeMap<String, String>",
+    into = "BTreeMap<String, String>"
+)]
+pub struct VendorFields(BTreeMap<String, String>);
+
+/// Vendor fields out of bounds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VendorFieldsError {
+    /// More than 50 fields.
+    #[error("at most {max} vendor fields are accepted (got {got})")]
+    TooMany {
+        /// The limit.
+        max: usize,
+        /// How many were given.
+        got: usize,
+    },
+    /// A name that is empty, too long or not plain ASCII.
+    #[error("vendor field name `{0}` must be 1 to 64 visible ASCII characters")]
+    BadName(String),
+    /// A value longer than 2,000 characters.
+    #[error("vendor field `{0}` is longer than 2000 characters")]
+    TooLong(String),
+}
+
+impl VendorFields {
+    /// The fields by name.
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+}
+
+impl TryFrom<BTreeMap<String, String>> for VendorFields {
+    type Error = VendorFieldsError;
+    fn try_from(map: BTreeMap<String, String>) -> Result<Self, Self::Error> {
+        if map.len() > 50 {
+            return Err(VendorFieldsError::TooMany {
+                max: 50,
+                got: map.len(),
+            });
+        }
+        for (name, value) in &map {
+            if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(VendorFieldsError::BadName(name.chars().take(64).collect()));
+            }
+            if value.chars().count() > 2000 {
+                return Err(VendorFieldsError::TooLong(name.clone()));
+            }
+        }
+        Ok(Self(map))
+    }
+}
+
+impl From<VendorFields> for BTreeMap<String, String> {
+    fn from(f: VendorFields) -> Self {
+        f.0
+    }
 }
 
 /// The vendor's decision on a registration.
@@ -199,7 +261,7 @@ mod tests {
                 },
                 amount: Money::new(dec!(12000), Currency::EUR),
                 products: vec![],
-                fields: BTreeMap::new(),
+                fields: VendorFields::default(),
             },
             status: DealStatus::Submitted,
             reason: None,
@@ -256,6 +318,22 @@ mod tests {
             again,
             Err(DealDecisionError::NotSubmitted(DealStatus::Rejected))
         );
+    }
+
+    #[test]
+    fn vendor_fields_are_bounded() {
+        let ok: Result<VendorFields, _> = serde_json::from_str(r#"{"reseller_account":"R-1"}"#);
+        assert_eq!(ok.unwrap().as_map()["reseller_account"], "R-1");
+        let bad_name: Result<VendorFields, _> = serde_json::from_str(r#"{"":"x"}"#);
+        assert!(bad_name.is_err());
+        let many: BTreeMap<String, String> =
+            (0..51).map(|i| (format!("f{i}"), String::new())).collect();
+        assert_eq!(
+            VendorFields::try_from(many),
+            Err(VendorFieldsError::TooMany { max: 50, got: 51 })
+        );
+        let long = BTreeMap::from([("notes".to_owned(), "x".repeat(2001))]);
+        assert!(VendorFields::try_from(long).is_err());
     }
 
     #[test]

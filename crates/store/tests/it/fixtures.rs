@@ -156,6 +156,8 @@ pub fn deal(title: &str) -> DealDetails {
         },
         amount: Money::new("12500.50".parse().unwrap(), Currency::EUR),
         products: vec![],
-        fields: BTreeMap::from([("reseller_account".to_owned(), "R-1".to_owned())]),
+        fields: BTreeMap::from([("reseller_account".to_owned(), "R-1".to_owned())])
+            .try_into()
+            .unwrap(),
     }
 }
