@@ -319,14 +319,11 @@ impl SellRuleSelector {
 /// The price of one unit of `base` in `quote` (1 base = rate quote) on a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ExchangeRate {
-    /// The currency converted from.
-    pub base: Currency,
-    /// The currency converted to.
-    pub quote: Currency,
-    /// How many `quote` one `base` buys; positive.
-    pub rate: Decimal,
-    /// The day the rate is for.
-    pub as_of: NaiveDate,
+    // Built only through `new`, so a stored rate is always usable.
+    pub(crate) base: Currency,
+    pub(crate) quote: Currency,
+    pub(crate) rate: Decimal,
+    pub(crate) as_of: NaiveDate,
 }
 
 /// A non-positive exchange rate, or a rate from a currency to itself.
@@ -360,5 +357,25 @@ impl ExchangeRate {
             rate: rate.normalize(),
             as_of,
         })
+    }
+
+    /// The currency converted from.
+    pub fn base(&self) -> Currency {
+        self.base
+    }
+
+    /// The currency converted to.
+    pub fn quote(&self) -> Currency {
+        self.quote
+    }
+
+    /// How many `quote` one `base` buys; positive.
+    pub fn rate(&self) -> Decimal {
+        self.rate
+    }
+
+    /// The day the rate is for.
+    pub fn as_of(&self) -> NaiveDate {
+        self.as_of
     }
 }

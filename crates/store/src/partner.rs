@@ -812,10 +812,10 @@ impl PartnerStore {
                  ON CONFLICT (workspace_id, base, quote, as_of) DO UPDATE SET rate = excluded.rate",
             )
             .bind(self.ws())
-            .bind(rate.base.code())
-            .bind(rate.quote.code())
-            .bind(rate.as_of)
-            .bind(DbDecimal(rate.rate))
+            .bind(rate.base().code())
+            .bind(rate.quote().code())
+            .bind(rate.as_of())
+            .bind(DbDecimal(rate.rate()))
             .execute(&mut *c)
             .await?;
         });

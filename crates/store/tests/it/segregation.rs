@@ -664,7 +664,7 @@ async fn check_reads(store: &Store, wss: &[WorkspaceId], vs: &[VendorId], m: &Mo
         }
         let rates = p.exchange_rates().await.unwrap();
         assert_eq!(
-            rates.iter().map(|r| r.rate).collect::<Vec<_>>(),
+            rates.iter().map(|r| r.rate()).collect::<Vec<_>>(),
             m.rates.get(&w).copied().into_iter().collect::<Vec<_>>(),
             "rates"
         );
