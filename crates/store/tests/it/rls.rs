@@ -160,8 +160,9 @@ async fn has_column(pool: &PgPool, table: &str, column: &str) -> bool {
     .unwrap()
 }
 
-/// Counts rows of `table` matching `filter`, inside a transaction with the given scope settings.
-async fn count_in_scope(pool: &PgPool, scope: (&str, &str), table: &str, filter: &str) -> i64 {
+/// A transaction as the server role, scoped to (workspace, vendor) the way
+/// the store scopes one.
+async fn scoped(pool: &PgPool, scope: (&str, &str)) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SELECT set_config('onepane.workspace_id', $1, true), set_config('onepane.vendor_id', $2, true)")
         .bind(scope.0)
@@ -169,6 +170,12 @@ async fn count_in_scope(pool: &PgPool, scope: (&str, &str), table: &str, filter:
         .execute(&mut *tx)
         .await
         .unwrap();
+    tx
+}
+
+/// Counts rows of `table` matching `filter`, inside a transaction with the given scope settings.
+async fn count_in_scope(pool: &PgPool, scope: (&str, &str), table: &str, filter: &str) -> i64 {
+    let mut tx = scoped(pool, scope).await;
     let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {filter}"))
         .fetch_one(&mut *tx)
         .await
@@ -297,21 +304,6 @@ async fn writes_outside_the_scope_are_refused() {
     };
     let w = populate(&db.store).await;
     let server = pool_as(&db, TEST_SERVER_ROLE).await;
-    let attempt = |scope: (String, String), sql: String| {
-        let server = server.clone();
-        async move {
-            let mut tx = server.begin().await.unwrap();
-            sqlx::query("SELECT set_config('onepane.workspace_id', $1, true), set_config('onepane.vendor_id', $2, true)")
-                .bind(&scope.0)
-                .bind(&scope.1)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            let r = tx.execute(sql.as_str()).await;
-            tx.rollback().await.ok();
-            r
-        }
-    };
     let (a, b, v1, v2) = (
         w.a.to_string(),
         w.b.to_string(),
@@ -325,7 +317,7 @@ async fn writes_outside_the_scope_are_refused() {
          VALUES ('{ws}', '{new_id}', '{v}', '{source}', 'new', 'Injected', 'injected', '{{}}', now(), now())"
         )
     };
-    let refused = |r: Result<sqlx::postgres::PgQueryResult, sqlx::Error>, what: &str| {
+    let refused = |r: Result<u64, sqlx::Error>, what: &str| {
         let e = r.expect_err(what);
         let e = e.to_string();
         assert!(
@@ -334,58 +326,60 @@ async fn writes_outside_the_scope_are_refused() {
         );
     };
     refused(
-        attempt((b.clone(), String::new()), lead(&a, &v1, "manual")).await,
+        as_scope(&server, (&b, ""), &lead(&a, &v1, "manual")).await,
         "partner B inserts into A",
     );
     refused(
-        attempt((String::new(), v2.clone()), lead(&a, &v2, "vendor")).await,
+        as_scope(&server, ("", &v2), &lead(&a, &v2, "vendor")).await,
         "vendor 2 sends to unlinked A",
     );
     refused(
-        attempt((String::new(), v2.clone()), lead(&b, &v1, "vendor")).await,
+        as_scope(&server, ("", &v2), &lead(&b, &v1, "vendor")).await,
         "vendor 2 sends as vendor 1",
     );
     refused(
-        attempt((String::new(), v1.clone()), lead(&a, &v1, "manual")).await,
+        as_scope(&server, ("", &v1), &lead(&a, &v1, "manual")).await,
         "vendor 1 forges a partner lead",
     );
     refused(
-        attempt(
-            (b.clone(), String::new()),
-            format!("UPDATE leads SET workspace_id = '{a}' WHERE workspace_id = '{b}'"),
+        as_scope(
+            &server,
+            (&b, ""),
+            &format!("UPDATE leads SET workspace_id = '{a}' WHERE workspace_id = '{b}'"),
         )
         .await,
         "partner B moves rows into A",
     );
+    let (partner_b, vendor_1, vendor_2) = ((b.as_str(), ""), ("", v1.as_str()), ("", v2.as_str()));
     for (scope, sql) in [
         (
-            (b.clone(), String::new()),
+            partner_b,
             format!("UPDATE leads SET status = 'lost' WHERE workspace_id = '{a}'"),
         ),
         (
-            (b.clone(), String::new()),
+            partner_b,
             format!("DELETE FROM leads WHERE workspace_id = '{a}'"),
         ),
         (
-            (String::new(), v2.clone()),
+            vendor_2,
             format!("UPDATE deal_registrations SET status = 'approved' WHERE vendor_id = '{v1}'"),
         ),
         (
-            (String::new(), v2.clone()),
+            vendor_2,
             format!("DELETE FROM campaigns WHERE vendor_id = '{v1}'"),
         ),
         (
-            (String::new(), v1.clone()),
+            vendor_1,
             "UPDATE leads SET status = 'lost' WHERE contact_name = 'Private Lead'".to_owned(),
         ),
         // Tiers are the vendor's to set, not the partner's.
         (
-            (b.clone(), String::new()),
+            partner_b,
             format!("UPDATE vendor_links SET tier = 'platinum' WHERE workspace_id = '{b}'"),
         ),
     ] {
-        let r = attempt(scope, sql.clone()).await.unwrap();
-        assert_eq!(r.rows_affected(), 0, "{sql}");
+        let n = as_scope(&server, scope, &sql).await.unwrap();
+        assert_eq!(n, 0, "{sql}");
     }
     // Still all there.
     let p = db.store.partner(w.a);
@@ -549,13 +543,7 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
 
 /// Runs `sql` as the server role inside a transaction scoped to (workspace, vendor).
 async fn as_scope(pool: &PgPool, scope: (&str, &str), sql: &str) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SELECT set_config('onepane.workspace_id', $1, true), set_config('onepane.vendor_id', $2, true)")
-        .bind(scope.0)
-        .bind(scope.1)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = scoped(pool, scope).await;
     let r = tx.execute(sql).await.map(|r| r.rows_affected());
     tx.rollback().await.ok();
     r
