@@ -147,6 +147,7 @@ impl<'de> Deserialize<'de> for Currency {
 /// An exact amount in a currency. The amount is not rounded: call
 /// [`Money::rounded`] where a figure is shown or stored as final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Money {
     /// The amount, serialized as a decimal string.
     pub amount: Decimal,
@@ -214,6 +215,18 @@ mod tests {
         for c in Currency::all() {
             assert_eq!(c.code().parse::<Currency>().unwrap(), c);
         }
+    }
+
+    #[test]
+    fn money_reads_exact_decimal_strings_only() {
+        let m: Money = serde_json::from_str(r#"{"amount":"12500.50","currency":"EUR"}"#).unwrap();
+        assert_eq!(m, Money::new(dec!(12500.50), Currency::EUR));
+        // A JSON number would pass through binary floating point: refused.
+        assert!(serde_json::from_str::<Money>(r#"{"amount":12500.5,"currency":"EUR"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Money>(r#"{"amount":"1","currency":"EUR","workspace_id":"x"}"#)
+                .is_err()
+        );
     }
 
     #[test]

@@ -264,7 +264,12 @@ pub struct PriceItem {
 
 /// How the partner prices what it sells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "method", content = "percent", rename_all = "kebab-case")]
+#[serde(
+    tag = "method",
+    content = "percent",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum SellMethod {
     /// Sell at cost plus a markup on cost.
     MarkupOnCost(Markup),
