@@ -24,6 +24,18 @@ spelled_enum!(
     }
 );
 
+spelled_enum!(
+    /// What a vendor's webhook can be told about.
+    WebhookEvent, "webhook event" {
+        /// A partner registered a deal with the vendor.
+        DealRegistrationSubmitted => "deal-registration.submitted",
+        /// A partner activated one of the vendor's campaigns.
+        CampaignActivated => "campaign.activated",
+        /// A partner accepted a lead the vendor sent.
+        LeadAccepted => "lead.accepted",
+    }
+);
+
 /// A message to a workspace's members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {

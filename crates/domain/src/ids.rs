@@ -98,6 +98,12 @@ id_type!(/// A notification for a workspace.
     NotificationId, "notification");
 id_type!(/// An entry in a workspace's audit log.
     AuditEventId, "audit event");
+id_type!(/// A vendor's OAuth2 API client (its `client_id`).
+    ApiClientId, "API client id");
+id_type!(/// A partner user's personal access token.
+    AccessTokenId, "access token");
+id_type!(/// One event queued for, or delivered to, a vendor's webhook.
+    WebhookDeliveryId, "webhook delivery");
 
 #[cfg(test)]
 mod tests {

@@ -149,7 +149,9 @@ impl<'de> Deserialize<'de> for Currency {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
-    /// The amount, serialized as a decimal string.
+    /// The amount, serialized as a decimal string named `value` (`amount`
+    /// is read too).
+    #[serde(rename = "value", alias = "amount")]
     pub amount: Decimal,
     /// The currency.
     pub currency: Currency,

@@ -118,6 +118,9 @@ pub enum CliError {
     /// Standard output could not be written.
     #[error("cannot write the output")]
     Output(#[source] std::io::Error),
+    /// A secret could not be made.
+    #[error("cannot make a secret")]
+    Secret(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl CliError {
@@ -129,7 +132,7 @@ impl CliError {
                 store_refused_input(e)
             }
             CliError::Startup(e) => e.is_bad_input(),
-            CliError::Runtime(_) | CliError::Output(_) => false,
+            CliError::Runtime(_) | CliError::Output(_) | CliError::Secret(_) => false,
         };
         if bad_input { 2 } else { 1 }
     }

@@ -123,6 +123,15 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Which log lines are written, in env-filter syntax such as `info` or `onepane=debug`.
     pub log_filter: String,
+    /// The URL clients reach this server at; `None` means `http://<listen>`.
+    /// It is the access tokens' issuer and the base of landing-page links.
+    pub public_url: Option<url::Url>,
+    /// Requests per minute each API client (or token) may make.
+    pub rate_limit_per_minute: u32,
+    /// Requests an API client may make at once above that rate.
+    pub rate_limit_burst: u32,
+    /// The first webhook retry's delay; each later one doubles it.
+    pub webhook_retry_base: std::time::Duration,
 }
 
 impl Default for Config {
@@ -135,6 +144,10 @@ impl Default for Config {
             secret_key: None,
             log_format: LogFormat::Text,
             log_filter: crate::telemetry::DEFAULT_FILTER.to_owned(),
+            public_url: None,
+            rate_limit_per_minute: 1_200,
+            rate_limit_burst: 100,
+            webhook_retry_base: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -156,6 +169,10 @@ impl fmt::Debug for Config {
             .field("secret_key", &self.secret_key)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
+            .field("public_url", &self.public_url)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("webhook_retry_base", &self.webhook_retry_base)
             .finish()
     }
 }
@@ -166,6 +183,14 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| DatabaseUrl::in_data_dir(&self.data_dir))
+    }
+
+    /// The URL clients reach this server at, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
     }
 
     /// The database migrations run against: the migration URL when set, else the server's.
@@ -253,6 +278,69 @@ impl Config {
                 return Err(invalid("log", origin, e));
             }
             config.log_filter = value;
+        }
+        // Settings without a flag: the environment, else the file.
+        macro_rules! env_or_file {
+            ($key:ident, $env:literal) => {{
+                env.get($env)
+                    .map(|v| (v.to_owned(), Origin::Env($env)))
+                    .or_else(|| {
+                        let (f, path) = file.as_ref()?;
+                        Some((
+                            f.$key.clone().map(String::from)?,
+                            Origin::File(path.clone()),
+                        ))
+                    })
+            }};
+        }
+        if let Some((value, origin)) = env_or_file!(public_url, "ONEPANE_PUBLIC_URL") {
+            let url: url::Url = value
+                .trim()
+                .parse()
+                .map_err(|e| invalid("public_url", origin.clone(), e))?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return Err(invalid(
+                    "public_url",
+                    origin,
+                    "the public URL must be an http or https URL without a query or fragment",
+                ));
+            }
+            config.public_url = Some(url);
+        }
+        let positive =
+            |setting: &'static str, origin: Origin, value: &str| -> Result<u32, ConfigError> {
+                value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        invalid(
+                            setting,
+                            origin,
+                            format!("`{value}` is not a whole number above zero"),
+                        )
+                    })
+            };
+        if let Some((value, origin)) =
+            env_or_file!(rate_limit_per_minute, "ONEPANE_RATE_LIMIT_PER_MINUTE")
+        {
+            config.rate_limit_per_minute = positive("rate_limit_per_minute", origin, &value)?;
+        }
+        if let Some((value, origin)) = env_or_file!(rate_limit_burst, "ONEPANE_RATE_LIMIT_BURST") {
+            config.rate_limit_burst = positive("rate_limit_burst", origin, &value)?;
+        }
+        if let Some((value, origin)) =
+            env_or_file!(webhook_retry_base_ms, "ONEPANE_WEBHOOK_RETRY_BASE_MS")
+        {
+            config.webhook_retry_base = std::time::Duration::from_millis(u64::from(positive(
+                "webhook_retry_base_ms",
+                origin,
+                &value,
+            )?));
         }
         Ok(config)
     }
@@ -361,6 +449,27 @@ struct FileSettings {
     secret_key: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
+    public_url: Option<String>,
+    rate_limit_per_minute: Option<TomlNumber>,
+    rate_limit_burst: Option<TomlNumber>,
+    webhook_retry_base_ms: Option<TomlNumber>,
+}
+
+/// A number in the file, written as a number or a string.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+enum TomlNumber {
+    Number(u64),
+    Text(String),
+}
+
+impl From<TomlNumber> for String {
+    fn from(n: TomlNumber) -> String {
+        match n {
+            TomlNumber::Number(n) => n.to_string(),
+            TomlNumber::Text(t) => t,
+        }
+    }
 }
 
 impl FileSettings {

@@ -2,25 +2,35 @@
 //! request passes through (request id, tracing, metrics).
 
 mod access_log;
+pub mod api;
 mod error;
 mod health;
+pub mod idempotency;
+pub mod json;
 pub mod metrics;
+pub mod oauth;
+mod rate_limit;
 mod request_id;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::Method;
-use axum::routing::get;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post, put};
 use onepane_store::Store;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use error::{ApiError, PROBLEM_JSON};
+pub use error::{ApiError, FieldError, PROBLEM_JSON};
 pub use metrics::Metrics;
+pub use rate_limit::{RateLimit, RateLimiter};
 pub use request_id::{REQUEST_ID_HEADER, RequestUuid};
 
+use crate::auth::caller::{authenticate_partner, authenticate_vendor};
+use crate::auth::keys::Keys;
+use crate::seal::Sealer;
 use crate::secret_key::SecretKey;
 
 /// What every handler can reach.
@@ -32,7 +42,22 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The key that seals secrets at rest.
     pub secret_key: Arc<SecretKey>,
+    /// Seals and opens secrets with that key.
+    pub sealer: Sealer,
+    /// The access-token signing keys.
+    pub keys: Arc<Keys>,
+    /// Per-client request limits.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// The URL clients reach this server at, without a trailing slash.
+    pub public_base: Arc<str>,
+    /// The first webhook retry's delay.
+    pub webhook_retry_base: std::time::Duration,
 }
+
+/// The largest JSON body most endpoints take.
+pub const BODY_LIMIT: usize = 1 << 20;
+/// The largest price-list items upload (50,000 items).
+pub const ITEMS_BODY_LIMIT: usize = 64 << 20;
 
 impl FromRef<AppState> for Metrics {
     fn from_ref(state: &AppState) -> Self {
@@ -43,6 +68,15 @@ impl FromRef<AppState> for Metrics {
 /// All routes with their layers.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/oauth/token", post(oauth::token))
+        .route("/.well-known/jwks.json", get(oauth::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .nest("/api/v1/vendor", vendor_api(&state))
+        .nest("/api/v1", partner_api(&state))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
@@ -51,10 +85,7 @@ pub fn router(state: AppState) -> Router {
         // The last layer added is the outermost: a client's unusable id is
         // dropped, then the id is set, so the trace span and the metrics see
         // every request with a usable id.
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(axum::middleware::from_fn(access_log::finished))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(
@@ -70,6 +101,73 @@ pub fn router(state: AppState) -> Router {
             request_id::drop_unusable_client_id,
         ))
         .with_state(state)
+}
+
+/// The connector API for vendors' API clients.
+fn vendor_api(state: &AppState) -> Router<AppState> {
+    use api::vendor::*;
+    Router::new()
+        .route("/partners", get(partners))
+        .route("/partners/{workspace_id}/tier", put(set_tier))
+        .route("/partners/{workspace_id}/leads", post(send_lead))
+        .route("/campaigns", get(campaigns))
+        .route(
+            "/campaigns/{external_id}",
+            put(put_campaign).get(campaign).delete(archive_campaign),
+        )
+        .route("/campaigns/{external_id}/stats", get(campaign_stats))
+        .route("/assets", get(assets))
+        .route(
+            "/assets/{external_id}",
+            put(put_asset).get(asset).delete(delete_asset),
+        )
+        .route("/price-lists", get(price_lists))
+        .route(
+            "/price-lists/{external_id}",
+            put(put_price_list).get(price_list),
+        )
+        .route(
+            "/price-lists/{external_id}/items",
+            put(put_price_items)
+                .get(price_items)
+                .layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
+        )
+        .route("/deal-registrations", get(deal_registrations))
+        .route("/deal-registrations/{id}", get(deal_registration))
+        .route("/deal-registrations/{id}/decision", post(decide))
+        .route(
+            "/webhooks",
+            put(put_webhook).get(webhook).delete(delete_webhook),
+        )
+        .route("/webhooks/deliveries", get(deliveries))
+        .route("/webhooks/deliveries/{id}/redeliver", post(redeliver))
+        // The last layer runs first: authenticate, then idempotency.
+        .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(from_fn_with_state(state.clone(), authenticate_vendor))
+}
+
+/// The partner API for a workspace's members.
+fn partner_api(state: &AppState) -> Router<AppState> {
+    use api::partner::*;
+    Router::new()
+        .route("/vendors", get(vendors))
+        .route("/leads", get(leads))
+        .route("/leads/{id}", get(lead))
+        .route("/leads/{id}/accept", post(accept_lead))
+        .route("/leads/{id}/decline", post(decline_lead))
+        .route("/campaigns", get(campaigns))
+        .route("/campaigns/{id}/activate", post(activate_campaign))
+        .route("/assets", get(assets))
+        .route("/price-items", get(price_items))
+        .route(
+            "/deal-registrations",
+            get(deal_registrations).post(register_deal),
+        )
+        .route("/deal-registrations/{id}", get(deal_registration))
+        .route("/notifications", get(notifications))
+        .route("/notifications/{id}/read", post(read_notification))
+        .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(from_fn_with_state(state.clone(), authenticate_partner))
 }
 
 async fn not_found() -> ApiError {

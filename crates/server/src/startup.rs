@@ -59,6 +59,12 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    /// The access-token signing keys could not be loaded.
+    #[error("cannot load the access-token signing keys")]
+    Keys(#[from] crate::auth::keys::KeyError),
+    /// The webhook dispatcher could not be set up.
+    #[error("cannot set up webhook delivery")]
+    Webhooks(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The server stopped with an error.
     #[error("the server stopped unexpectedly")]
     Serve(#[source] std::io::Error),
@@ -203,10 +209,22 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
+        let sealer = crate::seal::Sealer::new(&secret_key);
+        let base = config.public_base();
+        let policy = crate::auth::jwt::TokenPolicy::new(base.clone(), format!("{base}/api"));
+        let keys = crate::auth::keys::Keys::load(store.clone(), sealer.clone(), policy).await?;
         let state = AppState {
             store,
             metrics,
             secret_key: Arc::new(secret_key),
+            sealer,
+            keys: Arc::new(keys),
+            rate_limiter: Arc::new(http::RateLimiter::new(http::RateLimit {
+                per_minute: config.rate_limit_per_minute,
+                burst: config.rate_limit_burst,
+            })),
+            public_base: Arc::from(base),
+            webhook_retry_base: config.webhook_retry_base,
         };
         Ok(Application {
             listener,
@@ -247,9 +265,13 @@ impl Application {
         } = self;
         let store = state.store.clone();
         let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
+        let background = spawn_background(&state)?;
         info!(address = %local_addr, backend = store.backend(), "listening on http://{local_addr}");
         let served = serve(listener, http::router(state), shutdown, drain_timeout).await;
         upkeep.abort();
+        for task in background {
+            task.abort();
+        }
         match served {
             Ok(Drained::Fully) => store.close().await,
             Ok(Drained::TimedOut) | Err(_) => {
@@ -314,6 +336,34 @@ where
             Ok(Drained::TimedOut)
         }
     }
+}
+
+/// The server's own work beside requests: delivering webhooks, reloading
+/// signing keys, expiring idempotency records. Aborted at shutdown; a
+/// webhook cut off mid-delivery is retried when its lease runs out.
+fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>, StartupError> {
+    let policy = crate::webhooks::RetryPolicy {
+        base: state.webhook_retry_base,
+        ..crate::webhooks::RetryPolicy::default()
+    };
+    let dispatcher =
+        crate::webhooks::Dispatcher::new(state.store.clone(), state.sealer.clone(), policy)
+            .map_err(|e| StartupError::Webhooks(Box::new(e)))?;
+    let keys = Arc::clone(&state.keys);
+    let store = state.store.clone();
+    Ok(vec![
+        tokio::spawn(dispatcher.run(std::future::pending())),
+        tokio::spawn(keys.reload_periodically(std::future::pending())),
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                if let Err(e) = store.system().expire_idempotency_keys().await {
+                    warn!(error = %crate::report::cause_chain(&e), "cannot expire idempotency keys");
+                }
+            }
+        }),
+    ])
 }
 
 async fn metrics_upkeep(metrics: Metrics) {

@@ -13,14 +13,17 @@
 //! row-level security enforces it a second time; on SQLite the scoped queries
 //! are the enforcement.
 
+mod access;
 mod codec;
 mod error;
+mod idempotency;
 mod operator;
 mod partner;
 pub mod postgres;
 mod rows;
 mod tx;
 mod vendor;
+mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -34,10 +37,17 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use access::{AccessToken, ApiClient, StoredSigningKey, SystemStore};
 pub use error::StoreError;
+pub use idempotency::{
+    Claim, IDEMPOTENCY_STALE, IDEMPOTENCY_TTL, IdempotencyKey, KeyOwner, StoredResponse,
+};
 pub use operator::OperatorStore;
-pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore};
+pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PriceItemFilter, PricingData};
 pub use vendor::{Partner, VendorStore};
+pub use webhooks::{
+    Attempt, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookDelivery, WebhookSubscription,
+};
 
 use onepane_domain::{VendorId, WorkspaceId};
 

@@ -15,7 +15,7 @@ use crate::{Store, StoreError, now};
 /// The operator's handle: create workspaces and vendors, link them.
 #[derive(Debug, Clone)]
 pub struct OperatorStore {
-    store: Store,
+    pub(crate) store: Store,
 }
 
 pub(crate) const LINK_COLUMNS: &str =

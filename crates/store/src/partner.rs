@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use onepane_domain::activity::{
-    Actor, AuditEvent, NewNotification, Notification, NotificationKind,
+    Actor, AuditEvent, NewNotification, Notification, NotificationKind, WebhookEvent,
 };
 use onepane_domain::campaign::{Asset, Audience, Campaign, CampaignActivation, CampaignStatus};
 use onepane_domain::deal::{DealDetails, DealRegistration, DealStatus};
@@ -12,7 +12,7 @@ use onepane_domain::lead::{Lead, LeadSource, LeadStatus, NewCampaignLead, NewMan
 use onepane_domain::price::{
     ExchangeRate, PriceItem, PriceList, SellMethod, SellRule, SellRuleSelector,
 };
-use onepane_domain::program::LinkStatus;
+use onepane_domain::program::{LinkStatus, Tier};
 use onepane_domain::text::{Name, Slug};
 use onepane_domain::workspace::{
     Connection, ConnectionStatus, Membership, NewConnection, Vendor, VendorLink, Workspace,
@@ -93,6 +93,34 @@ pub struct LeadFilter {
     pub text: Option<String>,
 }
 
+/// Which price items to read for pricing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceItemFilter {
+    /// Only this vendor's.
+    pub vendor_id: Option<VendorId>,
+    /// Only in this category (exact).
+    pub category: Option<String>,
+    /// SKU or name containing this text (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// What pricing a workspace's items needs, read together.
+#[derive(Debug, Clone)]
+pub struct PricingData {
+    /// The workspace (its home currency).
+    pub workspace: Workspace,
+    /// The workspace's tier with each actively linked vendor.
+    pub tiers: HashMap<VendorId, Tier>,
+    /// The workspace's sell rules.
+    pub sell_rules: Vec<SellRule>,
+    /// The workspace's exchange rates.
+    pub rates: Vec<ExchangeRate>,
+    /// The price lists of actively linked vendors.
+    pub lists: Vec<PriceList>,
+    /// The matching items of those lists.
+    pub items: Vec<PriceItem>,
+}
+
 /// One workspace's data. Built by [`Store::partner`].
 #[derive(Debug, Clone)]
 pub struct PartnerStore {
@@ -126,15 +154,9 @@ impl PartnerStore {
     /// The workspace itself.
     pub async fn workspace(&self) -> Result<Workspace, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let row: Option<WorkspaceRow> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1")
-                .bind(self.ws())
-                .fetch_optional(&mut *c)
-                .await?
-        });
+        let workspace = fetch_workspace(&mut tx, self.workspace_id).await?;
         tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("workspace", self.workspace_id))?
-            .try_into()
+        Ok(workspace)
     }
 
     /// The workspace's members.
@@ -349,6 +371,17 @@ impl PartnerStore {
             updated_at: at,
         };
         insert_lead(&mut tx, &lead).await?;
+        // The vendor reads counts, never the leads: keep the count beside
+        // the activation it can see.
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE campaign_activations SET lead_count = lead_count + 1 WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(self.ws())
+            .bind(new.activation_id.as_uuid())
+            .execute(&mut *c)
+            .await?;
+        });
         let title = Name::parse(&format!("New lead: {}", lead.contact.name))
             .unwrap_or_else(|_| lead.contact.name.clone());
         insert_notification(
@@ -439,6 +472,22 @@ impl PartnerStore {
             return Err(StoreError::Conflict(format!(
                 "lead {id} changed while it was being updated; reload it and try again"
             )));
+        }
+        if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted) =
+            (lead.source, lead.vendor_id, lead.status)
+        {
+            crate::webhooks::emit(
+                &mut tx,
+                vendor,
+                WebhookEvent::LeadAccepted,
+                serde_json::json!({
+                    "workspace_id": self.workspace_id,
+                    "lead_id": lead.id,
+                    "external_id": lead.external_id,
+                    "accepted_at": lead.updated_at,
+                }),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(lead)
@@ -623,6 +672,19 @@ impl PartnerStore {
             tx.commit().await?;
             return existing.ok_or_else(|| StoreError::not_found("activation", campaign_id));
         }
+        crate::webhooks::emit(
+            &mut tx,
+            campaign.vendor_id,
+            WebhookEvent::CampaignActivated,
+            serde_json::json!({
+                "workspace_id": self.workspace_id,
+                "campaign_external_id": campaign.external_id,
+                "activation_id": activation.id,
+                "slug": activation.slug,
+                "activated_at": activation.activated_at,
+            }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(activation)
     }
@@ -685,6 +747,62 @@ impl PartnerStore {
         convert_all(rows)
     }
 
+    /// Everything pricing needs, read in one transaction: the workspace,
+    /// its active links (tiers), sell rules, exchange rates, the price lists
+    /// of linked vendors and their items matching `filter`.
+    pub async fn pricing(&self, filter: &PriceItemFilter) -> Result<PricingData, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let workspace = fetch_workspace(&mut tx, self.workspace_id).await?;
+        let links = self.active_links(&mut tx).await?;
+        let list_rows: Vec<PriceListRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 ORDER BY id"
+            ))
+            .bind(self.ws())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let pattern = filter
+            .text
+            .as_deref()
+            .map(|t| format!("%{}%", escape_like(&t.to_lowercase())));
+        let item_rows: Vec<PriceItemRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 \
+                 AND ($2 IS NULL OR vendor_id = $2) AND ($3 IS NULL OR category = $3) \
+                 AND ($4 IS NULL OR lower(sku) LIKE $4 ESCAPE '\\' OR lower(name) LIKE $4 ESCAPE '\\') \
+                 ORDER BY sku, id"
+            ))
+            .bind(self.ws())
+            .bind(filter.vendor_id.map(|v| v.as_uuid()))
+            .bind(filter.category.as_deref())
+            .bind(pattern)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let sell_rules = self.sell_rules_in(&mut tx).await?;
+        let rates = self.rates_in(&mut tx).await?;
+        tx.commit().await?;
+        let lists: Vec<PriceList> = convert_all(list_rows)?;
+        let lists: Vec<PriceList> = lists
+            .into_iter()
+            .filter(|l| links.contains_key(&l.vendor_id))
+            .collect();
+        let items: Vec<PriceItem> = convert_all(item_rows)?;
+        let items = items
+            .into_iter()
+            .filter(|i| links.contains_key(&i.vendor_id))
+            .collect();
+        Ok(PricingData {
+            workspace,
+            tiers: links.into_iter().map(|(v, l)| (v, l.tier)).collect(),
+            sell_rules,
+            rates,
+            lists,
+            items,
+        })
+    }
+
     /// The items of one price list, by SKU.
     pub async fn price_items(
         &self,
@@ -709,7 +827,13 @@ impl PartnerStore {
     /// The workspace's sell rules.
     pub async fn sell_rules(&self) -> Result<Vec<SellRule>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<SellRuleRow> = on_tx!(tx, c => {
+        let rules = self.sell_rules_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(rules)
+    }
+
+    async fn sell_rules_in(&self, tx: &mut Tx) -> Result<Vec<SellRule>, StoreError> {
+        let rows: Vec<SellRuleRow> = on_tx!(*tx, c => {
             sqlx::query_as(
                 "SELECT workspace_id, id, vendor_id, category, method, percent FROM sell_rules \
                  WHERE workspace_id = $1 ORDER BY id",
@@ -718,7 +842,6 @@ impl PartnerStore {
             .fetch_all(&mut *c)
             .await?
         });
-        tx.commit().await?;
         convert_all(rows)
     }
 
@@ -790,7 +913,13 @@ impl PartnerStore {
     /// The workspace's exchange rates, newest first.
     pub async fn exchange_rates(&self) -> Result<Vec<ExchangeRate>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<RateRow> = on_tx!(tx, c => {
+        let rates = self.rates_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(rates)
+    }
+
+    async fn rates_in(&self, tx: &mut Tx) -> Result<Vec<ExchangeRate>, StoreError> {
+        let rows: Vec<RateRow> = on_tx!(*tx, c => {
             sqlx::query_as(
                 "SELECT base, quote, as_of, rate FROM exchange_rates WHERE workspace_id = $1 \
                  ORDER BY as_of DESC, base, quote",
@@ -799,7 +928,6 @@ impl PartnerStore {
             .fetch_all(&mut *c)
             .await?
         });
-        tx.commit().await?;
         convert_all(rows)
     }
 
@@ -833,52 +961,95 @@ impl PartnerStore {
         lead_id: Option<LeadId>,
         by: Option<UserId>,
     ) -> Result<DealRegistration, StoreError> {
+        let mut regs = self
+            .register_deals(&[vendor_id], details, lead_id, by)
+            .await?;
+        regs.pop()
+            .ok_or_else(|| StoreError::Rule("no vendor to register the deal with".into()))
+    }
+
+    /// Registers one opportunity with several vendors at once (a
+    /// multi-vendor deal): one registration each, all or none. A lead it
+    /// comes from is shared with the vendor it belongs to, or, when it
+    /// belongs to none, with the first vendor named.
+    pub async fn register_deals(
+        &self,
+        vendor_ids: &[VendorId],
+        details: &DealDetails,
+        lead_id: Option<LeadId>,
+        by: Option<UserId>,
+    ) -> Result<Vec<DealRegistration>, StoreError> {
+        let Some(&first) = vendor_ids.first() else {
+            return Err(StoreError::Rule("name at least one vendor".into()));
+        };
+        let mut unique = std::collections::HashSet::new();
+        if let Some(dup) = vendor_ids.iter().find(|v| !unique.insert(**v)) {
+            return Err(StoreError::Rule(format!("vendor {dup} is named twice")));
+        }
         let mut tx = self.begin(Access::Write).await?;
-        self.active_link(&mut tx, vendor_id).await?;
+        for &vendor_id in vendor_ids {
+            self.active_link(&mut tx, vendor_id).await?;
+        }
         let at = now();
         if let Some(lead_id) = lead_id {
             let lead = fetch_lead(&mut tx, self.workspace_id, lead_id).await?;
-            if lead.vendor_id.is_some_and(|v| v != vendor_id) {
-                return Err(StoreError::Rule(format!(
-                    "lead {lead_id} belongs to another vendor; register the deal with that vendor"
-                )));
-            }
-            share(&mut tx, self.workspace_id, lead_id, vendor_id, at).await?;
+            let owner = match lead.vendor_id {
+                Some(v) if vendor_ids.contains(&v) => v,
+                Some(_) => {
+                    return Err(StoreError::Rule(format!(
+                        "lead {lead_id} belongs to another vendor; register the deal with that vendor"
+                    )));
+                }
+                None => first,
+            };
+            share(&mut tx, self.workspace_id, lead_id, owner, at).await?;
         }
-        let reg = DealRegistration {
-            id: DealRegistrationId::new(),
-            workspace_id: self.workspace_id,
-            vendor_id,
-            lead_id,
-            details: details.clone(),
-            status: DealStatus::Submitted,
-            reason: None,
-            protection_expires_on: None,
-            extra_discount: None,
-            submitted_by: by,
-            submitted_at: at,
-            decided_at: None,
-            updated_at: at,
-        };
-        on_tx!(tx, c => {
-            sqlx::query(&format!(
-                "INSERT INTO deal_registrations ({DEAL_COLUMNS}, title) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, $7, $8, NULL, $8, $9)"
-            ))
-            .bind(self.ws())
-            .bind(reg.id.as_uuid())
-            .bind(vendor_id.as_uuid())
-            .bind(lead_id.map(|l| l.as_uuid()))
-            .bind(Json(&reg.details))
-            .bind(reg.status.as_str())
-            .bind(by.map(|u| u.as_uuid()))
-            .bind(at)
-            .bind(reg.details.title.as_str())
-            .execute(&mut *c)
+        let mut regs = Vec::with_capacity(vendor_ids.len());
+        for &vendor_id in vendor_ids {
+            let reg = DealRegistration {
+                id: DealRegistrationId::new(),
+                workspace_id: self.workspace_id,
+                vendor_id,
+                lead_id,
+                details: details.clone(),
+                status: DealStatus::Submitted,
+                reason: None,
+                protection_expires_on: None,
+                extra_discount: None,
+                submitted_by: by,
+                submitted_at: at,
+                decided_at: None,
+                updated_at: at,
+            };
+            on_tx!(tx, c => {
+                sqlx::query(&format!(
+                    "INSERT INTO deal_registrations ({DEAL_COLUMNS}, title) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, $7, $8, NULL, $8, $9)"
+                ))
+                .bind(self.ws())
+                .bind(reg.id.as_uuid())
+                .bind(vendor_id.as_uuid())
+                .bind(lead_id.map(|l| l.as_uuid()))
+                .bind(Json(&reg.details))
+                .bind(reg.status.as_str())
+                .bind(by.map(|u| u.as_uuid()))
+                .bind(at)
+                .bind(reg.details.title.as_str())
+                .execute(&mut *c)
+                .await?;
+            });
+            crate::webhooks::emit(
+                &mut tx,
+                vendor_id,
+                WebhookEvent::DealRegistrationSubmitted,
+                serde_json::to_value(&reg)
+                    .map_err(|e| StoreError::corrupt("deal registration", e))?,
+            )
             .await?;
-        });
+            regs.push(reg);
+        }
         tx.commit().await?;
-        Ok(reg)
+        Ok(regs)
     }
 
     /// The workspace's deal registrations, newest first.
@@ -1106,6 +1277,17 @@ pub(crate) fn search_text(lead: &Lead) -> String {
         text.push_str(&part.to_lowercase());
     }
     text
+}
+
+async fn fetch_workspace(tx: &mut Tx, ws: WorkspaceId) -> Result<Workspace, StoreError> {
+    let row: Option<WorkspaceRow> = on_tx!(*tx, c => {
+        sqlx::query_as("SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1")
+            .bind(ws.as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.ok_or_else(|| StoreError::not_found("workspace", ws))?
+        .try_into()
 }
 
 async fn fetch_lead(tx: &mut Tx, ws: WorkspaceId, id: LeadId) -> Result<Lead, StoreError> {

@@ -11,6 +11,9 @@ pub(crate) enum Scope {
     Partner(WorkspaceId),
     Vendor(VendorId),
     Operator,
+    /// The server's own work around tenants: checking credentials, loading
+    /// signing keys, delivering webhooks, expiring idempotency records.
+    System,
 }
 
 /// Whether the unit of work writes. SQLite takes the write lock up front
@@ -74,21 +77,24 @@ impl Store {
             }
             Pool::Postgres(p) => {
                 let mut t = p.begin().await?;
-                let (ws, vendor, operator) = match scope {
-                    Scope::Partner(w) => (w.to_string(), String::new(), ""),
-                    Scope::Vendor(v) => (String::new(), v.to_string(), ""),
-                    Scope::Operator => (String::new(), String::new(), "on"),
+                let (ws, vendor, operator, system) = match scope {
+                    Scope::Partner(w) => (w.to_string(), String::new(), "", ""),
+                    Scope::Vendor(v) => (String::new(), v.to_string(), "", ""),
+                    Scope::Operator => (String::new(), String::new(), "on", ""),
+                    Scope::System => (String::new(), String::new(), "", "on"),
                 };
-                // All three, every time, transaction-local: nothing carries
+                // All four, every time, transaction-local: nothing carries
                 // over to the next user of this pooled connection.
                 sqlx::query(
                     "SELECT set_config('onepane.workspace_id', $1, true), \
                             set_config('onepane.vendor_id', $2, true), \
-                            set_config('onepane.operator', $3, true)",
+                            set_config('onepane.operator', $3, true), \
+                            set_config('onepane.system', $4, true)",
                 )
                 .bind(ws)
                 .bind(vendor)
                 .bind(operator)
+                .bind(system)
                 .execute(&mut *t)
                 .await?;
                 Ok(Tx::Postgres(t))

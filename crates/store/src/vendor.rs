@@ -74,7 +74,7 @@ impl VendorStore {
         self.vendor_id.as_uuid()
     }
 
-    async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
+    pub(crate) async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
         self.store
             .begin(Scope::Vendor(self.vendor_id), access)
             .await
@@ -357,6 +357,26 @@ impl VendorStore {
             .collect()
     }
 
+    /// How many leads this vendor's campaign brought in across linked
+    /// workspaces. A count only: no lead data.
+    pub async fn campaign_lead_count(&self, external_id: &ExternalId) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let n: i64 = on_tx!(tx, c => {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(a.lead_count), 0) AS BIGINT) FROM campaign_activations a \
+                 JOIN campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
+                 JOIN vendor_links l ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
+                 WHERE c.vendor_id = $1 AND c.external_id = $2",
+            )
+            .bind(self.v())
+            .bind(external_id.as_str())
+            .fetch_one(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
     // ---- assets ----------------------------------------------------------
 
     /// Publishes (creates or replaces) an asset into every actively linked workspace.
@@ -393,6 +413,28 @@ impl VendorStore {
         Ok(out)
     }
 
+    /// Withdraws an asset from every linked workspace; returns how many had it.
+    pub async fn delete_asset(&self, external_id: &ExternalId) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut n = 0;
+        for ws in self.linked_workspaces(&mut tx).await? {
+            n += on_tx!(tx, c => {
+                sqlx::query("DELETE FROM assets WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+                    .bind(ws.as_uuid())
+                    .bind(self.v())
+                    .bind(external_id.as_str())
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected()
+            });
+        }
+        if n == 0 {
+            return Err(StoreError::not_found("asset", external_id));
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// This vendor's assets across linked workspaces.
     pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
@@ -424,62 +466,204 @@ impl VendorStore {
         let mut tx = self.begin(Access::Write).await?;
         let mut out = Vec::new();
         for ws in self.linked_workspaces(&mut tx).await? {
-            let at = now();
-            let row: PriceListRow = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
-                    "INSERT INTO price_lists (workspace_id, id, vendor_id, external_id, currency, terms, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                     ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
-                       currency = excluded.currency, terms = excluded.terms, updated_at = excluded.updated_at \
-                     RETURNING {PRICE_LIST_COLUMNS}"
-                ))
-                .bind(ws.as_uuid())
-                .bind(PriceListId::new().as_uuid())
-                .bind(self.v())
-                .bind(external_id.as_str())
-                .bind(terms.currency.code())
-                .bind(Json(terms))
-                .bind(at)
-                .fetch_one(&mut *c)
-                .await?
-            });
-            let list = PriceList::try_from(row)?;
-            on_tx!(tx, c => {
-                sqlx::query("DELETE FROM price_items WHERE workspace_id = $1 AND price_list_id = $2")
-                    .bind(ws.as_uuid())
-                    .bind(list.id.as_uuid())
-                    .execute(&mut *c)
-                    .await?;
-            });
-            // Multi-row inserts: one round trip per chunk, not per item.
-            for chunk in items.chunks(PRICE_ITEM_CHUNK) {
-                on_tx!(tx, c => {
-                    let mut insert = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) ",
-                    );
-                    insert.push_values(chunk, |mut row, item| {
-                        row.push_bind(ws.as_uuid())
-                            .push_bind(PriceItemId::new().as_uuid())
-                            .push_bind(self.v())
-                            .push_bind(list.id.as_uuid())
-                            .push_bind(item.sku.as_str())
-                            .push_bind(item.name.as_str())
-                            .push_bind(item.category.as_ref().map(|c| c.as_str()))
-                            .push_bind(DbDecimal(item.list_price.value()))
-                            .push_bind(terms.currency.code())
-                            .push_bind(Json(item));
-                    });
-                    insert
-                        .build()
-                        .execute(&mut *c)
-                        .await
-                        .map_err(|e| StoreError::conflict_on_unique(e, || duplicate_sku(chunk, items)))?;
-                });
-            }
+            let list = self.upsert_terms(&mut tx, ws, external_id, terms).await?;
+            self.replace_items(&mut tx, ws, &list, items).await?;
             out.push(list);
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// Creates or replaces a price list's terms in every actively linked
+    /// workspace, keeping its items (re-denominated when the currency changes).
+    pub async fn put_price_list_terms(
+        &self,
+        external_id: &ExternalId,
+        terms: &PriceListTerms,
+    ) -> Result<Vec<PriceList>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut out = Vec::new();
+        for ws in self.linked_workspaces(&mut tx).await? {
+            let list = self.upsert_terms(&mut tx, ws, external_id, terms).await?;
+            on_tx!(tx, c => {
+                sqlx::query("UPDATE price_items SET currency = $3 WHERE workspace_id = $1 AND price_list_id = $2 AND currency <> $3")
+                    .bind(ws.as_uuid())
+                    .bind(list.id.as_uuid())
+                    .bind(terms.currency.code())
+                    .execute(&mut *c)
+                    .await?;
+            });
+            out.push(list);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Replaces the complete set of items of an existing price list in
+    /// every actively linked workspace, atomically. Returns how many
+    /// workspaces hold the list.
+    pub async fn put_price_list_items(
+        &self,
+        external_id: &ExternalId,
+        items: &[PriceItemInput],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let rows: Vec<PriceListRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM price_lists p JOIN vendor_links l \
+                   ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
+                 WHERE p.vendor_id = $1 AND p.external_id = $2",
+                prefixed("p", PRICE_LIST_COLUMNS)
+            ))
+            .bind(self.v())
+            .bind(external_id.as_str())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        if rows.is_empty() {
+            return Err(StoreError::not_found("price list", external_id));
+        }
+        let mut n = 0;
+        for row in rows {
+            let list = PriceList::try_from(row)?;
+            self.replace_items(&mut tx, list.workspace_id, &list, items)
+                .await?;
+            n += 1;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn upsert_terms(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        external_id: &ExternalId,
+        terms: &PriceListTerms,
+    ) -> Result<PriceList, StoreError> {
+        let at = now();
+        let row: PriceListRow = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "INSERT INTO price_lists (workspace_id, id, vendor_id, external_id, currency, terms, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
+                   currency = excluded.currency, terms = excluded.terms, updated_at = excluded.updated_at \
+                 RETURNING {PRICE_LIST_COLUMNS}"
+            ))
+            .bind(ws.as_uuid())
+            .bind(PriceListId::new().as_uuid())
+            .bind(self.v())
+            .bind(external_id.as_str())
+            .bind(terms.currency.code())
+            .bind(Json(terms))
+            .bind(at)
+            .fetch_one(&mut *c)
+            .await?
+        });
+        PriceList::try_from(row)
+    }
+
+    async fn replace_items(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        list: &PriceList,
+        items: &[PriceItemInput],
+    ) -> Result<(), StoreError> {
+        let currency = list.terms.currency;
+        on_tx!(*tx, c => {
+            sqlx::query("DELETE FROM price_items WHERE workspace_id = $1 AND price_list_id = $2")
+                .bind(ws.as_uuid())
+                .bind(list.id.as_uuid())
+                .execute(&mut *c)
+                .await?;
+        });
+        // Multi-row inserts: one round trip per chunk, not per item.
+        for chunk in items.chunks(PRICE_ITEM_CHUNK) {
+            on_tx!(*tx, c => {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) ",
+                );
+                insert.push_values(chunk, |mut row, item| {
+                    row.push_bind(ws.as_uuid())
+                        .push_bind(PriceItemId::new().as_uuid())
+                        .push_bind(self.v())
+                        .push_bind(list.id.as_uuid())
+                        .push_bind(item.sku.as_str())
+                        .push_bind(item.name.as_str())
+                        .push_bind(item.category.as_ref().map(|c| c.as_str()))
+                        .push_bind(DbDecimal(item.list_price.value()))
+                        .push_bind(currency.code())
+                        .push_bind(Json(item));
+                });
+                insert
+                    .build()
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| StoreError::conflict_on_unique(e, || duplicate_sku(chunk, items)))?;
+            });
+        }
+        Ok(())
+    }
+
+    /// This vendor's price lists, one per external id (as published; the
+    /// copy in each linked workspace is the same).
+    pub async fn price_lists(&self) -> Result<Vec<PriceList>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<PriceListRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM price_lists p JOIN vendor_links l \
+                   ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
+                 WHERE p.vendor_id = $1 ORDER BY p.external_id, p.workspace_id",
+                prefixed("p", PRICE_LIST_COLUMNS)
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        let mut lists: Vec<PriceList> = convert_all(rows)?;
+        lists.dedup_by(|a, b| a.external_id == b.external_id);
+        Ok(lists)
+    }
+
+    /// A page of one price list's items by SKU, after `after`, as published.
+    pub async fn price_list_items(
+        &self,
+        external_id: &ExternalId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PriceItem>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let list: Option<(Uuid, Uuid)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT p.workspace_id, p.id FROM price_lists p JOIN vendor_links l \
+                   ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
+                 WHERE p.vendor_id = $1 AND p.external_id = $2 ORDER BY p.workspace_id LIMIT 1",
+            )
+            .bind(self.v())
+            .bind(external_id.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let Some((ws, list_id)) = list else {
+            return Err(StoreError::not_found("price list", external_id));
+        };
+        let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {PRICE_ITEM_COLUMNS} FROM price_items \
+                 WHERE workspace_id = $1 AND price_list_id = $2 AND ($3 IS NULL OR sku > $3) \
+                 ORDER BY sku LIMIT $4"
+            ))
+            .bind(ws)
+            .bind(list_id)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
     }
 
     /// This vendor's price items across linked workspaces.

@@ -3,20 +3,36 @@
 use clap::{Args, Subcommand};
 use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
-use onepane_domain::{Currency, PartnerType, Tier, VendorId, VendorKind, WorkspaceId};
+use onepane_domain::{ApiClientId, Currency, PartnerType, Tier, VendorId, VendorKind, WorkspaceId};
 use serde::Serialize;
 
 use super::{CliError, output, parse_flag};
+use crate::auth::credentials::{
+    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+};
+use crate::auth::jwt::TokenPolicy;
+use crate::auth::keys::new_stored_key;
 use crate::config::Config;
-use crate::startup::open_store;
+use crate::http::oauth::SCOPES;
+use crate::seal::Sealer;
+use crate::startup::{StartupError, open_store, resolve_secret_key};
 
 /// The operator's tasks.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create a partner's workspace and its owner.
     CreateWorkspace(CreateWorkspaceArgs),
-    /// Create a vendor or distributor organization.
+    /// Create a vendor or distributor organization, with an API client
+    /// holding every scope (its secret is printed once).
     CreateVendor(CreateVendorArgs),
+    /// Create another API client for a vendor (its secret is printed once).
+    CreateApiClient(CreateApiClientArgs),
+    /// Revoke an API client: it gets no new access tokens.
+    RevokeApiClient(RevokeApiClientArgs),
+    /// Create a personal access token for a member of a workspace (printed once).
+    CreateToken(CreateTokenArgs),
+    /// Make a new access-token signing key; the old one verifies until its tokens expire.
+    RotateSigningKey,
     /// Link a workspace to a vendor with a program tier and partner type.
     Link(LinkArgs),
     /// Print the SQL that creates the PostgreSQL roles and database.
@@ -52,6 +68,48 @@ pub struct CreateVendorArgs {
     /// vendor or distributor.
     #[arg(long, default_value = "vendor")]
     pub kind: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `admin create-api-client`.
+#[derive(Debug, Args)]
+pub struct CreateApiClientArgs {
+    /// The vendor id.
+    #[arg(long)]
+    pub vendor: String,
+    /// The scopes, comma- or space-separated (default: all of them).
+    #[arg(long)]
+    pub scopes: Option<String>,
+    /// What to call the client.
+    #[arg(long, default_value = "API client")]
+    pub name: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `admin revoke-api-client`.
+#[derive(Debug, Args)]
+pub struct RevokeApiClientArgs {
+    /// The client id.
+    #[arg(long)]
+    pub client_id: String,
+}
+
+/// `admin create-token`.
+#[derive(Debug, Args)]
+pub struct CreateTokenArgs {
+    /// The workspace id.
+    #[arg(long)]
+    pub workspace: String,
+    /// The member's login email.
+    #[arg(long)]
+    pub email: String,
+    /// What to call the token.
+    #[arg(long, default_value = "API token")]
+    pub name: String,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -101,6 +159,64 @@ struct WorkspaceCreated {
 #[derive(Debug, Serialize)]
 struct VendorCreated {
     vendor_id: VendorId,
+    client_id: ApiClientId,
+    client_secret: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ClientCreated {
+    vendor_id: VendorId,
+    client_id: ApiClientId,
+    client_secret: String,
+    scopes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenCreated {
+    token_id: onepane_domain::AccessTokenId,
+    workspace_id: WorkspaceId,
+    user_id: onepane_domain::UserId,
+    token: String,
+}
+
+/// The scopes asked for: every scope when none are named; an unknown one is refused.
+fn parse_scopes(raw: Option<&str>) -> Result<Vec<String>, CliError> {
+    let Some(raw) = raw else {
+        return Ok(SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    };
+    let scopes: Vec<String> = raw
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if scopes.is_empty() {
+        return Err(CliError::Argument {
+            flag: "--scopes",
+            source: "names no scope".into(),
+        });
+    }
+    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(CliError::Argument {
+            flag: "--scopes",
+            source: format!(
+                "`{bad}` is not a scope; the scopes are {}",
+                SCOPES.join(", ")
+            )
+            .into(),
+        });
+    }
+    Ok(scopes)
+}
+
+/// A new client secret and its hash (hashing is slow on purpose).
+async fn new_client_secret() -> Result<(String, String), CliError> {
+    let secret = random_secret(CLIENT_SECRET_PREFIX).map_err(|e| CliError::Secret(Box::new(e)))?;
+    let for_hash = secret.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_secret(&for_hash))
+        .await
+        .map_err(|e| CliError::Secret(Box::new(e)))?
+        .map_err(|e| CliError::Secret(Box::new(e)))?;
+    Ok((secret, hash))
 }
 
 #[derive(Debug, Serialize)]
@@ -147,18 +263,117 @@ pub(crate) async fn run(command: AdminCommand, config: &Config) -> Result<(), Cl
         AdminCommand::CreateVendor(args) => {
             let name = parse_flag::<Name>("--name", &args.name)?;
             let kind = parse_flag::<VendorKind>("--kind", &args.kind)?;
+            let (secret, hash) = new_client_secret().await?;
+            let scopes = parse_scopes(None)?;
             let store = open_store(config).await?;
-            let created = store.operator().create_vendor(&name, kind).await;
+            let created = async {
+                let vendor = store.operator().create_vendor(&name, kind).await?;
+                let client_name = parse_flag::<Name>("--name", "API client")?;
+                let client = store
+                    .operator()
+                    .create_api_client(vendor.id, &client_name, &hash, &scopes)
+                    .await?;
+                Ok::<_, CliError>((vendor, client))
+            }
+            .await;
             store.close().await;
-            let vendor = created?;
+            let (vendor, client) = created?;
             if args.json {
                 return output::json(&VendorCreated {
                     vendor_id: vendor.id,
+                    client_id: client.id,
+                    client_secret: secret,
                 });
             }
             output::line(&format!(
-                "Created {} \"{}\" with id {}.",
-                vendor.kind, vendor.name, vendor.id
+                "Created {} \"{}\" with id {}.\n\
+                 API client id: {}\n\
+                 API client secret: {secret}\n\
+                 The secret is shown only now; store it safely.",
+                vendor.kind, vendor.name, vendor.id, client.id
+            ))
+        }
+        AdminCommand::CreateApiClient(args) => {
+            let vendor_id = parse_flag::<VendorId>("--vendor", &args.vendor)?;
+            let name = parse_flag::<Name>("--name", &args.name)?;
+            let scopes = parse_scopes(args.scopes.as_deref())?;
+            let (secret, hash) = new_client_secret().await?;
+            let store = open_store(config).await?;
+            let created = store
+                .operator()
+                .create_api_client(vendor_id, &name, &hash, &scopes)
+                .await;
+            store.close().await;
+            let client = created?;
+            if args.json {
+                return output::json(&ClientCreated {
+                    vendor_id,
+                    client_id: client.id,
+                    client_secret: secret,
+                    scopes,
+                });
+            }
+            output::line(&format!(
+                "Created API client {} for vendor {vendor_id} with scopes {}.\n\
+                 API client secret: {secret}\n\
+                 The secret is shown only now; store it safely.",
+                client.id,
+                scopes.join(" ")
+            ))
+        }
+        AdminCommand::RevokeApiClient(args) => {
+            let id = parse_flag::<ApiClientId>("--client-id", &args.client_id)?;
+            let store = open_store(config).await?;
+            let revoked = store.operator().revoke_api_client(id).await;
+            store.close().await;
+            let client = revoked?;
+            output::line(&format!(
+                "Revoked API client {} of vendor {}: it gets no new access tokens; tokens \
+                 already issued expire within {} minutes.",
+                client.id,
+                client.vendor_id,
+                TokenPolicy::DEFAULT_TTL.as_secs() / 60
+            ))
+        }
+        AdminCommand::CreateToken(args) => {
+            let workspace_id = parse_flag::<WorkspaceId>("--workspace", &args.workspace)?;
+            let email = parse_flag::<Email>("--email", &args.email)?;
+            let name = parse_flag::<Name>("--name", &args.name)?;
+            let token =
+                random_secret(ACCESS_TOKEN_PREFIX).map_err(|e| CliError::Secret(Box::new(e)))?;
+            let store = open_store(config).await?;
+            let created = store
+                .operator()
+                .create_access_token(workspace_id, &email, &name, &token_digest(&token))
+                .await;
+            store.close().await;
+            let created = created?;
+            if args.json {
+                return output::json(&TokenCreated {
+                    token_id: created.id,
+                    workspace_id,
+                    user_id: created.user_id,
+                    token,
+                });
+            }
+            output::line(&format!(
+                "Created access token {} for {email} in workspace {workspace_id}.\n\
+                 Token: {token}\n\
+                 The token is shown only now; send it as `Authorization: Bearer <token>`.",
+                created.id
+            ))
+        }
+        AdminCommand::RotateSigningKey => {
+            let sealer = Sealer::new(&resolve_secret_key(config).map_err(StartupError::from)?);
+            let key = new_stored_key(&sealer).map_err(StartupError::from)?;
+            let store = open_store(config).await?;
+            let rotated = store.operator().rotate_signing_key(&key).await;
+            store.close().await;
+            rotated?;
+            output::line(&format!(
+                "Made signing key {}. Servers sign with it within a minute; the previous key \
+                 keeps verifying until its tokens expire.",
+                key.kid
             ))
         }
         AdminCommand::Link(args) => {

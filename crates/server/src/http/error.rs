@@ -42,6 +42,50 @@ pub enum ApiError {
         #[source]
         source: Option<Cause>,
     },
+    /// The request is malformed (bad JSON, a bad query parameter).
+    #[error("{detail}")]
+    BadRequest {
+        /// What is wrong.
+        detail: String,
+        /// Where, for each problem found.
+        errors: Vec<FieldError>,
+    },
+    /// The input is well-formed JSON but a field is invalid.
+    #[error("{detail}")]
+    Invalid {
+        /// What is wrong.
+        detail: String,
+        /// Where, for each problem found.
+        errors: Vec<FieldError>,
+    },
+    /// No usable credentials: the caller must authenticate.
+    #[error("{detail}")]
+    Unauthorized {
+        /// What the caller is told.
+        detail: String,
+        /// The `WWW-Authenticate` challenge.
+        challenge: String,
+    },
+    /// Authenticated, but the token lacks a scope this endpoint needs.
+    #[error("this endpoint needs the `{0}` scope, which the access token does not have")]
+    InsufficientScope(&'static str),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body is larger than this endpoint takes.
+    #[error(
+        "the request body is larger than this endpoint accepts (see the API reference for its limit)"
+    )]
+    PayloadTooLarge,
+    /// The body is not in a media type this endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Too many requests from this client.
+    #[error("too many requests; retry after {retry_after} s")]
+    TooManyRequests {
+        /// Seconds until the next request is allowed.
+        retry_after: u64,
+    },
     /// A bug or an unexpected failure; the caller learns nothing about it.
     #[error("internal error")]
     Internal(#[source] Cause),
@@ -52,6 +96,13 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -64,6 +115,14 @@ impl ApiError {
     fn slug(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "not-found",
+            ApiError::BadRequest { .. } => "bad-request",
+            ApiError::Invalid { .. } => "invalid",
+            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::InsufficientScope(_) => "insufficient-scope",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable(_) => "unprocessable",
@@ -76,6 +135,14 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "Not found",
+            ApiError::BadRequest { .. } => "Bad request",
+            ApiError::Invalid { .. } => "Invalid input",
+            ApiError::Unauthorized { .. } => "Unauthorized",
+            ApiError::InsufficientScope(_) => "Insufficient scope",
+            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::PayloadTooLarge => "Payload too large",
+            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
+            ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::MethodNotAllowed(_) => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::Unprocessable(_) => "Unprocessable request",
@@ -95,14 +162,59 @@ impl ApiError {
     }
 }
 
+/// One invalid part of a request, as RFC 9457's example extension has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// A JSON pointer into the body (`#/customer/country`), or the name of
+    /// a query parameter or header.
+    pub pointer: String,
+    /// What is wrong there.
+    pub detail: String,
+}
+
+impl ApiError {
+    /// A malformed body or parameter, at one place.
+    pub fn bad_request(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        ApiError::BadRequest {
+            errors: vec![FieldError {
+                pointer: pointer.into(),
+                detail: detail.clone(),
+            }],
+            detail,
+        }
+    }
+
+    /// An invalid field, at one place.
+    pub fn invalid(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        ApiError::Invalid {
+            errors: vec![FieldError {
+                pointer: pointer.into(),
+                detail: detail.clone(),
+            }],
+            detail,
+        }
+    }
+
+    fn errors(&self) -> Option<&[FieldError]> {
+        match self {
+            ApiError::BadRequest { errors, .. } | ApiError::Invalid { errors, .. } => Some(errors),
+            _ => None,
+        }
+    }
+}
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize)]
-struct Problem {
+struct Problem<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'static str,
     status: u16,
     detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
 }
 
 impl IntoResponse for ApiError {
@@ -117,11 +229,29 @@ impl IntoResponse for ApiError {
             title: self.title(),
             status: status.as_u16(),
             detail: self.detail(),
+            errors: self.errors(),
         };
         let mut response = (status, Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        match &self {
+            ApiError::Unauthorized { challenge, .. } => {
+                if let Ok(v) = HeaderValue::from_str(challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            ApiError::InsufficientScope(scope) => {
+                if let Ok(v) = HeaderValue::from_str(&format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+                )) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
         response
     }
 }

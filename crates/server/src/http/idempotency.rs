@@ -1,0 +1,148 @@
+//! `Idempotency-Key` on writes, with Stripe's semantics: the same key and
+//! request replay the first response; the same key with another request is
+//! 422; a retry while the first is still running is 409. Keys belong to one
+//! client of one caller and are kept for 24 hours. A first attempt that
+//! failed on the server's side (5xx) releases its key, so a retry runs.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use onepane_store::{Claim, IdempotencyKey, KeyOwner, StoredResponse};
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, AppState};
+use crate::auth::caller::Caller;
+
+/// The request header.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Set on a replayed response.
+pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The largest body a keyed request may have (the largest any endpoint takes).
+const MAX_BODY: usize = 64 << 20;
+/// Responses larger than this are not kept (the key is released instead).
+const MAX_KEPT_RESPONSE: usize = 1 << 20;
+
+fn valid_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The middleware; runs after authentication.
+pub async fn idempotency(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let writes = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let Some(raw) = req.headers().get(&IDEMPOTENCY_KEY).filter(|_| writes) else {
+        return Ok(next.run(req).await);
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .filter(|k| valid_key(k))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "Idempotency-Key",
+                "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
+            )
+        })?
+        .to_owned();
+    let (owner, client) = match req.extensions().get::<Caller>() {
+        Some(Caller::Vendor(v)) => (
+            KeyOwner::Vendor(v.vendor_id),
+            format!("client:{}", v.client_id),
+        ),
+        Some(Caller::Partner(p)) => (
+            KeyOwner::Workspace(p.workspace_id),
+            format!("token:{}", p.token_id),
+        ),
+        None => return Ok(next.run(req).await),
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path_and_query().map_or("", |p| p.as_str()));
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let digest = hasher.finalize();
+    let id = IdempotencyKey {
+        owner,
+        client: &client,
+        key: &key,
+    };
+    match state.store.claim_idempotency_key(id, &digest).await? {
+        Claim::Mismatch => {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                "this Idempotency-Key was already used with a different request; use a new key",
+            ));
+        }
+        Claim::InFlight => {
+            return Err(ApiError::Conflict(
+                "a request with this Idempotency-Key is still being processed; retry later".into(),
+            ));
+        }
+        Claim::Replay(stored) => return Ok(replay(stored)),
+        Claim::Run => {}
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    if status.is_server_error() {
+        release(&state, id).await;
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_KEPT_RESPONSE).await else {
+        release(&state, id).await;
+        return Err(ApiError::Internal(
+            "a response too large to keep for its idempotency key".into(),
+        ));
+    };
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: body.to_vec(),
+    };
+    if let Err(e) = state.store.complete_idempotency_key(id, &stored).await {
+        tracing::warn!(error = %crate::report::cause_chain(&e), "cannot keep a response for its idempotency key");
+        release(&state, id).await;
+    }
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+async fn release(state: &AppState, id: IdempotencyKey<'_>) {
+    if let Err(e) = state.store.release_idempotency_key(id).await {
+        tracing::warn!(error = %crate::report::cause_chain(&e), "cannot release an idempotency key");
+    }
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, stored.body).into_response();
+    let headers = response.headers_mut();
+    headers.remove(header::CONTENT_TYPE);
+    if let Some(v) = stored
+        .content_type
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+    {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}

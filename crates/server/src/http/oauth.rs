@@ -1,0 +1,308 @@
+//! The OAuth 2.0 token endpoint (client-credentials grant, RFC 6749 §4.4),
+//! the JWK Set that verifies its tokens, and the server metadata (RFC 8414).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use onepane_domain::ApiClientId;
+use serde::Serialize;
+
+use super::AppState;
+use crate::auth::credentials::{decoy_hash, verify_secret};
+
+/// Every scope a vendor's client can hold.
+pub const SCOPES: &[&str] = &[
+    "partners:read",
+    "partners:write",
+    "campaigns:read",
+    "campaigns:write",
+    "assets:read",
+    "assets:write",
+    "prices:read",
+    "prices:write",
+    "leads:write",
+    "deals:read",
+    "deals:write",
+    "webhooks:read",
+    "webhooks:write",
+];
+
+/// An RFC 6749 §5.2 error.
+#[derive(Debug)]
+struct OAuthError {
+    code: &'static str,
+    description: String,
+    /// The client tried HTTP Basic: a 401 must challenge it.
+    basic: bool,
+}
+
+impl OAuthError {
+    fn new(code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            basic: false,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = match self.code {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            "slow_down" => StatusCode::TOO_MANY_REQUESTS,
+            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: self.code,
+                error_description: &self.description,
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        no_store(headers);
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.basic {
+                "Basic realm=\"onepane\""
+            } else {
+                "Bearer realm=\"onepane\""
+            };
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    scope: String,
+}
+
+/// The client's credentials, from the Basic header or the form, not both.
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &[(String, String)],
+) -> Result<(String, String, bool), OAuthError> {
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, b64)| b64.trim().to_owned());
+    match (basic, field("client_id"), field("client_secret")) {
+        (Some(_), _, Some(_)) => Err(OAuthError::new(
+            "invalid_request",
+            "authenticate the client one way: HTTP Basic or form fields, not both",
+        )),
+        (Some(b64), _, None) => {
+            let decoded = STANDARD
+                .decode(b64)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| OAuthError {
+                    basic: true,
+                    ..OAuthError::new(
+                        "invalid_client",
+                        "the Basic credentials are not valid base64",
+                    )
+                })?;
+            let (id, secret) = decoded.split_once(':').ok_or_else(|| OAuthError {
+                basic: true,
+                ..OAuthError::new("invalid_client", "the Basic credentials lack a `:`")
+            })?;
+            // RFC 6749 §2.3.1: both parts are form-urlencoded first.
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            Ok((decode(id), decode(secret), true))
+        }
+        (None, Some(id), Some(secret)) => Ok((id, secret, false)),
+        (None, _, _) => Err(OAuthError::new(
+            "invalid_client",
+            "client authentication is missing: use HTTP Basic or client_id and client_secret",
+        )),
+    }
+}
+
+/// `POST /oauth/token`.
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match issue(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return Err(OAuthError::new(
+            "invalid_request",
+            "send the request as application/x-www-form-urlencoded",
+        ));
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    for name in ["grant_type", "scope", "client_id", "client_secret"] {
+        if form.iter().filter(|(k, _)| k == name).count() > 1 {
+            return Err(OAuthError::new(
+                "invalid_request",
+                format!("`{name}` is repeated"),
+            ));
+        }
+    }
+    let grant = form
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.as_str());
+    match grant {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                format!("the grant type `{other}` is not supported; use client_credentials"),
+            ));
+        }
+        None => {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "`grant_type` is missing",
+            ));
+        }
+    }
+    let (client_id, secret, basic) = client_credentials(headers, &form)?;
+    let invalid_client = || OAuthError {
+        basic,
+        ..OAuthError::new(
+            "invalid_client",
+            "the client is unknown, revoked, or its secret is wrong",
+        )
+    };
+    if state
+        .rate_limiter
+        .check(&format!("client:{client_id}"))
+        .is_err()
+    {
+        return Err(OAuthError::new(
+            "slow_down",
+            "too many token requests for this client; retry later",
+        ));
+    }
+    let client = match client_id.parse::<ApiClientId>() {
+        Ok(id) => state.store.system().api_client(id).await.map_err(|e| {
+            tracing::error!(error = %crate::report::cause_chain(&e), "cannot look up an API client");
+            OAuthError::new("temporarily_unavailable", "the server cannot check credentials now")
+        })?,
+        Err(_) => None,
+    };
+    // The hash is checked even for an unknown client, so timing does not
+    // tell which client ids exist.
+    let hash = client
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |c| c.secret_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
+        .await
+        .unwrap_or(false);
+    let client = match client {
+        Some(c) if matches && c.revoked_at.is_none() => c,
+        _ => return Err(invalid_client()),
+    };
+    let requested: Vec<String> = match form.iter().find(|(k, _)| k == "scope") {
+        Some((_, s)) => s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => client.scopes.clone(),
+    };
+    if let Some(bad) = requested.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            format!("the scope `{bad}` is not granted to this client"),
+        ));
+    }
+    let policy = state.keys.policy();
+    let now = chrono::Utc::now().timestamp();
+    let (token, claims) = state
+        .keys
+        .ring()
+        .issue(
+            policy,
+            &client.id.to_string(),
+            client.vendor_id,
+            &requested,
+            now,
+        )
+        .map_err(|e| {
+            tracing::error!(error = %crate::report::cause_chain(&e), "cannot sign an access token");
+            OAuthError::new("server_error", "the server could not issue a token")
+        })?;
+    let mut response = Json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: policy.ttl.as_secs(),
+        scope: claims.scope,
+    })
+    .into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}
+
+/// `GET /.well-known/jwks.json`.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = Json(state.keys.ring().jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let issuer = &state.keys.policy().issuer;
+    let base = issuer.trim_end_matches('/');
+    Json(serde_json::json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{base}/oauth/token"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": SCOPES,
+        "response_types_supported": [],
+    }))
+}

@@ -1,0 +1,223 @@
+//! Idempotency records for API writes (the `Idempotency-Key` header): the
+//! first response to a key is kept and replayed to a retry of the same
+//! request, for a day.
+
+use chrono::{DateTime, Duration, Utc};
+use onepane_domain::{VendorId, WorkspaceId};
+
+use crate::access::SystemStore;
+use crate::tx::{Access, Scope, on_tx};
+use crate::{Store, StoreError, now};
+
+/// How long a record is kept.
+pub const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
+
+/// A request still marked as running after this long is taken to have died
+/// with its server, and a retry may run it again.
+pub const IDEMPOTENCY_STALE: Duration = Duration::minutes(5);
+
+/// Whose key it is: keys of different callers never meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// A partner workspace.
+    Workspace(WorkspaceId),
+    /// A vendor.
+    Vendor(VendorId),
+}
+
+impl KeyOwner {
+    fn text(self) -> String {
+        match self {
+            KeyOwner::Workspace(w) => format!("workspace:{w}"),
+            KeyOwner::Vendor(v) => format!("vendor:{v}"),
+        }
+    }
+
+    fn scope(self) -> Scope {
+        match self {
+            KeyOwner::Workspace(w) => Scope::Partner(w),
+            KeyOwner::Vendor(v) => Scope::Vendor(v),
+        }
+    }
+}
+
+/// One key of one client of one owner.
+#[derive(Debug, Clone, Copy)]
+pub struct IdempotencyKey<'a> {
+    /// Whose.
+    pub owner: KeyOwner,
+    /// The API client or access token that sent it.
+    pub client: &'a str,
+    /// The header's value.
+    pub key: &'a str,
+}
+
+/// A response kept for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Its `Content-Type`.
+    pub content_type: Option<String>,
+    /// Its body.
+    pub body: Vec<u8>,
+}
+
+/// What to do with a request carrying a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First use (or the earlier record expired or died): run it.
+    Run,
+    /// Already answered: replay this.
+    Replay(StoredResponse),
+    /// The key was used for a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InFlight,
+}
+
+#[derive(sqlx::FromRow)]
+struct Record {
+    request_hash: Vec<u8>,
+    state: String,
+    response_status: Option<i32>,
+    response_type: Option<String>,
+    response_body: Option<Vec<u8>>,
+    created_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Claims a key for a request with this digest.
+    pub async fn claim_idempotency_key(
+        &self,
+        key: IdempotencyKey<'_>,
+        request_hash: &[u8],
+    ) -> Result<Claim, StoreError> {
+        let owner = key.owner.text();
+        let mut tx = self.begin(key.owner.scope(), Access::Write).await?;
+        let at = now();
+        // A second request racing this one waits on the row, then finds it.
+        let inserted = on_tx!(tx, c => {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (owner, client, key, request_hash, state, created_at) \
+                 VALUES ($1, $2, $3, $4, 'running', $5) ON CONFLICT (owner, client, key) DO NOTHING",
+            )
+            .bind(&owner)
+            .bind(key.client)
+            .bind(key.key)
+            .bind(request_hash)
+            .bind(at)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 1 {
+            tx.commit().await?;
+            return Ok(Claim::Run);
+        }
+        let record: Record = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT request_hash, state, response_status, response_type, response_body, created_at \
+                 FROM idempotency_keys WHERE owner = $1 AND client = $2 AND key = $3",
+            )
+            .bind(&owner)
+            .bind(key.client)
+            .bind(key.key)
+            .fetch_one(&mut *c)
+            .await?
+        });
+        let expired = at - record.created_at > IDEMPOTENCY_TTL;
+        let died = record.state == "running" && at - record.created_at > IDEMPOTENCY_STALE;
+        let claim = if expired || (died && record.request_hash == request_hash) {
+            on_tx!(tx, c => {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET request_hash = $4, state = 'running', \
+                     response_status = NULL, response_type = NULL, response_body = NULL, created_at = $5 \
+                     WHERE owner = $1 AND client = $2 AND key = $3",
+                )
+                .bind(&owner)
+                .bind(key.client)
+                .bind(key.key)
+                .bind(request_hash)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+            });
+            Claim::Run
+        } else if record.request_hash != request_hash {
+            Claim::Mismatch
+        } else if record.state == "running" {
+            Claim::InFlight
+        } else {
+            let status = record
+                .response_status
+                .and_then(|s| u16::try_from(s).ok())
+                .ok_or_else(|| StoreError::corrupt("idempotency record", "no status"))?;
+            Claim::Replay(StoredResponse {
+                status,
+                content_type: record.response_type,
+                body: record.response_body.unwrap_or_default(),
+            })
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    /// Keeps the response to a claimed key.
+    pub async fn complete_idempotency_key(
+        &self,
+        key: IdempotencyKey<'_>,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(key.owner.scope(), Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET state = 'done', response_status = $4, \
+                 response_type = $5, response_body = $6 \
+                 WHERE owner = $1 AND client = $2 AND key = $3",
+            )
+            .bind(key.owner.text())
+            .bind(key.client)
+            .bind(key.key)
+            .bind(i32::from(response.status))
+            .bind(response.content_type.as_deref())
+            .bind(&response.body)
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Releases a claimed key without keeping a response (the request
+    /// failed in a way a retry may fix), so the key can be used again.
+    pub async fn release_idempotency_key(&self, key: IdempotencyKey<'_>) -> Result<(), StoreError> {
+        let mut tx = self.begin(key.owner.scope(), Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE owner = $1 AND client = $2 AND key = $3 AND state = 'running'",
+            )
+            .bind(key.owner.text())
+            .bind(key.client)
+            .bind(key.key)
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await
+    }
+}
+
+impl SystemStore {
+    /// Deletes idempotency records past their day; returns how many.
+    pub async fn expire_idempotency_keys(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let n = on_tx!(tx, c => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(now() - IDEMPOTENCY_TTL)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(n)
+    }
+}
