@@ -112,10 +112,14 @@ fn human_output_is_one_or_two_friendly_lines() {
     );
     assert!(lines[1].contains("owner@acme.fi"), "{run:?}");
 
+    // A vendor comes with its API client, whose secret is shown once.
     let run = work.run(&["admin", "create-vendor", "--name", "Canon"]);
     let lines: Vec<&str> = run.ok().lines().collect();
-    assert_eq!(lines.len(), 1, "{run:?}");
+    assert_eq!(lines.len(), 4, "{run:?}");
     assert!(lines[0].contains("Canon"), "{run:?}");
+    assert!(lines[1].starts_with("API client id: "), "{run:?}");
+    assert!(lines[2].starts_with("API client secret: opcs_"), "{run:?}");
+    assert!(lines[3].contains("only now"), "{run:?}");
 
     let (workspace, vendor) = (create_workspace(&work), create_vendor(&work));
     let run = work.run(&[

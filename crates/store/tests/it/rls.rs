@@ -5,9 +5,13 @@
 use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::NewManualLead;
 use onepane_domain::text::LongText;
+use onepane_domain::activity::WebhookEvent;
+use onepane_domain::text::Email;
 use onepane_domain::{Tier, VendorId, WorkspaceId};
 use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb, probe_unscoped};
-use onepane_store::{DatabaseUrl, LeadFilter, Page, Store, StoreOptions};
+use onepane_store::{
+    DatabaseUrl, IdempotencyKey, KeyOwner, LeadFilter, Page, Store, StoreOptions, StoredSigningKey,
+};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool, Row};
 
@@ -127,6 +131,48 @@ async fn populate(store: &Store) -> World {
             )
             .await
             .unwrap();
+    }
+    // API access: clients, tokens, a signing key, idempotency records and
+    // webhook subscriptions, so every table has rows to attack.
+    for (v, n) in [(v1, "1"), (v2, "2")] {
+        store
+            .operator()
+            .create_api_client(v, &name(&format!("Client {n}")), "$argon2id$stub", &["deals:read".into()])
+            .await
+            .unwrap();
+        store
+            .vendor(v)
+            .put_webhook("https://hooks.example/in", &[WebhookEvent::DealRegistrationSubmitted], Some(b"sealed"))
+            .await
+            .unwrap();
+    }
+    for (ws, n) in [(a, "partner-a"), (b, "partner-b")] {
+        store
+            .operator()
+            .create_access_token(
+                ws,
+                &Email::parse(&format!("owner@{n}.example")).unwrap(),
+                &name("Script"),
+                n.as_bytes(),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .system()
+        .insert_first_signing_key(&StoredSigningKey {
+            kid: "kid-1".into(),
+            algorithm: "EdDSA".into(),
+            public_key: vec![1; 32],
+            sealed_private_key: vec![2; 40],
+            created_at: chrono::Utc::now(),
+            retired_at: None,
+        })
+        .await
+        .unwrap();
+    for (owner, client) in [(KeyOwner::Workspace(a), "token:a"), (KeyOwner::Vendor(v1), "client:1")] {
+        let key = IdempotencyKey { owner, client, key: "k-1" };
+        store.claim_idempotency_key(key, b"hash").await.unwrap();
     }
     World { a, b, v1, v2 }
 }
@@ -281,6 +327,48 @@ async fn another_tenants_scope_sees_zero_foreign_rows() {
         count_in_scope(&server, ("", &v1), "deal_registrations", "true").await,
         2
     );
+    // Credentials and webhooks: each side its own, the partner none of the vendor's.
+    for (scope, table, expected) in [
+        (("", v1.as_str()), "api_clients", 1),
+        (("", v1.as_str()), "webhook_subscriptions", 1),
+        // Two deals registered and two campaigns activated with vendor one.
+        (("", v1.as_str()), "webhook_deliveries", 4),
+        (("", v1.as_str()), "idempotency_keys", 1),
+        (("", v1.as_str()), "access_tokens", 0),
+        (("", v1.as_str()), "signing_keys", 0),
+        ((a.as_str(), ""), "access_tokens", 1),
+        ((a.as_str(), ""), "idempotency_keys", 1),
+        ((a.as_str(), ""), "api_clients", 0),
+        ((a.as_str(), ""), "webhook_subscriptions", 0),
+        ((a.as_str(), ""), "webhook_deliveries", 0),
+        ((a.as_str(), ""), "signing_keys", 0),
+        ((b.as_str(), ""), "idempotency_keys", 0),
+        (("", v2.as_str()), "idempotency_keys", 0),
+    ] {
+        assert_eq!(
+            count_in_scope(&server, scope, table, "true").await,
+            expected,
+            "{scope:?} sees the wrong number of {table}"
+        );
+    }
+    // Writes across the line: an event for a vendor the partner is not
+    // linked to, another vendor's deliveries, keys, clients and tokens.
+    let attacks = [
+        ((a.as_str(), ""), format!(
+            "INSERT INTO webhook_deliveries (vendor_id, id, event, payload, status, attempts, next_attempt_at, created_at) \
+             VALUES ('{v2}', gen_random_uuid(), 'lead.accepted', '{{}}', 'pending', 0, now(), now())"
+        )),
+        (("", v2.as_str()), format!("UPDATE webhook_deliveries SET status = 'pending' WHERE vendor_id = '{v1}'")),
+        (("", v2.as_str()), format!("DELETE FROM webhook_subscriptions WHERE vendor_id = '{v1}'")),
+        (("", v2.as_str()), format!("UPDATE api_clients SET scopes = 'x' WHERE vendor_id = '{v1}'")),
+        ((a.as_str(), ""), "DELETE FROM signing_keys".to_owned()),
+        ((a.as_str(), ""), format!("DELETE FROM access_tokens WHERE workspace_id = '{b}'")),
+        ((b.as_str(), ""), "DELETE FROM idempotency_keys".to_owned()),
+        (("", v1.as_str()), "UPDATE access_tokens SET revoked_at = now()".to_owned()),
+    ];
+    for (scope, sql) in &attacks {
+        blocked(sql, as_scope(&server, *scope, sql).await);
+    }
     for private in [
         "sell_rules",
         "exchange_rates",
@@ -511,7 +599,12 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
     .unwrap();
     assert!(indexes.len() >= 20, "{indexes:?}");
     for (table, index, first) in &indexes {
-        let global = [("memberships", "user_id"), ("campaign_activations", "slug")];
+        let global = [
+            ("memberships", "user_id"),
+            ("campaign_activations", "slug"),
+            // A personal access token by its digest, when it is presented.
+            ("access_tokens", "token_hash"),
+        ];
         assert!(
             first == "workspace_id"
                 || first == "vendor_id"
