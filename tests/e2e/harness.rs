@@ -244,13 +244,22 @@ impl Drop for ServeProcess {
     }
 }
 
-/// The server built in-process on a fresh SQLite data directory.
+/// Which database an in-process server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The server built in-process on a fresh database.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub client: reqwest::Client,
+    pub data_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<Result<(), onepane::StartupError>>,
+    _db: Option<onepane_store::testing::TestDb>,
     _dir: TempDir,
 }
 
@@ -261,12 +270,39 @@ impl TestApp {
 
     /// As [`TestApp::spawn`], with the application adjusted before it runs.
     pub async fn spawn_with(configure: impl FnOnce(Application) -> Application) -> Self {
+        Self::start(Backend::Sqlite, |c| c, configure)
+            .await
+            .expect("SQLite is always there")
+    }
+
+    /// On `backend`, with the configuration adjusted; `None` when
+    /// PostgreSQL is not reachable (and not required).
+    pub async fn on(backend: Backend, adjust: impl FnOnce(Config) -> Config) -> Option<Self> {
+        Self::start(backend, adjust, |app| app).await
+    }
+
+    async fn start(
+        backend: Backend,
+        adjust: impl FnOnce(Config) -> Config,
+        configure: impl FnOnce(Application) -> Application,
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let db = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(onepane_store::testing::TestDb::postgres().await?),
+        };
+        let database_url = db.as_ref().map(|db| {
+            onepane_store::DatabaseUrl::Postgres(
+                db.postgres_url_as(onepane_store::testing::TEST_SERVER_ROLE)
+                    .unwrap(),
+            )
+        });
+        let config = adjust(Config {
             data_dir: dir.path().join("data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
             ..Config::default()
-        };
+        });
         let app = configure(Application::build(&config).await.unwrap());
         let addr = app.local_addr();
         let store = app.store().clone();
@@ -274,14 +310,16 @@ impl TestApp {
         let task = tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
-        Self {
+        Some(Self {
             addr,
             store,
             client: reqwest::Client::new(),
+            data_dir: config.data_dir.clone(),
             shutdown: Some(tx),
             task,
+            _db: db,
             _dir: dir,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -3,9 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api;
+mod api_security;
 mod cli;
 mod config;
 mod harness;
 mod http;
 mod postgres;
 mod serve;
+mod world;

@@ -185,11 +185,12 @@ impl Config {
             .unwrap_or_else(|| DatabaseUrl::in_data_dir(&self.data_dir))
     }
 
-    /// The URL clients reach this server at, without a trailing slash.
-    pub fn public_base(&self) -> String {
+    /// The URL clients reach this server at, without a trailing slash:
+    /// the configured public URL, else `http://` and the address bound.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
         match &self.public_url {
             Some(url) => url.as_str().trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.listen),
+            None => format!("http://{bound}"),
         }
     }
 

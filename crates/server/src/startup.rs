@@ -210,7 +210,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let sealer = crate::seal::Sealer::new(&secret_key);
-        let base = config.public_base();
+        let base = config.public_base(local_addr);
         let policy = crate::auth::jwt::TokenPolicy::new(base.clone(), format!("{base}/api"));
         let keys = crate::auth::keys::Keys::load(store.clone(), sealer.clone(), policy).await?;
         let state = AppState {

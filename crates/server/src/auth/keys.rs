@@ -201,7 +201,8 @@ fn malformed(key: &StoredSigningKey, detail: &str) -> KeyError {
     }
 }
 
-fn open_key(sealer: &Sealer, key: &StoredSigningKey) -> Result<SigningKey, KeyError> {
+/// Opens a stored key's private half.
+pub fn open_key(sealer: &Sealer, key: &StoredSigningKey) -> Result<SigningKey, KeyError> {
     if key.algorithm != ALGORITHM {
         return Err(malformed(key, "unknown algorithm"));
     }

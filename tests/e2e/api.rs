@@ -1,0 +1,1 @@
+//! The API, played by vendors and partners over HTTP.

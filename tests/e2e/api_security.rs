@@ -1,0 +1,1 @@
+//! Attacks on the API: tokens and cross-tenant access.
