@@ -73,7 +73,9 @@ impl World {
         let mut v1 = vendor(&app, "Vendor One").await;
         let mut v2 = vendor(&app, "Vendor Two").await;
         let op = app.store.operator();
-        op.link(gold.id, v1.id, Tier::Gold, PartnerType::Var).await.unwrap();
+        op.link(gold.id, v1.id, Tier::Gold, PartnerType::Var)
+            .await
+            .unwrap();
         op.link(registered.id, v1.id, Tier::Registered, PartnerType::Msp)
             .await
             .unwrap();
@@ -101,7 +103,13 @@ impl World {
     }
 
     /// Sends a JSON request and returns the status and the JSON body (Null when empty).
-    pub async fn call(&self, method: Method, path: &str, bearer: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self.request(method, path, bearer);
         if let Some(body) = body {
             req = req.json(&body);
@@ -178,7 +186,12 @@ pub async fn api_client(app: &TestApp, vendor: VendorId, scopes: &[&str]) -> (Ap
     let client = app
         .store
         .operator()
-        .create_api_client(vendor, &Name::parse("tests").unwrap(), &hash_secret(&secret).unwrap(), &scopes)
+        .create_api_client(
+            vendor,
+            &Name::parse("tests").unwrap(),
+            &hash_secret(&secret).unwrap(),
+            &scopes,
+        )
         .await
         .unwrap();
     (client.id, secret)
@@ -186,7 +199,12 @@ pub async fn api_client(app: &TestApp, vendor: VendorId, scopes: &[&str]) -> (Ap
 
 /// An access token from the token endpoint (HTTP Basic), for `scopes` or
 /// every scope the client holds.
-pub async fn token(app: &TestApp, client: &ApiClientId, secret: &str, scopes: Option<&[&str]>) -> String {
+pub async fn token(
+    app: &TestApp,
+    client: &ApiClientId,
+    secret: &str,
+    scopes: Option<&[&str]>,
+) -> String {
     let mut form = vec![("grant_type", "client_credentials".to_owned())];
     if let Some(scopes) = scopes {
         form.push(("scope", scopes.join(" ")));

@@ -5,7 +5,7 @@
 //! failed on the server's side (5xx) releases its key, so a retry runs.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -71,7 +71,12 @@ pub async fn idempotency(
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str());
     hasher.update(b" ");
-    hasher.update(parts.uri.path_and_query().map_or("", |p| p.as_str()));
+    // Inside a nested router the URI has lost its prefix; hash the one sent.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |o| &o.0);
+    hasher.update(uri.path_and_query().map_or("", |p| p.as_str()));
     hasher.update(b"\n");
     hasher.update(&bytes);
     let digest = hasher.finalize();

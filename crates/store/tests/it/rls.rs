@@ -2,11 +2,11 @@
 //! role: the second line of defence must hold even when the store's own
 //! WHERE clauses are bypassed.
 
+use onepane_domain::activity::WebhookEvent;
 use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::NewManualLead;
-use onepane_domain::text::LongText;
-use onepane_domain::activity::WebhookEvent;
 use onepane_domain::text::Email;
+use onepane_domain::text::LongText;
 use onepane_domain::{Tier, VendorId, WorkspaceId};
 use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb, probe_unscoped};
 use onepane_store::{
@@ -137,12 +137,21 @@ async fn populate(store: &Store) -> World {
     for (v, n) in [(v1, "1"), (v2, "2")] {
         store
             .operator()
-            .create_api_client(v, &name(&format!("Client {n}")), "$argon2id$stub", &["deals:read".into()])
+            .create_api_client(
+                v,
+                &name(&format!("Client {n}")),
+                "$argon2id$stub",
+                &["deals:read".into()],
+            )
             .await
             .unwrap();
         store
             .vendor(v)
-            .put_webhook("https://hooks.example/in", &[WebhookEvent::DealRegistrationSubmitted], Some(b"sealed"))
+            .put_webhook(
+                "https://hooks.example/in",
+                &[WebhookEvent::DealRegistrationSubmitted],
+                Some(b"sealed"),
+            )
             .await
             .unwrap();
     }
@@ -170,8 +179,15 @@ async fn populate(store: &Store) -> World {
         })
         .await
         .unwrap();
-    for (owner, client) in [(KeyOwner::Workspace(a), "token:a"), (KeyOwner::Vendor(v1), "client:1")] {
-        let key = IdempotencyKey { owner, client, key: "k-1" };
+    for (owner, client) in [
+        (KeyOwner::Workspace(a), "token:a"),
+        (KeyOwner::Vendor(v1), "client:1"),
+    ] {
+        let key = IdempotencyKey {
+            owner,
+            client,
+            key: "k-1",
+        };
         store.claim_idempotency_key(key, b"hash").await.unwrap();
     }
     World { a, b, v1, v2 }
@@ -354,17 +370,35 @@ async fn another_tenants_scope_sees_zero_foreign_rows() {
     // Writes across the line: an event for a vendor the partner is not
     // linked to, another vendor's deliveries, keys, clients and tokens.
     let attacks = [
-        ((a.as_str(), ""), format!(
-            "INSERT INTO webhook_deliveries (vendor_id, id, event, payload, status, attempts, next_attempt_at, created_at) \
+        (
+            (a.as_str(), ""),
+            format!(
+                "INSERT INTO webhook_deliveries (vendor_id, id, event, payload, status, attempts, next_attempt_at, created_at) \
              VALUES ('{v2}', gen_random_uuid(), 'lead.accepted', '{{}}', 'pending', 0, now(), now())"
-        )),
-        (("", v2.as_str()), format!("UPDATE webhook_deliveries SET status = 'pending' WHERE vendor_id = '{v1}'")),
-        (("", v2.as_str()), format!("DELETE FROM webhook_subscriptions WHERE vendor_id = '{v1}'")),
-        (("", v2.as_str()), format!("UPDATE api_clients SET scopes = 'x' WHERE vendor_id = '{v1}'")),
+            ),
+        ),
+        (
+            ("", v2.as_str()),
+            format!("UPDATE webhook_deliveries SET status = 'pending' WHERE vendor_id = '{v1}'"),
+        ),
+        (
+            ("", v2.as_str()),
+            format!("DELETE FROM webhook_subscriptions WHERE vendor_id = '{v1}'"),
+        ),
+        (
+            ("", v2.as_str()),
+            format!("UPDATE api_clients SET scopes = 'x' WHERE vendor_id = '{v1}'"),
+        ),
         ((a.as_str(), ""), "DELETE FROM signing_keys".to_owned()),
-        ((a.as_str(), ""), format!("DELETE FROM access_tokens WHERE workspace_id = '{b}'")),
+        (
+            (a.as_str(), ""),
+            format!("DELETE FROM access_tokens WHERE workspace_id = '{b}'"),
+        ),
         ((b.as_str(), ""), "DELETE FROM idempotency_keys".to_owned()),
-        (("", v1.as_str()), "UPDATE access_tokens SET revoked_at = now()".to_owned()),
+        (
+            ("", v1.as_str()),
+            "UPDATE access_tokens SET revoked_at = now()".to_owned(),
+        ),
     ];
     for (scope, sql) in &attacks {
         blocked(sql, as_scope(&server, *scope, sql).await);
