@@ -1,0 +1,317 @@
+//! The API under load, over real HTTP on loopback, on each backend:
+//!
+//! 1. a vendor pushes a 100,000-item price list (two uploads of 50,000,
+//!    the most one request takes);
+//! 2. the vendor sends 100,000 leads, one request each, 8 in flight;
+//! 3. the partner reads its price items sorted by margin (every item
+//!    priced by the margin engine on each request), 50 times.
+//!
+//! Throughput and p50/p99 latency are printed as a Markdown table. Run
+//! with `cargo bench -p onepane --bench api`; PostgreSQL is measured when
+//! ONEPANE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+//! answers, and skipped with the reason otherwise. `ONEPANE_BENCH_LEADS`
+//! and `ONEPANE_BENCH_ITEMS` scale the run down for a quick look.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use onepane::auth::credentials::{
+    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+};
+use onepane::http::oauth::SCOPES;
+use onepane::{Application, Config};
+use onepane_domain::text::{Email, Locale, Name};
+use onepane_domain::workspace::NewWorkspace;
+use onepane_domain::{Currency, PartnerType, Tier, VendorKind};
+use onepane_store::testing::{TEST_SERVER_ROLE, TestDb};
+use onepane_store::{DatabaseUrl, Store};
+use serde_json::json;
+
+const IN_FLIGHT: usize = 8;
+const READS: usize = 50;
+const UPLOAD: usize = 50_000;
+
+fn scale(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Row {
+    what: String,
+    backend: &'static str,
+    count: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    unit: &'static str,
+}
+
+impl Row {
+    fn print(&mut self) {
+        self.latencies.sort();
+        let pct = |p: f64| -> String {
+            if self.latencies.is_empty() {
+                return "—".into();
+            }
+            let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+            format_duration(self.latencies[i])
+        };
+        println!(
+            "| {} | {} | {} {} in {:.2} s | {:.0} {}/s | {} | {} |",
+            self.what,
+            self.backend,
+            self.count,
+            self.unit,
+            self.elapsed.as_secs_f64(),
+            self.count as f64 / self.elapsed.as_secs_f64(),
+            self.unit,
+            pct(0.50),
+            pct(0.99),
+        );
+    }
+}
+
+fn format_duration(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1_000.0 {
+        format!("{us:.0} µs")
+    } else if us < 1_000_000.0 {
+        format!("{:.2} ms", us / 1e3)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+struct Setup {
+    addr: SocketAddr,
+    vendor_token: String,
+    partner_token: String,
+    workspace: String,
+}
+
+async fn setup(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Setup {
+    let op = store.operator();
+    let (ws, _) = op
+        .create_workspace(&NewWorkspace {
+            name: Name::parse("Bench Oy").unwrap(),
+            home_currency: Currency::EUR,
+            locale: Locale::parse("en").unwrap(),
+            owner_email: Email::parse("owner@bench.example").unwrap(),
+        })
+        .await
+        .unwrap();
+    let vendor = op
+        .create_vendor(&Name::parse("Bench Vendor").unwrap(), VendorKind::Vendor)
+        .await
+        .unwrap();
+    op.link(ws.id, vendor.id, Tier::Gold, PartnerType::Var)
+        .await
+        .unwrap();
+    let secret = random_secret(CLIENT_SECRET_PREFIX).unwrap();
+    let scopes: Vec<String> = SCOPES.iter().map(|s| (*s).to_owned()).collect();
+    let api = op
+        .create_api_client(vendor.id, &Name::parse("bench").unwrap(), &hash_secret(&secret).unwrap(), &scopes)
+        .await
+        .unwrap();
+    let pat = random_secret(ACCESS_TOKEN_PREFIX).unwrap();
+    op.create_access_token(
+        ws.id,
+        &Email::parse("owner@bench.example").unwrap(),
+        &Name::parse("bench").unwrap(),
+        &token_digest(&pat),
+    )
+    .await
+    .unwrap();
+    let token: serde_json::Value = client
+        .post(format!("http://{addr}/oauth/token"))
+        .basic_auth(api.id.to_string(), Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Setup {
+        addr,
+        vendor_token: token["access_token"].as_str().unwrap().to_owned(),
+        partner_token: pat,
+        workspace: ws.id.to_string(),
+    }
+}
+
+async fn run(backend: &'static str, config: Config, store_for_setup: Option<TestDb>) {
+    let app = Application::build(&config).await.unwrap();
+    let addr = app.local_addr();
+    let store = app.store().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(IN_FLIGHT)
+        .build()
+        .unwrap();
+    let s = setup(&store, addr, &client).await;
+    let items = scale("ONEPANE_BENCH_ITEMS", 100_000);
+    let leads = scale("ONEPANE_BENCH_LEADS", 100_000);
+
+    // 1. The price list, in uploads of at most 50,000 items.
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    let lists = items.div_ceil(UPLOAD);
+    for list in 0..lists {
+        let url = format!("http://{}/api/v1/vendor/price-lists/list-{list}", s.addr);
+        let terms = json!({"name": format!("List {list}"), "currency": "EUR",
+            "tier_discounts": [{"tier": "gold", "discount": "18.5"}]});
+        let r = client.put(&url).bearer_auth(&s.vendor_token).json(&terms).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        let n = UPLOAD.min(items - list * UPLOAD);
+        let mut body = String::with_capacity(n * 110);
+        for i in 0..n {
+            let category = ["printers", "toner", "paper", "service"][i % 4];
+            let price = format!("{}.{:02}", 5 + (i * 7919) % 5000, i % 100);
+            body.push_str(
+                &json!({"sku": format!("L{list}-{i:06}"), "name": format!("Product {i}"),
+                    "category": category, "list_price": price,
+                    "volume_breaks": [{"min_quantity": 10, "discount": "3"}]})
+                .to_string(),
+            );
+            body.push('\n');
+        }
+        let t = Instant::now();
+        let r = client
+            .put(format!("{url}/items"))
+            .bearer_auth(&s.vendor_token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        latencies.push(t.elapsed());
+    }
+    Row {
+        what: format!("vendor pushes a {items}-item price list (uploads of 50,000)"),
+        backend,
+        count: items,
+        elapsed: started.elapsed(),
+        latencies,
+        unit: "items",
+    }
+    .print();
+
+    // 2. Leads, one request each, IN_FLIGHT at a time.
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..IN_FLIGHT {
+        let (client, next) = (client.clone(), Arc::clone(&next));
+        let url = format!("http://{}/api/v1/vendor/partners/{}/leads", s.addr, s.workspace);
+        let token = s.vendor_token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= leads {
+                    return latencies;
+                }
+                let lead = json!({"external_id": format!("crm-{i}"),
+                    "contact": {"name": format!("Contact {i}"), "email": format!("c{i}@customer.example")},
+                    "company": {"name": format!("Customer {} Oy", i % 977), "country": "FI"}});
+                let t = Instant::now();
+                let r = client.post(&url).bearer_auth(&token).json(&lead).send().await.unwrap();
+                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+                latencies.push(t.elapsed());
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    Row {
+        what: format!("vendor sends {leads} leads, one request each, {IN_FLIGHT} in flight"),
+        backend,
+        count: leads,
+        elapsed: started.elapsed(),
+        latencies,
+        unit: "leads",
+    }
+    .print();
+
+    // 3. The partner's price items sorted by margin.
+    let url = format!("http://{}/api/v1/price-items?sort=margin&limit=50", s.addr);
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for _ in 0..READS {
+        let t = Instant::now();
+        let r = client.get(&url).bearer_auth(&s.partner_token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let page: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), 50);
+        latencies.push(t.elapsed());
+    }
+    Row {
+        what: format!("partner reads the top 50 of {items} items by margin (all priced each time)"),
+        backend,
+        count: READS,
+        elapsed: started.elapsed(),
+        latencies,
+        unit: "pages",
+    }
+    .print();
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    drop(store_for_setup);
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else is taken.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        println!("| benchmark | backend | volume | throughput | p50 | p99 |");
+        println!("|---|---|---|---|---|---|");
+        let dir = tempfile::tempdir().unwrap();
+        let base = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rate_limit_per_minute: u32::MAX / 2,
+            rate_limit_burst: 1_000_000,
+            ..Config::default()
+        };
+        run(
+            "SQLite",
+            Config {
+                data_dir: dir.path().join("data"),
+                ..base.clone()
+            },
+            None,
+        )
+        .await;
+        match TestDb::postgres().await {
+            Some(db) => {
+                let url = db.postgres_url_as(TEST_SERVER_ROLE).unwrap();
+                let pg_dir = tempfile::tempdir().unwrap();
+                run(
+                    "PostgreSQL",
+                    Config {
+                        data_dir: pg_dir.path().join("data"),
+                        database_url: Some(DatabaseUrl::Postgres(url)),
+                        ..base
+                    },
+                    Some(db),
+                )
+                .await;
+            }
+            None => println!("\nPostgreSQL skipped: no server answers at ONEPANE_TEST_DATABASE_URL."),
+        }
+    });
+}
