@@ -678,6 +678,10 @@ mod tests {
             "secret_key",
             "log_format",
             "log",
+            "public_url",
+            "rate_limit_per_minute",
+            "rate_limit_burst",
+            "webhook_retry_base_ms",
         ];
         for key in known {
             assert!(
