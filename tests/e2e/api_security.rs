@@ -29,7 +29,7 @@ use sha2::Sha256;
 use crate::harness::Backend;
 use crate::world::{World, api_client, on_both_backends, token};
 
-// ---- helpers ---------------------------------------------------------------
+// ---- requests, problems and forged tokens -------------------------------------
 
 const PROBLEMS: &str = "https://onepane.dev/problems/";
 
@@ -914,6 +914,10 @@ async fn no_vendor_or_partner_reaches_another_tenants_data(backend: Backend) {
     };
     let (v1, v2, gold, registered) = (&world.v1, &world.v2, &world.gold, &world.registered);
     let v = "/api/v1/vendor";
+    // A port nothing listens on: the delivery fails at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/onepane", closed.local_addr().unwrap());
+    drop(closed);
 
     // ---- v1's and gold's business, through their own API calls.
     let reply = call(
@@ -922,8 +926,7 @@ async fn no_vendor_or_partner_reaches_another_tenants_data(backend: Backend) {
         &format!("{v}/webhooks"),
         &v1.token,
         Some(json!({
-            // Nothing listens on the discard port: the delivery fails fast.
-            "url": "http://127.0.0.1:9/onepane",
+            "url": hook,
             "events": ["deal-registration.submitted"]
         })),
     )
@@ -1454,15 +1457,32 @@ async fn wrong_secrets_for_a_client_do_not_spend_its_api_budget(backend: Backend
     let Some(world) = World::with_config(backend, slow).await else {
         return;
     };
-    let id = world.v1.client_id.to_string();
-    for _ in 0..3 {
-        let reply = token_request(
-            &world,
-            Some((&id, "opcs_guessed")),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-        assert!(matches!(reply.status, 401 | 429), "{}", reply.body);
+    // Sent at once, as a flood would be: each is counted before its
+    // (deliberately slow) secret check.
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        flood.spawn(
+            world
+                .app
+                .client
+                .post(world.app.url("/oauth/token"))
+                .basic_auth(world.v1.client_id.to_string(), Some("opcs_guessed"))
+                .form(&[("grant_type", "client_credentials")])
+                .send(),
+        );
+    }
+    // The first refusal comes back at once, while the bucket is still full
+    // (the accepted ones are still hashing): ask the API right then.
+    loop {
+        let sent = flood
+            .join_next()
+            .await
+            .expect("six requests, not all accepted");
+        let status = sent.unwrap().unwrap().status().as_u16();
+        assert!(matches!(status, 401 | 429), "{status}");
+        if status == 429 {
+            break;
+        }
     }
     let reply = call(
         &world,
