@@ -37,7 +37,6 @@ pub(crate) use on_both_backends;
 
 pub struct Partner {
     pub id: WorkspaceId,
-    pub email: String,
     pub token: String,
 }
 
@@ -156,11 +155,7 @@ async fn partner(app: &TestApp, name: &str) -> Partner {
         )
         .await
         .unwrap();
-    Partner {
-        id: ws.id,
-        email,
-        token,
-    }
+    Partner { id: ws.id, token }
 }
 
 async fn vendor(app: &TestApp, name: &str) -> Vendor {

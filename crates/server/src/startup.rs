@@ -135,16 +135,15 @@ async fn prepare_schema(
 /// Connects to the store; an SQLite file's missing directory is created
 /// first, private to the owner (the store would create it world-readable).
 pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Store, StoreError> {
-    if let DatabaseUrl::Sqlite(path) = url {
-        if let Some(dir) = path
+    if let DatabaseUrl::Sqlite(path) = url
+        && let Some(dir) = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-        {
-            crate::config::create_private_dir(dir).map_err(|source| StoreError::DataDir {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
+    {
+        crate::config::create_private_dir(dir).map_err(|source| StoreError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
     }
     Store::connect(url, options).await
 }

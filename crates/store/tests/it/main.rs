@@ -3,6 +3,7 @@
 //! row-level security attacked with raw SQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod api_access;
 mod conformance;
 mod fixtures;
 mod rls;
