@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod harness;
 mod http;
+mod openapi;
 mod postgres;
 mod serve;
 mod world;

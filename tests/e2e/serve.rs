@@ -11,10 +11,11 @@ async fn poll_healthz(url: &str, deadline: Instant) -> Option<Instant> {
         .build()
         .unwrap();
     while Instant::now() < deadline {
-        if let Ok(response) = client.get(url).send().await {
-            if response.status() == 200 && response.text().await.unwrap() == "ok" {
-                return Some(Instant::now());
-            }
+        if let Ok(response) = client.get(url).send().await
+            && response.status() == 200
+            && response.text().await.unwrap() == "ok"
+        {
+            return Some(Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

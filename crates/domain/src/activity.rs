@@ -38,6 +38,7 @@ spelled_enum!(
 
 /// A message to a workspace's members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     /// Its id.
     pub id: NotificationId,

@@ -82,6 +82,7 @@ impl DateWindow {
 
 /// Who a campaign or asset is for. An empty list means "everyone" on that axis.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Audience {
     /// Tiers included.
@@ -106,6 +107,7 @@ impl Audience {
 
 /// The content of a co-branded landing page, in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LandingContent {
     /// The page's headline.
@@ -118,6 +120,7 @@ pub struct LandingContent {
 
 /// A campaign's text in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CampaignVariant {
     /// The language.
@@ -142,6 +145,7 @@ spelled_enum!(
 
 /// What a vendor publishes as a campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CampaignContent {
     /// When the campaign runs.
@@ -173,6 +177,7 @@ impl CampaignContent {
 
 /// A vendor's campaign as it lands in one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Campaign {
     /// Its id in the workspace.
     pub id: CampaignId,
@@ -194,6 +199,7 @@ pub struct Campaign {
 
 /// A workspace's one-click activation of a campaign: a co-branded landing page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignActivation {
     /// Its id.
     pub id: ActivationId,
@@ -287,6 +293,7 @@ pub enum AssetBody {
 
 /// An asset in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssetVariant {
     /// The language.
@@ -299,6 +306,7 @@ pub struct AssetVariant {
 
 /// What a vendor publishes as an asset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssetContent {
     /// What it is.
@@ -315,6 +323,7 @@ pub struct AssetContent {
 
 /// A vendor's asset as it lands in one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Asset {
     /// Its id in the workspace.
     pub id: AssetId,

@@ -29,6 +29,7 @@ spelled_enum!(
 
 /// A product line of a registered deal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DealProduct {
     /// The vendor's SKU.
@@ -39,6 +40,7 @@ pub struct DealProduct {
 
 /// What the partner fills in: the same form for every vendor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DealDetails {
     /// The opportunity's title.
@@ -155,6 +157,7 @@ pub enum DealDecisionError {
 
 /// A deal registration submitted to one vendor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DealRegistration {
     /// Its id.
     pub id: DealRegistrationId,

@@ -16,8 +16,8 @@ pub struct IdParseError {
 }
 
 macro_rules! id_type {
-    ($(#[$meta:meta])* $name:ident, $kind:literal) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident, $kind:literal) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
@@ -65,6 +65,20 @@ macro_rules! id_type {
         impl From<$name> for Uuid {
             fn from(id: $name) -> Uuid {
                 id.0
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::openapi::id_schema(&[$($doc),*])
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
     };

@@ -96,6 +96,7 @@ impl LeadStatus {
 
 /// The person behind a lead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Full name.
@@ -110,6 +111,7 @@ pub struct Contact {
 
 /// The organization behind a lead or a deal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Company {
     /// Company name.
@@ -122,6 +124,7 @@ pub struct Company {
 
 /// A lead in a workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lead {
     /// Its id.
     pub id: LeadId,
@@ -172,6 +175,7 @@ pub struct NewManualLead {
 
 /// A lead a vendor sends to one partner.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewVendorLead {
     /// The id in the vendor's system (sending the same id again updates it).

@@ -9,6 +9,8 @@ pub mod ids;
 pub mod lead;
 pub mod margin;
 pub mod money;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod price;
 pub mod program;
 pub mod text;

@@ -143,6 +143,7 @@ impl From<Price> for Decimal {
 
 /// The discount a vendor gives partners of one tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TierDiscount {
     /// The tier.
@@ -153,6 +154,7 @@ pub struct TierDiscount {
 
 /// A discount for buying at least `min_quantity` units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VolumeBreak {
     /// The smallest quantity the break applies to.
@@ -163,6 +165,7 @@ pub struct VolumeBreak {
 
 /// A time-bound discount, for a whole price list or narrowed to a category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Promotion {
     /// What the vendor calls it.
@@ -178,6 +181,7 @@ pub struct Promotion {
 
 /// A price list's terms, as a vendor publishes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceListTerms {
     /// The list's name.
@@ -226,6 +230,7 @@ pub struct PriceList {
 
 /// One item as a vendor publishes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceItemInput {
     /// The SKU, unique within the list.
@@ -247,6 +252,7 @@ pub struct PriceItemInput {
 
 /// One item of a price list in one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceItem {
     /// Its id.
     pub id: PriceItemId,

@@ -57,8 +57,8 @@ fn bounded(what: &'static str, s: &str, max: usize) -> Result<String, TextError>
 }
 
 macro_rules! text_type {
-    ($(#[$meta:meta])* $name:ident, $what:literal, $max:expr, |$s:ident| $refine:expr) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident, $what:literal, $max:expr, |$s:ident| $refine:expr) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
@@ -112,6 +112,20 @@ macro_rules! text_type {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::openapi::text_schema(&[$($doc),*], $max, stringify!($name))
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
     };

@@ -114,7 +114,12 @@ async fn setup(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Set
     let secret = random_secret(CLIENT_SECRET_PREFIX).unwrap();
     let scopes: Vec<String> = SCOPES.iter().map(|s| (*s).to_owned()).collect();
     let api = op
-        .create_api_client(vendor.id, &Name::parse("bench").unwrap(), &hash_secret(&secret).unwrap(), &scopes)
+        .create_api_client(
+            vendor.id,
+            &Name::parse("bench").unwrap(),
+            &hash_secret(&secret).unwrap(),
+            &scopes,
+        )
         .await
         .unwrap();
     let pat = random_secret(ACCESS_TOKEN_PREFIX).unwrap();
@@ -168,7 +173,13 @@ async fn run(backend: &'static str, config: Config, store_for_setup: Option<Test
         let url = format!("http://{}/api/v1/vendor/price-lists/list-{list}", s.addr);
         let terms = json!({"name": format!("List {list}"), "currency": "EUR",
             "tier_discounts": [{"tier": "gold", "discount": "18.5"}]});
-        let r = client.put(&url).bearer_auth(&s.vendor_token).json(&terms).send().await.unwrap();
+        let r = client
+            .put(&url)
+            .bearer_auth(&s.vendor_token)
+            .json(&terms)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
         let n = UPLOAD.min(items - list * UPLOAD);
         let mut body = String::with_capacity(n * 110);
@@ -211,7 +222,10 @@ async fn run(backend: &'static str, config: Config, store_for_setup: Option<Test
     let mut tasks = Vec::new();
     for _ in 0..IN_FLIGHT {
         let (client, next) = (client.clone(), Arc::clone(&next));
-        let url = format!("http://{}/api/v1/vendor/partners/{}/leads", s.addr, s.workspace);
+        let url = format!(
+            "http://{}/api/v1/vendor/partners/{}/leads",
+            s.addr, s.workspace
+        );
         let token = s.vendor_token.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -250,7 +264,12 @@ async fn run(backend: &'static str, config: Config, store_for_setup: Option<Test
     let started = Instant::now();
     for _ in 0..READS {
         let t = Instant::now();
-        let r = client.get(&url).bearer_auth(&s.partner_token).send().await.unwrap();
+        let r = client
+            .get(&url)
+            .bearer_auth(&s.partner_token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let page: serde_json::Value = r.json().await.unwrap();
         assert_eq!(page["items"].as_array().unwrap().len(), 50);
@@ -311,7 +330,9 @@ fn main() {
                 )
                 .await;
             }
-            None => println!("\nPostgreSQL skipped: no server answers at ONEPANE_TEST_DATABASE_URL."),
+            None => {
+                println!("\nPostgreSQL skipped: no server answers at ONEPANE_TEST_DATABASE_URL.")
+            }
         }
     });
 }

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 mod rate_limit;
 mod request_id;
 
@@ -74,6 +75,8 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
         )
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/api/docs", get(openapi::reference))
         .nest("/api/v1/vendor", vendor_api(&state))
         .nest("/api/v1", partner_api(&state))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -141,9 +144,59 @@ fn vendor_api(state: &AppState) -> Router<AppState> {
         )
         .route("/webhooks/deliveries", get(deliveries))
         .route("/webhooks/deliveries/{id}/redeliver", post(redeliver))
-        // The last layer runs first: authenticate, then idempotency.
+        // The last layer runs first: authenticate, check the scope (before
+        // any body is read), then idempotency.
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(axum::middleware::from_fn(require_scope))
         .route_layer(from_fn_with_state(state.clone(), authenticate_vendor))
+}
+
+/// The scope each vendor endpoint needs, by method and route.
+pub fn vendor_scope(method: &Method, route: &str) -> Option<&'static str> {
+    let route = route.strip_prefix("/api/v1/vendor").unwrap_or(route);
+    let write = !matches!(*method, Method::GET | Method::HEAD);
+    let scope = match (route, write) {
+        ("/partners", false) => "partners:read",
+        ("/partners/{workspace_id}/tier", true) => "partners:write",
+        ("/partners/{workspace_id}/leads", true) => "leads:write",
+        ("/campaigns" | "/campaigns/{external_id}" | "/campaigns/{external_id}/stats", false) => {
+            "campaigns:read"
+        }
+        ("/campaigns/{external_id}", true) => "campaigns:write",
+        ("/assets" | "/assets/{external_id}", false) => "assets:read",
+        ("/assets/{external_id}", true) => "assets:write",
+        (
+            "/price-lists" | "/price-lists/{external_id}" | "/price-lists/{external_id}/items",
+            false,
+        ) => "prices:read",
+        ("/price-lists/{external_id}" | "/price-lists/{external_id}/items", true) => "prices:write",
+        ("/deal-registrations" | "/deal-registrations/{id}", false) => "deals:read",
+        ("/deal-registrations/{id}/decision", true) => "deals:write",
+        ("/webhooks" | "/webhooks/deliveries", false) => "webhooks:read",
+        ("/webhooks" | "/webhooks/deliveries/{id}/redeliver", true) => "webhooks:write",
+        _ => return None,
+    };
+    Some(scope)
+}
+
+/// Refuses a vendor's request whose token lacks the endpoint's scope,
+/// before its body is read. An endpoint missing from [`vendor_scope`] is
+/// refused to everyone: new routes fail closed.
+async fn require_scope(
+    matched: axum::extract::MatchedPath,
+    caller: crate::auth::caller::VendorCaller,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    match vendor_scope(req.method(), matched.as_str()) {
+        Some(scope) => caller.require(scope)?,
+        None => {
+            return Err(ApiError::Forbidden(
+                "no scope opens this endpoint to API clients".into(),
+            ));
+        }
+    }
+    Ok(next.run(req).await)
 }
 
 /// The partner API for a workspace's members.

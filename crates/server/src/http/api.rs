@@ -6,6 +6,7 @@ pub mod partner;
 pub mod vendor;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::ApiError;
 
@@ -17,12 +18,13 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_ITEM_PAGE: u32 = 5_000;
 
 /// A page of a listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Listing<T> {
     /// The rows.
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     pub next_cursor: Option<String>,
 }
 

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use onepane_domain::ApiClientId;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::auth::credentials::{decoy_hash, verify_secret};
@@ -31,6 +32,26 @@ pub const SCOPES: &[&str] = &[
     "webhooks:write",
 ];
 
+/// What a scope lets a client do, for the API reference.
+pub fn scope_description(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "partners:read" => "List the linked partners.",
+        "partners:write" => "Set a linked partner's tier.",
+        "campaigns:read" => "Read campaigns and their activation counts.",
+        "campaigns:write" => "Publish and archive campaigns.",
+        "assets:read" => "Read marketing assets.",
+        "assets:write" => "Publish and delete marketing assets.",
+        "prices:read" => "Read price lists and their items.",
+        "prices:write" => "Publish price lists and replace their items.",
+        "leads:write" => "Send leads to linked partners.",
+        "deals:read" => "Read the deal registrations partners submitted.",
+        "deals:write" => "Approve or reject deal registrations.",
+        "webhooks:read" => "Read the webhook subscription and its deliveries.",
+        "webhooks:write" => "Subscribe to webhooks, rotate the secret, redeliver.",
+        _ => return None,
+    })
+}
+
 /// An RFC 6749 §5.2 error.
 #[derive(Debug)]
 struct OAuthError {
@@ -50,9 +71,14 @@ impl OAuthError {
     }
 }
 
-#[derive(Serialize)]
+/// An RFC 6749 §5.2 error answer of the token endpoint.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthError)]
 struct ErrorBody<'a> {
+    /// The error code.
+    #[schema(schema_with = crate::http::openapi::oauth_error_code)]
     error: &'a str,
+    /// What went wrong, for the developer.
     error_description: &'a str,
 }
 
@@ -95,12 +121,82 @@ fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-#[derive(Serialize)]
+/// An access token (RFC 6749 §5.1).
+#[derive(Serialize, ToSchema)]
 struct TokenResponse {
+    /// The token: a JWT signed with EdDSA, to send as `Authorization: Bearer`.
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(schema_with = crate::http::openapi::bearer_token_type)]
     token_type: &'static str,
+    /// Seconds until it expires.
     expires_in: u64,
+    /// The scopes it carries, space-separated.
     scope: String,
+}
+
+/// The form `POST /oauth/token` reads (`application/x-www-form-urlencoded`).
+/// The client authenticates with HTTP Basic or with `client_id` and
+/// `client_secret` here, not both.
+#[derive(Debug, ToSchema)]
+pub struct TokenRequest {
+    /// Always `client_credentials`.
+    #[schema(schema_with = crate::http::openapi::client_credentials_grant)]
+    pub grant_type: String,
+    /// The scopes wanted, space-separated; every scope the client holds when
+    /// absent.
+    #[schema(value_type = String, required = false)]
+    pub scope: Option<String>,
+    /// The client id, when HTTP Basic is not used.
+    #[schema(value_type = String, required = false)]
+    pub client_id: Option<String>,
+    /// The client secret, when HTTP Basic is not used.
+    #[schema(value_type = String, required = false)]
+    pub client_secret: Option<String>,
+}
+
+/// The JSON Web Key Set (RFC 7517) of `/.well-known/jwks.json`.
+#[derive(Debug, ToSchema)]
+pub struct JwkSet {
+    /// Every key that may have signed a token still valid.
+    pub keys: Vec<Jwk>,
+}
+
+/// An Ed25519 public key (RFC 8037).
+#[derive(Debug, ToSchema)]
+pub struct Jwk {
+    /// Always `OKP`.
+    pub kty: String,
+    /// Always `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+    /// The key id, as in the token's `kid` header.
+    pub kid: String,
+    /// Always `EdDSA`.
+    pub alg: String,
+    /// Always `sig`.
+    #[schema(rename = "use")]
+    pub key_use: String,
+}
+
+/// The authorization server metadata (RFC 8414).
+#[derive(Debug, ToSchema)]
+pub struct ServerMetadata {
+    /// This server's issuer URL, the `iss` of its tokens.
+    pub issuer: String,
+    /// Where to ask for tokens.
+    pub token_endpoint: String,
+    /// Where the signing keys are.
+    pub jwks_uri: String,
+    /// `client_credentials` only.
+    pub grant_types_supported: Vec<String>,
+    /// `client_secret_basic` and `client_secret_post`.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Every scope a client can hold.
+    pub scopes_supported: Vec<String>,
+    /// Empty: there is no authorization endpoint.
+    pub response_types_supported: Vec<String>,
 }
 
 /// The client's credentials, from the Basic header or the form, not both.
@@ -153,7 +249,26 @@ fn client_credentials(
     }
 }
 
-/// `POST /oauth/token`.
+/// Get an access token.
+///
+/// For a vendor's API client (OAuth 2.0 client credentials). Authenticate the client with HTTP Basic (`client_id:client_secret`) or
+/// with `client_id` and `client_secret` in the form, not both. Errors follow
+/// RFC 6749 §5.2; a client over its rate limit gets `slow_down`.
+#[utoipa::path(
+    post, path = "/oauth/token", operation_id = "oauth_token", tag = "OAuth",
+    security(("clientBasic" = []), ()),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The access token.", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope`.", body = ErrorBody),
+        (status = 401, description = "`invalid_client`: unknown, revoked or wrong secret.", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Basic` when the client used HTTP Basic, else `Bearer`."))),
+        (status = 429, description = "`slow_down`: too many token requests for this client.", body = ErrorBody),
+        (status = 500, description = "`server_error`.", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`.", body = ErrorBody),
+    )
+)]
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match issue(&state, &headers, &body).await {
         Ok(r) => r,
@@ -212,9 +327,11 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             "the client is unknown, revoked, or its secret is wrong",
         )
     };
+    // Its own budget: failed attempts against a client id must not spend
+    // the API budget of the client's valid tokens.
     if state
         .rate_limiter
-        .check(&format!("client:{client_id}"))
+        .check(&format!("token-endpoint:{client_id}"))
         .is_err()
     {
         return Err(OAuthError::new(
@@ -282,7 +399,11 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
     Ok(response)
 }
 
-/// `GET /.well-known/jwks.json`.
+/// Get the public keys that verify access tokens.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", operation_id = "oauth_jwks", tag = "OAuth",
+    responses((status = 200, description = "The JSON Web Key Set.", body = JwkSet)),
+)]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.keys.ring().jwks()).into_response();
     response.headers_mut().insert(
@@ -292,7 +413,12 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     response
 }
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+/// Get the authorization server metadata (RFC 8414).
+#[utoipa::path(
+    get, path = "/.well-known/oauth-authorization-server", operation_id = "oauth_metadata",
+    tag = "OAuth",
+    responses((status = 200, description = "The metadata.", body = ServerMetadata)),
+)]
 pub async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
     let issuer = &state.keys.policy().issuer;
     let base = issuer.trim_end_matches('/');

@@ -4,6 +4,7 @@
 
 use chrono::{Duration, Utc};
 use onepane_domain::activity::WebhookEvent;
+use onepane_domain::lead::NewCampaignLead;
 use onepane_domain::text::{Email, ExternalId};
 use onepane_domain::{ApiClientId, Currency, Tier, WebhookDeliveryId};
 use onepane_store::testing::TestDb;
@@ -311,7 +312,7 @@ async fn the_outbox_delivers_only_what_a_vendor_subscribed_to(db: TestDb) {
     let due = db
         .store
         .system()
-        .claim_due_deliveries(10, chrono::Duration::seconds(30))
+        .claim_due_deliveries(10, Duration::seconds(30))
         .await
         .unwrap();
     assert_eq!(
@@ -489,7 +490,7 @@ async fn campaign_lead_counts_are_visible_to_the_vendor_without_leads(db: TestDb
     let c = p.campaigns().await.unwrap().remove(0);
     let act = p.activate_campaign(c.id, None).await.unwrap();
     for n in ["Ann", "Bob"] {
-        p.capture_campaign_lead(&onepane_domain::lead::NewCampaignLead {
+        p.capture_campaign_lead(&NewCampaignLead {
             activation_id: act.id,
             contact: contact(n),
             company: None,

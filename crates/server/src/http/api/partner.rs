@@ -1,10 +1,16 @@
 //! The partner API: a workspace's single pane, for its own scripts, with a
 //! member's personal access token. The workspace comes only from the token.
+//!
+//! Each handler's `#[utoipa::path]` lists the answers the handler itself
+//! gives; the ones every operation shares (401 and 429 from
+//! authentication, and the `Idempotency-Key` answers of writes) are added
+//! from the layers in `http::openapi`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
+use onepane_domain::activity::Notification;
 use onepane_domain::campaign::{Asset, AssetBody, AssetKind, Campaign, CampaignActivation};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, VendorFields};
 use onepane_domain::lead::{Company, Lead, LeadStatus};
@@ -18,26 +24,44 @@ use onepane_domain::{
 };
 use onepane_store::{LeadFilter, Page, PriceItemFilter};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{Listing, MAX_PAGE, page_size, parse_param};
 use crate::auth::caller::PartnerCaller;
 use crate::http::json::{ApiJson, ApiQuery};
+use crate::http::openapi::{
+    BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
+};
 use crate::http::{ApiError, AppState};
 
 // ---- vendors -------------------------------------------------------------
 
 /// A vendor the workspace works with.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VendorView {
+    /// The vendor.
     id: VendorId,
+    /// Its name.
     name: Name,
+    /// A vendor or a distributor.
     kind: VendorKind,
+    /// This workspace's tier with it.
     tier: Tier,
+    /// This workspace's route to market with it.
     partner_type: PartnerType,
+    /// Where the relationship stands.
     status: LinkStatus,
 }
 
-/// `GET /vendors`.
+/// List the workspace's vendors.
+///
+/// Each vendor the workspace works with, with its tier, route to market and
+/// status.
+#[utoipa::path(
+    get, path = "/api/v1/vendors", operation_id = "partner_list_vendors",
+    tag = "Partner: vendors", security(("bearer" = [])),
+    responses((status = 200, description = "Every vendor (one page).", body = Listing<VendorView>))
+)]
 pub async fn vendors(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -62,18 +86,38 @@ pub async fn vendors(
 // ---- leads ---------------------------------------------------------------
 
 /// Query of `GET /leads`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeadsQuery {
+    /// Only leads attributed to this vendor.
+    #[param(value_type = Option<VendorId>)]
     vendor_id: Option<String>,
+    /// Only leads with this status.
+    #[param(value_type = Option<LeadStatus>)]
     status: Option<String>,
+    /// Only leads from this campaign.
+    #[param(value_type = Option<CampaignId>)]
     campaign_id: Option<String>,
+    /// Text to search for in the contact, company and message.
     q: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Leads per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// `GET /leads`: newest first.
+/// List the workspace's leads, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/leads", operation_id = "partner_list_leads",
+    tag = "Partner: leads", security(("bearer" = [])),
+    params(LeadsQuery),
+    responses(
+        (status = 200, description = "A page of leads.", body = Listing<Lead>),
+        (status = 400, response = BadRequest),
+    )
+)]
 pub async fn leads(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -122,7 +166,17 @@ pub async fn leads(
     Ok(Json(Listing { items, next_cursor }))
 }
 
-/// `GET /leads/{id}`.
+/// Get one lead.
+#[utoipa::path(
+    get, path = "/api/v1/leads/{id}", operation_id = "partner_get_lead",
+    tag = "Partner: leads", security(("bearer" = [])),
+    params(("id" = LeadId, Path, description = "The lead.")),
+    responses(
+        (status = 200, description = "The lead.", body = Lead),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn lead(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -134,7 +188,19 @@ pub async fn lead(
     ))
 }
 
-/// `POST /leads/{id}/accept`.
+/// Accept a lead a vendor sent.
+#[utoipa::path(
+    post, path = "/api/v1/leads/{id}/accept", operation_id = "partner_accept_lead",
+    tag = "Partner: leads", security(("bearer" = [])),
+    params(("id" = LeadId, Path, description = "The lead.")),
+    responses(
+        (status = 200, description = "The lead, accepted.", body = Lead),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn accept_lead(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -145,7 +211,19 @@ pub async fn accept_lead(
     Ok(Json(store.set_lead_status(id, LeadStatus::Accepted).await?))
 }
 
-/// `POST /leads/{id}/decline`.
+/// Decline a lead a vendor sent.
+#[utoipa::path(
+    post, path = "/api/v1/leads/{id}/decline", operation_id = "partner_decline_lead",
+    tag = "Partner: leads", security(("bearer" = [])),
+    params(("id" = LeadId, Path, description = "The lead.")),
+    responses(
+        (status = 200, description = "The lead, declined.", body = Lead),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn decline_lead(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -158,7 +236,12 @@ pub async fn decline_lead(
 
 // ---- campaigns -----------------------------------------------------------
 
-/// `GET /campaigns`: the campaigns whose audience includes this workspace.
+/// List the campaigns whose audience includes this workspace.
+#[utoipa::path(
+    get, path = "/api/v1/campaigns", operation_id = "partner_list_campaigns",
+    tag = "Partner: campaigns", security(("bearer" = [])),
+    responses((status = 200, description = "Every campaign (one page).", body = Listing<Campaign>))
+)]
 pub async fn campaigns(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -171,14 +254,30 @@ pub async fn campaigns(
 }
 
 /// An activation and where its landing page is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActivationView {
     #[serde(flatten)]
     activation: CampaignActivation,
+    /// The public landing page.
+    #[schema(format = "uri")]
     landing_url: String,
 }
 
-/// `POST /campaigns/{id}/activate`: one click, one landing page.
+/// Activate a campaign.
+///
+/// One click, one co-branded landing page. Activating it again returns the
+/// same activation.
+#[utoipa::path(
+    post, path = "/api/v1/campaigns/{id}/activate", operation_id = "partner_activate_campaign",
+    tag = "Partner: campaigns", security(("bearer" = [])),
+    params(("id" = CampaignId, Path, description = "The campaign.")),
+    responses(
+        (status = 200, description = "The activation and its landing page.", body = ActivationView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn activate_campaign(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -200,16 +299,33 @@ pub async fn activate_campaign(
 // ---- assets --------------------------------------------------------------
 
 /// Query of `GET /assets`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AssetsQuery {
+    /// Only this vendor's assets.
+    #[param(value_type = Option<VendorId>)]
     vendor_id: Option<String>,
+    /// Only assets of this kind.
+    #[param(value_type = Option<AssetKind>)]
     kind: Option<String>,
+    /// Only assets with a variant in this locale or its language.
+    #[param(value_type = Option<Locale>)]
     locale: Option<String>,
+    /// Text to search for in tags and titles (and inline text).
     q: Option<String>,
 }
 
-/// `GET /assets`: the library across vendors.
+/// Search the asset library across vendors.
+#[utoipa::path(
+    get, path = "/api/v1/assets", operation_id = "partner_list_assets",
+    tag = "Partner: assets", security(("bearer" = [])),
+    params(AssetsQuery),
+    responses(
+        (status = 200, description = "The matching assets (one page).", body = Listing<Asset>),
+        (status = 400, response = BadRequest),
+    )
+)]
 pub async fn assets(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -266,36 +382,56 @@ pub async fn assets(
 // ---- prices --------------------------------------------------------------
 
 /// Query of `GET /price-items`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PriceItemsQuery {
+    /// Only this vendor's items.
+    #[param(value_type = Option<VendorId>)]
     vendor_id: Option<String>,
+    /// Only items of this category.
     category: Option<String>,
+    /// Text to search for in SKUs and names.
     q: Option<String>,
     /// `sku` (default), `margin` or `margin_percent`.
+    #[param(schema_with = crate::http::openapi::price_sort)]
     sort: Option<String>,
     /// `asc` or `desc` (default `desc` for margins, `asc` for SKU).
+    #[param(schema_with = crate::http::openapi::sort_order)]
     order: Option<String>,
     /// Units priced (default 1).
+    #[param(minimum = 1)]
     quantity: Option<u32>,
     /// Price as if a registered deal added this extra discount (percent).
+    #[param(value_type = Option<Percent>)]
     deal_discount: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
 /// Cost, sell, margin and margin % in one currency.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FiguresView {
+    /// The currency of the figures.
     currency: Currency,
+    /// What the workspace pays per unit.
     #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = crate::http::openapi::decimal)]
     cost: rust_decimal::Decimal,
+    /// What the workspace sells a unit for.
     #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = crate::http::openapi::decimal)]
     sell: rust_decimal::Decimal,
+    /// Sell less cost.
     #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = crate::http::openapi::decimal)]
     margin: rust_decimal::Decimal,
-    /// Margin as a percentage of sell, to two places; absent when sell is zero.
+    /// Margin as a percentage of sell, to two places; null when sell is zero.
     #[serde(with = "rust_decimal::serde::str_option")]
+    #[schema(schema_with = crate::http::openapi::decimal_or_null)]
     margin_percent: Option<rust_decimal::Decimal>,
 }
 
@@ -312,15 +448,23 @@ impl From<&Figures> for FiguresView {
 }
 
 /// A price item with its figures from the margin engine.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PricedItem {
+    /// The item.
     id: PriceItemId,
+    /// Its vendor.
     vendor_id: VendorId,
+    /// Its price list.
     price_list_id: PriceListId,
+    /// The vendor's SKU.
     sku: String,
+    /// The product's name.
     name: String,
+    /// The product category.
     category: Option<String>,
+    /// The list price per unit.
     list_price: Money,
+    /// Units priced.
     quantity: u32,
     /// Per unit, in the item's currency.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -337,8 +481,22 @@ pub struct PricedItem {
     sort_percent: Option<rust_decimal::Decimal>,
 }
 
-/// `GET /price-items`: every item of every linked vendor with cost, sell,
-/// margin and margin %, sortable by margin.
+/// List priced items.
+///
+/// Every item of every linked vendor with cost, sell, margin and margin %,
+/// sortable by margin. Figures come from the margin engine: the vendor's list price less the
+/// tier, volume, promotion and deal discounts is the cost; the workspace's
+/// sell rules give the sell price; both are shown per unit in the item's
+/// currency and in the workspace's home currency.
+#[utoipa::path(
+    get, path = "/api/v1/price-items", operation_id = "partner_list_price_items",
+    tag = "Partner: prices", security(("bearer" = [])),
+    params(PriceItemsQuery),
+    responses(
+        (status = 200, description = "A page of priced items.", body = Listing<PricedItem>),
+        (status = 400, response = BadRequest),
+    )
+)]
 pub async fn price_items(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -480,7 +638,12 @@ fn sort_by_figure(
 
 // ---- deal registrations --------------------------------------------------
 
-/// `GET /deal-registrations`: newest first.
+/// List the workspace's deal registrations, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/deal-registrations", operation_id = "partner_list_deal_registrations",
+    tag = "Partner: deal registrations", security(("bearer" = [])),
+    responses((status = 200, description = "Every registration (one page).", body = Listing<DealRegistration>))
+)]
 pub async fn deal_registrations(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -496,7 +659,17 @@ pub async fn deal_registrations(
     }))
 }
 
-/// `GET /deal-registrations/{id}`.
+/// Get one deal registration.
+#[utoipa::path(
+    get, path = "/api/v1/deal-registrations/{id}", operation_id = "partner_get_deal_registration",
+    tag = "Partner: deal registrations", security(("bearer" = [])),
+    params(("id" = DealRegistrationId, Path, description = "The registration.")),
+    responses(
+        (status = 200, description = "The registration.", body = DealRegistration),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn deal_registration(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -513,29 +686,51 @@ pub async fn deal_registration(
 }
 
 /// The body of `POST /deal-registrations`: one uniform form for any vendor.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterDeal {
     /// One vendor, or several for a multi-vendor deal (one registration each).
+    #[schema(min_items = 1, max_items = 20)]
     vendor_ids: Vec<VendorId>,
+    /// The opportunity's title.
     title: Name,
+    /// The end customer.
     customer: Company,
+    /// The expected deal value.
     amount: Money,
+    /// The products.
     #[serde(default)]
     products: Vec<DealProduct>,
     /// The vendor's own required fields.
     #[serde(default)]
     fields: VendorFields,
+    /// The lead the deal came from.
     lead_id: Option<LeadId>,
 }
 
 /// The registrations made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
+    /// One per vendor named.
     registrations: Vec<DealRegistration>,
 }
 
-/// `POST /deal-registrations`.
+/// Register a deal.
+///
+/// With one vendor or several, on one form: one registration per vendor.
+#[utoipa::path(
+    post, path = "/api/v1/deal-registrations", operation_id = "partner_register_deal",
+    tag = "Partner: deal registrations", security(("bearer" = [])),
+    request_body = RegisterDeal,
+    responses(
+        (status = 201, description = "The registrations made, one per vendor.", body = Registered),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn register_deal(
     State(state): State<AppState>,
     caller: PartnerCaller,
@@ -576,19 +771,30 @@ pub async fn register_deal(
 // ---- notifications -------------------------------------------------------
 
 /// Query of `GET /notifications`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationsQuery {
+    /// Only unread notifications.
     #[serde(default)]
     unread: bool,
 }
 
-/// `GET /notifications`: newest first.
+/// List the workspace's notifications, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/notifications", operation_id = "partner_list_notifications",
+    tag = "Partner: notifications", security(("bearer" = [])),
+    params(NotificationsQuery),
+    responses(
+        (status = 200, description = "The notifications (one page).", body = Listing<Notification>),
+        (status = 400, response = BadRequest),
+    )
+)]
 pub async fn notifications(
     State(state): State<AppState>,
     caller: PartnerCaller,
     ApiQuery(q): ApiQuery<NotificationsQuery>,
-) -> Result<Json<Listing<onepane_domain::activity::Notification>>, ApiError> {
+) -> Result<Json<Listing<Notification>>, ApiError> {
     let items = state
         .store
         .partner(caller.workspace_id)
@@ -600,7 +806,17 @@ pub async fn notifications(
     }))
 }
 
-/// `POST /notifications/{id}/read`.
+/// Mark a notification read.
+#[utoipa::path(
+    post, path = "/api/v1/notifications/{id}/read", operation_id = "partner_read_notification",
+    tag = "Partner: notifications", security(("bearer" = [])),
+    params(("id" = NotificationId, Path, description = "The notification.")),
+    responses(
+        (status = 204, description = "Marked read."),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn read_notification(
     State(state): State<AppState>,
     caller: PartnerCaller,

@@ -1,5 +1,10 @@
 //! The connector API: what a vendor's API client can do, within the vendor
 //! its token names and the partner workspaces actively linked to it.
+//!
+//! Each handler's `#[utoipa::path]` lists the answers the handler itself
+//! gives; the ones every operation shares (401 and 429 from
+//! authentication, 403 for a missing scope, and the `Idempotency-Key`
+//! answers of writes) are added from the layers in `http::openapi`.
 
 use std::collections::BTreeMap;
 
@@ -17,11 +22,15 @@ use onepane_domain::text::{ExternalId, Name};
 use onepane_domain::{DealRegistrationId, WebhookDeliveryId, WorkspaceId};
 use onepane_store::{DeliveryFilter, DeliveryStatus, WebhookDelivery, WebhookSubscription};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{Listing, MAX_ITEM_PAGE, MAX_PAGE, page_size, parse_param};
 use crate::auth::caller::VendorCaller;
 use crate::auth::credentials::random_secret;
 use crate::http::json::{ApiJson, ApiQuery, parse_json, read_body};
+use crate::http::openapi::{
+    BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
+};
 use crate::http::{ApiError, AppState};
 
 /// The most items one price-list upload may carry.
@@ -34,15 +43,27 @@ fn external_id(raw: &str) -> Result<ExternalId, ApiError> {
 // ---- partners ------------------------------------------------------------
 
 /// A linked partner workspace as its vendor sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PartnerView {
+    /// The partner's workspace.
     workspace_id: WorkspaceId,
+    /// The partner's name.
     name: Name,
+    /// The partner's tier with this vendor.
     tier: Tier,
+    /// The partner's route to market with this vendor.
     partner_type: PartnerType,
 }
 
-/// `GET /partners`.
+/// List the linked partners.
+///
+/// Each partner workspace linked to this vendor, with its tier and route to
+/// market.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/partners", operation_id = "vendor_list_partners",
+    tag = "Vendor: partners", security(("oauth2" = ["partners:read"])),
+    responses((status = 200, description = "Every linked partner (one page).", body = Listing<PartnerView>))
+)]
 pub async fn partners(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -64,13 +85,28 @@ pub async fn partners(
 }
 
 /// The body of `PUT /partners/{workspace_id}/tier`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierBody {
+    /// The new tier.
     tier: Tier,
 }
 
-/// `PUT /partners/{workspace_id}/tier`.
+/// Set a linked partner's tier.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/partners/{workspace_id}/tier", operation_id = "vendor_set_tier",
+    tag = "Vendor: partners", security(("oauth2" = ["partners:write"])),
+    params(("workspace_id" = WorkspaceId, Path, description = "The partner's workspace.")),
+    request_body = TierBody,
+    responses(
+        (status = 200, description = "The partner with its new tier.", body = PartnerView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn set_tier(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -101,15 +137,19 @@ pub async fn set_tier(
 // ---- campaigns -----------------------------------------------------------
 
 /// A campaign as its vendor published it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignView {
+    /// This vendor's id for it.
     external_id: ExternalId,
+    /// Published or archived.
     status: CampaignStatus,
     #[serde(flatten)]
     content: CampaignContent,
     /// How many linked workspaces hold it.
     workspaces: usize,
+    /// When it was first published.
     created_at: DateTime<Utc>,
+    /// When it last changed.
     updated_at: DateTime<Utc>,
 }
 
@@ -137,7 +177,22 @@ fn campaign_views(campaigns: Vec<onepane_domain::campaign::Campaign>) -> Vec<Cam
     by_id.into_values().collect()
 }
 
-/// `PUT /campaigns/{external_id}`.
+/// Publish or change a campaign.
+///
+/// It lands in every linked workspace whose partner is in its audience.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/campaigns/{external_id}", operation_id = "vendor_put_campaign",
+    tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:write"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the campaign.")),
+    request_body = CampaignContent,
+    responses(
+        (status = 200, description = "The campaign as published.", body = CampaignView),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn put_campaign(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -161,7 +216,12 @@ pub async fn put_campaign(
     Ok(Json(view))
 }
 
-/// `GET /campaigns`.
+/// List this vendor's campaigns.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/campaigns", operation_id = "vendor_list_campaigns",
+    tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:read"])),
+    responses((status = 200, description = "Every campaign (one page).", body = Listing<CampaignView>))
+)]
 pub async fn campaigns(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -185,7 +245,17 @@ async fn one_campaign(
         .ok_or_else(|| ApiError::NotFound(format!("campaign {id} was not found")))
 }
 
-/// `GET /campaigns/{external_id}`.
+/// Get one campaign.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/campaigns/{external_id}", operation_id = "vendor_get_campaign",
+    tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:read"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the campaign.")),
+    responses(
+        (status = 200, description = "The campaign.", body = CampaignView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn campaign(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -197,7 +267,17 @@ pub async fn campaign(
     ))
 }
 
-/// `DELETE /campaigns/{external_id}`: archives it everywhere.
+/// Archive a campaign everywhere: its activations stop taking leads.
+#[utoipa::path(
+    delete, path = "/api/v1/vendor/campaigns/{external_id}", operation_id = "vendor_archive_campaign",
+    tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:write"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the campaign.")),
+    responses(
+        (status = 200, description = "The campaign, now archived.", body = CampaignView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn archive_campaign(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -214,15 +294,29 @@ pub async fn archive_campaign(
 }
 
 /// Activation counts: no lead data.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignStats {
+    /// This vendor's id for the campaign.
     external_id: ExternalId,
+    /// How many linked workspaces hold it.
     workspaces: usize,
+    /// How many workspaces activated it.
     activations: u64,
+    /// How many leads its landing pages captured.
     leads: u64,
 }
 
-/// `GET /campaigns/{external_id}/stats`.
+/// Count a campaign's activations and leads (counts only: no lead data).
+#[utoipa::path(
+    get, path = "/api/v1/vendor/campaigns/{external_id}/stats", operation_id = "vendor_campaign_stats",
+    tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:read"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the campaign.")),
+    responses(
+        (status = 200, description = "The campaign's counts.", body = CampaignStats),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn campaign_stats(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -250,12 +344,15 @@ pub async fn campaign_stats(
 // ---- assets --------------------------------------------------------------
 
 /// An asset as its vendor published it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AssetView {
+    /// This vendor's id for it.
     external_id: ExternalId,
     #[serde(flatten)]
     content: AssetContent,
+    /// How many linked workspaces hold it.
     workspaces: usize,
+    /// When it last changed.
     updated_at: DateTime<Utc>,
 }
 
@@ -279,7 +376,22 @@ fn asset_views(assets: Vec<onepane_domain::campaign::Asset>) -> Vec<AssetView> {
     by_id.into_values().collect()
 }
 
-/// `PUT /assets/{external_id}`.
+/// Publish or change a marketing asset.
+///
+/// It lands in every linked workspace whose partner is in its audience.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/assets/{external_id}", operation_id = "vendor_put_asset",
+    tag = "Vendor: assets", security(("oauth2" = ["assets:write"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the asset.")),
+    request_body = AssetContent,
+    responses(
+        (status = 200, description = "The asset as published.", body = AssetView),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn put_asset(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -301,7 +413,12 @@ pub async fn put_asset(
     })))
 }
 
-/// `GET /assets`.
+/// List this vendor's assets.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/assets", operation_id = "vendor_list_assets",
+    tag = "Vendor: assets", security(("oauth2" = ["assets:read"])),
+    responses((status = 200, description = "Every asset (one page).", body = Listing<AssetView>))
+)]
 pub async fn assets(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -314,7 +431,17 @@ pub async fn assets(
     }))
 }
 
-/// `GET /assets/{external_id}`.
+/// Get one asset.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/assets/{external_id}", operation_id = "vendor_get_asset",
+    tag = "Vendor: assets", security(("oauth2" = ["assets:read"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the asset.")),
+    responses(
+        (status = 200, description = "The asset.", body = AssetView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn asset(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -329,7 +456,17 @@ pub async fn asset(
         .ok_or_else(|| ApiError::NotFound(format!("asset {id} was not found")))
 }
 
-/// `DELETE /assets/{external_id}`.
+/// Delete an asset from every workspace.
+#[utoipa::path(
+    delete, path = "/api/v1/vendor/assets/{external_id}", operation_id = "vendor_delete_asset",
+    tag = "Vendor: assets", security(("oauth2" = ["assets:write"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the asset.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn delete_asset(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -348,11 +485,13 @@ pub async fn delete_asset(
 // ---- price lists ---------------------------------------------------------
 
 /// A price list's terms as published.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PriceListView {
+    /// This vendor's id for it.
     external_id: ExternalId,
     #[serde(flatten)]
     terms: PriceListTerms,
+    /// When its terms last changed.
     updated_at: DateTime<Utc>,
 }
 
@@ -366,7 +505,21 @@ impl From<PriceList> for PriceListView {
     }
 }
 
-/// `PUT /price-lists/{external_id}`: the terms (items are kept).
+/// Publish a price list's terms, or change them; its items are kept.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/price-lists/{external_id}", operation_id = "vendor_put_price_list",
+    tag = "Vendor: price lists", security(("oauth2" = ["prices:write"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the price list.")),
+    request_body = PriceListTerms,
+    responses(
+        (status = 200, description = "The price list's terms as published.", body = PriceListView),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn put_price_list(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -391,7 +544,12 @@ pub async fn put_price_list(
         })
 }
 
-/// `GET /price-lists`.
+/// List this vendor's price lists (their terms).
+#[utoipa::path(
+    get, path = "/api/v1/vendor/price-lists", operation_id = "vendor_list_price_lists",
+    tag = "Vendor: price lists", security(("oauth2" = ["prices:read"])),
+    responses((status = 200, description = "Every price list (one page).", body = Listing<PriceListView>))
+)]
 pub async fn price_lists(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -404,7 +562,17 @@ pub async fn price_lists(
     }))
 }
 
-/// `GET /price-lists/{external_id}`.
+/// Get one price list's terms.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/price-lists/{external_id}", operation_id = "vendor_get_price_list",
+    tag = "Vendor: price lists", security(("oauth2" = ["prices:read"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the price list.")),
+    responses(
+        (status = 200, description = "The price list's terms.", body = PriceListView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn price_list(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -424,15 +592,42 @@ pub async fn price_list(
 }
 
 /// The result of an items upload.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ItemsReplaced {
+    /// This vendor's id for the price list.
     external_id: ExternalId,
+    /// How many items the list now has.
     items: usize,
+    /// How many workspaces received them.
     workspaces: u64,
 }
 
-/// `PUT /price-lists/{external_id}/items`: the complete set of items, as a
-/// JSON array or NDJSON (one item per line), applied atomically.
+/// Replace a price list's items.
+///
+/// The complete set, at most 50,000 items, is applied atomically. Send a JSON array (`application/json`) or NDJSON, one item per line
+/// (`application/x-ndjson`; `application/jsonl` and `application/jsonlines`
+/// are read too). An NDJSON error's pointer starts with its line number.
+/// The body may be up to 64 MiB.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/price-lists/{external_id}/items", operation_id = "vendor_put_price_items",
+    tag = "Vendor: price lists", security(("oauth2" = ["prices:write"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the price list.")),
+    request_body(
+        description = "Every item of the list; SKUs must be unique.",
+        content(
+            (Vec<PriceItemInput> = "application/json"),
+            (PriceItemInput = "application/x-ndjson"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "How many items were stored, in how many workspaces.", body = ItemsReplaced),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn put_price_items(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -520,14 +715,31 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<PriceItemInput>, ApiError> {
 }
 
 /// Query of `GET /price-lists/{external_id}/items`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsQuery {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Items per page, 1 to 5000 (default 50).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<u32>,
 }
 
-/// `GET /price-lists/{external_id}/items`: by SKU, cursor-paginated.
+/// List a price list's items by SKU, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/price-lists/{external_id}/items", operation_id = "vendor_list_price_items",
+    tag = "Vendor: price lists", security(("oauth2" = ["prices:read"])),
+    params(
+        ("external_id" = ExternalId, Path, description = "This vendor's id for the price list."),
+        ItemsQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of items, in SKU order.", body = Listing<PriceItem>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn price_items(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -554,7 +766,25 @@ fn next_page<T>(mut items: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) ->
 
 // ---- leads ---------------------------------------------------------------
 
-/// `POST /partners/{workspace_id}/leads`.
+/// Send a lead to a linked partner.
+///
+/// The partner accepts or declines it. Sending the same `external_id` again
+/// updates the lead while the partner has not acted on it.
+#[utoipa::path(
+    post, path = "/api/v1/vendor/partners/{workspace_id}/leads", operation_id = "vendor_send_lead",
+    tag = "Vendor: leads", security(("oauth2" = ["leads:write"])),
+    params(("workspace_id" = WorkspaceId, Path, description = "The partner's workspace.")),
+    request_body = NewVendorLead,
+    responses(
+        (status = 201, description = "The lead as the partner sees it.", body = Lead),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn send_lead(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -574,16 +804,34 @@ pub async fn send_lead(
 // ---- deal registrations --------------------------------------------------
 
 /// Query of `GET /deal-registrations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DealsQuery {
+    /// Only registrations with this status.
+    #[param(value_type = Option<DealStatus>)]
     status: Option<String>,
+    /// Only registrations changed at or after this time.
     updated_since: Option<DateTime<Utc>>,
+    /// Registrations per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-/// `GET /deal-registrations`: newest first.
+/// List deal registrations, newest first.
+///
+/// The registrations partners submitted to this vendor.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/deal-registrations", operation_id = "vendor_list_deal_registrations",
+    tag = "Vendor: deal registrations", security(("oauth2" = ["deals:read"])),
+    params(DealsQuery),
+    responses(
+        (status = 200, description = "A page of registrations.", body = Listing<DealRegistration>),
+        (status = 400, response = BadRequest),
+    )
+)]
 pub async fn deal_registrations(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -615,7 +863,17 @@ pub async fn deal_registrations(
     Ok(Json(next_page(items, limit, |d| d.id.to_string())))
 }
 
-/// `GET /deal-registrations/{id}`.
+/// Get one deal registration.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/deal-registrations/{id}", operation_id = "vendor_get_deal_registration",
+    tag = "Vendor: deal registrations", security(("oauth2" = ["deals:read"])),
+    params(("id" = DealRegistrationId, Path, description = "The registration.")),
+    responses(
+        (status = 200, description = "The registration.", body = DealRegistration),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn deal_registration(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -632,7 +890,21 @@ pub async fn deal_registration(
     ))
 }
 
-/// `POST /deal-registrations/{id}/decision`.
+/// Approve or reject a submitted deal registration.
+#[utoipa::path(
+    post, path = "/api/v1/vendor/deal-registrations/{id}/decision", operation_id = "vendor_decide_deal_registration",
+    tag = "Vendor: deal registrations", security(("oauth2" = ["deals:write"])),
+    params(("id" = DealRegistrationId, Path, description = "The registration.")),
+    request_body = DealDecision,
+    responses(
+        (status = 200, description = "The registration with the decision.", body = DealRegistration),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn decide(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -653,10 +925,14 @@ pub async fn decide(
 // ---- webhooks ------------------------------------------------------------
 
 /// The body of `PUT /webhooks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
+    /// Where to send events.
+    #[schema(schema_with = crate::http::openapi::webhook_url)]
     url: url::Url,
+    /// The events to send; at least one.
+    #[schema(min_items = 1)]
     events: Vec<WebhookEvent>,
     /// Make a new signing secret (returned once); the old one stops working.
     #[serde(default)]
@@ -664,13 +940,20 @@ pub struct WebhookBody {
 }
 
 /// The subscription; `secret` only when it was just made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookView {
+    /// Where events are sent.
+    #[schema(schema_with = crate::http::openapi::webhook_url)]
     url: String,
+    /// The events sent.
     events: Vec<WebhookEvent>,
+    /// When the subscription was made.
     created_at: DateTime<Utc>,
+    /// When it last changed.
     updated_at: DateTime<Utc>,
+    /// The `whsec_` signing secret, shown once: when it was just made.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     secret: Option<String>,
 }
 
@@ -686,7 +969,22 @@ impl WebhookView {
     }
 }
 
-/// `PUT /webhooks`.
+/// Subscribe to webhook events, or change the subscription.
+///
+/// The first subscription, and any with `rotate_secret`, returns a new
+/// `whsec_` signing secret, once; the old one stops working.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/webhooks", operation_id = "vendor_put_webhook",
+    tag = "Vendor: webhooks", security(("oauth2" = ["webhooks:write"])),
+    request_body = WebhookBody,
+    responses(
+        (status = 200, description = "The subscription, with `secret` when one was made.", body = WebhookView),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn put_webhook(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -738,7 +1036,15 @@ pub async fn put_webhook(
     Ok(Json(WebhookView::new(sub, new_secret)))
 }
 
-/// `GET /webhooks`.
+/// Get the webhook subscription (without its secret).
+#[utoipa::path(
+    get, path = "/api/v1/vendor/webhooks", operation_id = "vendor_get_webhook",
+    tag = "Vendor: webhooks", security(("oauth2" = ["webhooks:read"])),
+    responses(
+        (status = 200, description = "The subscription.", body = WebhookView),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn webhook(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -749,7 +1055,15 @@ pub async fn webhook(
         .ok_or_else(|| ApiError::NotFound("this vendor has no webhook subscription".into()))
 }
 
-/// `DELETE /webhooks`.
+/// Delete the webhook subscription.
+#[utoipa::path(
+    delete, path = "/api/v1/vendor/webhooks", operation_id = "vendor_delete_webhook",
+    tag = "Vendor: webhooks", security(("oauth2" = ["webhooks:write"])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn delete_webhook(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -770,18 +1084,31 @@ pub async fn delete_webhook(
 }
 
 /// A delivery in the log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
+    /// The delivery (the `Onepane-Delivery` header and the event's `id`).
     id: WebhookDeliveryId,
+    /// The event's type.
     event: WebhookEvent,
+    /// Where the delivery stands.
+    #[schema(schema_with = crate::http::openapi::delivery_status)]
     status: &'static str,
+    /// Attempts made so far.
     attempts: u32,
+    /// When the next attempt is due, while pending.
     next_attempt_at: Option<DateTime<Utc>>,
+    /// When the last attempt was made.
     last_attempt_at: Option<DateTime<Utc>>,
+    /// The receiver's HTTP status on the last attempt.
     last_response_status: Option<u16>,
+    /// Why the last attempt failed.
     last_error: Option<String>,
+    /// When the event happened.
     created_at: DateTime<Utc>,
+    /// When the receiver answered 2xx.
     delivered_at: Option<DateTime<Utc>>,
+    /// The event as sent: `{"id", "type", "created_at", "data"}`.
+    #[schema(value_type = Object)]
     payload: serde_json::Value,
 }
 
@@ -804,15 +1131,30 @@ impl From<WebhookDelivery> for DeliveryView {
 }
 
 /// Query of `GET /webhooks/deliveries`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
+    /// Only deliveries with this status.
+    #[param(schema_with = crate::http::openapi::delivery_status)]
     status: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Deliveries per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// `GET /webhooks/deliveries`: newest first.
+/// List webhook deliveries, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/webhooks/deliveries", operation_id = "vendor_list_webhook_deliveries",
+    tag = "Vendor: webhooks", security(("oauth2" = ["webhooks:read"])),
+    params(DeliveriesQuery),
+    responses(
+        (status = 200, description = "A page of deliveries.", body = Listing<DeliveryView>),
+        (status = 400, response = BadRequest),
+    )
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: VendorCaller,
@@ -845,7 +1187,18 @@ pub async fn deliveries(
     }))
 }
 
-/// `POST /webhooks/deliveries/{id}/redeliver`: a dead delivery, again.
+/// Send a dead delivery again: it gets one more attempt.
+#[utoipa::path(
+    post, path = "/api/v1/vendor/webhooks/deliveries/{id}/redeliver", operation_id = "vendor_redeliver_webhook",
+    tag = "Vendor: webhooks", security(("oauth2" = ["webhooks:write"])),
+    params(("id" = WebhookDeliveryId, Path, description = "The delivery.")),
+    responses(
+        (status = 200, description = "The delivery, pending again.", body = DeliveryView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: VendorCaller,
