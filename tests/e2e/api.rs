@@ -19,6 +19,7 @@ on_both_backends!(
     webhooks_arrive_signed_and_are_retried_when_the_receiver_fails,
     idempotency_keys_replay_refuse_and_stay_per_client,
     leads_sent_by_a_vendor_are_listed_filtered_and_accepted,
+    publishing_with_no_partner_linked_is_a_conflict,
 );
 
 fn campaign_body(tiers: &[&str]) -> Value {
@@ -290,6 +291,75 @@ async fn a_price_list_of_fifty_thousand_items_is_priced_with_exact_margins(backe
     // 10.01 × 0.8 × 0.9 = 7.2072 → 7.21; margin 2.80.
     assert_eq!(page["items"][0]["item_currency"]["cost"], "7.21");
     assert_eq!(page["items"][0]["item_currency"]["margin"], "2.80");
+
+    // Priced figures follow every change at once: a tier, a sell rule, the items.
+    let (status, _) = w
+        .call(
+            Method::PUT,
+            &format!("/api/v1/vendor/partners/{}/tier", w.gold.id),
+            &w.v1.token,
+            Some(json!({"tier": "registered"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let top = |page: &Value| page["items"][0]["item_currency"].clone();
+    let (_, page) = w
+        .call(
+            Method::GET,
+            "/api/v1/price-items?sort=margin&limit=1",
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        top(&page)["cost"],
+        "484.41",
+        "the new tier's discount: {page}"
+    );
+    w.app
+        .store
+        .partner(w.gold.id)
+        .put_sell_rule(
+            &Default::default(),
+            onepane_domain::price::SellMethod::MarkupOnCost(
+                onepane_domain::price::Markup::new("10".parse().unwrap()).unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    let (_, page) = w
+        .call(
+            Method::GET,
+            "/api/v1/price-items?q=sku-49999",
+            &w.gold.token,
+            None,
+        )
+        .await;
+    // Cost 484.49 (509.99 × 0.95 = 484.4905) marked up 10 %: 532.939 → 532.94.
+    assert_eq!(top(&page)["cost"], "484.49", "{page}");
+    assert_eq!(top(&page)["sell"], "532.94", "{page}");
+    assert_eq!(top(&page)["margin"], "48.45", "{page}");
+    let response = w
+        .request(
+            Method::PUT,
+            "/api/v1/vendor/price-lists/eu-2026/items",
+            &w.v1.token,
+        )
+        .json(&json!([{"sku": "ONLY-1", "name": "Only", "list_price": "100.00"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, page) = w
+        .call(Method::GET, "/api/v1/price-items", &w.gold.token, None)
+        .await;
+    let skus: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["ONLY-1"]);
 }
 
 fn deal_body(vendors: &[String]) -> Value {
@@ -821,4 +891,44 @@ async fn leads_sent_by_a_vendor_are_listed_filtered_and_accepted(backend: Backen
         .await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "status");
+}
+
+async fn publishing_with_no_partner_linked_is_a_conflict(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let lonely = w
+        .app
+        .store
+        .operator()
+        .create_vendor(
+            &onepane_domain::text::Name::parse("Lonely").unwrap(),
+            onepane_domain::VendorKind::Vendor,
+        )
+        .await
+        .unwrap();
+    let (client, secret) =
+        crate::world::api_client(&w.app, lonely.id, onepane::http::oauth::SCOPES).await;
+    let token = crate::world::token(&w.app, &client, &secret, None).await;
+    let asset = json!({"kind": "document", "variants": [{"locale": "en", "title": "Deck",
+        "body": {"url": "https://vendor.example/deck.pdf"}}]});
+    for (path, body) in [
+        ("/api/v1/vendor/campaigns/spring", campaign_body(&[])),
+        ("/api/v1/vendor/assets/deck", asset),
+        (
+            "/api/v1/vendor/price-lists/eu",
+            json!({"name": "EU", "currency": "EUR"}),
+        ),
+    ] {
+        let (status, problem) = w.call(Method::PUT, path, &token, Some(body)).await;
+        assert_eq!(status, 409, "{path}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("no partner"),
+            "{problem}"
+        );
+    }
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/vendor/campaigns", &token, None)
+        .await;
+    assert_eq!(listed["items"], json!([]));
 }

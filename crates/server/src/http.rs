@@ -53,6 +53,8 @@ pub struct AppState {
     pub public_base: Arc<str>,
     /// The first webhook retry's delay.
     pub webhook_retry_base: std::time::Duration,
+    /// Workspaces' price items, priced.
+    pub pricing: Arc<api::pricing::PricingCache>,
 }
 
 /// The largest JSON body most endpoints take.

@@ -224,6 +224,7 @@ impl Application {
             })),
             public_base: Arc::from(base),
             webhook_retry_base: config.webhook_retry_base,
+            pricing: Arc::default(),
         };
         Ok(Application {
             listener,

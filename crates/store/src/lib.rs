@@ -193,6 +193,8 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// SQLite has one writer at a time; this process's writers take turns.
+    pub(crate) sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -247,7 +249,10 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            sqlite_writer: std::sync::Arc::default(),
+        })
     }
 
     /// `sqlite` or `postgres`.

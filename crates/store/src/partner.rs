@@ -747,6 +747,39 @@ impl PartnerStore {
         convert_all(rows)
     }
 
+    /// What prices in this workspace depend on, without the items: the
+    /// workspace, the tiers of its active links, its sell rules and rates,
+    /// and the linked vendors' price lists (whose `updated_at` moves with
+    /// every change to their terms or items).
+    pub async fn pricing_terms(&self) -> Result<PricingData, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let workspace = fetch_workspace(&mut tx, self.workspace_id).await?;
+        let links = self.active_links(&mut tx).await?;
+        let list_rows: Vec<PriceListRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 ORDER BY id"
+            ))
+            .bind(self.ws())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let sell_rules = self.sell_rules_in(&mut tx).await?;
+        let rates = self.rates_in(&mut tx).await?;
+        tx.commit().await?;
+        let lists: Vec<PriceList> = convert_all(list_rows)?;
+        Ok(PricingData {
+            workspace,
+            lists: lists
+                .into_iter()
+                .filter(|l| links.contains_key(&l.vendor_id))
+                .collect(),
+            tiers: links.into_iter().map(|(v, l)| (v, l.tier)).collect(),
+            sell_rules,
+            rates,
+            items: Vec::new(),
+        })
+    }
+
     /// Everything pricing needs, read in one transaction: the workspace,
     /// its active links (tiers), sell rules, exchange rates, the price lists
     /// of linked vendors and their items matching `filter`.

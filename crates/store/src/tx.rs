@@ -5,6 +5,10 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::{Pool, Store, StoreError};
 
+/// How long an SQLite writer waits for its turn (as long as SQLite's own
+/// busy timeout).
+const SQLITE_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Who a unit of work acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -25,9 +29,13 @@ pub(crate) enum Access {
     Write,
 }
 
-/// A transaction on either backend, scoped.
+/// A transaction on either backend, scoped. An SQLite writer holds the
+/// process's write turn until it commits or is dropped.
 pub(crate) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(
+        Transaction<'static, Sqlite>,
+        Option<tokio::sync::OwnedMutexGuard<()>>,
+    ),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -37,7 +45,7 @@ pub(crate) enum Tx {
 macro_rules! on_tx {
     ($tx:expr, $c:ident => $body:expr) => {
         match &mut $tx {
-            $crate::tx::Tx::Sqlite(t) => {
+            $crate::tx::Tx::Sqlite(t, _) => {
                 #[allow(unused)]
                 type Db = ::sqlx::Sqlite;
                 let $c = &mut **t;
@@ -57,7 +65,8 @@ pub(crate) use on_tx;
 impl Tx {
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            // The write turn passes on once the commit is done.
+            Tx::Sqlite(t, _turn) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -68,13 +77,22 @@ impl Store {
     /// Begins a transaction acting for `scope`.
     pub(crate) async fn begin(&self, scope: Scope, access: Access) -> Result<Tx, StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => {
-                let t = match access {
-                    Access::Read => p.begin().await?,
-                    Access::Write => p.begin_with("BEGIN IMMEDIATE").await?,
-                };
-                Ok(Tx::Sqlite(t))
-            }
+            Pool::Sqlite(p) => match access {
+                Access::Read => Ok(Tx::Sqlite(p.begin().await?, None)),
+                Access::Write => {
+                    // Writers queue here, in order, rather than in SQLite's
+                    // busy handler, which sleeps and retries (up to 100 ms a
+                    // nap) and so gives a loaded server long tail latencies.
+                    let turn = tokio::time::timeout(
+                        SQLITE_WRITE_WAIT,
+                        std::sync::Arc::clone(&self.sqlite_writer).lock_owned(),
+                    )
+                    .await
+                    .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+                    let t = p.begin_with("BEGIN IMMEDIATE").await?;
+                    Ok(Tx::Sqlite(t, Some(turn)))
+                }
+            },
             Pool::Postgres(p) => {
                 let mut t = p.begin().await?;
                 let (ws, vendor, operator, system) = match scope {

@@ -571,10 +571,17 @@ impl VendorStore {
         items: &[PriceItemInput],
     ) -> Result<(), StoreError> {
         let currency = list.terms.currency;
+        // The list's updated_at moves with its items too: pricing caches key on it.
         on_tx!(*tx, c => {
             sqlx::query("DELETE FROM price_items WHERE workspace_id = $1 AND price_list_id = $2")
                 .bind(ws.as_uuid())
                 .bind(list.id.as_uuid())
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("UPDATE price_lists SET updated_at = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.as_uuid())
+                .bind(list.id.as_uuid())
+                .bind(now())
                 .execute(&mut *c)
                 .await?;
         });

@@ -407,7 +407,7 @@ impl SystemStore {
         let at = now();
         let lock = match &tx {
             Tx::Postgres(_) => " FOR UPDATE OF d SKIP LOCKED",
-            Tx::Sqlite(_) => "",
+            Tx::Sqlite(..) => "",
         };
         let rows: Vec<DueRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(

@@ -3,6 +3,7 @@
 //! token; the handlers open the store in that scope and nothing else.
 
 pub mod partner;
+pub mod pricing;
 pub mod vendor;
 
 use serde::Serialize;

@@ -14,7 +14,7 @@ use onepane_domain::activity::Notification;
 use onepane_domain::campaign::{Asset, AssetBody, AssetKind, Campaign, CampaignActivation};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, VendorFields};
 use onepane_domain::lead::{Company, Lead, LeadStatus};
-use onepane_domain::margin::{Figures, PriceQuery, PricingContext, quote_item};
+use onepane_domain::margin::{Figures, PriceQuery};
 use onepane_domain::price::Percent;
 use onepane_domain::program::{LinkStatus, PartnerType, Tier, VendorKind};
 use onepane_domain::text::{Locale, Name};
@@ -413,7 +413,7 @@ pub struct PriceItemsQuery {
 }
 
 /// Cost, sell, margin and margin % in one currency.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FiguresView {
     /// The currency of the figures.
     currency: Currency,
@@ -448,37 +448,37 @@ impl From<&Figures> for FiguresView {
 }
 
 /// A price item with its figures from the margin engine.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PricedItem {
     /// The item.
-    id: PriceItemId,
+    pub(super) id: PriceItemId,
     /// Its vendor.
-    vendor_id: VendorId,
+    pub(super) vendor_id: VendorId,
     /// Its price list.
-    price_list_id: PriceListId,
+    pub(super) price_list_id: PriceListId,
     /// The vendor's SKU.
-    sku: String,
+    pub(super) sku: String,
     /// The product's name.
-    name: String,
+    pub(super) name: String,
     /// The product category.
-    category: Option<String>,
+    pub(super) category: Option<String>,
     /// The list price per unit.
-    list_price: Money,
+    pub(super) list_price: Money,
     /// Units priced.
-    quantity: u32,
+    pub(super) quantity: u32,
     /// Per unit, in the item's currency.
     #[serde(skip_serializing_if = "Option::is_none")]
-    item_currency: Option<FiguresView>,
+    pub(super) item_currency: Option<FiguresView>,
     /// Per unit, in the workspace's home currency.
     #[serde(skip_serializing_if = "Option::is_none")]
-    home_currency: Option<FiguresView>,
+    pub(super) home_currency: Option<FiguresView>,
     /// Why the item could not be priced (e.g. a missing exchange rate).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pricing_error: Option<String>,
+    pub(super) pricing_error: Option<String>,
     #[serde(skip)]
-    sort_margin: Option<rust_decimal::Decimal>,
+    pub(super) sort_margin: Option<rust_decimal::Decimal>,
     #[serde(skip)]
-    sort_percent: Option<rust_decimal::Decimal>,
+    pub(super) sort_percent: Option<rust_decimal::Decimal>,
 }
 
 /// List priced items.
@@ -549,57 +549,32 @@ pub async fn price_items(
         .transpose()?
         .unwrap_or(0);
 
-    let data = state
-        .store
-        .partner(caller.workspace_id)
-        .pricing(&filter)
-        .await?;
-    let lists: std::collections::HashMap<PriceListId, &onepane_domain::price::PriceList> =
-        data.lists.iter().map(|l| (l.id, l)).collect();
     let today = Utc::now().date_naive();
     let query = PriceQuery {
         quantity,
         deal_discount,
     };
-    let mut items: Vec<PricedItem> = data
-        .items
+    let all = super::pricing::priced_items(
+        &state.store,
+        &state.pricing,
+        caller.workspace_id,
+        today,
+        query,
+    )
+    .await?;
+    let text = filter.text.as_deref().map(str::to_lowercase);
+    let mut items: Vec<&PricedItem> = all
         .iter()
-        .filter_map(|item| {
-            let list = lists.get(&item.price_list_id)?;
-            let tier = data.tiers.get(&item.vendor_id).copied()?;
-            let ctx = PricingContext {
-                tier,
-                home_currency: data.workspace.home_currency,
-                sell_rules: &data.sell_rules,
-                rates: &data.rates,
-                on: today,
-            };
-            let quoted = quote_item(&list.terms, item, &ctx, &query);
-            let (item_fig, home_fig, error) = match &quoted {
-                Ok(quote) => (
-                    Some((&quote.unit).into()),
-                    Some((&quote.home_unit).into()),
-                    None,
-                ),
-                Err(e) => (None, None, Some(e.to_string())),
-            };
-            Some(PricedItem {
-                id: item.id,
-                vendor_id: item.vendor_id,
-                price_list_id: item.price_list_id,
-                sku: item.item.sku.to_string(),
-                name: item.item.name.to_string(),
-                category: item.item.category.as_ref().map(ToString::to_string),
-                list_price: Money::new(item.item.list_price.value(), item.currency),
-                quantity: quantity.get(),
-                sort_margin: quoted.as_ref().ok().map(|q| q.home_unit.margin.amount),
-                sort_percent: quoted
-                    .as_ref()
-                    .ok()
-                    .and_then(|q| q.home_unit.margin_percent),
-                item_currency: item_fig,
-                home_currency: home_fig,
-                pricing_error: error,
+        .filter(|i| filter.vendor_id.is_none_or(|v| i.vendor_id == v))
+        .filter(|i| {
+            filter
+                .category
+                .as_deref()
+                .is_none_or(|c| i.category.as_deref() == Some(c))
+        })
+        .filter(|i| {
+            text.as_deref().is_none_or(|t| {
+                i.sku.to_lowercase().contains(t) || i.name.to_lowercase().contains(t)
             })
         })
         .collect();
@@ -614,6 +589,7 @@ pub async fn price_items(
         .into_iter()
         .skip(offset)
         .take(limit as usize)
+        .cloned()
         .collect();
     let next_cursor = more.then(|| (offset + limit as usize).to_string());
     Ok(Json(Listing { items, next_cursor }))
@@ -621,7 +597,7 @@ pub async fn price_items(
 
 /// Sorts by a figure, items without one last, ties by SKU.
 fn sort_by_figure(
-    items: &mut [PricedItem],
+    items: &mut [&PricedItem],
     key: impl Fn(&PricedItem) -> Option<rust_decimal::Decimal>,
     descending: bool,
 ) {

@@ -36,6 +36,15 @@ use crate::http::{ApiError, AppState};
 /// The most items one price-list upload may carry.
 pub const MAX_PRICE_ITEMS: usize = 50_000;
 
+/// Publishing with no partner linked: the content would reach no one.
+fn no_partner() -> ApiError {
+    ApiError::Conflict(
+        "no partner workspace is linked to this vendor yet, so there is nowhere to publish; \
+         publish again once the operator links a partner"
+            .into(),
+    )
+}
+
 fn external_id(raw: &str) -> Result<ExternalId, ApiError> {
     parse_param("external_id", raw)
 }
@@ -190,6 +199,7 @@ fn campaign_views(campaigns: Vec<onepane_domain::campaign::Campaign>) -> Vec<Cam
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 409, response = Conflict),
         (status = 422, response = Unprocessable),
     )
 )]
@@ -203,16 +213,9 @@ pub async fn put_campaign(
     let id = external_id(&raw)?;
     let vendor = state.store.vendor(caller.vendor_id);
     let published = vendor.publish_campaign(&id, &content).await?;
-    let view = campaign_views(published)
-        .pop()
-        .unwrap_or_else(|| CampaignView {
-            external_id: id,
-            status: CampaignStatus::Published,
-            content,
-            workspaces: 0,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        });
+    // Content lives in the workspaces it reaches; with none linked there is
+    // nowhere to keep it, and saying "published" would be a lie.
+    let view = campaign_views(published).pop().ok_or_else(no_partner)?;
     Ok(Json(view))
 }
 
@@ -389,6 +392,7 @@ fn asset_views(assets: Vec<onepane_domain::campaign::Asset>) -> Vec<AssetView> {
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 409, response = Conflict),
         (status = 422, response = Unprocessable),
     )
 )]
@@ -405,12 +409,7 @@ pub async fn put_asset(
         .vendor(caller.vendor_id)
         .publish_asset(&id, &content)
         .await?;
-    Ok(Json(asset_views(published).pop().unwrap_or(AssetView {
-        external_id: id,
-        content,
-        workspaces: 0,
-        updated_at: Utc::now(),
-    })))
+    Ok(Json(asset_views(published).pop().ok_or_else(no_partner)?))
 }
 
 /// List this vendor's assets.
@@ -537,11 +536,7 @@ pub async fn put_price_list(
         .into_iter()
         .next()
         .map(|l| Json(l.into()))
-        .ok_or_else(|| {
-            ApiError::Conflict(
-                "no partner is linked to this vendor, so the price list has nowhere to go".into(),
-            )
-        })
+        .ok_or_else(no_partner)
 }
 
 /// List this vendor's price lists (their terms).

@@ -1,0 +1,149 @@
+//! Every price item of a workspace priced by the margin engine, kept in a
+//! small cache. Pricing 100,000 items means reading and decoding them all;
+//! the cache keys each result on everything the figures depend on (the
+//! price lists' terms and last change, the tiers, sell rules, exchange
+//! rates, home currency, the day, quantity and deal discount), read fresh
+//! on every request, so a change anywhere is seen at once.
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use onepane_domain::margin::{PriceQuery, PricingContext, quote_item};
+use onepane_domain::{Money, PriceListId, WorkspaceId};
+use onepane_store::{PricingData, Store, StoreError};
+
+use super::partner::{FiguresView, PricedItem};
+
+/// How many priced workspaces (or quantity/discount variants) are kept.
+const ENTRIES: usize = 4;
+/// Larger results are not kept (about 40 MB at this size).
+const MAX_CACHED_ITEMS: usize = 200_000;
+
+/// One cached result: whose, under which key, what.
+type Entry = (WorkspaceId, u64, Arc<Vec<PricedItem>>);
+
+/// The cache, shared by every request.
+#[derive(Debug, Default)]
+pub struct PricingCache {
+    /// Most recently used last.
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl PricingCache {
+    fn get(&self, ws: WorkspaceId, key: u64) -> Option<Arc<Vec<PricedItem>>> {
+        let mut entries = self.entries.lock().ok()?;
+        let at = entries.iter().position(|(w, k, _)| *w == ws && *k == key)?;
+        let entry = entries.remove(at);
+        let items = Arc::clone(&entry.2);
+        entries.push(entry);
+        Some(items)
+    }
+
+    fn put(&self, ws: WorkspaceId, key: u64, items: Arc<Vec<PricedItem>>) {
+        if items.len() > MAX_CACHED_ITEMS {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            // A workspace's older results are stale now.
+            entries.retain(|(w, k, _)| *w != ws || *k == key);
+            if entries.len() >= ENTRIES {
+                entries.remove(0);
+            }
+            entries.push((ws, key, items));
+        }
+    }
+}
+
+/// Everything the figures depend on, hashed.
+fn key(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> u64 {
+    let mut h = DefaultHasher::new();
+    let mut tiers: Vec<(String, &str)> = data
+        .tiers
+        .iter()
+        .map(|(v, t)| (v.to_string(), t.as_str()))
+        .collect();
+    tiers.sort();
+    let parts = serde_json::json!({
+        "home": data.workspace.home_currency,
+        "tiers": tiers,
+        "rules": data.sell_rules,
+        "rates": data.rates,
+        "lists": data.lists.iter().map(|l| (l.id, l.updated_at, &l.terms)).collect::<Vec<_>>(),
+    });
+    parts.to_string().hash(&mut h);
+    on.hash(&mut h);
+    query.quantity.hash(&mut h);
+    query
+        .deal_discount
+        .map(|d| d.value().to_string())
+        .hash(&mut h);
+    h.finish()
+}
+
+/// The workspace's items priced for `query` on `on`, sorted by SKU.
+pub async fn priced_items(
+    store: &Store,
+    cache: &PricingCache,
+    ws: WorkspaceId,
+    on: NaiveDate,
+    query: PriceQuery,
+) -> Result<Arc<Vec<PricedItem>>, StoreError> {
+    let partner = store.partner(ws);
+    let terms = partner.pricing_terms().await?;
+    let key = key(&terms, on, &query);
+    if let Some(hit) = cache.get(ws, key) {
+        return Ok(hit);
+    }
+    let data = partner.pricing(&Default::default()).await?;
+    // The items were read after the terms: if anything changed between the
+    // two reads, the key is already stale and the next request recomputes.
+    let priced = Arc::new(price_all(&data, on, &query));
+    cache.put(ws, key, Arc::clone(&priced));
+    Ok(priced)
+}
+
+fn price_all(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> Vec<PricedItem> {
+    let lists: HashMap<PriceListId, &onepane_domain::price::PriceList> =
+        data.lists.iter().map(|l| (l.id, l)).collect();
+    data.items
+        .iter()
+        .filter_map(|item| {
+            let list = lists.get(&item.price_list_id)?;
+            let tier = data.tiers.get(&item.vendor_id).copied()?;
+            let ctx = PricingContext {
+                tier,
+                home_currency: data.workspace.home_currency,
+                sell_rules: &data.sell_rules,
+                rates: &data.rates,
+                on,
+            };
+            let quoted = quote_item(&list.terms, item, &ctx, query);
+            let (item_fig, home_fig, error): (Option<FiguresView>, Option<FiguresView>, _) =
+                match &quoted {
+                    Ok(q) => (Some((&q.unit).into()), Some((&q.home_unit).into()), None),
+                    Err(e) => (None, None, Some(e.to_string())),
+                };
+            Some(PricedItem {
+                id: item.id,
+                vendor_id: item.vendor_id,
+                price_list_id: item.price_list_id,
+                sku: item.item.sku.to_string(),
+                name: item.item.name.to_string(),
+                category: item.item.category.as_ref().map(ToString::to_string),
+                list_price: Money::new(item.item.list_price.value(), item.currency),
+                quantity: query.quantity.get(),
+                sort_margin: quoted.as_ref().ok().map(|q| q.home_unit.margin.amount),
+                sort_percent: quoted
+                    .as_ref()
+                    .ok()
+                    .and_then(|q| q.home_unit.margin_percent),
+                item_currency: item_fig,
+                home_currency: home_fig,
+                pricing_error: error,
+            })
+        })
+        .collect()
+}
