@@ -1262,13 +1262,24 @@ fn escape_like(s: &str) -> String {
 }
 
 pub(crate) async fn insert_lead(tx: &mut Tx, lead: &Lead) -> Result<(), StoreError> {
-    on_tx!(*tx, c => {
-        sqlx::query(
+    write_lead(tx, lead, "").await.map(drop)
+}
+
+/// Inserts `lead`, with `on_conflict` appended (e.g. an upsert clause), and
+/// returns the row written, if any.
+pub(crate) async fn write_lead(
+    tx: &mut Tx,
+    lead: &Lead,
+    on_conflict: &str,
+) -> Result<Option<LeadRow>, StoreError> {
+    let row: Option<LeadRow> = on_tx!(*tx, c => {
+        sqlx::query_as(&format!(
             "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
                source, status, contact_name, contact_email, company_name, contact, company, message, \
                respond_by, shared_with_vendor_at, created_at, updated_at, search_text) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             {on_conflict} RETURNING {LEAD_COLUMNS}"
+        ))
         .bind(lead.workspace_id.as_uuid())
         .bind(lead.id.as_uuid())
         .bind(lead.vendor_id.map(|v| v.as_uuid()))
@@ -1288,11 +1299,11 @@ pub(crate) async fn insert_lead(tx: &mut Tx, lead: &Lead) -> Result<(), StoreErr
         .bind(lead.created_at)
         .bind(lead.updated_at)
         .bind(search_text(lead))
-        .execute(&mut *c)
+        .fetch_optional(&mut *c)
         .await
-        .map_err(|e| StoreError::conflict_on_unique(e, || "a lead with this external id exists".into()))?;
+        .map_err(|e| StoreError::conflict_on_unique(e, || "a lead with this external id exists".into()))?
     });
-    Ok(())
+    Ok(row)
 }
 
 /// What lead search matches: name, email and company, lowercased here

@@ -702,96 +702,78 @@ impl VendorStore {
     ) -> Result<Lead, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         self.ensure_linked(&mut tx, ws).await?;
-        let existing: Option<LeadRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND source = 'vendor'"
-            ))
-            .bind(ws.as_uuid())
-            .bind(self.v())
-            .bind(new.external_id.as_str())
-            .fetch_optional(&mut *c)
-            .await?
-        });
         let at = now();
-        let lead = match existing {
-            Some(row) => {
-                let mut lead = Lead::try_from(row)?;
-                if lead.status != LeadStatus::New {
-                    return Err(StoreError::Conflict(format!(
-                        "the partner already {} lead {}; it can no longer be changed",
-                        lead.status, new.external_id
-                    )));
-                }
-                lead.contact = new.contact.clone();
-                lead.company = new.company.clone();
-                lead.message = new.message.clone();
-                lead.respond_by = new.respond_by.map(micros);
-                lead.updated_at = at;
-                let updated = on_tx!(tx, c => {
-                    sqlx::query(
-                        "UPDATE leads SET contact_name = $3, contact_email = $4, company_name = $5, contact = $6, \
-                           company = $7, message = $8, respond_by = $9, updated_at = $10, search_text = $11 \
-                         WHERE workspace_id = $1 AND id = $2 AND status = 'new'",
-                    )
-                    .bind(ws.as_uuid())
-                    .bind(lead.id.as_uuid())
-                    .bind(lead.contact.name.as_str())
-                    .bind(lead.contact.email.as_ref().map(|e| e.as_str()))
-                    .bind(lead.company.as_ref().map(|c| c.name.as_str()))
-                    .bind(Json(&lead.contact))
-                    .bind(lead.company.as_ref().map(Json))
-                    .bind(lead.message.as_ref().map(|m| m.as_str()))
-                    .bind(lead.respond_by)
-                    .bind(at)
-                    .bind(search_text(&lead))
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected()
-                });
-                if updated == 0 {
-                    return Err(StoreError::Conflict(format!(
-                        "the partner is already working lead {}; it can no longer be changed",
-                        new.external_id
-                    )));
-                }
-                lead
-            }
-            None => {
-                let lead = Lead {
-                    id: LeadId::new(),
-                    workspace_id: ws,
-                    vendor_id: Some(self.vendor_id),
-                    campaign_id: None,
-                    activation_id: None,
-                    external_id: Some(new.external_id.clone()),
-                    source: LeadSource::Vendor,
-                    status: LeadStatus::New,
-                    contact: new.contact.clone(),
-                    company: new.company.clone(),
-                    message: new.message.clone(),
-                    respond_by: new.respond_by.map(micros),
-                    shared_with_vendor_at: None,
-                    created_at: at,
-                    updated_at: at,
-                };
-                insert_lead(&mut tx, &lead).await?;
-                let title = Name::parse(&format!("New lead: {}", lead.contact.name))
-                    .unwrap_or_else(|_| lead.contact.name.clone());
-                insert_notification(
-                    &mut tx,
-                    ws,
-                    &NewNotification {
-                        kind: NotificationKind::NewLead,
-                        vendor_id: Some(self.vendor_id),
-                        title,
-                        body: None,
-                        link: Some(format!("/leads/{}", lead.id)),
-                    },
-                )
-                .await?;
-                lead
-            }
+        let fresh = Lead {
+            id: LeadId::new(),
+            workspace_id: ws,
+            vendor_id: Some(self.vendor_id),
+            campaign_id: None,
+            activation_id: None,
+            external_id: Some(new.external_id.clone()),
+            source: LeadSource::Vendor,
+            status: LeadStatus::New,
+            contact: new.contact.clone(),
+            company: new.company.clone(),
+            message: new.message.clone(),
+            respond_by: new.respond_by.map(micros),
+            shared_with_vendor_at: None,
+            created_at: at,
+            updated_at: at,
         };
+        // One statement on the unique key: a new external id inserts, a
+        // known one updates the vendor's columns while the partner has not
+        // acted. The conflict target is the key's own index, so the lookup
+        // never depends on the planner's statistics.
+        let written = write_lead(
+            &mut tx,
+            &fresh,
+            "ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
+               contact_name = excluded.contact_name, contact_email = excluded.contact_email, \
+               company_name = excluded.company_name, contact = excluded.contact, \
+               company = excluded.company, message = excluded.message, \
+               respond_by = excluded.respond_by, updated_at = excluded.updated_at, \
+               search_text = excluded.search_text \
+             WHERE leads.source = 'vendor' AND leads.status = 'new'",
+        )
+        .await;
+        let acted = || {
+            StoreError::Conflict(format!(
+                "the partner already acted on lead {}; it can no longer be changed",
+                new.external_id
+            ))
+        };
+        let written = match written {
+            // PostgreSQL checks the existing row against the vendor's update
+            // policy (only new leads) before the upsert's WHERE, and refuses
+            // it; the link was checked above, so this is the same answer.
+            Err(StoreError::Database(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some("42501") =>
+            {
+                return Err(acted());
+            }
+            other => other?,
+        };
+        let Some(row) = written else {
+            return Err(acted());
+        };
+        let lead = Lead::try_from(row)?;
+        // The row keeps its first id: a different one means it was updated.
+        if lead.id == fresh.id {
+            let title = Name::parse(&format!("New lead: {}", lead.contact.name))
+                .unwrap_or_else(|_| lead.contact.name.clone());
+            insert_notification(
+                &mut tx,
+                ws,
+                &NewNotification {
+                    kind: NotificationKind::NewLead,
+                    vendor_id: Some(self.vendor_id),
+                    title,
+                    body: None,
+                    link: Some(format!("/leads/{}", lead.id)),
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(lead)
     }
