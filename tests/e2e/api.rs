@@ -582,6 +582,23 @@ async fn webhooks_arrive_signed_and_are_retried_when_the_receiver_fails(backend:
     else {
         return;
     };
+    // The metadata service and private networks are not receivers.
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/hook",
+        "http://[::ffff:192.168.0.1]/",
+    ] {
+        let (status, problem) = w
+            .call(
+                Method::PUT,
+                "/api/v1/vendor/webhooks",
+                &w.v1.token,
+                Some(json!({"url": url, "events": ["lead.accepted"]})),
+            )
+            .await;
+        assert_eq!(status, 422, "{url}: {problem}");
+        assert_eq!(problem["errors"][0]["pointer"], "#/url");
+    }
     let hook = receiver(1).await;
     let (status, sub) = w
         .call(

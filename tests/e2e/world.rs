@@ -66,7 +66,14 @@ impl World {
         backend: Backend,
         adjust: impl FnOnce(onepane::Config) -> onepane::Config,
     ) -> Option<World> {
-        let app = TestApp::on(backend, adjust).await?;
+        // Webhook receivers in the tests listen on loopback.
+        let app = TestApp::on(backend, |c| {
+            adjust(onepane::Config {
+                outbound_allow: vec!["127.0.0.0/8".parse().unwrap()],
+                ..c
+            })
+        })
+        .await?;
         let gold = partner(&app, "Gold Oy").await;
         let registered = partner(&app, "Registered Oy").await;
         let mut v1 = vendor(&app, "Vendor One").await;

@@ -132,6 +132,8 @@ pub struct Config {
     pub rate_limit_burst: u32,
     /// The first webhook retry's delay; each later one doubles it.
     pub webhook_retry_base: std::time::Duration,
+    /// Private networks outbound requests (webhooks) may reach anyway.
+    pub outbound_allow: Vec<onepane_connector::Cidr>,
 }
 
 impl Default for Config {
@@ -148,6 +150,7 @@ impl Default for Config {
             rate_limit_per_minute: 1_200,
             rate_limit_burst: 100,
             webhook_retry_base: std::time::Duration::from_secs(30),
+            outbound_allow: Vec::new(),
         }
     }
 }
@@ -173,6 +176,7 @@ impl fmt::Debug for Config {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("webhook_retry_base", &self.webhook_retry_base)
+            .field("outbound_allow", &self.outbound_allow)
             .finish()
     }
 }
@@ -343,6 +347,14 @@ impl Config {
                 &value,
             )?));
         }
+        if let Some((value, origin)) = env_or_file!(outbound_allow, "ONEPANE_OUTBOUND_ALLOW") {
+            config.outbound_allow = value
+                .split([',', ' '])
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| n.parse())
+                .collect::<Result<_, _>>()
+                .map_err(|e| invalid("outbound_allow", origin, e))?;
+        }
         Ok(config)
     }
 }
@@ -454,6 +466,7 @@ struct FileSettings {
     rate_limit_per_minute: Option<TomlNumber>,
     rate_limit_burst: Option<TomlNumber>,
     webhook_retry_base_ms: Option<TomlNumber>,
+    outbound_allow: Option<String>,
 }
 
 /// A number in the file, written as a number or a string.
@@ -682,6 +695,7 @@ mod tests {
             "rate_limit_per_minute",
             "rate_limit_burst",
             "webhook_retry_base_ms",
+            "outbound_allow",
         ];
         for key in known {
             assert!(

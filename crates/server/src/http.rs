@@ -55,6 +55,8 @@ pub struct AppState {
     pub webhook_retry_base: std::time::Duration,
     /// Workspaces' price items, priced.
     pub pricing: Arc<api::pricing::PricingCache>,
+    /// Where outbound requests (webhooks) may go.
+    pub outbound: onepane_connector::AddressPolicy,
 }
 
 /// The largest JSON body most endpoints take.

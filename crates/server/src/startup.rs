@@ -225,6 +225,7 @@ impl Application {
             public_base: Arc::from(base),
             webhook_retry_base: config.webhook_retry_base,
             pricing: Arc::default(),
+            outbound: onepane_connector::AddressPolicy::new(config.outbound_allow.clone()),
         };
         Ok(Application {
             listener,
@@ -346,9 +347,13 @@ fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>
         base: state.webhook_retry_base,
         ..crate::webhooks::RetryPolicy::default()
     };
-    let dispatcher =
-        crate::webhooks::Dispatcher::new(state.store.clone(), state.sealer.clone(), policy)
-            .map_err(|e| StartupError::Webhooks(Box::new(e)))?;
+    let dispatcher = crate::webhooks::Dispatcher::new(
+        state.store.clone(),
+        state.sealer.clone(),
+        policy,
+        state.outbound.clone(),
+    )
+    .map_err(|e| StartupError::Webhooks(Box::new(e)))?;
     let keys = Arc::clone(&state.keys);
     let store = state.store.clone();
     Ok(vec![

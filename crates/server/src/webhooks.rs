@@ -43,6 +43,7 @@
 //!
 //! [`verify`] is the reference implementation; [`sign`] produces the header.
 
+use onepane_connector::AddressPolicy;
 use std::future::Future;
 use std::time::Duration;
 
@@ -291,6 +292,7 @@ pub enum DispatchError {
 pub struct Dispatcher {
     store: Store,
     sealer: Sealer,
+    addresses: AddressPolicy,
     client: reqwest::Client,
     policy: RetryPolicy,
     batch: u32,
@@ -301,12 +303,21 @@ impl Dispatcher {
     /// A dispatcher over `store`, opening secrets with `sealer`. Its HTTP
     /// client follows no redirects, keeps no cookies (reqwest has no cookie
     /// store unless asked for one) and gives each attempt `policy.timeout`.
-    pub fn new(store: Store, sealer: Sealer, policy: RetryPolicy) -> Result<Self, DispatchError> {
+    ///
+    /// Receivers must be at addresses `addresses` permits: a URL naming a
+    /// private address, or a name resolving only to private addresses, is
+    /// never contacted (the delivery dies, or fails to connect).
+    pub fn new(
+        store: Store,
+        sealer: Sealer,
+        policy: RetryPolicy,
+        addresses: AddressPolicy,
+    ) -> Result<Self, DispatchError> {
         policy.check()?;
         let lease = chrono::Duration::from_std(policy.timeout + LEASE_MARGIN)
             .map_err(|_| DispatchError::Policy("timeout must be at most an hour"))?;
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let client = addresses
+            .client_builder()
             .timeout(policy.timeout)
             .user_agent(USER_AGENT)
             .build()
@@ -314,6 +325,7 @@ impl Dispatcher {
         Ok(Self {
             store,
             sealer,
+            addresses,
             client,
             policy,
             batch: BATCH,
@@ -336,6 +348,31 @@ impl Dispatcher {
         let attempted = due.len();
         let mut sends = JoinSet::new();
         for item in due {
+            let refused = url::Url::parse(&item.url)
+                .map_err(|e| format!("the URL does not parse: {e}"))
+                .and_then(|u| self.addresses.check_url(&u).map_err(|e| e.to_string()))
+                .err();
+            if let Some(reason) = refused {
+                tracing::warn!(
+                    delivery = %item.delivery.id,
+                    vendor = %item.delivery.vendor_id,
+                    %reason,
+                    "a webhook URL is refused; the delivery is dead"
+                );
+                let attempt = Attempt::Failed {
+                    status: None,
+                    error: reason,
+                    retry_at: None,
+                };
+                let store = self.store.clone();
+                sends.spawn(async move {
+                    store
+                        .system()
+                        .record_attempt(item.delivery.vendor_id, item.delivery.id, &attempt)
+                        .await
+                });
+                continue;
+            }
             let context = secret_context(item.delivery.vendor_id);
             match self.sealer.open(&context, &item.sealed_secret) {
                 Ok(secret) => {
@@ -870,7 +907,13 @@ mod tests {
         }
 
         fn dispatcher(&self, policy: RetryPolicy) -> Dispatcher {
-            Dispatcher::new(self.db.store.clone(), self.sealer.clone(), policy).unwrap()
+            Dispatcher::new(
+                self.db.store.clone(),
+                self.sealer.clone(),
+                policy,
+                AddressPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]),
+            )
+            .unwrap()
         }
 
         async fn deliveries(&self, vendor: VendorId) -> Vec<WebhookDelivery> {
@@ -1036,6 +1079,23 @@ mod tests {
             world.only_delivery(subscribed).await.status,
             DeliveryStatus::Delivered
         );
+    }
+
+    #[tokio::test]
+    async fn a_receiver_at_a_private_address_is_never_contacted() {
+        let world = world().await;
+        let vendor = world.vendor("Printers Inc").await;
+        world
+            .subscribe(vendor, "http://169.254.169.254/latest/meta-data/")
+            .await;
+        world.register_deal(&[vendor]).await;
+        let dispatcher = world.dispatcher(quick(8));
+        assert_eq!(dispatcher.tick().await.unwrap(), 1);
+        let delivery = world.only_delivery(vendor).await;
+        assert_eq!(delivery.status, DeliveryStatus::Dead);
+        assert_eq!(delivery.last_response_status, None);
+        let error = delivery.last_error.unwrap_or_default();
+        assert!(error.contains("not a public address"), "{error}");
     }
 
     #[tokio::test]

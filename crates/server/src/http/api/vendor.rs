@@ -992,6 +992,9 @@ pub async fn put_webhook(
             "the URL must be http or https and at most 2048 characters",
         ));
     }
+    if let Err(e) = state.outbound.check_url(&body.url) {
+        return Err(ApiError::invalid("#/url", e.to_string()));
+    }
     if body.url.username() != "" || body.url.password().is_some() {
         return Err(ApiError::invalid(
             "#/url",
