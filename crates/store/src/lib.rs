@@ -44,7 +44,7 @@ pub use idempotency::{
 };
 pub use operator::OperatorStore;
 pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PriceItemFilter, PricingData};
-pub use vendor::{Partner, VendorStore};
+pub use vendor::{Backfilled, Partner, VendorStore};
 pub use webhooks::{
     Attempt, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookDelivery, WebhookSubscription,
 };

@@ -42,6 +42,19 @@ fn micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     t.trunc_subsecs(6)
 }
 
+/// What [`VendorStore::backfill`] brought into a workspace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backfilled {
+    /// Published campaigns.
+    pub campaigns: usize,
+    /// Assets.
+    pub assets: usize,
+    /// Price lists.
+    pub price_lists: usize,
+    /// Their items.
+    pub price_items: usize,
+}
+
 /// A linked workspace as its vendor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partner {
@@ -388,29 +401,128 @@ impl VendorStore {
         let mut tx = self.begin(Access::Write).await?;
         let mut out = Vec::new();
         for ws in self.linked_workspaces(&mut tx).await? {
-            let at = now();
-            let row: AssetRow = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
-                    "INSERT INTO assets (workspace_id, id, vendor_id, external_id, kind, content, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                     ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
-                       kind = excluded.kind, content = excluded.content, updated_at = excluded.updated_at \
-                     RETURNING {ASSET_COLUMNS}"
-                ))
-                .bind(ws.as_uuid())
-                .bind(AssetId::new().as_uuid())
-                .bind(self.v())
-                .bind(external_id.as_str())
-                .bind(content.kind.as_str())
-                .bind(Json(content))
-                .bind(at)
-                .fetch_one(&mut *c)
-                .await?
-            });
-            out.push(row.try_into()?);
+            out.push(self.put_asset_in(&mut tx, ws, external_id, content).await?);
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn put_asset_in(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        external_id: &ExternalId,
+        content: &AssetContent,
+    ) -> Result<Asset, StoreError> {
+        let at = now();
+        let row: AssetRow = on_tx!(*tx, c => {
+            sqlx::query_as(&format!(
+                "INSERT INTO assets (workspace_id, id, vendor_id, external_id, kind, content, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
+                   kind = excluded.kind, content = excluded.content, updated_at = excluded.updated_at \
+                 RETURNING {ASSET_COLUMNS}"
+            ))
+            .bind(ws.as_uuid())
+            .bind(AssetId::new().as_uuid())
+            .bind(self.v())
+            .bind(external_id.as_str())
+            .bind(content.kind.as_str())
+            .bind(Json(content))
+            .bind(at)
+            .fetch_one(&mut *c)
+            .await?
+        });
+        row.try_into()
+    }
+
+    /// Brings a newly linked workspace up to date with what this vendor has
+    /// published to its other partners: published campaigns (announced to
+    /// the partner when it is in their audience), assets, and price lists
+    /// with their items. Content is kept per workspace, so a partner linked
+    /// after publishing would otherwise see none of it.
+    pub async fn backfill(&self, ws: WorkspaceId) -> Result<Backfilled, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let link = self.ensure_linked(&mut tx, ws).await?;
+        let others: Vec<WorkspaceId> = self
+            .linked_workspaces(&mut tx)
+            .await?
+            .into_iter()
+            .filter(|w| *w != ws)
+            .collect();
+        let mut done = Backfilled::default();
+        let mut seen = std::collections::HashSet::new();
+        for source in &others {
+            let rows: Vec<CampaignRow> = on_tx!(tx, c => {
+                sqlx::query_as(&format!(
+                    "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND vendor_id = $2 \
+                     AND status = 'published' ORDER BY id"
+                ))
+                .bind(source.as_uuid())
+                .bind(self.v())
+                .fetch_all(&mut *c)
+                .await?
+            });
+            for row in rows {
+                let campaign = Campaign::try_from(row)?;
+                if seen.insert(("campaign", campaign.external_id.as_str().to_owned())) {
+                    self.put_campaign_in(&mut tx, &link, &campaign.external_id, &campaign.content)
+                        .await?;
+                    done.campaigns += 1;
+                }
+            }
+            let rows: Vec<AssetRow> = on_tx!(tx, c => {
+                sqlx::query_as(&format!(
+                    "SELECT {ASSET_COLUMNS} FROM assets WHERE workspace_id = $1 AND vendor_id = $2 ORDER BY id"
+                ))
+                .bind(source.as_uuid())
+                .bind(self.v())
+                .fetch_all(&mut *c)
+                .await?
+            });
+            for row in rows {
+                let asset = Asset::try_from(row)?;
+                if seen.insert(("asset", asset.external_id.as_str().to_owned())) {
+                    self.put_asset_in(&mut tx, ws, &asset.external_id, &asset.content)
+                        .await?;
+                    done.assets += 1;
+                }
+            }
+            let rows: Vec<PriceListRow> = on_tx!(tx, c => {
+                sqlx::query_as(&format!(
+                    "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 ORDER BY id"
+                ))
+                .bind(source.as_uuid())
+                .bind(self.v())
+                .fetch_all(&mut *c)
+                .await?
+            });
+            for row in rows {
+                let list = PriceList::try_from(row)?;
+                if !seen.insert(("price list", list.external_id.as_str().to_owned())) {
+                    continue;
+                }
+                let items: Vec<PriceItemRow> = on_tx!(tx, c => {
+                    sqlx::query_as(&format!(
+                        "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 AND price_list_id = $2 ORDER BY sku"
+                    ))
+                    .bind(source.as_uuid())
+                    .bind(list.id.as_uuid())
+                    .fetch_all(&mut *c)
+                    .await?
+                });
+                let items: Vec<PriceItem> = convert_all(items)?;
+                let inputs: Vec<PriceItemInput> = items.into_iter().map(|i| i.item).collect();
+                let copy = self
+                    .upsert_terms(&mut tx, ws, &list.external_id, &list.terms)
+                    .await?;
+                self.replace_items(&mut tx, ws, &copy, &inputs).await?;
+                done.price_lists += 1;
+                done.price_items += inputs.len();
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// Withdraws an asset from every linked workspace; returns how many had it.

@@ -226,6 +226,15 @@ struct Linked {
     tier: &'static str,
     partner_type: &'static str,
     status: &'static str,
+    brought_over: BroughtOver,
+}
+
+#[derive(Debug, Serialize)]
+struct BroughtOver {
+    campaigns: usize,
+    assets: usize,
+    price_lists: usize,
+    price_items: usize,
 }
 
 /// Runs an admin command that needs the store. Every value is parsed before
@@ -382,12 +391,19 @@ pub(crate) async fn run(command: AdminCommand, config: &Config) -> Result<(), Cl
             let tier = parse_flag::<Tier>("--tier", &args.tier)?;
             let partner_type = parse_flag::<PartnerType>("--partner-type", &args.partner_type)?;
             let store = open_store(config).await?;
-            let linked = store
-                .operator()
-                .link(workspace_id, vendor_id, tier, partner_type)
-                .await;
+            // The partner also gets what the vendor published before it
+            // was linked: content is kept per workspace.
+            let linked = async {
+                let link = store
+                    .operator()
+                    .link(workspace_id, vendor_id, tier, partner_type)
+                    .await?;
+                let brought = store.vendor(vendor_id).backfill(workspace_id).await?;
+                Ok::<_, CliError>((link, brought))
+            }
+            .await;
             store.close().await;
-            let link = linked?;
+            let (link, brought) = linked?;
             if args.json {
                 return output::json(&Linked {
                     workspace_id: link.workspace_id,
@@ -395,10 +411,25 @@ pub(crate) async fn run(command: AdminCommand, config: &Config) -> Result<(), Cl
                     tier: link.tier.as_str(),
                     partner_type: link.partner_type.as_str(),
                     status: link.status.as_str(),
+                    brought_over: BroughtOver {
+                        campaigns: brought.campaigns,
+                        assets: brought.assets,
+                        price_lists: brought.price_lists,
+                        price_items: brought.price_items,
+                    },
                 });
             }
+            let extra = if brought == Default::default() {
+                String::new()
+            } else {
+                format!(
+                    " Brought over what the vendor had published: {} campaigns, {} assets, \
+                     {} price lists ({} items).",
+                    brought.campaigns, brought.assets, brought.price_lists, brought.price_items
+                )
+            };
             output::line(&format!(
-                "Linked workspace {} to vendor {}: tier {}, partner type {}, {}.",
+                "Linked workspace {} to vendor {}: tier {}, partner type {}, {}.{extra}",
                 link.workspace_id, link.vendor_id, link.tier, link.partner_type, link.status
             ))
         }

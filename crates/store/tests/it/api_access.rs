@@ -23,6 +23,7 @@ crate::on_both_backends!(
     the_outbox_delivers_only_what_a_vendor_subscribed_to,
     price_list_terms_and_items_are_put_separately,
     campaign_lead_counts_are_visible_to_the_vendor_without_leads,
+    a_partner_linked_later_gets_what_was_published_before,
 );
 
 async fn api_clients_are_found_by_id_and_revoked(db: TestDb) {
@@ -505,4 +506,65 @@ async fn campaign_lead_counts_are_visible_to_the_vendor_without_leads(db: TestDb
     );
     // The count is all it gets: the landing-page leads are the partner's.
     assert!(db.store.vendor(v).leads().await.unwrap().is_empty());
+}
+
+async fn a_partner_linked_later_gets_what_was_published_before(db: TestDb) {
+    let (first, late) = (
+        workspace(&db.store, "First Oy").await,
+        workspace(&db.store, "Late Oy").await,
+    );
+    let v = vendor(&db.store, "Canon").await;
+    link(&db.store, first, v, Tier::Gold).await;
+    let s = db.store.vendor(v);
+    s.publish_campaign(&ext("spring"), &campaign("Spring", &[Tier::Gold]))
+        .await
+        .unwrap();
+    s.publish_campaign(&ext("old"), &campaign("Old", &[]))
+        .await
+        .unwrap();
+    s.archive_campaign(&ext("old")).await.unwrap();
+    s.publish_asset(&ext("deck"), &asset("Deck")).await.unwrap();
+    s.publish_price_list(
+        &ext("eu"),
+        &terms(Currency::EUR),
+        &[item("A-1", "10"), item("A-2", "20")],
+    )
+    .await
+    .unwrap();
+    // Not linked yet: refused.
+    assert!(matches!(
+        s.backfill(late).await,
+        Err(StoreError::NotLinked(_))
+    ));
+
+    link(&db.store, late, v, Tier::Gold).await;
+    let brought = s.backfill(late).await.unwrap();
+    assert_eq!(
+        (
+            brought.campaigns,
+            brought.assets,
+            brought.price_lists,
+            brought.price_items
+        ),
+        (1, 1, 1, 2),
+        "the archived campaign stays behind"
+    );
+    let p = db.store.partner(late);
+    let campaigns = p.campaigns().await.unwrap();
+    assert_eq!(campaigns.len(), 1);
+    assert_eq!(campaigns[0].external_id.as_str(), "spring");
+    assert_eq!(p.assets().await.unwrap().len(), 1);
+    let data = p.pricing(&Default::default()).await.unwrap();
+    assert_eq!((data.lists.len(), data.items.len()), (1, 2));
+    // The partner is told about the campaign in its audience.
+    let notes = p.notifications(true).await.unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.kind == onepane_domain::activity::NotificationKind::NewCampaign)
+    );
+    // Running it again changes nothing.
+    s.backfill(late).await.unwrap();
+    assert_eq!(p.campaigns().await.unwrap().len(), 1);
+    assert_eq!(p.pricing(&Default::default()).await.unwrap().items.len(), 2);
 }
