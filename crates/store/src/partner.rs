@@ -753,9 +753,15 @@ impl PartnerStore {
     /// every change to their terms or items).
     pub async fn pricing_terms(&self) -> Result<PricingData, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let workspace = fetch_workspace(&mut tx, self.workspace_id).await?;
-        let links = self.active_links(&mut tx).await?;
-        let list_rows: Vec<PriceListRow> = on_tx!(tx, c => {
+        let data = self.pricing_terms_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(data)
+    }
+
+    async fn pricing_terms_in(&self, tx: &mut Tx) -> Result<PricingData, StoreError> {
+        let workspace = fetch_workspace(tx, self.workspace_id).await?;
+        let links = self.active_links(tx).await?;
+        let list_rows: Vec<PriceListRow> = on_tx!(*tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 ORDER BY id"
             ))
@@ -763,9 +769,8 @@ impl PartnerStore {
             .fetch_all(&mut *c)
             .await?
         });
-        let sell_rules = self.sell_rules_in(&mut tx).await?;
-        let rates = self.rates_in(&mut tx).await?;
-        tx.commit().await?;
+        let sell_rules = self.sell_rules_in(tx).await?;
+        let rates = self.rates_in(tx).await?;
         let lists: Vec<PriceList> = convert_all(list_rows)?;
         Ok(PricingData {
             workspace,
@@ -785,16 +790,7 @@ impl PartnerStore {
     /// of linked vendors and their items matching `filter`.
     pub async fn pricing(&self, filter: &PriceItemFilter) -> Result<PricingData, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let workspace = fetch_workspace(&mut tx, self.workspace_id).await?;
-        let links = self.active_links(&mut tx).await?;
-        let list_rows: Vec<PriceListRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 ORDER BY id"
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
+        let mut data = self.pricing_terms_in(&mut tx).await?;
         let pattern = filter
             .text
             .as_deref()
@@ -813,27 +809,13 @@ impl PartnerStore {
             .fetch_all(&mut *c)
             .await?
         });
-        let sell_rules = self.sell_rules_in(&mut tx).await?;
-        let rates = self.rates_in(&mut tx).await?;
         tx.commit().await?;
-        let lists: Vec<PriceList> = convert_all(list_rows)?;
-        let lists: Vec<PriceList> = lists
-            .into_iter()
-            .filter(|l| links.contains_key(&l.vendor_id))
-            .collect();
         let items: Vec<PriceItem> = convert_all(item_rows)?;
-        let items = items
+        data.items = items
             .into_iter()
-            .filter(|i| links.contains_key(&i.vendor_id))
+            .filter(|i| data.tiers.contains_key(&i.vendor_id))
             .collect();
-        Ok(PricingData {
-            workspace,
-            tiers: links.into_iter().map(|(v, l)| (v, l.tier)).collect(),
-            sell_rules,
-            rates,
-            lists,
-            items,
-        })
+        Ok(data)
     }
 
     /// The items of one price list, by SKU.
