@@ -118,6 +118,8 @@ id_type!(/// A partner user's personal access token.
     AccessTokenId, "access token");
 id_type!(/// One event queued for, or delivered to, a vendor's webhook.
     WebhookDeliveryId, "webhook delivery");
+id_type!(/// A durable job: one run of work on a connection.
+    JobId, "job");
 
 #[cfg(test)]
 mod tests {

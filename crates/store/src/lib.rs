@@ -17,6 +17,7 @@ mod access;
 mod codec;
 mod error;
 mod idempotency;
+mod jobs;
 mod operator;
 mod partner;
 pub mod postgres;
@@ -42,6 +43,7 @@ pub use error::StoreError;
 pub use idempotency::{
     Claim, IDEMPOTENCY_STALE, IDEMPOTENCY_TTL, IdempotencyKey, KeyOwner, StoredResponse,
 };
+pub use jobs::{Job, JobStatus};
 pub use operator::OperatorStore;
 pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PriceItemFilter, PricingData};
 pub use vendor::{Backfilled, Partner, VendorStore};

@@ -145,7 +145,7 @@ impl PartnerStore {
         self.workspace_id.as_uuid()
     }
 
-    async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
+    pub(crate) async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
         self.store
             .begin(Scope::Partner(self.workspace_id), access)
             .await

@@ -6,6 +6,7 @@
 mod api_access;
 mod conformance;
 mod fixtures;
+mod jobs;
 mod rls;
 mod segregation;
 

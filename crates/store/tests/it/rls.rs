@@ -179,6 +179,14 @@ async fn populate(store: &Store) -> World {
         })
         .await
         .unwrap();
+    for ws in [a, b] {
+        let connection = store.partner(ws).connections().await.unwrap().remove(0);
+        store
+            .system()
+            .enqueue_job(ws, connection.id, "push", chrono::Utc::now(), 3)
+            .await
+            .unwrap();
+    }
     for (owner, client) in [
         (KeyOwner::Workspace(a), "token:a"),
         (KeyOwner::Vendor(v1), "client:1"),
