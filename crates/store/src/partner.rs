@@ -473,8 +473,11 @@ impl PartnerStore {
                 "lead {id} changed while it was being updated; reload it and try again"
             )));
         }
+        // The vendor is told only while it is linked: an ended link's
+        // vendor learns nothing more about the workspace.
         if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted) =
             (lead.source, lead.vendor_id, lead.status)
+            && self.active_links(&mut tx).await?.contains_key(&vendor)
         {
             crate::webhooks::emit(
                 &mut tx,

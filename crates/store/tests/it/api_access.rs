@@ -24,6 +24,7 @@ crate::on_both_backends!(
     price_list_terms_and_items_are_put_separately,
     campaign_lead_counts_are_visible_to_the_vendor_without_leads,
     a_partner_linked_later_gets_what_was_published_before,
+    accepting_a_lead_after_the_link_ended_tells_the_vendor_nothing,
 );
 
 async fn api_clients_are_found_by_id_and_revoked(db: TestDb) {
@@ -567,4 +568,57 @@ async fn a_partner_linked_later_gets_what_was_published_before(db: TestDb) {
     s.backfill(late).await.unwrap();
     assert_eq!(p.campaigns().await.unwrap().len(), 1);
     assert_eq!(p.pricing(&Default::default()).await.unwrap().items.len(), 2);
+}
+
+async fn accepting_a_lead_after_the_link_ended_tells_the_vendor_nothing(db: TestDb) {
+    let ws = workspace(&db.store, "Acme Oy").await;
+    let (v, live) = (
+        vendor(&db.store, "Canon").await,
+        vendor(&db.store, "HP").await,
+    );
+    link(&db.store, ws, v, Tier::Gold).await;
+    link(&db.store, ws, live, Tier::Gold).await;
+    let ended = db
+        .store
+        .vendor(v)
+        .send_lead(ws, &vendor_lead("L-1", "Ann"))
+        .await
+        .unwrap();
+    let current = db
+        .store
+        .vendor(live)
+        .send_lead(ws, &vendor_lead("L-2", "Bob"))
+        .await
+        .unwrap();
+    for vendor in [v, live] {
+        db.store
+            .vendor(vendor)
+            .put_webhook(
+                "https://hooks.example/in",
+                &[WebhookEvent::LeadAccepted],
+                Some(b"sealed"),
+            )
+            .await
+            .unwrap();
+    }
+    db.store
+        .operator()
+        .set_link_status(ws, v, onepane_domain::LinkStatus::Ended)
+        .await
+        .unwrap();
+    let p = db.store.partner(ws);
+    p.set_lead_status(ended.id, onepane_domain::lead::LeadStatus::Accepted)
+        .await
+        .unwrap();
+    p.set_lead_status(current.id, onepane_domain::lead::LeadStatus::Accepted)
+        .await
+        .unwrap();
+    let due = db
+        .store
+        .system()
+        .claim_due_deliveries(10, Duration::seconds(30))
+        .await
+        .unwrap();
+    let vendors: Vec<_> = due.iter().map(|d| d.delivery.vendor_id).collect();
+    assert_eq!(vendors, [live], "only the linked vendor hears of it");
 }
