@@ -32,7 +32,6 @@ pub use request_id::{REQUEST_ID_HEADER, RequestUuid};
 use crate::auth::caller::{authenticate_partner, authenticate_vendor};
 use crate::auth::keys::Keys;
 use crate::seal::Sealer;
-use crate::secret_key::SecretKey;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -41,8 +40,6 @@ pub struct AppState {
     pub store: Store,
     /// This server's metrics registry.
     pub metrics: Metrics,
-    /// The key that seals secrets at rest.
-    pub secret_key: Arc<SecretKey>,
     /// Seals and opens secrets with that key.
     pub sealer: Sealer,
     /// The access-token signing keys.

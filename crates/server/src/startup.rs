@@ -215,7 +215,6 @@ impl Application {
         let state = AppState {
             store,
             metrics,
-            secret_key: Arc::new(secret_key),
             sealer,
             keys: Arc::new(keys),
             rate_limiter: Arc::new(http::RateLimiter::new(http::RateLimit {

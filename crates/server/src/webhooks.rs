@@ -43,11 +43,11 @@
 //!
 //! [`verify`] is the reference implementation; [`sign`] produces the header.
 
+use crate::auth::credentials::{CredentialError, random_secret};
 use onepane_connector::AddressPolicy;
 use std::future::Future;
 use std::time::Duration;
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use onepane_domain::VendorId;
@@ -92,18 +92,10 @@ pub fn secret_context(vendor: VendorId) -> String {
     format!("webhook-secret:{vendor}")
 }
 
-/// The operating system could not supply random bytes for a secret.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot generate a webhook signing secret")]
-pub struct GenerateSecretError(#[source] getrandom::Error);
-
 /// A fresh signing secret: `whsec_` and 32 random bytes in unpadded
 /// base64url. The HMAC key is the whole string's bytes.
-pub fn generate_secret() -> Result<String, GenerateSecretError> {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    getrandom::fill(bytes.as_mut_slice()).map_err(GenerateSecretError)?;
-    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice());
-    Ok(format!("{SECRET_PREFIX}{encoded}"))
+pub fn generate_secret() -> Result<String, CredentialError> {
+    random_secret(SECRET_PREFIX)
 }
 
 fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
@@ -661,6 +653,7 @@ mod tests {
 
     #[test]
     fn secrets_are_prefixed_random_base64url() {
+        use base64::Engine as _;
         let a = generate_secret().unwrap();
         let b = generate_secret().unwrap();
         assert_ne!(a, b);

@@ -45,7 +45,7 @@ pub use idempotency::{
 };
 pub use jobs::{Job, JobStatus};
 pub use operator::OperatorStore;
-pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PriceItemFilter, PricingData};
+pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
 pub use vendor::{Backfilled, Partner, VendorStore};
 pub use webhooks::{
     Attempt, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookDelivery, WebhookSubscription,

@@ -93,17 +93,6 @@ pub struct LeadFilter {
     pub text: Option<String>,
 }
 
-/// Which price items to read for pricing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PriceItemFilter {
-    /// Only this vendor's.
-    pub vendor_id: Option<VendorId>,
-    /// Only in this category (exact).
-    pub category: Option<String>,
-    /// SKU or name containing this text (case-insensitive).
-    pub text: Option<String>,
-}
-
 /// What pricing a workspace's items needs, read together.
 #[derive(Debug, Clone)]
 pub struct PricingData {
@@ -790,25 +779,15 @@ impl PartnerStore {
 
     /// Everything pricing needs, read in one transaction: the workspace,
     /// its active links (tiers), sell rules, exchange rates, the price lists
-    /// of linked vendors and their items matching `filter`.
-    pub async fn pricing(&self, filter: &PriceItemFilter) -> Result<PricingData, StoreError> {
+    /// of linked vendors and all their items.
+    pub async fn pricing(&self) -> Result<PricingData, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let mut data = self.pricing_terms_in(&mut tx).await?;
-        let pattern = filter
-            .text
-            .as_deref()
-            .map(|t| format!("%{}%", escape_like(&t.to_lowercase())));
         let item_rows: Vec<PriceItemRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
-                "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 \
-                 AND ($2 IS NULL OR vendor_id = $2) AND ($3 IS NULL OR category = $3) \
-                 AND ($4 IS NULL OR lower(sku) LIKE $4 ESCAPE '\\' OR lower(name) LIKE $4 ESCAPE '\\') \
-                 ORDER BY sku, id"
+                "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 ORDER BY sku, id"
             ))
             .bind(self.ws())
-            .bind(filter.vendor_id.map(|v| v.as_uuid()))
-            .bind(filter.category.as_deref())
-            .bind(pattern)
             .fetch_all(&mut *c)
             .await?
         });

@@ -139,10 +139,9 @@ pub async fn authenticate_vendor(
         client_id: claims.client_id.clone(),
         scopes: claims.scopes().map(str::to_owned).collect(),
     };
-    state
-        .rate_limiter
-        .check(&format!("client:{}", caller.client_id))?;
-    req.extensions_mut().insert(Caller::Vendor(caller.clone()));
+    let who = Caller::Vendor(caller.clone());
+    state.rate_limiter.check(&who.client_key())?;
+    req.extensions_mut().insert(who);
     req.extensions_mut().insert(caller);
     Ok(next.run(req).await)
 }
@@ -170,10 +169,9 @@ pub async fn authenticate_partner(
         user_id: found.user_id,
         token_id: found.id,
     };
-    state
-        .rate_limiter
-        .check(&format!("token:{}", caller.token_id))?;
-    req.extensions_mut().insert(Caller::Partner(caller.clone()));
+    let who = Caller::Partner(caller.clone());
+    state.rate_limiter.check(&who.client_key())?;
+    req.extensions_mut().insert(who);
     req.extensions_mut().insert(caller);
     Ok(next.run(req).await)
 }

@@ -54,14 +54,10 @@ pub async fn idempotency(
         })?
         .to_owned();
     let (owner, client) = match req.extensions().get::<Caller>() {
-        Some(Caller::Vendor(v)) => (
-            KeyOwner::Vendor(v.vendor_id),
-            format!("client:{}", v.client_id),
-        ),
-        Some(Caller::Partner(p)) => (
-            KeyOwner::Workspace(p.workspace_id),
-            format!("token:{}", p.token_id),
-        ),
+        Some(caller @ Caller::Vendor(v)) => (KeyOwner::Vendor(v.vendor_id), caller.client_key()),
+        Some(caller @ Caller::Partner(p)) => {
+            (KeyOwner::Workspace(p.workspace_id), caller.client_key())
+        }
         None => return Ok(next.run(req).await),
     };
     let (parts, body) = req.into_parts();

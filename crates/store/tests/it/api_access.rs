@@ -468,12 +468,7 @@ async fn price_list_terms_and_items_are_put_separately(db: TestDb) {
         25
     );
     // The partner prices what it holds.
-    let data = db
-        .store
-        .partner(a)
-        .pricing(&Default::default())
-        .await
-        .unwrap();
+    let data = db.store.partner(a).pricing().await.unwrap();
     assert_eq!((data.lists.len(), data.items.len()), (1, 25));
     assert_eq!(data.tiers.get(&v), Some(&Tier::Gold));
 }
@@ -555,7 +550,7 @@ async fn a_partner_linked_later_gets_what_was_published_before(db: TestDb) {
     assert_eq!(campaigns.len(), 1);
     assert_eq!(campaigns[0].external_id.as_str(), "spring");
     assert_eq!(p.assets().await.unwrap().len(), 1);
-    let data = p.pricing(&Default::default()).await.unwrap();
+    let data = p.pricing().await.unwrap();
     assert_eq!((data.lists.len(), data.items.len()), (1, 2));
     // The partner is told about the campaign in its audience.
     let notes = p.notifications(true).await.unwrap();
@@ -567,7 +562,7 @@ async fn a_partner_linked_later_gets_what_was_published_before(db: TestDb) {
     // Running it again changes nothing.
     s.backfill(late).await.unwrap();
     assert_eq!(p.campaigns().await.unwrap().len(), 1);
-    assert_eq!(p.pricing(&Default::default()).await.unwrap().items.len(), 2);
+    assert_eq!(p.pricing().await.unwrap().items.len(), 2);
 }
 
 async fn accepting_a_lead_after_the_link_ended_tells_the_vendor_nothing(db: TestDb) {

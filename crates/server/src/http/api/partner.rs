@@ -22,7 +22,7 @@ use onepane_domain::{
     CampaignId, Currency, DealRegistrationId, LeadId, Money, NotificationId, PriceItemId,
     PriceListId, VendorId,
 };
-use onepane_store::{LeadFilter, Page, PriceItemFilter};
+use onepane_store::{LeadFilter, Page};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -503,15 +503,15 @@ pub async fn price_items(
     ApiQuery(q): ApiQuery<PriceItemsQuery>,
 ) -> Result<Json<Listing<PricedItem>>, ApiError> {
     let limit = page_size(q.limit, MAX_PAGE)?;
-    let filter = PriceItemFilter {
-        vendor_id: q
-            .vendor_id
-            .as_deref()
-            .map(|v| parse_param("vendor_id", v))
-            .transpose()?,
-        category: q.category.filter(|c| !c.trim().is_empty()),
-        text: q.q.filter(|t| !t.trim().is_empty()),
-    };
+    let vendor: Option<VendorId> = q
+        .vendor_id
+        .as_deref()
+        .map(|v| parse_param("vendor_id", v))
+        .transpose()?;
+    let category = q.category.filter(|c| !c.trim().is_empty());
+    let text =
+        q.q.filter(|t| !t.trim().is_empty())
+            .map(|t| t.to_lowercase());
     let sort = q.sort.as_deref().unwrap_or("sku");
     if !matches!(sort, "sku" | "margin" | "margin_percent") {
         return Err(ApiError::bad_request(
@@ -562,13 +562,11 @@ pub async fn price_items(
         query,
     )
     .await?;
-    let text = filter.text.as_deref().map(str::to_lowercase);
     let mut items: Vec<&PricedItem> = all
         .iter()
-        .filter(|i| filter.vendor_id.is_none_or(|v| i.vendor_id == v))
+        .filter(|i| vendor.is_none_or(|v| i.vendor_id == v))
         .filter(|i| {
-            filter
-                .category
+            category
                 .as_deref()
                 .is_none_or(|c| i.category.as_deref() == Some(c))
         })

@@ -97,7 +97,7 @@ pub async fn priced_items(
     if let Some(hit) = cache.get(ws, key) {
         return Ok(hit);
     }
-    let data = partner.pricing(&Default::default()).await?;
+    let data = partner.pricing().await?;
     // The items were read after the terms: if anything changed between the
     // two reads, the key is already stale and the next request recomputes.
     let priced = Arc::new(price_all(&data, on, &query));

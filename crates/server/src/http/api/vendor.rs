@@ -26,7 +26,6 @@ use utoipa::ToSchema;
 
 use super::{Listing, MAX_ITEM_PAGE, MAX_PAGE, page_size, parse_param};
 use crate::auth::caller::VendorCaller;
-use crate::auth::credentials::random_secret;
 use crate::http::json::{ApiJson, ApiQuery, parse_json, read_body};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
@@ -77,7 +76,6 @@ pub async fn partners(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<PartnerView>>, ApiError> {
-    caller.require("partners:read")?;
     let partners = state.store.vendor(caller.vendor_id).partners().await?;
     Ok(Json(Listing {
         items: partners
@@ -122,7 +120,6 @@ pub async fn set_tier(
     Path(ws): Path<String>,
     ApiJson(body): ApiJson<TierBody>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    caller.require("partners:write")?;
     let ws: WorkspaceId = parse_param("workspace_id", &ws)?;
     let vendor = state.store.vendor(caller.vendor_id);
     let link = vendor.set_tier(ws, body.tier).await?;
@@ -209,7 +206,6 @@ pub async fn put_campaign(
     Path(raw): Path<String>,
     ApiJson(content): ApiJson<CampaignContent>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    caller.require("campaigns:write")?;
     let id = external_id(&raw)?;
     let vendor = state.store.vendor(caller.vendor_id);
     let published = vendor.publish_campaign(&id, &content).await?;
@@ -229,7 +225,6 @@ pub async fn campaigns(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<CampaignView>>, ApiError> {
-    caller.require("campaigns:read")?;
     let all = state.store.vendor(caller.vendor_id).campaigns().await?;
     Ok(Json(Listing {
         items: campaign_views(all),
@@ -264,7 +259,6 @@ pub async fn campaign(
     caller: VendorCaller,
     Path(raw): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    caller.require("campaigns:read")?;
     Ok(Json(
         one_campaign(&state, &caller, &external_id(&raw)?).await?,
     ))
@@ -286,7 +280,6 @@ pub async fn archive_campaign(
     caller: VendorCaller,
     Path(raw): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    caller.require("campaigns:write")?;
     let id = external_id(&raw)?;
     state
         .store
@@ -325,7 +318,6 @@ pub async fn campaign_stats(
     caller: VendorCaller,
     Path(raw): Path<String>,
 ) -> Result<Json<CampaignStats>, ApiError> {
-    caller.require("campaigns:read")?;
     let id = external_id(&raw)?;
     let view = one_campaign(&state, &caller, &id).await?;
     let vendor = state.store.vendor(caller.vendor_id);
@@ -402,7 +394,6 @@ pub async fn put_asset(
     Path(raw): Path<String>,
     ApiJson(content): ApiJson<AssetContent>,
 ) -> Result<Json<AssetView>, ApiError> {
-    caller.require("assets:write")?;
     let id = external_id(&raw)?;
     let published = state
         .store
@@ -422,7 +413,6 @@ pub async fn assets(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<AssetView>>, ApiError> {
-    caller.require("assets:read")?;
     let all = state.store.vendor(caller.vendor_id).assets().await?;
     Ok(Json(Listing {
         items: asset_views(all),
@@ -446,7 +436,6 @@ pub async fn asset(
     caller: VendorCaller,
     Path(raw): Path<String>,
 ) -> Result<Json<AssetView>, ApiError> {
-    caller.require("assets:read")?;
     let id = external_id(&raw)?;
     let all = state.store.vendor(caller.vendor_id).assets().await?;
     asset_views(all.into_iter().filter(|a| a.external_id == id).collect())
@@ -471,7 +460,6 @@ pub async fn delete_asset(
     caller: VendorCaller,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require("assets:write")?;
     let id = external_id(&raw)?;
     state
         .store
@@ -525,7 +513,6 @@ pub async fn put_price_list(
     Path(raw): Path<String>,
     ApiJson(terms): ApiJson<PriceListTerms>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    caller.require("prices:write")?;
     let id = external_id(&raw)?;
     let lists = state
         .store
@@ -549,7 +536,6 @@ pub async fn price_lists(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<PriceListView>>, ApiError> {
-    caller.require("prices:read")?;
     let lists = state.store.vendor(caller.vendor_id).price_lists().await?;
     Ok(Json(Listing {
         items: lists.into_iter().map(Into::into).collect(),
@@ -573,7 +559,6 @@ pub async fn price_list(
     caller: VendorCaller,
     Path(raw): Path<String>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    caller.require("prices:read")?;
     let id = external_id(&raw)?;
     state
         .store
@@ -629,7 +614,6 @@ pub async fn put_price_items(
     Path(raw): Path<String>,
     req: axum::extract::Request,
 ) -> Result<Json<ItemsReplaced>, ApiError> {
-    caller.require("prices:write")?;
     let id = external_id(&raw)?;
     let content_type = req
         .headers()
@@ -741,7 +725,6 @@ pub async fn price_items(
     Path(raw): Path<String>,
     ApiQuery(q): ApiQuery<ItemsQuery>,
 ) -> Result<Json<Listing<PriceItem>>, ApiError> {
-    caller.require("prices:read")?;
     let id = external_id(&raw)?;
     let limit = page_size(q.limit, MAX_ITEM_PAGE)?;
     let items = state
@@ -786,7 +769,6 @@ pub async fn send_lead(
     Path(ws): Path<String>,
     ApiJson(lead): ApiJson<NewVendorLead>,
 ) -> Result<(StatusCode, Json<Lead>), ApiError> {
-    caller.require("leads:write")?;
     let ws: WorkspaceId = parse_param("workspace_id", &ws)?;
     let lead = state
         .store
@@ -832,7 +814,6 @@ pub async fn deal_registrations(
     caller: VendorCaller,
     ApiQuery(q): ApiQuery<DealsQuery>,
 ) -> Result<Json<Listing<DealRegistration>>, ApiError> {
-    caller.require("deals:read")?;
     let status: Option<DealStatus> = q
         .status
         .as_deref()
@@ -874,7 +855,6 @@ pub async fn deal_registration(
     caller: VendorCaller,
     Path(id): Path<String>,
 ) -> Result<Json<DealRegistration>, ApiError> {
-    caller.require("deals:read")?;
     let id: DealRegistrationId = parse_param("id", &id)?;
     Ok(Json(
         state
@@ -906,7 +886,6 @@ pub async fn decide(
     Path(id): Path<String>,
     ApiJson(decision): ApiJson<DealDecision>,
 ) -> Result<Json<DealRegistration>, ApiError> {
-    caller.require("deals:write")?;
     let id: DealRegistrationId = parse_param("id", &id)?;
     Ok(Json(
         state
@@ -985,7 +964,6 @@ pub async fn put_webhook(
     caller: VendorCaller,
     ApiJson(body): ApiJson<WebhookBody>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    caller.require("webhooks:write")?;
     if !matches!(body.url.scheme(), "http" | "https") || body.url.as_str().len() > 2048 {
         return Err(ApiError::invalid(
             "#/url",
@@ -1012,7 +990,7 @@ pub async fn put_webhook(
     events.dedup();
     let vendor = state.store.vendor(caller.vendor_id);
     let new_secret = if body.rotate_secret || vendor.webhook().await?.is_none() {
-        Some(random_secret("whsec_").map_err(|e| ApiError::Internal(Box::new(e)))?)
+        Some(crate::webhooks::generate_secret().map_err(|e| ApiError::Internal(Box::new(e)))?)
     } else {
         None
     };
@@ -1047,7 +1025,6 @@ pub async fn webhook(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<WebhookView>, ApiError> {
-    caller.require("webhooks:read")?;
     let sub = state.store.vendor(caller.vendor_id).webhook().await?;
     sub.map(|s| Json(WebhookView::new(s, None)))
         .ok_or_else(|| ApiError::NotFound("this vendor has no webhook subscription".into()))
@@ -1066,7 +1043,6 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<StatusCode, ApiError> {
-    caller.require("webhooks:write")?;
     if state
         .store
         .vendor(caller.vendor_id)
@@ -1158,7 +1134,6 @@ pub async fn deliveries(
     caller: VendorCaller,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<Listing<DeliveryView>>, ApiError> {
-    caller.require("webhooks:read")?;
     let limit = page_size(q.limit, MAX_PAGE)?;
     let filter = DeliveryFilter {
         status: q
@@ -1202,7 +1177,6 @@ pub async fn redeliver(
     caller: VendorCaller,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryView>, ApiError> {
-    caller.require("webhooks:write")?;
     let id: WebhookDeliveryId = parse_param("id", &id)?;
     Ok(Json(
         state
