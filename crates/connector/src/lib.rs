@@ -1,12 +1,31 @@
-//! The connector SDK: what every connector shares. Outbound HTTP that
-//! refuses loopback, private, link-local and metadata addresses after DNS
-//! resolution (used by every request Onepane makes to an address someone
-//! else chose: vendors' webhooks and connectors), and the shared HTTP client
-//! connectors send through, with timeouts, retries, rate limits and a
-//! response size cap.
+//! The connector SDK: what every connector shares.
+//!
+//! - [`Source`] and [`Sink`]: a vendor source yields [`Record`]s a page at
+//!   a time from a cursor; a CRM sink upserts batches of leads (and deals)
+//!   by Onepane's id. A connector builds requests and maps records; [`Io`]
+//!   sends them.
+//! - [`HttpClient`]: the one outbound client, with timeouts, retries with
+//!   backoff and jitter honouring `Retry-After` and rate-limit headers, a
+//!   per-connection rate limit, a response size cap, no redirects, and the
+//!   [`AddressPolicy`] that refuses loopback, private, link-local and
+//!   metadata addresses after DNS resolution.
+//! - [`Credentials`]: API key, bearer, basic, OAuth 2.0 client credentials
+//!   and authorization code with PKCE; [`oauth`] keeps tokens fresh with
+//!   one refresh however many workers need it.
 
+pub mod credentials;
 pub mod http;
+pub mod io;
 pub mod net;
+pub mod oauth;
+pub mod record;
+pub mod sink;
+pub mod source;
 
+pub use credentials::{Credentials, KeyPlacement, Secret};
 pub use http::{ClientConfig, Fetched, HttpClient, HttpError, RateLimit, RateLimiter};
+pub use io::{Applied, Authorizer, BoxFuture, ConnectorError, Io, NoAuth, snippet};
 pub use net::{AddressPolicy, Cidr, CidrError, OutboundError};
+pub use record::{Page, Record, RecordError, SourceRecord, Stream, StreamSpec, SyncMode};
+pub use sink::{DealPush, LeadPush, PushOutcome, Sink};
+pub use source::{PageRequest, Source};

@@ -1,0 +1,1 @@
+//! HubSpot CRM sink: contacts and deals through CRM v3 batch upsert.

@@ -1,0 +1,1 @@
+//! A declarative vendor source driven by a manifest: adding a vendor is writing a manifest.

@@ -1,0 +1,1 @@
+//! Salesforce CRM sink: Lead upsert by external id through sObject Collections.

@@ -1,0 +1,1 @@
+//! Webhook CRM sink: a signed JSON POST of each lead change.
