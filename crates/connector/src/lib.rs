@@ -18,7 +18,12 @@ pub mod http;
 pub mod io;
 pub mod net;
 pub mod oauth;
-pub mod record;
+/// Records, streams and pages (defined with the domain, so that the store
+/// can write them).
+pub mod record {
+    pub use onepane_domain::record::*;
+}
+pub mod signature;
 pub mod sink;
 pub mod source;
 

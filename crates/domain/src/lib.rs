@@ -13,6 +13,7 @@ pub mod money;
 pub mod openapi;
 pub mod price;
 pub mod program;
+pub mod record;
 pub mod text;
 pub mod workspace;
 

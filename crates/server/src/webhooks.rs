@@ -49,18 +49,16 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use onepane_domain::VendorId;
 use onepane_store::{Attempt, DueDelivery, Store, StoreError};
-use sha2::Sha256;
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
 
 use crate::report::cause_chain;
 use crate::seal::Sealer;
 
-/// The header carrying the signature.
-pub const SIGNATURE_HEADER: &str = "Onepane-Signature";
+// The signature is the SDK's, so the webhook CRM sink signs the same way.
+pub use onepane_connector::signature::{SIGNATURE_HEADER, sign, verify};
 /// The header carrying the event's type.
 pub const EVENT_HEADER: &str = "Onepane-Event";
 /// The header carrying the delivery's id.
@@ -84,8 +82,6 @@ const LEASE_MARGIN: Duration = Duration::from_secs(30);
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 const MAX_CAP: Duration = Duration::from_secs(30 * 24 * 3600);
 
-type HmacSha256 = Hmac<Sha256>;
-
 /// The sealing context of a vendor's signing secret: a sealed secret only
 /// opens for the vendor it was sealed for.
 pub fn secret_context(vendor: VendorId) -> String {
@@ -96,83 +92,6 @@ pub fn secret_context(vendor: VendorId) -> String {
 /// base64url. The HMAC key is the whole string's bytes.
 pub fn generate_secret() -> Result<String, CredentialError> {
     random_secret(SECRET_PREFIX)
-}
-
-fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
-    let mut mac = match HmacSha256::new_from_slice(secret) {
-        Ok(mac) => mac,
-        // HMAC takes keys of any length (long ones are hashed first).
-        Err(_) => unreachable!("HMAC-SHA256 accepts a key of any length"),
-    };
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0x0f)]])
-        .map(char::from)
-        .collect()
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-        })
-        .collect()
-}
-
-/// The `Onepane-Signature` value for `body` sent at `timestamp` (unix
-/// seconds): `t=<timestamp>,v1=<lowercase hex HMAC-SHA256(secret, "<t>.<body>")>`.
-pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let t = timestamp.to_string();
-    let signature = mac(secret, &t, body).finalize().into_bytes();
-    format!("t={t},v1={}", to_hex(&signature))
-}
-
-/// Whether `header_value` is a valid `Onepane-Signature` of `body` under
-/// `secret`, made at most `tolerance_secs` seconds from `now` (either way).
-/// Any one matching `v1` suffices; the comparison is constant-time.
-pub fn verify(
-    secret: &[u8],
-    header_value: &str,
-    body: &[u8],
-    now: DateTime<Utc>,
-    tolerance_secs: u64,
-) -> bool {
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header_value.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", t)) if timestamp.is_none() => timestamp = Some(t),
-            Some(("v1", v)) => signatures.push(v),
-            _ => {}
-        }
-    }
-    let Some(t) = timestamp else {
-        return false;
-    };
-    let Ok(seconds) = t.parse::<i64>() else {
-        return false;
-    };
-    if now.timestamp().abs_diff(seconds) > tolerance_secs {
-        return false;
-    }
-    signatures
-        .into_iter()
-        .filter_map(from_hex)
-        .any(|expected| mac(secret, t, body).verify_slice(&expected).is_ok())
 }
 
 /// When failed deliveries are tried again, how many times, and how long one
@@ -575,6 +494,7 @@ mod tests {
     use axum::body::Bytes;
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
+    use hmac::{Hmac, Mac};
     use onepane_domain::activity::WebhookEvent;
     use onepane_domain::deal::DealDetails;
     use onepane_domain::lead::Company;
@@ -583,6 +503,7 @@ mod tests {
     use onepane_domain::{Currency, Money, PartnerType, Tier, VendorKind, WorkspaceId};
     use onepane_store::testing::TestDb;
     use onepane_store::{DeliveryFilter, DeliveryStatus, WebhookDelivery};
+    use sha2::Sha256;
 
     use super::*;
     use crate::secret_key::SecretKey;
@@ -665,15 +586,6 @@ mod tests {
                 .len(),
             32
         );
-    }
-
-    #[test]
-    fn hex_round_trips() {
-        let bytes = [0x00, 0x0f, 0xa5, 0xff];
-        assert_eq!(to_hex(&bytes), "000fa5ff");
-        assert_eq!(from_hex("000fa5ff").unwrap(), bytes);
-        assert_eq!(from_hex("0"), None);
-        assert_eq!(from_hex("+f"), None);
     }
 
     // --- backoff -----------------------------------------------------------

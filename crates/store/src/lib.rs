@@ -22,6 +22,7 @@ mod operator;
 mod partner;
 pub mod postgres;
 mod rows;
+mod sync;
 mod tx;
 mod vendor;
 mod webhooks;
@@ -46,6 +47,9 @@ pub use idempotency::{
 pub use jobs::{Job, JobStatus};
 pub use operator::OperatorStore;
 pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
+pub use sync::{
+    DuePush, OAuthState, PageCounts, PageWrite, PushCounts, PushResult, RUN_ERRORS_KEPT, StreamState, SyncRun,
+};
 pub use vendor::{Backfilled, Partner, VendorStore};
 pub use webhooks::{
     Attempt, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookDelivery, WebhookSubscription,

@@ -22,6 +22,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::codec::DbDecimal;
+use crate::sync::{mark_lead_changed, seed_pushes};
 use crate::rows::*;
 use crate::tx::{Access, Scope, Tx, on_tx};
 use crate::{Store, StoreError, now};
@@ -41,7 +42,7 @@ pub(crate) const PRICE_ITEM_COLUMNS: &str =
     "workspace_id, id, vendor_id, price_list_id, currency, item";
 pub(crate) const DEAL_COLUMNS: &str = "workspace_id, id, vendor_id, lead_id, details, status, \
     reason, protection_expires_on, extra_discount, submitted_by, submitted_at, decided_at, updated_at";
-const CONNECTION_COLUMNS: &str = "workspace_id, id, vendor_id, purpose, connector, name, schedule, \
+pub(crate) const CONNECTION_COLUMNS: &str = "workspace_id, id, vendor_id, purpose, connector, name, schedule, \
     status, settings, created_at";
 const NOTIFICATION_COLUMNS: &str =
     "workspace_id, id, kind, vendor_id, title, body, link, read_at, created_at";
@@ -234,6 +235,19 @@ impl PartnerStore {
 
     /// Adds a connection (its secrets are stored apart, sealed).
     pub async fn create_connection(&self, new: &NewConnection) -> Result<Connection, StoreError> {
+        self.create_connection_with(ConnectionId::new(), new, &[])
+            .await
+    }
+
+    /// Adds a connection under `id` with its sealed secrets (by field), in
+    /// one transaction. A CRM sink starts with every lead of the workspace
+    /// to push.
+    pub async fn create_connection_with(
+        &self,
+        id: ConnectionId,
+        new: &NewConnection,
+        secrets: &[(&str, Vec<u8>)],
+    ) -> Result<Connection, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         if let Some(v) = new.target.vendor_id() {
             self.active_link(&mut tx, v).await?;
@@ -244,7 +258,7 @@ impl PartnerStore {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {CONNECTION_COLUMNS}"
             ))
             .bind(self.ws())
-            .bind(ConnectionId::new().as_uuid())
+            .bind(id.as_uuid())
             .bind(new.target.vendor_id().map(|v| v.as_uuid()))
             .bind(new.target.purpose())
             .bind(new.connector.as_str())
@@ -256,6 +270,24 @@ impl PartnerStore {
             .fetch_one(&mut *c)
             .await?
         });
+        for (field, sealed) in secrets {
+            on_tx!(tx, c => {
+                sqlx::query(
+                    "INSERT INTO connection_secrets (workspace_id, connection_id, field, sealed, version, updated_at) \
+                     VALUES ($1, $2, $3, $4, 1, $5)",
+                )
+                .bind(self.ws())
+                .bind(id.as_uuid())
+                .bind(*field)
+                .bind(sealed.as_slice())
+                .bind(now())
+                .execute(&mut *c)
+                .await?;
+            });
+        }
+        if new.target.vendor_id().is_none() {
+            seed_pushes(&mut tx, self.workspace_id, id).await?;
+        }
         tx.commit().await?;
         row.try_into()
     }
@@ -462,6 +494,7 @@ impl PartnerStore {
                 "lead {id} changed while it was being updated; reload it and try again"
             )));
         }
+        mark_lead_changed(&mut tx, self.workspace_id, id.as_uuid(), lead.updated_at).await?;
         // The vendor is told only while it is linked: an ended link's
         // vendor learns nothing more about the workspace.
         if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted) =
@@ -1267,6 +1300,10 @@ pub(crate) async fn write_lead(
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, || "a lead with this external id exists".into()))?
     });
+    // The CRM sinks hear of every lead written, in the same transaction.
+    if let Some(row) = &row {
+        mark_lead_changed(tx, lead.workspace_id, row.id(), lead.updated_at).await?;
+    }
     Ok(row)
 }
 
@@ -1332,7 +1369,7 @@ async fn share(
         .execute(&mut *c)
         .await?;
     });
-    Ok(())
+    mark_lead_changed(tx, ws, id.as_uuid(), at).await
 }
 
 pub(crate) async fn insert_notification(

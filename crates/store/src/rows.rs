@@ -212,6 +212,12 @@ pub(crate) struct LeadRow {
     updated_at: DateTime<Utc>,
 }
 
+impl LeadRow {
+    pub(crate) fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
 impl TryFrom<LeadRow> for Lead {
     type Error = StoreError;
     fn try_from(r: LeadRow) -> Result<Self, StoreError> {

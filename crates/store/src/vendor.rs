@@ -37,10 +37,22 @@ fn duplicate_sku(chunk: &[PriceItemInput], all: &[PriceItemInput]) -> String {
 }
 
 /// A time at the precision both backends keep, so it reads back as written.
-fn micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     t.trunc_subsecs(6)
 }
+
+/// The upsert of a vendor's lead: a known external id updates the vendor's
+/// columns while the partner has not acted on it.
+pub(crate) const VENDOR_LEAD_UPSERT: &str = "ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
+    contact_name = excluded.contact_name, contact_email = excluded.contact_email, \
+    company_name = excluded.company_name, contact = excluded.contact, \
+    company = excluded.company, message = excluded.message, \
+    respond_by = excluded.respond_by, updated_at = excluded.updated_at, \
+    search_text = excluded.search_text \
+    WHERE leads.source = 'vendor' AND leads.status = 'new'";
+
+pub(crate) use crate::partner::CONNECTION_COLUMNS;
 
 /// What [`VendorStore::backfill`] brought into a workspace.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,7 +95,7 @@ impl VendorStore {
         self.vendor_id
     }
 
-    fn v(&self) -> Uuid {
+    pub(crate) fn v(&self) -> Uuid {
         self.vendor_id.as_uuid()
     }
 
@@ -159,7 +171,7 @@ impl VendorStore {
             .collect())
     }
 
-    async fn ensure_linked(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<VendorLink, StoreError> {
+    pub(crate) async fn ensure_linked(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<VendorLink, StoreError> {
         let row: Option<LinkRow> = on_tx!(*tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {LINK_COLUMNS} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2 AND status = 'active'"
@@ -255,7 +267,7 @@ impl VendorStore {
         Ok(c)
     }
 
-    async fn put_campaign_in(
+    pub(crate) async fn put_campaign_in(
         &self,
         tx: &mut Tx,
         link: &VendorLink,
@@ -407,7 +419,7 @@ impl VendorStore {
         Ok(out)
     }
 
-    async fn put_asset_in(
+    pub(crate) async fn put_asset_in(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
@@ -646,7 +658,7 @@ impl VendorStore {
         Ok(n)
     }
 
-    async fn upsert_terms(
+    pub(crate) async fn upsert_terms(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
@@ -839,13 +851,7 @@ impl VendorStore {
         let written = write_lead(
             &mut tx,
             &fresh,
-            "ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
-               contact_name = excluded.contact_name, contact_email = excluded.contact_email, \
-               company_name = excluded.company_name, contact = excluded.contact, \
-               company = excluded.company, message = excluded.message, \
-               respond_by = excluded.respond_by, updated_at = excluded.updated_at, \
-               search_text = excluded.search_text \
-             WHERE leads.source = 'vendor' AND leads.status = 'new'",
+            VENDOR_LEAD_UPSERT,
         )
         .await;
         let acted = || {

@@ -1,1 +1,12 @@
-//! Integration tests.
+//! Integration tests: the HubSpot sink against a fake that follows HubSpot's
+//! published OpenAPI specs; every request it sends is checked against them.
+
+mod fake;
+mod fixtures;
+mod openapi;
+
+mod contacts;
+mod deals;
+mod oauth;
+mod settings;
+mod validator;

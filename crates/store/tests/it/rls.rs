@@ -646,6 +646,9 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             ("campaign_activations", "slug"),
             // A personal access token by its digest, when it is presented.
             ("access_tokens", "token_hash"),
+            // An OAuth authorization by its state's digest, when the
+            // provider sends the browser back.
+            ("oauth_states", "digest"),
         ];
         assert!(
             first == "workspace_id"

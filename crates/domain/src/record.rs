@@ -1,11 +1,12 @@
-//! What sources yield: records already mapped onto Onepane's entities, a
-//! page at a time.
+//! What vendor sources yield: records already mapped onto Onepane's
+//! entities, a page at a time. The connector SDK reads them; the store
+//! writes them.
 
-use onepane_domain::Tier;
-use onepane_domain::campaign::{AssetContent, CampaignContent};
-use onepane_domain::lead::NewVendorLead;
-use onepane_domain::price::{PriceItemInput, PriceListTerms};
-use onepane_domain::text::ExternalId;
+use crate::Tier;
+use crate::campaign::{AssetContent, CampaignContent};
+use crate::lead::NewVendorLead;
+use crate::price::{PriceItemInput, PriceListTerms};
+use crate::text::ExternalId;
 use serde::{Deserialize, Serialize};
 
 /// The kinds of data a vendor source can yield.
@@ -128,7 +129,9 @@ pub enum Record {
 
 impl Record {
     /// The key the record is stored under within its stream: the external
-    /// id, `list/sku` for price items, `tier` for the tier.
+    /// id; for price items the list's external id, a space and the SKU
+    /// (external ids have no spaces, so the first space splits them); `tier`
+    /// for the tier.
     pub fn key(&self) -> String {
         match self {
             Record::Lead(lead) => lead.external_id.as_str().to_owned(),
@@ -136,7 +139,7 @@ impl Record {
             | Record::Asset { external_id, .. }
             | Record::PriceList { external_id, .. } => external_id.as_str().to_owned(),
             Record::PriceItem { price_list, item } => {
-                format!("{}/{}", price_list.as_str(), item.sku.as_str())
+                format!("{} {}", price_list.as_str(), item.sku.as_str())
             }
             Record::Tier(_) => "tier".to_owned(),
         }
