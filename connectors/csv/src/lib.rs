@@ -170,7 +170,7 @@ impl CsvSource {
 
     /// Maps every row of a file, or reports every bad row: each error's
     /// `at` is `line N` (the header is line 1), its `key` the row's
-    /// external id (leads) or `list/sku` (price items) when readable, and
+    /// external id (leads) or `<list> <sku>` (price items) when readable, and
     /// its message names the columns at fault. A UTF-8 byte order mark is
     /// skipped; rows whose cells are all empty are ignored.
     #[tracing::instrument(name = "csv.parse", skip_all, fields(bytes = bytes.len(), stream = %self.stream()))]
@@ -207,7 +207,10 @@ impl CsvSource {
                     break;
                 }
             }
-            if row.iter().all(|cell| cell.iter().all(u8::is_ascii_whitespace)) {
+            if row
+                .iter()
+                .all(|cell| cell.iter().all(u8::is_ascii_whitespace))
+            {
                 continue;
             }
             let line = row.position().map_or(0, csv::Position::line);
@@ -257,11 +260,12 @@ impl CsvSource {
         }
     }
 
-    /// The record key of the row whose id is `id` (as [`Record::key`]).
+    /// The record key of the row whose id is `id`, spelled as
+    /// [`Record::key`] spells it.
     fn key_of(&self, id: &str) -> String {
         match &self.kind {
             Kind::Leads => id.to_owned(),
-            Kind::PriceItems { list, .. } => format!("{}/{id}", list.as_str()),
+            Kind::PriceItems { list, .. } => format!("{} {id}", list.as_str()),
         }
     }
 
@@ -367,7 +371,9 @@ impl Source for CsvSource {
             // Reading and mapping a large file is blocking work.
             let records = tokio::task::spawn_blocking(move || source.read_file(&path))
                 .await
-                .map_err(|e| ConnectorError::Input(format!("reading the CSV file failed: {e}")))??;
+                .map_err(|e| {
+                    ConnectorError::Input(format!("reading the CSV file failed: {e}"))
+                })??;
             Ok(one_page(records))
         })
     }

@@ -166,7 +166,9 @@ impl<'r> Cells<'r> {
     /// The text of `field`'s cell, reporting nothing.
     fn peek(&self, field: &'static str) -> Option<String> {
         let column = self.columns.get(field)?;
-        let text = std::str::from_utf8(self.row.get(column.index)?).ok()?.trim();
+        let text = std::str::from_utf8(self.row.get(column.index)?)
+            .ok()?
+            .trim();
         (!text.is_empty()).then(|| text.to_owned())
     }
 
@@ -279,9 +281,7 @@ fn deadline(text: &str) -> Result<DateTime<Utc>, String> {
     let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default();
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|day| day.and_time(end_of_day).and_utc())
-        .map_err(|_| {
-            format!("`{text}` is not a date (write 2026-03-31 or 2026-03-31T17:00:00Z)")
-        })
+        .map_err(|_| format!("`{text}` is not a date (write 2026-03-31 or 2026-03-31T17:00:00Z)"))
 }
 
 #[cfg(test)]
@@ -293,7 +293,9 @@ mod tests {
         assert_eq!(decimal("1299.50"), Some(Decimal::new(129950, 2)));
         assert_eq!(decimal("0.0125"), Some(Decimal::new(125, 4)));
         assert_eq!(decimal("+3"), Some(Decimal::from(3)));
-        for bad in ["1,5", "1e3", "1_000", "12.5.0", "€12", "1 000", "NaN", "-", ""] {
+        for bad in [
+            "1,5", "1e3", "1_000", "12.5.0", "€12", "1 000", "NaN", "-", "",
+        ] {
             assert_eq!(decimal(bad), None, "{bad}");
         }
         assert!(price("-1").is_err());

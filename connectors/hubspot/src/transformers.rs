@@ -324,7 +324,11 @@ pub fn deal_properties(
         deal.status.as_str()
     );
     for product in &details.products {
-        description.push_str(&format!("\n{} × {}", product.sku.as_str(), product.quantity));
+        description.push_str(&format!(
+            "\n{} × {}",
+            product.sku.as_str(),
+            product.quantity
+        ));
     }
     p.insert("description".into(), description);
     p.insert(id_property.to_owned(), deal.id.to_string());

@@ -282,9 +282,13 @@ impl RawManifest {
         let base_url = base_url(&self.base_url)?;
         if let Auth::ApiKey { name, placement } = &self.auth {
             if name.trim().is_empty() {
-                return Err(ManifestError::invalid("auth.name", "the key's name is empty"));
+                return Err(ManifestError::invalid(
+                    "auth.name",
+                    "the key's name is empty",
+                ));
             }
-            if *placement == KeyPlacement::Header && HeaderName::from_bytes(name.as_bytes()).is_err()
+            if *placement == KeyPlacement::Header
+                && HeaderName::from_bytes(name.as_bytes()).is_err()
             {
                 return Err(ManifestError::invalid(
                     "auth.name",
@@ -295,8 +299,9 @@ impl RawManifest {
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let path = format!("headers.{name}");
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| ManifestError::invalid(&path, format!("`{name}` is not a header name")))?;
+            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                ManifestError::invalid(&path, format!("`{name}` is not a header name"))
+            })?;
             let key_header = matches!(&self.auth, Auth::ApiKey { name: key, placement: KeyPlacement::Header } if key.eq_ignore_ascii_case(name));
             if SECRET_HEADERS.contains(&header.as_str()) || key_header {
                 return Err(ManifestError::invalid(
@@ -314,7 +319,10 @@ impl RawManifest {
             streams.insert(stream, raw.check(stream, &base_url)?);
         }
         if streams.is_empty() {
-            return Err(ManifestError::invalid("streams", "the manifest describes no stream"));
+            return Err(ManifestError::invalid(
+                "streams",
+                "the manifest describes no stream",
+            ));
         }
         Ok(Manifest {
             base_url,
@@ -373,7 +381,10 @@ impl RawStream {
             let Some(text) = scalar_text(value) else {
                 return Err(ManifestError::invalid(
                     at(&format!("params.{name}")),
-                    format!("a parameter is a text, number or boolean, not {}", kind(value)),
+                    format!(
+                        "a parameter is a text, number or boolean, not {}",
+                        kind(value)
+                    ),
                 ));
             };
             params.push((name.clone(), text));
@@ -410,7 +421,10 @@ impl RawStream {
         }
         for (i, (name, field)) in reserved.iter().enumerate() {
             if name.is_empty() {
-                return Err(ManifestError::invalid(at(field), "the parameter name is empty"));
+                return Err(ManifestError::invalid(
+                    at(field),
+                    "the parameter name is empty",
+                ));
             }
             let twice = reserved[..i].iter().any(|(other, _)| other == name)
                 || self.params.contains_key(*name);

@@ -41,7 +41,11 @@ impl Position {
                 pagination.kind()
             )
         };
-        let field = |name: &str| next.as_object().filter(|o| o.len() == 1).and_then(|o| o.get(name));
+        let field = |name: &str| {
+            next.as_object()
+                .filter(|o| o.len() == 1)
+                .and_then(|o| o.get(name))
+        };
         match pagination {
             Pagination::None => Err(misfit()),
             Pagination::Cursor { .. } => match field("cursor") {
@@ -75,10 +79,9 @@ impl Position {
         let mut params = Vec::new();
         match (pagination, self) {
             (_, Position::Url(_)) => {}
-            (
-                Pagination::Cursor { param, .. },
-                Position::Cursor(Value::String(cursor)),
-            ) => params.push((param.clone(), cursor.clone())),
+            (Pagination::Cursor { param, .. }, Position::Cursor(Value::String(cursor))) => {
+                params.push((param.clone(), cursor.clone()))
+            }
             (Pagination::Cursor { param, .. }, Position::Cursor(cursor)) => {
                 params.push((param.clone(), cursor.to_string()));
             }
@@ -95,7 +98,11 @@ impl Position {
                     _ => 0,
                 };
                 params.push((param.clone(), offset.to_string()));
-                params.extend(page_size_param.iter().map(|p| (p.clone(), page_size.to_string())));
+                params.extend(
+                    page_size_param
+                        .iter()
+                        .map(|p| (p.clone(), page_size.to_string())),
+                );
             }
             (
                 Pagination::PageNumber {
@@ -111,7 +118,11 @@ impl Position {
                     _ => *first_page,
                 };
                 params.push((param.clone(), page.to_string()));
-                params.extend(page_size_param.iter().map(|p| (p.clone(), page_size.to_string())));
+                params.extend(
+                    page_size_param
+                        .iter()
+                        .map(|p| (p.clone(), page_size.to_string())),
+                );
             }
             _ => {}
         }
@@ -166,9 +177,7 @@ pub(crate) fn next(
             if let Position::Cursor(current) = position
                 && current == found
             {
-                return Err(format!(
-                    "the next cursor {found} repeats the one just used"
-                ));
+                return Err(format!("the next cursor {found} repeats the one just used"));
             }
             Ok(Some(json!({ "cursor": found })))
         }
@@ -266,7 +275,12 @@ fn next_link(headers: &HeaderMap) -> Result<Option<String>, String> {
 /// `<url>; rel="next"; title="a, b", <url2>; rel=last` into targets and
 /// their relation types.
 fn parse_link_header(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
-    let malformed = || format!("the Link header `{}` is malformed", onepane_connector::snippet(text.as_bytes()));
+    let malformed = || {
+        format!(
+            "the Link header `{}` is malformed",
+            onepane_connector::snippet(text.as_bytes())
+        )
+    };
     let mut links = Vec::new();
     let mut rest = text;
     loop {
@@ -364,9 +378,18 @@ mod tests {
             next(&pagination, &at, &answer(2, None), &base).unwrap(),
             Some(json!({"offset": 6}))
         );
-        assert_eq!(next(&pagination, &at, &answer(1, None), &base).unwrap(), None);
-        assert_eq!(next(&pagination, &at, &answer(0, None), &base).unwrap(), None);
-        assert_eq!(next(&pagination, &at, &answer(2, Some(6)), &base).unwrap(), None);
+        assert_eq!(
+            next(&pagination, &at, &answer(1, None), &base).unwrap(),
+            None
+        );
+        assert_eq!(
+            next(&pagination, &at, &answer(0, None), &base).unwrap(),
+            None
+        );
+        assert_eq!(
+            next(&pagination, &at, &answer(2, Some(6)), &base).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -383,7 +406,12 @@ mod tests {
         );
         let link = Pagination::LinkHeader;
         assert!(
-            Position::read(&link, Some(&json!({"url": "https://evil.example/x"})), &base).is_err()
+            Position::read(
+                &link,
+                Some(&json!({"url": "https://evil.example/x"})),
+                &base
+            )
+            .is_err()
         );
     }
 }

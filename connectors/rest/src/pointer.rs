@@ -89,7 +89,11 @@ mod tests {
     fn pointers_follow_rfc_6901() {
         assert!(Pointer::parse("").is_ok());
         assert!(Pointer::parse("/a/b~1c/~0").is_ok());
-        assert!(Pointer::parse("data").unwrap_err().contains("must start with `/`"));
+        assert!(
+            Pointer::parse("data")
+                .unwrap_err()
+                .contains("must start with `/`")
+        );
         assert!(Pointer::parse("/a~2").unwrap_err().contains("`~` must be"));
         assert!(Pointer::parse("/a~").is_err());
     }

@@ -196,12 +196,14 @@ impl RestSource {
             ))
         })?;
         let selected = select(stream, spec, &body).map_err(malformed)?;
-        let total = match spec.total.as_ref().and_then(|p| p.find(&body).map(|v| (p, v))) {
+        let total = match spec
+            .total
+            .as_ref()
+            .and_then(|p| p.find(&body).map(|v| (p, v)))
+        {
             None => None,
             Some((pointer, value)) => Some(count(value).ok_or_else(|| {
-                malformed(format!(
-                    "the total at {pointer} is {value}, not a count"
-                ))
+                malformed(format!("the total at {pointer} is {value}, not a count"))
             })?),
         };
         let mut page = Page {
@@ -361,8 +363,9 @@ fn record_key(stream: Stream, map: &Template, raw: &Value) -> Option<String> {
         Stream::Leads | Stream::Campaigns | Stream::Assets | Stream::PriceLists => {
             text(&["external_id"])
         }
+        // As `Record::key` spells it: external ids have no spaces.
         Stream::PriceItems => Some(format!(
-            "{}/{}",
+            "{} {}",
             text(&["price_list"])?,
             text(&["item", "sku"])?
         )),

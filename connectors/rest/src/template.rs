@@ -40,7 +40,10 @@ pub(crate) enum Template {
         separator: String,
     },
     /// A list in the record, each element mapped.
-    Each { pointer: Pointer, map: Box<Template> },
+    Each {
+        pointer: Pointer,
+        map: Box<Template>,
+    },
     /// An object built field by field.
     Object(Vec<(String, Template)>),
     /// A list built element by element.
@@ -99,7 +102,10 @@ impl Template {
             match fields.keys().find(|k| !allowed.contains(&k.as_str())) {
                 Some(k) => Err((
                     at(k),
-                    format!("`{k}` does not go with `{}` (operators: {OPERATORS})", allowed[0]),
+                    format!(
+                        "`{k}` does not go with `{}` (operators: {OPERATORS})",
+                        allowed[0]
+                    ),
                 )),
                 None => Ok(()),
             }
@@ -122,12 +128,9 @@ impl Template {
             only(&["$pointer", "$default", "$values"])?;
             let values = match fields.get("$values") {
                 None => None,
-                Some(Value::Object(table)) => Some(
-                    table
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
+                Some(Value::Object(table)) => {
+                    Some(table.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                }
                 Some(other) => {
                     return Err((
                         at("$values"),
@@ -250,9 +253,14 @@ impl Template {
             }
             Template::Text(pointer) => match pointer.find(record) {
                 None => Ok(None),
-                Some(found) => scalar_text(found).map(|t| Some(Value::String(t))).ok_or_else(
-                    || format!("{pointer} is {}, which `$text` cannot write as text", kind(found)),
-                ),
+                Some(found) => scalar_text(found)
+                    .map(|t| Some(Value::String(t)))
+                    .ok_or_else(|| {
+                        format!(
+                            "{pointer} is {}, which `$text` cannot write as text",
+                            kind(found)
+                        )
+                    }),
             },
             Template::Concat { parts, separator } => {
                 let mut texts = Vec::new();
@@ -355,7 +363,9 @@ mod tests {
 
     #[test]
     fn lookups_translate_and_fall_back_to_the_default() {
-        let t = template(json!({"$pointer": "/level", "$values": {"Gold": "gold", "Elite": "platinum"}, "$default": "registered"}));
+        let t = template(
+            json!({"$pointer": "/level", "$values": {"Gold": "gold", "Elite": "platinum"}, "$default": "registered"}),
+        );
         assert_eq!(
             t.apply(&json!({"level": "Elite"})).unwrap(),
             Some(json!("platinum"))
@@ -368,7 +378,10 @@ mod tests {
 
         let strict = template(json!({"$pointer": "/level", "$values": {"Gold": "gold"}}));
         let err = strict.apply(&json!({"level": "Bronze"})).unwrap_err();
-        assert!(err.contains("\"Bronze\" at `/level` is not in `$values`"), "{err}");
+        assert!(
+            err.contains("\"Bronze\" at `/level` is not in `$values`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -379,21 +392,30 @@ mod tests {
                 .unwrap(),
             Some(json!("Ada Lovelace"))
         );
-        assert_eq!(t.apply(&json!({"last": "Lovelace"})).unwrap(), Some(json!("Lovelace")));
+        assert_eq!(
+            t.apply(&json!({"last": "Lovelace"})).unwrap(),
+            Some(json!("Lovelace"))
+        );
         assert_eq!(t.apply(&json!({})).unwrap(), None);
         assert!(t.apply(&json!({"first": {"a": 1}})).is_err());
     }
 
     #[test]
     fn each_maps_every_element_relative_to_it() {
-        let t = template(json!({"$each": "/discounts", "$map": {"tier": "/level", "discount": "/pct"}}));
+        let t = template(
+            json!({"$each": "/discounts", "$map": {"tier": "/level", "discount": "/pct"}}),
+        );
         assert_eq!(
             t.apply(&json!({"discounts": [{"level": "gold", "pct": "10"}, {"pct": "5"}]}))
                 .unwrap(),
             Some(json!([{"tier": "gold", "discount": "10"}, {"discount": "5"}]))
         );
         assert_eq!(t.apply(&json!({})).unwrap(), None);
-        assert!(t.apply(&json!({"discounts": 3})).unwrap_err().contains("takes a list"));
+        assert!(
+            t.apply(&json!({"discounts": 3}))
+                .unwrap_err()
+                .contains("takes a list")
+        );
     }
 
     #[test]

@@ -131,7 +131,9 @@ impl WebhookSink {
         for push in leads {
             if let Some(reason) = &unavailable {
                 outcomes.push(PushOutcome::Failed {
-                    message: format!("not sent: {reason} for an earlier lead of the batch"),
+                    message: format!(
+                        "not sent: the receiver was unavailable for an earlier lead of the batch ({reason})"
+                    ),
                     retryable: true,
                 });
                 continue;

@@ -22,8 +22,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::codec::DbDecimal;
-use crate::sync::{mark_lead_changed, seed_pushes};
 use crate::rows::*;
+use crate::sync::{mark_lead_changed, seed_pushes};
 use crate::tx::{Access, Scope, Tx, on_tx};
 use crate::{Store, StoreError, now};
 

@@ -154,7 +154,13 @@ impl VendorStore {
         let link = self.ensure_linked(&mut tx, ws).await?;
         let stream = page.stream.as_str();
         let known = self
-            .known_hashes(&mut tx, ws, conn, stream, page.records.iter().map(|r| r.0.as_str()))
+            .known_hashes(
+                &mut tx,
+                ws,
+                conn,
+                stream,
+                page.records.iter().map(|r| r.0.as_str()),
+            )
             .await?;
         let mut counts = PageCounts::default();
         let mut unchanged = Vec::new();
@@ -472,12 +478,20 @@ impl VendorStore {
                     _ => (key.as_str(), ""),
                 };
                 let sql = match stream {
-                    Stream::Campaigns => "UPDATE campaigns SET status = 'archived', updated_at = $5 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND status <> 'archived' AND $4 IS NOT NULL",
-                    Stream::Assets => "DELETE FROM assets WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL",
-                    Stream::PriceLists => "DELETE FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL",
-                    Stream::PriceItems => "DELETE FROM price_items WHERE workspace_id = $1 AND vendor_id = $2 AND sku = $4 \
+                    Stream::Campaigns => {
+                        "UPDATE campaigns SET status = 'archived', updated_at = $5 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND status <> 'archived' AND $4 IS NOT NULL"
+                    }
+                    Stream::Assets => {
+                        "DELETE FROM assets WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL"
+                    }
+                    Stream::PriceLists => {
+                        "DELETE FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL"
+                    }
+                    Stream::PriceItems => {
+                        "DELETE FROM price_items WHERE workspace_id = $1 AND vendor_id = $2 AND sku = $4 \
                         AND price_list_id IN (SELECT id FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3) \
-                        AND $5 IS NOT NULL",
+                        AND $5 IS NOT NULL"
+                    }
                     Stream::Leads | Stream::Tier => continue,
                 };
                 let n = on_tx!(tx, c => {
@@ -671,7 +685,11 @@ pub struct OAuthState {
 
 impl SystemStore {
     /// A connection in any workspace.
-    pub async fn connection(&self, ws: WorkspaceId, id: ConnectionId) -> Result<Connection, StoreError> {
+    pub async fn connection(
+        &self,
+        ws: WorkspaceId,
+        id: ConnectionId,
+    ) -> Result<Connection, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let row: Option<ConnectionRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE workspace_id = $1 AND id = $2"))
@@ -685,12 +703,12 @@ impl SystemStore {
             .try_into()
     }
 
-    /// Every connection with a schedule that is not paused, across workspaces.
-    pub async fn scheduled_connections(&self) -> Result<Vec<Connection>, StoreError> {
+    /// Every connection that is not paused, across workspaces.
+    pub async fn active_connections(&self) -> Result<Vec<Connection>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<ConnectionRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
-                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE schedule IS NOT NULL AND status <> 'paused' \
+                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE status <> 'paused' \
                  ORDER BY workspace_id, id"
             ))
             .fetch_all(&mut *c)
@@ -736,7 +754,9 @@ impl SystemStore {
         });
         if changed > 0 && status != ConnectionStatus::Active {
             let title = match status {
-                ConnectionStatus::NeedsReauthorization => "A connection needs to be authorized again",
+                ConnectionStatus::NeedsReauthorization => {
+                    "A connection needs to be authorized again"
+                }
                 _ => "A connection is failing",
             };
             insert_notification(
@@ -1127,15 +1147,15 @@ impl SystemStore {
             .await?
         });
         tx.commit().await?;
-        Ok(row
-            .filter(|r| r.4 > now())
-            .map(|(ws, conn, sealed_verifier, redirect_uri, expires_at)| OAuthState {
+        Ok(row.filter(|r| r.4 > now()).map(
+            |(ws, conn, sealed_verifier, redirect_uri, expires_at)| OAuthState {
                 workspace_id: WorkspaceId::from_uuid(ws),
                 connection_id: ConnectionId::from_uuid(conn),
                 sealed_verifier,
                 redirect_uri,
                 expires_at,
-            }))
+            },
+        ))
     }
 }
 
@@ -1212,7 +1232,11 @@ impl PartnerStore {
     }
 
     /// A connection's runs, newest first.
-    pub async fn sync_runs(&self, id: ConnectionId, limit: u32) -> Result<Vec<SyncRun>, StoreError> {
+    pub async fn sync_runs(
+        &self,
+        id: ConnectionId,
+        limit: u32,
+    ) -> Result<Vec<SyncRun>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<RunRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
@@ -1254,7 +1278,11 @@ impl PartnerStore {
 }
 
 /// Seeds a new CRM sink with every lead of its workspace.
-pub(crate) async fn seed_pushes(tx: &mut Tx, ws: WorkspaceId, conn: ConnectionId) -> Result<(), StoreError> {
+pub(crate) async fn seed_pushes(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    conn: ConnectionId,
+) -> Result<(), StoreError> {
     let at = now();
     on_tx!(*tx, c => {
         sqlx::query(

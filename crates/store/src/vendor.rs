@@ -171,7 +171,11 @@ impl VendorStore {
             .collect())
     }
 
-    pub(crate) async fn ensure_linked(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<VendorLink, StoreError> {
+    pub(crate) async fn ensure_linked(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+    ) -> Result<VendorLink, StoreError> {
         let row: Option<LinkRow> = on_tx!(*tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {LINK_COLUMNS} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2 AND status = 'active'"
@@ -848,12 +852,7 @@ impl VendorStore {
         // known one updates the vendor's columns while the partner has not
         // acted. The conflict target is the key's own index, so the lookup
         // never depends on the planner's statistics.
-        let written = write_lead(
-            &mut tx,
-            &fresh,
-            VENDOR_LEAD_UPSERT,
-        )
-        .await;
+        let written = write_lead(&mut tx, &fresh, VENDOR_LEAD_UPSERT).await;
         let acted = || {
             StoreError::Conflict(format!(
                 "the partner already acted on lead {}; it can no longer be changed",

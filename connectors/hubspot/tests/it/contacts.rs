@@ -45,7 +45,10 @@ async fn a_batch_of_250_leads_goes_as_three_upserts_of_at_most_100() {
         );
     }
     let bodies = hubspot.upsert_bodies(CONTACTS_UPSERT).await;
-    let sizes: Vec<usize> = bodies.iter().map(|b| b["inputs"].as_array().unwrap().len()).collect();
+    let sizes: Vec<usize> = bodies
+        .iter()
+        .map(|b| b["inputs"].as_array().unwrap().len())
+        .collect();
     assert_eq!(sizes, [100, 100, 50]);
     let sent: Vec<String> = bodies.iter().flat_map(keys).map(|(_, id)| id).collect();
     let expected: Vec<String> = batch.iter().map(|p| p.lead.id.to_string()).collect();
@@ -59,7 +62,9 @@ async fn a_lead_maps_to_hubspots_standard_contact_properties() {
     let sink = HubSpotSink::from_settings(&hubspot.settings()).unwrap();
     let push = lead(7);
 
-    sink.push_leads(&bearer_io(), std::slice::from_ref(&push)).await.unwrap();
+    sink.push_leads(&bearer_io(), std::slice::from_ref(&push))
+        .await
+        .unwrap();
 
     let bodies = hubspot.upsert_bodies(CONTACTS_UPSERT).await;
     let input = &bodies[0]["inputs"][0];
@@ -148,10 +153,20 @@ async fn a_refused_batch_fails_only_the_records_hubspot_names() {
 
     let outcomes = sink.push_leads(&bearer_io(), &batch).await.unwrap();
 
-    assert!(matches!(&outcomes[2], PushOutcome::Failed { retryable: false, message } if message.contains("VALIDATION_ERROR")), "{:?}", outcomes[2]);
+    assert!(
+        matches!(&outcomes[2], PushOutcome::Failed { retryable: false, message } if message.contains("VALIDATION_ERROR")),
+        "{:?}",
+        outcomes[2]
+    );
     for outcome in &outcomes[..2] {
         assert!(
-            matches!(outcome, PushOutcome::Failed { retryable: true, .. }),
+            matches!(
+                outcome,
+                PushOutcome::Failed {
+                    retryable: true,
+                    ..
+                }
+            ),
             "{outcome:?}"
         );
     }
@@ -204,7 +219,11 @@ async fn a_429_with_hubspots_body_is_retried_then_succeeds() {
 
     let outcomes = sink.push_leads(&bearer_io(), &leads(3)).await.unwrap();
 
-    assert!(outcomes.iter().all(|o| matches!(o, PushOutcome::Pushed { .. })));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, PushOutcome::Pushed { .. }))
+    );
     let bodies = hubspot.upsert_bodies(CONTACTS_UPSERT).await;
     assert_eq!(bodies.len(), 2);
     assert_eq!(bodies[0], bodies[1], "the retry sends the same batch");
@@ -247,7 +266,10 @@ async fn a_spent_daily_limit_stops_the_remaining_batches() {
         .await;
     let sink = HubSpotSink::from_settings(&hubspot.settings()).unwrap();
 
-    let err = sink.push_leads(&bearer_io(), &leads(150)).await.unwrap_err();
+    let err = sink
+        .push_leads(&bearer_io(), &leads(150))
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(err, ConnectorError::Throttled { after, .. } if after >= Duration::from_secs(3600)),
@@ -275,7 +297,10 @@ async fn a_truncated_answer_is_malformed() {
 
         let err = sink.push_leads(&bearer_io(), &leads(2)).await.unwrap_err();
 
-        assert!(matches!(err, ConnectorError::Malformed { .. }), "{body}: {err:?}");
+        assert!(
+            matches!(err, ConnectorError::Malformed { .. }),
+            "{body}: {err:?}"
+        );
         assert!(!err.is_transient());
         hubspot.checked_requests().await;
     }

@@ -36,7 +36,11 @@ pub fn bearer_io() -> Io {
     let credentials = Credentials::Bearer {
         token: Secret::new("pat-na1-test"),
     };
-    Io::new(http(), None, credentials.static_authorizer().unwrap().unwrap())
+    Io::new(
+        http(),
+        None,
+        credentials.static_authorizer().unwrap().unwrap(),
+    )
 }
 
 /// A lead as Onepane holds it; `n` makes its contact distinct.
@@ -196,12 +200,7 @@ pub fn tokens(access: &str, refresh: &str) -> TokenSet {
 }
 
 /// A connection authorized with OAuth against `token_url`.
-pub fn oauth_io(
-    auth_url: &str,
-    token_url: &str,
-    scopes: &[&str],
-    store: Arc<MemoryTokens>,
-) -> Io {
+pub fn oauth_io(auth_url: &str, token_url: &str, scopes: &[&str], store: Arc<MemoryTokens>) -> Io {
     let credentials = Credentials::Oauth2AuthorizationCode {
         auth_url: auth_url.parse().unwrap(),
         token_url: token_url.parse().unwrap(),

@@ -302,12 +302,11 @@ impl Spec {
         }
         match value {
             Value::String(text) => check_string(s, text, at, errors),
-            Value::Number(n) => {
+            Value::Number(n)
                 if s.get("format").and_then(Value::as_str) == Some("int32")
-                    && n.as_i64().is_none_or(|i| i32::try_from(i).is_err())
-                {
-                    errors.push(format!("{at}: {n} is not an int32"));
-                }
+                    && n.as_i64().is_none_or(|i| i32::try_from(i).is_err()) =>
+            {
+                errors.push(format!("{at}: {n} is not an int32"));
             }
             Value::Array(items) => {
                 if let Some(item) = s.get("items") {
@@ -391,7 +390,10 @@ fn check_string(s: &Map<String, Value>, text: &str, at: &str, errors: &mut Vec<S
         _ => true,
     };
     if !fits {
-        errors.push(format!("{at}: `{text}` does not have the format {:?}", s["format"]));
+        errors.push(format!(
+            "{at}: `{text}` does not have the format {:?}",
+            s["format"]
+        ));
     }
 }
 
@@ -408,9 +410,9 @@ fn matches_template(template: &str, path: &str) -> bool {
     let t: Vec<&str> = template.trim_end_matches('/').split('/').collect();
     let p: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     t.len() == p.len()
-        && t.iter().zip(&p).all(|(t, p)| {
-            (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p
-        })
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
 }
 
 /// A form body as an object of strings; a repeated field is an error.

@@ -24,7 +24,8 @@ fn every_setting_is_optional_and_unknown_ones_are_refused() {
 fn the_endpoints_are_hubspots_published_ones() {
     let contacts = Spec::load("crm-contacts-v3.json");
     let oauth = Spec::load("oauth-v3.json");
-    let flow = &contacts.doc()["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"];
+    let flow =
+        &contacts.doc()["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"];
     assert_eq!(flow["authorizationUrl"], AUTH_URL);
     let token: url::Url = TOKEN_URL.parse().unwrap();
     assert_eq!(oauth.doc()["servers"][0]["url"], "https://api.hubapi.com");
@@ -35,7 +36,8 @@ fn the_endpoints_are_hubspots_published_ones() {
         (&deals, "crm.objects.deals.write"),
     ] {
         assert!(SCOPES.contains(&scope));
-        let scopes = &spec.doc()["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]["scopes"];
+        let scopes = &spec.doc()["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]
+            ["scopes"];
         assert!(scopes.get(scope).is_some(), "{scope}");
     }
 }
@@ -49,7 +51,9 @@ fn the_authorization_url_asks_for_the_scopes_with_pkce() {
         client_secret: None,
         scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
     };
-    let redirect = "https://app.onepane.example/connections/callback".parse().unwrap();
+    let redirect = "https://app.onepane.example/connections/callback"
+        .parse()
+        .unwrap();
 
     let auth = authorization(&app, &redirect).unwrap();
 

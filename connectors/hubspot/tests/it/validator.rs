@@ -23,7 +23,12 @@ fn check(spec: &Spec, path: &str, headers: &BTreeMap<String, String>, body: &[u8
 fn a_good_upsert_passes() {
     let spec = Spec::load("crm-contacts-v3.json");
     let body = json!({ "inputs": [{ "id": "k1", "idProperty": "onepane_id", "properties": { "email": "a@b.example" } }] });
-    let errors = check(&spec, "/crm/v3/objects/contacts/batch/upsert", &json_headers(), body.to_string().as_bytes());
+    let errors = check(
+        &spec,
+        "/crm/v3/objects/contacts/batch/upsert",
+        &json_headers(),
+        body.to_string().as_bytes(),
+    );
     assert!(errors.is_empty(), "{errors:?}");
 }
 
@@ -37,10 +42,19 @@ fn a_wrong_upsert_body_is_rejected() {
 
     let all = errors.join("\n");
     assert!(all.contains("$.inputs[0]: `id` is required"), "{all}");
-    assert!(all.contains("$.inputs[0].properties.email: expected string"), "{all}");
-    assert!(all.contains("$.inputs[0].idproperty: not a known property"), "{all}");
+    assert!(
+        all.contains("$.inputs[0].properties.email: expected string"),
+        "{all}"
+    );
+    assert!(
+        all.contains("$.inputs[0].idproperty: not a known property"),
+        "{all}"
+    );
     let errors = check(&spec, path, &json_headers(), br#"{"input":[]}"#);
-    assert!(errors.join("\n").contains("`inputs` is required"), "{errors:?}");
+    assert!(
+        errors.join("\n").contains("`inputs` is required"),
+        "{errors:?}"
+    );
     let errors = check(&spec, path, &json_headers(), br#"{"inputs":{}}"#);
     assert!(errors.join("\n").contains("expected array"), "{errors:?}");
 }
@@ -49,18 +63,38 @@ fn a_wrong_upsert_body_is_rejected() {
 fn a_request_off_the_spec_is_rejected() {
     let spec = Spec::load("crm-contacts-v3.json");
     let body = br#"{"inputs":[]}"#;
-    assert!(!check(&spec, "/crm/v3/objects/contacts/batch/upsertt", &json_headers(), body).is_empty());
+    assert!(
+        !check(
+            &spec,
+            "/crm/v3/objects/contacts/batch/upsertt",
+            &json_headers(),
+            body
+        )
+        .is_empty()
+    );
     let mut no_token = json_headers();
     no_token.remove("authorization");
-    let errors = check(&spec, "/crm/v3/objects/contacts/batch/upsert", &no_token, body);
+    let errors = check(
+        &spec,
+        "/crm/v3/objects/contacts/batch/upsert",
+        &no_token,
+        body,
+    );
     assert!(errors.join("\n").contains("Bearer"), "{errors:?}");
     let mut form = json_headers();
     form.insert("content-type".into(), "text/plain".into());
     assert!(!check(&spec, "/crm/v3/objects/contacts/batch/upsert", &form, body).is_empty());
     let query = [("hapikey".to_owned(), "x".to_owned())];
-    assert!(spec
-        .check_request("POST", "/crm/v3/objects/contacts/batch/upsert", &json_headers(), &query, body)
-        .is_err());
+    assert!(
+        spec.check_request(
+            "POST",
+            "/crm/v3/objects/contacts/batch/upsert",
+            &json_headers(),
+            &query,
+            body
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -72,9 +106,17 @@ fn a_wrong_token_form_is_rejected() {
     )]);
     let good = b"grant_type=refresh_token&refresh_token=r1&client_id=c&client_secret=s";
     assert!(check(&spec, "/oauth/v3/token", &headers, good).is_empty());
-    let errors = check(&spec, "/oauth/v3/token", &headers, b"grant_type=password&username=u");
+    let errors = check(
+        &spec,
+        "/oauth/v3/token",
+        &headers,
+        b"grant_type=password&username=u",
+    );
     let all = errors.join("\n");
-    assert!(all.contains("$.grant_type: \"password\" is not one of"), "{all}");
+    assert!(
+        all.contains("$.grant_type: \"password\" is not one of"),
+        "{all}"
+    );
     assert!(all.contains("$.username: not a known property"), "{all}");
 }
 

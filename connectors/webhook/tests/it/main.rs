@@ -1,5 +1,8 @@
 //! The webhook sink against a local receiver.
 
+// Helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -286,7 +289,13 @@ async fn an_unreachable_receiver_fails_the_batch_retryably_after_one_lead() {
     assert_eq!(outcomes.len(), 3);
     for outcome in &outcomes {
         assert!(
-            matches!(outcome, PushOutcome::Failed { retryable: true, .. }),
+            matches!(
+                outcome,
+                PushOutcome::Failed {
+                    retryable: true,
+                    ..
+                }
+            ),
             "{outcome:?}"
         );
     }
@@ -302,7 +311,8 @@ async fn a_redirect_is_not_followed_and_fails_for_good() {
     Mock::given(method("POST"))
         .and(path("/hooks"))
         .respond_with(
-            ResponseTemplate::new(302).insert_header("location", format!("{}/elsewhere", server.uri())),
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/elsewhere", server.uri())),
         )
         .mount(&server)
         .await;
@@ -350,7 +360,10 @@ async fn private_and_metadata_addresses_are_refused_by_the_default_policy() {
         .push_leads(&io(AddressPolicy::default()), &[lead(1)])
         .await
         .unwrap_err();
-    assert!(matches!(err, ConnectorError::Http(HttpError::Refused { .. })));
+    assert!(matches!(
+        err,
+        ConnectorError::Http(HttpError::Refused { .. })
+    ));
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -385,11 +398,14 @@ fn settings_are_checked_when_the_connection_is_made() {
         assert!(matches!(err, ConnectorError::Config(_)), "{bad}: {err:?}");
     }
     assert!(
-        WebhookSink::from_settings(&json!({ "url": "https://crm.example/hooks" }), Secret::new(" "))
-            .is_err()
+        WebhookSink::from_settings(
+            &json!({ "url": "https://crm.example/hooks" }),
+            Secret::new(" ")
+        )
+        .is_err()
     );
-    let ok =
-        WebhookSink::from_settings(&json!({ "url": "https://crm.example/hooks" }), secret()).unwrap();
+    let ok = WebhookSink::from_settings(&json!({ "url": "https://crm.example/hooks" }), secret())
+        .unwrap();
     assert_eq!(ok.batch_size(), 50);
     assert_eq!(ok.url().as_str(), "https://crm.example/hooks");
     assert!(!format!("{ok:?}").contains(SECRET));

@@ -1,0 +1,548 @@
+//! Running one connection: a source sync or a push to a CRM sink.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use onepane_connector::oauth::{OAuthAuthorizer, TokenClient};
+use onepane_connector::{
+    ClientConfig, ConnectorError, Credentials, HttpClient, Io, LeadPush, PageRequest, PushOutcome,
+    RateLimit, RateLimiter, Stream, SyncMode,
+};
+use onepane_domain::record::cursor_cmp;
+use onepane_domain::workspace::{Connection, ConnectionStatus};
+use onepane_domain::{ConnectionId, JobId, WorkspaceId};
+use onepane_store::{Job, PageWrite, PushResult, Store, StoreError, SyncRun};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::registry::Registry;
+use crate::tokens::DbTokenStore;
+
+/// Seals and opens connection secrets (the server's key).
+pub trait Vault: Send + Sync + std::fmt::Debug {
+    /// Seals `plain`, bound to `context`.
+    fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, String>;
+    /// Opens what [`Vault::seal`] sealed with the same `context`.
+    fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// The associated data of a connection's secret: a sealed value opens only
+/// for the workspace, connection and field it was sealed for.
+pub fn secret_context(ws: WorkspaceId, conn: ConnectionId, field: &str) -> String {
+    format!("connection-secret:{ws}:{conn}:{field}")
+}
+
+/// How the engine behaves.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The shared HTTP client's settings (timeouts, retries, address policy).
+    pub http: ClientConfig,
+    /// Requests per second to one connection's provider.
+    pub requests_per_second: u32,
+    /// Requests back to back before the rate applies.
+    pub burst: u32,
+    /// The first wait before a failed push is retried; doubles per attempt.
+    pub push_retry_base: Duration,
+    /// Push attempts per lead before it is failed for good.
+    pub push_max_attempts: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            http: ClientConfig::default(),
+            requests_per_second: 10,
+            burst: 20,
+            push_retry_base: Duration::from_secs(30),
+            push_max_attempts: 8,
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// It may succeed later: retry (after `after`, when the provider said).
+    #[error("{message}")]
+    Retry {
+        /// What happened.
+        message: String,
+        /// How long the provider asked to wait.
+        after: Option<Duration>,
+    },
+    /// The provider refused the credentials: the partner must reconnect.
+    #[error("{0}")]
+    Reauthorize(String),
+    /// Retrying will not help until someone changes the connection.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<StoreError> for RunError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } | StoreError::NotLinked(_) | StoreError::Rule(_) => {
+                RunError::Fatal(e.to_string())
+            }
+            other => RunError::Retry {
+                message: format!("the database: {other}"),
+                after: None,
+            },
+        }
+    }
+}
+
+fn classify(e: ConnectorError) -> RunError {
+    match e {
+        ConnectorError::Unauthorized(m) => RunError::Reauthorize(m),
+        e if e.is_transient() => RunError::Retry {
+            after: e.retry_after(),
+            message: e.to_string(),
+        },
+        e => RunError::Fatal(e.to_string()),
+    }
+}
+
+/// Told after every page or batch, for progress bars.
+pub trait Progress: Send + Sync {
+    /// The run as it stands.
+    fn update(&self, run: &SyncRun);
+}
+
+impl Progress for () {
+    fn update(&self, _: &SyncRun) {}
+}
+
+/// Runs connections.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: Store,
+    vault: Arc<dyn Vault>,
+    registry: Arc<Registry>,
+    http: HttpClient,
+    tokens: TokenClient,
+    config: EngineConfig,
+    limiters: Arc<Mutex<HashMap<ConnectionId, Arc<RateLimiter>>>>,
+    owner: String,
+}
+
+impl Engine {
+    /// An engine over `store`, opening secrets with `vault`; `owner` names
+    /// this process in claims.
+    pub fn new(
+        store: Store,
+        vault: Arc<dyn Vault>,
+        config: EngineConfig,
+        owner: String,
+    ) -> Result<Self, ConnectorError> {
+        let http = HttpClient::new(config.http.clone())?;
+        let tokens = TokenClient::new(config.http.addresses.clone(), config.http.timeout)?;
+        Ok(Self {
+            store,
+            vault,
+            registry: Arc::new(Registry::default()),
+            http,
+            tokens,
+            config,
+            limiters: Arc::default(),
+            owner,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The connector registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The token client (for the OAuth connect flow).
+    pub fn token_client(&self) -> &TokenClient {
+        &self.tokens
+    }
+
+    /// Opens a connection's sealed secret.
+    pub async fn secret(
+        &self,
+        conn: &Connection,
+        field: &str,
+    ) -> Result<Option<Vec<u8>>, RunError> {
+        let stored = self
+            .store
+            .system()
+            .connection_secret(conn.workspace_id, conn.id, field)
+            .await?;
+        match stored {
+            Some((sealed, version)) if version > 0 && !sealed.is_empty() => self
+                .vault
+                .open(&secret_context(conn.workspace_id, conn.id, field), &sealed)
+                .map(Some)
+                .map_err(RunError::Fatal),
+            _ => Ok(None),
+        }
+    }
+
+    /// The connection's credentials (none when it has none).
+    pub async fn credentials(&self, conn: &Connection) -> Result<Credentials, RunError> {
+        match self.secret(conn, "credentials").await? {
+            Some(plain) => serde_json::from_slice(&plain)
+                .map_err(|e| RunError::Fatal(format!("the stored credentials do not parse: {e}"))),
+            None => Ok(Credentials::None),
+        }
+    }
+
+    async fn io(&self, conn: &Connection) -> Result<Io, RunError> {
+        let credentials = self.credentials(conn).await?;
+        let auth = match credentials.static_authorizer().map_err(classify)? {
+            Some(auth) => auth,
+            None => {
+                let store = DbTokenStore::new(
+                    self.store.clone(),
+                    self.vault.clone(),
+                    conn.workspace_id,
+                    conn.id,
+                    self.owner.clone(),
+                );
+                let auth = OAuthAuthorizer::new(&credentials, self.tokens.clone(), Arc::new(store))
+                    .ok_or_else(|| RunError::Fatal("unusable OAuth credentials".into()))?;
+                Arc::new(auth)
+            }
+        };
+        let limiter = {
+            let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
+            match limiters.get(&conn.id) {
+                Some(l) => Some(l.clone()),
+                None => RateLimit::per_second(self.config.requests_per_second, self.config.burst)
+                    .map(|limit| {
+                        let l = Arc::new(RateLimiter::new(limit));
+                        limiters.insert(conn.id, l.clone());
+                        l
+                    }),
+            }
+        };
+        Ok(Io::new(self.http.clone(), limiter, auth))
+    }
+
+    /// Runs a claimed job.
+    pub async fn run_job(&self, job: &Job, progress: &dyn Progress) -> Result<SyncRun, RunError> {
+        let conn = self
+            .store
+            .system()
+            .connection(job.workspace_id, job.connection_id)
+            .await?;
+        self.run(&conn, Some(job.id), progress).await
+    }
+
+    /// Runs a connection now: a sync for a source, a push for a sink. The
+    /// run is recorded whatever happens; the connection is marked failing
+    /// or in need of re-authorization when that is why it stopped.
+    pub async fn run(
+        &self,
+        conn: &Connection,
+        job: Option<JobId>,
+        progress: &dyn Progress,
+    ) -> Result<SyncRun, RunError> {
+        let system = self.store.system();
+        let kind = if conn.target.vendor_id().is_some() {
+            "sync"
+        } else {
+            "push"
+        };
+        let mut run = system
+            .start_run(conn.workspace_id, conn.id, job, kind)
+            .await?;
+        progress.update(&run);
+        let outcome = if kind == "sync" {
+            self.sync_source(conn, &mut run, progress).await
+        } else {
+            self.push_sink(conn, &mut run, progress).await
+        };
+        run.finished_at = Some(Utc::now());
+        run.status = if outcome.is_ok() {
+            "succeeded"
+        } else {
+            "failed"
+        }
+        .to_owned();
+        if let Err(e) = &outcome {
+            run.errors.insert(0, e.to_string());
+        }
+        system.update_run(&run).await?;
+        progress.update(&run);
+        let status = match &outcome {
+            Ok(()) => ConnectionStatus::Active,
+            Err(RunError::Reauthorize(_)) => ConnectionStatus::NeedsReauthorization,
+            Err(_) => ConnectionStatus::Failing,
+        };
+        let reason = outcome
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        // A passing failure that will be retried does not alarm the partner.
+        if !matches!(outcome, Err(RunError::Retry { .. })) {
+            system
+                .set_connection_status(conn.workspace_id, conn.id, status, &reason)
+                .await?;
+        }
+        outcome.map(|()| run)
+    }
+
+    /// Reads every stream of a source, page by page; see the crate docs.
+    pub async fn sync_source(
+        &self,
+        conn: &Connection,
+        run: &mut SyncRun,
+        progress: &dyn Progress,
+    ) -> Result<(), RunError> {
+        let vendor_id = conn
+            .target
+            .vendor_id()
+            .ok_or_else(|| RunError::Fatal("not a vendor source".into()))?;
+        let source = self.registry.source(conn).map_err(classify)?;
+        let io = self.io(conn).await?;
+        let vendor = self.store.vendor(vendor_id);
+        let system = self.store.system();
+        let ws = conn.workspace_id;
+        let specs = source.streams();
+        let mut total_before = 0u64;
+        for stream in Stream::ALL {
+            let Some(spec) = specs.iter().find(|s| s.stream == stream) else {
+                continue;
+            };
+            let state = vendor.stream_state(ws, conn.id, stream).await?;
+            let resumed = state.pass_id.is_some();
+            let pass_id = state.pass_id.unwrap_or_else(Uuid::now_v7);
+            let since = match spec.mode {
+                SyncMode::Incremental => state.since.clone(),
+                SyncMode::FullRefresh => None,
+            };
+            let mut next = state.next.clone();
+            let mut pass_max = state.pass_max.clone();
+            // Deletes follow only a pass read whole in this run without a
+            // failed record: a record that failed was not seen, not deleted.
+            let mut clean = !resumed;
+            let mut stream_read = 0u64;
+            let complete_before = resumed && next.is_none();
+            while !complete_before {
+                let page = source
+                    .read(
+                        &io,
+                        stream,
+                        PageRequest {
+                            next: next.as_ref(),
+                            since: since.as_ref(),
+                        },
+                    )
+                    .await
+                    .map_err(classify)?;
+                // Within a page the last copy of a key wins; records of
+                // another stream are refused.
+                let mut order: Vec<String> = Vec::with_capacity(page.records.len());
+                let mut by_key = HashMap::with_capacity(page.records.len());
+                let mut failed = page.rejected.len() as u64;
+                for (i, r) in page.records.iter().enumerate() {
+                    if r.record.stream() != stream {
+                        failed += 1;
+                        run.errors.push(format!(
+                            "{stream} record {i}: a {} record in the {stream} stream",
+                            r.record.stream()
+                        ));
+                        continue;
+                    }
+                    if let Some(value) = &r.cursor
+                        && pass_max
+                            .as_ref()
+                            .is_none_or(|max| cursor_cmp(value, max).is_gt())
+                    {
+                        pass_max = Some(value.clone());
+                    }
+                    let key = r.record.key();
+                    if by_key.insert(key.clone(), &r.record).is_none() {
+                        order.push(key);
+                    }
+                }
+                for e in &page.rejected {
+                    run.errors.push(format!("{stream} {}: {}", e.at, e.message));
+                }
+                let mut records = Vec::with_capacity(order.len());
+                for key in order {
+                    if let Some(record) = by_key.get(&key) {
+                        let hash = content_hash(record)?;
+                        records.push((key, hash, *record));
+                    }
+                }
+                let counts = vendor
+                    .apply_page(
+                        ws,
+                        conn.id,
+                        &PageWrite {
+                            stream,
+                            pass_id,
+                            records,
+                            next: page.next.clone(),
+                            pass_max: pass_max.clone(),
+                        },
+                    )
+                    .await?;
+                failed += counts.failed.len() as u64;
+                for e in &counts.failed {
+                    run.errors.push(format!(
+                        "{stream} {}: {}",
+                        e.key.as_deref().unwrap_or(&e.at),
+                        e.message
+                    ));
+                }
+                if failed > 0 {
+                    clean = false;
+                }
+                let read = (page.records.len() + page.rejected.len()) as u64;
+                stream_read += read;
+                run.read += read;
+                run.created += counts.created;
+                run.updated += counts.updated;
+                run.unchanged += counts.unchanged;
+                run.failed += failed;
+                if let Some(total) = page.total {
+                    run.total = Some(total_before + total.max(stream_read));
+                }
+                system.update_run(run).await?;
+                progress.update(run);
+                match page.next {
+                    None => break,
+                    Some(n) if next.as_ref() == Some(&n) => {
+                        return Err(RunError::Fatal(format!(
+                            "the {stream} stream gave the same next page twice; stopping instead of looping"
+                        )));
+                    }
+                    Some(n) => next = Some(n),
+                }
+            }
+            let delete = spec.mode == SyncMode::FullRefresh && clean;
+            run.deleted += vendor
+                .finish_pass(ws, conn.id, stream, pass_id, delete)
+                .await?;
+            total_before += stream_read;
+            system.update_run(run).await?;
+            progress.update(run);
+        }
+        Ok(())
+    }
+
+    /// Pushes a sink's due leads in batches; see the crate docs.
+    pub async fn push_sink(
+        &self,
+        conn: &Connection,
+        run: &mut SyncRun,
+        progress: &dyn Progress,
+    ) -> Result<(), RunError> {
+        let system = self.store.system();
+        let ws = conn.workspace_id;
+        system.fan_out_leads(ws).await?;
+        let secret = self.secret(conn, "signing_secret").await?;
+        let sink = self.registry.sink(conn, secret).map_err(classify)?;
+        let io = self.io(conn).await?;
+        let size = u32::try_from(sink.batch_size().clamp(1, 1000)).unwrap_or(100);
+        loop {
+            let due = system.due_pushes(ws, conn.id, size).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            let batch: Vec<LeadPush> = due
+                .iter()
+                .map(|d| LeadPush {
+                    lead: d.lead.clone(),
+                    vendor: d.vendor.clone(),
+                })
+                .collect();
+            run.read += batch.len() as u64;
+            let outcomes = match sink.push_leads(&io, &batch).await {
+                Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
+                Ok(outcomes) => {
+                    let message = format!(
+                        "the sink answered {} results for {} leads",
+                        outcomes.len(),
+                        batch.len()
+                    );
+                    batch
+                        .iter()
+                        .map(|_| PushOutcome::Failed {
+                            message: message.clone(),
+                            retryable: true,
+                        })
+                        .collect()
+                }
+                Err(e) => {
+                    let e = classify(e);
+                    if let RunError::Retry { after, .. } = &e {
+                        // Every lead of the batch waits for the next run.
+                        let retry_at = Utc::now()
+                            + chrono::Duration::from_std(
+                                after.unwrap_or(self.config.push_retry_base),
+                            )
+                            .unwrap_or_default();
+                        let results: Vec<_> = due
+                            .iter()
+                            .map(|d| {
+                                (
+                                    d.lead.id,
+                                    d.changed_at,
+                                    PushResult::Failed {
+                                        error: e.to_string(),
+                                        retry_at: Some(retry_at),
+                                    },
+                                )
+                            })
+                            .collect();
+                        system.record_pushes(ws, conn.id, &results).await?;
+                    }
+                    return Err(e);
+                }
+            };
+            let mut results = Vec::with_capacity(due.len());
+            for (d, outcome) in due.iter().zip(outcomes) {
+                let result = match outcome {
+                    PushOutcome::Pushed { remote_id } => {
+                        run.created += 1;
+                        PushResult::Pushed { remote_id }
+                    }
+                    PushOutcome::Failed { message, retryable } => {
+                        run.failed += 1;
+                        run.errors.push(format!("lead {}: {message}", d.lead.id));
+                        let retry_at = (retryable
+                            && d.attempts + 1 < self.config.push_max_attempts)
+                            .then(|| Utc::now() + self.push_backoff(d.attempts));
+                        PushResult::Failed {
+                            error: message,
+                            retry_at,
+                        }
+                    }
+                };
+                results.push((d.lead.id, d.changed_at, result));
+            }
+            system.record_pushes(ws, conn.id, &results).await?;
+            system.update_run(run).await?;
+            progress.update(run);
+        }
+    }
+
+    fn push_backoff(&self, attempts: u32) -> chrono::Duration {
+        let base = self.config.push_retry_base.as_millis();
+        let wait = base
+            .saturating_mul(1u128 << attempts.min(16))
+            .min(3_600_000);
+        chrono::Duration::milliseconds(i64::try_from(wait).unwrap_or(3_600_000))
+    }
+}
+
+/// SHA-256 of the record's JSON: equal content, equal hash.
+fn content_hash(record: &onepane_domain::record::Record) -> Result<Vec<u8>, RunError> {
+    let json = serde_json::to_vec(record)
+        .map_err(|e| RunError::Fatal(format!("cannot hash a record: {e}")))?;
+    Ok(Sha256::digest(&json).to_vec())
+}

@@ -1,0 +1,161 @@
+//! Connector kinds by name, and how a connection's settings make one.
+
+use onepane_connector::{ConnectorError, Secret, Sink, Source};
+use onepane_domain::workspace::Connection;
+
+/// A connector kind Onepane ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connector {
+    /// A vendor source driven by a manifest.
+    Rest,
+    /// Price lists and leads from CSV files.
+    Csv,
+    /// HubSpot CRM.
+    HubSpot,
+    /// Salesforce CRM.
+    Salesforce,
+    /// A signed JSON POST per lead change.
+    Webhook,
+}
+
+impl Connector {
+    /// Every kind.
+    pub const ALL: [Connector; 5] = [
+        Connector::Rest,
+        Connector::Csv,
+        Connector::HubSpot,
+        Connector::Salesforce,
+        Connector::Webhook,
+    ];
+
+    /// Its name in a connection (`rest`, `csv`, `hubspot`, `salesforce`, `webhook`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Connector::Rest => "rest",
+            Connector::Csv => "csv",
+            Connector::HubSpot => "hubspot",
+            Connector::Salesforce => "salesforce",
+            Connector::Webhook => "webhook",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn named(name: &str) -> Result<Self, ConnectorError> {
+        Connector::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| {
+                ConnectorError::Config(format!(
+                    "`{name}` is not a connector (rest, csv, hubspot, salesforce, webhook)"
+                ))
+            })
+    }
+
+    /// Whether it is a vendor source (else a CRM sink).
+    pub fn is_source(self) -> bool {
+        matches!(self, Connector::Rest | Connector::Csv)
+    }
+
+    /// The OAuth endpoints and scopes of a CRM with a fixed provider.
+    pub fn oauth_endpoints(self) -> Option<(&'static str, &'static str, &'static [&'static str])> {
+        match self {
+            Connector::HubSpot => Some((
+                onepane_connector_hubspot::AUTH_URL,
+                onepane_connector_hubspot::TOKEN_URL,
+                onepane_connector_hubspot::SCOPES,
+            )),
+            Connector::Salesforce => Some((
+                onepane_connector_salesforce::AUTH_URL,
+                onepane_connector_salesforce::TOKEN_URL,
+                onepane_connector_salesforce::SCOPES,
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Secrets a sink needs beside its credentials (the webhook's signing secret).
+pub type SinkSecrets = Option<Vec<u8>>;
+
+/// Makes sources and sinks from connections.
+#[derive(Debug, Default)]
+pub struct Registry;
+
+impl Registry {
+    /// Checks a connection's kind and settings without running it.
+    pub fn check(&self, conn: &Connection) -> Result<(), ConnectorError> {
+        let kind = Connector::named(conn.connector.as_str())?;
+        match (kind.is_source(), conn.target.vendor_id().is_some()) {
+            (true, false) => {
+                return Err(ConnectorError::Config(format!(
+                    "`{}` is a vendor source: give `vendor-source` with a `vendor_id`",
+                    kind.name()
+                )));
+            }
+            (false, true) => {
+                return Err(ConnectorError::Config(format!(
+                    "`{}` is a CRM sink: give `crm-sink`",
+                    kind.name()
+                )));
+            }
+            _ => {}
+        }
+        if kind.is_source() {
+            self.source(conn).map(drop)
+        } else if kind == Connector::Webhook {
+            self.sink(conn, Some(b"check".to_vec())).map(drop)
+        } else {
+            self.sink(conn, None).map(drop)
+        }
+    }
+
+    /// The source a connection reads.
+    pub fn source(&self, conn: &Connection) -> Result<Box<dyn Source>, ConnectorError> {
+        match Connector::named(conn.connector.as_str())? {
+            Connector::Rest => Ok(Box::new(onepane_connector_rest::RestSource::from_settings(
+                &conn.settings,
+            )?)),
+            Connector::Csv => Ok(Box::new(onepane_connector_csv::CsvSource::from_settings(
+                &conn.settings,
+            )?)),
+            other => Err(ConnectorError::Config(format!(
+                "`{}` is a CRM sink, not a source",
+                other.name()
+            ))),
+        }
+    }
+
+    /// The sink a connection pushes to.
+    pub fn sink(
+        &self,
+        conn: &Connection,
+        secret: SinkSecrets,
+    ) -> Result<Box<dyn Sink>, ConnectorError> {
+        match Connector::named(conn.connector.as_str())? {
+            Connector::HubSpot => Ok(Box::new(
+                onepane_connector_hubspot::HubSpotSink::from_settings(&conn.settings)?,
+            )),
+            Connector::Salesforce => Ok(Box::new(
+                onepane_connector_salesforce::SalesforceSink::from_settings(&conn.settings)?,
+            )),
+            Connector::Webhook => {
+                let secret = secret.ok_or_else(|| {
+                    ConnectorError::Config("the webhook connection has no signing secret".into())
+                })?;
+                let secret = String::from_utf8(secret).map_err(|_| {
+                    ConnectorError::Config("the webhook signing secret is not text".into())
+                })?;
+                Ok(Box::new(
+                    onepane_connector_webhook::WebhookSink::from_settings(
+                        &conn.settings,
+                        Secret::new(secret),
+                    )?,
+                ))
+            }
+            other => Err(ConnectorError::Config(format!(
+                "`{}` is a vendor source, not a CRM sink",
+                other.name()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Scheduled ticks become jobs; workers run them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
+use onepane_domain::ConnectionId;
+use onepane_domain::workspace::Connection;
+use onepane_store::{Job, Store, StoreError};
+use tokio::sync::Mutex;
+use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
+use uuid::Uuid;
+
+use crate::engine::{Engine, RunError};
+
+/// A source's schedule when it names none: every 15 minutes.
+pub const DEFAULT_SOURCE_SCHEDULE: &str = "0 */15 * * * *";
+/// A CRM sink's schedule when it names none: every minute.
+pub const DEFAULT_SINK_SCHEDULE: &str = "0 * * * * *";
+
+/// Attempts per job before it is dead.
+pub const JOB_ATTEMPTS: u32 = 5;
+
+/// The six-field (seconds first) cron expression a connection runs on:
+/// its own (a five-field expression gets second 0), else the default.
+pub fn cron_for(conn: &Connection) -> String {
+    match conn.schedule.as_deref().map(str::trim) {
+        Some(s) if s.split_whitespace().count() == 5 => format!("0 {s}"),
+        Some(s) if !s.is_empty() => s.to_owned(),
+        _ if conn.target.vendor_id().is_some() => DEFAULT_SOURCE_SCHEDULE.to_owned(),
+        _ => DEFAULT_SINK_SCHEDULE.to_owned(),
+    }
+}
+
+/// The tick a firing belongs to: the nearest whole second. Every replica's
+/// scheduler fires at the same whole second, a few milliseconds apart, so
+/// all of them name the same tick and the store keeps one job.
+fn tick_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    (at + TimeDelta::milliseconds(500))
+        .duration_trunc(TimeDelta::seconds(1))
+        .unwrap_or(at)
+}
+
+/// Keeps one cron job per connection in tokio-cron-scheduler, each
+/// enqueueing that connection's job at its ticks; [`Scheduler::reload`]
+/// follows connections created, changed, paused or removed.
+pub struct Scheduler {
+    store: Store,
+    cron: JobScheduler,
+    jobs: Mutex<HashMap<ConnectionId, (String, Uuid)>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").finish_non_exhaustive()
+    }
+}
+
+/// Why the scheduler could not start or reload.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// The cron scheduler refused.
+    #[error("the scheduler: {0}")]
+    Cron(#[from] tokio_cron_scheduler::JobSchedulerError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Scheduler {
+    /// Starts the cron scheduler (with no connections yet; call
+    /// [`Scheduler::reload`]).
+    pub async fn start(store: Store) -> Result<Arc<Self>, ScheduleError> {
+        let cron = JobScheduler::new().await?;
+        cron.start().await?;
+        Ok(Arc::new(Self {
+            store,
+            cron,
+            jobs: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Brings the cron jobs in line with the connections. A connection
+    /// whose schedule does not parse is skipped with a warning.
+    pub async fn reload(&self) -> Result<(), ScheduleError> {
+        let connections = self.store.system().active_connections().await?;
+        let mut jobs = self.jobs.lock().await;
+        let mut keep = HashMap::new();
+        for conn in connections {
+            let expr = cron_for(&conn);
+            if let Some((old, id)) = jobs.remove(&conn.id) {
+                if old == expr {
+                    keep.insert(conn.id, (old, id));
+                    continue;
+                }
+                self.cron.remove(&id).await?;
+            }
+            let store = self.store.clone();
+            let (ws, id, kind) = (
+                conn.workspace_id,
+                conn.id,
+                if conn.target.vendor_id().is_some() {
+                    "sync"
+                } else {
+                    "push"
+                },
+            );
+            let job = CronJob::new_async(expr.as_str(), move |_, _| {
+                let store = store.clone();
+                Box::pin(async move {
+                    let tick = tick_of(Utc::now());
+                    match store
+                        .system()
+                        .enqueue_job(ws, id, kind, tick, JOB_ATTEMPTS)
+                        .await
+                    {
+                        Ok(Some(job)) => {
+                            tracing::debug!(job = %job.id, connection = %id, %tick, "enqueued")
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(connection = %id, error = %e, "cannot enqueue a scheduled job")
+                        }
+                    }
+                })
+            });
+            match job {
+                Ok(job) => {
+                    let uuid = self.cron.add(job).await?;
+                    keep.insert(conn.id, (expr, uuid));
+                }
+                Err(e) => {
+                    tracing::warn!(connection = %conn.id, schedule = %expr, error = %e, "the schedule does not parse");
+                }
+            }
+        }
+        // What is left was removed or paused.
+        for (_, (_, uuid)) in jobs.drain() {
+            self.cron.remove(&uuid).await?;
+        }
+        *jobs = keep;
+        Ok(())
+    }
+
+    /// How many connections are scheduled.
+    pub async fn len(&self) -> usize {
+        self.jobs.lock().await.len()
+    }
+
+    /// Whether no connection is scheduled.
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
+
+    /// Stops the cron scheduler.
+    pub async fn shutdown(&self) -> Result<(), ScheduleError> {
+        let mut cron = self.cron.clone();
+        cron.shutdown().await?;
+        Ok(())
+    }
+}
+
+/// Claims and runs jobs.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    engine: Engine,
+    owner: String,
+    lease: Duration,
+    retry_base: Duration,
+}
+
+impl Worker {
+    /// A worker named `owner` (unique per process and worker) with `lease`.
+    pub fn new(engine: Engine, owner: String, lease: Duration) -> Self {
+        Self {
+            engine,
+            owner,
+            lease,
+            retry_base: Duration::from_secs(30),
+        }
+    }
+
+    /// The first wait before a failed job is retried (doubling per attempt).
+    pub fn with_retry_base(mut self, base: Duration) -> Self {
+        self.retry_base = base;
+        self
+    }
+
+    /// Claims one due job and runs it; `false` when none was due.
+    pub async fn run_one(&self) -> Result<bool, StoreError> {
+        let system = self.engine.store().system();
+        let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
+        let Some(job) = system.claim_job(&self.owner, lease).await? else {
+            return Ok(false);
+        };
+        tracing::info!(job = %job.id, connection = %job.connection_id, kind = %job.kind, attempt = job.attempts, "running");
+        let outcome = {
+            let work = self.engine.run_job(&job, &());
+            let renew = self.renew(&job, lease);
+            tokio::select! {
+                outcome = work => Some(outcome),
+                () = renew => None,
+            }
+        };
+        match outcome {
+            // The lease was lost: another worker owns the job now.
+            None => tracing::warn!(job = %job.id, "lost the job's lease; stopped"),
+            Some(Ok(run)) => {
+                tracing::info!(job = %job.id, read = run.read, created = run.created, updated = run.updated,
+                    unchanged = run.unchanged, deleted = run.deleted, failed = run.failed, "done");
+                system.complete_job(&job, &self.owner).await?;
+            }
+            Some(Err(e)) => {
+                let retry_at = match &e {
+                    RunError::Retry { after, .. } => Some(Utc::now() + self.backoff(&job, *after)),
+                    RunError::Reauthorize(_) | RunError::Fatal(_) => None,
+                };
+                tracing::warn!(job = %job.id, error = %e, retry = retry_at.is_some(), "failed");
+                system
+                    .fail_job(&job, &self.owner, &e.to_string(), retry_at)
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn backoff(&self, job: &Job, asked: Option<Duration>) -> chrono::Duration {
+        let base = self.retry_base.as_millis();
+        let wait = base
+            .saturating_mul(1u128 << job.attempts.min(16))
+            .min(3_600_000);
+        let wait = Duration::from_millis(u64::try_from(wait).unwrap_or(3_600_000));
+        chrono::Duration::from_std(asked.map_or(wait, |a| a.max(wait))).unwrap_or_default()
+    }
+
+    /// Renews the lease every third of it; returns when it is lost.
+    async fn renew(&self, job: &Job, lease: chrono::Duration) {
+        let system = self.engine.store().system();
+        loop {
+            tokio::time::sleep(self.lease / 3).await;
+            match system.renew_job(job, &self.owner, lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(job = %job.id, error = %e, "cannot renew the lease"),
+            }
+        }
+    }
+
+    /// Runs jobs until `shutdown` resolves, polling every `idle` when none
+    /// is due.
+    pub async fn run(self, idle: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let busy = tokio::select! {
+                () = &mut shutdown => return,
+                busy = self.run_one() => busy,
+            };
+            match busy {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot claim a job"),
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_round_to_the_nearest_second() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            tick_of(at("2026-01-01T12:15:00.004Z")),
+            at("2026-01-01T12:15:00Z")
+        );
+        assert_eq!(
+            tick_of(at("2026-01-01T12:14:59.990Z")),
+            at("2026-01-01T12:15:00Z")
+        );
+    }
+}
