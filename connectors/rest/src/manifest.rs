@@ -30,9 +30,10 @@ pub enum ManifestError {
     #[error("{0}")]
     Version(String),
     /// A field is unknown, missing or has a bad value.
-    #[error("`{path}`: {message}")]
+    #[error("{}: {message}", if path.is_empty() { "the manifest".to_owned() } else { format!("`{path}`") })]
     Invalid {
-        /// Where, such as `streams.leads.pagination.page_size`.
+        /// Where, such as `streams.leads.pagination.page_size`; empty for
+        /// the manifest as a whole.
         path: String,
         /// What is wrong.
         message: String,
@@ -70,28 +71,30 @@ pub struct Manifest {
 /// to the connection).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+// Variants without fields are written `{}` so that serde refuses unknown
+// fields in them too (an internally tagged unit variant ignores them).
 pub(crate) enum Auth {
-    None,
+    None {},
     ApiKey {
         name: String,
         #[serde(default)]
         placement: KeyPlacement,
     },
-    Bearer,
-    Basic,
-    Oauth2ClientCredentials,
-    Oauth2AuthorizationCode,
+    Bearer {},
+    Basic {},
+    Oauth2ClientCredentials {},
+    Oauth2AuthorizationCode {},
 }
 
 impl Auth {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Auth::None => "none",
+            Auth::None {} => "none",
             Auth::ApiKey { .. } => "api_key",
-            Auth::Bearer => "bearer",
-            Auth::Basic => "basic",
-            Auth::Oauth2ClientCredentials => "oauth2_client_credentials",
-            Auth::Oauth2AuthorizationCode => "oauth2_authorization_code",
+            Auth::Bearer {} => "bearer",
+            Auth::Basic {} => "basic",
+            Auth::Oauth2ClientCredentials {} => "oauth2_client_credentials",
+            Auth::Oauth2AuthorizationCode {} => "oauth2_authorization_code",
         }
     }
 }
@@ -114,13 +117,13 @@ pub(crate) struct StreamManifest {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum Pagination {
     /// One page holds everything.
-    None,
+    None {},
     /// The body holds the next page's cursor; it goes back in `param`.
     Cursor { cursor: Pointer, param: String },
     /// The body holds the next page's URL.
     NextLink { next: Pointer },
     /// The `Link` header's `rel="next"` is the next page's URL.
-    LinkHeader,
+    LinkHeader {},
     /// `param` counts records skipped.
     Offset {
         param: String,
@@ -146,10 +149,10 @@ fn first_page() -> u64 {
 impl Pagination {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Pagination::None => "none",
+            Pagination::None {} => "none",
             Pagination::Cursor { .. } => "cursor",
             Pagination::NextLink { .. } => "next_link",
-            Pagination::LinkHeader => "link_header",
+            Pagination::LinkHeader {} => "link_header",
             Pagination::Offset { .. } => "offset",
             Pagination::PageNumber { .. } => "page_number",
         }
@@ -175,7 +178,8 @@ struct RawManifest {
     auth: Auth,
     #[serde(default)]
     headers: BTreeMap<String, String>,
-    streams: BTreeMap<Stream, RawStream>,
+    /// By name, so that errors can name the stream.
+    streams: BTreeMap<String, RawStream>,
 }
 
 #[derive(Deserialize)]
@@ -195,7 +199,7 @@ struct RawStream {
 }
 
 fn no_pagination() -> Pagination {
-    Pagination::None
+    Pagination::None {}
 }
 
 /// Headers a manifest may not set: credentials belong to the connection.
@@ -222,7 +226,7 @@ impl Manifest {
     pub fn from_json(value: Value) -> Result<Manifest, ManifestError> {
         let Some(object) = value.as_object() else {
             return Err(ManifestError::invalid(
-                ".",
+                "",
                 format!("a manifest is a mapping, not {}", kind(&value)),
             ));
         };
@@ -241,6 +245,7 @@ impl Manifest {
         }
         let raw: RawManifest = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
             ManifestError::invalid(path, e.into_inner().to_string())
         })?;
         raw.check()
@@ -315,7 +320,10 @@ impl RawManifest {
             headers.insert(header, value);
         }
         let mut streams = BTreeMap::new();
-        for (stream, raw) in self.streams {
+        for (name, raw) in self.streams {
+            let stream: Stream = name
+                .parse()
+                .map_err(|e: String| ManifestError::invalid(format!("streams.{name}"), e))?;
             streams.insert(stream, raw.check(stream, &base_url)?);
         }
         if streams.is_empty() {
@@ -391,7 +399,7 @@ impl RawStream {
         }
         let mut reserved: Vec<(&str, &str)> = Vec::new();
         match &self.pagination {
-            Pagination::None | Pagination::NextLink { .. } | Pagination::LinkHeader => {}
+            Pagination::None {} | Pagination::NextLink { .. } | Pagination::LinkHeader {} => {}
             Pagination::Cursor { param, .. } => reserved.push((param, "pagination.param")),
             Pagination::Offset {
                 param,

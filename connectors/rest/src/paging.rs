@@ -47,14 +47,14 @@ impl Position {
                 .and_then(|o| o.get(name))
         };
         match pagination {
-            Pagination::None => Err(misfit()),
+            Pagination::None {} => Err(misfit()),
             Pagination::Cursor { .. } => match field("cursor") {
                 Some(cursor @ (Value::String(_) | Value::Number(_))) => {
                     Ok(Position::Cursor(cursor.clone()))
                 }
                 _ => Err(misfit()),
             },
-            Pagination::NextLink { .. } | Pagination::LinkHeader => {
+            Pagination::NextLink { .. } | Pagination::LinkHeader {} => {
                 let url = field("url")
                     .and_then(Value::as_str)
                     .and_then(|u| Url::parse(u).ok())
@@ -161,7 +161,7 @@ pub(crate) fn next(
     base: &Url,
 ) -> Result<Option<Value>, String> {
     match pagination {
-        Pagination::None => Ok(None),
+        Pagination::None {} => Ok(None),
         Pagination::Cursor { cursor, .. } => {
             let found = match cursor.find(answer.body) {
                 None => return Ok(None),
@@ -196,7 +196,7 @@ pub(crate) fn next(
             }
             follow(&link, answer.url, base)
         }
-        Pagination::LinkHeader => match next_link(answer.headers)? {
+        Pagination::LinkHeader {} => match next_link(answer.headers)? {
             None => Ok(None),
             Some(link) => follow(&link, answer.url, base),
         },
@@ -404,7 +404,7 @@ mod tests {
             Position::read(&cursor, Some(&json!({"cursor": "c2"})), &base).unwrap(),
             Position::Cursor(json!("c2"))
         );
-        let link = Pagination::LinkHeader;
+        let link = Pagination::LinkHeader {};
         assert!(
             Position::read(
                 &link,

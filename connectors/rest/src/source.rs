@@ -101,11 +101,13 @@ impl RestSource {
                 }
                 true
             }
-            (Auth::None, Credentials::None)
-            | (Auth::Bearer, Credentials::Bearer { .. })
-            | (Auth::Basic, Credentials::Basic { .. })
-            | (Auth::Oauth2ClientCredentials, Credentials::Oauth2ClientCredentials { .. })
-            | (Auth::Oauth2AuthorizationCode, Credentials::Oauth2AuthorizationCode { .. }) => true,
+            (Auth::None {}, Credentials::None)
+            | (Auth::Bearer {}, Credentials::Bearer { .. })
+            | (Auth::Basic {}, Credentials::Basic { .. })
+            | (Auth::Oauth2ClientCredentials {}, Credentials::Oauth2ClientCredentials { .. })
+            | (Auth::Oauth2AuthorizationCode {}, Credentials::Oauth2AuthorizationCode { .. }) => {
+                true
+            }
             _ => false,
         };
         if fits {

@@ -190,7 +190,7 @@ impl Authorizer for Fixed {
         let applied = self.0.clone();
         Box::pin(async move { Ok(applied) })
     }
-    fn renew(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+    fn renew<'a>(&'a self, _: &'a Applied) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async {
             Err(ConnectorError::Unauthorized(
                 "the provider refused the stored key".into(),

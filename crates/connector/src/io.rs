@@ -95,6 +95,9 @@ pub struct Applied {
     pub headers: HeaderMap,
     /// Query parameters (an API key in the query).
     pub query: Vec<(String, String)>,
+    /// Which version of renewable credentials these are (0 for fixed ones),
+    /// so that a renewal asked for with an old version is not repeated.
+    pub version: i64,
 }
 
 impl std::fmt::Debug for Applied {
@@ -115,9 +118,10 @@ pub trait Authorizer: Send + Sync + std::fmt::Debug {
     /// none, or it is about to expire).
     fn apply(&self) -> BoxFuture<'_, Result<Applied, ConnectorError>>;
 
-    /// The provider answered 401 to what [`Authorizer::apply`] gave: get new
-    /// credentials, or fail with [`ConnectorError::Unauthorized`].
-    fn renew(&self) -> BoxFuture<'_, Result<(), ConnectorError>>;
+    /// The provider answered 401 to `refused` (what [`Authorizer::apply`]
+    /// gave): get new credentials, unless another request already did, or
+    /// fail with [`ConnectorError::Unauthorized`].
+    fn renew<'a>(&'a self, refused: &'a Applied) -> BoxFuture<'a, Result<(), ConnectorError>>;
 
     /// A value the provider returned with the token (Salesforce's
     /// `instance_url`).
@@ -135,7 +139,7 @@ impl Authorizer for NoAuth {
     fn apply(&self) -> BoxFuture<'_, Result<Applied, ConnectorError>> {
         Box::pin(async { Ok(Applied::default()) })
     }
-    fn renew(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+    fn renew<'a>(&'a self, _: &'a Applied) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async {
             Err(ConnectorError::Unauthorized(
                 "the provider asks for credentials and the connection has none".into(),
@@ -207,7 +211,7 @@ impl Io {
                     snippet(&fetched.body)
                 )));
             }
-            self.auth.renew().await?;
+            self.auth.renew(&applied).await?;
             renewed = true;
         }
     }

@@ -428,19 +428,21 @@ impl OAuthAuthorizer {
         self
     }
 
-    /// Usable tokens: the cached ones, else the stored ones, else new ones
-    /// when `stale` names the version the provider refused or that expired.
-    async fn tokens(&self, refused: bool) -> Result<StoredTokens, ConnectorError> {
-        // One refresh per process at a time; the store's claim covers the
+    /// Usable tokens: the cached ones, else the stored ones, else new ones.
+    /// `refused` is the version the provider refused: a newer one (another
+    /// request renewed meanwhile) is used as it is.
+    async fn tokens(&self, refused: Option<i64>) -> Result<StoredTokens, ConnectorError> {
+        // One renewal per process at a time; the store's claim covers the
         // other processes.
         let mut current = self.current.lock().await;
-        let seen = current.as_ref().map_or(0, |t| t.version);
+        let seen = refused.unwrap_or_else(|| current.as_ref().map_or(0, |t| t.version));
         if let Some(t) = current.as_ref()
-            && !refused
+            && (refused.is_none() || t.version > seen)
             && !t.tokens.expires_within(Utc::now(), EXPIRY_MARGIN)
         {
             return Ok(t.clone());
         }
+        let refused = refused.is_some();
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
             let stored = self.store.load().await?;
@@ -494,8 +496,11 @@ impl OAuthAuthorizer {
 impl Authorizer for OAuthAuthorizer {
     fn apply(&self) -> BoxFuture<'_, Result<Applied, ConnectorError>> {
         Box::pin(async move {
-            let t = self.tokens(false).await?;
-            let mut applied = Applied::default();
+            let t = self.tokens(None).await?;
+            let mut applied = Applied {
+                version: t.version,
+                ..Applied::default()
+            };
             applied.headers.insert(
                 AUTHORIZATION,
                 sensitive(&format!("Bearer {}", t.tokens.access_token.expose()))?,
@@ -504,14 +509,14 @@ impl Authorizer for OAuthAuthorizer {
         })
     }
 
-    fn renew(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
-        Box::pin(async move { self.tokens(true).await.map(|_| ()) })
+    fn renew<'a>(&'a self, refused: &'a Applied) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        Box::pin(async move { self.tokens(Some(refused.version)).await.map(|_| ()) })
     }
 
     fn token_field<'a>(
         &'a self,
         name: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
-        Box::pin(async move { Ok(self.tokens(false).await?.tokens.extra.get(name).cloned()) })
+        Box::pin(async move { Ok(self.tokens(None).await?.tokens.extra.get(name).cloned()) })
     }
 }

@@ -134,6 +134,9 @@ pub struct Config {
     pub webhook_retry_base: std::time::Duration,
     /// Private networks outbound requests (webhooks) may reach anyway.
     pub outbound_allow: Vec<onepane_connector::Cidr>,
+    /// Sync workers this server runs (0: it runs no connection jobs, and
+    /// schedules none).
+    pub sync_workers: u32,
 }
 
 impl Default for Config {
@@ -151,6 +154,7 @@ impl Default for Config {
             rate_limit_burst: 100,
             webhook_retry_base: std::time::Duration::from_secs(30),
             outbound_allow: Vec::new(),
+            sync_workers: 2,
         }
     }
 }
@@ -177,6 +181,7 @@ impl fmt::Debug for Config {
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("outbound_allow", &self.outbound_allow)
+            .field("sync_workers", &self.sync_workers)
             .finish()
     }
 }
@@ -355,6 +360,9 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(|e| invalid("outbound_allow", origin, e))?;
         }
+        if let Some((value, origin)) = env_or_file!(sync_workers, "ONEPANE_SYNC_WORKERS") {
+            config.sync_workers = parse("sync_workers", origin, value.trim())?;
+        }
         Ok(config)
     }
 }
@@ -467,6 +475,7 @@ struct FileSettings {
     rate_limit_burst: Option<TomlNumber>,
     webhook_retry_base_ms: Option<TomlNumber>,
     outbound_allow: Option<String>,
+    sync_workers: Option<TomlNumber>,
 }
 
 /// A number in the file, written as a number or a string.
@@ -696,6 +705,7 @@ mod tests {
             "rate_limit_burst",
             "webhook_retry_base_ms",
             "outbound_allow",
+            "sync_workers",
         ];
         for key in known {
             assert!(

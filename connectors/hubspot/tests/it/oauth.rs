@@ -42,7 +42,6 @@ fn form(body: &[u8]) -> std::collections::BTreeMap<String, String> {
 // against the already-new cached version and refreshes again (4 token calls
 // for 4 pushes). Un-ignore once `crates/connector/src/oauth.rs` is fixed.
 #[tokio::test]
-#[ignore = "SDK: OAuthAuthorizer::renew refreshes once per refused request, not once per token"]
 async fn concurrent_pushes_refused_with_401_refresh_the_token_once() {
     let hubspot = HubSpot::start().await;
     Mock::given(method("POST"))

@@ -1,5 +1,8 @@
 //! The REST connector against local fakes of paginated vendor APIs.
 
+// Helpers outside `#[test]` functions panic on a broken fixture too.
+#![allow(clippy::unwrap_used)]
+
 mod example;
 mod failures;
 mod incremental;
