@@ -7,6 +7,7 @@
 
 mod admin;
 mod output;
+mod sync;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -72,6 +73,9 @@ pub enum Command {
     /// Operator tasks: workspaces, vendors, links, PostgreSQL roles.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Connection syncs: run one now, list the latest runs.
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
 }
 
 /// `serve`'s own flags.
@@ -112,6 +116,9 @@ pub enum CliError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A sync run failed.
+    #[error("the run failed: {0}")]
+    Run(String),
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
@@ -132,7 +139,9 @@ impl CliError {
                 store_refused_input(e)
             }
             CliError::Startup(e) => e.is_bad_input(),
-            CliError::Runtime(_) | CliError::Output(_) | CliError::Secret(_) => false,
+            CliError::Runtime(_) | CliError::Output(_) | CliError::Secret(_) | CliError::Run(_) => {
+                false
+            }
         };
         if bad_input { 2 } else { 1 }
     }
@@ -251,6 +260,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Command::Serve(_) => serve(&config).await,
             Command::Migrate => migrate(&config).await,
             Command::Admin(admin) => admin::run(admin, &config).await,
+            Command::Sync(command) => sync::run(command, &config).await,
         }
     })
 }

@@ -54,6 +54,10 @@ pub struct AppState {
     pub pricing: Arc<api::pricing::PricingCache>,
     /// Where outbound requests (webhooks) may go.
     pub outbound: onepane_connector::AddressPolicy,
+    /// Runs connections (and checks them when they are made).
+    pub engine: onepane_sync::Engine,
+    /// Sync workers to run beside the server.
+    pub sync_workers: u32,
 }
 
 /// The largest JSON body most endpoints take.
@@ -72,6 +76,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/oauth/token", post(oauth::token))
         .route("/.well-known/jwks.json", get(oauth::jwks))
+        .route(
+            "/oauth/connections/callback",
+            get(api::connections::oauth_callback),
+        )
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
@@ -220,6 +228,20 @@ fn partner_api(state: &AppState) -> Router<AppState> {
         .route("/deal-registrations/{id}", get(deal_registration))
         .route("/notifications", get(notifications))
         .route("/notifications/{id}/read", post(read_notification))
+        .route(
+            "/connections",
+            get(api::connections::connections).post(api::connections::create_connection),
+        )
+        .route("/connections/{id}/sync", post(api::connections::sync_now))
+        .route("/connections/{id}/runs", get(api::connections::runs))
+        .route(
+            "/connections/{id}/authorize",
+            get(api::connections::authorize),
+        )
+        .route(
+            "/connections/{id}/upload",
+            post(api::connections::upload).layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
+        )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), authenticate_partner))
 }

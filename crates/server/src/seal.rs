@@ -92,6 +92,19 @@ impl Sealer {
     }
 }
 
+/// Connection secrets are sealed by the sync engine with the server's key.
+impl onepane_sync::Vault for Sealer {
+    fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, String> {
+        Sealer::seal(self, context, plain).map_err(|e| e.to_string())
+    }
+
+    fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, String> {
+        Sealer::open(self, context, sealed)
+            .map(|plain| plain.to_vec())
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

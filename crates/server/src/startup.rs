@@ -212,6 +212,7 @@ impl Application {
         let base = config.public_base(local_addr);
         let policy = crate::auth::jwt::TokenPolicy::new(base.clone(), format!("{base}/api"));
         let keys = crate::auth::keys::Keys::load(store.clone(), sealer.clone(), policy).await?;
+        let engine = sync_engine(&store, &sealer, &config.outbound_allow)?;
         let state = AppState {
             store,
             metrics,
@@ -225,6 +226,8 @@ impl Application {
             webhook_retry_base: config.webhook_retry_base,
             pricing: Arc::default(),
             outbound: onepane_connector::AddressPolicy::new(config.outbound_allow.clone()),
+            engine,
+            sync_workers: config.sync_workers,
         };
         Ok(Application {
             listener,
@@ -355,7 +358,8 @@ fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>
     .map_err(|e| StartupError::Webhooks(Box::new(e)))?;
     let keys = Arc::clone(&state.keys);
     let store = state.store.clone();
-    Ok(vec![
+    let mut tasks = spawn_sync(state);
+    tasks.extend([
         tokio::spawn(dispatcher.run(std::future::pending())),
         tokio::spawn(keys.reload_periodically(std::future::pending())),
         tokio::spawn(async move {
@@ -367,7 +371,69 @@ fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>
                 }
             }
         }),
-    ])
+    ]);
+    Ok(tasks)
+}
+
+/// The sync engine, sending through the configured address policy.
+pub(crate) fn sync_engine(
+    store: &Store,
+    sealer: &crate::seal::Sealer,
+    allow: &[onepane_connector::Cidr],
+) -> Result<onepane_sync::Engine, StartupError> {
+    let config = onepane_sync::EngineConfig {
+        http: onepane_connector::ClientConfig {
+            addresses: onepane_connector::AddressPolicy::new(allow.to_vec()),
+            ..onepane_connector::ClientConfig::default()
+        },
+        ..onepane_sync::EngineConfig::default()
+    };
+    let owner = format!("{}:{}", hostname(), std::process::id());
+    onepane_sync::Engine::new(store.clone(), Arc::new(sealer.clone()), config, owner)
+        .map_err(|e| StartupError::Webhooks(Box::new(e)))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "onepane".to_owned())
+}
+
+/// Sync workers and the scheduler that feeds them: the scheduler follows
+/// connections as they change (every 30 seconds).
+fn spawn_sync(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    if state.sync_workers == 0 {
+        return Vec::new();
+    }
+    let mut tasks = Vec::new();
+    for n in 0..state.sync_workers {
+        let owner = format!("{}:{}:{n}", hostname(), std::process::id());
+        let worker =
+            onepane_sync::Worker::new(state.engine.clone(), owner, Duration::from_secs(60));
+        tasks.push(tokio::spawn(
+            worker.run(Duration::from_secs(1), std::future::pending()),
+        ));
+    }
+    let store = state.store.clone();
+    tasks.push(tokio::spawn(async move {
+        let scheduler = match onepane_sync::Scheduler::start(store).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %crate::report::cause_chain(&e), "the sync scheduler did not start");
+                return;
+            }
+        };
+        let mut every = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            if let Err(e) = scheduler.reload().await {
+                warn!(error = %crate::report::cause_chain(&e), "cannot reload the sync schedule");
+            }
+        }
+    }));
+    tasks
 }
 
 async fn metrics_upkeep(metrics: Metrics) {

@@ -703,6 +703,20 @@ impl SystemStore {
             .try_into()
     }
 
+    /// A connection by its id alone (for operators).
+    pub async fn find_connection(&self, id: ConnectionId) -> Result<Connection, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let row: Option<ConnectionRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1"))
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        row.ok_or_else(|| StoreError::not_found("connection", id))?
+            .try_into()
+    }
+
     /// Every connection that is not paused, across workspaces.
     pub async fn active_connections(&self) -> Result<Vec<Connection>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;

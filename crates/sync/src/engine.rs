@@ -7,8 +7,9 @@ use std::time::Duration;
 use chrono::Utc;
 use onepane_connector::oauth::{OAuthAuthorizer, TokenClient};
 use onepane_connector::{
-    ClientConfig, ConnectorError, Credentials, HttpClient, Io, LeadPush, PageRequest, PushOutcome,
-    RateLimit, RateLimiter, Stream, SyncMode,
+    BoxFuture, ClientConfig, ConnectorError, Credentials, HttpClient, Io, LeadPush, Page,
+    PageRequest, PushOutcome, RateLimit, RateLimiter, Record, RecordError, Source, SourceRecord,
+    Stream, StreamSpec, SyncMode,
 };
 use onepane_domain::record::cursor_cmp;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
@@ -102,6 +103,52 @@ fn classify(e: ConnectorError) -> RunError {
             message: e.to_string(),
         },
         e => RunError::Fatal(e.to_string()),
+    }
+}
+
+/// Why an upload was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Rows in error, by line; nothing was applied.
+    #[error("{} rows are in error", .0.len())]
+    Rows(Vec<RecordError>),
+    /// The run failed.
+    #[error(transparent)]
+    Run(RunError),
+}
+
+/// An uploaded file's records, read as one page per stream.
+#[derive(Debug)]
+struct Uploaded {
+    streams: Vec<StreamSpec>,
+    records: Vec<Record>,
+}
+
+impl Source for Uploaded {
+    fn streams(&self) -> Vec<StreamSpec> {
+        self.streams.clone()
+    }
+
+    fn read<'a>(
+        &'a self,
+        _: &'a Io,
+        stream: Stream,
+        _: PageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Page, ConnectorError>> {
+        let records: Vec<SourceRecord> = self
+            .records
+            .iter()
+            .filter(|r| r.stream() == stream)
+            .cloned()
+            .map(SourceRecord::new)
+            .collect();
+        Box::pin(async move {
+            Ok(Page {
+                total: Some(records.len() as u64),
+                records,
+                ..Page::default()
+            })
+        })
     }
 }
 
@@ -247,6 +294,33 @@ impl Engine {
         job: Option<JobId>,
         progress: &dyn Progress,
     ) -> Result<SyncRun, RunError> {
+        self.run_with(conn, job, None, progress).await
+    }
+
+    /// Applies an uploaded CSV file to a `csv` connection: every row or
+    /// none, as one run.
+    pub async fn import_csv(&self, conn: &Connection, file: &[u8]) -> Result<SyncRun, ImportError> {
+        let csv = onepane_connector_csv::CsvSource::from_settings(&conn.settings)
+            .map_err(|e| ImportError::Run(classify(e)))?;
+        let rows = csv.parse(file).map_err(ImportError::Rows)?;
+        let mut records: Vec<Record> = csv.price_list().into_iter().collect();
+        records.extend(rows);
+        let source = Uploaded {
+            streams: csv.streams(),
+            records,
+        };
+        self.run_with(conn, None, Some(&source), &())
+            .await
+            .map_err(ImportError::Run)
+    }
+
+    async fn run_with(
+        &self,
+        conn: &Connection,
+        job: Option<JobId>,
+        source: Option<&dyn Source>,
+        progress: &dyn Progress,
+    ) -> Result<SyncRun, RunError> {
         let system = self.store.system();
         let kind = if conn.target.vendor_id().is_some() {
             "sync"
@@ -258,7 +332,16 @@ impl Engine {
             .await?;
         progress.update(&run);
         let outcome = if kind == "sync" {
-            self.sync_source(conn, &mut run, progress).await
+            match source {
+                Some(source) => self.sync_source(conn, source, &mut run, progress).await,
+                None => match self.registry.source(conn) {
+                    Ok(source) => {
+                        self.sync_source(conn, source.as_ref(), &mut run, progress)
+                            .await
+                    }
+                    Err(e) => Err(classify(e)),
+                },
+            }
         } else {
             self.push_sink(conn, &mut run, progress).await
         };
@@ -297,6 +380,7 @@ impl Engine {
     pub async fn sync_source(
         &self,
         conn: &Connection,
+        source: &dyn Source,
         run: &mut SyncRun,
         progress: &dyn Progress,
     ) -> Result<(), RunError> {
@@ -304,7 +388,6 @@ impl Engine {
             .target
             .vendor_id()
             .ok_or_else(|| RunError::Fatal("not a vendor source".into()))?;
-        let source = self.registry.source(conn).map_err(classify)?;
         let io = self.io(conn).await?;
         let vendor = self.store.vendor(vendor_id);
         let system = self.store.system();
@@ -541,7 +624,7 @@ impl Engine {
 }
 
 /// SHA-256 of the record's JSON: equal content, equal hash.
-fn content_hash(record: &onepane_domain::record::Record) -> Result<Vec<u8>, RunError> {
+fn content_hash(record: &Record) -> Result<Vec<u8>, RunError> {
     let json = serde_json::to_vec(record)
         .map_err(|e| RunError::Fatal(format!("cannot hash a record: {e}")))?;
     Ok(Sha256::digest(&json).to_vec())

@@ -1,6 +1,6 @@
 //! Connector kinds by name, and how a connection's settings make one.
 
-use onepane_connector::{ConnectorError, Secret, Sink, Source};
+use onepane_connector::{ConnectorError, Credentials, Secret, Sink, Source};
 use onepane_domain::workspace::Connection;
 
 /// A connector kind Onepane ships.
@@ -106,6 +106,29 @@ impl Registry {
             self.sink(conn, Some(b"check".to_vec())).map(drop)
         } else {
             self.sink(conn, None).map(drop)
+        }
+    }
+
+    /// Checks that `credentials` suit the connection: what a rest
+    /// manifest declares, and OAuth for the CRMs that need it.
+    pub fn check_credentials(
+        &self,
+        conn: &Connection,
+        credentials: &Credentials,
+    ) -> Result<(), String> {
+        let kind = Connector::named(conn.connector.as_str()).map_err(|e| e.to_string())?;
+        match kind {
+            Connector::Rest => {
+                let source = onepane_connector_rest::RestSource::from_settings(&conn.settings)
+                    .map_err(|e| e.to_string())?;
+                source.check_credentials(credentials)
+            }
+            Connector::HubSpot | Connector::Salesforce if !credentials.is_oauth() => Err(format!(
+                "{} needs `oauth2_authorization_code` credentials (your app's client id and secret), got `{}`",
+                kind.name(),
+                credentials.kind()
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -33,6 +33,13 @@ pub fn cron_for(conn: &Connection) -> String {
     }
 }
 
+/// Checks a six-field cron expression as the scheduler will read it.
+pub fn check_schedule(expr: &str) -> Result<(), String> {
+    CronJob::new_async(expr, |_, _| Box::pin(async {}))
+        .map(drop)
+        .map_err(|e| format!("not a cron expression the scheduler reads: {e}"))
+}
+
 /// The tick a firing belongs to: the nearest whole second. Every replica's
 /// scheduler fires at the same whole second, a few milliseconds apart, so
 /// all of them name the same tick and the store keeps one job.

@@ -2,6 +2,7 @@
 //! partner API (`/api/v1`). The caller's own scope comes only from its
 //! token; the handlers open the store in that scope and nothing else.
 
+pub mod connections;
 pub mod partner;
 pub mod pricing;
 pub mod vendor;

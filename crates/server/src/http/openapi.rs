@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
 use super::ApiError;
 use super::PROBLEM_JSON;
-use super::api::{partner, vendor};
+use super::api::{connections, partner, vendor};
 use super::oauth;
 
 /// What the reference says before the operations.
@@ -122,6 +122,13 @@ Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refuse
         partner::deal_registration,
         partner::notifications,
         partner::read_notification,
+        connections::connections,
+        connections::create_connection,
+        connections::sync_now,
+        connections::runs,
+        connections::upload,
+        connections::authorize,
+        connections::oauth_callback,
     ),
     components(
         schemas(ProblemDocument, ProblemField),

@@ -1,0 +1,615 @@
+//! Connections: a workspace's vendor sources and CRM sinks, their runs,
+//! "sync now", CSV uploads, and the OAuth connect flow for CRMs.
+//!
+//! Credentials are sealed with the workspace, connection and field as
+//! associated data before they are stored, and never returned. The connect
+//! flow's state is 256 random bits, kept as a digest with the sealed PKCE
+//! verifier, bound to the workspace and connection, good for 10 minutes
+//! and once.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use onepane_connector::oauth::{OAuthApp, authorization};
+use onepane_connector::{ConnectorError, Credentials, Secret};
+use onepane_domain::text::Name;
+use onepane_domain::workspace::{Connection, ConnectionStatus, ConnectionTarget, NewConnection};
+use onepane_domain::{ConnectionId, JobId, VendorId};
+use onepane_store::SyncRun;
+use onepane_sync::{Connector, JOB_ATTEMPTS, secret_context};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::parse_param;
+use crate::auth::caller::PartnerCaller;
+use crate::auth::credentials::token_digest;
+use crate::http::json::ApiJson;
+use crate::http::openapi::{
+    BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
+};
+use crate::http::{ApiError, AppState, FieldError};
+
+/// How long a started authorization may take.
+const AUTHORIZE_FOR: chrono::Duration = chrono::Duration::minutes(10);
+
+/// A connection as the partner sees it (never its secrets).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionView {
+    /// Its id.
+    id: ConnectionId,
+    /// `vendor-source` or `crm-sink`.
+    purpose: String,
+    /// The vendor a source pulls from.
+    vendor_id: Option<VendorId>,
+    /// The connector kind.
+    connector: String,
+    /// Its name.
+    name: Name,
+    /// The cron expression it runs on (a default when it names none).
+    schedule: String,
+    /// `active`, `paused`, `needs-reauthorization` or `failing`.
+    status: String,
+    /// Non-secret settings.
+    #[schema(value_type = Object)]
+    settings: serde_json::Value,
+    /// When it was created.
+    created_at: DateTime<Utc>,
+}
+
+impl From<Connection> for ConnectionView {
+    fn from(c: Connection) -> Self {
+        Self {
+            schedule: onepane_sync::cron_for(&c),
+            id: c.id,
+            purpose: c.target.purpose().to_owned(),
+            vendor_id: c.target.vendor_id(),
+            connector: c.connector.as_str().to_owned(),
+            name: c.name,
+            status: c.status.as_str().to_owned(),
+            settings: c.settings,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// List the workspace's connections.
+#[utoipa::path(
+    get, path = "/api/v1/connections", operation_id = "partner_connections",
+    tag = "Partner: connections", security(("bearer" = [])),
+    responses((status = 200, description = "The connections.", body = Vec<ConnectionView>))
+)]
+pub async fn connections(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+) -> Result<Json<Vec<ConnectionView>>, ApiError> {
+    let all = state
+        .store
+        .partner(caller.workspace_id)
+        .connections()
+        .await?;
+    Ok(Json(all.into_iter().map(ConnectionView::from).collect()))
+}
+
+/// A new connection.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnection {
+    /// `{"purpose": "vendor-source", "vendor_id": ...}` or `{"purpose": "crm-sink"}`.
+    #[schema(value_type = Object)]
+    target: ConnectionTarget,
+    /// `rest`, `csv`, `hubspot`, `salesforce` or `webhook`.
+    connector: Name,
+    /// A name the partner recognises.
+    name: Name,
+    /// A cron expression (five fields, or six with seconds first); default
+    /// every 15 minutes for sources, every minute for sinks.
+    #[serde(default)]
+    schedule: Option<String>,
+    /// The connector's settings (a manifest, a column mapping, a URL, ...).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    settings: serde_json::Value,
+    /// Credentials (`{"type": "api_key" | "bearer" | "basic" |
+    /// "oauth2_client_credentials" | "oauth2_authorization_code", ...}`);
+    /// stored sealed and never shown again.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    credentials: Option<Credentials>,
+}
+
+/// A connection just made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedConnection {
+    /// The connection.
+    connection: ConnectionView,
+    /// For a webhook sink: the secret its requests are signed with, shown
+    /// this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signing_secret: Option<String>,
+}
+
+fn config_error(pointer: &str, e: &ConnectorError) -> ApiError {
+    ApiError::invalid(pointer, &e.to_string())
+}
+
+/// Add a connection.
+///
+/// Checks the connector's settings, schedule and credentials before
+/// storing anything.
+#[utoipa::path(
+    post, path = "/api/v1/connections", operation_id = "partner_create_connection",
+    tag = "Partner: connections", security(("bearer" = [])),
+    request_body = CreateConnection,
+    responses(
+        (status = 201, description = "The connection.", body = CreatedConnection),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn create_connection(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiJson(body): ApiJson<CreateConnection>,
+) -> Result<(StatusCode, Json<CreatedConnection>), ApiError> {
+    let ws = caller.workspace_id;
+    let id = ConnectionId::new();
+    let settings = if body.settings.is_null() {
+        serde_json::json!({})
+    } else {
+        body.settings
+    };
+    let draft = Connection {
+        id,
+        workspace_id: ws,
+        target: body.target,
+        connector: body.connector.clone(),
+        name: body.name.clone(),
+        schedule: body.schedule.clone(),
+        status: ConnectionStatus::Active,
+        settings: settings.clone(),
+        created_at: Utc::now(),
+    };
+    let kind =
+        Connector::named(body.connector.as_str()).map_err(|e| config_error("#/connector", &e))?;
+    let registry = state.engine.registry();
+    registry
+        .check(&draft)
+        .map_err(|e| config_error("#/settings", &e))?;
+    if let Some(schedule) = &body.schedule {
+        onepane_sync::check_schedule(&onepane_sync::cron_for(&draft))
+            .map_err(|e| ApiError::invalid("#/schedule", &format!("`{schedule}`: {e}")))?;
+    }
+    let credentials = body.credentials.unwrap_or(Credentials::None);
+    registry
+        .check_credentials(&draft, &credentials)
+        .map_err(|e| ApiError::invalid("#/credentials", &e))?;
+    let mut secrets = Vec::new();
+    if !matches!(credentials, Credentials::None) {
+        let plain =
+            serde_json::to_vec(&credentials).map_err(|e| ApiError::Internal(Box::new(e)))?;
+        secrets.push(("credentials", seal(&state, &draft, "credentials", &plain)?));
+    }
+    let signing_secret = if kind == Connector::Webhook {
+        let secret =
+            crate::webhooks::generate_secret().map_err(|e| ApiError::Internal(Box::new(e)))?;
+        secrets.push((
+            "signing_secret",
+            seal(&state, &draft, "signing_secret", secret.as_bytes())?,
+        ));
+        Some(secret)
+    } else {
+        None
+    };
+    let new = NewConnection {
+        target: body.target,
+        connector: body.connector,
+        name: body.name,
+        schedule: body.schedule,
+        settings,
+    };
+    let connection = state
+        .store
+        .partner(ws)
+        .create_connection_with(id, &new, &secrets)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedConnection {
+            connection: connection.into(),
+            signing_secret,
+        }),
+    ))
+}
+
+fn seal(
+    state: &AppState,
+    conn: &Connection,
+    field: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    state
+        .sealer
+        .seal(&secret_context(conn.workspace_id, conn.id, field), plain)
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+/// A job asked for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    /// Its id.
+    id: JobId,
+    /// `sync` (a source) or `push` (a sink).
+    kind: String,
+    /// `pending` until a worker takes it.
+    status: String,
+}
+
+/// Run a connection now.
+///
+/// Queues a sync (a source) or a push (a CRM sink); a worker takes it at
+/// once. Follow it with the connection's runs.
+#[utoipa::path(
+    post, path = "/api/v1/connections/{id}/sync", operation_id = "partner_sync_connection",
+    tag = "Partner: connections", security(("bearer" = [])),
+    params(("id" = ConnectionId, Path, description = "The connection.")),
+    responses(
+        (status = 202, description = "The job queued.", body = JobView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn sync_now(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let id: ConnectionId = parse_param("id", &id)?;
+    let store = state.store.partner(caller.workspace_id);
+    let connection = store.connection(id).await?;
+    if connection.status == ConnectionStatus::Paused {
+        return Err(ApiError::Conflict("the connection is paused".into()));
+    }
+    let kind = if connection.target.vendor_id().is_some() {
+        "sync"
+    } else {
+        "push"
+    };
+    let job = store.request_job(id, kind, JOB_ATTEMPTS).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(JobView {
+            id: job.id,
+            kind: job.kind,
+            status: job.status.as_str().to_owned(),
+        }),
+    ))
+}
+
+/// A run of a connection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunView {
+    /// Its id.
+    #[schema(value_type = String)]
+    id: uuid::Uuid,
+    /// The job it ran for.
+    job_id: Option<JobId>,
+    /// `sync` or `push`.
+    kind: String,
+    /// `running`, `succeeded` or `failed`.
+    status: String,
+    /// When it started.
+    started_at: DateTime<Utc>,
+    /// When it ended.
+    finished_at: Option<DateTime<Utc>>,
+    /// How long it took (so far), in milliseconds.
+    duration_ms: i64,
+    /// Records read (leads sent, for a push).
+    read: u64,
+    /// Records created (leads pushed, for a push).
+    created: u64,
+    /// Records updated.
+    updated: u64,
+    /// Records unchanged.
+    unchanged: u64,
+    /// Records deleted.
+    deleted: u64,
+    /// Records that failed.
+    failed: u64,
+    /// Records in all, when the source says.
+    total: Option<u64>,
+    /// What went wrong.
+    errors: Vec<String>,
+}
+
+impl From<SyncRun> for RunView {
+    fn from(r: SyncRun) -> Self {
+        let end = r.finished_at.unwrap_or_else(Utc::now);
+        Self {
+            duration_ms: (end - r.started_at).num_milliseconds(),
+            id: r.id,
+            job_id: r.job_id,
+            kind: r.kind,
+            status: r.status,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            read: r.read,
+            created: r.created,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            deleted: r.deleted,
+            failed: r.failed,
+            total: r.total,
+            errors: r.errors,
+        }
+    }
+}
+
+/// A connection's runs, newest first (the last 50).
+#[utoipa::path(
+    get, path = "/api/v1/connections/{id}/runs", operation_id = "partner_connection_runs",
+    tag = "Partner: connections", security(("bearer" = [])),
+    params(("id" = ConnectionId, Path, description = "The connection.")),
+    responses(
+        (status = 200, description = "The runs.", body = Vec<RunView>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn runs(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<RunView>>, ApiError> {
+    let id: ConnectionId = parse_param("id", &id)?;
+    let store = state.store.partner(caller.workspace_id);
+    store.connection(id).await?;
+    let runs = store.sync_runs(id, 50).await?;
+    Ok(Json(runs.into_iter().map(RunView::from).collect()))
+}
+
+/// Upload a CSV file to a `csv` connection.
+///
+/// The whole file or nothing: rows in error are listed by line number and
+/// nothing is applied. Items missing from a new price-list file are
+/// removed.
+#[utoipa::path(
+    post, path = "/api/v1/connections/{id}/upload", operation_id = "partner_upload_csv",
+    tag = "Partner: connections", security(("bearer" = [])),
+    params(("id" = ConnectionId, Path, description = "The connection.")),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "The run that applied the file.", body = RunView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<RunView>, ApiError> {
+    let id: ConnectionId = parse_param("id", &id)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with("text/csv") {
+        return Err(ApiError::UnsupportedMediaType(
+            "upload the file as text/csv".into(),
+        ));
+    }
+    let connection = state
+        .store
+        .partner(caller.workspace_id)
+        .connection(id)
+        .await?;
+    if connection.connector.as_str() != "csv" {
+        return Err(ApiError::Unprocessable(
+            "only `csv` connections take uploads".into(),
+        ));
+    }
+    let run = state
+        .engine
+        .import_csv(&connection, &body)
+        .await
+        .map_err(|e| match e {
+            onepane_sync::ImportError::Rows(rows) => ApiError::Invalid {
+                detail: format!(
+                    "{} rows of the file are in error; nothing was applied",
+                    rows.len()
+                ),
+                errors: rows
+                    .into_iter()
+                    .take(100)
+                    .map(|r| FieldError {
+                        pointer: r.at,
+                        detail: r.message,
+                    })
+                    .collect(),
+            },
+            onepane_sync::ImportError::Run(e) => ApiError::Unprocessable(e.to_string()),
+        })?;
+    Ok(Json(run.into()))
+}
+
+/// Start connecting a CRM: redirects to the provider's authorization page
+/// (state and PKCE), which sends the browser back to
+/// `/oauth/connections/callback`.
+#[utoipa::path(
+    get, path = "/api/v1/connections/{id}/authorize", operation_id = "partner_authorize_connection",
+    tag = "Partner: connections", security(("bearer" = [])),
+    params(("id" = ConnectionId, Path, description = "The connection.")),
+    responses(
+        (status = 303, description = "To the provider's authorization page."),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn authorize(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: ConnectionId = parse_param("id", &id)?;
+    let store = state.store.partner(caller.workspace_id);
+    let connection = store.connection(id).await?;
+    let app = oauth_app(&state, &connection).await?;
+    let redirect = callback_url(&state)?;
+    let started =
+        authorization(&app, &redirect).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let sealed_verifier = seal(
+        &state,
+        &connection,
+        "pkce",
+        started.verifier.expose().as_bytes(),
+    )?;
+    store
+        .start_oauth(
+            id,
+            &token_digest(started.state.expose()),
+            &sealed_verifier,
+            redirect.as_str(),
+            Utc::now() + AUTHORIZE_FOR,
+        )
+        .await?;
+    Ok(Redirect::to(started.url.as_str()).into_response())
+}
+
+async fn oauth_app(state: &AppState, connection: &Connection) -> Result<OAuthApp, ApiError> {
+    let credentials = state
+        .engine
+        .credentials(connection)
+        .await
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    match credentials {
+        Credentials::Oauth2AuthorizationCode { .. } => OAuthApp::from_credentials(&credentials)
+            .ok_or_else(|| ApiError::Unprocessable("unusable credentials".into())),
+        other => Err(ApiError::Unprocessable(format!(
+            "the connection's credentials are `{}`, not `oauth2_authorization_code`: there is nothing to authorize",
+            other.kind()
+        ))),
+    }
+}
+
+fn callback_url(state: &AppState) -> Result<url::Url, ApiError> {
+    url::Url::parse(&format!("{}/oauth/connections/callback", state.public_base))
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+/// What the provider sends the browser back with.
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The connection, authorized.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Authorized {
+    /// The connection.
+    connection_id: ConnectionId,
+    /// `active`.
+    status: String,
+}
+
+/// Where the provider sends the browser back: checks the state (once, in
+/// time, for the workspace and connection it was issued for), exchanges
+/// the code with the PKCE verifier and stores the tokens sealed.
+#[utoipa::path(
+    get, path = "/oauth/connections/callback", operation_id = "oauth_connection_callback",
+    tag = "Partner: connections",
+    params(
+        ("code" = Option<String>, Query, description = "The authorization code."),
+        ("state" = Option<String>, Query, description = "The state sent."),
+        ("error" = Option<String>, Query, description = "The provider's refusal."),
+    ),
+    responses(
+        (status = 200, description = "The connection is authorized.", body = Authorized),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn oauth_callback(
+    State(state): State<AppState>,
+    Query(query): Query<Callback>,
+) -> Result<Json<Authorized>, ApiError> {
+    let bad = |detail: &str| ApiError::BadRequest {
+        detail: detail.to_owned(),
+        errors: Vec::new(),
+    };
+    let Some(sent) = query.state.filter(|s| !s.is_empty()) else {
+        return Err(bad("the state is missing"));
+    };
+    let system = state.store.system();
+    let Some(pending) = system.take_oauth_state(&token_digest(&sent)).await? else {
+        return Err(bad(
+            "this authorization is unknown, used or expired; start again",
+        ));
+    };
+    if let Some(error) = query.error {
+        return Err(ApiError::Unprocessable(format!(
+            "the provider refused: {error}{}",
+            query
+                .error_description
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        )));
+    }
+    let Some(code) = query.code.filter(|c| !c.is_empty()) else {
+        return Err(bad("the code is missing"));
+    };
+    let connection = system
+        .connection(pending.workspace_id, pending.connection_id)
+        .await?;
+    let verifier = state
+        .sealer
+        .open(
+            &secret_context(connection.workspace_id, connection.id, "pkce"),
+            &pending.sealed_verifier,
+        )
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let verifier = Secret::new(String::from_utf8_lossy(&verifier).into_owned());
+    let app = oauth_app(&state, &connection).await?;
+    let redirect =
+        url::Url::parse(&pending.redirect_uri).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let tokens = state
+        .engine
+        .token_client()
+        .exchange_code(&app, &redirect, &code, &verifier)
+        .await
+        .map_err(|e| ApiError::Unprocessable(format!("the code exchange failed: {e}")))?;
+    let plain = serde_json::to_vec(&tokens).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let sealed = seal(&state, &connection, "tokens", &plain)?;
+    state
+        .store
+        .partner(connection.workspace_id)
+        .put_connection_secret(connection.id, "tokens", &sealed)
+        .await?;
+    system
+        .set_connection_status(
+            connection.workspace_id,
+            connection.id,
+            ConnectionStatus::Active,
+            "",
+        )
+        .await?;
+    Ok(Json(Authorized {
+        connection_id: connection.id,
+        status: ConnectionStatus::Active.as_str().to_owned(),
+    }))
+}
