@@ -7,6 +7,7 @@ mod api;
 mod api_security;
 mod cli;
 mod config;
+mod connections;
 mod harness;
 mod http;
 mod openapi;

@@ -56,6 +56,13 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/deal-registrations/{id}"),
     ("GET", "/api/v1/notifications"),
     ("POST", "/api/v1/notifications/{id}/read"),
+    ("GET", "/api/v1/connections"),
+    ("POST", "/api/v1/connections"),
+    ("POST", "/api/v1/connections/{id}/sync"),
+    ("GET", "/api/v1/connections/{id}/runs"),
+    ("POST", "/api/v1/connections/{id}/upload"),
+    ("GET", "/api/v1/connections/{id}/authorize"),
+    ("GET", "/oauth/connections/callback"),
 ];
 
 /// Routes the router has that the reference leaves out, and why: health

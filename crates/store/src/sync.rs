@@ -505,6 +505,19 @@ impl VendorStore {
                         .await?
                         .rows_affected()
                 });
+                if stream == Stream::PriceItems && n > 0 {
+                    // Pricing caches key on the list's updated_at: an item
+                    // gone must move it as an item changed does.
+                    on_tx!(tx, c => {
+                        sqlx::query("UPDATE price_lists SET updated_at = $4 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+                            .bind(ws.as_uuid())
+                            .bind(self.v())
+                            .bind(first)
+                            .bind(at)
+                            .execute(&mut *c)
+                            .await?;
+                    });
+                }
                 deleted += n;
             }
             on_tx!(tx, c => {

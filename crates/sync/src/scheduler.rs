@@ -40,13 +40,14 @@ pub fn check_schedule(expr: &str) -> Result<(), String> {
         .map_err(|e| format!("not a cron expression the scheduler reads: {e}"))
 }
 
-/// The tick a firing belongs to: the nearest whole second. Every replica's
-/// scheduler fires at the same whole second, a few milliseconds apart, so
-/// all of them name the same tick and the store keeps one job.
+/// The tick a firing belongs to: the whole second it was due. A cron job
+/// never fires early, but tokio-cron-scheduler polls every 500 ms, so each
+/// replica fires anywhere in the half second (plus dispatch) after the
+/// tick. Truncating names the same tick on every replica, and the store
+/// keeps one job; rounding to the nearest second put a replica that fired
+/// 500 ms late on the next second, and so enqueued the tick twice.
 fn tick_of(at: DateTime<Utc>) -> DateTime<Utc> {
-    (at + TimeDelta::milliseconds(500))
-        .duration_trunc(TimeDelta::seconds(1))
-        .unwrap_or(at)
+    at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at)
 }
 
 /// Keeps one cron job per connection in tokio-cron-scheduler, each
@@ -281,15 +282,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ticks_round_to_the_nearest_second() {
+    fn replicas_firing_up_to_a_poll_late_name_the_same_tick() {
         let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(
-            tick_of(at("2026-01-01T12:15:00.004Z")),
-            at("2026-01-01T12:15:00Z")
-        );
-        assert_eq!(
-            tick_of(at("2026-01-01T12:14:59.990Z")),
-            at("2026-01-01T12:15:00Z")
-        );
+        let due = at("2026-01-01T12:15:00Z");
+        // One replica's 500 ms poll lands just after the tick, another's
+        // just before its next poll, plus a little dispatch delay.
+        for fired in [
+            "2026-01-01T12:15:00.004Z",
+            "2026-01-01T12:15:00.499Z",
+            "2026-01-01T12:15:00.530Z",
+            "2026-01-01T12:15:00.900Z",
+        ] {
+            assert_eq!(tick_of(at(fired)), due, "fired at {fired}");
+        }
     }
 }

@@ -161,6 +161,7 @@ Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refuse
         (name = "Partner: prices", description = "Every vendor's items with cost, sell price and margin."),
         (name = "Partner: deal registrations", description = "One form to register a deal with one vendor or several."),
         (name = "Partner: notifications", description = "What happened that the workspace should know."),
+        (name = "Partner: connections", description = "Vendor sources and CRM sinks: create them with sealed credentials, run them now, follow their runs, upload CSV files, connect a CRM with OAuth."),
     ),
 )]
 pub struct ApiDoc;

@@ -95,13 +95,7 @@ pub fn engine(store: &Store) -> Engine {
 }
 
 pub fn engine_with(store: &Store, config: EngineConfig, owner: &str) -> Engine {
-    Engine::new(
-        store.clone(),
-        Arc::new(TestVault),
-        config,
-        owner.to_owned(),
-    )
-    .unwrap()
+    Engine::new(store.clone(), Arc::new(TestVault), config, owner.to_owned()).unwrap()
 }
 
 // ---- tenants --------------------------------------------------------------
@@ -145,6 +139,18 @@ pub async fn rest_source(
     manifest: Value,
     credentials: Option<&Credentials>,
 ) -> Connection {
+    rest_source_on(store, ws, vendor, manifest, credentials, None).await
+}
+
+/// As [`rest_source`], run on the cron `schedule`.
+pub async fn rest_source_on(
+    store: &Store,
+    ws: WorkspaceId,
+    vendor: VendorId,
+    manifest: Value,
+    credentials: Option<&Credentials>,
+    schedule: Option<&str>,
+) -> Connection {
     let id = ConnectionId::new();
     let secrets: Vec<(&str, Vec<u8>)> = credentials
         .map(|c| {
@@ -160,7 +166,7 @@ pub async fn rest_source(
                 target: ConnectionTarget::VendorSource { vendor_id: vendor },
                 connector: name("rest"),
                 name: name("Printers Inc API"),
-                schedule: None,
+                schedule: schedule.map(str::to_owned),
                 settings: json!({ "manifest": manifest }),
             },
             &secrets,
@@ -291,14 +297,14 @@ pub async fn assert_exactly_the_source(store: &Store, ws: WorkspaceId, fake: &Fa
 
 /// Runs one SQL query returning one optional text, as a superuser
 /// (PostgreSQL) or on the file (SQLite): for what the store has no reader for.
-pub async fn sql_text(db: &TestDb, sql: &str, binds: &[String]) -> Option<String> {
+pub async fn sql_text(db: &TestDb, sql: &str, binds: &[uuid::Uuid]) -> Option<String> {
     match &db.url {
         DatabaseUrl::Sqlite(path) => {
             let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
             let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
             let mut q = sqlx::query_scalar::<_, Option<String>>(sql);
             for b in binds {
-                q = q.bind(b.clone());
+                q = q.bind(*b);
             }
             let out = q.fetch_optional(&pool).await.unwrap().flatten();
             pool.close().await;
@@ -307,10 +313,9 @@ pub async fn sql_text(db: &TestDb, sql: &str, binds: &[String]) -> Option<String
         DatabaseUrl::Postgres(_) => {
             let url = db.postgres_superuser_url().unwrap();
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            // Ids are bound as text; the query casts where it compares uuids.
             let mut q = sqlx::query_scalar::<_, Option<String>>(sql);
             for b in binds {
-                q = q.bind(b.clone());
+                q = q.bind(*b);
             }
             let out = q.fetch_optional(&pool).await.unwrap().flatten();
             pool.close().await;
@@ -542,7 +547,11 @@ impl FakeState {
 
     /// The requests of `path`.
     pub fn seen_on(&self, path: &str) -> Vec<Seen> {
-        self.seen.iter().filter(|s| s.path == path).cloned().collect()
+        self.seen
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
     }
 }
 
@@ -632,7 +641,10 @@ async fn page(
     let path = uri.path().to_owned();
     let n = page_of(query.get("cursor"));
     let since = query.get("updated_since").cloned();
-    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100);
     let (plan, delay) = {
         let mut s = state.lock().unwrap();
         let delay = s.page_delay;
@@ -760,7 +772,10 @@ fn body_of(s: &FakeState, path: &str, n: usize, limit: usize, since: Option<&str
             if records.is_empty() {
                 vec![vec![]]
             } else {
-                records.chunks(limit.max(1)).map(<[Value]>::to_vec).collect()
+                records
+                    .chunks(limit.max(1))
+                    .map(<[Value]>::to_vec)
+                    .collect()
             }
         }
     };
@@ -860,7 +875,10 @@ impl Receiver {
                         });
                     let mut s = state.lock().unwrap();
                     if s.refuse.contains(&lead) {
-                        return (StatusCode::INTERNAL_SERVER_ERROR, "down for this one".to_owned())
+                        return (
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "down for this one".to_owned(),
+                        )
                             .into_response();
                     }
                     s.deliveries.push(Delivery {

@@ -1,0 +1,606 @@
+//! Connections over HTTP, with the server's own sync workers: a `rest`
+//! source pulled on demand from a fake vendor, the checks made before a
+//! connection is stored, another workspace attacking a connection, the
+//! OAuth connect flow of a CRM (PKCE, state once) ending in a push to a
+//! fake HubSpot, and a webhook sink receiving every lead signed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::harness::Backend;
+use crate::world::{World, on_both_backends};
+
+async fn listen(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// A vendor's partner API: 120 leads, 50 a page, behind an API key.
+async fn fake_vendor(requests: Arc<Mutex<Vec<String>>>) -> SocketAddr {
+    async fn leads(
+        State(requests): State<Arc<Mutex<Vec<String>>>>,
+        headers: HeaderMap,
+        Query(q): Query<HashMap<String, String>>,
+    ) -> Result<Json<Value>, StatusCode> {
+        if headers.get("x-vendor-key").and_then(|v| v.to_str().ok()) != Some("k-123") {
+            return Err(StatusCode::UNAUTHORIZED);
+        }
+        let from: usize = q
+            .get("cursor")
+            .map_or(Ok(0), |c| c.parse())
+            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        requests.lock().unwrap().push(format!("cursor={from}"));
+        let to = (from + 50).min(120);
+        let data: Vec<Value> = (from..to)
+            .map(|i| json!({"id": format!("L-{i}"), "name": format!("Person {i}"), "email": format!("p{i}@example.com")}))
+            .collect();
+        let next = (to < 120).then(|| to.to_string());
+        Ok(Json(json!({"data": data, "next": next, "total": 120})))
+    }
+    listen(
+        Router::new()
+            .route("/leads", get(leads))
+            .with_state(requests),
+    )
+    .await
+}
+
+fn manifest(base: &str) -> Value {
+    json!({
+        "version": 1,
+        "base_url": base,
+        "auth": {"type": "api_key", "name": "X-Vendor-Key", "placement": "header"},
+        "streams": {
+            "leads": {
+                "path": "/leads",
+                "records": "/data",
+                "total": "/total",
+                "pagination": {"type": "cursor", "cursor": "/next", "param": "cursor"},
+                "map": {
+                    "external_id": "/id",
+                    "contact": {"name": "/name", "email": "/email"}
+                }
+            }
+        }
+    })
+}
+
+/// Polls the connection's runs until the newest has ended.
+async fn finished_run(w: &World, token: &str, id: &str) -> Value {
+    for _ in 0..200 {
+        let (status, runs) = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/connections/{id}/runs"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{runs}");
+        if let Some(run) = runs.as_array().and_then(|r| r.first())
+            && run["status"] != "running"
+        {
+            return run.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the run did not finish");
+}
+
+async fn a_rest_source_syncs_on_demand_and_never_shows_its_credentials(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let requests = Arc::default();
+    let vendor = fake_vendor(Arc::clone(&requests)).await;
+    let (status, created) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            &w.gold.token,
+            Some(json!({
+                "target": {"purpose": "vendor-source", "vendor_id": w.v1.id},
+                "connector": "rest",
+                "name": "Vendor One portal",
+                "settings": {"manifest": manifest(&format!("http://{vendor}"))},
+                "credentials": {"type": "api_key", "name": "X-Vendor-Key", "value": "k-123"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["connection"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["connection"]["schedule"], "0 */15 * * * *");
+    assert_eq!(created["connection"]["status"], "active");
+    assert!(created.get("signing_secret").is_none());
+    let (status, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    for shown in [&created, &listed] {
+        assert!(
+            !shown.to_string().contains("k-123"),
+            "a credential was shown: {shown}"
+        );
+    }
+
+    let (status, job) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/connections/{id}/sync"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(job["kind"], "sync");
+    let run = finished_run(&w, &w.gold.token, &id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        (
+            run["read"].as_u64(),
+            run["created"].as_u64(),
+            run["total"].as_u64()
+        ),
+        (Some(120), Some(120), Some(120))
+    );
+    assert_eq!(
+        *requests.lock().unwrap(),
+        vec!["cursor=0", "cursor=50", "cursor=100"]
+    );
+    let (_, leads) = w
+        .call(Method::GET, "/api/v1/leads?limit=500", &w.gold.token, None)
+        .await;
+    let leads = leads["items"].as_array().unwrap();
+    assert_eq!(leads.len(), 120);
+    assert!(
+        leads
+            .iter()
+            .all(|l| l["vendor_id"] == json!(w.v1.id) && l["source"] == "vendor")
+    );
+
+    // Again: nothing changed at the vendor, so nothing is written.
+    w.call(
+        Method::POST,
+        &format!("/api/v1/connections/{id}/sync"),
+        &w.gold.token,
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut second = finished_run(&w, &w.gold.token, &id).await;
+    for _ in 0..50 {
+        if second["job_id"] != run["job_id"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        second = finished_run(&w, &w.gold.token, &id).await;
+    }
+    assert_ne!(second["job_id"], run["job_id"]);
+    assert_eq!(
+        (
+            second["unchanged"].as_u64(),
+            second["created"].as_u64(),
+            second["updated"].as_u64()
+        ),
+        (Some(120), Some(0), Some(0)),
+        "{second}"
+    );
+}
+
+async fn connections_are_checked_before_anything_is_stored(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let source = |connector: &str, settings: Value, credentials: Value| {
+        json!({
+            "target": {"purpose": "vendor-source", "vendor_id": w.v1.id},
+            "connector": connector, "name": "x", "settings": settings, "credentials": credentials
+        })
+    };
+    let key = json!({"type": "api_key", "name": "X-Vendor-Key", "value": "k"});
+    let cases = [
+        (source("ftp", json!({}), key.clone()), "#/connector"),
+        (
+            source("rest", json!({"manifest": {"version": 2}}), key.clone()),
+            "#/settings",
+        ),
+        (
+            source(
+                "rest",
+                json!({"manifest": manifest("http://127.0.0.1:9")}),
+                json!({"type": "bearer", "token": "t"}),
+            ),
+            "#/credentials",
+        ),
+        (
+            json!({"target": {"purpose": "crm-sink"}, "connector": "rest", "name": "x", "settings": {"manifest": manifest("http://127.0.0.1:9")}}),
+            "#/settings",
+        ),
+        (
+            json!({"target": {"purpose": "crm-sink"}, "connector": "hubspot", "name": "x", "credentials": {"type": "bearer", "token": "t"}}),
+            "#/credentials",
+        ),
+        (
+            json!({"target": {"purpose": "crm-sink"}, "connector": "webhook", "name": "x", "settings": {"url": "https://crm.example/hook"}, "schedule": "every minute"}),
+            "#/schedule",
+        ),
+    ];
+    for (body, pointer) in cases {
+        let (status, problem) = w
+            .call(
+                Method::POST,
+                "/api/v1/connections",
+                &w.gold.token,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, 422, "{body} -> {problem}");
+        assert_eq!(
+            problem["errors"][0]["pointer"], pointer,
+            "{body} -> {problem}"
+        );
+    }
+    // A source for a vendor the workspace is not linked with is not found.
+    let (status, _) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            &w.gold.token,
+            Some(json!({
+                "target": {"purpose": "vendor-source", "vendor_id": w.v2.id},
+                "connector": "rest", "name": "x",
+                "settings": {"manifest": manifest("http://127.0.0.1:9")}, "credentials": key
+            })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(listed, json!([]), "nothing was stored");
+}
+
+async fn another_workspace_cannot_reach_a_connection(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let (status, created) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            &w.gold.token,
+            Some(json!({
+                "target": {"purpose": "crm-sink"}, "connector": "webhook", "name": "CRM hook",
+                "settings": {"url": "http://127.0.0.1:9/hook"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["connection"]["id"].as_str().unwrap();
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/connections/{id}/runs")),
+        (Method::POST, format!("/api/v1/connections/{id}/sync")),
+        (Method::GET, format!("/api/v1/connections/{id}/authorize")),
+        (Method::POST, format!("/api/v1/connections/{id}/upload")),
+    ] {
+        let response = w
+            .request(method.clone(), &path, &w.registered.token)
+            .header("content-type", "text/csv")
+            .body("sku,name,list_price\n")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{method} {path}");
+    }
+    let (_, theirs) = w
+        .call(
+            Method::GET,
+            "/api/v1/connections",
+            &w.registered.token,
+            None,
+        )
+        .await;
+    assert_eq!(theirs, json!([]));
+    // Nothing was queued for the owner's connection by the attempts.
+    let (_, runs) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/connections/{id}/runs"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(runs, json!([]));
+}
+
+#[derive(Default)]
+struct Provider {
+    /// The challenge the authorization URL carried, by code issued.
+    challenges: HashMap<String, String>,
+    token_calls: usize,
+    pushed: Vec<Value>,
+}
+
+/// An OAuth provider's token endpoint and HubSpot's batch upsert, checking
+/// PKCE and the bearer token they issued.
+async fn fake_crm(state: Arc<Mutex<Provider>>) -> SocketAddr {
+    async fn token(
+        State(state): State<Arc<Mutex<Provider>>>,
+        body: axum::body::Bytes,
+    ) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+        let form: HashMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        let mut state = state.lock().unwrap();
+        state.token_calls += 1;
+        let refuse = |e: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": e})));
+        if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
+            return Err(refuse("unsupported_grant_type"));
+        }
+        let code = form.get("code").ok_or_else(|| refuse("invalid_request"))?;
+        let challenge = state
+            .challenges
+            .get(code)
+            .ok_or_else(|| refuse("invalid_grant"))?;
+        let verifier = form
+            .get("code_verifier")
+            .ok_or_else(|| refuse("invalid_grant"))?;
+        let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
+        if &computed != challenge {
+            return Err(refuse("invalid_grant"));
+        }
+        Ok(Json(
+            json!({"access_token": "at-1", "refresh_token": "rt-1", "token_type": "bearer", "expires_in": 1800}),
+        ))
+    }
+    async fn upsert(
+        State(state): State<Arc<Mutex<Provider>>>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> Result<Json<Value>, StatusCode> {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer at-1") {
+            return Err(StatusCode::UNAUTHORIZED);
+        }
+        let mut state = state.lock().unwrap();
+        let results: Vec<Value> = body["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, input)| json!({"id": format!("{}", 1000 + state.pushed.len() + i), "properties": {"onepane_id": input["id"]}, "createdAt": "2026-11-24T00:00:00Z", "updatedAt": "2026-11-24T00:00:00Z", "archived": false}))
+            .collect();
+        state
+            .pushed
+            .extend(body["inputs"].as_array().unwrap().iter().cloned());
+        Ok(Json(
+            json!({"status": "COMPLETE", "results": results, "startedAt": "2026-11-24T00:00:00Z", "completedAt": "2026-11-24T00:00:00Z"}),
+        ))
+    }
+    listen(
+        Router::new()
+            .route("/oauth/token", post(token))
+            .route("/crm/v3/objects/contacts/batch/upsert", post(upsert))
+            .with_state(state),
+    )
+    .await
+}
+
+async fn a_crm_is_connected_with_pkce_and_its_state_works_once(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let provider = Arc::new(Mutex::new(Provider::default()));
+    let crm = fake_crm(Arc::clone(&provider)).await;
+    // A lead to push.
+    let (status, _) = w
+        .call(Method::POST, &format!("/api/v1/vendor/partners/{}/leads", w.gold.id), &w.v1.token,
+            Some(json!({"external_id": "V-1", "contact": {"name": "Aino Virtanen", "email": "aino@example.com"}})))
+        .await;
+    assert_eq!(status, 201);
+    let (status, created) = w
+        .call(Method::POST, "/api/v1/connections", &w.gold.token, Some(json!({
+            "target": {"purpose": "crm-sink"}, "connector": "hubspot", "name": "HubSpot",
+            "settings": {"base_url": format!("http://{crm}"), "deals": false},
+            "credentials": {"type": "oauth2_authorization_code",
+                "auth_url": format!("http://{crm}/oauth/authorize"),
+                "token_url": format!("http://{crm}/oauth/token"),
+                "client_id": "app-1", "client_secret": "app-secret", "scopes": ["crm.objects.contacts.write"]}
+        })))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["connection"]["id"].as_str().unwrap().to_owned();
+
+    // Not authorized yet: a push needs re-authorization.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = no_redirects
+        .get(w.app.url(&format!("/api/v1/connections/{id}/authorize")))
+        .bearer_auth(&w.gold.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(location.path(), "/oauth/authorize");
+    let q: HashMap<String, String> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], "app-1");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["redirect_uri"], w.app.url("/oauth/connections/callback"));
+    let state = q["state"].clone();
+    provider
+        .lock()
+        .unwrap()
+        .challenges
+        .insert("code-1".into(), q["code_challenge"].clone());
+
+    // A state nobody issued, or a provider's refusal, connects nothing.
+    let callback = |query: String| {
+        w.app
+            .client
+            .get(w.app.url(&format!("/oauth/connections/callback?{query}")))
+            .send()
+    };
+    assert_eq!(
+        callback("code=code-1&state=forged".into())
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(provider.lock().unwrap().token_calls, 0);
+
+    let response = callback(format!("code=code-1&state={state}"))
+        .await
+        .unwrap();
+    let (status, body) = crate::world::read(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["connection_id"], json!(id));
+    assert_eq!(provider.lock().unwrap().token_calls, 1);
+    // Once only.
+    assert_eq!(
+        callback(format!("code=code-1&state={state}"))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(provider.lock().unwrap().token_calls, 1);
+
+    let (status, _) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/connections/{id}/sync"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let run = finished_run(&w, &w.gold.token, &id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["created"], 1, "{run}");
+    let pushed = provider.lock().unwrap().pushed.clone();
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0]["idProperty"], "onepane_id");
+    assert_eq!(pushed[0]["properties"]["email"], "aino@example.com");
+}
+
+async fn a_webhook_sink_gets_every_lead_signed(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    async fn hook(
+        State(seen): State<Seen>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        let signature = headers
+            .get("onepane-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        seen.lock().unwrap().push((signature, body.to_vec()));
+        StatusCode::NO_CONTENT
+    }
+    let seen: Seen = Arc::default();
+    let receiver = listen(
+        Router::new()
+            .route("/hook", post(hook))
+            .with_state(Arc::clone(&seen)),
+    )
+    .await;
+    for i in 0..3 {
+        let (status, _) = w
+            .call(Method::POST, &format!("/api/v1/vendor/partners/{}/leads", w.gold.id), &w.v1.token,
+                Some(json!({"external_id": format!("W-{i}"), "contact": {"name": format!("Person {i}")}})))
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (status, created) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            &w.gold.token,
+            Some(json!({
+                "target": {"purpose": "crm-sink"}, "connector": "webhook", "name": "CRM hook",
+                "settings": {"url": format!("http://{receiver}/hook")}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["connection"]["id"].as_str().unwrap().to_owned();
+    let secret = created["signing_secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the secret is shown once"
+    );
+
+    w.call(
+        Method::POST,
+        &format!("/api/v1/connections/{id}/sync"),
+        &w.gold.token,
+        None,
+    )
+    .await;
+    let run = finished_run(&w, &w.gold.token, &id).await;
+    assert_eq!(
+        (run["status"].as_str(), run["created"].as_u64()),
+        (Some("succeeded"), Some(3)),
+        "{run}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.len(),
+        3,
+        "each lead once, the ones before the sink included"
+    );
+    let now = chrono::Utc::now();
+    for (signature, body) in &seen {
+        assert!(onepane_connector::signature::verify(
+            secret.as_bytes(),
+            signature,
+            body,
+            now,
+            300
+        ));
+        assert!(!onepane_connector::signature::verify(
+            b"whsec_other",
+            signature,
+            body,
+            now,
+            300
+        ));
+        let event: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(event["type"], "lead.changed");
+    }
+}
+
+on_both_backends!(
+    a_rest_source_syncs_on_demand_and_never_shows_its_credentials,
+    connections_are_checked_before_anything_is_stored,
+    another_workspace_cannot_reach_a_connection,
+    a_crm_is_connected_with_pkce_and_its_state_works_once,
+    a_webhook_sink_gets_every_lead_signed,
+);
