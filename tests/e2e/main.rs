@@ -13,4 +13,5 @@ mod http;
 mod openapi;
 mod postgres;
 mod serve;
+mod sync_runs;
 mod world;
