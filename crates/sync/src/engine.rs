@@ -189,7 +189,7 @@ impl Engine {
         Ok(Self {
             store,
             vault,
-            registry: Arc::new(Registry::default()),
+            registry: Arc::new(Registry),
             http,
             tokens,
             config,
@@ -412,7 +412,8 @@ impl Engine {
             let mut clean = !resumed;
             let mut stream_read = 0u64;
             let complete_before = resumed && next.is_none();
-            while !complete_before {
+            let mut done = false;
+            while !complete_before && !done {
                 let page = source
                     .read(
                         &io,
@@ -497,7 +498,7 @@ impl Engine {
                 system.update_run(run).await?;
                 progress.update(run);
                 match page.next {
-                    None => break,
+                    None => done = true,
                     Some(n) if next.as_ref() == Some(&n) => {
                         return Err(RunError::Fatal(format!(
                             "the {stream} stream gave the same next page twice; stopping instead of looping"

@@ -9,10 +9,10 @@ use serde_json::json;
 use crate::on_both_backends;
 use crate::support::*;
 
-/// Leads, price lists and their items: 8,000 + 4 + 4 × 3,000.
-const LEADS: usize = 8_000;
+/// Leads, price lists and their items: 2,000 + 4 + 4 × 4,500.
+const LEADS: usize = 2_000;
 const LISTS: usize = 4;
-const ITEMS_PER_LIST: usize = 3_000;
+const ITEMS_PER_LIST: usize = 4_500;
 
 async fn repeated_runs_converge_through_random_faults(db: TestDb) {
     let store = &db.store;

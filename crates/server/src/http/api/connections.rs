@@ -132,7 +132,7 @@ pub struct CreatedConnection {
 }
 
 fn config_error(pointer: &str, e: &ConnectorError) -> ApiError {
-    ApiError::invalid(pointer, &e.to_string())
+    ApiError::invalid(pointer, e.to_string())
 }
 
 /// Add a connection.
@@ -183,7 +183,7 @@ pub async fn create_connection(
         .map_err(|e| config_error("#/settings", &e))?;
     if let Some(schedule) = &body.schedule {
         onepane_sync::check_schedule(&onepane_sync::cron_for(&draft))
-            .map_err(|e| ApiError::invalid("#/schedule", &format!("`{schedule}`: {e}")))?;
+            .map_err(|e| ApiError::invalid("#/schedule", format!("`{schedule}`: {e}")))?;
     }
     let credentials = body.credentials.unwrap_or(Credentials::None);
     registry
