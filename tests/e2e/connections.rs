@@ -597,7 +597,131 @@ async fn a_webhook_sink_gets_every_lead_signed(backend: Backend) {
     }
 }
 
+async fn a_dead_job_is_visible_and_retried_by_hand(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    // The vendor refuses until it is fixed.
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    async fn leads(
+        State(broken): State<Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Result<Json<Value>, (StatusCode, &'static str)> {
+        if broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err((StatusCode::BAD_REQUEST, "unknown parameter"));
+        }
+        Ok(Json(
+            json!({"data": [{"id": "L-1", "name": "Ada"}], "next": null}),
+        ))
+    }
+    let vendor = listen(
+        Router::new()
+            .route("/leads", get(leads))
+            .with_state(Arc::clone(&broken)),
+    )
+    .await;
+    let mut manifest = manifest(&format!("http://{vendor}"));
+    manifest["auth"] = json!({"type": "none"});
+    let (status, created) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            &w.gold.token,
+            Some(json!({
+                "target": {"purpose": "vendor-source", "vendor_id": w.v1.id},
+                "connector": "rest", "name": "Portal", "settings": {"manifest": manifest}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["connection"]["id"].as_str().unwrap().to_owned();
+    let (_, job) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/connections/{id}/sync"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    let run = finished_run(&w, &w.gold.token, &id).await;
+    assert_eq!(run["status"], "failed");
+    assert!(
+        run["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("unknown parameter"),
+        "{run}"
+    );
+    // A 400 will not pass by retrying: the job is dead at once, and visible.
+    let mut jobs = Value::Null;
+    for _ in 0..50 {
+        jobs = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/connections/{id}/jobs"),
+                &w.gold.token,
+                None,
+            )
+            .await
+            .1;
+        if jobs[0]["status"] == "dead" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(jobs[0]["id"], job["id"]);
+    assert_eq!(jobs[0]["status"], "dead", "{jobs}");
+    assert!(
+        jobs[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown parameter")
+    );
+    let (_, connections) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(connections[0]["status"], "failing");
+    let (_, notes) = w
+        .call(Method::GET, "/api/v1/notifications", &w.gold.token, None)
+        .await;
+    assert!(
+        notes.to_string().contains("connection-attention"),
+        "{notes}"
+    );
+
+    let retry = format!(
+        "/api/v1/connections/{id}/jobs/{}/retry",
+        job["id"].as_str().unwrap()
+    );
+    let (status, _) = w
+        .call(Method::POST, &retry, &w.registered.token, None)
+        .await;
+    assert_eq!(status, 404, "another workspace cannot retry it");
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let (status, retried) = w.call(Method::POST, &retry, &w.gold.token, None).await;
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(
+        (retried["status"].as_str(), retried["attempts"].as_u64()),
+        (Some("pending"), Some(0))
+    );
+    let (status, _) = w.call(Method::POST, &retry, &w.gold.token, None).await;
+    assert_eq!(status, 422, "only a dead job is retried");
+    let mut run = run;
+    for _ in 0..100 {
+        run = finished_run(&w, &w.gold.token, &id).await;
+        if run["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let (_, connections) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(connections[0]["status"], "active");
+}
+
 on_both_backends!(
+    a_dead_job_is_visible_and_retried_by_hand,
     a_rest_source_syncs_on_demand_and_never_shows_its_credentials,
     connections_are_checked_before_anything_is_stored,
     another_workspace_cannot_reach_a_connection,

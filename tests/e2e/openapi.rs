@@ -60,6 +60,8 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("POST", "/api/v1/connections"),
     ("POST", "/api/v1/connections/{id}/sync"),
     ("GET", "/api/v1/connections/{id}/runs"),
+    ("GET", "/api/v1/connections/{id}/jobs"),
+    ("POST", "/api/v1/connections/{id}/jobs/{job_id}/retry"),
     ("POST", "/api/v1/connections/{id}/upload"),
     ("GET", "/api/v1/connections/{id}/authorize"),
     ("GET", "/oauth/connections/callback"),

@@ -234,6 +234,11 @@ fn partner_api(state: &AppState) -> Router<AppState> {
         )
         .route("/connections/{id}/sync", post(api::connections::sync_now))
         .route("/connections/{id}/runs", get(api::connections::runs))
+        .route("/connections/{id}/jobs", get(api::connections::jobs))
+        .route(
+            "/connections/{id}/jobs/{job_id}/retry",
+            post(api::connections::retry_job),
+        )
         .route(
             "/connections/{id}/authorize",
             get(api::connections::authorize),

@@ -358,13 +358,13 @@ impl PartnerStore {
         Ok(job)
     }
 
-    /// The workspace's jobs on a connection, newest first.
+    /// The workspace's jobs on a connection, newest first (the last 200).
     pub async fn jobs(&self, connection: ConnectionId) -> Result<Vec<Job>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<JobRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE workspace_id = $1 AND connection_id = $2 \
-                 ORDER BY scheduled_for DESC, id DESC"
+                 ORDER BY scheduled_for DESC, id DESC LIMIT 200"
             ))
             .bind(self.workspace_id().as_uuid())
             .bind(connection.as_uuid())

@@ -99,7 +99,10 @@ async fn fake_vendor(n: usize) -> String {
             let (total, make): (usize, fn(usize) -> Value) = match uri.path() {
                 "/leads" => (n, lead),
                 "/price-items" => (n, item),
-                _ => (1, |_| json!({"code": "PL-0", "name": "2026 list", "currency": "EUR"})),
+                _ => (
+                    1,
+                    |_| json!({"code": "PL-0", "name": "2026 list", "currency": "EUR"}),
+                ),
             };
             let start = page * PAGE;
             let end = (start + PAGE).min(total);
@@ -315,7 +318,10 @@ async fn backend(rows: &mut Vec<Row>, backend: &'static str, db: TestDb, fresh: 
             .put_price_list_terms(&list, &terms)
             .await
             .unwrap();
-        vendor_store.put_price_list_items(&list, &items).await.unwrap();
+        vendor_store
+            .put_price_list_items(&list, &items)
+            .await
+            .unwrap();
         n as u64
     })
     .await;
@@ -386,7 +392,14 @@ fn main() {
     let mut rows = Vec::new();
     runtime.block_on(async {
         println!("syncing {n} leads and {n} price items, pages of {PAGE}");
-        backend(&mut rows, "sqlite", TestDb::sqlite().await, TestDb::sqlite().await, n).await;
+        backend(
+            &mut rows,
+            "sqlite",
+            TestDb::sqlite().await,
+            TestDb::sqlite().await,
+            n,
+        )
+        .await;
         match (TestDb::postgres().await, TestDb::postgres().await) {
             (Some(db), Some(fresh)) => backend(&mut rows, "postgres", db, fresh, n).await,
             _ => println!("postgres: skipped (see above)"),

@@ -126,6 +126,8 @@ Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refuse
         connections::create_connection,
         connections::sync_now,
         connections::runs,
+        connections::jobs,
+        connections::retry_job,
         connections::upload,
         connections::authorize,
         connections::oauth_callback,

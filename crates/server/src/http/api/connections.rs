@@ -292,6 +292,102 @@ pub async fn sync_now(
     ))
 }
 
+/// A job of a connection: one scheduled tick or one "sync now".
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobDetail {
+    /// Its id.
+    id: JobId,
+    /// `sync` or `push`.
+    kind: String,
+    /// The tick it was scheduled for (or when it was asked for).
+    scheduled_for: DateTime<Utc>,
+    /// `pending`, `running`, `succeeded` or `dead`.
+    status: String,
+    /// Attempts started.
+    attempts: u32,
+    /// Attempts allowed.
+    max_attempts: u32,
+    /// When it is due (again).
+    run_after: DateTime<Utc>,
+    /// Why the last attempt failed.
+    last_error: Option<String>,
+}
+
+impl From<onepane_store::Job> for JobDetail {
+    fn from(j: onepane_store::Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            scheduled_for: j.scheduled_for,
+            status: j.status.as_str().to_owned(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            run_after: j.run_after,
+            last_error: j.last_error,
+        }
+    }
+}
+
+/// A connection's jobs, newest first (the last 200): a dead one shows why.
+#[utoipa::path(
+    get, path = "/api/v1/connections/{id}/jobs", operation_id = "partner_connection_jobs",
+    tag = "Partner: connections", security(("bearer" = [])),
+    params(("id" = ConnectionId, Path, description = "The connection.")),
+    responses(
+        (status = 200, description = "The jobs.", body = Vec<JobDetail>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn jobs(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<JobDetail>>, ApiError> {
+    let id: ConnectionId = parse_param("id", &id)?;
+    let store = state.store.partner(caller.workspace_id);
+    store.connection(id).await?;
+    let jobs = store.jobs(id).await?;
+    Ok(Json(jobs.into_iter().map(JobDetail::from).collect()))
+}
+
+/// Retry a dead job now, its attempts counted afresh.
+#[utoipa::path(
+    post, path = "/api/v1/connections/{id}/jobs/{job_id}/retry", operation_id = "partner_retry_job",
+    tag = "Partner: connections", security(("bearer" = [])),
+    params(
+        ("id" = ConnectionId, Path, description = "The connection."),
+        ("job_id" = JobId, Path, description = "The dead job."),
+    ),
+    responses(
+        (status = 200, description = "The job, pending again.", body = JobDetail),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn retry_job(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    Path((id, job_id)): Path<(String, String)>,
+) -> Result<Json<JobDetail>, ApiError> {
+    let id: ConnectionId = parse_param("id", &id)?;
+    let job_id: JobId = parse_param("job_id", &job_id)?;
+    let store = state.store.partner(caller.workspace_id);
+    store.connection(id).await?;
+    if !store.jobs(id).await?.iter().any(|j| j.id == job_id) {
+        return Err(ApiError::NotFound(format!(
+            "job {job_id} is not a job of this connection"
+        )));
+    }
+    let job = state
+        .store
+        .system()
+        .retry_dead_job(caller.workspace_id, job_id)
+        .await?;
+    Ok(Json(job.into()))
+}
+
 /// A run of a connection.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunView {
