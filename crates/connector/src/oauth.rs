@@ -184,8 +184,8 @@ pub struct Authorization {
     pub verifier: Secret,
 }
 
-/// Builds the authorization URL for `app` with a fresh state and an S256
-/// PKCE challenge.
+/// Builds the authorization URL for `app` with a fresh state (256 random
+/// bits) and an S256 PKCE challenge.
 pub fn authorization(app: &OAuthApp, redirect: &url::Url) -> Result<Authorization, ConnectorError> {
     let auth_url = app.auth_url.clone().ok_or_else(|| {
         ConnectorError::Config("these credentials have no authorization endpoint".into())
@@ -196,7 +196,7 @@ pub fn authorization(app: &OAuthApp, redirect: &url::Url) -> Result<Authorizatio
         .set_redirect_uri(RedirectUrl::from_url(redirect.clone()));
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
-        .authorize_url(CsrfToken::new_random)
+        .authorize_url(|| CsrfToken::new_random_len(32))
         .set_pkce_challenge(challenge);
     for scope in &app.scopes {
         request = request.add_scope(Scope::new(scope.clone()));

@@ -730,12 +730,13 @@ impl SystemStore {
             .try_into()
     }
 
-    /// Every connection that is not paused, across workspaces.
+    /// Every connection that runs on its schedule, across workspaces: not
+    /// paused, and not waiting for the partner to authorize it again.
     pub async fn active_connections(&self) -> Result<Vec<Connection>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<ConnectionRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
-                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE status <> 'paused' \
+                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE status IN ('active', 'failing') \
                  ORDER BY workspace_id, id"
             ))
             .fetch_all(&mut *c)

@@ -123,9 +123,17 @@ impl Registry {
                     .map_err(|e| e.to_string())?;
                 source.check_credentials(credentials)
             }
-            Connector::HubSpot | Connector::Salesforce if !credentials.is_oauth() => Err(format!(
-                "{} needs `oauth2_authorization_code` credentials (your app's client id and secret), got `{}`",
-                kind.name(),
+            // A HubSpot private app's token is a bearer token.
+            Connector::HubSpot
+                if !credentials.is_oauth() && !matches!(credentials, Credentials::Bearer { .. }) =>
+            {
+                Err(format!(
+                    "hubspot needs `oauth2_authorization_code` credentials (your app's client id and secret) or a private app's token as `bearer`, got `{}`",
+                    credentials.kind()
+                ))
+            }
+            Connector::Salesforce if !credentials.is_oauth() => Err(format!(
+                "salesforce needs `oauth2_authorization_code` credentials (your connected app's consumer key and secret), got `{}`",
                 credentials.kind()
             )),
             _ => Ok(()),

@@ -24,7 +24,8 @@ pub struct Specs {
 }
 
 impl Specs {
-    /// Loads contacts, deals and OAuth from `/work/shared/specs/hubspot`.
+    /// Loads HubSpot's published contacts, deals and OAuth specs (kept
+    /// unchanged in `tests/specs`).
     pub fn hubspot() -> Self {
         Self {
             all: vec![
@@ -65,12 +66,9 @@ impl Specs {
 }
 
 impl Spec {
-    /// Loads `file` from the shared specs, relative to this crate.
+    /// Loads `file` from the crate's copy of the published specs.
     pub fn load(file: &str) -> Self {
-        let path = format!(
-            "{}/../../../shared/specs/hubspot/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/specs/{file}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read the spec at {path}: {e}"));
         let doc = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
