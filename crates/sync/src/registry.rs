@@ -125,7 +125,8 @@ impl Registry {
             }
             // A HubSpot private app's token is a bearer token.
             Connector::HubSpot
-                if !credentials.is_oauth() && !matches!(credentials, Credentials::Bearer { .. }) =>
+                if !credentials.is_oauth()
+                    && !matches!(credentials, Credentials::Bearer { .. }) =>
             {
                 Err(format!(
                     "hubspot needs `oauth2_authorization_code` credentials (your app's client id and secret) or a private app's token as `bearer`, got `{}`",
