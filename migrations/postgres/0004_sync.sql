@@ -6,6 +6,12 @@
 -- hold it to the connection's own.
 CREATE UNIQUE INDEX connections_vendor ON connections (workspace_id, id, vendor_id);
 
+-- One run of a connection at a time: the run holds the connection for a
+-- short lease it renews while it works (two runs of one full-refresh
+-- stream would each delete what the other saw).
+ALTER TABLE connections ADD COLUMN run_owner text;
+ALTER TABLE connections ADD COLUMN run_until timestamptz;
+
 -- Credentials and tokens, sealed by the server with the workspace,
 -- connection and field as associated data. `version` moves on every save;
 -- a worker renewing a token holds a short claim on the version it read.
@@ -112,15 +118,17 @@ CREATE INDEX crm_pushes_due ON crm_pushes (workspace_id, connection_id, due_at) 
 -- An authorization the partner started: found by the digest of its state
 -- when the provider sends the browser back, once.
 CREATE TABLE oauth_states (
-    digest bytea PRIMARY KEY,
     workspace_id uuid NOT NULL,
+    digest bytea NOT NULL,
     connection_id uuid NOT NULL,
     sealed_verifier bytea NOT NULL,
     redirect_uri text NOT NULL,
     expires_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL,
+    PRIMARY KEY (workspace_id, digest),
     FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE
 );
+CREATE UNIQUE INDEX oauth_states_digest ON oauth_states (digest);
 
 DO $$
 DECLARE t text;

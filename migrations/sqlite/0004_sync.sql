@@ -2,6 +2,12 @@
 
 CREATE UNIQUE INDEX connections_vendor ON connections (workspace_id, id, vendor_id);
 
+-- One run of a connection at a time: the run holds the connection for a
+-- short lease it renews while it works (two runs of one full-refresh
+-- stream would each delete what the other saw).
+ALTER TABLE connections ADD COLUMN run_owner TEXT;
+ALTER TABLE connections ADD COLUMN run_until TEXT;
+
 CREATE TABLE connection_secrets (
     workspace_id BLOB NOT NULL,
     connection_id BLOB NOT NULL,
@@ -94,12 +100,14 @@ CREATE TABLE crm_pushes (
 CREATE INDEX crm_pushes_due ON crm_pushes (workspace_id, connection_id, due_at) WHERE status = 'pending';
 
 CREATE TABLE oauth_states (
-    digest BLOB PRIMARY KEY,
     workspace_id BLOB NOT NULL,
+    digest BLOB NOT NULL,
     connection_id BLOB NOT NULL,
     sealed_verifier BLOB NOT NULL,
     redirect_uri TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, digest),
     FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE
 );
+CREATE UNIQUE INDEX oauth_states_digest ON oauth_states (digest);

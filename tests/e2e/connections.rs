@@ -232,7 +232,11 @@ async fn connections_are_checked_before_anything_is_stored(backend: Backend) {
             "#/settings",
         ),
         (
-            json!({"target": {"purpose": "crm-sink"}, "connector": "hubspot", "name": "x", "credentials": {"type": "bearer", "token": "t"}}),
+            json!({"target": {"purpose": "crm-sink"}, "connector": "hubspot", "name": "x", "credentials": {"type": "basic", "username": "u", "password": "p"}}),
+            "#/credentials",
+        ),
+        (
+            json!({"target": {"purpose": "crm-sink"}, "connector": "salesforce", "name": "x", "credentials": {"type": "bearer", "token": "t"}}),
             "#/credentials",
         ),
         (

@@ -388,17 +388,9 @@ pub(crate) fn sync_engine(
         },
         ..onepane_sync::EngineConfig::default()
     };
-    let owner = format!("{}:{}", hostname(), std::process::id());
+    let owner = format!("{}:{}", onepane_sync::this_host(), std::process::id());
     onepane_sync::Engine::new(store.clone(), Arc::new(sealer.clone()), config, owner)
         .map_err(|e| StartupError::Webhooks(Box::new(e)))
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "onepane".to_owned())
 }
 
 /// Sync workers and the scheduler that feeds them: the scheduler follows
@@ -409,7 +401,7 @@ fn spawn_sync(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     }
     let mut tasks = Vec::new();
     for n in 0..state.sync_workers {
-        let owner = format!("{}:{}:{n}", hostname(), std::process::id());
+        let owner = format!("{}:{}:{n}", onepane_sync::this_host(), std::process::id());
         let worker =
             onepane_sync::Worker::new(state.engine.clone(), owner, Duration::from_secs(60));
         tasks.push(tokio::spawn(

@@ -295,6 +295,26 @@ impl SystemStore {
             .await
     }
 
+    /// Puts a job back to wait until `run_after` without counting the
+    /// attempt (its connection was busy with another run).
+    pub async fn defer_job(
+        &self,
+        job: &Job,
+        owner: &str,
+        run_after: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.update_own(
+            job,
+            owner,
+            "status = 'pending', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, \
+             run_after = $4, updated_at = $5, last_error = COALESCE($6, last_error)",
+            run_after,
+            now(),
+            None,
+        )
+        .await
+    }
+
     async fn update_own(
         &self,
         job: &Job,

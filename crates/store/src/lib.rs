@@ -235,7 +235,13 @@ impl Store {
             DatabaseUrl::Postgres(u) => {
                 let opts = PgConnectOptions::from_str(u)
                     .map_err(|e| StoreError::connect(url, e))?
-                    .application_name("onepane");
+                    .application_name("onepane")
+                    // Plan each statement for its own values. A prepared
+                    // statement's generic plan is made from the statistics
+                    // of its first uses; where they are not refreshed (no
+                    // autovacuum) a plan made on an empty table scans it
+                    // whole forever after, and a sync slows as it grows.
+                    .options([("plan_cache_mode", "force_custom_plan")]);
                 // One direct attempt first: the pool retries until its
                 // timeout and then reports only "timed out", losing the
                 // cause (refused, unknown role, bad password).

@@ -19,7 +19,6 @@ use chrono::{DateTime, Duration, Utc};
 use onepane_domain::activity::NewNotification;
 use onepane_domain::lead::{Lead, LeadSource, LeadStatus};
 use onepane_domain::record::{Record, RecordError, Stream};
-use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{ConnectionId, JobId, LeadId, PriceItemId, WorkspaceId};
 use sqlx::types::Json;
@@ -378,28 +377,15 @@ impl VendorStore {
     }
 
     /// Writes a pulled lead unless the partner already acted on it; returns
-    /// whether it was written.
+    /// whether it was written. One upsert on the unique key (so the lookup
+    /// never depends on the planner's statistics); the partner is told of
+    /// new leads once per run, by the engine, not once per lead.
     async fn pull_lead(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
         new: &onepane_domain::lead::NewVendorLead,
     ) -> Result<bool, StoreError> {
-        // Checked first: PostgreSQL would refuse the upsert of an acted-on
-        // lead with an error, and an error ends the page's transaction.
-        let existing: Option<(String, String)> = on_tx!(*tx, c => {
-            sqlx::query_as("SELECT source, status FROM leads WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
-                .bind(ws.as_uuid())
-                .bind(self.v())
-                .bind(new.external_id.as_str())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        if let Some((source, status)) = &existing
-            && (source != LeadSource::Vendor.as_str() || status != LeadStatus::New.as_str())
-        {
-            return Ok(false);
-        }
         let at = now();
         let fresh = Lead {
             id: LeadId::new(),
@@ -418,27 +404,28 @@ impl VendorStore {
             created_at: at,
             updated_at: at,
         };
-        let Some(row) = write_lead(tx, &fresh, VENDOR_LEAD_UPSERT).await? else {
-            return Ok(false);
-        };
-        let lead = Lead::try_from(row)?;
-        if existing.is_none() {
-            let title = Name::parse(&format!("New lead: {}", lead.contact.name))
-                .unwrap_or_else(|_| lead.contact.name.clone());
-            insert_notification(
-                tx,
-                ws,
-                &NewNotification {
-                    kind: onepane_domain::activity::NotificationKind::NewLead,
-                    vendor_id: Some(self.vendor_id()),
-                    title,
-                    body: None,
-                    link: Some(format!("/leads/{}", lead.id)),
-                },
-            )
-            .await?;
+        // PostgreSQL refuses the upsert of a lead the partner acted on (the
+        // vendor's update policy fails before the upsert's WHERE), and an
+        // error would end the page's transaction: a savepoint keeps it.
+        let postgres = matches!(tx, Tx::Postgres(_));
+        if postgres {
+            on_tx!(*tx, c => { sqlx::query("SAVEPOINT pull_lead").execute(&mut *c).await?; });
         }
-        Ok(true)
+        match write_lead(tx, &fresh, VENDOR_LEAD_UPSERT).await {
+            Err(StoreError::Database(sqlx::Error::Database(e)))
+                if postgres && e.code().as_deref() == Some("42501") =>
+            {
+                on_tx!(*tx, c => { sqlx::query("ROLLBACK TO SAVEPOINT pull_lead").execute(&mut *c).await?; });
+                Ok(false)
+            }
+            Err(e) => Err(e),
+            Ok(written) => {
+                if postgres {
+                    on_tx!(*tx, c => { sqlx::query("RELEASE SAVEPOINT pull_lead").execute(&mut *c).await?; });
+                }
+                Ok(written.is_some())
+            }
+        }
     }
 
     /// Ends pass `pass_id` of `stream` after its last page. With
@@ -759,6 +746,115 @@ impl SystemStore {
         });
         tx.commit().await?;
         rows.into_iter().map(Connection::try_from).collect()
+    }
+
+    /// Takes connection `id` for one run until `ttl` from now, as `owner`:
+    /// when nobody holds it, the holder's lease ran out, or the holder is
+    /// `steal_from` (a process known to be gone). Runs left `running` by an
+    /// earlier holder are marked interrupted. Otherwise returns the holder
+    /// and until when it holds the connection.
+    pub async fn claim_connection_run(
+        &self,
+        ws: WorkspaceId,
+        id: ConnectionId,
+        owner: &str,
+        ttl: Duration,
+        steal_from: Option<&str>,
+    ) -> Result<Result<(), (String, DateTime<Utc>)>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let at = now();
+        let taken = on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE connections SET run_owner = $3, run_until = $4 \
+                 WHERE workspace_id = $1 AND id = $2 \
+                   AND (run_owner IS NULL OR run_until <= $5 OR run_owner = $6)",
+            )
+            .bind(ws.as_uuid())
+            .bind(id.as_uuid())
+            .bind(owner)
+            .bind(at + ttl)
+            .bind(at)
+            .bind(steal_from)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        if taken == 0 {
+            let holder: Option<(Option<String>, Option<DateTime<Utc>>)> = on_tx!(tx, c => {
+                sqlx::query_as("SELECT run_owner, run_until FROM connections WHERE workspace_id = $1 AND id = $2")
+                    .bind(ws.as_uuid())
+                    .bind(id.as_uuid())
+                    .fetch_optional(&mut *c)
+                    .await?
+            });
+            tx.commit().await?;
+            return match holder {
+                None => Err(StoreError::not_found("connection", id)),
+                Some((owner, until)) => Ok(Err((owner.unwrap_or_default(), until.unwrap_or(at)))),
+            };
+        }
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE sync_runs SET status = 'interrupted', finished_at = $3, updated_at = $3 \
+                 WHERE workspace_id = $1 AND connection_id = $2 AND status = 'running'",
+            )
+            .bind(ws.as_uuid())
+            .bind(id.as_uuid())
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Extends `owner`'s hold on connection `id`; false when it lost it.
+    pub async fn renew_connection_run(
+        &self,
+        ws: WorkspaceId,
+        id: ConnectionId,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let n = on_tx!(tx, c => {
+            sqlx::query("UPDATE connections SET run_until = $4 WHERE workspace_id = $1 AND id = $2 AND run_owner = $3")
+                .bind(ws.as_uuid())
+                .bind(id.as_uuid())
+                .bind(owner)
+                .bind(now() + ttl)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Ends `owner`'s hold on connection `id`.
+    pub async fn release_connection_run(
+        &self,
+        ws: WorkspaceId,
+        id: ConnectionId,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query("UPDATE connections SET run_owner = NULL, run_until = NULL WHERE workspace_id = $1 AND id = $2 AND run_owner = $3")
+                .bind(ws.as_uuid())
+                .bind(id.as_uuid())
+                .bind(owner)
+                .execute(&mut *c)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Tells a workspace something (a sync brought new leads).
+    pub async fn notify(&self, ws: WorkspaceId, new: &NewNotification) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        insert_notification(&mut tx, ws, new).await?;
+        tx.commit().await
     }
 
     /// Sets a connection's status; a change to needs-reauthorization or

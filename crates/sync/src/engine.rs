@@ -11,7 +11,9 @@ use onepane_connector::{
     PageRequest, PushOutcome, RateLimit, RateLimiter, Record, RecordError, Source, SourceRecord,
     Stream, StreamSpec, SyncMode,
 };
+use onepane_domain::activity::{NewNotification, NotificationKind};
 use onepane_domain::record::cursor_cmp;
+use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{ConnectionId, JobId, WorkspaceId};
 use onepane_store::{Job, PageWrite, PushResult, Store, StoreError, SyncRun};
@@ -48,6 +50,9 @@ pub struct EngineConfig {
     pub push_retry_base: Duration,
     /// Push attempts per lead before it is failed for good.
     pub push_max_attempts: u32,
+    /// How long a run holds its connection without renewing (it renews
+    /// every third of it); another run waits until then.
+    pub run_lease: Duration,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +63,7 @@ impl Default for EngineConfig {
             burst: 20,
             push_retry_base: Duration::from_secs(30),
             push_max_attempts: 8,
+            run_lease: Duration::from_secs(30),
         }
     }
 }
@@ -79,6 +85,14 @@ pub enum RunError {
     /// Retrying will not help until someone changes the connection.
     #[error("{0}")]
     Fatal(String),
+    /// Another run of the connection is under way.
+    #[error("another run of this connection is under way ({holder}, held until {until})")]
+    Busy {
+        /// Who runs it.
+        holder: String,
+        /// Until when it holds the connection, unless it renews.
+        until: chrono::DateTime<Utc>,
+    },
 }
 
 impl From<StoreError> for RunError {
@@ -321,6 +335,77 @@ impl Engine {
         source: Option<&dyn Source>,
         progress: &dyn Progress,
     ) -> Result<SyncRun, RunError> {
+        let holder = self.hold(conn).await?;
+        let outcome = tokio::select! {
+            outcome = self.run_held(conn, job, source, progress) => outcome,
+            () = self.keep_holding(conn, &holder) => Err(RunError::Retry {
+                message: "the run lost its hold on the connection".into(),
+                after: None,
+            }),
+        };
+        let released = self
+            .store
+            .system()
+            .release_connection_run(conn.workspace_id, conn.id, &holder)
+            .await;
+        let run = outcome?;
+        released?;
+        Ok(run)
+    }
+
+    /// Takes the connection for this run; a holder that was a process on
+    /// this host that no longer exists (killed) is taken over at once.
+    async fn hold(&self, conn: &Connection) -> Result<String, RunError> {
+        let system = self.store.system();
+        let me = format!("{}/{}", self.owner, Uuid::now_v7());
+        let ttl = chrono::Duration::from_std(self.config.run_lease)
+            .unwrap_or(chrono::Duration::seconds(30));
+        let mut steal: Option<String> = None;
+        loop {
+            match system
+                .claim_connection_run(conn.workspace_id, conn.id, &me, ttl, steal.as_deref())
+                .await?
+            {
+                Ok(()) => return Ok(me),
+                Err((holder, until)) => {
+                    if steal.is_none() && gone_from_this_host(&holder) {
+                        tracing::info!(connection = %conn.id, %holder, "taking over from a process that is gone");
+                        steal = Some(holder);
+                        continue;
+                    }
+                    return Err(RunError::Busy { holder, until });
+                }
+            }
+        }
+    }
+
+    /// Renews the hold every third of its lease; returns when it is lost.
+    async fn keep_holding(&self, conn: &Connection, holder: &str) {
+        let system = self.store.system();
+        let ttl = chrono::Duration::from_std(self.config.run_lease)
+            .unwrap_or(chrono::Duration::seconds(30));
+        loop {
+            tokio::time::sleep(self.config.run_lease / 3).await;
+            match system
+                .renew_connection_run(conn.workspace_id, conn.id, holder, ttl)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(connection = %conn.id, error = %e, "cannot renew the hold on the connection")
+                }
+            }
+        }
+    }
+
+    async fn run_held(
+        &self,
+        conn: &Connection,
+        job: Option<JobId>,
+        source: Option<&dyn Source>,
+        progress: &dyn Progress,
+    ) -> Result<SyncRun, RunError> {
         let system = self.store.system();
         let kind = if conn.target.vendor_id().is_some() {
             "sync"
@@ -345,7 +430,7 @@ impl Engine {
         } else {
             self.push_sink(conn, &mut run, progress).await
         };
-        run.finished_at = Some(Utc::now());
+        run.finished_at = Some(micros(Utc::now()));
         run.status = if outcome.is_ok() {
             "succeeded"
         } else {
@@ -368,7 +453,7 @@ impl Engine {
             .map(ToString::to_string)
             .unwrap_or_default();
         // A passing failure that will be retried does not alarm the partner.
-        if !matches!(outcome, Err(RunError::Retry { .. })) {
+        if !matches!(outcome, Err(RunError::Retry { .. } | RunError::Busy { .. })) {
             system
                 .set_connection_status(conn.workspace_id, conn.id, status, &reason)
                 .await?;
@@ -411,6 +496,7 @@ impl Engine {
             // failed record: a record that failed was not seen, not deleted.
             let mut clean = !resumed;
             let mut stream_read = 0u64;
+            let created_before = run.created;
             let complete_before = resumed && next.is_none();
             let mut done = false;
             while !complete_before && !done {
@@ -506,6 +592,26 @@ impl Engine {
                     }
                     Some(n) => next = Some(n),
                 }
+            }
+            if stream == Stream::Leads && run.created > created_before {
+                let n = run.created - created_before;
+                let title = format!(
+                    "{n} new {} from {}",
+                    if n == 1 { "lead" } else { "leads" },
+                    conn.name
+                );
+                system
+                    .notify(
+                        ws,
+                        &NewNotification {
+                            kind: NotificationKind::NewLead,
+                            vendor_id: Some(vendor_id),
+                            title: Name::parse(&title).unwrap_or_else(|_| conn.name.clone()),
+                            body: None,
+                            link: Some("/leads".to_owned()),
+                        },
+                    )
+                    .await?;
             }
             let delete = spec.mode == SyncMode::FullRefresh && clean;
             run.deleted += vendor
@@ -622,6 +728,38 @@ impl Engine {
             .min(3_600_000);
         chrono::Duration::milliseconds(i64::try_from(wait).unwrap_or(3_600_000))
     }
+}
+
+/// Whether `holder` (`host:pid/...`) names a process on this host that no
+/// longer exists. Only Linux's `/proc` is consulted; elsewhere a holder is
+/// waited out.
+fn gone_from_this_host(holder: &str) -> bool {
+    let process = holder.split('/').next().unwrap_or_default();
+    let Some((host, pid)) = process.rsplit_once(':') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    host == this_host()
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// This host's name (`/etc/hostname`), for naming who holds what.
+pub fn this_host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "onepane".to_owned())
+}
+
+/// `at` to the microsecond, as the store keeps times.
+fn micros(at: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    use chrono::DurationRound as _;
+    at.duration_trunc(chrono::TimeDelta::microseconds(1))
+        .unwrap_or(at)
 }
 
 /// SHA-256 of the record's JSON: equal content, equal hash.

@@ -19,7 +19,9 @@ mod registry;
 mod scheduler;
 mod tokens;
 
-pub use engine::{Engine, EngineConfig, ImportError, Progress, RunError, Vault, secret_context};
+pub use engine::{
+    Engine, EngineConfig, ImportError, Progress, RunError, Vault, secret_context, this_host,
+};
 pub use registry::{Connector, Registry, SinkSecrets};
 pub use scheduler::{
     DEFAULT_SINK_SCHEDULE, DEFAULT_SOURCE_SCHEDULE, JOB_ATTEMPTS, ScheduleError, Scheduler, Worker,

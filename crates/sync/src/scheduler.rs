@@ -219,10 +219,17 @@ impl Worker {
                     unchanged = run.unchanged, deleted = run.deleted, failed = run.failed, "done");
                 system.complete_job(&job, &self.owner).await?;
             }
+            Some(Err(RunError::Busy { holder, until })) => {
+                // The run under way covers this one's work; this one waits
+                // for it to end, without spending an attempt.
+                let after = until.max(Utc::now()) + chrono::Duration::seconds(1);
+                tracing::info!(job = %job.id, %holder, "the connection is busy; waiting");
+                system.defer_job(&job, &self.owner, after).await?;
+            }
             Some(Err(e)) => {
                 let retry_at = match &e {
                     RunError::Retry { after, .. } => Some(Utc::now() + self.backoff(&job, *after)),
-                    RunError::Reauthorize(_) | RunError::Fatal(_) => None,
+                    RunError::Reauthorize(_) | RunError::Fatal(_) | RunError::Busy { .. } => None,
                 };
                 tracing::warn!(job = %job.id, error = %e, retry = retry_at.is_some(), "failed");
                 system

@@ -187,6 +187,62 @@ async fn populate(store: &Store) -> World {
             .await
             .unwrap();
     }
+    // Sync state: a source's sealed credentials, a page of it, a run, and
+    // an authorization under way.
+    for (ws, v) in [(a, v1), (b, v2)] {
+        let p = store.partner(ws);
+        let id = onepane_domain::ConnectionId::new();
+        p.create_connection_with(
+            id,
+            &onepane_domain::workspace::NewConnection {
+                target: onepane_domain::workspace::ConnectionTarget::VendorSource { vendor_id: v },
+                connector: name("rest"),
+                name: name("Source"),
+                schedule: None,
+                settings: serde_json::json!({}),
+            },
+            &[("credentials", b"sealed".to_vec())],
+        )
+        .await
+        .unwrap();
+        let link = p
+            .vendors()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.vendor.id == v)
+            .unwrap();
+        let tier = onepane_domain::record::Record::Tier(link.link.tier);
+        store
+            .vendor(v)
+            .apply_page(
+                ws,
+                id,
+                &onepane_store::PageWrite {
+                    stream: onepane_domain::record::Stream::Tier,
+                    pass_id: uuid::Uuid::now_v7(),
+                    records: vec![("tier".into(), vec![1; 32], &tier)],
+                    next: None,
+                    pass_max: None,
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .system()
+            .start_run(ws, id, None, "sync")
+            .await
+            .unwrap();
+        p.start_oauth(
+            id,
+            format!("digest-{ws}").as_bytes(),
+            b"sealed",
+            "https://onepane.example/oauth/connections/callback",
+            chrono::Utc::now() + chrono::Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    }
     for (owner, client) in [
         (KeyOwner::Workspace(a), "token:a"),
         (KeyOwner::Vendor(v1), "client:1"),

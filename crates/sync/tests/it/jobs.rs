@@ -209,12 +209,13 @@ async fn postgres_a_job_whose_worker_died_is_taken_over_after_its_lease() {
     assert_eq!(done.lease_owner, None);
     // Not before the dead worker's lease ran out (it renewed every third).
     assert!(took >= lease / 2, "taken over after {took:?}");
-    // Its run never finished; the one that took over did, from the last
+    // Its run never finished (it is marked interrupted when the other took
+    // the connection over); the one that took over did, from the last
     // committed page: no lead page is read twice but the one in flight.
     let runs = partner.sync_runs(conn.id, 10).await.unwrap();
     let mut statuses: Vec<&str> = runs.iter().map(|r| r.status.as_str()).collect();
     statuses.sort_unstable();
-    assert_eq!(statuses, ["running", "succeeded"]);
+    assert_eq!(statuses, ["interrupted", "succeeded"]);
     assert!(runs.iter().all(|r| r.job_id == Some(job.id)));
     let pages: Vec<usize> = fake
         .state()

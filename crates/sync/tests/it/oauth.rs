@@ -165,7 +165,8 @@ async fn concurrent_runs_renew_an_expired_token_once(db: TestDb) {
         s.token_delay = Duration::from_millis(400);
     }
     fake.clear_seen();
-    // Three replicas' engines run the connection at once.
+    // Three replicas' engines start the connection at once: one holds it
+    // and renews the token; the others find it busy and leave it be.
     let engines: Vec<_> = ["replica-a", "replica-b", "replica-c"]
         .into_iter()
         .map(|owner| engine_with(store, config(), owner))
@@ -175,9 +176,21 @@ async fn concurrent_runs_renew_an_expired_token_once(db: TestDb) {
         engines[1].run(&conn, None, &()),
         engines[2].run(&conn, None, &()),
     );
+    let (mut succeeded, mut busy) = (0, 0);
     for run in [a, b, c] {
-        assert_eq!(run.unwrap().status, "succeeded");
+        match run {
+            Ok(run) => {
+                assert_eq!(run.status, "succeeded");
+                succeeded += 1;
+            }
+            Err(RunError::Busy { holder, .. }) => {
+                assert!(holder.starts_with("replica-"), "{holder}");
+                busy += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
     }
+    assert_eq!((succeeded, busy), (1, 2));
     assert_eq!(
         fake.state().token_grants,
         ["client_credentials", "client_credentials"],

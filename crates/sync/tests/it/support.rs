@@ -87,6 +87,7 @@ pub fn config() -> EngineConfig {
         burst: 100_000,
         push_retry_base: Duration::from_secs(60),
         push_max_attempts: 8,
+        run_lease: Duration::from_secs(2),
     }
 }
 

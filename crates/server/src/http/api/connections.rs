@@ -484,6 +484,7 @@ pub async fn runs(
         (status = 200, description = "The run that applied the file.", body = RunView),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
@@ -535,6 +536,9 @@ pub async fn upload(
                     })
                     .collect(),
             },
+            onepane_sync::ImportError::Run(e @ onepane_sync::RunError::Busy { .. }) => {
+                ApiError::Conflict(e.to_string())
+            }
             onepane_sync::ImportError::Run(e) => ApiError::Unprocessable(e.to_string()),
         })?;
     Ok(Json(run.into()))
