@@ -86,21 +86,23 @@ CREATE TABLE sync_runs (
 );
 CREATE INDEX sync_runs_connection ON sync_runs (workspace_id, connection_id, started_at);
 
--- A lead created or changed: written in the same transaction as the lead,
--- fanned out to each CRM sink's pushes by the engine.
-CREATE TABLE lead_outbox (
+-- A lead or a deal registration created or changed: written in the same
+-- transaction as the change, fanned out to each CRM sink's pushes by the
+-- engine.
+CREATE TABLE crm_outbox (
     workspace_id uuid NOT NULL,
-    lead_id uuid NOT NULL,
+    entity text COLLATE "C" NOT NULL,
+    entity_id uuid NOT NULL,
     changed_at timestamptz NOT NULL,
-    PRIMARY KEY (workspace_id, lead_id),
-    FOREIGN KEY (workspace_id, lead_id) REFERENCES leads (workspace_id, id) ON DELETE CASCADE
+    PRIMARY KEY (workspace_id, entity, entity_id)
 );
 
--- One lead's push to one CRM sink, and how it went.
+-- One lead's or deal's push to one CRM sink, and how it went.
 CREATE TABLE crm_pushes (
     workspace_id uuid NOT NULL,
     connection_id uuid NOT NULL,
-    lead_id uuid NOT NULL,
+    entity text COLLATE "C" NOT NULL,
+    entity_id uuid NOT NULL,
     status text NOT NULL,
     changed_at timestamptz NOT NULL,
     attempts integer NOT NULL,
@@ -109,11 +111,10 @@ CREATE TABLE crm_pushes (
     last_error text,
     pushed_at timestamptz,
     updated_at timestamptz NOT NULL,
-    PRIMARY KEY (workspace_id, connection_id, lead_id),
-    FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (workspace_id, lead_id) REFERENCES leads (workspace_id, id) ON DELETE CASCADE
+    PRIMARY KEY (workspace_id, connection_id, entity, entity_id),
+    FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE
 );
-CREATE INDEX crm_pushes_due ON crm_pushes (workspace_id, connection_id, due_at) WHERE status = 'pending';
+CREATE INDEX crm_pushes_due ON crm_pushes (workspace_id, connection_id, entity, due_at) WHERE status = 'pending';
 
 -- An authorization the partner started: found by the digest of its state
 -- when the provider sends the browser back, once.
@@ -130,11 +131,28 @@ CREATE TABLE oauth_states (
 );
 CREATE UNIQUE INDEX oauth_states_digest ON oauth_states (digest);
 
+-- Whether the vendor scope owns the lead or registration an outbox row names.
+-- (Parameters are named apart from every column: in a SQL function a
+-- column of the same name would win.)
+CREATE FUNCTION onepane_crm_outbox_vendor(row_ws uuid, row_kind text, row_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+        SELECT CASE row_kind
+            WHEN 'lead' THEN EXISTS (SELECT 1 FROM public.leads l
+                WHERE l.workspace_id = row_ws AND l.id = row_id
+                  AND l.vendor_id = public.onepane_scope_vendor())
+            WHEN 'deal' THEN EXISTS (SELECT 1 FROM public.deal_registrations d
+                WHERE d.workspace_id = row_ws AND d.id = row_id
+                  AND d.vendor_id = public.onepane_scope_vendor())
+            ELSE false
+        END
+    $$;
+
 DO $$
 DECLARE t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['connection_secrets', 'sync_streams', 'source_records',
-        'sync_runs', 'lead_outbox', 'crm_pushes', 'oauth_states']
+        'sync_runs', 'crm_outbox', 'crm_pushes', 'oauth_states']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
@@ -166,28 +184,30 @@ CREATE POLICY vendor_all ON source_records FOR ALL
     USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id))
     WITH CHECK (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id));
 
--- Whoever may write a lead marks it changed.
-CREATE POLICY partner_all ON lead_outbox FOR ALL
+-- Whoever may write a lead or a registration marks it changed: the partner
+-- its own, a vendor only those that are its own (a lead it sent, a
+-- registration submitted to it, which it decides).
+CREATE POLICY partner_all ON crm_outbox FOR ALL
     USING (workspace_id = onepane_scope_workspace())
     WITH CHECK (workspace_id = onepane_scope_workspace());
-CREATE POLICY vendor_mark ON lead_outbox FOR ALL
-    USING (EXISTS (SELECT 1 FROM public.leads l
-                   WHERE l.workspace_id = lead_outbox.workspace_id AND l.id = lead_outbox.lead_id
-                     AND l.vendor_id = onepane_scope_vendor()))
-    WITH CHECK (EXISTS (SELECT 1 FROM public.leads l
-                        WHERE l.workspace_id = lead_outbox.workspace_id AND l.id = lead_outbox.lead_id
-                          AND l.vendor_id = onepane_scope_vendor()));
+CREATE POLICY vendor_mark ON crm_outbox FOR ALL
+    USING (onepane_crm_outbox_vendor(workspace_id, entity, entity_id))
+    WITH CHECK (onepane_crm_outbox_vendor(workspace_id, entity, entity_id));
 
--- A new CRM sink starts with every lead of its workspace to push.
+-- A new CRM sink starts with every lead and registration of its workspace
+-- to push.
 CREATE POLICY partner_seed ON crm_pushes FOR INSERT
     WITH CHECK (workspace_id = onepane_scope_workspace() AND status = 'pending' AND attempts = 0);
 
 -- The engine reads connections (and marks them failing or in need of
--- re-authorization), the leads it pushes and the names of their vendors,
+-- re-authorization), the leads and registrations it pushes and the names of
+-- their vendors,
 -- and notifies partners about their connections.
 CREATE POLICY system_all ON connections FOR ALL
     USING (onepane_scope_system()) WITH CHECK (onepane_scope_system());
 CREATE POLICY system_read ON leads FOR SELECT
+    USING (onepane_scope_system());
+CREATE POLICY system_read ON deal_registrations FOR SELECT
     USING (onepane_scope_system());
 CREATE POLICY system_read ON vendors FOR SELECT
     USING (onepane_scope_system());

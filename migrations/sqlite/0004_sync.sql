@@ -73,18 +73,19 @@ CREATE TABLE sync_runs (
 );
 CREATE INDEX sync_runs_connection ON sync_runs (workspace_id, connection_id, started_at);
 
-CREATE TABLE lead_outbox (
+CREATE TABLE crm_outbox (
     workspace_id BLOB NOT NULL,
-    lead_id BLOB NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id BLOB NOT NULL,
     changed_at TEXT NOT NULL,
-    PRIMARY KEY (workspace_id, lead_id),
-    FOREIGN KEY (workspace_id, lead_id) REFERENCES leads (workspace_id, id) ON DELETE CASCADE
+    PRIMARY KEY (workspace_id, entity, entity_id)
 );
 
 CREATE TABLE crm_pushes (
     workspace_id BLOB NOT NULL,
     connection_id BLOB NOT NULL,
-    lead_id BLOB NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id BLOB NOT NULL,
     status TEXT NOT NULL,
     changed_at TEXT NOT NULL,
     attempts INTEGER NOT NULL,
@@ -93,11 +94,10 @@ CREATE TABLE crm_pushes (
     last_error TEXT,
     pushed_at TEXT,
     updated_at TEXT NOT NULL,
-    PRIMARY KEY (workspace_id, connection_id, lead_id),
-    FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (workspace_id, lead_id) REFERENCES leads (workspace_id, id) ON DELETE CASCADE
+    PRIMARY KEY (workspace_id, connection_id, entity, entity_id),
+    FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE
 );
-CREATE INDEX crm_pushes_due ON crm_pushes (workspace_id, connection_id, due_at) WHERE status = 'pending';
+CREATE INDEX crm_pushes_due ON crm_pushes (workspace_id, connection_id, entity, due_at) WHERE status = 'pending';
 
 CREATE TABLE oauth_states (
     workspace_id BLOB NOT NULL,

@@ -338,6 +338,7 @@ struct Provider {
     challenges: HashMap<String, String>,
     token_calls: usize,
     pushed: Vec<Value>,
+    deals: Vec<Value>,
 }
 
 /// An OAuth provider's token endpoint and HubSpot's batch upsert, checking
@@ -395,9 +396,33 @@ async fn fake_crm(state: Arc<Mutex<Provider>>) -> SocketAddr {
             json!({"status": "COMPLETE", "results": results, "startedAt": "2026-11-24T00:00:00Z", "completedAt": "2026-11-24T00:00:00Z"}),
         ))
     }
+    async fn upsert_deals(
+        State(state): State<Arc<Mutex<Provider>>>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> Result<Json<Value>, StatusCode> {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer at-1") {
+            return Err(StatusCode::UNAUTHORIZED);
+        }
+        let mut state = state.lock().unwrap();
+        let results: Vec<Value> = body["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, input)| json!({"id": format!("{}", 5000 + i), "properties": {"onepane_deal_id": input["id"]}, "createdAt": "2026-11-24T00:00:00Z", "updatedAt": "2026-11-24T00:00:00Z", "archived": false}))
+            .collect();
+        state
+            .deals
+            .extend(body["inputs"].as_array().unwrap().iter().cloned());
+        Ok(Json(
+            json!({"status": "COMPLETE", "results": results, "startedAt": "2026-11-24T00:00:00Z", "completedAt": "2026-11-24T00:00:00Z"}),
+        ))
+    }
     listen(
         Router::new()
             .route("/oauth/token", post(token))
+            .route("/crm/v3/objects/0-3/batch/upsert", post(upsert_deals))
             .route("/crm/v3/objects/contacts/batch/upsert", post(upsert))
             .with_state(state),
     )
@@ -419,7 +444,7 @@ async fn a_crm_is_connected_with_pkce_and_its_state_works_once(backend: Backend)
     let (status, created) = w
         .call(Method::POST, "/api/v1/connections", &w.gold.token, Some(json!({
             "target": {"purpose": "crm-sink"}, "connector": "hubspot", "name": "HubSpot",
-            "settings": {"base_url": format!("http://{crm}"), "deals": false},
+            "settings": {"base_url": format!("http://{crm}")},
             "credentials": {"type": "oauth2_authorization_code",
                 "auth_url": format!("http://{crm}/oauth/authorize"),
                 "token_url": format!("http://{crm}/oauth/token"),
@@ -488,6 +513,24 @@ async fn a_crm_is_connected_with_pkce_and_its_state_works_once(backend: Backend)
     );
     assert_eq!(provider.lock().unwrap().token_calls, 1);
 
+    // A deal registered with the vendor goes to the CRM too.
+    let (status, registered) = w
+        .call(
+            Method::POST,
+            "/api/v1/deal-registrations",
+            &w.gold.token,
+            Some(json!({
+                "vendor_ids": [w.v1.id],
+                "title": "Printers for Customer Oy",
+                "customer": {"name": "Customer Oy", "domain": "customer.example", "country": "FI"},
+                "amount": {"value": "12500.50", "currency": "EUR"},
+                "products": []
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{registered}");
+    let deal_id = registered["registrations"][0]["id"].clone();
+
     let (status, _) = w
         .call(
             Method::POST,
@@ -499,11 +542,56 @@ async fn a_crm_is_connected_with_pkce_and_its_state_works_once(backend: Backend)
     assert_eq!(status, 202);
     let run = finished_run(&w, &w.gold.token, &id).await;
     assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["created"], 1, "{run}");
+    assert_eq!(run["created"], 2, "a lead and a deal: {run}");
     let pushed = provider.lock().unwrap().pushed.clone();
     assert_eq!(pushed.len(), 1);
     assert_eq!(pushed[0]["idProperty"], "onepane_id");
     assert_eq!(pushed[0]["properties"]["email"], "aino@example.com");
+    let deals = provider.lock().unwrap().deals.clone();
+    assert_eq!(deals.len(), 1);
+    assert_eq!(deals[0]["idProperty"], "onepane_deal_id");
+    assert_eq!(deals[0]["id"], deal_id);
+    assert_eq!(
+        deals[0]["properties"]["dealname"],
+        "Printers for Customer Oy"
+    );
+
+    // The vendor approves: the registration changed, so it goes again; the
+    // lead did not, so it does not.
+    let (status, decided) = w
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/vendor/deal-registrations/{}/decision",
+                deal_id.as_str().unwrap()
+            ),
+            &w.v1.token,
+            Some(json!({"decision": "approved", "protection_expires_on": "2027-03-31"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    w.call(
+        Method::POST,
+        &format!("/api/v1/connections/{id}/sync"),
+        &w.gold.token,
+        None,
+    )
+    .await;
+    let mut again = finished_run(&w, &w.gold.token, &id).await;
+    for _ in 0..50 {
+        if again["id"] != run["id"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        again = finished_run(&w, &w.gold.token, &id).await;
+    }
+    assert_eq!(
+        (again["status"].as_str(), again["created"].as_u64()),
+        (Some("succeeded"), Some(1)),
+        "{again}"
+    );
+    assert_eq!(provider.lock().unwrap().deals.len(), 2);
+    assert_eq!(provider.lock().unwrap().pushed.len(), 1);
 }
 
 async fn a_webhook_sink_gets_every_lead_signed(backend: Backend) {

@@ -48,8 +48,8 @@ pub use jobs::{Job, JobStatus};
 pub use operator::OperatorStore;
 pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
 pub use sync::{
-    DuePush, OAuthState, PageCounts, PageWrite, PushCounts, PushResult, RUN_ERRORS_KEPT,
-    StreamState, SyncRun,
+    CrmEntity, DueDealPush, DuePush, OAuthState, PageCounts, PageWrite, PushCounts, PushResult,
+    RUN_ERRORS_KEPT, StreamState, SyncRun,
 };
 pub use vendor::{Backfilled, Partner, VendorStore};
 pub use webhooks::{

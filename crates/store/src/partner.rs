@@ -1068,6 +1068,14 @@ impl PartnerStore {
                 .execute(&mut *c)
                 .await?;
             });
+            crate::sync::mark_changed(
+                &mut tx,
+                self.workspace_id,
+                crate::sync::CrmEntity::Deal,
+                reg.id.as_uuid(),
+                at,
+            )
+            .await?;
             crate::webhooks::emit(
                 &mut tx,
                 vendor_id,

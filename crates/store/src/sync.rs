@@ -32,6 +32,25 @@ use crate::tx::{Access, Tx, on_tx};
 use crate::vendor::{CONNECTION_COLUMNS, VENDOR_LEAD_UPSERT, VendorStore};
 use crate::{StoreError, now};
 
+/// What a CRM sink receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrmEntity {
+    /// A lead.
+    Lead,
+    /// A deal registration.
+    Deal,
+}
+
+impl CrmEntity {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrmEntity::Lead => "lead",
+            CrmEntity::Deal => "deal",
+        }
+    }
+}
+
 /// Marks a lead created or changed, in the transaction that changed it.
 pub(crate) async fn mark_lead_changed(
     tx: &mut Tx,
@@ -39,13 +58,26 @@ pub(crate) async fn mark_lead_changed(
     lead: Uuid,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    mark_changed(tx, ws, CrmEntity::Lead, lead, at).await
+}
+
+/// Marks a lead or deal registration created or changed, in the
+/// transaction that changed it.
+pub(crate) async fn mark_changed(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    entity: CrmEntity,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     on_tx!(*tx, c => {
         sqlx::query(
-            "INSERT INTO lead_outbox (workspace_id, lead_id, changed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (workspace_id, lead_id) DO UPDATE SET changed_at = excluded.changed_at",
+            "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
         )
         .bind(ws.as_uuid())
-        .bind(lead)
+        .bind(entity.as_str())
+        .bind(id)
         .bind(at)
         .execute(&mut *c)
         .await?;
@@ -640,6 +672,19 @@ pub struct DuePush {
     pub attempts: u32,
 }
 
+/// A deal registration due to be pushed to a CRM sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDealPush {
+    /// The registration as it stands.
+    pub deal: onepane_domain::deal::DealRegistration,
+    /// Its vendor's name.
+    pub vendor: String,
+    /// The change being pushed.
+    pub changed_at: DateTime<Utc>,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
 /// What became of one push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushResult {
@@ -657,7 +702,7 @@ pub enum PushResult {
     },
 }
 
-/// How a connection's pushes stand.
+/// How a connection's lead pushes stand.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PushCounts {
     /// Waiting to be pushed (or retried).
@@ -1107,22 +1152,22 @@ impl SystemStore {
         Ok(rows.into_iter().map(SyncRun::from).collect())
     }
 
-    /// Moves a workspace's lead outbox into each CRM sink's pushes; leads
-    /// with no sink to go to are simply taken off. Returns how many
+    /// Moves a workspace's outbox (leads and deal registrations) into each
+    /// CRM sink's pushes; what has no sink to go to is simply taken off. Returns how many
     /// outbox entries were taken.
     pub async fn fan_out_leads(&self, ws: WorkspaceId) -> Result<u64, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let at = now();
-        let upsert = "ON CONFLICT (workspace_id, connection_id, lead_id) DO UPDATE SET status = 'pending', \
+        let upsert = "ON CONFLICT (workspace_id, connection_id, entity, entity_id) DO UPDATE SET status = 'pending', \
               changed_at = excluded.changed_at, attempts = 0, due_at = excluded.due_at, updated_at = excluded.updated_at \
             WHERE crm_pushes.changed_at < excluded.changed_at";
         let taken = match &mut tx {
             // One statement: an entry changed again meanwhile is taken with
             // its newest time or stays for the next round.
             Tx::Postgres(t) => sqlx::query(&format!(
-                "WITH taken AS (DELETE FROM lead_outbox WHERE workspace_id = $1 RETURNING lead_id, changed_at), \
-                   pushed AS (INSERT INTO crm_pushes (workspace_id, connection_id, lead_id, status, changed_at, attempts, due_at, updated_at) \
-                     SELECT $1, c.id, t.lead_id, 'pending', t.changed_at, 0, $2, $2 FROM taken t \
+                "WITH taken AS (DELETE FROM crm_outbox WHERE workspace_id = $1 RETURNING entity, entity_id, changed_at), \
+                   pushed AS (INSERT INTO crm_pushes (workspace_id, connection_id, entity, entity_id, status, changed_at, attempts, due_at, updated_at) \
+                     SELECT $1, c.id, t.entity, t.entity_id, 'pending', t.changed_at, 0, $2, $2 FROM taken t \
                      JOIN connections c ON c.workspace_id = $1 AND c.purpose = 'crm-sink' AND c.status <> 'paused' \
                      {upsert} RETURNING 1) \
                  SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM pushed)"
@@ -1135,8 +1180,8 @@ impl SystemStore {
             // SQLite writes one at a time: two statements are as good as one.
             Tx::Sqlite(t, _) => {
                 sqlx::query(&format!(
-                    "INSERT INTO crm_pushes (workspace_id, connection_id, lead_id, status, changed_at, attempts, due_at, updated_at) \
-                     SELECT $1, c.id, o.lead_id, 'pending', o.changed_at, 0, $2, $2 FROM lead_outbox o \
+                    "INSERT INTO crm_pushes (workspace_id, connection_id, entity, entity_id, status, changed_at, attempts, due_at, updated_at) \
+                     SELECT $1, c.id, o.entity, o.entity_id, 'pending', o.changed_at, 0, $2, $2 FROM crm_outbox o \
                      JOIN connections c ON c.workspace_id = $1 AND c.purpose = 'crm-sink' AND c.status <> 'paused' \
                      WHERE o.workspace_id = $1 {upsert}"
                 ))
@@ -1144,7 +1189,7 @@ impl SystemStore {
                 .bind(at)
                 .execute(&mut **t)
                 .await?;
-                let n = sqlx::query("DELETE FROM lead_outbox WHERE workspace_id = $1")
+                let n = sqlx::query("DELETE FROM crm_outbox WHERE workspace_id = $1")
                     .bind(ws.as_uuid())
                     .execute(&mut **t)
                     .await?
@@ -1160,7 +1205,7 @@ impl SystemStore {
     pub async fn outbox_workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<Uuid> = on_tx!(tx, c => {
-            sqlx::query_scalar("SELECT DISTINCT workspace_id FROM lead_outbox")
+            sqlx::query_scalar("SELECT DISTINCT workspace_id FROM crm_outbox")
                 .fetch_all(&mut *c)
                 .await?
         });
@@ -1179,10 +1224,11 @@ impl SystemStore {
         let rows = on_tx!(tx, c => {
             let rows = sqlx::query(&format!(
                 "SELECT {}, p.changed_at AS push_changed_at, p.attempts AS push_attempts, v.name AS vendor_name \
-                 FROM crm_pushes p JOIN leads x ON x.workspace_id = p.workspace_id AND x.id = p.lead_id \
+                 FROM crm_pushes p JOIN leads x ON x.workspace_id = p.workspace_id AND x.id = p.entity_id \
                  LEFT JOIN vendors v ON v.id = x.vendor_id \
-                 WHERE p.workspace_id = $1 AND p.connection_id = $2 AND p.status = 'pending' AND p.due_at <= $3 \
-                 ORDER BY p.due_at, p.lead_id LIMIT $4",
+                 WHERE p.workspace_id = $1 AND p.connection_id = $2 AND p.entity = 'lead' \
+                   AND p.status = 'pending' AND p.due_at <= $3 \
+                 ORDER BY p.due_at, p.entity_id LIMIT $4",
                 crate::partner::prefixed("x", LEAD_COLUMNS)
             ))
             .bind(ws.as_uuid())
@@ -1215,17 +1261,18 @@ impl SystemStore {
             .collect()
     }
 
-    /// Records what became of pushes; a push whose lead changed again
-    /// meanwhile stays pending.
+    /// Records what became of pushes; a push whose lead or registration
+    /// changed again meanwhile stays pending.
     pub async fn record_pushes(
         &self,
         ws: WorkspaceId,
         conn: ConnectionId,
-        results: &[(LeadId, DateTime<Utc>, PushResult)],
+        entity: CrmEntity,
+        results: &[(Uuid, DateTime<Utc>, PushResult)],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let at = now();
-        for (lead, changed_at, result) in results {
+        for (id, changed_at, result) in results {
             let (status, remote, error, due) = match result {
                 PushResult::Pushed { remote_id } => ("pushed", remote_id.clone(), None, at),
                 PushResult::Failed { error, retry_at } => match retry_at {
@@ -1238,22 +1285,94 @@ impl SystemStore {
                     "UPDATE crm_pushes SET status = $5, attempts = attempts + 1, due_at = $6, \
                        remote_id = COALESCE($7, remote_id), last_error = $8, \
                        pushed_at = CASE WHEN $5 = 'pushed' THEN $9 ELSE pushed_at END, updated_at = $9 \
-                     WHERE workspace_id = $1 AND connection_id = $2 AND lead_id = $3 AND changed_at = $4",
+                     WHERE workspace_id = $1 AND connection_id = $2 AND entity = $10 AND entity_id = $3 AND changed_at = $4",
                 )
                 .bind(ws.as_uuid())
                 .bind(conn.as_uuid())
-                .bind(lead.as_uuid())
+                .bind(*id)
                 .bind(*changed_at)
                 .bind(status)
                 .bind(due)
                 .bind(remote)
                 .bind(error)
                 .bind(at)
+                .bind(entity.as_str())
                 .execute(&mut *c)
                 .await?;
             });
         }
         tx.commit().await
+    }
+
+    /// Deal registrations waiting for a sink that takes no deals are let go.
+    pub async fn skip_deal_pushes(
+        &self,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let n = on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE crm_pushes SET status = 'skipped', updated_at = $3 \
+                 WHERE workspace_id = $1 AND connection_id = $2 AND entity = 'deal' AND status = 'pending'",
+            )
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(now())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Up to `limit` deal registrations due to be pushed to CRM sink `conn`.
+    pub async fn due_deal_pushes(
+        &self,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        limit: u32,
+    ) -> Result<Vec<DueDealPush>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows = on_tx!(tx, c => {
+            let rows = sqlx::query(&format!(
+                "SELECT {}, p.changed_at AS push_changed_at, p.attempts AS push_attempts, v.name AS vendor_name \
+                 FROM crm_pushes p JOIN deal_registrations x ON x.workspace_id = p.workspace_id AND x.id = p.entity_id \
+                 JOIN vendors v ON v.id = x.vendor_id \
+                 WHERE p.workspace_id = $1 AND p.connection_id = $2 AND p.entity = 'deal' \
+                   AND p.status = 'pending' AND p.due_at <= $3 \
+                 ORDER BY p.due_at, p.entity_id LIMIT $4",
+                crate::partner::prefixed("x", crate::partner::DEAL_COLUMNS)
+            ))
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(now())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                use sqlx::{FromRow, Row};
+                let deal = crate::rows::DealRow::from_row(r)?;
+                let changed_at: DateTime<Utc> = r.try_get("push_changed_at")?;
+                let attempts: i32 = r.try_get("push_attempts")?;
+                let vendor: String = r.try_get("vendor_name")?;
+                out.push((deal, changed_at, attempts, vendor));
+            }
+            out
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(deal, changed_at, attempts, vendor)| {
+                Ok(DueDealPush {
+                    deal: onepane_domain::deal::DealRegistration::try_from(deal)?,
+                    vendor,
+                    changed_at,
+                    attempts: u32::try_from(attempts).unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// Takes a pending authorization by its state's digest, once; `None`
@@ -1381,7 +1500,7 @@ impl PartnerStore {
     pub async fn push_counts(&self, id: ConnectionId) -> Result<PushCounts, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<(String, i64)> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT status, count(*) FROM crm_pushes WHERE workspace_id = $1 AND connection_id = $2 GROUP BY status")
+            sqlx::query_as("SELECT status, count(*) FROM crm_pushes WHERE workspace_id = $1 AND connection_id = $2 AND entity = 'lead' GROUP BY status")
                 .bind(self.workspace_id().as_uuid())
                 .bind(id.as_uuid())
                 .fetch_all(&mut *c)
@@ -1394,30 +1513,35 @@ impl PartnerStore {
             match status.as_str() {
                 "pending" => counts.pending = n,
                 "pushed" => counts.pushed = n,
-                _ => counts.failed += n,
+                "failed" => counts.failed = n,
+                _ => {}
             }
         }
         Ok(counts)
     }
 }
 
-/// Seeds a new CRM sink with every lead of its workspace.
+/// Seeds a new CRM sink with every lead and deal registration of its
+/// workspace.
 pub(crate) async fn seed_pushes(
     tx: &mut Tx,
     ws: WorkspaceId,
     conn: ConnectionId,
 ) -> Result<(), StoreError> {
     let at = now();
-    on_tx!(*tx, c => {
-        sqlx::query(
-            "INSERT INTO crm_pushes (workspace_id, connection_id, lead_id, status, changed_at, attempts, due_at, updated_at) \
-             SELECT workspace_id, $2, id, 'pending', updated_at, 0, $3, $3 FROM leads WHERE workspace_id = $1",
-        )
-        .bind(ws.as_uuid())
-        .bind(conn.as_uuid())
-        .bind(at)
-        .execute(&mut *c)
-        .await?;
-    });
+    for (entity, table) in [("lead", "leads"), ("deal", "deal_registrations")] {
+        on_tx!(*tx, c => {
+            sqlx::query(&format!(
+                "INSERT INTO crm_pushes (workspace_id, connection_id, entity, entity_id, status, changed_at, attempts, due_at, updated_at) \
+                 SELECT workspace_id, $2, $4, id, 'pending', updated_at, 0, $3, $3 FROM {table} WHERE workspace_id = $1"
+            ))
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(at)
+            .bind(entity)
+            .execute(&mut *c)
+            .await?;
+        });
+    }
     Ok(())
 }

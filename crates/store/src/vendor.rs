@@ -1005,6 +1005,16 @@ impl VendorStore {
                 "deal registration {id} was decided meanwhile; only a submitted registration can be decided"
             )));
         }
+        if let Some(at) = reg.decided_at {
+            crate::sync::mark_changed(
+                &mut tx,
+                reg.workspace_id,
+                crate::sync::CrmEntity::Deal,
+                id.as_uuid(),
+                at,
+            )
+            .await?;
+        }
         let title = Name::parse(&format!("Deal {}: {}", reg.status, reg.details.title))
             .unwrap_or_else(|_| reg.details.title.clone());
         insert_notification(

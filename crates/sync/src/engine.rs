@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use onepane_connector::oauth::{OAuthAuthorizer, TokenClient};
 use onepane_connector::{
-    BoxFuture, ClientConfig, ConnectorError, Credentials, HttpClient, Io, LeadPush, Page,
+    BoxFuture, ClientConfig, ConnectorError, Credentials, DealPush, HttpClient, Io, LeadPush, Page,
     PageRequest, PushOutcome, RateLimit, RateLimiter, Record, RecordError, Source, SourceRecord,
     Stream, StreamSpec, SyncMode,
 };
@@ -16,7 +16,7 @@ use onepane_domain::record::cursor_cmp;
 use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{ConnectionId, JobId, WorkspaceId};
-use onepane_store::{Job, PageWrite, PushResult, Store, StoreError, SyncRun};
+use onepane_store::{CrmEntity, Job, PageWrite, PushResult, Store, StoreError, SyncRun};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -624,7 +624,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Pushes a sink's due leads in batches; see the crate docs.
+    /// Pushes a sink's due leads, then its due deal registrations (when the
+    /// CRM takes deals), in batches; see the crate docs.
     pub async fn push_sink(
         &self,
         conn: &Connection,
@@ -638,87 +639,147 @@ impl Engine {
         let sink = self.registry.sink(conn, secret).map_err(classify)?;
         let io = self.io(conn).await?;
         let size = u32::try_from(sink.batch_size().clamp(1, 1000)).unwrap_or(100);
-        loop {
-            let due = system.due_pushes(ws, conn.id, size).await?;
-            if due.is_empty() {
-                return Ok(());
-            }
-            let batch: Vec<LeadPush> = due
-                .iter()
-                .map(|d| LeadPush {
-                    lead: d.lead.clone(),
-                    vendor: d.vendor.clone(),
-                })
-                .collect();
-            run.read += batch.len() as u64;
-            let outcomes = match sink.push_leads(&io, &batch).await {
-                Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
-                Ok(outcomes) => {
-                    let message = format!(
-                        "the sink answered {} results for {} leads",
-                        outcomes.len(),
-                        batch.len()
-                    );
-                    batch
-                        .iter()
-                        .map(|_| PushOutcome::Failed {
-                            message: message.clone(),
-                            retryable: true,
-                        })
-                        .collect()
-                }
-                Err(e) => {
-                    let e = classify(e);
-                    if let RunError::Retry { after, .. } = &e {
-                        // Every lead of the batch waits for the next run.
-                        let retry_at = Utc::now()
-                            + chrono::Duration::from_std(
-                                after.unwrap_or(self.config.push_retry_base),
-                            )
-                            .unwrap_or_default();
-                        let results: Vec<_> = due
+        if !sink.takes_deals() {
+            system.skip_deal_pushes(ws, conn.id).await?;
+        }
+        let entities: &[CrmEntity] = if sink.takes_deals() {
+            &[CrmEntity::Lead, CrmEntity::Deal]
+        } else {
+            &[CrmEntity::Lead]
+        };
+        for &entity in entities {
+            loop {
+                // (id, change pushed, attempts so far, name in messages)
+                let (due, sent): (Vec<(Uuid, chrono::DateTime<Utc>, u32, String)>, _) = match entity
+                {
+                    CrmEntity::Lead => {
+                        let due = system.due_pushes(ws, conn.id, size).await?;
+                        let batch: Vec<LeadPush> = due
+                            .iter()
+                            .map(|d| LeadPush {
+                                lead: d.lead.clone(),
+                                vendor: d.vendor.clone(),
+                            })
+                            .collect();
+                        let keys = due
                             .iter()
                             .map(|d| {
                                 (
-                                    d.lead.id,
+                                    d.lead.id.as_uuid(),
                                     d.changed_at,
-                                    PushResult::Failed {
-                                        error: e.to_string(),
-                                        retry_at: Some(retry_at),
-                                    },
+                                    d.attempts,
+                                    format!("lead {}", d.lead.id),
                                 )
                             })
                             .collect();
-                        system.record_pushes(ws, conn.id, &results).await?;
+                        let sent = if batch.is_empty() {
+                            Ok(Vec::new())
+                        } else {
+                            sink.push_leads(&io, &batch).await
+                        };
+                        (keys, sent)
                     }
-                    return Err(e);
-                }
-            };
-            let mut results = Vec::with_capacity(due.len());
-            for (d, outcome) in due.iter().zip(outcomes) {
-                let result = match outcome {
-                    PushOutcome::Pushed { remote_id } => {
-                        run.created += 1;
-                        PushResult::Pushed { remote_id }
-                    }
-                    PushOutcome::Failed { message, retryable } => {
-                        run.failed += 1;
-                        run.errors.push(format!("lead {}: {message}", d.lead.id));
-                        let retry_at = (retryable
-                            && d.attempts + 1 < self.config.push_max_attempts)
-                            .then(|| Utc::now() + self.push_backoff(d.attempts));
-                        PushResult::Failed {
-                            error: message,
-                            retry_at,
-                        }
+                    CrmEntity::Deal => {
+                        let due = system.due_deal_pushes(ws, conn.id, size).await?;
+                        let batch: Vec<DealPush> = due
+                            .iter()
+                            .map(|d| DealPush {
+                                deal: d.deal.clone(),
+                                vendor: d.vendor.clone(),
+                            })
+                            .collect();
+                        let keys = due
+                            .iter()
+                            .map(|d| {
+                                (
+                                    d.deal.id.as_uuid(),
+                                    d.changed_at,
+                                    d.attempts,
+                                    format!("deal registration {}", d.deal.id),
+                                )
+                            })
+                            .collect();
+                        let sent = if batch.is_empty() {
+                            Ok(Vec::new())
+                        } else {
+                            sink.push_deals(&io, &batch).await
+                        };
+                        (keys, sent)
                     }
                 };
-                results.push((d.lead.id, d.changed_at, result));
+                if due.is_empty() {
+                    break;
+                }
+                run.read += due.len() as u64;
+                let outcomes = match sent {
+                    Ok(outcomes) if outcomes.len() == due.len() => outcomes,
+                    Ok(outcomes) => {
+                        let message = format!(
+                            "the sink answered {} results for {} records",
+                            outcomes.len(),
+                            due.len()
+                        );
+                        due.iter()
+                            .map(|_| PushOutcome::Failed {
+                                message: message.clone(),
+                                retryable: true,
+                            })
+                            .collect()
+                    }
+                    Err(e) => {
+                        let e = classify(e);
+                        if let RunError::Retry { after, .. } = &e {
+                            // The whole batch waits for the next run.
+                            let retry_at = Utc::now()
+                                + chrono::Duration::from_std(
+                                    after.unwrap_or(self.config.push_retry_base),
+                                )
+                                .unwrap_or_default();
+                            let results: Vec<_> = due
+                                .iter()
+                                .map(|(id, changed_at, _, _)| {
+                                    (
+                                        *id,
+                                        *changed_at,
+                                        PushResult::Failed {
+                                            error: e.to_string(),
+                                            retry_at: Some(retry_at),
+                                        },
+                                    )
+                                })
+                                .collect();
+                            system.record_pushes(ws, conn.id, entity, &results).await?;
+                        }
+                        return Err(e);
+                    }
+                };
+                let mut results = Vec::with_capacity(due.len());
+                for ((id, changed_at, attempts, what), outcome) in due.iter().zip(outcomes) {
+                    let result = match outcome {
+                        PushOutcome::Pushed { remote_id } => {
+                            run.created += 1;
+                            PushResult::Pushed { remote_id }
+                        }
+                        PushOutcome::Failed { message, retryable } => {
+                            run.failed += 1;
+                            run.errors.push(format!("{what}: {message}"));
+                            let retry_at = (retryable
+                                && attempts + 1 < self.config.push_max_attempts)
+                                .then(|| Utc::now() + self.push_backoff(*attempts));
+                            PushResult::Failed {
+                                error: message,
+                                retry_at,
+                            }
+                        }
+                    };
+                    results.push((*id, *changed_at, result));
+                }
+                system.record_pushes(ws, conn.id, entity, &results).await?;
+                system.update_run(run).await?;
+                progress.update(run);
             }
-            system.record_pushes(ws, conn.id, &results).await?;
-            system.update_run(run).await?;
-            progress.update(run);
         }
+        Ok(())
     }
 
     fn push_backoff(&self, attempts: u32) -> chrono::Duration {

@@ -141,7 +141,7 @@ async fn every_lead_is_pushed_once_and_again_when_it_changes(db: TestDb) {
     );
     let error = sql_text(
         &db,
-        "SELECT last_error FROM crm_pushes WHERE connection_id = $1 AND lead_id = $2",
+        "SELECT last_error FROM crm_pushes WHERE connection_id = $1 AND entity = 'lead' AND entity_id = $2",
         &[sink.id.as_uuid(), refused.id.as_uuid()],
     )
     .await;
