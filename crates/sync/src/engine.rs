@@ -120,6 +120,10 @@ fn classify(e: ConnectorError) -> RunError {
     }
 }
 
+/// A record due to be pushed: its id, the change pushed, attempts so far,
+/// and its name in messages.
+type Due = (Uuid, chrono::DateTime<Utc>, u32, String);
+
 /// Why an upload was not applied.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
