@@ -654,8 +654,7 @@ impl Engine {
         for &entity in entities {
             loop {
                 // (id, change pushed, attempts so far, name in messages)
-                let (due, sent): (Vec<(Uuid, chrono::DateTime<Utc>, u32, String)>, _) = match entity
-                {
+                let (due, sent): (Vec<Due>, _) = match entity {
                     CrmEntity::Lead => {
                         let due = system.due_pushes(ws, conn.id, size).await?;
                         let batch: Vec<LeadPush> = due
