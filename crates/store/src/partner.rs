@@ -1277,42 +1277,61 @@ pub(crate) async fn write_lead(
     lead: &Lead,
     on_conflict: &str,
 ) -> Result<Option<LeadRow>, StoreError> {
-    let row: Option<LeadRow> = on_tx!(*tx, c => {
-        sqlx::query_as(&format!(
+    Ok(write_leads(tx, std::slice::from_ref(lead), on_conflict)
+        .await?
+        .pop())
+}
+
+/// Inserts `leads` (of one workspace) in one statement, with `on_conflict`
+/// appended, and returns the rows written; each is marked in the CRM
+/// outbox in the same transaction.
+pub(crate) async fn write_leads(
+    tx: &mut Tx,
+    leads: &[Lead],
+    on_conflict: &str,
+) -> Result<Vec<LeadRow>, StoreError> {
+    let Some(first) = leads.first() else {
+        return Ok(Vec::new());
+    };
+    let ws = first.workspace_id;
+    let rows: Vec<LeadRow> = on_tx!(*tx, c => {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
                source, status, contact_name, contact_email, company_name, contact, company, message, \
-               respond_by, shared_with_vendor_at, created_at, updated_at, search_text) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-             {on_conflict} RETURNING {LEAD_COLUMNS}"
-        ))
-        .bind(lead.workspace_id.as_uuid())
-        .bind(lead.id.as_uuid())
-        .bind(lead.vendor_id.map(|v| v.as_uuid()))
-        .bind(lead.campaign_id.map(|v| v.as_uuid()))
-        .bind(lead.activation_id.map(|v| v.as_uuid()))
-        .bind(lead.external_id.as_ref().map(|e| e.as_str()))
-        .bind(lead.source.as_str())
-        .bind(lead.status.as_str())
-        .bind(lead.contact.name.as_str())
-        .bind(lead.contact.email.as_ref().map(|e| e.as_str()))
-        .bind(lead.company.as_ref().map(|c| c.name.as_str()))
-        .bind(Json(&lead.contact))
-        .bind(lead.company.as_ref().map(Json))
-        .bind(lead.message.as_ref().map(|m| m.as_str()))
-        .bind(lead.respond_by)
-        .bind(lead.shared_with_vendor_at)
-        .bind(lead.created_at)
-        .bind(lead.updated_at)
-        .bind(search_text(lead))
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(|e| StoreError::conflict_on_unique(e, || "a lead with this external id exists".into()))?
+               respond_by, shared_with_vendor_at, created_at, updated_at, search_text) ",
+        );
+        insert.push_values(leads, |mut row, lead| {
+            row.push_bind(lead.workspace_id.as_uuid())
+                .push_bind(lead.id.as_uuid())
+                .push_bind(lead.vendor_id.map(|v| v.as_uuid()))
+                .push_bind(lead.campaign_id.map(|v| v.as_uuid()))
+                .push_bind(lead.activation_id.map(|v| v.as_uuid()))
+                .push_bind(lead.external_id.as_ref().map(|e| e.as_str()))
+                .push_bind(lead.source.as_str())
+                .push_bind(lead.status.as_str())
+                .push_bind(lead.contact.name.as_str())
+                .push_bind(lead.contact.email.as_ref().map(|e| e.as_str()))
+                .push_bind(lead.company.as_ref().map(|c| c.name.as_str()))
+                .push_bind(Json(&lead.contact))
+                .push_bind(lead.company.as_ref().map(Json))
+                .push_bind(lead.message.as_ref().map(|m| m.as_str()))
+                .push_bind(lead.respond_by)
+                .push_bind(lead.shared_with_vendor_at)
+                .push_bind(lead.created_at)
+                .push_bind(lead.updated_at)
+                .push_bind(search_text(lead));
+        });
+        insert.push(format!(" {on_conflict} RETURNING {LEAD_COLUMNS}"));
+        insert
+            .build_query_as()
+            .fetch_all(&mut *c)
+            .await
+            .map_err(|e| StoreError::conflict_on_unique(e, || "a lead with this external id exists".into()))?
     });
     // The CRM sinks hear of every lead written, in the same transaction.
-    if let Some(row) = &row {
-        mark_lead_changed(tx, lead.workspace_id, row.id(), lead.updated_at).await?;
-    }
-    Ok(row)
+    let marks: Vec<(Uuid, DateTime<Utc>)> = rows.iter().map(|r| (r.id(), r.updated_at())).collect();
+    crate::sync::mark_all_changed(tx, ws, crate::sync::CrmEntity::Lead, &marks).await?;
+    Ok(rows)
 }
 
 /// What lead search matches: name, email and company, lowercased here

@@ -216,6 +216,10 @@ impl LeadRow {
     pub(crate) fn id(&self) -> Uuid {
         self.id
     }
+
+    pub(crate) fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
 }
 
 impl TryFrom<LeadRow> for Lead {

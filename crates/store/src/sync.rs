@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::access::SystemStore;
 use crate::codec::DbDecimal;
-use crate::partner::{LEAD_COLUMNS, PartnerStore, insert_notification, write_lead};
+use crate::partner::{LEAD_COLUMNS, PartnerStore, insert_notification, write_lead, write_leads};
 use crate::rows::{ConnectionRow, LeadRow, parse};
 use crate::tx::{Access, Tx, on_tx};
 use crate::vendor::{CONNECTION_COLUMNS, VENDOR_LEAD_UPSERT, VendorStore};
@@ -59,6 +59,33 @@ pub(crate) async fn mark_lead_changed(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     mark_changed(tx, ws, CrmEntity::Lead, lead, at).await
+}
+
+/// Marks records created or changed, in one statement per 500.
+pub(crate) async fn mark_all_changed(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    entity: CrmEntity,
+    changed: &[(Uuid, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    for chunk in changed.chunks(LOOKUP_CHUNK) {
+        on_tx!(*tx, c => {
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
+            );
+            insert.push_values(chunk, |mut row, (id, at)| {
+                row.push_bind(ws.as_uuid())
+                    .push_bind(entity.as_str())
+                    .push_bind(*id)
+                    .push_bind(*at);
+            });
+            insert.push(
+                " ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
+            );
+            insert.build().execute(&mut *c).await?;
+        });
+    }
+    Ok(())
 }
 
 /// Marks a lead or deal registration created or changed, in the
@@ -145,8 +172,10 @@ fn stream_state(row: StreamRow) -> StreamState {
     }
 }
 
-/// Records are looked up this many at a time.
+/// Records are looked up and written this many at a time.
 const LOOKUP_CHUNK: usize = 500;
+/// Leads are written this many at a time (19 values each).
+const LEAD_CHUNK: usize = 200;
 
 impl VendorStore {
     /// Where `stream` of connection `conn` in `ws` stands.
@@ -198,43 +227,44 @@ impl VendorStore {
         let mut lists: HashMap<String, Option<(Uuid, String)>> = HashMap::new();
         let mut touched_lists = Vec::new();
         let at = now();
+        // What changed, with whether the source gave it before.
+        let mut changed = Vec::new();
         for (i, (key, hash, record)) in page.records.iter().enumerate() {
             let before = known.get(key.as_str());
             if before == Some(hash) {
                 unchanged.push(key.as_str());
-                continue;
+            } else {
+                changed.push((i, key, hash, *record, before.is_some()));
             }
-            let written = match record {
-                Record::Lead(new) => self.pull_lead(&mut tx, ws, new).await?,
-                Record::Campaign {
-                    external_id,
-                    content,
-                } => {
-                    self.put_campaign_in(&mut tx, &link, external_id, content)
-                        .await?;
-                    true
+        }
+        // Written: (key, hash, given before). Leads and price items, the
+        // streams that run to hundreds of thousands, are written a chunk
+        // per statement; the rest one by one.
+        let mut written: Vec<(&str, &[u8], bool)> = Vec::with_capacity(changed.len());
+        match page.stream {
+            Stream::Leads => {
+                let leads: Vec<(&String, &onepane_domain::lead::NewVendorLead)> = changed
+                    .iter()
+                    .filter_map(|(_, key, _, record, _)| match record {
+                        Record::Lead(new) => Some((*key, new)),
+                        _ => None,
+                    })
+                    .collect();
+                let done = self.pull_leads(&mut tx, ws, &leads).await?;
+                for (_, key, hash, _, before) in &changed {
+                    if done.contains(key.as_str()) {
+                        written.push((key.as_str(), hash.as_slice(), *before));
+                    } else {
+                        unchanged.push(key.as_str());
+                    }
                 }
-                Record::Asset {
-                    external_id,
-                    content,
-                } => {
-                    self.put_asset_in(&mut tx, ws, external_id, content).await?;
-                    true
-                }
-                Record::PriceList { external_id, terms } => {
-                    let list = self.upsert_terms(&mut tx, ws, external_id, terms).await?;
-                    on_tx!(tx, c => {
-                        sqlx::query("UPDATE price_items SET currency = $3 WHERE workspace_id = $1 AND price_list_id = $2 AND currency <> $3")
-                            .bind(ws.as_uuid())
-                            .bind(list.id.as_uuid())
-                            .bind(list.terms.currency.code())
-                            .execute(&mut *c)
-                            .await?;
-                    });
-                    lists.remove(external_id.as_str());
-                    true
-                }
-                Record::PriceItem { price_list, item } => {
+            }
+            Stream::PriceItems => {
+                let mut rows = Vec::new();
+                for (i, key, hash, record, before) in &changed {
+                    let Record::PriceItem { price_list, item } = record else {
+                        continue;
+                    };
                     if !lists.contains_key(price_list.as_str()) {
                         let found: Option<(Uuid, String)> = on_tx!(tx, c => {
                             sqlx::query_as("SELECT id, currency FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
@@ -249,76 +279,118 @@ impl VendorStore {
                     let Some(Some((list_id, currency))) = lists.get(price_list.as_str()) else {
                         counts.failed.push(RecordError {
                             at: format!("record {i}"),
-                            key: Some(key.clone()),
+                            key: Some((*key).clone()),
                             message: format!("price list `{price_list}` is unknown: the source has not given its terms"),
                         });
                         continue;
                     };
-                    on_tx!(tx, c => {
-                        sqlx::query(
-                            "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                             ON CONFLICT (workspace_id, price_list_id, sku) DO UPDATE SET \
-                               name = excluded.name, category = excluded.category, list_price = excluded.list_price, \
-                               currency = excluded.currency, item = excluded.item",
-                        )
-                        .bind(ws.as_uuid())
-                        .bind(PriceItemId::new().as_uuid())
-                        .bind(self.v())
-                        .bind(*list_id)
-                        .bind(item.sku.as_str())
-                        .bind(item.name.as_str())
-                        .bind(item.category.as_ref().map(|c| c.as_str()))
-                        .bind(DbDecimal(item.list_price.value()))
-                        .bind(currency.as_str())
-                        .bind(Json(item))
-                        .execute(&mut *c)
-                        .await?;
-                    });
                     if !touched_lists.contains(list_id) {
                         touched_lists.push(*list_id);
                     }
-                    true
+                    rows.push((*list_id, currency.clone(), item));
+                    written.push((key.as_str(), hash.as_slice(), *before));
                 }
-                Record::Tier(tier) => {
+                for chunk in rows.chunks(LOOKUP_CHUNK) {
                     on_tx!(tx, c => {
-                        sqlx::query("UPDATE vendor_links SET tier = $3, updated_at = $4 WHERE workspace_id = $1 AND vendor_id = $2 AND tier <> $3")
-                            .bind(ws.as_uuid())
-                            .bind(self.v())
-                            .bind(tier.as_str())
-                            .bind(at)
-                            .execute(&mut *c)
-                            .await?;
+                        let mut insert = sqlx::QueryBuilder::<Db>::new(
+                            "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) ",
+                        );
+                        insert.push_values(chunk, |mut row, (list_id, currency, item)| {
+                            row.push_bind(ws.as_uuid())
+                                .push_bind(PriceItemId::new().as_uuid())
+                                .push_bind(self.v())
+                                .push_bind(*list_id)
+                                .push_bind(item.sku.as_str())
+                                .push_bind(item.name.as_str())
+                                .push_bind(item.category.as_ref().map(|c| c.as_str()))
+                                .push_bind(DbDecimal(item.list_price.value()))
+                                .push_bind(currency.as_str())
+                                .push_bind(Json(*item));
+                        });
+                        insert.push(
+                            " ON CONFLICT (workspace_id, price_list_id, sku) DO UPDATE SET \
+                               name = excluded.name, category = excluded.category, list_price = excluded.list_price, \
+                               currency = excluded.currency, item = excluded.item",
+                        );
+                        insert.build().execute(&mut *c).await?;
                     });
-                    true
                 }
-            };
-            if !written {
-                unchanged.push(key.as_str());
-                continue;
             }
-            if before.is_some() {
+            _ => {
+                for (_, key, hash, record, before) in &changed {
+                    match record {
+                        Record::Campaign {
+                            external_id,
+                            content,
+                        } => {
+                            self.put_campaign_in(&mut tx, &link, external_id, content)
+                                .await?;
+                        }
+                        Record::Asset {
+                            external_id,
+                            content,
+                        } => {
+                            self.put_asset_in(&mut tx, ws, external_id, content).await?;
+                        }
+                        Record::PriceList { external_id, terms } => {
+                            let list = self.upsert_terms(&mut tx, ws, external_id, terms).await?;
+                            on_tx!(tx, c => {
+                                sqlx::query("UPDATE price_items SET currency = $3 WHERE workspace_id = $1 AND price_list_id = $2 AND currency <> $3")
+                                    .bind(ws.as_uuid())
+                                    .bind(list.id.as_uuid())
+                                    .bind(list.terms.currency.code())
+                                    .execute(&mut *c)
+                                    .await?;
+                            });
+                        }
+                        Record::Tier(tier) => {
+                            on_tx!(tx, c => {
+                                sqlx::query("UPDATE vendor_links SET tier = $3, updated_at = $4 WHERE workspace_id = $1 AND vendor_id = $2 AND tier <> $3")
+                                    .bind(ws.as_uuid())
+                                    .bind(self.v())
+                                    .bind(tier.as_str())
+                                    .bind(at)
+                                    .execute(&mut *c)
+                                    .await?;
+                            });
+                        }
+                        // The engine gives a page one stream's records only.
+                        Record::Lead(_) | Record::PriceItem { .. } => {
+                            unchanged.push(key.as_str());
+                            continue;
+                        }
+                    }
+                    written.push((key.as_str(), hash.as_slice(), *before));
+                }
+            }
+        }
+        for (_, _, before) in &written {
+            if *before {
                 counts.updated += 1;
             } else {
                 counts.created += 1;
             }
+        }
+        for chunk in written.chunks(LOOKUP_CHUNK) {
             on_tx!(tx, c => {
-                sqlx::query(
-                    "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash, seen_pass, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (workspace_id, connection_id, stream, key) DO UPDATE SET \
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash, seen_pass, updated_at) ",
+                );
+                insert.push_values(chunk, |mut row, (key, hash, _)| {
+                    row.push_bind(ws.as_uuid())
+                        .push_bind(conn.as_uuid())
+                        .push_bind(self.v())
+                        .push_bind(stream)
+                        .push_bind(*key)
+                        .push_bind(*hash)
+                        .push_bind(page.pass_id)
+                        .push_bind(at);
+                });
+                insert.push(
+                    " ON CONFLICT (workspace_id, connection_id, stream, key) DO UPDATE SET \
                        content_hash = excluded.content_hash, seen_pass = excluded.seen_pass, updated_at = excluded.updated_at",
-                )
-                .bind(ws.as_uuid())
-                .bind(conn.as_uuid())
-                .bind(self.v())
-                .bind(stream)
-                .bind(key.as_str())
-                .bind(hash.as_slice())
-                .bind(page.pass_id)
-                .bind(at)
-                .execute(&mut *c)
-                .await?;
+                );
+                insert.build().execute(&mut *c).await?;
             });
         }
         counts.unchanged = unchanged.len() as u64;
@@ -408,18 +480,57 @@ impl VendorStore {
         Ok(known)
     }
 
-    /// Writes a pulled lead unless the partner already acted on it; returns
-    /// whether it was written. One upsert on the unique key (so the lookup
-    /// never depends on the planner's statistics); the partner is told of
-    /// new leads once per run, by the engine, not once per lead.
-    async fn pull_lead(
+    /// Writes pulled leads, a chunk per statement, except those the partner
+    /// already acted on; returns the keys written. On PostgreSQL a chunk
+    /// holding an acted-on lead is refused whole (the vendor's update
+    /// policy), so that chunk is written again one lead at a time.
+    async fn pull_leads(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
-        new: &onepane_domain::lead::NewVendorLead,
-    ) -> Result<bool, StoreError> {
+        leads: &[(&String, &onepane_domain::lead::NewVendorLead)],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut done = std::collections::HashSet::with_capacity(leads.len());
+        let postgres = matches!(tx, Tx::Postgres(_));
+        for chunk in leads.chunks(LEAD_CHUNK) {
+            let fresh: Vec<Lead> = chunk
+                .iter()
+                .map(|(_, new)| self.fresh_lead(ws, new))
+                .collect();
+            if postgres {
+                on_tx!(*tx, c => { sqlx::query("SAVEPOINT pull_leads").execute(&mut *c).await?; });
+            }
+            match write_leads(tx, &fresh, VENDOR_LEAD_UPSERT).await {
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if postgres && e.code().as_deref() == Some("42501") =>
+                {
+                    on_tx!(*tx, c => { sqlx::query("ROLLBACK TO SAVEPOINT pull_leads").execute(&mut *c).await?; });
+                    for (key, new) in chunk {
+                        if self.pull_lead(tx, ws, new).await? {
+                            done.insert((*key).clone());
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+                Ok(rows) => {
+                    if postgres {
+                        on_tx!(*tx, c => { sqlx::query("RELEASE SAVEPOINT pull_leads").execute(&mut *c).await?; });
+                    }
+                    for row in rows {
+                        let lead = Lead::try_from(row)?;
+                        if let Some(external_id) = lead.external_id {
+                            done.insert(external_id.as_str().to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    fn fresh_lead(&self, ws: WorkspaceId, new: &onepane_domain::lead::NewVendorLead) -> Lead {
         let at = now();
-        let fresh = Lead {
+        Lead {
             id: LeadId::new(),
             workspace_id: ws,
             vendor_id: Some(self.vendor_id()),
@@ -435,7 +546,20 @@ impl VendorStore {
             shared_with_vendor_at: None,
             created_at: at,
             updated_at: at,
-        };
+        }
+    }
+
+    /// Writes a pulled lead unless the partner already acted on it; returns
+    /// whether it was written. One upsert on the unique key (so the lookup
+    /// never depends on the planner's statistics); the partner is told of
+    /// new leads once per run, by the engine, not once per lead.
+    async fn pull_lead(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        new: &onepane_domain::lead::NewVendorLead,
+    ) -> Result<bool, StoreError> {
+        let fresh = self.fresh_lead(ws, new);
         // PostgreSQL refuses the upsert of a lead the partner acted on (the
         // vendor's update policy fails before the upsert's WHERE), and an
         // error would end the page's transaction: a savepoint keeps it.

@@ -2,6 +2,7 @@
 //! write, resuming from a failed page, duplicate and shuffled pages, and
 //! vendors at addresses the policy refuses.
 
+use onepane_domain::lead::LeadStatus;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -377,7 +378,74 @@ async fn vendors_at_private_addresses_are_refused_unasked(db: TestDb) {
     assert!(leads(store, ws).await.is_empty());
 }
 
+async fn a_lead_the_partner_acted_on_is_kept_as_the_partner_left_it(db: TestDb) {
+    let store = &db.store;
+    let (ws, vendor) = tenants(store).await;
+    let fake = FakeVendor::start(VendorData::generate(6, 0, 0, 0)).await;
+    let conn = rest_source(
+        store,
+        ws,
+        vendor,
+        manifest(&fake.base, 10, json!({"type": "none"})),
+        None,
+    )
+    .await;
+    let engine = engine(store);
+    let first = engine.run(&conn, None, &()).await.unwrap();
+    assert_eq!(first.created, 6);
+    let before = leads(store, ws).await;
+    let accepted = &before["L-00002"];
+    store
+        .partner(ws)
+        .set_lead_status(accepted.id, LeadStatus::Accepted)
+        .await
+        .unwrap();
+    // The vendor changes the accepted lead and another one, in one page.
+    {
+        let mut s = fake.state();
+        for i in [2, 3] {
+            s.data.put_lead(i, 5_000 + i as u64);
+            s.data.leads.get_mut(&format!("L-{i:05}")).unwrap()["name"] =
+                json!(format!("Renamed {i}"));
+        }
+    }
+    let second = engine.run(&conn, None, &()).await.unwrap();
+    // L-00002 is read but not written (the other unchanged one is the last
+    // pass's newest lead, which `updated_since` includes again).
+    assert_eq!(
+        (
+            second.created,
+            second.updated,
+            second.unchanged,
+            second.failed
+        ),
+        (0, 1, 2, 0),
+        "{second:?}"
+    );
+    let after = leads(store, ws).await;
+    assert_eq!(
+        after["L-00002"].contact.name.as_str(),
+        accepted.contact.name.as_str(),
+        "the partner's lead is kept"
+    );
+    assert_eq!(after["L-00002"].status, LeadStatus::Accepted);
+    assert_eq!(after["L-00003"].contact.name.as_str(), "Renamed 3");
+    // The partner hears once per run of the new leads, not once per lead.
+    let notes = store.partner(ws).notifications(false).await.unwrap();
+    let new_leads: Vec<_> = notes
+        .iter()
+        .filter(|n| n.title.as_str().contains("new lead"))
+        .collect();
+    assert_eq!(new_leads.len(), 1, "{notes:?}");
+    assert!(
+        new_leads[0].title.as_str().starts_with("6 new leads"),
+        "{}",
+        new_leads[0].title
+    );
+}
+
 on_both_backends!(
+    a_lead_the_partner_acted_on_is_kept_as_the_partner_left_it,
     a_full_sync_lands_the_source_and_reruns_write_only_what_changed,
     a_failed_page_is_resumed_from_not_reread,
     duplicate_and_shuffled_pages_end_exactly_right,
