@@ -494,7 +494,6 @@ mod tests {
     use axum::body::Bytes;
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
-    use hmac::{Hmac, Mac};
     use onepane_domain::activity::WebhookEvent;
     use onepane_domain::deal::DealDetails;
     use onepane_domain::lead::Company;
@@ -503,74 +502,11 @@ mod tests {
     use onepane_domain::{Currency, Money, PartnerType, Tier, VendorKind, WorkspaceId};
     use onepane_store::testing::TestDb;
     use onepane_store::{DeliveryFilter, DeliveryStatus, WebhookDelivery};
-    use sha2::Sha256;
 
     use super::*;
     use crate::secret_key::SecretKey;
 
-    // --- signing -----------------------------------------------------------
-
-    #[test]
-    fn sign_is_hmac_sha256_of_timestamp_dot_body_in_lowercase_hex() {
-        let secret = b"whsec_test";
-        let body = br#"{"id":"1","type":"lead.accepted"}"#;
-        let header = sign(secret, 1_700_000_000, body);
-
-        let mut expected = Hmac::<Sha256>::new_from_slice(secret).unwrap();
-        expected.update(b"1700000000.");
-        expected.update(body);
-        let expected: String = expected
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(header, format!("t=1700000000,v1={expected}"));
-        assert_eq!(expected.len(), 64);
-        assert!(
-            expected
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        );
-    }
-
-    #[test]
-    fn verify_accepts_a_fresh_signature_and_rejects_tampering() {
-        let now = Utc::now();
-        let body = br#"{"a":1}"#;
-        let header = sign(b"whsec_right", now.timestamp(), body);
-        assert!(verify(b"whsec_right", &header, body, now, 300));
-        // A rotated secret: the receiver may be sent several v1 values.
-        let other = sign(b"whsec_old", now.timestamp(), body);
-        let v1_old = other.split_once(",v1=").unwrap().1;
-        assert!(verify(
-            b"whsec_right",
-            &format!("{header}, v1={v1_old}"),
-            body,
-            now,
-            300
-        ));
-
-        assert!(!verify(b"whsec_wrong", &header, body, now, 300));
-        assert!(!verify(b"whsec_right", &header, br#"{"a":2}"#, now, 300));
-        let old = sign(b"whsec_right", now.timestamp() - 301, body);
-        assert!(!verify(b"whsec_right", &old, body, now, 300));
-        let future = sign(b"whsec_right", now.timestamp() + 301, body);
-        assert!(!verify(b"whsec_right", &future, body, now, 300));
-        // The timestamp is signed: moving it forward breaks the signature.
-        let moved = header.replacen(
-            &format!("t={}", now.timestamp()),
-            &format!("t={}", now.timestamp() + 1),
-            1,
-        );
-        assert!(!verify(b"whsec_right", &moved, body, now, 300));
-        for garbage in ["", "t=", "v1=00", "t=abc,v1=00", "t=1,v1=zz"] {
-            assert!(
-                !verify(b"whsec_right", garbage, body, now, 300),
-                "{garbage}"
-            );
-        }
-    }
+    // --- signing (the signature itself is tested with the SDK) ------------
 
     #[test]
     fn secrets_are_prefixed_random_base64url() {
