@@ -47,8 +47,8 @@ CREATE TABLE sync_streams (
 );
 
 -- Each record a source has given: the hash of its content (unchanged
--- records are skipped) and the pass that last saw it (what a complete
--- full-refresh pass did not see is deleted).
+-- records are skipped) and the pass that last wrote it. What a complete
+-- full-refresh pass did not see, of what is here, is deleted.
 CREATE TABLE source_records (
     workspace_id uuid NOT NULL,
     connection_id uuid NOT NULL,

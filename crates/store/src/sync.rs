@@ -7,9 +7,10 @@
 //!   connection's workspace only, together with the stream's new position,
 //!   in one transaction: a sync that stops anywhere resumes from the last
 //!   committed page with nothing lost and nothing doubled.
-//! - A record whose content hash has not changed is only marked seen.
-//! - After a complete full-refresh pass, records the pass did not see are
-//!   deleted (campaigns archived); leads and the tier never are.
+//! - A record whose content hash has not changed is not written at all.
+//! - After a full-refresh pass read whole in one run, records the source
+//!   gave before and not in the pass are deleted (campaigns archived);
+//!   leads and the tier never are.
 //! - A lead written anywhere marks the outbox in the same transaction; the
 //!   engine fans the outbox out to each CRM sink's pushes.
 
@@ -394,25 +395,6 @@ impl VendorStore {
             });
         }
         counts.unchanged = unchanged.len() as u64;
-        for chunk in unchanged.chunks(LOOKUP_CHUNK) {
-            on_tx!(tx, c => {
-                let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE source_records SET seen_pass = ");
-                q.push_bind(page.pass_id)
-                    .push(" WHERE workspace_id = ")
-                    .push_bind(ws.as_uuid())
-                    .push(" AND connection_id = ")
-                    .push_bind(conn.as_uuid())
-                    .push(" AND stream = ")
-                    .push_bind(stream)
-                    .push(" AND key IN (");
-                let mut keys = q.separated(", ");
-                for key in chunk {
-                    keys.push_bind(*key);
-                }
-                q.push(")");
-                q.build().execute(&mut *c).await?;
-            });
-        }
         // Pricing caches key on the list's updated_at.
         for list in touched_lists {
             on_tx!(tx, c => {
@@ -584,9 +566,10 @@ impl VendorStore {
         }
     }
 
-    /// Ends pass `pass_id` of `stream` after its last page. With
-    /// `delete_missing` (a full-refresh stream), what the pass did not see is
-    /// deleted: assets, price lists and items removed, campaigns archived.
+    /// Ends pass `pass_id` of `stream` after its last page. Given the keys
+    /// the pass saw (a full-refresh stream read whole in one run), what the
+    /// source gave before and not in this pass is deleted: assets, price
+    /// lists and items removed, campaigns archived.
     /// The highest cursor value becomes the next pass's `since`. Returns
     /// how many records were deleted.
     pub async fn finish_pass(
@@ -595,24 +578,24 @@ impl VendorStore {
         conn: ConnectionId,
         stream: Stream,
         pass_id: Uuid,
-        delete_missing: bool,
+        seen: Option<&std::collections::HashSet<String>>,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         self.ensure_linked(&mut tx, ws).await?;
         let name = stream.as_str();
         let mut deleted = 0;
-        if delete_missing && !matches!(stream, Stream::Leads | Stream::Tier) {
-            let gone: Vec<String> = on_tx!(tx, c => {
+        if let Some(seen) = seen.filter(|_| !matches!(stream, Stream::Leads | Stream::Tier)) {
+            let stored: Vec<String> = on_tx!(tx, c => {
                 sqlx::query_scalar(
-                    "SELECT key FROM source_records WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3 AND seen_pass <> $4",
+                    "SELECT key FROM source_records WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3",
                 )
                 .bind(ws.as_uuid())
                 .bind(conn.as_uuid())
                 .bind(name)
-                .bind(pass_id)
                 .fetch_all(&mut *c)
                 .await?
             });
+            let gone: Vec<String> = stored.into_iter().filter(|k| !seen.contains(k)).collect();
             let at = now();
             for key in &gone {
                 // A price item's key is its list's external id, a space and its SKU.
@@ -663,15 +646,17 @@ impl VendorStore {
                 }
                 deleted += n;
             }
-            on_tx!(tx, c => {
-                sqlx::query("DELETE FROM source_records WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3 AND seen_pass <> $4")
-                    .bind(ws.as_uuid())
-                    .bind(conn.as_uuid())
-                    .bind(name)
-                    .bind(pass_id)
-                    .execute(&mut *c)
-                    .await?;
-            });
+            for key in &gone {
+                on_tx!(tx, c => {
+                    sqlx::query("DELETE FROM source_records WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3 AND key = $4")
+                        .bind(ws.as_uuid())
+                        .bind(conn.as_uuid())
+                        .bind(name)
+                        .bind(key.as_str())
+                        .execute(&mut *c)
+                        .await?;
+                });
+            }
         }
         on_tx!(tx, c => {
             sqlx::query(

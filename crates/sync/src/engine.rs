@@ -500,6 +500,9 @@ impl Engine {
             // failed record: a record that failed was not seen, not deleted.
             let mut clean = !resumed;
             let mut stream_read = 0u64;
+            // The keys this pass saw, for delete detection (kept only while
+            // the pass can still delete).
+            let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
             let created_before = run.created;
             let complete_before = resumed && next.is_none();
             let mut done = false;
@@ -537,6 +540,9 @@ impl Engine {
                         pass_max = Some(value.clone());
                     }
                     let key = r.record.key();
+                    if spec.mode == SyncMode::FullRefresh && clean {
+                        seen.insert(key.clone());
+                    }
                     if by_key.insert(key.clone(), &r.record).is_none() {
                         order.push(key);
                     }
@@ -619,7 +625,7 @@ impl Engine {
             }
             let delete = spec.mode == SyncMode::FullRefresh && clean;
             run.deleted += vendor
-                .finish_pass(ws, conn.id, stream, pass_id, delete)
+                .finish_pass(ws, conn.id, stream, pass_id, delete.then_some(&seen))
                 .await?;
             total_before += stream_read;
             system.update_run(run).await?;
