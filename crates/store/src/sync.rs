@@ -1,7 +1,7 @@
 //! What the sync engine keeps: connections' sealed secrets, where each
 //! source stream stands, what each source record last looked like, sync
-//! runs, the lead outbox and its pushes to CRM sinks, and pending OAuth
-//! authorizations.
+//! runs, the CRM outbox (leads and deal registrations) and its pushes to
+//! CRM sinks, and pending OAuth authorizations.
 //!
 //! - A source's page is written in its vendor's scope, into the
 //!   connection's workspace only, together with the stream's new position,
@@ -11,8 +11,9 @@
 //! - After a full-refresh pass read whole in one run, records the source
 //!   gave before and not in the pass are deleted (campaigns archived);
 //!   leads and the tier never are.
-//! - A lead written anywhere marks the outbox in the same transaction; the
-//!   engine fans the outbox out to each CRM sink's pushes.
+//! - A lead or deal registration written anywhere marks the outbox in the
+//!   same transaction; the engine fans the outbox out to each CRM sink's
+//!   pushes.
 
 use std::collections::HashMap;
 

@@ -11,8 +11,9 @@
 //!   every page with the stream's new position in one transaction, skipping
 //!   records whose content hash has not changed; after a complete pass of a
 //!   full-refresh stream, what the source no longer has is deleted.
-//! - [`Engine::push_sink`] moves the lead outbox into the sink's pushes and
-//!   sends them in batches of the sink's size, recording each lead's result.
+//! - [`Engine::push_sink`] moves the CRM outbox into the sink's pushes and
+//!   sends them (leads, then deal registrations where the CRM takes them) in
+//!   batches of the sink's size, recording each record's result.
 
 mod engine;
 mod registry;

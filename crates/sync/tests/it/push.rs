@@ -1,4 +1,4 @@
-//! CRM pushes from the lead outbox to a webhook receiver.
+//! CRM pushes from the outbox to a webhook receiver.
 
 use onepane_domain::ConnectionId;
 use onepane_domain::lead::LeadStatus;
