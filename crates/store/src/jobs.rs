@@ -397,27 +397,47 @@ impl PartnerStore {
 }
 
 impl SystemStore {
-    /// Puts a dead job back in line now, its attempts counted afresh.
-    pub async fn retry_dead_job(&self, ws: WorkspaceId, id: JobId) -> Result<Job, StoreError> {
+    /// Puts a dead job of `connection` back in line now, its attempts
+    /// counted afresh.
+    pub async fn retry_dead_job(
+        &self,
+        ws: WorkspaceId,
+        connection: ConnectionId,
+        id: JobId,
+    ) -> Result<Job, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let at = now();
         let row: Option<JobRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
                 "UPDATE jobs SET status = 'pending', attempts = 0, run_after = $3, updated_at = $3 \
-                 WHERE workspace_id = $1 AND id = $2 AND status = 'dead' RETURNING {JOB_COLUMNS}"
+                 WHERE workspace_id = $1 AND id = $2 AND connection_id = $4 AND status = 'dead' \
+                 RETURNING {JOB_COLUMNS}"
             ))
             .bind(ws.as_uuid())
             .bind(id.as_uuid())
             .bind(at)
+            .bind(connection.as_uuid())
             .fetch_optional(&mut *c)
             .await?
         });
+        let Some(row) = row else {
+            let exists: Option<Uuid> = on_tx!(tx, c => {
+                sqlx::query_scalar("SELECT id FROM jobs WHERE workspace_id = $1 AND id = $2 AND connection_id = $3")
+                    .bind(ws.as_uuid())
+                    .bind(id.as_uuid())
+                    .bind(connection.as_uuid())
+                    .fetch_optional(&mut *c)
+                    .await?
+            });
+            tx.commit().await?;
+            return Err(match exists {
+                None => StoreError::not_found("job", id),
+                Some(_) => StoreError::Rule(format!(
+                    "job {id} is not dead; only a dead job can be retried"
+                )),
+            });
+        };
         tx.commit().await?;
-        row.ok_or_else(|| {
-            StoreError::Rule(format!(
-                "job {id} is not dead; only a dead job can be retried"
-            ))
-        })?
-        .try_into()
+        row.try_into()
     }
 }

@@ -888,21 +888,6 @@ impl SystemStore {
         rows.into_iter().map(Connection::try_from).collect()
     }
 
-    /// Every connection that is a CRM sink and not paused, across workspaces.
-    pub async fn sink_connections(&self) -> Result<Vec<Connection>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<ConnectionRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE purpose = 'crm-sink' AND status <> 'paused' \
-                 ORDER BY workspace_id, id"
-            ))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        rows.into_iter().map(Connection::try_from).collect()
-    }
-
     /// Takes connection `id` for one run until `ttl` from now, as `owner`:
     /// when nobody holds it, the holder's lease ran out, or the holder is
     /// `steal_from` (a process known to be gone). Runs left `running` by an
@@ -1309,18 +1294,6 @@ impl SystemStore {
         };
         tx.commit().await?;
         Ok(u64::try_from(taken).unwrap_or_default())
-    }
-
-    /// Workspaces with leads in the outbox.
-    pub async fn outbox_workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<Uuid> = on_tx!(tx, c => {
-            sqlx::query_scalar("SELECT DISTINCT workspace_id FROM crm_outbox")
-                .fetch_all(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        Ok(rows.into_iter().map(WorkspaceId::from_uuid).collect())
     }
 
     /// Up to `limit` leads due to be pushed to CRM sink `conn`.

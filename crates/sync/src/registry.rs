@@ -55,23 +55,6 @@ impl Connector {
     pub fn is_source(self) -> bool {
         matches!(self, Connector::Rest | Connector::Csv)
     }
-
-    /// The OAuth endpoints and scopes of a CRM with a fixed provider.
-    pub fn oauth_endpoints(self) -> Option<(&'static str, &'static str, &'static [&'static str])> {
-        match self {
-            Connector::HubSpot => Some((
-                onepane_connector_hubspot::AUTH_URL,
-                onepane_connector_hubspot::TOKEN_URL,
-                onepane_connector_hubspot::SCOPES,
-            )),
-            Connector::Salesforce => Some((
-                onepane_connector_salesforce::AUTH_URL,
-                onepane_connector_salesforce::TOKEN_URL,
-                onepane_connector_salesforce::SCOPES,
-            )),
-            _ => None,
-        }
-    }
 }
 
 /// Secrets a sink needs beside its credentials (the webhook's signing secret).

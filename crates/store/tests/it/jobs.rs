@@ -231,12 +231,25 @@ async fn failures_retry_then_die_and_a_dead_job_can_be_retried_by_hand(db: TestD
     assert!(system.claim_job("w", lease).await.unwrap().is_none());
     assert!(
         matches!(
-            system.retry_dead_job(ws, job.id).await,
+            system.retry_dead_job(ws, job.connection_id, job.id).await,
             Err(StoreError::Rule(_))
         ),
         "not dead"
     );
-    let back = system.retry_dead_job(ws, push.id).await.unwrap();
+    // Named under another connection, the job is not found.
+    assert!(
+        matches!(
+            system
+                .retry_dead_job(ws, onepane_domain::ConnectionId::new(), push.id)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "another connection's job"
+    );
+    let back = system
+        .retry_dead_job(ws, push.connection_id, push.id)
+        .await
+        .unwrap();
     assert_eq!((back.status, back.attempts), (JobStatus::Pending, 0));
     assert_eq!(
         system.claim_job("w", lease).await.unwrap().unwrap().id,

@@ -373,17 +373,17 @@ pub async fn retry_job(
 ) -> Result<Json<JobDetail>, ApiError> {
     let id: ConnectionId = parse_param("id", &id)?;
     let job_id: JobId = parse_param("job_id", &job_id)?;
-    let store = state.store.partner(caller.workspace_id);
-    store.connection(id).await?;
-    if !store.jobs(id).await?.iter().any(|j| j.id == job_id) {
-        return Err(ApiError::NotFound(format!(
-            "job {job_id} is not a job of this connection"
-        )));
-    }
+    // The connection through the partner's scope first: the job is looked
+    // for only under a connection of this workspace.
+    state
+        .store
+        .partner(caller.workspace_id)
+        .connection(id)
+        .await?;
     let job = state
         .store
         .system()
-        .retry_dead_job(caller.workspace_id, job_id)
+        .retry_dead_job(caller.workspace_id, id, job_id)
         .await?;
     Ok(Json(job.into()))
 }
