@@ -609,7 +609,8 @@ fn callback_url(state: &AppState) -> Result<url::Url, ApiError> {
         .map_err(|e| ApiError::Internal(Box::new(e)))
 }
 
-/// What the provider sends the browser back with.
+/// What the provider sends the browser back with. Unknown parameters are
+/// let through: providers add their own (`scope`, `session_state`, ...).
 #[derive(Debug, Deserialize)]
 pub struct Callback {
     code: Option<String>,
