@@ -240,7 +240,7 @@ async fn failures_retry_then_die_and_a_dead_job_can_be_retried_by_hand(db: TestD
     assert!(
         matches!(
             system
-                .retry_dead_job(ws, onepane_domain::ConnectionId::new(), push.id)
+                .retry_dead_job(ws, ConnectionId::new(), push.id)
                 .await,
             Err(StoreError::NotFound { .. })
         ),
