@@ -19,12 +19,14 @@ mod error;
 mod idempotency;
 mod jobs;
 mod operator;
+mod pane;
 mod partner;
 pub mod postgres;
 mod rows;
 mod sync;
 mod tx;
 mod vendor;
+mod web;
 mod webhooks;
 
 #[cfg(feature = "testing")]
@@ -46,12 +48,17 @@ pub use idempotency::{
 };
 pub use jobs::{Job, JobStatus};
 pub use operator::OperatorStore;
+pub use pane::{CampaignWeek, Pipeline, VendorCounts};
 pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
 pub use sync::{
     CrmEntity, DueDealPush, DuePush, OAuthState, PageCounts, PageWrite, PushCounts, PushResult,
     RUN_ERRORS_KEPT, StreamState, SyncRun,
 };
 pub use vendor::{Backfilled, Partner, VendorStore};
+pub use web::{
+    Invitation, LandingPage, LoginSubject, MemberOf, NewWebSession, PendingInvitation, WebSession,
+    WorkspaceProfile,
+};
 pub use webhooks::{
     Attempt, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookDelivery, WebhookSubscription,
 };

@@ -1,0 +1,228 @@
+//! What the portal's home page summarizes across a workspace's vendors:
+//! counts, what waits for action, and the series its charts draw. Each is
+//! one indexed query, so the page stays fast however many leads there are.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use onepane_domain::deal::DealStatus;
+use onepane_domain::lead::LeadStatus;
+use onepane_domain::*;
+use uuid::Uuid;
+
+use crate::partner::{LEAD_COLUMNS, PartnerStore};
+use crate::rows::*;
+use crate::tx::{Access, on_tx};
+use crate::StoreError;
+
+/// Per vendor, what the home page counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VendorCounts {
+    /// New leads (not yet accepted, declined or worked).
+    pub new_leads: u64,
+    /// Deal registrations waiting for the vendor's decision.
+    pub pending_deals: u64,
+    /// Deal registrations approved and still protected.
+    pub approved_deals: u64,
+}
+
+/// The registered pipeline with one vendor, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    /// The vendor.
+    pub vendor_id: VendorId,
+    /// The currency of the amounts.
+    pub currency: Currency,
+    /// Submitted or approved registrations' amounts, summed.
+    pub amount: rust_decimal::Decimal,
+}
+
+/// Leads from one campaign in one week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignWeek {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// The Monday the week starts on.
+    pub week: NaiveDate,
+    /// Leads created that week.
+    pub leads: u64,
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl PartnerStore {
+    /// How many notifications are unread.
+    pub async fn unread_notifications(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let n: i64 = on_tx!(tx, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM notifications WHERE workspace_id = $1 AND read_at IS NULL",
+            )
+            .bind(self.workspace_id().as_uuid())
+            .fetch_one(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(count(n))
+    }
+
+    /// Per vendor: new leads, and registrations pending and approved.
+    pub async fn vendor_counts(
+        &self,
+    ) -> Result<std::collections::HashMap<VendorId, VendorCounts>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let ws = self.workspace_id().as_uuid();
+        let leads: Vec<(Uuid, i64)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT vendor_id, COUNT(*) FROM leads \
+                 WHERE workspace_id = $1 AND status = 'new' AND vendor_id IS NOT NULL GROUP BY vendor_id",
+            )
+            .bind(ws)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let deals: Vec<(Uuid, String, i64)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT vendor_id, status, COUNT(*) FROM deal_registrations \
+                 WHERE workspace_id = $1 AND status IN ('submitted', 'approved') GROUP BY vendor_id, status",
+            )
+            .bind(ws)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        let mut out: std::collections::HashMap<VendorId, VendorCounts> = Default::default();
+        for (vendor, n) in leads {
+            out.entry(VendorId::from_uuid(vendor)).or_default().new_leads = count(n);
+        }
+        for (vendor, status, n) in deals {
+            let entry = out.entry(VendorId::from_uuid(vendor)).or_default();
+            match parse::<DealStatus>("deal registration", &status)? {
+                DealStatus::Submitted => entry.pending_deals = count(n),
+                DealStatus::Approved => entry.approved_deals = count(n),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Vendor-sent leads waiting for accept or decline, the nearest
+    /// deadline first.
+    pub async fn leads_awaiting_response(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<lead::Lead>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<LeadRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND status = $2 \
+                 AND source = 'vendor' ORDER BY respond_by IS NULL, respond_by, id LIMIT $3"
+            ))
+            .bind(self.workspace_id().as_uuid())
+            .bind(LeadStatus::New.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
+    }
+
+    /// Registrations decided since `since`, and approved ones whose
+    /// protection ends before `expiring_before`, most recent first.
+    pub async fn deals_needing_attention(
+        &self,
+        since: DateTime<Utc>,
+        expiring_before: NaiveDate,
+        limit: u32,
+    ) -> Result<Vec<deal::DealRegistration>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<DealRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM deal_registrations WHERE workspace_id = $1 \
+                 AND ((decided_at IS NOT NULL AND decided_at > $2) \
+                      OR (status = 'approved' AND protection_expires_on IS NOT NULL AND protection_expires_on < $3)) \
+                 ORDER BY updated_at DESC LIMIT $4",
+                crate::partner::DEAL_COLUMNS
+            ))
+            .bind(self.workspace_id().as_uuid())
+            .bind(since)
+            .bind(expiring_before)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        convert_all(rows)
+    }
+
+    /// The pipeline registered with each vendor: submitted and approved
+    /// registrations' amounts, summed exactly per currency.
+    pub async fn pipeline(&self) -> Result<Vec<Pipeline>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<DealRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM deal_registrations \
+                 WHERE workspace_id = $1 AND status IN ('submitted', 'approved')",
+                crate::partner::DEAL_COLUMNS
+            ))
+            .bind(self.workspace_id().as_uuid())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        let deals: Vec<deal::DealRegistration> = convert_all(rows)?;
+        let mut sums: std::collections::BTreeMap<(VendorId, String), Pipeline> = Default::default();
+        for d in deals {
+            let money = d.details.amount;
+            let entry = sums
+                .entry((d.vendor_id, money.currency.code().to_owned()))
+                .or_insert(Pipeline {
+                    vendor_id: d.vendor_id,
+                    currency: money.currency,
+                    amount: rust_decimal::Decimal::ZERO,
+                });
+            entry.amount = entry
+                .amount
+                .checked_add(money.amount)
+                .ok_or_else(|| StoreError::Rule("the pipeline sum overflows".to_owned()))?;
+        }
+        Ok(sums.into_values().collect())
+    }
+
+    /// Leads per campaign per week since `since`.
+    pub async fn campaign_weeks(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CampaignWeek>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let sqlite = matches!(tx, crate::tx::Tx::Sqlite(..));
+        // The Monday of each lead's week, as text on both backends.
+        let week = if sqlite {
+            "date(created_at, '-6 days', 'weekday 1')"
+        } else {
+            "to_char(date_trunc('week', created_at), 'YYYY-MM-DD')"
+        };
+        let rows: Vec<(Uuid, String, i64)> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT campaign_id, {week} AS week, COUNT(*) FROM leads \
+                 WHERE workspace_id = $1 AND campaign_id IS NOT NULL AND created_at > $2 \
+                 GROUP BY campaign_id, week ORDER BY week"
+            ))
+            .bind(self.workspace_id().as_uuid())
+            .bind(since)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(campaign, week, n)| {
+                Ok(CampaignWeek {
+                    campaign_id: CampaignId::from_uuid(campaign),
+                    week: parse("lead week", &week)?,
+                    leads: count(n),
+                })
+            })
+            .collect()
+    }
+}
