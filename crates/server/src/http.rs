@@ -62,6 +62,8 @@ pub struct AppState {
 
 /// The largest JSON body most endpoints take.
 pub const BODY_LIMIT: usize = 1 << 20;
+/// The largest form a page posts.
+pub const WEB_BODY_LIMIT: usize = 64 << 10;
 /// The largest price-list items upload (50,000 items).
 pub const ITEMS_BODY_LIMIT: usize = 64 << 20;
 
@@ -89,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1/vendor", vendor_api(&state))
         .nest("/api/v1", partner_api(&state))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .merge(crate::web::router().layer(DefaultBodyLimit::max(WEB_BODY_LIMIT)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))

@@ -11,6 +11,7 @@ pub mod seal;
 pub mod secret_key;
 pub mod startup;
 pub mod telemetry;
+pub mod web;
 pub mod webhooks;
 
 pub use config::Config;

@@ -317,9 +317,12 @@ where
         shutdown.await;
         let _ = started_tx.send(());
     };
-    let serving = axum::serve(listener, router)
-        .with_graceful_shutdown(signal)
-        .into_future();
+    let serving = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .into_future();
     let deadline = async move {
         match started_rx.await {
             Ok(()) => tokio::time::sleep(drain).await,

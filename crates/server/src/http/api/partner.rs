@@ -416,23 +416,23 @@ pub struct PriceItemsQuery {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FiguresView {
     /// The currency of the figures.
-    currency: Currency,
+    pub(crate) currency: Currency,
     /// What the workspace pays per unit.
     #[serde(with = "rust_decimal::serde::str")]
     #[schema(schema_with = crate::http::openapi::decimal)]
-    cost: rust_decimal::Decimal,
+    pub(crate) cost: rust_decimal::Decimal,
     /// What the workspace sells a unit for.
     #[serde(with = "rust_decimal::serde::str")]
     #[schema(schema_with = crate::http::openapi::decimal)]
-    sell: rust_decimal::Decimal,
+    pub(crate) sell: rust_decimal::Decimal,
     /// Sell less cost.
     #[serde(with = "rust_decimal::serde::str")]
     #[schema(schema_with = crate::http::openapi::decimal)]
-    margin: rust_decimal::Decimal,
+    pub(crate) margin: rust_decimal::Decimal,
     /// Margin as a percentage of sell, to two places; null when sell is zero.
     #[serde(with = "rust_decimal::serde::str_option")]
     #[schema(schema_with = crate::http::openapi::decimal_or_null)]
-    margin_percent: Option<rust_decimal::Decimal>,
+    pub(crate) margin_percent: Option<rust_decimal::Decimal>,
 }
 
 impl From<&Figures> for FiguresView {
@@ -451,34 +451,34 @@ impl From<&Figures> for FiguresView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PricedItem {
     /// The item.
-    pub(super) id: PriceItemId,
+    pub(crate) id: PriceItemId,
     /// Its vendor.
-    pub(super) vendor_id: VendorId,
+    pub(crate) vendor_id: VendorId,
     /// Its price list.
-    pub(super) price_list_id: PriceListId,
+    pub(crate) price_list_id: PriceListId,
     /// The vendor's SKU.
-    pub(super) sku: String,
+    pub(crate) sku: String,
     /// The product's name.
-    pub(super) name: String,
+    pub(crate) name: String,
     /// The product category.
-    pub(super) category: Option<String>,
+    pub(crate) category: Option<String>,
     /// The list price per unit.
-    pub(super) list_price: Money,
+    pub(crate) list_price: Money,
     /// Units priced.
-    pub(super) quantity: u32,
+    pub(crate) quantity: u32,
     /// Per unit, in the item's currency.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) item_currency: Option<FiguresView>,
+    pub(crate) item_currency: Option<FiguresView>,
     /// Per unit, in the workspace's home currency.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) home_currency: Option<FiguresView>,
+    pub(crate) home_currency: Option<FiguresView>,
     /// Why the item could not be priced (e.g. a missing exchange rate).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) pricing_error: Option<String>,
+    pub(crate) pricing_error: Option<String>,
     #[serde(skip)]
-    pub(super) sort_margin: Option<rust_decimal::Decimal>,
+    pub(crate) sort_margin: Option<rust_decimal::Decimal>,
     #[serde(skip)]
-    pub(super) sort_percent: Option<rust_decimal::Decimal>,
+    pub(crate) sort_percent: Option<rust_decimal::Decimal>,
 }
 
 /// List priced items.
@@ -597,7 +597,7 @@ pub async fn price_items(
 /// Puts the first `wanted` items by a figure in order (items without one
 /// last, ties by SKU, then id, so pages never overlap). Selecting them
 /// first keeps a page of 50 out of 100,000 items linear, not a full sort.
-fn top_by_figure(
+pub(crate) fn top_by_figure(
     items: &mut Vec<&PricedItem>,
     wanted: usize,
     key: impl Fn(&PricedItem) -> Option<rust_decimal::Decimal>,

@@ -1,0 +1,195 @@
+//! Campaigns: every vendor campaign this workspace may run (by tier and
+//! audience), activated in one click into a co-branded landing page.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use onepane_domain::CampaignId;
+use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
+
+use super::{VendorNames, locale_of};
+use crate::http::AppState;
+use crate::web::i18n::Tr;
+use crate::web::session::{Posted, Viewer};
+use crate::web::{Chrome, WebError, render};
+
+/// The campaign routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", get(list))
+        .route("/campaigns/{id}", get(show))
+        .route("/campaigns/{id}/activate", post(activate))
+}
+
+/// A campaign as a card.
+#[derive(Debug, Clone)]
+pub struct CampaignCard {
+    /// Its id.
+    pub id: String,
+    /// The vendor.
+    pub vendor: String,
+    /// Its name in the viewer's language.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// When it runs, as text.
+    pub window: String,
+    /// The landing page's address, once activated.
+    pub landing: Option<String>,
+    /// Whether it has ended.
+    pub archived: bool,
+    /// The languages it comes in.
+    pub languages: String,
+}
+
+fn card(
+    c: &Campaign,
+    activation: Option<&CampaignActivation>,
+    names: &VendorNames,
+    t: &Tr,
+    base: &str,
+) -> CampaignCard {
+    let locale = locale_of(t);
+    let variant = locale
+        .as_ref()
+        .map_or_else(|| c.content.variants.first(), |l| c.content.variant_for(l));
+    let w = &c.content.window;
+    let window = match (w.starts_on(), w.ends_on()) {
+        (Some(s), Some(e)) => t.targs(
+            "campaign-window",
+            &[("from", t.date(&s)), ("to", t.date(&e))],
+        ),
+        (None, Some(e)) => t.ts("campaign-until", "to", &t.date(&e)),
+        (Some(s), None) => t.ts("campaign-from", "from", &t.date(&s)),
+        (None, None) => t.t("campaign-always"),
+    };
+    CampaignCard {
+        id: c.id.to_string(),
+        vendor: names.name(&c.vendor_id),
+        name: variant.name.to_string(),
+        description: variant
+            .description
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        window,
+        landing: activation.map(|a| format!("{base}/l/{}", a.slug)),
+        archived: c.status == CampaignStatus::Archived,
+        languages: c
+            .content
+            .variants
+            .as_slice()
+            .iter()
+            .map(|v| v.locale.as_str().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "campaigns.html")]
+struct CampaignsPage {
+    t: Tr,
+    chrome: Chrome,
+    campaigns: Vec<CampaignCard>,
+}
+
+async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
+    let store = viewer.store(&state);
+    let t = viewer.tr.clone();
+    let chrome = Chrome::load(&state, &viewer, "campaigns").await?;
+    let names = VendorNames::new(&store.vendors().await?);
+    let activations: HashMap<CampaignId, CampaignActivation> = store
+        .activations()
+        .await?
+        .into_iter()
+        .map(|a| (a.campaign_id, a))
+        .collect();
+    let mut campaigns = store.campaigns().await?;
+    // Not yet activated first, then newest.
+    campaigns.sort_by_key(|c| {
+        (
+            activations.contains_key(&c.id),
+            std::cmp::Reverse(c.created_at),
+        )
+    });
+    let cards = campaigns
+        .iter()
+        .map(|c| card(c, activations.get(&c.id), &names, &t, &state.public_base))
+        .collect();
+    render(&CampaignsPage {
+        t,
+        chrome,
+        campaigns: cards,
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "campaign.html")]
+struct CampaignPage {
+    t: Tr,
+    chrome: Chrome,
+    campaign: CampaignCard,
+    headline: String,
+    body: String,
+    call_to_action: String,
+    leads_link: String,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: CampaignId = id.parse().map_err(|_| WebError::NotFound)?;
+    let store = viewer.store(&state);
+    let t = viewer.tr.clone();
+    let campaign = store.campaign(id).await?;
+    let chrome = Chrome::load(&state, &viewer, "campaigns").await?;
+    let names = VendorNames::new(&store.vendors().await?);
+    let activation = store
+        .activations()
+        .await?
+        .into_iter()
+        .find(|a| a.campaign_id == id);
+    let locale = locale_of(&t);
+    let variant = locale.as_ref().map_or_else(
+        || campaign.content.variants.first(),
+        |l| campaign.content.variant_for(l),
+    );
+    let page = CampaignPage {
+        headline: variant.landing.headline.to_string(),
+        body: variant.landing.body.to_string(),
+        call_to_action: variant.landing.call_to_action.to_string(),
+        leads_link: format!("/leads?campaign={id}"),
+        campaign: card(
+            &campaign,
+            activation.as_ref(),
+            &names,
+            &t,
+            &state.public_base,
+        ),
+        t,
+        chrome,
+    };
+    render(&page)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NoFields {}
+
+async fn activate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    let id: CampaignId = id.parse().map_err(|_| WebError::NotFound)?;
+    viewer
+        .store(&state)
+        .activate_campaign(id, Some(viewer.session.user.id))
+        .await?;
+    Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
+}

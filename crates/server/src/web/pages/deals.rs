@@ -1,0 +1,463 @@
+//! Deal registrations: one form for every vendor (and several vendors at
+//! once), the list with status and protection, one registration with the
+//! vendor's decision.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, DealStatus, VendorFields};
+use onepane_domain::lead::Company;
+use onepane_domain::{Currency, DealRegistrationId, LeadId, Money, VendorId};
+use serde::Deserialize;
+
+use super::VendorNames;
+use super::leads::Choice;
+use crate::http::AppState;
+use crate::web::i18n::Tr;
+use crate::web::session::{Posted, Viewer};
+use crate::web::{Chrome, WebError, render};
+
+/// Product lines the form offers.
+const PRODUCT_LINES: usize = 5;
+/// Extra vendor fields the form offers.
+const EXTRA_FIELDS: usize = 3;
+
+/// The deal registration routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/deals", get(list))
+        .route("/deals/new", get(new_form).post(register))
+        .route("/deals/{id}", get(show))
+}
+
+/// The message id of a status.
+pub fn status_id(s: DealStatus) -> &'static str {
+    match s {
+        DealStatus::Submitted => "deal-status-submitted",
+        DealStatus::Approved => "deal-status-approved",
+        DealStatus::Rejected => "deal-status-rejected",
+        DealStatus::Expired => "deal-status-expired",
+    }
+}
+
+/// A registration as a row.
+#[derive(Debug, Clone)]
+pub struct DealLine {
+    /// Its id.
+    pub id: String,
+    /// The opportunity.
+    pub title: String,
+    /// The customer.
+    pub customer: String,
+    /// The vendor.
+    pub vendor: String,
+    /// The amount.
+    pub amount: String,
+    /// The status (CSS class).
+    pub status: &'static str,
+    /// The status's text.
+    pub status_text: String,
+    /// When protection ends, when approved.
+    pub expires: Option<String>,
+    /// When it was submitted.
+    pub submitted: String,
+}
+
+fn line(d: &DealRegistration, names: &VendorNames, t: &Tr) -> DealLine {
+    DealLine {
+        id: d.id.to_string(),
+        title: d.details.title.to_string(),
+        customer: d.details.customer.name.to_string(),
+        vendor: names.name(&d.vendor_id),
+        amount: t.money(&d.details.amount),
+        status: status_id(d.status),
+        status_text: t.t(status_id(d.status)),
+        expires: d.protection_expires_on.map(|e| t.date(&e)),
+        submitted: t.datetime(&d.submitted_at),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "deals.html")]
+struct DealsPage {
+    t: Tr,
+    chrome: Chrome,
+    deals: Vec<DealLine>,
+}
+
+async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
+    let store = viewer.store(&state);
+    let t = viewer.tr.clone();
+    let chrome = Chrome::load(&state, &viewer, "deals").await?;
+    let names = VendorNames::new(&store.vendors().await?);
+    let deals = store
+        .deal_registrations()
+        .await?
+        .iter()
+        .map(|d| line(d, &names, &t))
+        .collect();
+    render(&DealsPage { t, chrome, deals })
+}
+
+/// What the form shows and was sent, field by field.
+#[derive(Debug, Clone, Default)]
+pub struct DealForm {
+    /// The lead it comes from.
+    pub lead: String,
+    /// The chosen vendors.
+    pub vendors: Vec<String>,
+    /// The opportunity's title.
+    pub title: String,
+    /// The customer's name.
+    pub customer: String,
+    /// Its web domain.
+    pub domain: String,
+    /// Its country (ISO code).
+    pub country: String,
+    /// The expected value.
+    pub amount: String,
+    /// Its currency.
+    pub currency: String,
+    /// Product lines: SKU and quantity.
+    pub products: Vec<(String, String)>,
+    /// The vendor's own fields: name and value.
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "deal_form.html")]
+struct DealFormPage {
+    t: Tr,
+    chrome: Chrome,
+    form: DealForm,
+    vendors: Vec<Choice>,
+    errors: BTreeMap<&'static str, String>,
+}
+
+impl DealFormPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NewQuery {
+    lead: Option<String>,
+}
+
+async fn form_page(
+    state: &AppState,
+    viewer: &Viewer,
+    form: DealForm,
+    errors: BTreeMap<&'static str, String>,
+) -> Result<DealFormPage, WebError> {
+    let chrome = Chrome::load(state, viewer, "deals").await?;
+    let vendors = viewer
+        .store(state)
+        .vendors()
+        .await?
+        .into_iter()
+        .filter(|v| v.link.status == onepane_domain::program::LinkStatus::Active)
+        .map(|v| Choice {
+            value: v.vendor.id.to_string(),
+            selected: form.vendors.contains(&v.vendor.id.to_string()),
+            label: v.vendor.name.to_string(),
+        })
+        .collect();
+    Ok(DealFormPage {
+        t: viewer.tr.clone(),
+        chrome,
+        form,
+        vendors,
+        errors,
+    })
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, WebError> {
+    let mut form = DealForm {
+        currency: viewer.session.workspace.home_currency.code().to_owned(),
+        products: vec![(String::new(), String::new()); PRODUCT_LINES],
+        fields: vec![(String::new(), String::new()); EXTRA_FIELDS],
+        ..DealForm::default()
+    };
+    if let Some(lead) = q.lead.as_deref().filter(|l| !l.is_empty()) {
+        let id: LeadId = lead.parse().map_err(|_| WebError::NotFound)?;
+        let lead = viewer.store(&state).lead(id).await?;
+        form.lead = lead.id.to_string();
+        if let Some(v) = lead.vendor_id {
+            form.vendors.push(v.to_string());
+        }
+        if let Some(c) = &lead.company {
+            form.customer = c.name.to_string();
+            form.domain = c
+                .domain
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            form.country = c
+                .country
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            form.title = viewer
+                .tr
+                .ts("deal-default-title", "company", c.name.as_str());
+        } else {
+            form.title = viewer
+                .tr
+                .ts("deal-default-title", "company", lead.contact.name.as_str());
+        }
+    }
+    render(&form_page(&state, &viewer, form, BTreeMap::new()).await?)
+}
+
+fn read_form(pairs: &[(String, String)]) -> DealForm {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    DealForm {
+        lead: get("lead"),
+        vendors: pairs
+            .iter()
+            .filter(|(k, _)| k == "vendor")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        title: get("title"),
+        customer: get("customer"),
+        domain: get("domain"),
+        country: get("country").to_uppercase(),
+        amount: get("amount"),
+        currency: get("currency").to_uppercase(),
+        products: (1..=PRODUCT_LINES)
+            .map(|i| (get(&format!("sku_{i}")), get(&format!("qty_{i}"))))
+            .collect(),
+        fields: (1..=EXTRA_FIELDS)
+            .map(|i| {
+                (
+                    get(&format!("field_name_{i}")),
+                    get(&format!("field_value_{i}")),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The form checked: the vendors, the lead and the details, or a message
+/// per field in error.
+type Checked = (Vec<VendorId>, Option<LeadId>, DealDetails);
+
+fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, String>> {
+    let mut errors = BTreeMap::new();
+    let vendors: Vec<VendorId> = form.vendors.iter().filter_map(|v| v.parse().ok()).collect();
+    if vendors.is_empty() || vendors.len() != form.vendors.len() {
+        errors.insert("vendor", t.t("deal-error-vendor"));
+    }
+    let lead: Option<LeadId> = if form.lead.is_empty() {
+        None
+    } else {
+        match form.lead.parse() {
+            Ok(l) => Some(l),
+            Err(_) => {
+                errors.insert("lead", t.t("error-bad-request"));
+                None
+            }
+        }
+    };
+    let title = form.title.parse();
+    if title.is_err() {
+        errors.insert("title", t.t("deal-error-title"));
+    }
+    let customer = form.customer.parse();
+    if customer.is_err() {
+        errors.insert("customer", t.t("deal-error-customer"));
+    }
+    let domain = if form.domain.is_empty() {
+        Ok(None)
+    } else {
+        form.domain.parse().map(Some)
+    };
+    if domain.is_err() {
+        errors.insert("domain", t.t("deal-error-domain"));
+    }
+    let country = if form.country.is_empty() {
+        Ok(None)
+    } else {
+        form.country.parse().map(Some)
+    };
+    if country.is_err() {
+        errors.insert("country", t.t("deal-error-country"));
+    }
+    let currency: Result<Currency, _> = form.currency.parse();
+    if currency.is_err() {
+        errors.insert("currency", t.t("deal-error-currency"));
+    }
+    // Either decimal separator, spaces grouping thousands.
+    let amount: Result<rust_decimal::Decimal, _> = form
+        .amount
+        .replace([' ', '\u{a0}'], "")
+        .replace(',', ".")
+        .parse();
+    let amount = match amount {
+        Ok(a) if a > rust_decimal::Decimal::ZERO => Some(a),
+        _ => {
+            errors.insert("amount", t.t("deal-error-amount"));
+            None
+        }
+    };
+    let mut products = Vec::new();
+    for (i, (sku, qty)) in form.products.iter().enumerate() {
+        if sku.is_empty() && qty.is_empty() {
+            continue;
+        }
+        let key = PRODUCT_KEYS[i.min(PRODUCT_KEYS.len() - 1)];
+        match (sku.parse(), qty.parse::<u32>()) {
+            (Ok(sku), Ok(quantity)) if quantity > 0 => products.push(DealProduct { sku, quantity }),
+            _ => {
+                errors.insert(key, t.t("deal-error-product"));
+            }
+        }
+    }
+    let mut fields = BTreeMap::new();
+    for (name, value) in &form.fields {
+        if !name.is_empty() {
+            fields.insert(name.clone(), value.clone());
+        }
+    }
+    let fields = VendorFields::try_from(fields);
+    if fields.is_err() {
+        errors.insert("fields", t.t("deal-error-fields"));
+    }
+    match (title, customer, domain, country, currency, amount, fields) {
+        (Ok(title), Ok(name), Ok(domain), Ok(country), Ok(currency), Some(amount), Ok(fields))
+            if errors.is_empty() =>
+        {
+            Ok((
+                vendors,
+                lead,
+                DealDetails {
+                    title,
+                    customer: Company {
+                        name,
+                        domain,
+                        country,
+                    },
+                    amount: Money::new(amount, currency),
+                    products,
+                    fields,
+                },
+            ))
+        }
+        _ => Err(errors),
+    }
+}
+
+const PRODUCT_KEYS: [&str; PRODUCT_LINES] = [
+    "product_1",
+    "product_2",
+    "product_3",
+    "product_4",
+    "product_5",
+];
+
+async fn register(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let form = read_form(&form);
+    let (vendors, lead, details) = match check(&form, &viewer.tr) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            let page = form_page(&state, &viewer, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        }
+    };
+    let regs = viewer
+        .store(&state)
+        .register_deals(&vendors, &details, lead, Some(viewer.session.user.id))
+        .await?;
+    let target = match regs.as_slice() {
+        [one] => format!("/deals/{}", one.id),
+        _ => "/deals".to_owned(),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+#[derive(askama::Template)]
+#[template(path = "deal.html")]
+struct DealPage {
+    t: Tr,
+    chrome: Chrome,
+    deal: DealLine,
+    domain: String,
+    country: String,
+    lead: Option<String>,
+    reason: Option<String>,
+    discount: Option<String>,
+    decided: Option<String>,
+    products: Vec<(String, u32)>,
+    fields: Vec<(String, String)>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: DealRegistrationId = id.parse().map_err(|_| WebError::NotFound)?;
+    let store = viewer.store(&state);
+    let t = viewer.tr.clone();
+    let deal = store.deal_registration(id).await?;
+    let chrome = Chrome::load(&state, &viewer, "deals").await?;
+    let names = VendorNames::new(&store.vendors().await?);
+    let page = DealPage {
+        deal: line(&deal, &names, &t),
+        domain: deal
+            .details
+            .customer
+            .domain
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        country: deal
+            .details
+            .customer
+            .country
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        lead: deal.lead_id.map(|l| l.to_string()),
+        reason: deal.reason.as_ref().map(ToString::to_string),
+        discount: deal
+            .extra_discount
+            .map(|d| format!("{} %", t.decimal(&d.value()))),
+        decided: deal.decided_at.map(|d| t.datetime(&d)),
+        products: deal
+            .details
+            .products
+            .iter()
+            .map(|p| (p.sku.to_string(), p.quantity))
+            .collect(),
+        fields: deal
+            .details
+            .fields
+            .as_map()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        t,
+        chrome,
+    };
+    render(&page)
+}

@@ -1,0 +1,304 @@
+//! Home: what needs action now across every vendor, counts per vendor,
+//! and charts of the pipeline, margins and campaign leads.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{Datelike as _, Duration, Utc};
+use onepane_domain::margin::PriceQuery;
+use onepane_domain::workspace::ConnectionStatus;
+use onepane_domain::{CampaignId, VendorId};
+use rust_decimal::prelude::ToPrimitive as _;
+
+use super::{VendorNames, locale_of};
+use crate::http::AppState;
+use crate::web::charts::{self, Bar};
+use crate::web::i18n::Tr;
+use crate::web::session::Viewer;
+use crate::web::{Chrome, WebError, render};
+
+/// The home page's route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(home))
+}
+
+/// One thing that needs the viewer's action.
+#[derive(Debug, Clone)]
+pub struct Action {
+    /// What kind: campaign, lead, deal or connection (a CSS class).
+    pub kind: &'static str,
+    /// The vendor it concerns.
+    pub vendor: String,
+    /// What it says.
+    pub text: String,
+    /// When it is due, when it has a deadline.
+    pub due: Option<String>,
+    /// Where to act on it.
+    pub href: String,
+}
+
+/// One vendor's counts.
+#[derive(Debug, Clone)]
+pub struct VendorLine {
+    /// The vendor's name.
+    pub name: String,
+    /// Its id, for links.
+    pub id: String,
+    /// The workspace's tier.
+    pub tier: String,
+    /// New leads.
+    pub new_leads: u64,
+    /// Registrations waiting for the vendor.
+    pub pending_deals: u64,
+    /// Registrations approved.
+    pub approved_deals: u64,
+}
+
+#[derive(askama::Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    t: Tr,
+    chrome: Chrome,
+    actions: Vec<Action>,
+    vendors: Vec<VendorLine>,
+    pipeline_chart: Option<String>,
+    margin_chart: Option<String>,
+    campaign_chart: Option<String>,
+}
+
+/// How far back decided registrations and new campaigns count as news.
+const RECENT: Duration = Duration::days(14);
+/// How far ahead an approved registration's protection counts as ending.
+const EXPIRING: Duration = Duration::days(30);
+/// Weeks of campaign leads charted.
+const WEEKS: i64 = 8;
+
+async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
+    let store = viewer.store(&state);
+    let t = viewer.tr.clone();
+    let chrome = Chrome::load(&state, &viewer, "home").await?;
+    let vendors = store.vendors().await?;
+    let names = VendorNames::new(&vendors);
+    let now = Utc::now();
+    let today = now.date_naive();
+    let locale = locale_of(&t);
+
+    let mut actions = Vec::new();
+    // New campaigns not activated yet.
+    let campaigns = store.campaigns().await?;
+    let activated: HashSet<CampaignId> = store
+        .activations()
+        .await?
+        .into_iter()
+        .map(|a| a.campaign_id)
+        .collect();
+    for c in campaigns
+        .iter()
+        .filter(|c| !activated.contains(&c.id) && now - c.created_at < RECENT)
+    {
+        let name = locale
+            .as_ref()
+            .map_or_else(|| c.content.variants.first(), |l| c.content.variant_for(l))
+            .name
+            .to_string();
+        actions.push(Action {
+            kind: "campaign",
+            vendor: names.name(&c.vendor_id),
+            text: t.ts("home-action-campaign", "name", &name),
+            due: c.content.window.ends_on().map(|d| t.date(&d)),
+            href: format!("/campaigns/{}", c.id),
+        });
+    }
+    for lead in store.leads_awaiting_response(10).await? {
+        actions.push(Action {
+            kind: "lead",
+            vendor: names.name_opt(&lead.vendor_id),
+            text: t.ts("home-action-lead", "name", lead.contact.name.as_str()),
+            due: lead.respond_by.map(|d| t.datetime(&d)),
+            href: format!("/leads/{}", lead.id),
+        });
+    }
+    for deal in store
+        .deals_needing_attention(now - RECENT, today + EXPIRING, 10)
+        .await?
+    {
+        let (id, due) = match deal.status {
+            onepane_domain::deal::DealStatus::Approved => match deal.protection_expires_on {
+                Some(d) if d < today + EXPIRING => ("home-action-deal-expiring", Some(t.date(&d))),
+                _ => ("home-action-deal-approved", None),
+            },
+            onepane_domain::deal::DealStatus::Rejected => ("home-action-deal-rejected", None),
+            _ => ("home-action-deal-decided", None),
+        };
+        actions.push(Action {
+            kind: "deal",
+            vendor: names.name(&deal.vendor_id),
+            text: t.ts(id, "title", deal.details.title.as_str()),
+            due,
+            href: format!("/deals/{}", deal.id),
+        });
+    }
+    for conn in store.connections().await? {
+        if matches!(
+            conn.status,
+            ConnectionStatus::NeedsReauthorization | ConnectionStatus::Failing
+        ) {
+            let id = if conn.status == ConnectionStatus::Failing {
+                "home-action-connection-failing"
+            } else {
+                "home-action-connection-reauthorize"
+            };
+            actions.push(Action {
+                kind: "connection",
+                vendor: conn
+                    .target
+                    .vendor_id()
+                    .map(|v| names.name(&v))
+                    .unwrap_or_default(),
+                text: t.ts(id, "name", conn.name.as_str()),
+                due: None,
+                href: format!("/connections#connection-{}", conn.id),
+            });
+        }
+    }
+
+    let counts = store.vendor_counts().await?;
+    let lines: Vec<VendorLine> = vendors
+        .iter()
+        .map(|v| {
+            let c = counts.get(&v.vendor.id).cloned().unwrap_or_default();
+            VendorLine {
+                name: v.vendor.name.to_string(),
+                id: v.vendor.id.to_string(),
+                tier: t.t(&format!("tier-{}", v.link.tier.as_str())),
+                new_leads: c.new_leads,
+                pending_deals: c.pending_deals,
+                approved_deals: c.approved_deals,
+            }
+        })
+        .collect();
+
+    let pipeline: Vec<Bar> = store
+        .pipeline()
+        .await?
+        .into_iter()
+        .map(|p| Bar {
+            label: format!("{} ({})", names.name(&p.vendor_id), p.currency.code()),
+            value: p.amount.to_f64().unwrap_or(0.0),
+            shown: t.money(&onepane_domain::Money::new(p.amount, p.currency).rounded()),
+        })
+        .collect();
+    let pipeline_chart =
+        (!pipeline.is_empty()).then(|| charts::bars(&t.t("home-chart-pipeline"), &pipeline));
+
+    let margin_chart = margin_chart(&state, &viewer, &names, &t).await?;
+    let campaign_chart = campaign_chart(&store, &campaigns, &t, now).await?;
+
+    let page = HomePage {
+        t,
+        chrome,
+        actions,
+        vendors: lines,
+        pipeline_chart,
+        margin_chart,
+        campaign_chart,
+    };
+    render(&page)
+}
+
+/// The average margin % of each vendor's price items, in home currency.
+async fn margin_chart(
+    state: &AppState,
+    viewer: &Viewer,
+    names: &VendorNames,
+    t: &Tr,
+) -> Result<Option<String>, WebError> {
+    let items = crate::http::api::pricing::priced_items(
+        &state.store,
+        &state.pricing,
+        viewer.session.workspace.id,
+        Utc::now().date_naive(),
+        PriceQuery::one(),
+    )
+    .await?;
+    let mut sums: BTreeMap<VendorId, (rust_decimal::Decimal, u32)> = BTreeMap::new();
+    for item in items.iter() {
+        if let Some(p) = item.sort_percent {
+            let e = sums.entry(item.vendor_id).or_default();
+            e.0 += p;
+            e.1 += 1;
+        }
+    }
+    let bars: Vec<Bar> = sums
+        .into_iter()
+        .map(|(v, (sum, n))| {
+            let avg = sum / rust_decimal::Decimal::from(n.max(1));
+            Bar {
+                label: names.name(&v),
+                value: avg.to_f64().unwrap_or(0.0),
+                shown: format!("{} %", t.decimal(&avg)),
+            }
+        })
+        .collect();
+    Ok((!bars.is_empty()).then(|| charts::bars(&t.t("home-chart-margin"), &bars)))
+}
+
+/// Leads per campaign per week, for the five campaigns with the most.
+async fn campaign_chart(
+    store: &onepane_store::PartnerStore,
+    campaigns: &[onepane_domain::campaign::Campaign],
+    t: &Tr,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<String>, WebError> {
+    let monday = now.date_naive() - Duration::days(i64::from(now.weekday().num_days_from_monday()));
+    let first = monday - Duration::weeks(WEEKS - 1);
+    let weeks: Vec<chrono::NaiveDate> = (0..WEEKS).map(|i| first + Duration::weeks(i)).collect();
+    let since = first
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or(now);
+    let rows = store.campaign_weeks(since).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut per: BTreeMap<CampaignId, Vec<u64>> = BTreeMap::new();
+    for r in rows {
+        if let Some(i) = weeks.iter().position(|w| *w == r.week) {
+            per.entry(r.campaign_id)
+                .or_insert_with(|| vec![0; weeks.len()])[i] += r.leads;
+        }
+    }
+    let mut series: Vec<(CampaignId, Vec<u64>)> = per.into_iter().collect();
+    series.sort_by_key(|(_, v)| std::cmp::Reverse(v.iter().sum::<u64>()));
+    series.truncate(5);
+    let locale = locale_of(t);
+    let named: Vec<(String, Vec<u64>)> = series
+        .into_iter()
+        .map(|(id, v)| {
+            let name = campaigns
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| {
+                    locale
+                        .as_ref()
+                        .map_or_else(|| c.content.variants.first(), |l| c.content.variant_for(l))
+                        .name
+                        .to_string()
+                })
+                .unwrap_or_else(|| id.to_string());
+            (name, v)
+        })
+        .collect();
+    let labels: Vec<String> = weeks
+        .iter()
+        .map(|w| format!("{}.{}.", w.day(), w.month()))
+        .collect();
+    Ok(Some(charts::lines(
+        &t.t("home-chart-campaigns"),
+        &labels,
+        &named,
+    )))
+}

@@ -1,0 +1,243 @@
+//! The public landing page of an activated campaign, at `/l/{slug}`: the
+//! vendor's content with the partner's name, logo and contact, in the
+//! visitor's language when the campaign has it, and a lead form.
+//!
+//! The form is guarded against spam by a honeypot field (hidden from
+//! people, filled by bots: such a submission is thanked and dropped) and a
+//! limit per client address. A submitted lead is attributed to the vendor
+//! and the campaign, notifies the workspace and is queued for its CRM (the
+//! store does all three in one transaction).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use onepane_domain::lead::{Company, Contact, NewCampaignLead};
+use onepane_domain::text::Locale;
+use onepane_store::LandingPage;
+use serde::Deserialize;
+
+use crate::http::AppState;
+use crate::web::auth::client_address;
+use crate::web::i18n::{Lang, Tr};
+use crate::web::session::browser_lang;
+use crate::web::{WebError, render};
+
+/// Submissions from one address per window before it is held.
+pub const SUBMISSIONS_PER_WINDOW: u64 = 10;
+/// The window submissions are counted over.
+pub const SUBMISSION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The landing page's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/l/{slug}", get(show).post(submit))
+}
+
+/// What the visitor typed, kept to show again with the errors.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LeadForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    company: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    message: String,
+    /// The honeypot: people never see it.
+    #[serde(default)]
+    website: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "landing.html")]
+struct LandingView {
+    t: Tr,
+    slug: String,
+    partner: String,
+    vendor: String,
+    headline: String,
+    body: String,
+    call_to_action: String,
+    contact_name: String,
+    contact_email: String,
+    contact_phone: String,
+    website: String,
+    logo_url: String,
+    initials: String,
+    form: LeadForm,
+    errors: Vec<(&'static str, String)>,
+    thanks: bool,
+}
+
+impl LandingView {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, e)| e)
+    }
+}
+
+fn view(page: &LandingPage, headers: &HeaderMap, slug: &str) -> LandingView {
+    let visitor = browser_lang(headers);
+    let locale: Option<Locale> = visitor.tag().parse().ok();
+    let content = &page.campaign.content;
+    let variant = locale
+        .as_ref()
+        .map_or_else(|| content.variants.first(), |l| content.variant_for(l));
+    // The page speaks the language of the content it shows, when we speak it.
+    let lang = Lang::from_tag(variant.locale.as_str()).unwrap_or(visitor);
+    let partner = page.workspace.name.to_string();
+    let initials: String = partner
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect();
+    let p = &page.profile;
+    LandingView {
+        t: Tr::new(lang),
+        slug: slug.to_owned(),
+        vendor: page.vendor_name.to_string(),
+        headline: variant.landing.headline.to_string(),
+        body: variant.landing.body.to_string(),
+        call_to_action: variant.landing.call_to_action.to_string(),
+        contact_name: p.contact_name.clone().unwrap_or_default(),
+        contact_email: p.contact_email.clone().unwrap_or_default(),
+        contact_phone: p.contact_phone.clone().unwrap_or_default(),
+        website: p.website.clone().unwrap_or_default(),
+        logo_url: p
+            .logo_url
+            .clone()
+            .filter(|u| u.starts_with("https://"))
+            .unwrap_or_default(),
+        initials,
+        partner,
+        form: LeadForm::default(),
+        errors: Vec::new(),
+        thanks: false,
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, WebError> {
+    let page = state
+        .store
+        .system()
+        .landing_page(&slug)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    render(&view(&page, &headers, &slug))
+}
+
+/// Checks the form: the lead, or a message per field in error.
+fn check(
+    form: &LeadForm,
+    page: &LandingPage,
+    t: &Tr,
+) -> Result<NewCampaignLead, Vec<(&'static str, String)>> {
+    let mut errors = Vec::new();
+    let name = form.name.trim().parse();
+    if name.is_err() {
+        errors.push(("name", t.t("landing-error-name")));
+    }
+    let email = form.email.trim().parse();
+    if email.is_err() {
+        errors.push(("email", t.t("landing-error-email")));
+    }
+    let company = if form.company.trim().is_empty() {
+        Ok(None)
+    } else {
+        form.company.trim().parse().map(Some)
+    };
+    if company.is_err() {
+        errors.push(("company", t.t("landing-error-company")));
+    }
+    let phone = if form.phone.trim().is_empty() {
+        Ok(None)
+    } else {
+        form.phone.trim().parse().map(Some)
+    };
+    if phone.is_err() {
+        errors.push(("phone", t.t("landing-error-phone")));
+    }
+    let message = if form.message.trim().is_empty() {
+        Ok(None)
+    } else {
+        form.message.trim().parse().map(Some)
+    };
+    if message.is_err() {
+        errors.push(("message", t.t("landing-error-message")));
+    }
+    match (name, email, company, phone, message) {
+        (Ok(name), Ok(email), Ok(company), Ok(phone), Ok(message)) => Ok(NewCampaignLead {
+            activation_id: page.activation.id,
+            contact: Contact {
+                name,
+                email: Some(email),
+                phone,
+                title: None,
+            },
+            company: company.map(|name| Company {
+                name,
+                domain: None,
+                country: None,
+            }),
+            message,
+        }),
+        _ => Err(errors),
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    Path(slug): Path<String>,
+    axum::Form(form): axum::Form<LeadForm>,
+) -> Result<Response, WebError> {
+    let system = state.store.system();
+    let page = system
+        .landing_page(&slug)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let mut view = view(&page, &headers, &slug);
+    let key = format!("landing:address:{}", client_address(&extensions));
+    let since = Utc::now() - SUBMISSION_WINDOW;
+    if system.throttle_counts(&[&key], since).await?.first() >= Some(&SUBMISSIONS_PER_WINDOW) {
+        view.errors
+            .push(("form", view.t.t("landing-error-too-many")));
+        view.form = form;
+        return Ok((StatusCode::TOO_MANY_REQUESTS, render(&view)?).into_response());
+    }
+    system.throttle_record(&[&key], since).await?;
+    if !form.website.is_empty() {
+        tracing::info!(slug = %slug, "landing-page submission dropped: the honeypot was filled");
+        view.thanks = true;
+        return render(&view);
+    }
+    match check(&form, &page, &view.t) {
+        Ok(lead) => {
+            let lead = state
+                .store
+                .partner(page.workspace.id)
+                .capture_campaign_lead(&lead)
+                .await?;
+            tracing::info!(lead = %lead.id, slug = %slug, "lead captured");
+            view.thanks = true;
+            render(&view)
+        }
+        Err(errors) => {
+            view.errors = errors;
+            view.form = form;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&view)?).into_response())
+        }
+    }
+}

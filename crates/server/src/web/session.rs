@@ -1,0 +1,281 @@
+//! Browser sessions: the cookie, the logged-in viewer every page takes, and
+//! CSRF checks on every form.
+//!
+//! The session cookie holds 256 random bits; the database keeps only their
+//! SHA-256 digest. It is HttpOnly and SameSite=Lax, and Secure (with the
+//! `__Host-` prefix) when the server is reached over HTTPS. Each session has
+//! its own CSRF token, sent back by every form and compared in constant
+//! time. Forms shown before login (log in, reset, accept an invitation)
+//! carry a token that must match a cookie set with the form.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use onepane_store::WebSession;
+use serde::de::DeserializeOwned;
+
+use super::error::WebError;
+use super::i18n::{Lang, Tr};
+use crate::auth::credentials::{random_secret, token_digest};
+use crate::http::AppState;
+
+/// How long a session lives at most, however active.
+pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::days(7);
+
+/// The form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// The cookie names, by whether the server is reached over HTTPS.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieNames {
+    /// The session.
+    pub session: &'static str,
+    /// The pre-login CSRF token.
+    pub csrf: &'static str,
+    secure: bool,
+}
+
+impl CookieNames {
+    /// The names for a server whose public address is `base`.
+    pub fn for_base(base: &str) -> CookieNames {
+        if base.starts_with("https://") {
+            CookieNames {
+                session: "__Host-onepane_session",
+                csrf: "__Host-onepane_csrf",
+                secure: true,
+            }
+        } else {
+            CookieNames {
+                session: "onepane_session",
+                csrf: "onepane_csrf",
+                secure: false,
+            }
+        }
+    }
+
+    /// A `Set-Cookie` value for `name`; `None` clears it.
+    pub fn set(&self, name: &str, value: Option<&str>, max_age: chrono::Duration) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let text = match value {
+            Some(v) => format!(
+                "{name}={v}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                max_age.num_seconds()
+            ),
+            None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+        };
+        // Names and values are our own base64url and ASCII.
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The language for an anonymous visitor: the browser's.
+pub fn browser_lang(headers: &HeaderMap) -> Lang {
+    Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// Compares two tokens in time independent of where they differ.
+pub fn same_token(a: &str, b: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    // Comparing digests makes the time independent of the lengths too.
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// A logged-in member, in the workspace its session acts in.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The session as stored.
+    pub session: WebSession,
+    /// The digest of the session's token.
+    pub digest: [u8; 32],
+    /// The messages of the viewer's language.
+    pub tr: Tr,
+}
+
+impl Viewer {
+    /// The workspace's store.
+    pub fn store(&self, state: &AppState) -> onepane_store::PartnerStore {
+        state.store.partner(self.session.workspace.id)
+    }
+}
+
+/// Where a visitor without a session is sent.
+fn to_login(parts: &Parts) -> Response {
+    let next = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or("/");
+    let target = if next == "/" {
+        "/login".to_owned()
+    } else {
+        format!("/login?next={}", super::urlencode(next))
+    };
+    Redirect::to(&target).into_response()
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Some(viewer) = parts.extensions.get::<Viewer>() {
+            return Ok(viewer.clone());
+        }
+        let names = CookieNames::for_base(&state.public_base);
+        let Some(token) = cookie(&parts.headers, names.session) else {
+            return Err(to_login(parts));
+        };
+        let digest = token_digest(token);
+        let session = state
+            .store
+            .system()
+            .session(&digest)
+            .await
+            .map_err(|e| WebError::from(e).into_response())?;
+        let Some(session) = session else {
+            return Err(to_login(parts));
+        };
+        let lang = session
+            .locale
+            .as_ref()
+            .and_then(|l| Lang::from_tag(l.as_str()))
+            .unwrap_or_else(|| browser_lang(&parts.headers));
+        let viewer = Viewer {
+            session,
+            digest,
+            tr: Tr::new(lang),
+        };
+        parts.extensions.insert(viewer.clone());
+        Ok(viewer)
+    }
+}
+
+/// A form posted by a logged-in member, its CSRF token checked.
+#[derive(Debug)]
+pub struct Posted<T> {
+    /// Who posted it.
+    pub viewer: Viewer,
+    /// The fields.
+    pub form: T,
+}
+
+/// The fields of a URL-encoded body, in order.
+pub fn fields(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+async fn body_bytes(req: Request, state: &AppState) -> Result<axum::body::Bytes, WebError> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|_| WebError::BadRequest)
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let bytes = body_bytes(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let sent = fields(&bytes)
+            .into_iter()
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v);
+        if !sent.is_some_and(|s| same_token(&s, &viewer.session.csrf)) {
+            return Err(WebError::Csrf.into_response());
+        }
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| WebError::BadRequest.into_response())?;
+        Ok(Posted { viewer, form })
+    }
+}
+
+/// A form posted before login, its token checked against the cookie set
+/// when the form was shown.
+#[derive(Debug)]
+pub struct AnonymousForm<T> {
+    /// The fields.
+    pub form: T,
+    /// The request's headers.
+    pub headers: HeaderMap,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonymousForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let names = CookieNames::for_base(&state.public_base);
+        let bytes = body_bytes(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let sent = fields(&bytes)
+            .into_iter()
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v);
+        let expected = cookie(&headers, names.csrf);
+        match (sent, expected) {
+            (Some(s), Some(e)) if same_token(&s, e) => {}
+            _ => return Err(WebError::Csrf.into_response()),
+        }
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| WebError::BadRequest.into_response())?;
+        Ok(AnonymousForm { form, headers })
+    }
+}
+
+/// The pre-login CSRF token for a form being shown: the cookie's when the
+/// browser has one, else a new one with the cookie to set.
+pub fn anonymous_csrf(
+    headers: &HeaderMap,
+    names: CookieNames,
+) -> Result<(String, Option<HeaderValue>), WebError> {
+    if let Some(existing) = cookie(headers, names.csrf).filter(|v| v.len() >= 32) {
+        return Ok((existing.to_owned(), None));
+    }
+    let token = random_secret("").map_err(|e| WebError::Internal(e.into()))?;
+    let header = names.set(names.csrf, Some(&token), chrono::Duration::hours(12));
+    Ok((token, Some(header)))
+}
+
+/// Adds a `Set-Cookie` header to a response.
+pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        response.headers_mut().append(SET_COOKIE, c);
+    }
+    response
+}
+
+/// A new session token, its digest and a CSRF token.
+pub fn new_session_secrets() -> Result<(String, [u8; 32], String), WebError> {
+    let token = random_secret("").map_err(|e| WebError::Internal(e.into()))?;
+    let csrf = random_secret("").map_err(|e| WebError::Internal(e.into()))?;
+    let digest = token_digest(&token);
+    Ok((token, digest, csrf))
+}
+
+/// When a session started now ends at the latest.
+pub fn session_expiry() -> chrono::DateTime<Utc> {
+    Utc::now() + SESSION_LIFETIME
+}

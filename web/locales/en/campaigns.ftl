@@ -1,0 +1,11 @@
+campaigns-intro = Campaigns your vendors offer you. Activate one and it gets its own landing page with your name on it; the leads it brings arrive in Leads.
+campaigns-none = No campaigns are available to you right now.
+campaign-activate = Activate
+campaign-active = Active: landing page at
+campaign-leads = Leads from this campaign
+campaign-preview = What visitors see
+campaign-window = { $from } – { $to }
+campaign-until = until { $to }
+campaign-from = from { $from }
+campaign-always = running now
+campaign-languages = in { $languages }

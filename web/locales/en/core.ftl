@@ -1,0 +1,39 @@
+skip-to-content = Skip to content
+nav-label = Main
+nav-home = Home
+nav-leads = Leads
+nav-deals = Deal registrations
+nav-campaigns = Campaigns
+nav-assets = Assets
+nav-prices = Prices
+nav-connections = Connections
+nav-settings = Settings
+nav-notifications = Notifications
+logout = Log out
+workspace-switch-label = Switch to workspace
+workspace-switch = Switch
+error-home = Back to the home page
+error-not-found = There is nothing here.
+error-csrf = This form has expired or did not come from this site. Go back, reload the page and try again.
+error-bad-request = The request could not be read.
+error-forbidden = Your role does not allow this.
+error-too-many = Too many attempts. Wait a few minutes and try again.
+error-internal = Something went wrong on our side. Try again in a moment.
+filter = Filter
+clear-filters = Clear
+all = All
+save = Save
+cancel = Cancel
+next-page = Next page
+first-page = First page
+none-yet = Nothing here yet.
+vendor = Vendor
+status = Status
+created = Created
+actions = Actions
+search = Search
+leads-count = { $count ->
+    [one] { $count } lead
+   *[other] { $count } leads
+}
+error-conflict = This cannot be done in its current state. Reload the page to see where it stands.

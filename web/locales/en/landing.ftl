@@ -1,0 +1,16 @@
+landing-with = with { $vendor }
+landing-name = Your name
+landing-email = Email
+landing-company = Company
+landing-phone = Phone
+landing-message = Message
+landing-honeypot = Leave this field empty
+landing-submit = Send
+landing-thanks = Thank you! { $partner } will be in touch soon.
+landing-contact = Contact { $partner }
+landing-error-name = Tell us your name.
+landing-error-email = Give an email address like name@example.com.
+landing-error-company = The company name is too long.
+landing-error-phone = The phone number is too long.
+landing-error-message = The message is too long (at most 20,000 characters).
+landing-error-too-many = Too many messages from your address. Try again in a few minutes.

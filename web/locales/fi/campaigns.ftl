@@ -1,0 +1,11 @@
+campaigns-intro = Toimittajiesi sinulle tarjoamat kampanjat. Aktivoi kampanja, niin se saa oman laskeutumissivun sinun nimelläsi; sen tuomat liidit tulevat Liideihin.
+campaigns-none = Sinulle ei ole juuri nyt tarjolla kampanjoita.
+campaign-activate = Aktivoi
+campaign-active = Aktiivinen: laskeutumissivu osoitteessa
+campaign-leads = Tämän kampanjan liidit
+campaign-preview = Mitä kävijät näkevät
+campaign-window = { $from } – { $to }
+campaign-until = { $to } asti
+campaign-from = { $from } alkaen
+campaign-always = käynnissä nyt
+campaign-languages = kielet: { $languages }

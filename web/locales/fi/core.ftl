@@ -1,0 +1,39 @@
+skip-to-content = Siirry sisältöön
+nav-label = Päävalikko
+nav-home = Etusivu
+nav-leads = Liidit
+nav-deals = Kauppojen rekisteröinnit
+nav-campaigns = Kampanjat
+nav-assets = Materiaalit
+nav-prices = Hinnat
+nav-connections = Yhteydet
+nav-settings = Asetukset
+nav-notifications = Ilmoitukset
+logout = Kirjaudu ulos
+workspace-switch-label = Vaihda työtilaan
+workspace-switch = Vaihda
+error-home = Takaisin etusivulle
+error-not-found = Täällä ei ole mitään.
+error-csrf = Lomake on vanhentunut tai se ei tullut tältä sivustolta. Palaa takaisin, lataa sivu uudelleen ja yritä uudelleen.
+error-bad-request = Pyyntöä ei voitu lukea.
+error-forbidden = Roolisi ei salli tätä.
+error-too-many = Liian monta yritystä. Odota muutama minuutti ja yritä uudelleen.
+error-internal = Jokin meni pieleen meidän päässämme. Yritä hetken päästä uudelleen.
+filter = Suodata
+clear-filters = Tyhjennä
+all = Kaikki
+save = Tallenna
+cancel = Peruuta
+next-page = Seuraava sivu
+first-page = Ensimmäinen sivu
+none-yet = Täällä ei ole vielä mitään.
+vendor = Toimittaja
+status = Tila
+created = Luotu
+actions = Toiminnot
+search = Hae
+leads-count = { $count ->
+    [one] { $count } liidi
+   *[other] { $count } liidiä
+}
+error-conflict = Tätä ei voi tehdä nykyisessä tilassa. Lataa sivu uudelleen nähdäksesi tilanteen.

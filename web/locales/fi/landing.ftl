@@ -1,0 +1,16 @@
+landing-with = yhteistyössä: { $vendor }
+landing-name = Nimesi
+landing-email = Sähköposti
+landing-company = Yritys
+landing-phone = Puhelin
+landing-message = Viesti
+landing-honeypot = Jätä tämä kenttä tyhjäksi
+landing-submit = Lähetä
+landing-thanks = Kiitos! { $partner } ottaa sinuun pian yhteyttä.
+landing-contact = Ota yhteyttä: { $partner }
+landing-error-name = Kerro nimesi.
+landing-error-email = Anna sähköpostiosoite, esimerkiksi nimi@example.com.
+landing-error-company = Yrityksen nimi on liian pitkä.
+landing-error-phone = Puhelinnumero on liian pitkä.
+landing-error-message = Viesti on liian pitkä (enintään 20 000 merkkiä).
+landing-error-too-many = Osoitteestasi on tullut liian monta viestiä. Yritä muutaman minuutin kuluttua uudelleen.

@@ -1,0 +1,18 @@
+// Live sync progress on the connections page. Without it, "Sync now" still
+// works: the page reloads and shows the latest run.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-progress-url]").forEach(function (el) {
+    if (!window.EventSource) { return; }
+    var source = new EventSource(el.getAttribute("data-progress-url"));
+    var bar = el.querySelector("progress");
+    var text = el.querySelector("[data-progress-text]");
+    source.addEventListener("progress", function (event) {
+      var run = JSON.parse(event.data);
+      if (bar && run.total) { bar.max = run.total; bar.value = run.read; }
+      if (text) { text.textContent = run.text; }
+      if (run.done) { source.close(); }
+    });
+    source.addEventListener("error", function () { source.close(); });
+  });
+})();
