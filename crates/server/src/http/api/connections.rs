@@ -271,7 +271,25 @@ pub async fn sync_now(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let id: ConnectionId = parse_param("id", &id)?;
-    let store = state.store.partner(caller.workspace_id);
+    let job = request_sync(&state, caller.workspace_id, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(JobView {
+            id: job.id,
+            kind: job.kind,
+            status: job.status.as_str().to_owned(),
+        }),
+    ))
+}
+
+/// Puts a "sync now" job of a workspace's connection in line: a sync for a
+/// source, a push for a CRM.
+pub(crate) async fn request_sync(
+    state: &AppState,
+    ws: onepane_domain::WorkspaceId,
+    id: ConnectionId,
+) -> Result<onepane_store::Job, ApiError> {
+    let store = state.store.partner(ws);
     let connection = store.connection(id).await?;
     if connection.status == ConnectionStatus::Paused {
         return Err(ApiError::Conflict("the connection is paused".into()));
@@ -281,15 +299,7 @@ pub async fn sync_now(
     } else {
         "push"
     };
-    let job = store.request_job(id, kind, JOB_ATTEMPTS).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(JobView {
-            id: job.id,
-            kind: job.kind,
-            status: job.status.as_str().to_owned(),
-        }),
-    ))
+    Ok(store.request_job(id, kind, JOB_ATTEMPTS).await?)
 }
 
 /// A job of a connection: one scheduled tick or one "sync now".
@@ -564,14 +574,25 @@ pub async fn authorize(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: ConnectionId = parse_param("id", &id)?;
-    let store = state.store.partner(caller.workspace_id);
+    let url = start_authorization(&state, caller.workspace_id, id).await?;
+    Ok(Redirect::to(url.as_str()).into_response())
+}
+
+/// Starts authorizing a workspace's connection with its provider: the
+/// state and PKCE verifier are kept, the provider's address returned.
+pub(crate) async fn start_authorization(
+    state: &AppState,
+    ws: onepane_domain::WorkspaceId,
+    id: ConnectionId,
+) -> Result<url::Url, ApiError> {
+    let store = state.store.partner(ws);
     let connection = store.connection(id).await?;
-    let app = oauth_app(&state, &connection).await?;
-    let redirect = callback_url(&state)?;
+    let app = oauth_app(state, &connection).await?;
+    let redirect = callback_url(state)?;
     let started =
         authorization(&app, &redirect).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let sealed_verifier = seal(
-        &state,
+        state,
         &connection,
         "pkce",
         started.verifier.expose().as_bytes(),
@@ -585,7 +606,7 @@ pub async fn authorize(
             Utc::now() + AUTHORIZE_FOR,
         )
         .await?;
-    Ok(Redirect::to(started.url.as_str()).into_response())
+    Ok(started.url)
 }
 
 async fn oauth_app(state: &AppState, connection: &Connection) -> Result<OAuthApp, ApiError> {
@@ -641,14 +662,16 @@ pub struct Authorized {
     ),
     responses(
         (status = 200, description = "The connection is authorized.", body = Authorized),
+        (status = 303, description = "The connection is authorized; a browser (`Accept: text/html`) is sent to the portal's connections page."),
         (status = 400, response = BadRequest),
         (status = 422, response = Unprocessable),
     )
 )]
 pub async fn oauth_callback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<Callback>,
-) -> Result<Json<Authorized>, ApiError> {
+) -> Result<Response, ApiError> {
     let bad = |detail: &str| ApiError::BadRequest {
         detail: detail.to_owned(),
         errors: Vec::new(),
@@ -709,8 +732,19 @@ pub async fn oauth_callback(
             "",
         )
         .await?;
+    // A person in a browser goes back to the portal's connections page.
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if browser {
+        return Ok(
+            Redirect::to(&format!("/connections?connected={}", connection.id)).into_response(),
+        );
+    }
     Ok(Json(Authorized {
         connection_id: connection.id,
         status: ConnectionStatus::Active.as_str().to_owned(),
-    }))
+    })
+    .into_response())
 }

@@ -1,0 +1,269 @@
+//! Connections: the vendors' sources and the CRM, their sync status and
+//! history, "Sync now" with live progress (server-sent events), and
+//! connecting a CRM through its OAuth flow.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use onepane_domain::ConnectionId;
+use onepane_domain::workspace::{ConnectionStatus, ConnectionTarget};
+use onepane_store::{PartnerStore, SyncRun};
+use serde::Deserialize;
+
+use super::VendorNames;
+use crate::http::AppState;
+use crate::http::api::connections::{request_sync, start_authorization};
+use crate::web::i18n::Tr;
+use crate::web::session::{Posted, Viewer};
+use crate::web::{Chrome, WebError, render};
+
+/// How often live progress looks at the run.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// How long live progress follows a run at most.
+const PROGRESS_FOR: Duration = Duration::from_secs(300);
+/// Runs shown per connection.
+const HISTORY: u32 = 5;
+
+/// The connection routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/connections", get(list))
+        .route("/connections/{id}/sync", post(sync_now))
+        .route("/connections/{id}/authorize", post(authorize))
+        .route("/connections/{id}/progress", get(progress))
+}
+
+/// A run as a line of history.
+#[derive(Debug, Clone)]
+pub struct RunLine {
+    /// When it started.
+    pub started: String,
+    /// How it ended (or that it runs).
+    pub status: String,
+    /// What it did, in words.
+    pub summary: String,
+}
+
+/// A connection as a card.
+#[derive(Debug, Clone)]
+pub struct ConnectionCard {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The connector kind.
+    pub connector: String,
+    /// Whose it is: a vendor's source or the CRM.
+    pub target: String,
+    /// Its status (CSS class).
+    pub status: &'static str,
+    /// Its status in words.
+    pub status_text: String,
+    /// Its schedule.
+    pub schedule: String,
+    /// Its latest runs.
+    pub runs: Vec<RunLine>,
+    /// Whether it authorizes with its provider (OAuth).
+    pub oauth: bool,
+    /// Whether live progress follows it on this page.
+    pub following: bool,
+}
+
+fn status_id(s: ConnectionStatus) -> &'static str {
+    match s {
+        ConnectionStatus::Active => "connection-status-active",
+        ConnectionStatus::Paused => "connection-status-paused",
+        ConnectionStatus::NeedsReauthorization => "connection-status-reauthorize",
+        ConnectionStatus::Failing => "connection-status-failing",
+    }
+}
+
+fn run_line(run: &SyncRun, t: &Tr) -> RunLine {
+    RunLine {
+        started: t.datetime(&run.started_at),
+        status: t.t(match run.status.as_str() {
+            "running" => "run-running",
+            "succeeded" => "run-succeeded",
+            "interrupted" => "run-interrupted",
+            _ => "run-failed",
+        }),
+        summary: summary(run, t),
+    }
+}
+
+fn summary(run: &SyncRun, t: &Tr) -> String {
+    t.targs(
+        "run-summary",
+        &[
+            ("read", run.read.to_string()),
+            ("created", run.created.to_string()),
+            ("updated", run.updated.to_string()),
+            ("failed", run.failed.to_string()),
+        ],
+    )
+}
+
+#[derive(askama::Template)]
+#[template(path = "connections.html")]
+struct ConnectionsPage {
+    t: Tr,
+    chrome: Chrome,
+    connections: Vec<ConnectionCard>,
+    connected: bool,
+    since: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    syncing: Option<String>,
+    since: Option<i64>,
+    connected: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let store = viewer.store(&state);
+    let t = viewer.tr.clone();
+    let chrome = Chrome::load(&state, &viewer, "connections").await?;
+    let names = VendorNames::new(&store.vendors().await?);
+    let mut cards = Vec::new();
+    for c in store.connections().await? {
+        let runs = store.sync_runs(c.id, HISTORY).await?;
+        let target = match c.target {
+            ConnectionTarget::VendorSource { vendor_id } => {
+                t.ts("connection-source", "vendor", &names.name(&vendor_id))
+            }
+            _ => t.t("connection-crm"),
+        };
+        cards.push(ConnectionCard {
+            id: c.id.to_string(),
+            name: c.name.to_string(),
+            connector: c.connector.to_string(),
+            target,
+            status: status_id(c.status),
+            status_text: t.t(status_id(c.status)),
+            schedule: c.schedule.clone().unwrap_or_else(|| t.t("connection-default-schedule")),
+            runs: runs.iter().map(|r| run_line(r, &t)).collect(),
+            oauth: c.connector.as_str() == "hubspot" || c.connector.as_str() == "salesforce",
+            following: q.syncing.as_deref() == Some(&c.id.to_string()),
+        });
+    }
+    let page = ConnectionsPage {
+        t,
+        chrome,
+        connections: cards,
+        connected: q.connected.is_some(),
+        since: q.since.unwrap_or(0),
+    };
+    render(&page)
+}
+
+#[derive(Debug, Deserialize)]
+struct NoFields {}
+
+async fn sync_now(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    let id: ConnectionId = id.parse().map_err(|_| WebError::NotFound)?;
+    let since = Utc::now().timestamp_millis();
+    request_sync(&state, viewer.session.workspace.id, id).await?;
+    Ok(Redirect::to(&format!(
+        "/connections?syncing={id}&since={since}#connection-{id}"
+    ))
+    .into_response())
+}
+
+async fn authorize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    let id: ConnectionId = id.parse().map_err(|_| WebError::NotFound)?;
+    if !viewer.session.role.can_administer() {
+        return Err(WebError::Forbidden);
+    }
+    let url = start_authorization(&state, viewer.session.workspace.id, id).await?;
+    Ok(Redirect::to(url.as_str()).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ProgressQuery {
+    since: Option<i64>,
+}
+
+/// One look at the run a "Sync now" started: the latest run that started
+/// after the request.
+async fn look(
+    store: &PartnerStore,
+    id: ConnectionId,
+    since: DateTime<Utc>,
+    t: &Tr,
+) -> Result<serde_json::Value, WebError> {
+    let runs = store.sync_runs(id, 1).await?;
+    let run = runs.first().filter(|r| r.started_at >= since);
+    Ok(match run {
+        None => serde_json::json!({ "read": 0, "total": null, "text": t.t("run-waiting"), "done": false }),
+        Some(r) => {
+            let done = r.status != "running";
+            let text = if done {
+                format!("{}: {}", t.t(if r.status == "succeeded" { "run-succeeded" } else { "run-failed" }), summary(r, t))
+            } else {
+                summary(r, t)
+            };
+            serde_json::json!({ "read": r.read, "total": r.total, "text": text, "done": done })
+        }
+    })
+}
+
+async fn progress(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<ProgressQuery>,
+) -> Result<Response, WebError> {
+    let id: ConnectionId = id.parse().map_err(|_| WebError::NotFound)?;
+    let store = viewer.store(&state);
+    // The connection must be this workspace's.
+    store.connection(id).await?;
+    let since = q
+        .since
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .unwrap_or_else(Utc::now)
+        // The job starts on the server's clock, a little after the request.
+        - chrono::Duration::seconds(1);
+    let t = viewer.tr.clone();
+    let deadline = tokio::time::Instant::now() + PROGRESS_FOR;
+    let events = futures_util::stream::unfold(false, move |finished| {
+        let store = store.clone();
+        let t = t.clone();
+        async move {
+            if finished || tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            let value = match look(&store, id, since, &t).await {
+                Ok(v) => v,
+                Err(_) => serde_json::json!({ "read": 0, "total": null, "text": t.t("error-internal"), "done": true }),
+            };
+            let done = value["done"].as_bool().unwrap_or(true);
+            if !done {
+                tokio::time::sleep(PROGRESS_EVERY).await;
+            }
+            let event = Event::default().event("progress").data(value.to_string());
+            Some((Ok::<_, Infallible>(event), done))
+        }
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}

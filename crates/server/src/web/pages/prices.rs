@@ -1,0 +1,259 @@
+//! Prices: every vendor's items with cost, sell price, margin and margin %
+//! in the item's currency and the home currency, sorted by margin if
+//! wished, and what a registered deal's extra discount would add.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::Utc;
+use onepane_domain::margin::PriceQuery;
+use onepane_domain::price::Percent;
+use onepane_domain::{Money, PriceItemId, VendorId};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::VendorNames;
+use super::leads::Choice;
+use crate::http::AppState;
+use crate::http::api::partner::{PricedItem, top_by_figure};
+use crate::http::api::pricing::priced_items;
+use crate::web::i18n::Tr;
+use crate::web::session::Viewer;
+use crate::web::{Chrome, WebError, render, urlencode};
+
+/// Items per page.
+const PER_PAGE: usize = 50;
+
+/// The prices route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/prices", get(list))
+}
+
+/// A priced item as a row.
+#[derive(Debug, Clone)]
+pub struct PriceLine {
+    /// The SKU.
+    pub sku: String,
+    /// The product.
+    pub name: String,
+    /// The vendor.
+    pub vendor: String,
+    /// Its category.
+    pub category: String,
+    /// List price.
+    pub list: String,
+    /// Cost, sell, margin and margin % in the item's currency.
+    pub item: Option<[String; 4]>,
+    /// The same in the home currency, when it differs.
+    pub home: Option<[String; 4]>,
+    /// Whether the margin is negative.
+    pub negative: bool,
+    /// What the deal discount adds to the home margin.
+    pub with_deal: Option<String>,
+    /// Why it could not be priced.
+    pub error: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "prices.html")]
+struct PricesPage {
+    t: Tr,
+    chrome: Chrome,
+    items: Vec<PriceLine>,
+    vendors: Vec<Choice>,
+    categories: Vec<Choice>,
+    sorts: Vec<Choice>,
+    q: String,
+    discount: String,
+    discount_error: bool,
+    home_currency: String,
+    total: usize,
+    next: Option<String>,
+    previous: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Filters {
+    vendor: Option<String>,
+    category: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    discount: Option<String>,
+    page: Option<usize>,
+}
+
+fn chosen(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn figures(f: &crate::http::api::partner::FiguresView, t: &Tr) -> [String; 4] {
+    [
+        t.money(&Money::new(f.cost, f.currency).rounded()),
+        t.money(&Money::new(f.sell, f.currency).rounded()),
+        t.money(&Money::new(f.margin, f.currency).rounded()),
+        f.margin_percent
+            .map(|p| format!("{} %", t.decimal(&p)))
+            .unwrap_or_default(),
+    ]
+}
+
+async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(f): Query<Filters>,
+) -> Result<Response, WebError> {
+    let store = viewer.store(&state);
+    let t = viewer.tr.clone();
+    let ws = viewer.session.workspace.id;
+    let chrome = Chrome::load(&state, &viewer, "prices").await?;
+    let names = VendorNames::new(&store.vendors().await?);
+    let vendor: Option<VendorId> = chosen(&f.vendor)
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| WebError::BadRequest)?;
+    let category = chosen(&f.category);
+    let q = chosen(&f.q).map(str::to_lowercase);
+    let sort = match chosen(&f.sort) {
+        None | Some("sku") => "sku",
+        Some("margin") => "margin",
+        Some("margin_percent") => "margin_percent",
+        Some(_) => return Err(WebError::BadRequest),
+    };
+    let discount_text = chosen(&f.discount).unwrap_or_default().to_owned();
+    let discount: Result<Option<Percent>, ()> = if discount_text.is_empty() {
+        Ok(None)
+    } else {
+        discount_text
+            .replace(',', ".")
+            .trim_end_matches('%')
+            .trim()
+            .parse::<Decimal>()
+            .ok()
+            .and_then(|d| Percent::new(d).ok())
+            .map(Some)
+            .ok_or(())
+    };
+    let today = Utc::now().date_naive();
+    let all = priced_items(&state.store, &state.pricing, ws, today, PriceQuery::one()).await?;
+    let with_deal: Option<HashMap<PriceItemId, Decimal>> = match discount {
+        Ok(Some(d)) => {
+            let query = PriceQuery {
+                quantity: NonZeroU32::MIN,
+                deal_discount: Some(d),
+            };
+            let priced = priced_items(&state.store, &state.pricing, ws, today, query).await?;
+            Some(
+                priced
+                    .iter()
+                    .filter_map(|i| i.sort_margin.map(|m| (i.id, m)))
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    let mut categories: Vec<String> = all.iter().filter_map(|i| i.category.clone()).collect();
+    categories.sort();
+    categories.dedup();
+    let mut items: Vec<&PricedItem> = all
+        .iter()
+        .filter(|i| vendor.is_none_or(|v| i.vendor_id == v))
+        .filter(|i| category.is_none_or(|c| i.category.as_deref() == Some(c)))
+        .filter(|i| {
+            q.as_deref().is_none_or(|q| {
+                i.sku.to_lowercase().contains(q) || i.name.to_lowercase().contains(q)
+            })
+        })
+        .collect();
+    let total = items.len();
+    let page = f.page.unwrap_or(0);
+    let wanted = page.saturating_add(1).saturating_mul(PER_PAGE);
+    match sort {
+        "margin" => top_by_figure(&mut items, wanted, |i| i.sort_margin, true),
+        "margin_percent" => top_by_figure(&mut items, wanted, |i| i.sort_percent, true),
+        _ => {}
+    }
+    let lines: Vec<PriceLine> = items
+        .iter()
+        .skip(page.saturating_mul(PER_PAGE))
+        .take(PER_PAGE)
+        .map(|i| {
+            let item = i.item_currency.as_ref().map(|f| figures(f, &t));
+            let home = i
+                .home_currency
+                .as_ref()
+                .filter(|h| Some(h.currency) != i.item_currency.as_ref().map(|f| f.currency))
+                .map(|f| figures(f, &t));
+            let added = with_deal.as_ref().and_then(|m| {
+                let after = m.get(&i.id)?;
+                let before = i.sort_margin?;
+                let home = i.home_currency.as_ref()?.currency;
+                Some(t.money(&Money::new(after - before, home).rounded()))
+            });
+            PriceLine {
+                sku: i.sku.clone(),
+                name: i.name.clone(),
+                vendor: names.name(&i.vendor_id),
+                category: i.category.clone().unwrap_or_default(),
+                list: t.money(&i.list_price),
+                negative: i.sort_margin.is_some_and(|m| m < Decimal::ZERO),
+                item,
+                home,
+                with_deal: added,
+                error: i.pricing_error.as_ref().map(|_| t.t("prices-error")),
+            }
+        })
+        .collect();
+    let link = |p: usize| {
+        let mut params = vec![format!("page={p}")];
+        for (k, v) in [
+            ("vendor", chosen(&f.vendor)),
+            ("category", category),
+            ("q", chosen(&f.q)),
+            ("sort", Some(sort)),
+            ("discount", chosen(&f.discount)),
+        ] {
+            if let Some(v) = v {
+                params.push(format!("{k}={}", urlencode(v)));
+            }
+        }
+        format!("/prices?{}", params.join("&"))
+    };
+    let next = (total > wanted).then(|| link(page + 1));
+    let previous = (page > 0).then(|| link(page - 1));
+    let choice = |value: &str, label: String, current: Option<&str>| Choice {
+        value: value.to_owned(),
+        label,
+        selected: current == Some(value),
+    };
+    let page = PricesPage {
+        vendors: names
+            .all()
+            .iter()
+            .map(|(id, n)| choice(&id.to_string(), n.clone(), chosen(&f.vendor)))
+            .collect(),
+        categories: categories
+            .iter()
+            .map(|c| choice(c, c.clone(), category))
+            .collect(),
+        sorts: vec![
+            choice("sku", t.t("prices-sort-sku"), Some(sort)),
+            choice("margin", t.t("prices-sort-margin"), Some(sort)),
+            choice("margin_percent", t.t("prices-sort-margin-percent"), Some(sort)),
+        ],
+        q: f.q.clone().unwrap_or_default(),
+        discount: discount_text,
+        discount_error: discount.is_err(),
+        home_currency: viewer.session.workspace.home_currency.code().to_owned(),
+        total,
+        next,
+        previous,
+        items: lines,
+        t,
+        chrome,
+    };
+    render(&page)
+}
