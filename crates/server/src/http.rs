@@ -254,8 +254,18 @@ fn partner_api(state: &AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), authenticate_partner))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("there is nothing at this address".to_owned())
+async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    // A person in a browser gets the portal's page; a client the problem.
+    let browser = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if browser {
+        crate::web::error::not_found_page(&headers)
+    } else {
+        ApiError::NotFound("there is nothing at this address".to_owned()).into_response()
+    }
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {

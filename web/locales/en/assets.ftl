@@ -1,0 +1,14 @@
+assets-none = No assets match.
+asset-kind = Kind
+asset-language = Language
+asset-tag = Tag
+asset-preview = Preview
+asset-download = Download
+asset-languages = in { $languages }
+asset-kind-document = Document
+asset-kind-image = Image
+asset-kind-video = Video
+asset-kind-presentation = Presentation
+asset-kind-email-template = Email template
+asset-kind-social-post = Social post
+asset-kind-link = Link

@@ -1,0 +1,14 @@
+assets-none = Ei hakua vastaavia materiaaleja.
+asset-kind = Tyyppi
+asset-language = Kieli
+asset-tag = Tunniste
+asset-preview = Esikatselu
+asset-download = Lataa
+asset-languages = kielet: { $languages }
+asset-kind-document = Dokumentti
+asset-kind-image = Kuva
+asset-kind-video = Video
+asset-kind-presentation = Esitys
+asset-kind-email-template = Sähköpostipohja
+asset-kind-social-post = Somepäivitys
+asset-kind-link = Linkki

@@ -48,6 +48,18 @@ impl From<StoreError> for WebError {
     }
 }
 
+impl From<crate::http::ApiError> for WebError {
+    fn from(e: crate::http::ApiError) -> Self {
+        use crate::http::ApiError as A;
+        match e {
+            A::NotFound(_) => WebError::NotFound,
+            A::Conflict(_) | A::Unprocessable(_) | A::Invalid { .. } => WebError::Conflict,
+            A::BadRequest { .. } => WebError::BadRequest,
+            other => WebError::Internal(other.into()),
+        }
+    }
+}
+
 impl From<askama::Error> for WebError {
     fn from(e: askama::Error) -> Self {
         WebError::Internal(e.into())
@@ -90,6 +102,20 @@ struct ErrorPage {
     t: Tr,
     status: u16,
     message: String,
+}
+
+/// The "nothing here" page, for addresses no route serves.
+pub fn not_found_page(headers: &axum::http::HeaderMap) -> Response {
+    let t = Tr::new(browser_lang(headers));
+    let page = ErrorPage {
+        message: t.t("error-not-found"),
+        status: 404,
+        t,
+    };
+    match askama::Template::render(&page) {
+        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// Draws the page for a failed handler, in the request's language.

@@ -158,7 +158,7 @@ async fn list(
             let (text, image) = match &v.body {
                 AssetBody::Text(text) => (Some(text.to_string()), None),
                 AssetBody::Url(url) if a.content.kind == AssetKind::Image => {
-                    (None, Some(url.to_string()).filter(|u| u.starts_with("https://")))
+                    (None, Some(url.as_url().to_string()).filter(|u| u.starts_with("https://")))
                 }
                 AssetBody::Url(_) => (None, None),
             };
@@ -258,7 +258,7 @@ async fn download(
         .ok_or(WebError::NotFound)?;
     let v = variant(&asset, chosen(&q.language), &viewer.tr);
     match &v.body {
-        AssetBody::Url(url) => Ok(Redirect::to(url.as_str()).into_response()),
+        AssetBody::Url(url) => Ok(Redirect::to(url.as_url().as_str()).into_response()),
         AssetBody::Text(text) => {
             let disposition = format!("attachment; filename=\"{}.txt\"", file_name(v.title.as_str()));
             Ok((

@@ -34,6 +34,8 @@ const HISTORY: u32 = 5;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/connections", get(list))
+        // Notifications point here.
+        .route("/connections/{id}", get(alias))
         .route("/connections/{id}/sync", post(sync_now))
         .route("/connections/{id}/authorize", post(authorize))
         .route("/connections/{id}/progress", get(progress))
@@ -165,6 +167,11 @@ async fn list(
         since: q.since.unwrap_or(0),
     };
     render(&page)
+}
+
+async fn alias(Path(id): Path<String>) -> Result<Response, WebError> {
+    let id: ConnectionId = id.parse().map_err(|_| WebError::NotFound)?;
+    Ok(Redirect::to(&format!("/connections#connection-{id}")).into_response())
 }
 
 #[derive(Debug, Deserialize)]

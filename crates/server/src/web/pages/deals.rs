@@ -32,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/deals", get(list))
         .route("/deals/new", get(new_form).post(register))
         .route("/deals/{id}", get(show))
+        // Notifications point here (the API's name for the same thing).
+        .route("/deal-registrations/{id}", get(alias))
 }
 
 /// The message id of a status.
@@ -392,6 +394,11 @@ async fn register(
         _ => "/deals".to_owned(),
     };
     Ok(Redirect::to(&target).into_response())
+}
+
+async fn alias(Path(id): Path<String>) -> Result<Response, WebError> {
+    let id: DealRegistrationId = id.parse().map_err(|_| WebError::NotFound)?;
+    Ok(Redirect::to(&format!("/deals/{id}")).into_response())
 }
 
 #[derive(askama::Template)]

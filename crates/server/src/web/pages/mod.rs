@@ -1,10 +1,15 @@
 //! The pages of the pane, one module per section.
 
+pub mod assets;
 pub mod campaigns;
+pub mod connections;
 pub mod deals;
 pub mod home;
 pub mod landing;
 pub mod leads;
+pub mod notifications;
+pub mod prices;
+pub mod settings;
 
 use axum::Router;
 use onepane_domain::VendorId;
@@ -22,6 +27,11 @@ pub fn routes() -> Router<AppState> {
         .merge(deals::routes())
         .merge(campaigns::routes())
         .merge(landing::routes())
+        .merge(assets::routes())
+        .merge(prices::routes())
+        .merge(connections::routes())
+        .merge(notifications::routes())
+        .merge(settings::routes())
 }
 
 /// The locale of the viewer's language, for picking content variants.

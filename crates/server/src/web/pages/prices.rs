@@ -86,6 +86,12 @@ struct Filters {
     page: Option<usize>,
 }
 
+impl PricesPage {
+    fn total_i64(&self) -> i64 {
+        i64::try_from(self.total).unwrap_or(i64::MAX)
+    }
+}
+
 fn chosen(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }

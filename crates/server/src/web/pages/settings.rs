@@ -1,0 +1,396 @@
+//! Settings: the viewer's language; for owners and admins, members and
+//! invitations, the profile landing pages show, sell rules and exchange
+//! rates.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
+use onepane_domain::text::{Email, Locale};
+use onepane_domain::{Currency, Role, SellRuleId, VendorId};
+use onepane_store::WorkspaceProfile;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::VendorNames;
+use super::leads::Choice;
+use crate::http::AppState;
+use crate::web::i18n::Tr;
+use crate::web::session::{Posted, Viewer};
+use crate::web::{Chrome, WebError, render};
+
+/// The settings routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(show))
+        .route("/settings/language", post(language))
+        .route("/settings/profile", post(profile))
+        .route("/settings/invite", post(invite))
+        .route("/settings/sell-rules", post(add_sell_rule))
+        .route("/settings/sell-rules/{id}/delete", post(delete_sell_rule))
+        .route("/settings/exchange-rates", post(add_rate))
+}
+
+#[derive(askama::Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    t: Tr,
+    chrome: Chrome,
+    languages: Vec<Choice>,
+    members: Vec<(String, String)>,
+    invitations: Vec<(String, String, String)>,
+    invited_link: Option<String>,
+    profile: WorkspaceProfile,
+    rules: Vec<(String, String, String, String)>,
+    rates: Vec<(String, String, String)>,
+    vendors: Vec<Choice>,
+    roles: Vec<Choice>,
+    home_currency: String,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+fn role_id(r: Role) -> &'static str {
+    match r {
+        Role::Owner => "role-owner",
+        Role::Admin => "role-admin",
+        Role::SalesRep => "role-sales-rep",
+    }
+}
+
+async fn page(
+    state: &AppState,
+    viewer: &Viewer,
+    invited_link: Option<String>,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<SettingsPage, WebError> {
+    let store = viewer.store(state);
+    let t = viewer.tr.clone();
+    let chrome = Chrome::load(state, viewer, "settings").await?;
+    let names = VendorNames::new(&store.vendors().await?);
+    let own = viewer.session.locale.as_ref().map(Locale::as_str);
+    let languages = [("", t.t("language-browser")), ("en", "English".to_owned()), ("fi", "Suomi".to_owned())]
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: own.unwrap_or("") == value,
+            value: value.to_owned(),
+            label,
+        })
+        .collect();
+    let admin = viewer.session.role.can_administer();
+    let (members, invitations, profile, rules, rates) = if admin {
+        let members = store
+            .members()
+            .await?
+            .into_iter()
+            .map(|m| (m.email.to_string(), t.t(role_id(m.role))))
+            .collect();
+        let invitations = store
+            .pending_invitations()
+            .await?
+            .into_iter()
+            .map(|i| (i.email.to_string(), t.t(role_id(i.role)), t.datetime(&i.expires_at)))
+            .collect();
+        let rules = store
+            .sell_rules()
+            .await?
+            .into_iter()
+            .map(|r| {
+                let method = match &r.method {
+                    SellMethod::MarkupOnCost(m) => t.ts("sell-markup", "percent", &t.decimal(&m.value())),
+                    SellMethod::DiscountOffList(p) => {
+                        t.ts("sell-discount", "percent", &t.decimal(&p.value()))
+                    }
+                };
+                (
+                    r.id.to_string(),
+                    r.selector
+                        .vendor_id
+                        .map_or_else(|| t.t("all"), |v| names.name(&v)),
+                    r.selector
+                        .category
+                        .as_ref()
+                        .map_or_else(|| t.t("all"), ToString::to_string),
+                    method,
+                )
+            })
+            .collect();
+        let rates = store
+            .exchange_rates()
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    format!("{}/{}", r.base().code(), r.quote().code()),
+                    r.rate().normalize().to_string(),
+                    t.date(&r.as_of()),
+                )
+            })
+            .collect();
+        (members, invitations, store.profile().await?, rules, rates)
+    } else {
+        Default::default()
+    };
+    let roles = [Role::SalesRep, Role::Admin, Role::Owner]
+        .into_iter()
+        .map(|r| Choice {
+            value: r.as_str().to_owned(),
+            label: t.t(role_id(r)),
+            selected: r == Role::SalesRep,
+        })
+        .collect();
+    Ok(SettingsPage {
+        languages,
+        members,
+        invitations,
+        invited_link,
+        profile,
+        rules,
+        rates,
+        vendors: names
+            .all()
+            .iter()
+            .map(|(id, n)| Choice {
+                value: id.to_string(),
+                label: n.clone(),
+                selected: false,
+            })
+            .collect(),
+        roles,
+        home_currency: viewer.session.workspace.home_currency.code().to_owned(),
+        message,
+        error,
+        t,
+        chrome,
+    })
+}
+
+async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
+    render(&page(&state, &viewer, None, None, None).await?)
+}
+
+/// The settings page again, with a message or an error.
+async fn again(
+    state: &AppState,
+    viewer: &Viewer,
+    outcome: Result<&str, &str>,
+) -> Result<Response, WebError> {
+    match outcome {
+        Ok(done) => {
+            let p = page(state, viewer, None, Some(viewer.tr.t(done)), None).await?;
+            render(&p)
+        }
+        Err(problem) => {
+            let p = page(state, viewer, None, None, Some(viewer.tr.t(problem))).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response())
+        }
+    }
+}
+
+fn admin_only(viewer: &Viewer) -> Result<(), WebError> {
+    if viewer.session.role.can_administer() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LanguageForm {
+    language: String,
+}
+
+async fn language(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<LanguageForm>,
+) -> Result<Response, WebError> {
+    let locale: Option<Locale> = match form.language.as_str() {
+        "" => None,
+        "en" | "fi" => Some(form.language.parse().map_err(|_| WebError::BadRequest)?),
+        _ => return Err(WebError::BadRequest),
+    };
+    viewer
+        .store(&state)
+        .set_user_locale(viewer.session.user.id, locale.as_ref())
+        .await?;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ProfileForm {
+    contact_name: String,
+    contact_email: String,
+    contact_phone: String,
+    website: String,
+    logo_url: String,
+}
+
+fn optional(s: &str, max: usize) -> Result<Option<String>, ()> {
+    let s = s.trim();
+    if s.chars().count() > max {
+        Err(())
+    } else {
+        Ok((!s.is_empty()).then(|| s.to_owned()))
+    }
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<ProfileForm>,
+) -> Result<Response, WebError> {
+    admin_only(&viewer)?;
+    let web = |s: &str| -> Result<Option<String>, ()> {
+        let s = optional(s, 500)?;
+        match &s {
+            Some(u) if !u.starts_with("https://") && !u.starts_with("http://") => Err(()),
+            _ => Ok(s),
+        }
+    };
+    let email = optional(&form.contact_email, 254).and_then(|e| match e {
+        Some(e) => e.parse::<Email>().map(|e| Some(e.to_string())).map_err(|_| ()),
+        None => Ok(None),
+    });
+    let logo = web(&form.logo_url).and_then(|l| match l {
+        Some(l) if !l.starts_with("https://") => Err(()),
+        other => Ok(other),
+    });
+    let parsed = (
+        optional(&form.contact_name, 200),
+        email,
+        optional(&form.contact_phone, 50),
+        web(&form.website),
+        logo,
+    );
+    let (Ok(contact_name), Ok(contact_email), Ok(contact_phone), Ok(website), Ok(logo_url)) = parsed
+    else {
+        return again(&state, &viewer, Err("profile-invalid")).await;
+    };
+    viewer
+        .store(&state)
+        .put_profile(&WorkspaceProfile {
+            contact_name,
+            contact_email,
+            contact_phone,
+            website,
+            logo_url,
+        })
+        .await?;
+    again(&state, &viewer, Ok("settings-saved")).await
+}
+
+#[derive(Debug, Deserialize)]
+struct InviteForm {
+    email: String,
+    role: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<InviteForm>,
+) -> Result<Response, WebError> {
+    admin_only(&viewer)?;
+    let (Ok(email), Ok(role)) = (form.email.trim().parse::<Email>(), form.role.parse::<Role>())
+    else {
+        return again(&state, &viewer, Err("invite-invalid")).await;
+    };
+    // Only an owner makes owners.
+    if role == Role::Owner && viewer.session.role != Role::Owner {
+        return Err(WebError::Forbidden);
+    }
+    let link = crate::web::auth::invite(&state, &viewer, &email, role).await?;
+    let p = page(
+        &state,
+        &viewer,
+        Some(link),
+        Some(viewer.tr.ts("invite-sent", "email", email.as_str())),
+        None,
+    )
+    .await?;
+    render(&p)
+}
+
+#[derive(Debug, Deserialize)]
+struct SellRuleForm {
+    vendor: String,
+    category: String,
+    method: String,
+    percent: String,
+}
+
+fn decimal(s: &str) -> Option<Decimal> {
+    s.trim().trim_end_matches('%').trim().replace(',', ".").parse().ok()
+}
+
+async fn add_sell_rule(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<SellRuleForm>,
+) -> Result<Response, WebError> {
+    admin_only(&viewer)?;
+    let vendor: Result<Option<VendorId>, _> = match form.vendor.trim() {
+        "" => Ok(None),
+        v => v.parse().map(Some),
+    };
+    let category = match form.category.trim() {
+        "" => Ok(None),
+        c => c.parse().map(Some),
+    };
+    let method = decimal(&form.percent).and_then(|p| match form.method.as_str() {
+        "markup" => Markup::new(p).ok().map(SellMethod::MarkupOnCost),
+        "discount" => Percent::new(p).ok().map(SellMethod::DiscountOffList),
+        _ => None,
+    });
+    let (Ok(vendor_id), Ok(category), Some(method)) = (vendor, category, method) else {
+        return again(&state, &viewer, Err("sell-rule-invalid")).await;
+    };
+    viewer
+        .store(&state)
+        .put_sell_rule(&SellRuleSelector { vendor_id, category }, method)
+        .await?;
+    again(&state, &viewer, Ok("settings-saved")).await
+}
+
+#[derive(Debug, Deserialize)]
+struct NoFields {}
+
+async fn delete_sell_rule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    admin_only(&viewer)?;
+    let id: SellRuleId = id.parse().map_err(|_| WebError::NotFound)?;
+    viewer.store(&state).delete_sell_rule(id).await?;
+    again(&state, &viewer, Ok("settings-saved")).await
+}
+
+#[derive(Debug, Deserialize)]
+struct RateForm {
+    base: String,
+    rate: String,
+    as_of: String,
+}
+
+async fn add_rate(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<RateForm>,
+) -> Result<Response, WebError> {
+    admin_only(&viewer)?;
+    let home = viewer.session.workspace.home_currency;
+    let rate = (
+        form.base.trim().to_uppercase().parse::<Currency>(),
+        decimal(&form.rate),
+        form.as_of.trim().parse::<NaiveDate>(),
+    );
+    let (Ok(base), Some(value), Ok(as_of)) = rate else {
+        return again(&state, &viewer, Err("rate-invalid")).await;
+    };
+    let Ok(rate) = ExchangeRate::new(base, home, value, as_of) else {
+        return again(&state, &viewer, Err("rate-invalid")).await;
+    };
+    viewer.store(&state).put_exchange_rate(&rate).await?;
+    again(&state, &viewer, Ok("settings-saved")).await
+}
