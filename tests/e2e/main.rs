@@ -12,6 +12,7 @@ mod connections;
 mod harness;
 mod http;
 mod openapi;
+mod portal;
 mod postgres;
 mod serve;
 mod sync_runs;

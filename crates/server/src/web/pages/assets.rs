@@ -128,7 +128,13 @@ async fn list(
 
     let mut languages: Vec<String> = all
         .iter()
-        .flat_map(|a| a.content.variants.as_slice().iter().map(|v| v.locale.as_str().to_owned()))
+        .flat_map(|a| {
+            a.content
+                .variants
+                .as_slice()
+                .iter()
+                .map(|v| v.locale.as_str().to_owned())
+        })
         .collect();
     languages.sort();
     languages.dedup();
@@ -144,22 +150,36 @@ async fn list(
         .filter(|a| vendor.is_none_or(|v| a.vendor_id.to_string() == v))
         .filter(|a| kind.is_none_or(|k| a.content.kind.as_str() == k))
         .filter(|a| {
-            language.is_none_or(|l| a.content.variants.as_slice().iter().any(|v| v.locale.as_str() == l))
+            language.is_none_or(|l| {
+                a.content
+                    .variants
+                    .as_slice()
+                    .iter()
+                    .any(|v| v.locale.as_str() == l)
+            })
         })
         .filter(|a| tag.is_none_or(|tg| a.content.tags.iter().any(|x| x.as_str() == tg)))
         .filter(|a| {
             q.as_deref().is_none_or(|q| {
-                a.content.variants.as_slice().iter().any(|v| v.title.as_str().to_lowercase().contains(q))
-                    || a.content.tags.iter().any(|x| x.as_str().to_lowercase().contains(q))
+                a.content
+                    .variants
+                    .as_slice()
+                    .iter()
+                    .any(|v| v.title.as_str().to_lowercase().contains(q))
+                    || a.content
+                        .tags
+                        .iter()
+                        .any(|x| x.as_str().to_lowercase().contains(q))
             })
         })
         .map(|a| {
             let v = variant(a, language, &t);
             let (text, image) = match &v.body {
                 AssetBody::Text(text) => (Some(text.to_string()), None),
-                AssetBody::Url(url) if a.content.kind == AssetKind::Image => {
-                    (None, Some(url.as_url().to_string()).filter(|u| u.starts_with("https://")))
-                }
+                AssetBody::Url(url) if a.content.kind == AssetKind::Image => (
+                    None,
+                    Some(url.as_url().to_string()).filter(|u| u.starts_with("https://")),
+                ),
                 AssetBody::Url(_) => (None, None),
             };
             AssetCard {
@@ -201,7 +221,11 @@ async fn list(
     };
     let page = AssetsPage {
         vendors: choices(
-            names.all().iter().map(|(id, n)| (id.to_string(), n.clone())).collect(),
+            names
+                .all()
+                .iter()
+                .map(|(id, n)| (id.to_string(), n.clone()))
+                .collect(),
             vendor,
         ),
         kinds: choices(
@@ -211,10 +235,17 @@ async fn list(
                 .collect(),
             kind,
         ),
-        languages: choices(languages.into_iter().map(|l| (l.clone(), l)).collect(), language),
+        languages: choices(
+            languages.into_iter().map(|l| (l.clone(), l)).collect(),
+            language,
+        ),
         tags: choices(tags.into_iter().map(|l| (l.clone(), l)).collect(), tag),
         q: f.q.clone().unwrap_or_default(),
-        filtered: vendor.is_some() || kind.is_some() || language.is_some() || tag.is_some() || q.is_some(),
+        filtered: vendor.is_some()
+            || kind.is_some()
+            || language.is_some()
+            || tag.is_some()
+            || q.is_some(),
         assets,
         t,
         chrome,
@@ -260,13 +291,20 @@ async fn download(
     match &v.body {
         AssetBody::Url(url) => Ok(Redirect::to(url.as_url().as_str()).into_response()),
         AssetBody::Text(text) => {
-            let disposition = format!("attachment; filename=\"{}.txt\"", file_name(v.title.as_str()));
+            let disposition = format!(
+                "attachment; filename=\"{}.txt\"",
+                file_name(v.title.as_str())
+            );
             Ok((
                 [
-                    (CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+                    (
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    ),
                     (
                         CONTENT_DISPOSITION,
-                        HeaderValue::from_str(&disposition).map_err(|e| WebError::Internal(e.into()))?,
+                        HeaderValue::from_str(&disposition)
+                            .map_err(|e| WebError::Internal(e.into()))?,
                     ),
                 ],
                 text.to_string(),

@@ -153,7 +153,10 @@ async fn list(
             target,
             status: status_id(c.status),
             status_text: t.t(status_id(c.status)),
-            schedule: c.schedule.clone().unwrap_or_else(|| t.t("connection-default-schedule")),
+            schedule: c
+                .schedule
+                .clone()
+                .unwrap_or_else(|| t.t("connection-default-schedule")),
             runs: runs.iter().map(|r| run_line(r, &t)).collect(),
             oauth: c.connector.as_str() == "hubspot" || c.connector.as_str() == "salesforce",
             following: q.syncing.as_deref() == Some(&c.id.to_string()),
@@ -220,11 +223,21 @@ async fn look(
     let runs = store.sync_runs(id, 1).await?;
     let run = runs.first().filter(|r| r.started_at >= since);
     Ok(match run {
-        None => serde_json::json!({ "read": 0, "total": null, "text": t.t("run-waiting"), "done": false }),
+        None => {
+            serde_json::json!({ "read": 0, "total": null, "text": t.t("run-waiting"), "done": false })
+        }
         Some(r) => {
             let done = r.status != "running";
             let text = if done {
-                format!("{}: {}", t.t(if r.status == "succeeded" { "run-succeeded" } else { "run-failed" }), summary(r, t))
+                format!(
+                    "{}: {}",
+                    t.t(if r.status == "succeeded" {
+                        "run-succeeded"
+                    } else {
+                        "run-failed"
+                    }),
+                    summary(r, t)
+                )
             } else {
                 summary(r, t)
             };
@@ -260,7 +273,9 @@ async fn progress(
             }
             let value = match look(&store, id, since, &t).await {
                 Ok(v) => v,
-                Err(_) => serde_json::json!({ "read": 0, "total": null, "text": t.t("error-internal"), "done": true }),
+                Err(_) => {
+                    serde_json::json!({ "read": 0, "total": null, "text": t.t("error-internal"), "done": true })
+                }
             };
             let done = value["done"].as_bool().unwrap_or(true);
             if !done {

@@ -248,7 +248,11 @@ async fn list(
         sorts: vec![
             choice("sku", t.t("prices-sort-sku"), Some(sort)),
             choice("margin", t.t("prices-sort-margin"), Some(sort)),
-            choice("margin_percent", t.t("prices-sort-margin-percent"), Some(sort)),
+            choice(
+                "margin_percent",
+                t.t("prices-sort-margin-percent"),
+                Some(sort),
+            ),
         ],
         q: f.q.clone().unwrap_or_default(),
         discount: discount_text,

@@ -73,14 +73,18 @@ async fn page(
     let chrome = Chrome::load(state, viewer, "settings").await?;
     let names = VendorNames::new(&store.vendors().await?);
     let own = viewer.session.locale.as_ref().map(Locale::as_str);
-    let languages = [("", t.t("language-browser")), ("en", "English".to_owned()), ("fi", "Suomi".to_owned())]
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: own.unwrap_or("") == value,
-            value: value.to_owned(),
-            label,
-        })
-        .collect();
+    let languages = [
+        ("", t.t("language-browser")),
+        ("en", "English".to_owned()),
+        ("fi", "Suomi".to_owned()),
+    ]
+    .into_iter()
+    .map(|(value, label)| Choice {
+        selected: own.unwrap_or("") == value,
+        value: value.to_owned(),
+        label,
+    })
+    .collect();
     let admin = viewer.session.role.can_administer();
     let (members, invitations, profile, rules, rates) = if admin {
         let members = store
@@ -93,7 +97,13 @@ async fn page(
             .pending_invitations()
             .await?
             .into_iter()
-            .map(|i| (i.email.to_string(), t.t(role_id(i.role)), t.datetime(&i.expires_at)))
+            .map(|i| {
+                (
+                    i.email.to_string(),
+                    t.t(role_id(i.role)),
+                    t.datetime(&i.expires_at),
+                )
+            })
             .collect();
         let rules = store
             .sell_rules()
@@ -101,7 +111,9 @@ async fn page(
             .into_iter()
             .map(|r| {
                 let method = match &r.method {
-                    SellMethod::MarkupOnCost(m) => t.ts("sell-markup", "percent", &t.decimal(&m.value())),
+                    SellMethod::MarkupOnCost(m) => {
+                        t.ts("sell-markup", "percent", &t.decimal(&m.value()))
+                    }
                     SellMethod::DiscountOffList(p) => {
                         t.ts("sell-discount", "percent", &t.decimal(&p.value()))
                     }
@@ -251,7 +263,10 @@ async fn profile(
         }
     };
     let email = optional(&form.contact_email, 254).and_then(|e| match e {
-        Some(e) => e.parse::<Email>().map(|e| Some(e.to_string())).map_err(|_| ()),
+        Some(e) => e
+            .parse::<Email>()
+            .map(|e| Some(e.to_string()))
+            .map_err(|_| ()),
         None => Ok(None),
     });
     let logo = web(&form.logo_url).and_then(|l| match l {
@@ -265,7 +280,8 @@ async fn profile(
         web(&form.website),
         logo,
     );
-    let (Ok(contact_name), Ok(contact_email), Ok(contact_phone), Ok(website), Ok(logo_url)) = parsed
+    let (Ok(contact_name), Ok(contact_email), Ok(contact_phone), Ok(website), Ok(logo_url)) =
+        parsed
     else {
         return again(&state, &viewer, Err("profile-invalid")).await;
     };
@@ -293,8 +309,10 @@ async fn invite(
     Posted { viewer, form }: Posted<InviteForm>,
 ) -> Result<Response, WebError> {
     admin_only(&viewer)?;
-    let (Ok(email), Ok(role)) = (form.email.trim().parse::<Email>(), form.role.parse::<Role>())
-    else {
+    let (Ok(email), Ok(role)) = (
+        form.email.trim().parse::<Email>(),
+        form.role.parse::<Role>(),
+    ) else {
         return again(&state, &viewer, Err("invite-invalid")).await;
     };
     // Only an owner makes owners.
@@ -322,7 +340,12 @@ struct SellRuleForm {
 }
 
 fn decimal(s: &str) -> Option<Decimal> {
-    s.trim().trim_end_matches('%').trim().replace(',', ".").parse().ok()
+    s.trim()
+        .trim_end_matches('%')
+        .trim()
+        .replace(',', ".")
+        .parse()
+        .ok()
 }
 
 async fn add_sell_rule(
@@ -348,7 +371,13 @@ async fn add_sell_rule(
     };
     viewer
         .store(&state)
-        .put_sell_rule(&SellRuleSelector { vendor_id, category }, method)
+        .put_sell_rule(
+            &SellRuleSelector {
+                vendor_id,
+                category,
+            },
+            method,
+        )
         .await?;
     again(&state, &viewer, Ok("settings-saved")).await
 }

@@ -1,0 +1,784 @@
+//! The partner portal over plain HTTP: logging in and its throttle, CSRF
+//! refusals, one workspace's user probing another's pages, the landing
+//! page's form and spam guards, invitations and password resets, and
+//! every page rendering in both languages.
+
+use onepane::auth::credentials::{hash_secret, token_digest};
+use onepane_domain::text::Email;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, TestApp};
+use crate::world::{World, on_both_backends};
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// One browser's worth of state without a browser: cookies kept by hand,
+/// redirects not followed.
+pub struct Visitor {
+    client: reqwest::Client,
+    base: String,
+    jar: Vec<(String, String)>,
+    lang: &'static str,
+}
+
+/// One answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Visitor {
+    pub fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.url(""),
+            jar: Vec::new(),
+            lang: "en",
+        }
+    }
+
+    /// The same, with the browser asking for Finnish.
+    pub fn finnish(mut self) -> Visitor {
+        self.lang = "fi-FI,fi;q=0.9";
+        self
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
+        let req = req
+            .header("accept", "text/html")
+            .header("accept-language", self.lang);
+        let req = if self.jar.is_empty() {
+            req
+        } else {
+            req.header("cookie", self.cookie_header())
+        };
+        let response = req.send().await.unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let (pair, attrs) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            self.jar.retain(|(k, _)| k != name);
+            if !attrs.contains("Max-Age=0") {
+                self.jar.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        Answer {
+            status: response.status().as_u16(),
+            location: response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned()),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let req = self.client.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        self.send(req).await
+    }
+
+    /// Posts a form with the CSRF token of the page at `form_page`.
+    pub async fn submit(
+        &mut self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Answer {
+        let page = self.get(form_page).await;
+        assert_eq!(page.status, 200, "{form_page}: {}", page.body);
+        let token = csrf(&page.body);
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    /// Logs in through the form; the answer to the form's post.
+    pub async fn login(&mut self, email: &str, password: &str) -> Answer {
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.jar.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// The CSRF token a page's first form carries.
+pub fn csrf(body: &str) -> String {
+    let marker = r#"name="_csrf" value=""#;
+    let at = body
+        .find(marker)
+        .expect("the page has a form with a CSRF token")
+        + marker.len();
+    body[at..at + body[at..].find('"').unwrap()].to_owned()
+}
+
+/// Gives the user with this email a password.
+pub async fn set_password(app: &TestApp, email: &str, password: &str) {
+    let system = app.store.system();
+    let subject = system
+        .login_subject(&Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .expect("the user exists");
+    system
+        .set_password(subject.user_id, &hash_secret(password).unwrap())
+        .await
+        .unwrap();
+}
+
+pub const GOLD_OWNER: &str = "owner@gold-oy.example";
+pub const REGISTERED_OWNER: &str = "owner@registered-oy.example";
+
+/// The API world with passwords for both partners' owners and a campaign
+/// from vendor one published to Gold.
+async fn world(backend: Backend) -> Option<World> {
+    let w = World::new(backend).await?;
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    set_password(&w.app, REGISTERED_OWNER, PASSWORD).await;
+    publish_campaign(&w, "spring-2026", &["gold", "registered"]).await;
+    Some(w)
+}
+
+pub async fn publish_campaign(w: &World, external_id: &str, tiers: &[&str]) {
+    let (status, body) = w
+        .call(
+            Method::PUT,
+            &format!("/api/v1/vendor/campaigns/{external_id}"),
+            &w.v1.token,
+            Some(json!({
+                "audience": {"tiers": tiers},
+                "variants": [
+                    {"locale": "en", "name": "Spring print", "description": "Toner deals",
+                     "landing": {"headline": "Print smarter", "body": "Save on toner this spring.", "call_to_action": "Ask for an offer"}},
+                    {"locale": "fi", "name": "Kevään tulostus",
+                     "landing": {"headline": "Tulosta fiksummin", "body": "Säästä värikasetteja.", "call_to_action": "Pyydä tarjous"}}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A lead vendor one sends to a partner; its id.
+pub async fn send_lead(
+    w: &World,
+    ws: onepane_domain::WorkspaceId,
+    external_id: &str,
+    name: &str,
+) -> String {
+    let (status, lead) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/vendor/partners/{ws}/leads"),
+            &w.v1.token,
+            Some(json!({"external_id": external_id, "contact": {"name": name, "email": format!("{external_id}@customer.example")},
+                        "company": {"name": format!("{name} Ltd")}, "respond_by": "2031-01-01T12:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{lead}");
+    lead["id"].as_str().unwrap().to_owned()
+}
+
+/// The workspace's items of a partner-API listing.
+async fn listing(w: &World, token: &str, path: &str) -> Vec<Value> {
+    let (status, body) = w.call(Method::GET, path, token, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+on_both_backends!(
+    logging_in_is_throttled_per_account_and_a_session_ends_at_logout,
+    forms_without_their_csrf_token_are_refused_and_change_nothing,
+    another_workspaces_pages_are_not_found,
+    a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out,
+    invitations_and_password_resets_work_once,
+    every_page_renders_in_english_and_finnish,
+);
+
+async fn logging_in_is_throttled_per_account_and_a_session_ends_at_logout(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let mut v = Visitor::new(&w.app);
+
+    // Not logged in: every page sends to the login form, remembering where.
+    let home = v.get("/leads?status=new").await;
+    assert_eq!(home.status, 303);
+    assert_eq!(
+        home.location.as_deref(),
+        Some("/login?next=%2Fleads%3Fstatus%3Dnew")
+    );
+
+    // Wrong password: 401 with a message; an unknown account reads the same.
+    let wrong = v.login(GOLD_OWNER, "wrong password!").await;
+    assert_eq!(wrong.status, 401);
+    assert!(
+        wrong.body.contains("The email or password is wrong."),
+        "{}",
+        wrong.body
+    );
+    let unknown = v.login("nobody@nowhere.example", PASSWORD).await;
+    assert_eq!(unknown.status, 401);
+    assert!(unknown.body.contains("The email or password is wrong."));
+
+    // The right password logs in and lands where it was going.
+    let ok = v
+        .submit(
+            "/login?next=/deals",
+            "/login",
+            &[
+                ("email", GOLD_OWNER),
+                ("password", PASSWORD),
+                ("next", "/deals"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.location.as_deref(), Some("/deals"));
+    assert!(v.has_cookie("onepane_session"));
+    let deals = v.get("/deals").await;
+    assert_eq!(deals.status, 200);
+    assert!(deals.body.contains("Gold Oy"));
+
+    // An open redirect is not offered.
+    let mut other = Visitor::new(&w.app);
+    let away = other
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("email", GOLD_OWNER),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(away.location.as_deref(), Some("/"));
+
+    // Five failures hold the account, even with the right password after.
+    let mut attacker = Visitor::new(&w.app);
+    for _ in 0..5 {
+        let a = attacker.login(REGISTERED_OWNER, "guess guess guess").await;
+        assert_eq!(a.status, 401);
+    }
+    let held = attacker.login(REGISTERED_OWNER, PASSWORD).await;
+    assert_eq!(held.status, 429, "{}", held.body);
+    assert!(held.body.contains("Too many failed attempts"));
+    assert!(!attacker.has_cookie("onepane_session"));
+    // The hold is the account's: it holds for every address.
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(REGISTERED_OWNER, PASSWORD).await.status, 429);
+    // Another account is not held.
+    let mut gold = Visitor::new(&w.app);
+    assert_eq!(gold.login(GOLD_OWNER, PASSWORD).await.status, 303);
+
+    // Logging out ends the session in the store, not just in the browser.
+    let session = v
+        .jar
+        .iter()
+        .find(|(k, _)| k == "onepane_session")
+        .unwrap()
+        .1
+        .clone();
+    let out = v.submit("/", "/logout", &[]).await;
+    assert_eq!(out.status, 303);
+    assert!(!v.has_cookie("onepane_session"));
+    let stale = w
+        .app
+        .store
+        .system()
+        .session(&token_digest(&session))
+        .await
+        .unwrap();
+    assert!(stale.is_none());
+    let mut replay = Visitor::new(&w.app);
+    replay.jar.push(("onepane_session".into(), session));
+    assert_eq!(replay.get("/").await.status, 303);
+}
+
+async fn forms_without_their_csrf_token_are_refused_and_change_nothing(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let lead = send_lead(&w, w.gold.id, "csrf-1", "Ceri Sharp").await;
+    let mut v = Visitor::new(&w.app);
+    assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
+
+    // No token, an empty one and another session's are all refused.
+    let mut other = Visitor::new(&w.app);
+    assert_eq!(other.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let others = csrf(&other.get("/").await.body);
+    for fields in [
+        vec![],
+        vec![("_csrf", "")],
+        vec![("_csrf", others.as_str())],
+    ] {
+        let refused = v.post(&format!("/leads/{lead}/accept"), &fields).await;
+        assert_eq!(refused.status, 403, "{fields:?}");
+        assert!(
+            refused.body.contains("This form has expired"),
+            "{}",
+            refused.body
+        );
+    }
+    let still = listing(&w, &w.gold.token, "/api/v1/leads").await;
+    assert_eq!(still[0]["status"], "new", "nothing changed");
+    let refused = v.post("/logout", &[]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(v.get("/").await.status, 200, "still logged in");
+
+    // With its token the same form works.
+    let accepted = v
+        .submit(
+            &format!("/leads/{lead}"),
+            &format!("/leads/{lead}/accept"),
+            &[],
+        )
+        .await;
+    assert_eq!(accepted.status, 303);
+    let now = listing(&w, &w.gold.token, "/api/v1/leads").await;
+    assert_eq!(now[0]["status"], "accepted");
+
+    // The login form's token must match the cookie set with the form.
+    let mut fresh = Visitor::new(&w.app);
+    let posted = fresh
+        .post(
+            "/login",
+            &[
+                ("_csrf", "made-up"),
+                ("email", GOLD_OWNER),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 403);
+    assert!(!fresh.has_cookie("onepane_session"));
+}
+
+async fn another_workspaces_pages_are_not_found(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    // Registered's own lead, campaign and registration.
+    let lead = send_lead(&w, w.registered.id, "reg-1", "Rita Reg").await;
+    let campaigns = listing(&w, &w.registered.token, "/api/v1/campaigns").await;
+    let campaign = campaigns[0]["id"].as_str().unwrap().to_owned();
+    let (status, deal) = w
+        .call(
+            Method::POST,
+            "/api/v1/deal-registrations",
+            &w.registered.token,
+            Some(json!({"vendor_ids": [w.v1.id], "lead_id": lead,
+                "title": "Printers", "customer": {"name": "Rita Ltd"},
+                "amount": {"value": "1000", "currency": "EUR"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{deal}");
+    let deal = deal["registrations"][0]["id"].as_str().unwrap().to_owned();
+
+    let mut registered = Visitor::new(&w.app);
+    assert_eq!(
+        registered.login(REGISTERED_OWNER, PASSWORD).await.status,
+        303
+    );
+    for path in [
+        format!("/leads/{lead}"),
+        format!("/campaigns/{campaign}"),
+        format!("/deals/{deal}"),
+    ] {
+        assert_eq!(
+            registered.get(&path).await.status,
+            200,
+            "{path} is Registered's own"
+        );
+    }
+
+    // Gold's owner gets 404 for each, and for acting on them.
+    let mut gold = Visitor::new(&w.app);
+    assert_eq!(gold.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    for path in [
+        format!("/leads/{lead}"),
+        format!("/campaigns/{campaign}"),
+        format!("/deals/{deal}"),
+        format!("/deals/new?lead={lead}"),
+    ] {
+        let probe = gold.get(&path).await;
+        assert_eq!(probe.status, 404, "{path}");
+        assert!(!probe.body.contains("Rita"), "{path} leaks nothing");
+    }
+    for action in [
+        format!("/leads/{lead}/accept"),
+        format!("/leads/{lead}/decline"),
+    ] {
+        let probe = gold.submit("/", &action, &[]).await;
+        assert_eq!(probe.status, 404, "{action}");
+    }
+    // Registering a deal from another workspace's lead is refused too.
+    let probe = gold
+        .submit(
+            "/deals/new",
+            "/deals/new",
+            &[
+                ("lead", &lead),
+                ("vendor", &w.v1.id.to_string()),
+                ("title", "Steal"),
+                ("customer", "Rita Ltd"),
+                ("amount", "10"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(probe.status, 404, "{}", probe.body);
+    // Switching into a workspace one is not a member of is refused.
+    let probe = gold
+        .submit(
+            "/",
+            "/workspace",
+            &[("workspace_id", &w.registered.id.to_string())],
+        )
+        .await;
+    assert_eq!(probe.status, 404);
+    // Nothing changed for Registered.
+    let leads = listing(&w, &w.registered.token, "/api/v1/leads").await;
+    assert_eq!(leads[0]["status"], "new");
+    assert_eq!(
+        listing(&w, &w.registered.token, "/api/v1/deal-registrations")
+            .await
+            .len(),
+        1
+    );
+}
+
+async fn a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    // The profile the page shows.
+    let saved = owner
+        .submit(
+            "/settings",
+            "/settings/profile",
+            &[
+                ("contact_name", "Gunnar Gold"),
+                ("contact_email", "sales@gold.example"),
+                ("contact_phone", "+358 40 123 4567"),
+                ("website", "https://gold.example"),
+                ("logo_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let campaigns = listing(&w, &w.gold.token, "/api/v1/campaigns").await;
+    let campaign = campaigns[0]["id"].as_str().unwrap().to_owned();
+    let activated = owner
+        .submit(
+            "/campaigns",
+            &format!("/campaigns/{campaign}/activate"),
+            &[],
+        )
+        .await;
+    assert_eq!(activated.status, 303);
+    let page = owner.get(&format!("/campaigns/{campaign}")).await;
+    let at = page
+        .body
+        .find("/l/")
+        .expect("the landing page's address is shown");
+    let slug: String = page.body[at + 3..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let landing = format!("/l/{slug}");
+
+    // A visitor in Finnish sees the Finnish content with the partner's name and contact.
+    let mut visitor = Visitor::new(&w.app).finnish();
+    let shown = visitor.get(&landing).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.contains("Tulosta fiksummin"), "{}", shown.body);
+    assert!(shown.body.contains("Gold Oy") && shown.body.contains("sales@gold.example"));
+    assert!(shown.body.contains(r#"<html lang="fi">"#));
+
+    // Bad input: the form comes back with messages and what was typed.
+    let bad = visitor
+        .post(
+            &landing,
+            &[("name", ""), ("email", "not-an-email"), ("company", "Acme")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("Kerro nimesi.") && bad.body.contains("Anna sähköpostiosoite"));
+    assert!(bad.body.contains(r#"value="Acme""#));
+
+    // A good one: a lead attributed to the vendor and campaign, and a notification.
+    let good = visitor
+        .post(
+            &landing,
+            &[
+                ("name", "Ville Visitor"),
+                ("email", "ville@visitor.example"),
+                ("company", "Visitor Oy"),
+                ("message", "Call me"),
+            ],
+        )
+        .await;
+    assert_eq!(good.status, 200, "{}", good.body);
+    assert!(good.body.contains("Kiitos!"));
+    let leads = listing(&w, &w.gold.token, "/api/v1/leads").await;
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0]["contact"]["name"], "Ville Visitor");
+    assert_eq!(leads[0]["source"], "campaign");
+    assert_eq!(leads[0]["vendor_id"], w.v1.id.to_string());
+    assert_eq!(leads[0]["campaign_id"], campaign);
+    let notes = listing(&w, &w.gold.token, "/api/v1/notifications").await;
+    assert!(notes.iter().any(|n| n["kind"] == "new-lead"), "{notes:?}");
+    // The owner sees it in the portal.
+    let list = owner.get(&format!("/leads?campaign={campaign}")).await;
+    assert!(list.body.contains("Ville Visitor"));
+
+    // A bot fills the honeypot: thanked, nothing stored.
+    let bot = visitor
+        .post(
+            &landing,
+            &[
+                ("name", "Bot"),
+                ("email", "bot@spam.example"),
+                ("website", "http://spam.example"),
+            ],
+        )
+        .await;
+    assert_eq!(bot.status, 200);
+    assert_eq!(listing(&w, &w.gold.token, "/api/v1/leads").await.len(), 1);
+
+    // Ten submissions from one address per window; then 429 and nothing stored.
+    for i in 3..10 {
+        let sent = visitor
+            .post(
+                &landing,
+                &[("name", "Flood"), ("email", &format!("f{i}@flood.example"))],
+            )
+            .await;
+        assert_eq!(sent.status, 200, "submission {i}");
+    }
+    let held = visitor
+        .post(
+            &landing,
+            &[("name", "Flood"), ("email", "last@flood.example")],
+        )
+        .await;
+    assert_eq!(held.status, 429);
+    assert_eq!(listing(&w, &w.gold.token, "/api/v1/leads").await.len(), 8);
+
+    // An unknown slug is not found.
+    assert_eq!(visitor.get("/l/no-such-page").await.status, 404);
+}
+
+async fn invitations_and_password_resets_work_once(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let invited = owner
+        .submit(
+            "/settings",
+            "/settings/invite",
+            &[("email", "newbie@gold.example"), ("role", "sales-rep")],
+        )
+        .await;
+    assert_eq!(invited.status, 200, "{}", invited.body);
+    let at = invited
+        .body
+        .find("/invitations/")
+        .expect("the link is shown once");
+    let link: String = invited.body[at..]
+        .chars()
+        .take_while(|c| *c != '<' && *c != '"')
+        .collect();
+
+    // The invitee chooses a password; a short one is refused first.
+    let mut newbie = Visitor::new(&w.app);
+    let short = newbie
+        .submit(
+            &link,
+            &link,
+            &[
+                ("name", "New Bie"),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, 422);
+    assert!(short.body.contains("at least 10 characters"));
+    let joined = newbie
+        .submit(
+            &link,
+            &link,
+            &[
+                ("name", "New Bie"),
+                ("password", "a long new password"),
+                ("confirm", "a long new password"),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status, 303, "{}", joined.body);
+    let home = newbie.get("/").await;
+    assert!(home.body.contains("Gold Oy") && home.body.contains("New Bie"));
+    // A sales rep sees no administration.
+    assert!(
+        !newbie
+            .get("/settings")
+            .await
+            .body
+            .contains("settings/invite")
+    );
+    // The link works once.
+    assert_eq!(Visitor::new(&w.app).get(&link).await.status, 404);
+
+    // A reset link sets a new password once, and ends the old sessions.
+    let token = "reset-token-for-the-test-0123456789abcdef";
+    w.app
+        .store
+        .system()
+        .create_password_reset(
+            &Email::parse(GOLD_OWNER).unwrap(),
+            &token_digest(token),
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let path = format!("/login/reset/{token}");
+    let mut resetter = Visitor::new(&w.app);
+    let mismatch = resetter
+        .submit(
+            &path,
+            &path,
+            &[
+                ("password", "brand new password"),
+                ("confirm", "brand new passwort"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status, 422);
+    let done = resetter
+        .submit(
+            &path,
+            &path,
+            &[
+                ("password", "brand new password"),
+                ("confirm", "brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(owner.get("/").await.status, 303, "the old session ended");
+    assert_eq!(resetter.get(&path).await.status, 404, "used once");
+    assert_eq!(
+        Visitor::new(&w.app)
+            .login(GOLD_OWNER, PASSWORD)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        Visitor::new(&w.app)
+            .login(GOLD_OWNER, "brand new password")
+            .await
+            .status,
+        303
+    );
+
+    // Asking for a reset answers the same for known and unknown addresses.
+    let mut asker = Visitor::new(&w.app);
+    let known = asker
+        .submit("/login/forgot", "/login/forgot", &[("email", GOLD_OWNER)])
+        .await;
+    let unknown = asker
+        .submit(
+            "/login/forgot",
+            "/login/forgot",
+            &[("email", "ghost@nowhere.example")],
+        )
+        .await;
+    assert_eq!((known.status, unknown.status), (200, 200));
+    assert!(known.body.contains("If the address has an account"));
+    assert_eq!(
+        known.body.replace(GOLD_OWNER, ""),
+        unknown.body.replace("ghost@nowhere.example", "")
+    );
+}
+
+async fn every_page_renders_in_english_and_finnish(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let lead = send_lead(&w, w.gold.id, "page-1", "Paula Page").await;
+    for (mut v, expect) in [
+        (Visitor::new(&w.app), "Log out"),
+        (Visitor::new(&w.app).finnish(), "Kirjaudu ulos"),
+    ] {
+        assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
+        for path in [
+            "/".to_owned(),
+            "/leads".to_owned(),
+            format!("/leads/{lead}"),
+            format!("/deals/new?lead={lead}"),
+            "/deals".to_owned(),
+            "/campaigns".to_owned(),
+            "/assets".to_owned(),
+            "/prices".to_owned(),
+            "/prices?sort=margin&discount=5".to_owned(),
+            "/connections".to_owned(),
+            "/notifications".to_owned(),
+            "/settings".to_owned(),
+        ] {
+            let page = v.get(&path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            assert!(page.body.contains(expect), "{path} in the chosen language");
+            // Every message id resolved: none shows through.
+            for id in [
+                "nav-",
+                "home-",
+                "lead-",
+                "deal-",
+                "campaign-",
+                "prices-",
+                "settings-",
+            ] {
+                assert!(
+                    !page.body.contains(&format!(">{id}")),
+                    "{path}: a message id shows: {id}"
+                );
+            }
+        }
+    }
+}
