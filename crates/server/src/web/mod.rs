@@ -65,15 +65,16 @@ impl Chrome {
         section: &'static str,
     ) -> Result<Chrome, WebError> {
         let s = &viewer.session;
-        let others = state
-            .store
-            .system()
-            .memberships_of(s.user.id)
-            .await?
+        let system = state.store.system();
+        let store = viewer.store(state);
+        let (memberships, unread) = tokio::try_join!(
+            system.memberships_of(s.user.id),
+            store.unread_notifications()
+        )?;
+        let others = memberships
             .into_iter()
             .filter(|m| m.workspace_id != s.workspace.id)
             .collect();
-        let unread = viewer.store(state).unread_notifications().await?;
         Ok(Chrome {
             user: s
                 .user

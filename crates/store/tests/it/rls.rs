@@ -243,6 +243,58 @@ async fn populate(store: &Store) -> World {
         .await
         .unwrap();
     }
+    // The portal's accounts: a password, a session, a throttled failure,
+    // a reset link, an invitation and a landing-page profile per workspace.
+    for ws in [a, b] {
+        let p = store.partner(ws);
+        let member = p.members().await.unwrap().remove(0);
+        let system = store.system();
+        system
+            .set_password(member.user_id, "$argon2id$stub")
+            .await
+            .unwrap();
+        let digest = format!("session-{ws}");
+        system
+            .create_session(&onepane_store::NewWebSession {
+                digest: digest.as_bytes(),
+                user_id: member.user_id,
+                workspace_id: ws,
+                csrf: "csrf",
+                expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+            })
+            .await
+            .unwrap();
+        system
+            .throttle_record(
+                &[&format!("login:account:{}", member.email)],
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        system
+            .create_password_reset(
+                &member.email,
+                format!("reset-{ws}").as_bytes(),
+                chrono::Utc::now() + chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap();
+        p.invite(
+            &member.email,
+            onepane_domain::Role::SalesRep,
+            format!("invite-{ws}").as_bytes(),
+            Some(member.user_id),
+            chrono::Utc::now() + chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+        p.put_profile(&onepane_store::WorkspaceProfile {
+            contact_name: Some("Contact".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
     for (owner, client) in [
         (KeyOwner::Workspace(a), "token:a"),
         (KeyOwner::Vendor(v1), "client:1"),
@@ -666,7 +718,10 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             TEST_SERVER_ROLE,
             "{name}: owned by the server role"
         );
-        if has_column(&server, &name, "workspace_id").await {
+        // A browser session belongs to its user and only points at the
+        // workspace it acts in (the user switches it): it is found by the
+        // digest of its cookie, before any workspace is known.
+        if name != "web_sessions" && has_column(&server, &name, "workspace_id").await {
             let pk: String = sqlx::query_scalar(
                 "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
                  WHERE i.indrelid = $1::regclass AND i.indisprimary",
@@ -705,6 +760,14 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             // An OAuth authorization by its state's digest, when the
             // provider sends the browser back.
             ("oauth_states", "digest"),
+            // An invitation by its link's digest, opened before login.
+            ("invitations", "digest"),
+            // A user's browser sessions (ended together at a reset).
+            ("web_sessions", "user_id"),
+            ("web_sessions", "digest"),
+            // Lead search by trigrams: a GIN index on the text (the
+            // workspace is the primary key's first column, and RLS's).
+            ("leads", "search_text"),
         ];
         assert!(
             first == "workspace_id"

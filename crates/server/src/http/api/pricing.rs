@@ -22,8 +22,8 @@ const ENTRIES: usize = 4;
 /// Larger results are not kept (about 40 MB at this size).
 const MAX_CACHED_ITEMS: usize = 200_000;
 
-/// One cached result: whose, under which key, what.
-type Entry = (WorkspaceId, u64, Arc<Vec<PricedItem>>);
+/// One cached result: whose, for which data and which query, what.
+type Entry = (WorkspaceId, u64, u64, Arc<Vec<PricedItem>>);
 
 /// The cache, shared by every request.
 #[derive(Debug, Default)]
@@ -33,32 +33,36 @@ pub struct PricingCache {
 }
 
 impl PricingCache {
-    fn get(&self, ws: WorkspaceId, key: u64) -> Option<Arc<Vec<PricedItem>>> {
+    fn get(&self, ws: WorkspaceId, data: u64, query: u64) -> Option<Arc<Vec<PricedItem>>> {
         let mut entries = self.entries.lock().ok()?;
-        let at = entries.iter().position(|(w, k, _)| *w == ws && *k == key)?;
+        let at = entries
+            .iter()
+            .position(|(w, d, q, _)| *w == ws && *d == data && *q == query)?;
         let entry = entries.remove(at);
-        let items = Arc::clone(&entry.2);
+        let items = Arc::clone(&entry.3);
         entries.push(entry);
         Some(items)
     }
 
-    fn put(&self, ws: WorkspaceId, key: u64, items: Arc<Vec<PricedItem>>) {
+    fn put(&self, ws: WorkspaceId, data: u64, query: u64, items: Arc<Vec<PricedItem>>) {
         if items.len() > MAX_CACHED_ITEMS {
             return;
         }
         if let Ok(mut entries) = self.entries.lock() {
-            // A workspace's older results are stale now.
-            entries.retain(|(w, k, _)| *w != ws || *k == key);
+            // A workspace's results for older data are stale now; its
+            // results for other queries on the same data are not (a page
+            // showing figures with and without a deal discount needs both).
+            entries.retain(|(w, d, _, _)| *w != ws || *d == data);
             if entries.len() >= ENTRIES {
                 entries.remove(0);
             }
-            entries.push((ws, key, items));
+            entries.push((ws, data, query, items));
         }
     }
 }
 
-/// Everything the figures depend on, hashed.
-fn key(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> u64 {
+/// Everything the figures depend on but the query, hashed.
+fn data_key(data: &PricingData, on: NaiveDate) -> u64 {
     let mut h = DefaultHasher::new();
     let mut tiers: Vec<(String, &str)> = data
         .tiers
@@ -75,6 +79,12 @@ fn key(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> u64 {
     });
     parts.to_string().hash(&mut h);
     on.hash(&mut h);
+    h.finish()
+}
+
+/// The query's part of the key: quantity and deal discount.
+fn query_key(query: &PriceQuery) -> u64 {
+    let mut h = DefaultHasher::new();
     query.quantity.hash(&mut h);
     query
         .deal_discount
@@ -93,15 +103,15 @@ pub async fn priced_items(
 ) -> Result<Arc<Vec<PricedItem>>, StoreError> {
     let partner = store.partner(ws);
     let terms = partner.pricing_terms().await?;
-    let key = key(&terms, on, &query);
-    if let Some(hit) = cache.get(ws, key) {
+    let (data_key, query_key) = (data_key(&terms, on), query_key(&query));
+    if let Some(hit) = cache.get(ws, data_key, query_key) {
         return Ok(hit);
     }
     let data = partner.pricing().await?;
     // The items were read after the terms: if anything changed between the
     // two reads, the key is already stale and the next request recomputes.
     let priced = Arc::new(price_all(&data, on, &query));
-    cache.put(ws, key, Arc::clone(&priced));
+    cache.put(ws, data_key, query_key, Arc::clone(&priced));
     Ok(priced)
 }
 

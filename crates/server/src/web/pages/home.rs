@@ -76,25 +76,57 @@ const EXPIRING: Duration = Duration::days(30);
 /// Weeks of campaign leads charted.
 const WEEKS: i64 = 8;
 
+/// A store read as a page's result.
+async fn read<T>(
+    f: impl Future<Output = Result<T, onepane_store::StoreError>>,
+) -> Result<T, WebError> {
+    Ok(f.await?)
+}
+
 async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
     let store = viewer.store(&state);
     let t = viewer.tr.clone();
-    let chrome = Chrome::load(&state, &viewer, "home").await?;
-    let vendors = store.vendors().await?;
-    let names = VendorNames::new(&vendors);
     let now = Utc::now();
     let today = now.date_naive();
     let locale = locale_of(&t);
+    let since = weeks_since(now);
+    // Every read at once: the page waits for the slowest, not their sum.
+    let (
+        chrome,
+        vendors,
+        campaigns,
+        activations,
+        awaiting,
+        deals,
+        connections,
+        counts,
+        pipeline,
+        weeks,
+        priced,
+    ) = tokio::try_join!(
+        Chrome::load(&state, &viewer, "home"),
+        read(store.vendors()),
+        read(store.campaigns()),
+        read(store.activations()),
+        read(store.leads_awaiting_response(10)),
+        read(store.deals_needing_attention(now - RECENT, today + EXPIRING, 10)),
+        read(store.connections()),
+        read(store.vendor_counts()),
+        read(store.pipeline()),
+        read(store.campaign_weeks(since)),
+        read(crate::http::api::pricing::priced_items(
+            &state.store,
+            &state.pricing,
+            viewer.session.workspace.id,
+            today,
+            PriceQuery::one(),
+        )),
+    )?;
+    let names = VendorNames::new(&vendors);
 
     let mut actions = Vec::new();
     // New campaigns not activated yet.
-    let campaigns = store.campaigns().await?;
-    let activated: HashSet<CampaignId> = store
-        .activations()
-        .await?
-        .into_iter()
-        .map(|a| a.campaign_id)
-        .collect();
+    let activated: HashSet<CampaignId> = activations.into_iter().map(|a| a.campaign_id).collect();
     for c in campaigns
         .iter()
         .filter(|c| !activated.contains(&c.id) && now - c.created_at < RECENT)
@@ -112,7 +144,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
             href: format!("/campaigns/{}", c.id),
         });
     }
-    for lead in store.leads_awaiting_response(10).await? {
+    for lead in awaiting {
         actions.push(Action {
             kind: "lead",
             vendor: names.name_opt(&lead.vendor_id),
@@ -121,10 +153,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
             href: format!("/leads/{}", lead.id),
         });
     }
-    for deal in store
-        .deals_needing_attention(now - RECENT, today + EXPIRING, 10)
-        .await?
-    {
+    for deal in deals {
         let (id, due) = match deal.status {
             onepane_domain::deal::DealStatus::Approved => match deal.protection_expires_on {
                 Some(d) if d < today + EXPIRING => ("home-action-deal-expiring", Some(t.date(&d))),
@@ -141,7 +170,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
             href: format!("/deals/{}", deal.id),
         });
     }
-    for conn in store.connections().await? {
+    for conn in connections {
         if matches!(
             conn.status,
             ConnectionStatus::NeedsReauthorization | ConnectionStatus::Failing
@@ -165,7 +194,6 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         }
     }
 
-    let counts = store.vendor_counts().await?;
     let lines: Vec<VendorLine> = vendors
         .iter()
         .map(|v| {
@@ -181,9 +209,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         })
         .collect();
 
-    let pipeline: Vec<Bar> = store
-        .pipeline()
-        .await?
+    let pipeline: Vec<Bar> = pipeline
         .into_iter()
         .map(|p| Bar {
             label: format!("{} ({})", names.name(&p.vendor_id), p.currency.code()),
@@ -194,8 +220,8 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     let pipeline_chart =
         (!pipeline.is_empty()).then(|| charts::bars(&t.t("home-chart-pipeline"), &pipeline));
 
-    let margin_chart = margin_chart(&state, &viewer, &names, &t).await?;
-    let campaign_chart = campaign_chart(&store, &campaigns, &t, now).await?;
+    let margin_chart = margin_chart(&priced, &names, &t);
+    let campaign_chart = campaign_chart(weeks, &campaigns, &t, now);
 
     let page = HomePage {
         t,
@@ -210,20 +236,11 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
 }
 
 /// The average margin % of each vendor's price items, in home currency.
-async fn margin_chart(
-    state: &AppState,
-    viewer: &Viewer,
+fn margin_chart(
+    items: &[crate::http::api::partner::PricedItem],
     names: &VendorNames,
     t: &Tr,
-) -> Result<Option<String>, WebError> {
-    let items = crate::http::api::pricing::priced_items(
-        &state.store,
-        &state.pricing,
-        viewer.session.workspace.id,
-        Utc::now().date_naive(),
-        PriceQuery::one(),
-    )
-    .await?;
+) -> Option<String> {
     let mut sums: BTreeMap<VendorId, (rust_decimal::Decimal, u32)> = BTreeMap::new();
     for item in items.iter() {
         if let Some(p) = item.sort_percent {
@@ -243,26 +260,33 @@ async fn margin_chart(
             }
         })
         .collect();
-    Ok((!bars.is_empty()).then(|| charts::bars(&t.t("home-chart-margin"), &bars)))
+    (!bars.is_empty()).then(|| charts::bars(&t.t("home-chart-margin"), &bars))
+}
+
+/// The Monday of the first week charted.
+fn first_week(now: chrono::DateTime<Utc>) -> chrono::NaiveDate {
+    let monday = now.date_naive() - Duration::days(i64::from(now.weekday().num_days_from_monday()));
+    monday - Duration::weeks(WEEKS - 1)
+}
+
+/// When the first week charted starts.
+fn weeks_since(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    first_week(now)
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |d| d.and_utc())
 }
 
 /// Leads per campaign per week, for the five campaigns with the most.
-async fn campaign_chart(
-    store: &onepane_store::PartnerStore,
+fn campaign_chart(
+    rows: Vec<onepane_store::CampaignWeek>,
     campaigns: &[onepane_domain::campaign::Campaign],
     t: &Tr,
     now: chrono::DateTime<Utc>,
-) -> Result<Option<String>, WebError> {
-    let monday = now.date_naive() - Duration::days(i64::from(now.weekday().num_days_from_monday()));
-    let first = monday - Duration::weeks(WEEKS - 1);
+) -> Option<String> {
+    let first = first_week(now);
     let weeks: Vec<chrono::NaiveDate> = (0..WEEKS).map(|i| first + Duration::weeks(i)).collect();
-    let since = first
-        .and_hms_opt(0, 0, 0)
-        .map(|d| d.and_utc())
-        .unwrap_or(now);
-    let rows = store.campaign_weeks(since).await?;
     if rows.is_empty() {
-        return Ok(None);
+        return None;
     }
     let mut per: BTreeMap<CampaignId, Vec<u64>> = BTreeMap::new();
     for r in rows {
@@ -296,9 +320,5 @@ async fn campaign_chart(
         .iter()
         .map(|w| format!("{}.{}.", w.day(), w.month()))
         .collect();
-    Ok(Some(charts::lines(
-        &t.t("home-chart-campaigns"),
-        &labels,
-        &named,
-    )))
+    Some(charts::lines(&t.t("home-chart-campaigns"), &labels, &named))
 }

@@ -161,18 +161,17 @@ async fn list(
         campaign_id: campaign,
         text: text.clone(),
     };
-    let chrome = Chrome::load(&state, &viewer, "leads").await?;
-    let vendors = store.vendors().await?;
+    let page = Page {
+        after,
+        limit: PER_PAGE + 1,
+    };
+    let (chrome, vendors, mut leads, campaigns) = tokio::try_join!(
+        Chrome::load(&state, &viewer, "leads"),
+        async { Ok(store.vendors().await?) },
+        async { Ok(store.leads(&filter, page).await?) },
+        async { Ok::<_, WebError>(store.campaigns().await?) },
+    )?;
     let names = VendorNames::new(&vendors);
-    let mut leads = store
-        .leads(
-            &filter,
-            Page {
-                after,
-                limit: PER_PAGE + 1,
-            },
-        )
-        .await?;
     let more = leads.len() > PER_PAGE as usize;
     leads.truncate(PER_PAGE as usize);
     let next = more.then(|| {
@@ -195,9 +194,7 @@ async fn list(
         format!("/leads?{}", params.join("&"))
     });
     let locale = locale_of(&t);
-    let campaigns = store
-        .campaigns()
-        .await?
+    let campaigns = campaigns
         .into_iter()
         .map(|c| Choice {
             value: c.id.to_string(),
