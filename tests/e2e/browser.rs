@@ -16,6 +16,7 @@
 //! [`Browser::start`] prints why and returns `None`, unless
 //! `ONEPANE_TEST_REQUIRE_ALL=1`, which turns the skip into a failure.
 
+mod journey;
 mod smoke;
 
 use std::io::{Read as _, Write as _};
@@ -231,6 +232,23 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Presses and releases `key` where the focus is: a character, or one
+    /// of WebDriver's key codes such as [`keys::TAB`].
+    pub async fn press(&self, key: &str) {
+        let keyboard = json!({"actions": [{
+            "type": "key",
+            "id": "keyboard",
+            "actions": [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}],
+        }]});
+        self.post("/actions", keyboard).await;
+    }
+
+    /// The element that has the focus (the body when nothing has).
+    pub async fn focused(&self) -> Element<'_> {
+        let value = self.get("/element/active").await;
+        self.element(":focus", &value)
     }
 
     /// Runs `script` as the body of a function given `args` (elements
@@ -456,6 +474,14 @@ impl Element<'_> {
             Err(e) => panic!("WebDriver {method} on `{}`: {e}", self.css),
         }
     }
+}
+
+/// WebDriver's codes for keys that type no character.
+pub mod keys {
+    /// The Tab key.
+    pub const TAB: &str = "\u{E004}";
+    /// The Enter key.
+    pub const ENTER: &str = "\u{E007}";
 }
 
 /// A cookie as the browser holds it.

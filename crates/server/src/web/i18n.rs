@@ -308,6 +308,35 @@ impl Tr {
         format!("{sign}{grouped}{point}{frac}")
     }
 
+    /// A number as a person of this language types it, or `None`.
+    ///
+    /// Spaces may group thousands in either language. In Finnish a comma
+    /// or a point is the decimal point. In English the point is, and a
+    /// comma only groups thousands: "12,500" is twelve thousand five
+    /// hundred, and "12,5", which could be meant either way, is refused
+    /// rather than misread.
+    pub fn parse_decimal(&self, typed: &str) -> Option<Decimal> {
+        let compact: String = typed
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+            .collect();
+        let plain = match self.lang {
+            Lang::Fi => compact.replace(',', "."),
+            Lang::En => {
+                let (whole, fraction) = compact.split_once('.').unwrap_or((&compact, ""));
+                let mut groups = whole.split(',');
+                let lead = groups.next().unwrap_or_default();
+                let lead = lead.trim_start_matches(['-', '+']);
+                let misgrouped = lead.is_empty() || lead.len() > 3 || groups.any(|g| g.len() != 3);
+                if fraction.contains(',') || (whole.contains(',') && misgrouped) {
+                    return None;
+                }
+                compact.replace(',', "")
+            }
+        };
+        plain.parse().ok()
+    }
+
     /// An amount with its currency code.
     pub fn money(&self, m: &Money) -> String {
         format!("{}\u{a0}{}", self.decimal(&m.amount), m.currency.code())
@@ -407,6 +436,18 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         assert_eq!(en.date(&day), "24 Nov 2026");
         assert_eq!(fi.date(&day), "24.11.2026");
+        let typed = |tr: &Tr, text: &str| tr.parse_decimal(text).map(|d| d.to_string());
+        assert_eq!(typed(&en, "12,500").as_deref(), Some("12500"));
+        assert_eq!(typed(&en, "1,234,567.89").as_deref(), Some("1234567.89"));
+        assert_eq!(typed(&en, " 12 500.5 ").as_deref(), Some("12500.5"));
+        assert_eq!(typed(&en, "12500").as_deref(), Some("12500"));
+        for misread in ["12,5", "1,2345", ",500", "1234,567", "1.5,0", "twelve"] {
+            assert_eq!(typed(&en, misread), None, "{misread}");
+        }
+        assert_eq!(typed(&fi, "12 500,50").as_deref(), Some("12500.50"));
+        assert_eq!(typed(&fi, "12\u{a0}500.5").as_deref(), Some("12500.5"));
+        assert_eq!(typed(&fi, "12,5").as_deref(), Some("12.5"));
+        assert_eq!(typed(&fi, "1,2,3"), None);
         assert_eq!(fi.tn("leads-count", "count", 1), "1 liidi");
         assert_eq!(en.tn("leads-count", "count", 2), "2 leads");
     }

@@ -305,14 +305,10 @@ fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, Stri
     if currency.is_err() {
         errors.insert("currency", t.t("deal-error-currency"));
     }
-    // Either decimal separator, spaces grouping thousands.
-    let amount: Result<rust_decimal::Decimal, _> = form
-        .amount
-        .replace([' ', '\u{a0}'], "")
-        .replace(',', ".")
-        .parse();
-    let amount = match amount {
-        Ok(a) if a > rust_decimal::Decimal::ZERO => Some(a),
+    // As the viewer's language writes numbers: an English "12,500" is
+    // twelve thousand five hundred, not twelve and a half.
+    let amount = match t.parse_decimal(&form.amount) {
+        Some(a) if a > rust_decimal::Decimal::ZERO => Some(a),
         _ => {
             errors.insert("amount", t.t("deal-error-amount"));
             None
