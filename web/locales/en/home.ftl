@@ -27,3 +27,4 @@ tier-registered = Registered
 tier-silver = Silver
 tier-gold = Gold
 tier-platinum = Platinum
+home-chart-margin-pending = No margins yet: prices are being calculated, or no vendor has sent a price list.

@@ -27,3 +27,4 @@ tier-registered = Rekisteröity
 tier-silver = Hopea
 tier-gold = Kulta
 tier-platinum = Platina
+home-chart-margin-pending = Ei vielä katteita: hintoja lasketaan, tai yksikään toimittaja ei ole lähettänyt hinnastoa.

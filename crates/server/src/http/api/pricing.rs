@@ -30,6 +30,8 @@ type Entry = (WorkspaceId, u64, u64, Arc<Vec<PricedItem>>);
 pub struct PricingCache {
     /// Most recently used last.
     entries: Mutex<Vec<Entry>>,
+    /// Workspaces whose items are being priced in the background.
+    refreshing: Mutex<std::collections::HashSet<WorkspaceId>>,
 }
 
 impl PricingCache {
@@ -42,6 +44,28 @@ impl PricingCache {
         let items = Arc::clone(&entry.3);
         entries.push(entry);
         Some(items)
+    }
+
+    /// The newest result for a workspace and query, whatever data it was
+    /// priced from.
+    fn latest(&self, ws: WorkspaceId, query: u64) -> Option<Arc<Vec<PricedItem>>> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .iter()
+            .rev()
+            .find(|(w, _, q, _)| *w == ws && *q == query)
+            .map(|e| Arc::clone(&e.3))
+    }
+
+    /// Marks a background pricing of `ws` as started; false when one runs.
+    fn start_refresh(&self, ws: WorkspaceId) -> bool {
+        self.refreshing.lock().is_ok_and(|mut r| r.insert(ws))
+    }
+
+    fn end_refresh(&self, ws: WorkspaceId) {
+        if let Ok(mut r) = self.refreshing.lock() {
+            r.remove(&ws);
+        }
     }
 
     fn put(&self, ws: WorkspaceId, data: u64, query: u64, items: Arc<Vec<PricedItem>>) {
@@ -113,6 +137,36 @@ pub async fn priced_items(
     let priced = Arc::new(price_all(&data, on, &query));
     cache.put(ws, data_key, query_key, Arc::clone(&priced));
     Ok(priced)
+}
+
+/// The workspace's priced items for a summary that may lag a change by one
+/// pricing: the fresh result when cached, else the last one while a fresh
+/// one is priced in the background (`None` before the first). Keeps pages
+/// that only summarize margins fast right after a price list changes.
+pub async fn priced_items_soon(
+    store: &Store,
+    cache: &Arc<PricingCache>,
+    ws: WorkspaceId,
+    on: NaiveDate,
+    query: PriceQuery,
+) -> Result<Option<Arc<Vec<PricedItem>>>, StoreError> {
+    let terms = store.partner(ws).pricing_terms().await?;
+    let (data, q) = (data_key(&terms, on), query_key(&query));
+    if let Some(hit) = cache.get(ws, data, q) {
+        return Ok(Some(hit));
+    }
+    let stale = cache.latest(ws, q);
+    if cache.start_refresh(ws) {
+        let (store, cache) = (store.clone(), Arc::clone(cache));
+        tokio::spawn(async move {
+            let priced = priced_items(&store, &cache, ws, on, query).await;
+            cache.end_refresh(ws);
+            if let Err(e) = priced {
+                tracing::warn!(workspace = %ws, error = %e, "pricing in the background failed");
+            }
+        });
+    }
+    Ok(stale)
 }
 
 fn price_all(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> Vec<PricedItem> {

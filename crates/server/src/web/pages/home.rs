@@ -114,7 +114,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         read(store.vendor_counts()),
         read(store.pipeline()),
         read(store.campaign_weeks(since)),
-        read(crate::http::api::pricing::priced_items(
+        read(crate::http::api::pricing::priced_items_soon(
             &state.store,
             &state.pricing,
             viewer.session.workspace.id,
@@ -220,7 +220,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     let pipeline_chart =
         (!pipeline.is_empty()).then(|| charts::bars(&t.t("home-chart-pipeline"), &pipeline));
 
-    let margin_chart = margin_chart(&priced, &names, &t);
+    let margin_chart = priced.and_then(|p| margin_chart(&p, &names, &t));
     let campaign_chart = campaign_chart(weeks, &campaigns, &t, now);
 
     let page = HomePage {
