@@ -8,10 +8,10 @@ use onepane_domain::lead::LeadStatus;
 use onepane_domain::*;
 use uuid::Uuid;
 
+use crate::StoreError;
 use crate::partner::{LEAD_COLUMNS, PartnerStore};
 use crate::rows::*;
 use crate::tx::{Access, on_tx};
-use crate::StoreError;
 
 /// Per vendor, what the home page counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,7 +93,9 @@ impl PartnerStore {
         tx.commit().await?;
         let mut out: std::collections::HashMap<VendorId, VendorCounts> = Default::default();
         for (vendor, n) in leads {
-            out.entry(VendorId::from_uuid(vendor)).or_default().new_leads = count(n);
+            out.entry(VendorId::from_uuid(vendor))
+                .or_default()
+                .new_leads = count(n);
         }
         for (vendor, status, n) in deals {
             let entry = out.entry(VendorId::from_uuid(vendor)).or_default();
@@ -108,10 +110,7 @@ impl PartnerStore {
 
     /// Vendor-sent leads waiting for accept or decline, the nearest
     /// deadline first.
-    pub async fn leads_awaiting_response(
-        &self,
-        limit: u32,
-    ) -> Result<Vec<lead::Lead>, StoreError> {
+    pub async fn leads_awaiting_response(&self, limit: u32) -> Result<Vec<lead::Lead>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<LeadRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(

@@ -171,6 +171,10 @@ impl From<ProfileRow> for WorkspaceProfile {
 /// How long an idle session lives: each request within it extends it.
 const IDLE: chrono::Duration = chrono::Duration::hours(12);
 
+/// An invitation as read: workspace, its name, email, role, expiry, and
+/// the user with that email when there is one.
+type InvitationRow = (Uuid, String, String, String, DateTime<Utc>, Option<Uuid>);
+
 impl SystemStore {
     /// The user with this email, for the login form.
     pub async fn login_subject(&self, email: &Email) -> Result<Option<LoginSubject>, StoreError> {
@@ -497,7 +501,7 @@ impl SystemStore {
     /// The live invitation behind a link.
     pub async fn invitation(&self, digest: &[u8]) -> Result<Option<Invitation>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let row: Option<(Uuid, String, String, String, DateTime<Utc>, Option<Uuid>)> = on_tx!(tx, c => {
+        let row: Option<InvitationRow> = on_tx!(tx, c => {
             sqlx::query_as(
                 "SELECT i.workspace_id, w.name, i.email, i.role, i.expires_at, u.id \
                  FROM invitations i JOIN workspaces w ON w.id = i.workspace_id \
