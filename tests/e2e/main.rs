@@ -8,6 +8,7 @@ mod api_security;
 mod cli;
 mod config;
 mod connections;
+mod demo;
 mod harness;
 mod http;
 mod openapi;
