@@ -72,6 +72,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the server with a demo workspace and three simulated vendors,
     /// on SQLite in ./onepane-demo (or --data-dir), until Ctrl-C.
+    ///
+    /// The demo keeps to its own directory: the database URLs, the secret key
+    /// and the data directory a real installation sets in the environment or
+    /// a config file do not apply to it. It prints the URL, a login and an
+    /// API token; a second start on the same directory reuses everything.
     Demo(DemoArgs),
     /// Apply pending database migrations (as the owner role on PostgreSQL).
     Migrate,
