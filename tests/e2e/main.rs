@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod config;
 mod connections;
+mod demo;
 mod harness;
 mod http;
 mod openapi;

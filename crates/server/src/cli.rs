@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate` and `admin`.
+//! The command line: `serve`, `demo`, `migrate`, `admin` and `sync`.
 //!
 //! Exit codes: 0 on success; 2 when the command line, the configuration or
 //! the data asked for is wrong (fix the input and retry); 1 when the
@@ -6,6 +6,7 @@
 //! Every failure is one `error: ...` line on standard error.
 
 mod admin;
+mod demo;
 mod output;
 mod sync;
 
@@ -23,6 +24,7 @@ use crate::startup::{self, Application, StartupError, shutdown_signal};
 use crate::telemetry;
 
 pub use admin::AdminCommand;
+pub use demo::DemoArgs;
 
 /// Onepane: one workspace for a channel partner and every vendor it sells for.
 #[derive(Debug, Parser)]
@@ -68,6 +70,14 @@ pub struct SettingsArgs {
 pub enum Command {
     /// Run the HTTP server until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Run the server with a demo workspace and three simulated vendors,
+    /// on SQLite in ./onepane-demo (or --data-dir), until Ctrl-C.
+    ///
+    /// The demo keeps to its own directory: the database URLs, the secret key
+    /// and the data directory a real installation sets in the environment or
+    /// a config file do not apply to it. It prints the URL, a login and an
+    /// API token; a second start on the same directory reuses everything.
+    Demo(DemoArgs),
     /// Apply pending database migrations (as the owner role on PostgreSQL).
     Migrate,
     /// Operator tasks: workspaces, vendors, links, PostgreSQL roles.
@@ -128,6 +138,9 @@ pub enum CliError {
     /// A secret could not be made.
     #[error("cannot make a secret")]
     Secret(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The demo could not start.
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
 }
 
 impl CliError {
@@ -139,6 +152,8 @@ impl CliError {
                 store_refused_input(e)
             }
             CliError::Startup(e) => e.is_bad_input(),
+            CliError::Demo(crate::demo::DemoError::Store(e)) => store_refused_input(e),
+            CliError::Demo(e) => e.is_bad_input(),
             CliError::Runtime(_) | CliError::Output(_) | CliError::Secret(_) | CliError::Run(_) => {
                 false
             }
@@ -238,18 +253,55 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
     let listen = match &command {
         Command::Serve(args) => args.listen.clone(),
+        Command::Demo(args) => args.listen.clone(),
         _ => None,
+    };
+    let data_dir = match &command {
+        Command::Demo(_) => {
+            if let Some(flag) = [
+                ("--database-url", &settings.database_url),
+                ("--migration-database-url", &settings.migration_database_url),
+            ]
+            .into_iter()
+            .find_map(|(flag, value)| value.is_some().then_some(flag))
+            {
+                return Err(CliError::Argument {
+                    flag,
+                    source: "the demo runs on SQLite in its data directory; choose that with \
+                             --data-dir"
+                        .into(),
+                });
+            }
+            // The demo's own directory, not the one a real installation
+            // may name in the environment or the config file.
+            Some(
+                settings
+                    .data_dir
+                    .unwrap_or_else(|| demo::DEFAULT_DATA_DIR.to_owned()),
+            )
+        }
+        _ => settings.data_dir,
+    };
+    let env = Environment::from_process()?;
+    let log = match &command {
+        // A request log scrolling past would bury the login the demo
+        // prints; it says what happens in the demo itself unless asked
+        // for more.
+        Command::Demo(_) if settings.log.is_none() && env.get("ONEPANE_LOG").is_none() => {
+            Some(demo::DEFAULT_LOG_FILTER.to_owned())
+        }
+        _ => settings.log,
     };
     let overrides = Overrides {
         config: settings.config,
         database_url: settings.database_url,
         migration_database_url: settings.migration_database_url,
         listen,
-        data_dir: settings.data_dir,
+        data_dir,
         log_format: settings.log_format,
-        log: settings.log,
+        log,
     };
-    let config = Config::load(&overrides, &Environment::from_process()?)?;
+    let config = Config::load(&overrides, &env)?;
     telemetry::init(config.log_format, &config.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -258,6 +310,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     runtime.block_on(async move {
         match command {
             Command::Serve(_) => serve(&config).await,
+            Command::Demo(args) => demo::run(args, config).await,
             Command::Migrate => migrate(&config).await,
             Command::Admin(admin) => admin::run(admin, &config).await,
             Command::Sync(command) => sync::run(command, &config).await,

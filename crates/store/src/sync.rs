@@ -1501,6 +1501,30 @@ impl PartnerStore {
             .try_into()
     }
 
+    /// Replaces a connection's settings (checked by the caller, as when it
+    /// was made); its secrets, runs and stream positions stay.
+    pub async fn set_connection_settings(
+        &self,
+        id: ConnectionId,
+        settings: &serde_json::Value,
+    ) -> Result<Connection, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let row: Option<ConnectionRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "UPDATE connections SET settings = $3 WHERE workspace_id = $1 AND id = $2 \
+                 RETURNING {CONNECTION_COLUMNS}"
+            ))
+            .bind(self.workspace_id().as_uuid())
+            .bind(id.as_uuid())
+            .bind(Json(settings))
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let row = row.ok_or_else(|| StoreError::not_found("connection", id))?;
+        tx.commit().await?;
+        row.try_into()
+    }
+
     /// Stores (or replaces) a sealed secret of a connection.
     pub async fn put_connection_secret(
         &self,

@@ -36,6 +36,7 @@ crate::on_both_backends!(
     sell_rules_and_exchange_rates_round_trip,
     ended_link_hides_vendor_rows_both_ways,
     connections_need_a_linked_vendor,
+    connection_settings_change_in_place,
     notifications_and_audit_log,
 );
 
@@ -702,6 +703,58 @@ async fn connections_need_a_linked_vendor(db: TestDb) {
     let all = partner.connections().await.unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0], c);
+}
+
+async fn connection_settings_change_in_place(db: TestDb) {
+    let ws = workspace(&db.store, "Acme").await;
+    let other = workspace(&db.store, "Other").await;
+    let v = vendor(&db.store, "Canon").await;
+    link(&db.store, ws, v, Tier::Gold).await;
+    let partner = db.store.partner(ws);
+    let made = partner
+        .create_connection(&NewConnection {
+            target: ConnectionTarget::VendorSource { vendor_id: v },
+            connector: name("rest"),
+            name: name("Canon portal"),
+            schedule: None,
+            settings: serde_json::json!({"manifest": "old.yaml"}),
+        })
+        .await
+        .unwrap();
+    partner
+        .put_connection_secret(made.id, "credentials", b"sealed")
+        .await
+        .unwrap();
+    let changed = partner
+        .set_connection_settings(made.id, &serde_json::json!({"manifest": "new.yaml"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.settings,
+        serde_json::json!({"manifest": "new.yaml"})
+    );
+    assert_eq!((changed.id, &changed.name), (made.id, &made.name));
+    assert_eq!(partner.connection(made.id).await.unwrap(), changed);
+    assert!(
+        db.store
+            .system()
+            .connection_secret(ws, made.id, "credentials")
+            .await
+            .unwrap()
+            .is_some(),
+        "the secrets stay"
+    );
+    // Another workspace cannot reach it.
+    let refused = db
+        .store
+        .partner(other)
+        .set_connection_settings(made.id, &serde_json::json!({}))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(partner.connection(made.id).await.unwrap(), changed);
 }
 
 async fn notifications_and_audit_log(db: TestDb) {
