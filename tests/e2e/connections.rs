@@ -243,6 +243,15 @@ async fn connections_are_checked_before_anything_is_stored(backend: Backend) {
             json!({"target": {"purpose": "crm-sink"}, "connector": "webhook", "name": "x", "settings": {"url": "https://crm.example/hook"}, "schedule": "every minute"}),
             "#/schedule",
         ),
+        // A file on the server is the operator's to name, not a partner's.
+        (
+            source(
+                "csv",
+                json!({"stream": "leads", "path": "/etc/passwd"}),
+                json!(null),
+            ),
+            "#/settings/path",
+        ),
     ];
     for (body, pointer) in cases {
         let (status, problem) = w

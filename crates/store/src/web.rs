@@ -175,10 +175,6 @@ type InvitationRow = (Uuid, String, String, String, DateTime<Utc>, Option<Uuid>)
 /// How long an idle session lives: each request within it extends it.
 const IDLE: chrono::Duration = chrono::Duration::hours(12);
 
-/// An invitation as read: workspace, its name, email, role, expiry, and
-/// the user with that email when there is one.
-type InvitationRow = (Uuid, String, String, String, DateTime<Utc>, Option<Uuid>);
-
 impl SystemStore {
     /// The user with this email, for the login form.
     pub async fn login_subject(&self, email: &Email) -> Result<Option<LoginSubject>, StoreError> {

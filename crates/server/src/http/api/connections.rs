@@ -177,6 +177,14 @@ pub async fn create_connection(
     };
     let kind =
         Connector::named(body.connector.as_str()).map_err(|e| config_error("#/connector", &e))?;
+    // A file on the server is the operator's to name: through the API a
+    // partner could otherwise read any file the server can.
+    if kind == Connector::Csv && settings.get("path").is_some() {
+        return Err(ApiError::invalid(
+            "#/settings/path",
+            "a csv connection made through the API takes uploads; a file path is set by the operator",
+        ));
+    }
     let registry = state.engine.registry();
     registry
         .check(&draft)
