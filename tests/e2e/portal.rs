@@ -33,12 +33,17 @@ pub struct Answer {
 
 impl Visitor {
     pub fn new(app: &TestApp) -> Visitor {
+        Visitor::at(app.url(""))
+    }
+
+    /// A visitor of the server at `base` (`http://host:port`).
+    pub fn at(base: String) -> Visitor {
         Visitor {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            base: app.url(""),
+            base,
             jar: Vec::new(),
             lang: "en",
         }
@@ -781,4 +786,58 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
             }
         }
     }
+}
+
+/// The operator's way in for a new workspace's owner: a one-time link to
+/// choose a password, printed by `admin password-link`.
+#[test]
+fn an_owner_sets_a_password_from_the_operators_link_and_logs_in() {
+    let dir = crate::harness::Workdir::new();
+    let created = dir
+        .run(&[
+            "admin",
+            "create-workspace",
+            "--name",
+            "Linked Oy",
+            "--owner-email",
+            "first@linked.example",
+            "--json",
+        ])
+        .json();
+    assert!(created["workspace_id"].is_string(), "{created}");
+    let unknown = dir.run(&["admin", "password-link", "--email", "ghost@linked.example"]);
+    assert!(unknown.error_line(2).contains("ghost@linked.example"));
+    let made = dir
+        .run(&[
+            "admin",
+            "password-link",
+            "--email",
+            "first@linked.example",
+            "--json",
+        ])
+        .json();
+    let link = made["link"].as_str().unwrap();
+    let path = &link[link.find("/login/reset/").expect("a reset link")..];
+
+    let server = dir.serve(&[], &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut v = Visitor::at(server.url(""));
+        let set = v
+            .submit(
+                path,
+                path,
+                &[
+                    ("password", "the first password"),
+                    ("confirm", "the first password"),
+                ],
+            )
+            .await;
+        assert_eq!(set.status, 303, "{}", set.body);
+        assert_eq!(v.get(path).await.status, 404, "the link works once");
+        let login = v.login("first@linked.example", "the first password").await;
+        assert_eq!(login.status, 303, "{}", login.body);
+        assert!(v.get("/").await.body.contains("Linked Oy"));
+    });
+    server.terminate();
 }

@@ -31,6 +31,8 @@ pub enum AdminCommand {
     RevokeApiClient(RevokeApiClientArgs),
     /// Create a personal access token for a member of a workspace (printed once).
     CreateToken(CreateTokenArgs),
+    /// Print a one-time link with which a user sets a password (valid 24 hours).
+    PasswordLink(PasswordLinkArgs),
     /// Make a new access-token signing key; the old one verifies until its tokens expire.
     RotateSigningKey,
     /// Link a workspace to a vendor with a program tier and partner type.
@@ -113,6 +115,25 @@ pub struct CreateTokenArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `admin password-link`.
+#[derive(Debug, Args)]
+pub struct PasswordLinkArgs {
+    /// The user's login email.
+    #[arg(long)]
+    pub email: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `admin password-link --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct PasswordLink {
+    user_id: onepane_domain::UserId,
+    link: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// `admin link`.
@@ -370,6 +391,38 @@ pub(crate) async fn run(command: AdminCommand, config: &Config) -> Result<(), Cl
                  Token: {token}\n\
                  The token is shown only now; send it as `Authorization: Bearer <token>`.",
                 created.id
+            ))
+        }
+        AdminCommand::PasswordLink(args) => {
+            let email = parse_flag::<Email>("--email", &args.email)?;
+            let token = random_secret("").map_err(|e| CliError::Secret(Box::new(e)))?;
+            let expires_at = chrono::Utc::now() + chrono::Duration::hours(24);
+            let store = open_store(config).await?;
+            let made = store
+                .system()
+                .create_password_reset(&email, &token_digest(&token), expires_at)
+                .await;
+            store.close().await;
+            let Some(user_id) = made? else {
+                return Err(onepane_store::StoreError::NotFound {
+                    what: "user",
+                    id: email.to_string(),
+                }
+                .into());
+            };
+            // The address the server is reached at (public_url), else the
+            // default listen address.
+            let base = config.public_base(config.listen);
+            let link = format!("{base}/login/reset/{token}");
+            if args.json {
+                return output::json(&PasswordLink {
+                    user_id,
+                    link,
+                    expires_at,
+                });
+            }
+            output::line(&format!(
+                "Open this link to choose a password for {email} (it works once, for 24 hours):\n{link}"
             ))
         }
         AdminCommand::RotateSigningKey => {
