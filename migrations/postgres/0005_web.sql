@@ -121,8 +121,3 @@ CREATE INDEX leads_status ON leads (workspace_id, status, respond_by);
 CREATE INDEX leads_campaign_created ON leads (workspace_id, created_at) WHERE campaign_id IS NOT NULL;
 CREATE INDEX notifications_unread ON notifications (workspace_id) WHERE read_at IS NULL;
 
--- Searching leads by any part of a name, email or company: trigram
--- matching serves `LIKE '%text%'` from an index instead of a scan.
--- (pg_trgm is a trusted extension: the database's owner may create it.)
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX leads_search ON leads USING gin (search_text gin_trgm_ops);

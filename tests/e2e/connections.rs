@@ -822,6 +822,7 @@ async fn a_dead_job_is_visible_and_retried_by_hand(backend: Backend) {
 }
 
 on_both_backends!(
+    the_portal_syncs_now_with_live_progress,
     a_dead_job_is_visible_and_retried_by_hand,
     a_rest_source_syncs_on_demand_and_never_shows_its_credentials,
     connections_are_checked_before_anything_is_stored,
@@ -829,3 +830,63 @@ on_both_backends!(
     a_crm_is_connected_with_pkce_and_its_state_works_once,
     a_webhook_sink_gets_every_lead_signed,
 );
+
+/// "Sync now" in the portal: the button queues the job and the page follows
+/// the run through server-sent events until it is done.
+async fn the_portal_syncs_now_with_live_progress(backend: Backend) {
+    use crate::portal::{GOLD_OWNER, PASSWORD, Visitor, set_password};
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let vendor = fake_vendor(Arc::default()).await;
+    let (status, created) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            &w.gold.token,
+            Some(json!({
+                "target": {"purpose": "vendor-source", "vendor_id": w.v1.id},
+                "connector": "rest", "name": "Vendor One portal",
+                "settings": {"manifest": manifest(&format!("http://{vendor}"))},
+                "credentials": {"type": "api_key", "name": "X-Vendor-Key", "value": "k-123"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["connection"]["id"].as_str().unwrap().to_owned();
+
+    let mut v = Visitor::new(&w.app);
+    assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let page = v.get("/connections").await;
+    assert!(page.body.contains("Vendor One portal") && page.body.contains("Sync now"));
+    let queued = v
+        .submit("/connections", &format!("/connections/{id}/sync"), &[])
+        .await;
+    assert_eq!(queued.status, 303);
+    let following = queued.location.unwrap();
+    assert!(following.starts_with(&format!("/connections?syncing={id}&since=")));
+    let page = v.get(&following).await;
+    let at = page.body.find("data-progress-url=\"").expect("the page follows the run") + 19;
+    let progress = page.body[at..at + page.body[at..].find('"').unwrap()].replace("&amp;", "&");
+
+    // The stream reports until the run is done, then ends.
+    let stream = v.get(&progress).await;
+    assert_eq!(stream.status, 200);
+    let events: Vec<Value> = stream
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let last = events.last().expect("at least one event");
+    assert_eq!(last["done"], true, "{events:?}");
+    assert_eq!(last["read"], 120);
+    assert!(last["text"].as_str().unwrap().starts_with("Done: 120 read, 120 new"), "{last}");
+    // The history shows the run; another workspace's progress is not found.
+    assert!(v.get("/connections").await.body.contains("120 read, 120 new"));
+    let mut other = Visitor::new(&w.app);
+    set_password(&w.app, crate::portal::REGISTERED_OWNER, PASSWORD).await;
+    assert_eq!(other.login(crate::portal::REGISTERED_OWNER, PASSWORD).await.status, 303);
+    assert_eq!(other.get(&progress).await.status, 404);
+}

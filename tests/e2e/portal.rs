@@ -226,6 +226,7 @@ on_both_backends!(
     a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out,
     invitations_and_password_resets_work_once,
     every_page_renders_in_english_and_finnish,
+    the_home_page_charts_margins_once_prices_are_priced,
 );
 
 async fn logging_in_is_throttled_per_account_and_a_session_ends_at_logout(backend: Backend) {
@@ -840,4 +841,45 @@ fn an_owner_sets_a_password_from_the_operators_link_and_logs_in() {
         assert!(v.get("/").await.body.contains("Linked Oy"));
     });
     server.terminate();
+}
+
+async fn the_home_page_charts_margins_once_prices_are_priced(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let (status, body) = w
+        .call(
+            Method::PUT,
+            "/api/v1/vendor/price-lists/eu-2026",
+            &w.v1.token,
+            Some(json!({"name": "EU 2026", "currency": "EUR",
+                        "tier_discounts": [{"tier": "gold", "discount": "20"}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let response = w
+        .request(Method::PUT, "/api/v1/vendor/price-lists/eu-2026/items", &w.v1.token)
+        .header("content-type", "application/x-ndjson")
+        .body("{\"sku\": \"P-1\", \"name\": \"Printer\", \"list_price\": \"100.00\"}\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut v = Visitor::new(&w.app);
+    assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    // The home page never waits for pricing: the first visit starts it in
+    // the background, a later one charts it. Gold pays 80.00 and sells at
+    // list (no sell rule): 20 % margin.
+    let chart = r#"role="img" aria-label="Average margin by vendor""#;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let home = v.get("/").await;
+        assert_eq!(home.status, 200);
+        if home.body.contains(chart) {
+            assert!(home.body.contains("20.00 %"), "{}", home.body);
+            assert!(home.body.contains("Vendor One"));
+            break;
+        }
+        assert!(home.body.contains("prices are being calculated"));
+        assert!(std::time::Instant::now() < deadline, "the margins never came");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -47,6 +47,7 @@ fn ms(d: Duration) -> String {
 
 struct World {
     addr: SocketAddr,
+    workspace: String,
     cookie: String,
     lead: String,
     campaign: String,
@@ -293,6 +294,7 @@ async fn seed(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Worl
     );
     World {
         addr,
+        workspace: ws.id.to_string(),
         cookie: format!("onepane_session={token}"),
         lead: some[0].id.to_string(),
         campaign: campaigns[0].id.to_string(),
@@ -372,6 +374,30 @@ async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
         analyze(db).await;
     }
 
+    // What the home page reads, one by one (to stderr): where its time goes.
+    let ws: onepane_domain::WorkspaceId = w.workspace.parse().unwrap();
+    let p = store.partner(ws);
+    let now = chrono::Utc::now();
+    macro_rules! timed {
+        ($name:literal, $e:expr) => {{
+            let t = Instant::now();
+            let _ = $e.await.unwrap();
+            eprintln!("{backend} home read {}: {}", $name, ms(t.elapsed()));
+        }};
+    }
+    for _ in 0..2 {
+        timed!("vendors", p.vendors());
+        timed!("campaigns", p.campaigns());
+        timed!("activations", p.activations());
+        timed!("leads awaiting", p.leads_awaiting_response(10));
+        timed!("deals needing attention", p.deals_needing_attention(now, now.date_naive(), 10));
+        timed!("connections", p.connections());
+        timed!("vendor counts", p.vendor_counts());
+        timed!("pipeline", p.pipeline());
+        timed!("campaign weeks", p.campaign_weeks(now - chrono::Duration::weeks(8)));
+        timed!("unread", p.unread_notifications(100));
+        timed!("pricing terms", p.pricing_terms());
+    }
     for path in ["/prices", "/prices?sort=margin&discount=5"] {
         let cold = read(&client, &w, path).await;
         println!(

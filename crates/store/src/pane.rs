@@ -51,14 +51,17 @@ fn count(n: i64) -> u64 {
 }
 
 impl PartnerStore {
-    /// How many notifications are unread.
-    pub async fn unread_notifications(&self) -> Result<u64, StoreError> {
+    /// How many notifications are unread, counted up to `cap` (a badge
+    /// shows "99+" rather than making every page count them all).
+    pub async fn unread_notifications(&self, cap: u32) -> Result<u64, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let n: i64 = on_tx!(tx, c => {
             sqlx::query_scalar(
-                "SELECT COUNT(*) FROM notifications WHERE workspace_id = $1 AND read_at IS NULL",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM notifications \
+                 WHERE workspace_id = $1 AND read_at IS NULL LIMIT $2) AS unread",
             )
             .bind(self.workspace_id().as_uuid())
+            .bind(i64::from(cap))
             .fetch_one(&mut *c)
             .await?
         });
@@ -108,21 +111,38 @@ impl PartnerStore {
         Ok(out)
     }
 
-    /// Vendor-sent leads waiting for accept or decline, the nearest
-    /// deadline first.
+    /// Vendor-sent leads waiting for accept or decline: the nearest
+    /// deadline first, then the newest without one. Each half is read in
+    /// index order, so the page does not sort every waiting lead.
     pub async fn leads_awaiting_response(&self, limit: u32) -> Result<Vec<lead::Lead>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<LeadRow> = on_tx!(tx, c => {
+        let ws = self.workspace_id().as_uuid();
+        let mut rows: Vec<LeadRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
                 "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND status = $2 \
-                 AND source = 'vendor' ORDER BY respond_by IS NULL, respond_by, id LIMIT $3"
+                 AND respond_by IS NOT NULL AND source = 'vendor' ORDER BY respond_by, id LIMIT $3"
             ))
-            .bind(self.workspace_id().as_uuid())
+            .bind(ws)
             .bind(LeadStatus::New.as_str())
             .bind(i64::from(limit))
             .fetch_all(&mut *c)
             .await?
         });
+        let rest = i64::from(limit) - i64::try_from(rows.len()).unwrap_or(0);
+        if rest > 0 {
+            let more: Vec<LeadRow> = on_tx!(tx, c => {
+                sqlx::query_as(&format!(
+                    "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND status = $2 \
+                     AND respond_by IS NULL AND source = 'vendor' ORDER BY id DESC LIMIT $3"
+                ))
+                .bind(ws)
+                .bind(LeadStatus::New.as_str())
+                .bind(rest)
+                .fetch_all(&mut *c)
+                .await?
+            });
+            rows.extend(more);
+        }
         tx.commit().await?;
         convert_all(rows)
     }

@@ -35,6 +35,9 @@ pub fn router() -> Router<AppState> {
         .layer(from_fn(error::render_errors))
 }
 
+/// The most unread notifications the badge counts.
+const UNREAD_SHOWN: u32 = 99;
+
 /// What every page around its content shows: who is logged in, where, the
 /// workspace switcher, the navigation and the unread notifications.
 #[derive(Debug, Clone)]
@@ -49,7 +52,7 @@ pub struct Chrome {
     pub others: Vec<MemberOf>,
     /// The session's CSRF token, for the forms.
     pub csrf: String,
-    /// Unread notifications.
+    /// Unread notifications, counted up to one more than are shown.
     pub unread: u64,
     /// The section of the navigation this page belongs to.
     pub section: &'static str,
@@ -69,7 +72,7 @@ impl Chrome {
         let store = viewer.store(state);
         let (memberships, unread) = tokio::try_join!(
             system.memberships_of(s.user.id),
-            store.unread_notifications()
+            store.unread_notifications(UNREAD_SHOWN + 1)
         )?;
         let others = memberships
             .into_iter()
@@ -89,6 +92,15 @@ impl Chrome {
             section,
             admin: s.role.can_administer(),
         })
+    }
+
+    /// The unread badge: the count, or "99+" above it.
+    pub fn unread_badge(&self) -> String {
+        if self.unread > u64::from(UNREAD_SHOWN) {
+            format!("{UNREAD_SHOWN}+")
+        } else {
+            self.unread.to_string()
+        }
     }
 
     /// The attributes of a navigation link to `section`: marked current

@@ -765,9 +765,6 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             // A user's browser sessions (ended together at a reset).
             ("web_sessions", "user_id"),
             ("web_sessions", "digest"),
-            // Lead search by trigrams: a GIN index on the text (the
-            // workspace is the primary key's first column, and RLS's).
-            ("leads", "search_text"),
         ];
         assert!(
             first == "workspace_id"

@@ -145,19 +145,13 @@ async fn list(
     };
     let today = Utc::now().date_naive();
     let all = priced_items(&state.store, &state.pricing, ws, today, PriceQuery::one()).await?;
-    let with_deal: Option<HashMap<PriceItemId, Decimal>> = match discount {
+    let with_discount = match discount {
         Ok(Some(d)) => {
             let query = PriceQuery {
                 quantity: NonZeroU32::MIN,
                 deal_discount: Some(d),
             };
-            let priced = priced_items(&state.store, &state.pricing, ws, today, query).await?;
-            Some(
-                priced
-                    .iter()
-                    .filter_map(|i| i.sort_margin.map(|m| (i.id, m)))
-                    .collect(),
-            )
+            Some(priced_items(&state.store, &state.pricing, ws, today, query).await?)
         }
         _ => None,
     };
@@ -182,10 +176,23 @@ async fn list(
         "margin_percent" => top_by_figure(&mut items, wanted, |i| i.sort_percent, true),
         _ => {}
     }
-    let lines: Vec<PriceLine> = items
+    let shown: Vec<&PricedItem> = items
         .iter()
         .skip(page.saturating_mul(PER_PAGE))
         .take(PER_PAGE)
+        .copied()
+        .collect();
+    // The margins with the deal discount, of the items shown only.
+    let with_deal: Option<HashMap<PriceItemId, Decimal>> = with_discount.map(|priced| {
+        let wanted: std::collections::HashSet<PriceItemId> = shown.iter().map(|i| i.id).collect();
+        priced
+            .iter()
+            .filter(|i| wanted.contains(&i.id))
+            .filter_map(|i| i.sort_margin.map(|m| (i.id, m)))
+            .collect()
+    });
+    let lines: Vec<PriceLine> = shown
+        .iter()
         .map(|i| {
             let item = i.item_currency.as_ref().map(|f| figures(f, &t));
             let home = i
