@@ -227,6 +227,7 @@ on_both_backends!(
     invitations_and_password_resets_work_once,
     every_page_renders_in_english_and_finnish,
     the_home_page_charts_margins_once_prices_are_priced,
+    api_tokens_are_made_shown_once_and_revoked_in_settings,
 );
 
 async fn logging_in_is_throttled_per_account_and_a_session_ends_at_logout(backend: Backend) {
@@ -882,4 +883,47 @@ async fn the_home_page_charts_margins_once_prices_are_priced(backend: Backend) {
         assert!(std::time::Instant::now() < deadline, "the margins never came");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let mut v = Visitor::new(&w.app);
+    assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let made = v
+        .submit("/settings", "/settings/tokens", &[("name", "Reporting script")])
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let at = made.body.find("oppat_").expect("the token is shown");
+    let token: String = made.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    // It opens the partner API as this member, in this workspace only.
+    let (status, vendors) = w.call(Method::GET, "/api/v1/vendors", &token, None).await;
+    assert_eq!(status, 200, "{vendors}");
+    assert_eq!(vendors["items"][0]["id"], w.v1.id.to_string());
+    // Shown once: the settings page lists it by name, not its value.
+    let listed = v.get("/settings").await.body;
+    assert!(listed.contains("Reporting script") && !listed.contains(&token));
+    let at = listed.find("/settings/tokens/").unwrap();
+    let revoke: String = listed[at..].chars().take_while(|c| *c != '"').collect();
+    // Another member cannot revoke it.
+    let mut other = Visitor::new(&w.app);
+    assert_eq!(other.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
+    assert_eq!(other.submit("/settings", &revoke, &[]).await.status, 404);
+    assert_eq!(w.call(Method::GET, "/api/v1/vendors", &token, None).await.0, 200);
+    let revoked = v.submit("/settings", &revoke, &[]).await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(w.call(Method::GET, "/api/v1/vendors", &token, None).await.0, 401);
+
+    // The home currency: margins are reported in the new one.
+    let changed = v
+        .submit("/settings", "/settings/currency", &[("currency", "sek")])
+        .await;
+    assert_eq!(changed.status, 303);
+    assert!(v.get("/settings").await.body.contains(r#"value="SEK""#));
+    let bad = v
+        .submit("/settings", "/settings/currency", &[("currency", "money")])
+        .await;
+    assert_eq!(bad.status, 422);
 }

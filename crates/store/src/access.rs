@@ -456,3 +456,76 @@ impl Store {
         }
     }
 }
+
+impl crate::PartnerStore {
+    /// Creates a personal access token for a member of this workspace, kept
+    /// as the digest of the token.
+    pub async fn create_access_token(
+        &self,
+        user_id: UserId,
+        name: &Name,
+        token_hash: &[u8],
+    ) -> Result<AccessToken, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let token = insert_token(&mut tx, self.workspace_id(), user_id, name, token_hash).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// A member's live personal access tokens, the newest first.
+    pub async fn access_tokens(&self, user_id: UserId) -> Result<Vec<AccessToken>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<TokenRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM access_tokens \
+                 WHERE workspace_id = $1 AND user_id = $2 AND revoked_at IS NULL ORDER BY id DESC"
+            ))
+            .bind(self.workspace_id().as_uuid())
+            .bind(user_id.as_uuid())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        rows.into_iter().map(AccessToken::try_from).collect()
+    }
+
+    /// Revokes one of a member's tokens; false when it has no such live token.
+    pub async fn revoke_access_token(
+        &self,
+        user_id: UserId,
+        id: AccessTokenId,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let done = on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE access_tokens SET revoked_at = $4 \
+                 WHERE workspace_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL",
+            )
+            .bind(self.workspace_id().as_uuid())
+            .bind(user_id.as_uuid())
+            .bind(id.as_uuid())
+            .bind(now())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(done == 1)
+    }
+
+    /// Changes the currency margins are reported in.
+    pub async fn set_home_currency(
+        &self,
+        currency: onepane_domain::Currency,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query("UPDATE workspaces SET home_currency = $2 WHERE id = $1")
+                .bind(self.workspace_id().as_uuid())
+                .bind(currency.code())
+                .execute(&mut *c)
+                .await?;
+        });
+        tx.commit().await
+    }
+}

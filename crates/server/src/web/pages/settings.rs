@@ -32,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/sell-rules", post(add_sell_rule))
         .route("/settings/sell-rules/{id}/delete", post(delete_sell_rule))
         .route("/settings/exchange-rates", post(add_rate))
+        .route("/settings/currency", post(home_currency))
+        .route("/settings/tokens", post(create_token))
+        .route("/settings/tokens/{id}/revoke", post(revoke_token))
 }
 
 #[derive(askama::Template)]
@@ -49,6 +52,8 @@ struct SettingsPage {
     vendors: Vec<Choice>,
     roles: Vec<Choice>,
     home_currency: String,
+    tokens: Vec<(String, String, String, String)>,
+    new_token: Option<String>,
     message: Option<String>,
     error: Option<String>,
 }
@@ -65,6 +70,17 @@ async fn page(
     state: &AppState,
     viewer: &Viewer,
     invited_link: Option<String>,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<SettingsPage, WebError> {
+    page_with_token(state, viewer, invited_link, None, message, error).await
+}
+
+async fn page_with_token(
+    state: &AppState,
+    viewer: &Viewer,
+    invited_link: Option<String>,
+    new_token: Option<String>,
     message: Option<String>,
     error: Option<String>,
 ) -> Result<SettingsPage, WebError> {
@@ -155,7 +171,23 @@ async fn page(
             selected: r == Role::SalesRep,
         })
         .collect();
+    let tokens = store
+        .access_tokens(viewer.session.user.id)
+        .await?
+        .into_iter()
+        .map(|k| {
+            (
+                k.id.to_string(),
+                k.name.to_string(),
+                t.datetime(&k.created_at),
+                k.last_used_at
+                    .map_or_else(|| t.t("token-never-used"), |u| t.datetime(&u)),
+            )
+        })
+        .collect();
     Ok(SettingsPage {
+        tokens,
+        new_token,
         languages,
         members,
         invitations,
@@ -422,4 +454,64 @@ async fn add_rate(
     };
     viewer.store(&state).put_exchange_rate(&rate).await?;
     again(&state, &viewer, Ok("settings-saved")).await
+}
+
+#[derive(Debug, Deserialize)]
+struct CurrencyForm {
+    currency: String,
+}
+
+async fn home_currency(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<CurrencyForm>,
+) -> Result<Response, WebError> {
+    admin_only(&viewer)?;
+    let Ok(currency) = form.currency.trim().to_uppercase().parse::<Currency>() else {
+        return again(&state, &viewer, Err("currency-invalid")).await;
+    };
+    viewer.store(&state).set_home_currency(currency).await?;
+    // The session's copy of the workspace is read on the next request.
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    name: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<TokenForm>,
+) -> Result<Response, WebError> {
+    let Ok(name) = form.name.trim().parse::<onepane_domain::text::Name>() else {
+        return again(&state, &viewer, Err("token-name-invalid")).await;
+    };
+    let token = crate::auth::credentials::random_secret(crate::auth::credentials::ACCESS_TOKEN_PREFIX)
+        .map_err(|e| WebError::Internal(e.into()))?;
+    viewer
+        .store(&state)
+        .create_access_token(
+            viewer.session.user.id,
+            &name,
+            &crate::auth::credentials::token_digest(&token),
+        )
+        .await?;
+    let message = Some(viewer.tr.ts("token-created", "name", name.as_str()));
+    render(&page_with_token(&state, &viewer, None, Some(token), message, None).await?)
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    let id: onepane_domain::AccessTokenId = id.parse().map_err(|_| WebError::NotFound)?;
+    if !viewer
+        .store(&state)
+        .revoke_access_token(viewer.session.user.id, id)
+        .await?
+    {
+        return Err(WebError::NotFound);
+    }
+    again(&state, &viewer, Ok("token-revoked")).await
 }
