@@ -497,7 +497,8 @@ impl SystemStore {
     /// The live invitation behind a link.
     pub async fn invitation(&self, digest: &[u8]) -> Result<Option<Invitation>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let row: Option<(Uuid, String, String, String, DateTime<Utc>, Option<Uuid>)> = on_tx!(tx, c => {
+        type Row = (Uuid, String, String, String, DateTime<Utc>, Option<Uuid>);
+        let row: Option<Row> = on_tx!(tx, c => {
             sqlx::query_as(
                 "SELECT i.workspace_id, w.name, i.email, i.role, i.expires_at, u.id \
                  FROM invitations i JOIN workspaces w ON w.id = i.workspace_id \
