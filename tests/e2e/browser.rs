@@ -738,7 +738,7 @@ fn response_complete(received: &[u8]) -> bool {
     received.len() >= head_end + 4 + length
 }
 
-fn workspace_root() -> &'static Path {
+pub(crate) fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
@@ -754,7 +754,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Where `npm ci` in `tests/browser` put the packages.
-fn node_modules() -> PathBuf {
+pub(crate) fn node_modules() -> PathBuf {
     std::env::var_os("ONEPANE_TEST_NODE_MODULES").map_or_else(
         || workspace_root().join("tests/browser/node_modules"),
         PathBuf::from,

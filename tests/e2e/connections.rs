@@ -867,7 +867,11 @@ async fn the_portal_syncs_now_with_live_progress(backend: Backend) {
     let following = queued.location.unwrap();
     assert!(following.starts_with(&format!("/connections?syncing={id}&since=")));
     let page = v.get(&following).await;
-    let at = page.body.find("data-progress-url=\"").expect("the page follows the run") + 19;
+    let at = page
+        .body
+        .find("data-progress-url=\"")
+        .expect("the page follows the run")
+        + 19;
     let progress = page.body[at..at + page.body[at..].find('"').unwrap()].replace("&amp;", "&");
 
     // The stream reports until the run is done, then ends.
@@ -882,11 +886,28 @@ async fn the_portal_syncs_now_with_live_progress(backend: Backend) {
     let last = events.last().expect("at least one event");
     assert_eq!(last["done"], true, "{events:?}");
     assert_eq!(last["read"], 120);
-    assert!(last["text"].as_str().unwrap().starts_with("Done: 120 read, 120 new"), "{last}");
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Done: 120 read, 120 new"),
+        "{last}"
+    );
     // The history shows the run; another workspace's progress is not found.
-    assert!(v.get("/connections").await.body.contains("120 read, 120 new"));
+    assert!(
+        v.get("/connections")
+            .await
+            .body
+            .contains("120 read, 120 new")
+    );
     let mut other = Visitor::new(&w.app);
     set_password(&w.app, crate::portal::REGISTERED_OWNER, PASSWORD).await;
-    assert_eq!(other.login(crate::portal::REGISTERED_OWNER, PASSWORD).await.status, 303);
+    assert_eq!(
+        other
+            .login(crate::portal::REGISTERED_OWNER, PASSWORD)
+            .await
+            .status,
+        303
+    );
     assert_eq!(other.get(&progress).await.status, 404);
 }

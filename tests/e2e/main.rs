@@ -16,5 +16,6 @@ mod openapi;
 mod portal;
 mod postgres;
 mod serve;
+mod sso;
 mod sync_runs;
 mod world;

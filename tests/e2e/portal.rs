@@ -845,7 +845,9 @@ fn an_owner_sets_a_password_from_the_operators_link_and_logs_in() {
 }
 
 async fn the_home_page_charts_margins_once_prices_are_priced(backend: Backend) {
-    let Some(w) = world(backend).await else { return };
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let (status, body) = w
         .call(
             Method::PUT,
@@ -857,7 +859,11 @@ async fn the_home_page_charts_margins_once_prices_are_priced(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{body}");
     let response = w
-        .request(Method::PUT, "/api/v1/vendor/price-lists/eu-2026/items", &w.v1.token)
+        .request(
+            Method::PUT,
+            "/api/v1/vendor/price-lists/eu-2026/items",
+            &w.v1.token,
+        )
         .header("content-type", "application/x-ndjson")
         .body("{\"sku\": \"P-1\", \"name\": \"Printer\", \"list_price\": \"100.00\"}\n")
         .send()
@@ -880,17 +886,26 @@ async fn the_home_page_charts_margins_once_prices_are_priced(backend: Backend) {
             break;
         }
         assert!(home.body.contains("prices are being calculated"));
-        assert!(std::time::Instant::now() < deadline, "the margins never came");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the margins never came"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
 async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend) {
-    let Some(w) = world(backend).await else { return };
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let mut v = Visitor::new(&w.app);
     assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
     let made = v
-        .submit("/settings", "/settings/tokens", &[("name", "Reporting script")])
+        .submit(
+            "/settings",
+            "/settings/tokens",
+            &[("name", "Reporting script")],
+        )
         .await;
     assert_eq!(made.status, 200, "{}", made.body);
     let at = made.body.find("oppat_").expect("the token is shown");
@@ -911,10 +926,16 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
     let mut other = Visitor::new(&w.app);
     assert_eq!(other.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
     assert_eq!(other.submit("/settings", &revoke, &[]).await.status, 404);
-    assert_eq!(w.call(Method::GET, "/api/v1/vendors", &token, None).await.0, 200);
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
+        200
+    );
     let revoked = v.submit("/settings", &revoke, &[]).await;
     assert_eq!(revoked.status, 200);
-    assert_eq!(w.call(Method::GET, "/api/v1/vendors", &token, None).await.0, 401);
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
+        401
+    );
 
     // The home currency: margins are reported in the new one.
     let changed = v

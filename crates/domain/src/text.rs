@@ -232,6 +232,40 @@ text_type!(
     }
 );
 
+impl Email {
+    /// The part after the `@` (`example.com`).
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
+}
+
+text_type!(
+    /// The domain of email addresses, such as `example.com`: lowercased,
+    /// dot-separated labels of letters, digits and inner `-`, at least two.
+    EmailDomain, "an email domain", 253, |s| {
+        let lower = s.to_lowercase();
+        let lower = lower.strip_prefix('@').unwrap_or(&lower).to_owned();
+        let labels: Vec<&str> = lower.split('.').collect();
+        let valid = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.chars().count() <= 63
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        if valid {
+            Ok(lower)
+        } else {
+            Err(TextError::Malformed {
+                what: "an email domain",
+                rule: "must look like example.com",
+                input: s,
+            })
+        }
+    }
+);
+
 text_type!(
     /// A language tag such as `en`, `fi` or `en-GB` (language lowercase, region uppercase).
     Locale, "a locale", 16, |s| {
@@ -365,6 +399,29 @@ mod tests {
     }
 
     #[test]
+    fn email_domains_are_lowercased_and_checked() {
+        assert_eq!(
+            EmailDomain::parse(" @Example.FI ").unwrap().as_str(),
+            "example.fi"
+        );
+        assert_eq!(
+            Email::parse("Maija@Sub.Example.FI").unwrap().domain(),
+            "sub.example.fi"
+        );
+        for bad in [
+            "example",
+            ".example.com",
+            "example..com",
+            "-a.com",
+            "a b.com",
+            "a@b.com",
+            "a_b.com",
+        ] {
+            assert!(EmailDomain::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
     fn locales_are_normalized() {
         assert_eq!(Locale::parse("en_gb").unwrap().as_str(), "en-GB");
         assert_eq!(Locale::parse("FI").unwrap().as_str(), "fi");
@@ -416,6 +473,7 @@ mod tests {
                 check::<Tag>(input)?;
                 check::<Region>(input)?;
                 check::<Email>(input)?;
+                check::<EmailDomain>(input)?;
                 check::<Locale>(input)?;
                 check::<CountryCode>(input)?;
                 check::<Slug>(input)?;

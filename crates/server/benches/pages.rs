@@ -390,11 +390,17 @@ async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
         timed!("campaigns", p.campaigns());
         timed!("activations", p.activations());
         timed!("leads awaiting", p.leads_awaiting_response(10));
-        timed!("deals needing attention", p.deals_needing_attention(now, now.date_naive(), 10));
+        timed!(
+            "deals needing attention",
+            p.deals_needing_attention(now, now.date_naive(), 10)
+        );
         timed!("connections", p.connections());
         timed!("vendor counts", p.vendor_counts());
         timed!("pipeline", p.pipeline());
-        timed!("campaign weeks", p.campaign_weeks(now - chrono::Duration::weeks(8)));
+        timed!(
+            "campaign weeks",
+            p.campaign_weeks(now - chrono::Duration::weeks(8))
+        );
         timed!("unread", p.unread_notifications(100));
         timed!("pricing terms", p.pricing_terms());
     }

@@ -1,6 +1,8 @@
-//! Who is calling: vendor API clients and their access tokens, partner tokens.
+//! Who is calling: vendor API clients and their access tokens, partner
+//! tokens, and sign-in through workspaces' OpenID Connect providers.
 
 pub mod caller;
 pub mod credentials;
 pub mod jwt;
 pub mod keys;
+pub mod oidc;

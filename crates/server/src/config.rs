@@ -132,7 +132,8 @@ pub struct Config {
     pub rate_limit_burst: u32,
     /// The first webhook retry's delay; each later one doubles it.
     pub webhook_retry_base: std::time::Duration,
-    /// Private networks outbound requests (webhooks) may reach anyway.
+    /// Private networks outbound requests (webhooks, connections, single
+    /// sign-on providers) may reach anyway.
     pub outbound_allow: Vec<onepane_connector::Cidr>,
     /// Sync workers this server runs (0: it runs no connection jobs, and
     /// schedules none).

@@ -52,8 +52,10 @@ pub struct AppState {
     pub webhook_retry_base: std::time::Duration,
     /// Workspaces' price items, priced.
     pub pricing: Arc<api::pricing::PricingCache>,
-    /// Where outbound requests (webhooks) may go.
+    /// Where outbound requests (webhooks, single sign-on providers) may go.
     pub outbound: onepane_connector::AddressPolicy,
+    /// Signs portal users in with their workspaces' OpenID Connect providers.
+    pub oidc: Arc<crate::auth::oidc::RelyingParty>,
     /// Runs connections (and checks them when they are made).
     pub engine: onepane_sync::Engine,
     /// Sync workers to run beside the server.

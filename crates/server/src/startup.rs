@@ -65,6 +65,9 @@ pub enum StartupError {
     /// The webhook dispatcher could not be set up.
     #[error("cannot set up webhook delivery")]
     Webhooks(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The single sign-on client could not be set up.
+    #[error("cannot set up single sign-on")]
+    SingleSignOn(#[source] crate::auth::oidc::OidcError),
     /// The server stopped with an error.
     #[error("the server stopped unexpectedly")]
     Serve(#[source] std::io::Error),
@@ -213,6 +216,9 @@ impl Application {
         let policy = crate::auth::jwt::TokenPolicy::new(base.clone(), format!("{base}/api"));
         let keys = crate::auth::keys::Keys::load(store.clone(), sealer.clone(), policy).await?;
         let engine = sync_engine(&store, &sealer, &config.outbound_allow)?;
+        let outbound = onepane_connector::AddressPolicy::new(config.outbound_allow.clone());
+        let oidc = crate::auth::oidc::RelyingParty::new(outbound.clone())
+            .map_err(StartupError::SingleSignOn)?;
         let state = AppState {
             store,
             metrics,
@@ -225,7 +231,8 @@ impl Application {
             public_base: Arc::from(base),
             webhook_retry_base: config.webhook_retry_base,
             pricing: Arc::default(),
-            outbound: onepane_connector::AddressPolicy::new(config.outbound_allow.clone()),
+            outbound,
+            oidc: Arc::new(oidc),
             engine,
             sync_workers: config.sync_workers,
         };

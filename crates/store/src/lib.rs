@@ -23,6 +23,7 @@ mod pane;
 mod partner;
 pub mod postgres;
 mod rows;
+mod sso;
 mod sync;
 mod tx;
 mod vendor;
@@ -50,6 +51,7 @@ pub use jobs::{Job, JobStatus};
 pub use operator::OperatorStore;
 pub use pane::{CampaignWeek, Pipeline, VendorCounts};
 pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
+pub use sso::{NewSsoLogin, SsoConfig, SsoConfigUpdate, SsoLogin};
 pub use sync::{
     CrmEntity, DueDealPush, DuePush, OAuthState, PageCounts, PageWrite, PushCounts, PushResult,
     RUN_ERRORS_KEPT, StreamState, SyncRun,

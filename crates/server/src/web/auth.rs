@@ -68,7 +68,7 @@ pub fn client_address(parts: &axum::http::Extensions) -> String {
 }
 
 /// A local path to go to after login: never another site.
-fn local_next(next: Option<&str>) -> String {
+pub(crate) fn local_next(next: Option<&str>) -> String {
     next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
         .unwrap_or("/")
         .to_owned()
@@ -183,7 +183,7 @@ async fn login(
 }
 
 /// Starts a session and sends the browser on, with the cookie.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &AppState,
     user: UserId,
     workspace_id: WorkspaceId,

@@ -99,6 +99,7 @@ pub(crate) const FILES: Files = locale_files!(
     "prices",
     "connections",
     "settings",
+    "sso",
 );
 
 /// The messages of both languages.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod i18n;
 pub mod pages;
 pub mod session;
+pub mod sso;
 
 use axum::Router;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -28,6 +29,7 @@ use session::Viewer;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
+        .merge(sso::routes())
         .merge(pages::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))

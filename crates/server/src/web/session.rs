@@ -35,6 +35,8 @@ pub struct CookieNames {
     pub session: &'static str,
     /// The pre-login CSRF token.
     pub csrf: &'static str,
+    /// What binds a single sign-on in progress to the browser that started it.
+    pub sso: &'static str,
     secure: bool,
 }
 
@@ -45,12 +47,14 @@ impl CookieNames {
             CookieNames {
                 session: "__Host-onepane_session",
                 csrf: "__Host-onepane_csrf",
+                sso: "__Host-onepane_sso",
                 secure: true,
             }
         } else {
             CookieNames {
                 session: "onepane_session",
                 csrf: "onepane_csrf",
+                sso: "onepane_sso",
                 secure: false,
             }
         }
@@ -97,6 +101,11 @@ pub fn same_token(a: &str, b: &str) -> bool {
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
+}
+
+/// Compares two digests in time independent of where they differ.
+pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A logged-in member, in the workspace its session acts in.

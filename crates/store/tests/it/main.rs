@@ -9,6 +9,7 @@ mod fixtures;
 mod jobs;
 mod rls;
 mod segregation;
+mod sso;
 
 /// Runs each listed async test function `fn(TestDb)` once per backend:
 /// `sqlite::name` and `postgres::name`.

@@ -295,6 +295,33 @@ async fn populate(store: &Store) -> World {
         .await
         .unwrap();
     }
+    // Single sign-on: each partner's provider, and a sign-in under way.
+    for (ws, domain) in [(a, "partner-a.example"), (b, "partner-b.example")] {
+        store
+            .partner(ws)
+            .put_sso_config(&onepane_store::SsoConfigUpdate {
+                issuer: "https://idp.example",
+                client_id: "onepane",
+                sealed_client_secret: Some(b"sealed"),
+                email_domain: &domain.parse().unwrap(),
+                enabled: true,
+            })
+            .await
+            .unwrap();
+        store
+            .system()
+            .start_sso_login(&onepane_store::NewSsoLogin {
+                workspace_id: ws,
+                state_digest: format!("state-{ws}").as_bytes(),
+                nonce_digest: b"nonce",
+                sealed_verifier: b"sealed",
+                browser_digest: b"browser",
+                next: "/",
+                expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
+            })
+            .await
+            .unwrap();
+    }
     for (owner, client) in [
         (KeyOwner::Workspace(a), "token:a"),
         (KeyOwner::Vendor(v1), "client:1"),
@@ -476,6 +503,12 @@ async fn another_tenants_scope_sees_zero_foreign_rows() {
         ((a.as_str(), ""), "signing_keys", 0),
         ((b.as_str(), ""), "idempotency_keys", 0),
         (("", v2.as_str()), "idempotency_keys", 0),
+        // A partner keeps its own single sign-on; sign-ins under way are
+        // the system's.
+        ((a.as_str(), ""), "sso_configs", 1),
+        ((a.as_str(), ""), "sso_logins", 0),
+        (("", v1.as_str()), "sso_configs", 0),
+        (("", v1.as_str()), "sso_logins", 0),
     ] {
         assert_eq!(
             count_in_scope(&server, scope, table, "true").await,
@@ -515,6 +548,29 @@ async fn another_tenants_scope_sees_zero_foreign_rows() {
             ("", v1.as_str()),
             "UPDATE access_tokens SET revoked_at = now()".to_owned(),
         ),
+        // Another partner's sign-in provider, or a sign-in made up.
+        (
+            (a.as_str(), ""),
+            format!(
+                "UPDATE sso_configs SET issuer = 'https://evil.example' WHERE workspace_id = '{b}'"
+            ),
+        ),
+        (
+            (a.as_str(), ""),
+            format!(
+                "INSERT INTO sso_configs (workspace_id, issuer, client_id, sealed_client_secret, email_domain, enabled, updated_at) \
+                 VALUES ('{b}', 'https://evil.example', 'x', '\\x00', 'evil.example', true, now()) \
+                 ON CONFLICT (workspace_id) DO UPDATE SET issuer = excluded.issuer"
+            ),
+        ),
+        (
+            (a.as_str(), ""),
+            format!(
+                "INSERT INTO sso_logins (workspace_id, state_digest, nonce_digest, sealed_verifier, browser_digest, next, expires_at, created_at) \
+                 VALUES ('{a}', '\\x01', '\\x01', '\\x01', '\\x01', '/', now() + interval '1 hour', now())"
+            ),
+        ),
+        ((a.as_str(), ""), "DELETE FROM sso_logins".to_owned()),
     ];
     for (scope, sql) in &attacks {
         blocked(sql, as_scope(&server, *scope, sql).await);
@@ -765,6 +821,10 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             // A user's browser sessions (ended together at a reset).
             ("web_sessions", "user_id"),
             ("web_sessions", "digest"),
+            // A login's email domain picks the workspace, and the
+            // provider's answer finds its sign-in by the state's digest.
+            ("sso_configs", "email_domain"),
+            ("sso_logins", "state_digest"),
         ];
         assert!(
             first == "workspace_id"

@@ -1,6 +1,6 @@
 //! Settings: the viewer's language; for owners and admins, members and
-//! invitations, the profile landing pages show, sell rules and exchange
-//! rates.
+//! invitations, the profile landing pages show, sell rules, exchange
+//! rates and single sign-on.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -35,6 +35,18 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/currency", post(home_currency))
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
+        .route("/settings/sso", post(save_sso))
+}
+
+/// The single sign-on section: what is configured (never the secret).
+#[derive(Debug, Clone, Default)]
+struct SsoView {
+    issuer: String,
+    client_id: String,
+    email_domain: String,
+    enabled: bool,
+    has_secret: bool,
+    callback_url: String,
 }
 
 #[derive(askama::Template)]
@@ -54,6 +66,7 @@ struct SettingsPage {
     home_currency: String,
     tokens: Vec<(String, String, String, String)>,
     new_token: Option<String>,
+    sso: SsoView,
     message: Option<String>,
     error: Option<String>,
 }
@@ -102,6 +115,25 @@ async fn page_with_token(
     })
     .collect();
     let admin = viewer.session.role.can_administer();
+    let sso = if admin {
+        let callback_url = crate::web::sso::callback_url(state)?.to_string();
+        match store.sso_config().await? {
+            Some(c) => SsoView {
+                issuer: c.issuer,
+                client_id: c.client_id,
+                email_domain: c.email_domain.to_string(),
+                enabled: c.enabled,
+                has_secret: true,
+                callback_url,
+            },
+            None => SsoView {
+                callback_url,
+                ..SsoView::default()
+            },
+        }
+    } else {
+        SsoView::default()
+    };
     let (members, invitations, profile, rules, rates) = if admin {
         let members = store
             .members()
@@ -206,6 +238,7 @@ async fn page_with_token(
             .collect(),
         roles,
         home_currency: viewer.session.workspace.home_currency.code().to_owned(),
+        sso,
         message,
         error,
         t,
@@ -486,8 +519,9 @@ async fn create_token(
     let Ok(name) = form.name.trim().parse::<onepane_domain::text::Name>() else {
         return again(&state, &viewer, Err("token-name-invalid")).await;
     };
-    let token = crate::auth::credentials::random_secret(crate::auth::credentials::ACCESS_TOKEN_PREFIX)
-        .map_err(|e| WebError::Internal(e.into()))?;
+    let token =
+        crate::auth::credentials::random_secret(crate::auth::credentials::ACCESS_TOKEN_PREFIX)
+            .map_err(|e| WebError::Internal(e.into()))?;
     viewer
         .store(&state)
         .create_access_token(
@@ -514,4 +548,105 @@ async fn revoke_token(
         return Err(WebError::NotFound);
     }
     again(&state, &viewer, Ok("token-revoked")).await
+}
+
+#[derive(Debug, Deserialize)]
+struct SsoForm {
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    email_domain: String,
+    enabled: Option<String>,
+}
+
+/// The longest client id or secret taken.
+const SSO_FIELD_MAX: usize = 1024;
+
+async fn save_sso(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<SsoForm>,
+) -> Result<Response, WebError> {
+    use crate::auth::oidc::Issuer;
+    use onepane_domain::text::EmailDomain;
+    use onepane_store::{SsoConfigUpdate, StoreError};
+
+    admin_only(&viewer)?;
+    let t = viewer.tr.clone();
+    let enabled = form.enabled.is_some();
+    // The form again with what was typed (never the secret) and the problem.
+    let problem = |message: String| {
+        let state = &state;
+        let viewer = &viewer;
+        let form = &form;
+        async move {
+            let mut p = page(state, viewer, None, None, Some(message)).await?;
+            p.sso = SsoView {
+                issuer: form.issuer.trim().to_owned(),
+                client_id: form.client_id.trim().to_owned(),
+                email_domain: form.email_domain.trim().to_owned(),
+                enabled,
+                ..p.sso
+            };
+            Ok::<_, WebError>((StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response())
+        }
+    };
+    let issuer = match Issuer::parse(&form.issuer) {
+        Ok(i) => i,
+        Err(_) => return problem(t.t("sso-issuer-invalid")).await,
+    };
+    let client_id = form.client_id.trim();
+    if client_id.is_empty()
+        || client_id.chars().count() > SSO_FIELD_MAX
+        || client_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return problem(t.t("sso-client-id-invalid")).await;
+    }
+    let secret = form.client_secret.trim();
+    if secret.chars().count() > SSO_FIELD_MAX || secret.chars().any(char::is_control) {
+        return problem(t.t("sso-secret-invalid")).await;
+    }
+    let Ok(domain) = form.email_domain.parse::<EmailDomain>() else {
+        return problem(t.t("sso-domain-invalid")).await;
+    };
+    // A provider that cannot be discovered would refuse every login; one
+    // being turned off may well be unreachable.
+    if enabled && let Err(e) = state.oidc.discover_now(&issuer).await {
+        let detail = crate::report::cause_chain(&e);
+        tracing::info!(workspace = %viewer.session.workspace.id, error = %detail, "single sign-on discovery failed");
+        return problem(t.ts("sso-discovery-failed", "detail", &detail)).await;
+    }
+    let ws = viewer.session.workspace.id;
+    let sealed = if secret.is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .sealer
+                .seal(&crate::web::sso::secret_context(ws), secret.as_bytes())
+                .map_err(|e| WebError::Internal(e.into()))?,
+        )
+    };
+    let saved = viewer
+        .store(&state)
+        .put_sso_config(&SsoConfigUpdate {
+            issuer: issuer.as_str(),
+            client_id,
+            sealed_client_secret: sealed.as_deref(),
+            email_domain: &domain,
+            enabled,
+        })
+        .await;
+    match saved {
+        Ok(()) => {
+            tracing::info!(workspace = %ws, user = %viewer.session.user.id, enabled, "single sign-on configured");
+            again(&state, &viewer, Ok("sso-saved")).await
+        }
+        Err(StoreError::Conflict(_)) => {
+            problem(t.ts("sso-domain-taken", "domain", domain.as_str())).await
+        }
+        Err(StoreError::Rule(_)) => problem(t.t("sso-secret-needed")).await,
+        Err(e) => Err(e.into()),
+    }
 }
