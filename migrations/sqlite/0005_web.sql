@@ -58,5 +58,6 @@ CREATE TABLE workspace_profiles (
 );
 
 CREATE INDEX leads_status ON leads (workspace_id, status, respond_by);
+CREATE INDEX leads_vendor_status ON leads (workspace_id, vendor_id, status);
 CREATE INDEX leads_campaign_created ON leads (workspace_id, created_at) WHERE campaign_id IS NOT NULL;
 CREATE INDEX notifications_unread ON notifications (workspace_id) WHERE read_at IS NULL;

@@ -395,7 +395,7 @@ async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
             p.deals_needing_attention(now, now.date_naive(), 10)
         );
         timed!("connections", p.connections());
-        timed!("vendor counts", p.vendor_counts());
+        timed!("vendor counts", p.vendor_counts(1000));
         timed!("pipeline", p.pipeline());
         timed!(
             "campaign weeks",

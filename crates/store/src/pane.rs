@@ -69,21 +69,36 @@ impl PartnerStore {
         Ok(count(n))
     }
 
-    /// Per vendor: new leads, and registrations pending and approved.
+    /// Per linked vendor: new leads (counted up to `cap`, so a workspace
+    /// with a hundred thousand waiting does not count them on every visit),
+    /// and registrations pending and approved.
     pub async fn vendor_counts(
         &self,
+        cap: u32,
     ) -> Result<std::collections::HashMap<VendorId, VendorCounts>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let ws = self.workspace_id().as_uuid();
-        let leads: Vec<(Uuid, i64)> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT vendor_id, COUNT(*) FROM leads \
-                 WHERE workspace_id = $1 AND status = 'new' AND vendor_id IS NOT NULL GROUP BY vendor_id",
-            )
-            .bind(ws)
-            .fetch_all(&mut *c)
-            .await?
+        let vendors: Vec<Uuid> = on_tx!(tx, c => {
+            sqlx::query_scalar("SELECT vendor_id FROM vendor_links WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_all(&mut *c)
+                .await?
         });
+        let mut leads: Vec<(Uuid, i64)> = Vec::with_capacity(vendors.len());
+        for vendor in vendors {
+            let n: i64 = on_tx!(tx, c => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM leads \
+                     WHERE workspace_id = $1 AND vendor_id = $2 AND status = 'new' LIMIT $3) AS waiting",
+                )
+                .bind(ws)
+                .bind(vendor)
+                .bind(i64::from(cap))
+                .fetch_one(&mut *c)
+                .await?
+            });
+            leads.push((vendor, n));
+        }
         let deals: Vec<(Uuid, String, i64)> = on_tx!(tx, c => {
             sqlx::query_as(
                 "SELECT vendor_id, status, COUNT(*) FROM deal_registrations \

@@ -49,8 +49,8 @@ pub struct VendorLine {
     pub id: String,
     /// The workspace's tier.
     pub tier: String,
-    /// New leads.
-    pub new_leads: u64,
+    /// New leads, as shown ("999+" past the count's cap).
+    pub new_leads: String,
     /// Registrations waiting for the vendor.
     pub pending_deals: u64,
     /// Registrations approved.
@@ -73,6 +73,9 @@ struct HomePage {
 const RECENT: Duration = Duration::days(14);
 /// How far ahead an approved registration's protection counts as ending.
 const EXPIRING: Duration = Duration::days(30);
+/// New leads counted per vendor; more show as "999+".
+const NEW_LEADS_COUNTED: u32 = 1000;
+
 /// Weeks of campaign leads charted.
 const WEEKS: i64 = 8;
 
@@ -111,7 +114,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         read(store.leads_awaiting_response(10)),
         read(store.deals_needing_attention(now - RECENT, today + EXPIRING, 10)),
         read(store.connections()),
-        read(store.vendor_counts()),
+        read(store.vendor_counts(NEW_LEADS_COUNTED)),
         read(store.pipeline()),
         read(store.campaign_weeks(since)),
         read(crate::http::api::pricing::priced_items_soon(
@@ -202,7 +205,11 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
                 name: v.vendor.name.to_string(),
                 id: v.vendor.id.to_string(),
                 tier: t.t(&format!("tier-{}", v.link.tier.as_str())),
-                new_leads: c.new_leads,
+                new_leads: if c.new_leads >= u64::from(NEW_LEADS_COUNTED) {
+                    format!("{}+", NEW_LEADS_COUNTED - 1)
+                } else {
+                    c.new_leads.to_string()
+                },
                 pending_deals: c.pending_deals,
                 approved_deals: c.approved_deals,
             }
