@@ -122,3 +122,28 @@ CREATE INDEX leads_vendor_status ON leads (workspace_id, vendor_id, status);
 CREATE INDEX leads_campaign_created ON leads (workspace_id, created_at) WHERE campaign_id IS NOT NULL;
 CREATE INDEX notifications_unread ON notifications (workspace_id) WHERE read_at IS NULL;
 
+
+-- The fields each vendor asks for on a deal registration, beyond the form
+-- every vendor shares. The vendor owns its list; linked partners read it.
+CREATE TABLE vendor_deal_fields (
+    vendor_id uuid PRIMARY KEY REFERENCES vendors (id),
+    fields jsonb NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+ALTER TABLE vendor_deal_fields ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vendor_deal_fields FORCE ROW LEVEL SECURITY;
+CREATE POLICY vendor_all ON vendor_deal_fields FOR ALL
+    USING (vendor_id = onepane_scope_vendor())
+    WITH CHECK (vendor_id = onepane_scope_vendor());
+CREATE POLICY partner_read ON vendor_deal_fields FOR SELECT
+    USING (EXISTS (SELECT 1 FROM public.vendor_links l
+                   WHERE l.workspace_id = onepane_scope_workspace()
+                     AND l.vendor_id = vendor_deal_fields.vendor_id));
+
+-- A partner's scan of its leads (a text search reads every row) no longer
+-- runs the vendor policy's link lookup on each row: outside a vendor scope
+-- its first condition is false and the rest is skipped. Same meaning.
+ALTER POLICY vendor_read ON leads
+    USING (onepane_scope_vendor() IS NOT NULL AND vendor_id = onepane_scope_vendor()
+           AND onepane_vendor_linked(workspace_id)
+           AND (source = 'vendor' OR shared_with_vendor_at IS NOT NULL));

@@ -61,3 +61,9 @@ CREATE INDEX leads_status ON leads (workspace_id, status, respond_by);
 CREATE INDEX leads_vendor_status ON leads (workspace_id, vendor_id, status);
 CREATE INDEX leads_campaign_created ON leads (workspace_id, created_at) WHERE campaign_id IS NOT NULL;
 CREATE INDEX notifications_unread ON notifications (workspace_id) WHERE read_at IS NULL;
+
+CREATE TABLE vendor_deal_fields (
+    vendor_id BLOB PRIMARY KEY REFERENCES vendors (id),
+    fields TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);

@@ -337,6 +337,9 @@ fn vendor_body(operation_id: &str) -> Option<Value> {
         "vendor_decide_deal_registration" => {
             json!({"decision": "rejected", "reason": "Already registered"})
         }
+        "vendor_put_deal_fields" => json!({
+            "fields": [{"name": "reseller_id", "label": "Reseller id", "required": true}],
+        }),
         "vendor_put_webhook" => json!({
             "url": "https://hooks.example.com/onepane",
             "events": ["deal-registration.submitted", "lead.accepted"],

@@ -228,6 +228,7 @@ on_both_backends!(
     every_page_renders_in_english_and_finnish,
     the_home_page_charts_margins_once_prices_are_priced,
     api_tokens_are_made_shown_once_and_revoked_in_settings,
+    a_vendors_own_required_fields_are_asked_in_the_one_form,
 );
 
 async fn logging_in_is_throttled_per_account_and_a_session_ends_at_logout(backend: Backend) {
@@ -947,4 +948,94 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
         .submit("/settings", "/settings/currency", &[("currency", "money")])
         .await;
     assert_eq!(bad.status, 422);
+}
+
+async fn a_vendors_own_required_fields_are_asked_in_the_one_form(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let (status, body) = w
+        .call(
+            Method::PUT,
+            "/api/v1/vendor/deal-fields",
+            &w.v1.token,
+            Some(json!({"fields": [
+                {"name": "reseller_id", "label": "Reseller id", "required": true},
+                {"name": "po_number", "label": "Purchase order"}
+            ]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, problem) = w
+        .call(
+            Method::PUT,
+            "/api/v1/vendor/deal-fields",
+            &w.v1.token,
+            Some(json!({"fields": [{"name": "two words", "label": "Bad"}]})),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, read) = w
+        .call(Method::GET, "/api/v1/vendor/deal-fields", &w.v1.token, None)
+        .await;
+    assert_eq!(
+        (status, read["fields"][0]["name"].clone()),
+        (200, json!("reseller_id"))
+    );
+    // Vendor two asks for nothing and sees none of vendor one's.
+    let (_, other) = w
+        .call(Method::GET, "/api/v1/vendor/deal-fields", &w.v2.token, None)
+        .await;
+    assert_eq!(other["fields"], json!([]));
+
+    // Through the partner API, a registration without the field is refused.
+    let deal = |fields: Value| {
+        json!({"vendor_ids": [w.v1.id], "title": "Printers", "customer": {"name": "Customer Oy"},
+               "amount": {"value": "1000", "currency": "EUR"}, "fields": fields})
+    };
+    let (status, problem) = w
+        .call(
+            Method::POST,
+            "/api/v1/deal-registrations",
+            &w.gold.token,
+            Some(deal(json!({}))),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("reseller_id"),
+        "{problem}"
+    );
+
+    // The portal's one form asks for it, says who asks, and holds the line.
+    let mut v = Visitor::new(&w.app);
+    assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let form = v.get("/deals/new").await;
+    assert!(form.body.contains("Reseller id") && form.body.contains("(required)"));
+    assert!(form.body.contains("Asked by Vendor One"));
+    let vendor = w.v1.id.to_string();
+    let fields = [
+        ("vendor", vendor.as_str()),
+        ("title", "Printers"),
+        ("customer", "Customer Oy"),
+        ("amount", "1000"),
+        ("currency", "EUR"),
+    ];
+    let refused = v.submit("/deals/new", "/deals/new", &fields).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("Vendor One requires this field."),
+        "{}",
+        refused.body
+    );
+    let mut filled = fields.to_vec();
+    filled.push(("vf.reseller_id", "R-42"));
+    let done = v.submit("/deals/new", "/deals/new", &filled).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let regs = listing(&w, &w.gold.token, "/api/v1/deal-registrations").await;
+    assert_eq!(regs.len(), 1);
+    assert_eq!(
+        regs[0]["details"]["fields"]["reseller_id"], "R-42",
+        "{regs:?}"
+    );
 }

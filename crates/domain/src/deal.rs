@@ -242,6 +242,66 @@ impl DealRegistration {
     }
 }
 
+/// A field a vendor asks for on every deal registration, beyond the form
+/// every vendor shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DealFieldSpec {
+    /// The field's name in a registration's `fields` (1 to 64 visible
+    /// ASCII characters).
+    pub name: String,
+    /// What the form calls it.
+    pub label: Name,
+    /// Whether a registration with this vendor must fill it in.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// The most fields a vendor asks for.
+pub const MAX_DEAL_FIELDS: usize = 20;
+
+/// Checks a vendor's field list: names valid and distinct, at most
+/// [`MAX_DEAL_FIELDS`]. The error names the first problem.
+pub fn check_deal_fields(fields: &[DealFieldSpec]) -> Result<(), String> {
+    if fields.len() > MAX_DEAL_FIELDS {
+        return Err(format!(
+            "at most {MAX_DEAL_FIELDS} fields are accepted (got {})",
+            fields.len()
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for f in fields {
+        if f.name.is_empty() || f.name.len() > 64 || !f.name.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(format!(
+                "field name `{}` must be 1 to 64 visible ASCII characters",
+                f.name.chars().take(64).collect::<String>()
+            ));
+        }
+        if !seen.insert(f.name.as_str()) {
+            return Err(format!("field `{}` is named twice", f.name));
+        }
+    }
+    Ok(())
+}
+
+/// The required fields of `specs` that `fields` leaves empty.
+pub fn missing_fields<'a>(
+    specs: &'a [DealFieldSpec],
+    fields: &VendorFields,
+) -> Vec<&'a DealFieldSpec> {
+    specs
+        .iter()
+        .filter(|s| s.required)
+        .filter(|s| {
+            fields
+                .as_map()
+                .get(&s.name)
+                .is_none_or(|v| v.trim().is_empty())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +413,46 @@ mod tests {
         );
         assert!(matches!(err, Err(DealDecisionError::ExpiryInPast { .. })));
         assert_eq!(r.status, DealStatus::Submitted);
+    }
+
+    #[test]
+    fn a_vendors_fields_are_checked_and_required_ones_found_missing() {
+        let spec = |name: &str, required| DealFieldSpec {
+            name: name.into(),
+            label: Name::parse("Label").unwrap(),
+            required,
+        };
+        assert!(check_deal_fields(&[spec("reseller_id", true), spec("po", false)]).is_ok());
+        assert!(
+            check_deal_fields(&[spec("a b", true)])
+                .unwrap_err()
+                .contains("a b")
+        );
+        assert!(
+            check_deal_fields(&[spec("x", true), spec("x", false)])
+                .unwrap_err()
+                .contains("twice")
+        );
+        let many: Vec<_> = (0..21).map(|i| spec(&format!("f{i}"), false)).collect();
+        assert!(check_deal_fields(&many).is_err());
+        let specs = [
+            spec("reseller_id", true),
+            spec("po", false),
+            spec("region", true),
+        ];
+        let filled = VendorFields::try_from(BTreeMap::from([
+            ("reseller_id".to_owned(), "R-1".to_owned()),
+            ("region".to_owned(), "  ".to_owned()),
+        ]))
+        .unwrap();
+        let missing: Vec<&str> = missing_fields(&specs, &filled)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(
+            missing,
+            ["region"],
+            "blank counts as missing, optional ones never do"
+        );
     }
 }

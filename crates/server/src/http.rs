@@ -149,6 +149,7 @@ fn vendor_api(state: &AppState) -> Router<AppState> {
                 .get(price_items)
                 .layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
         )
+        .route("/deal-fields", put(put_deal_fields).get(deal_fields))
         .route("/deal-registrations", get(deal_registrations))
         .route("/deal-registrations/{id}", get(deal_registration))
         .route("/deal-registrations/{id}/decision", post(decide))
@@ -184,7 +185,10 @@ pub fn vendor_scope(method: &Method, route: &str) -> Option<&'static str> {
             false,
         ) => "prices:read",
         ("/price-lists/{external_id}" | "/price-lists/{external_id}/items", true) => "prices:write",
-        ("/deal-registrations" | "/deal-registrations/{id}", false) => "deals:read",
+        ("/deal-registrations" | "/deal-registrations/{id}" | "/deal-fields", false) => {
+            "deals:read"
+        }
+        ("/deal-fields", true) => "deals:write",
         ("/deal-registrations/{id}/decision", true) => "deals:write",
         ("/webhooks" | "/webhooks/deliveries", false) => "webhooks:read",
         ("/webhooks" | "/webhooks/deliveries/{id}/redeliver", true) => "webhooks:write",

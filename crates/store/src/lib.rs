@@ -15,6 +15,7 @@
 
 mod access;
 mod codec;
+mod deal_fields;
 mod error;
 mod idempotency;
 mod jobs;

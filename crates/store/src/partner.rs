@@ -1020,6 +1020,19 @@ impl PartnerStore {
         for &vendor_id in vendor_ids {
             self.active_link(&mut tx, vendor_id).await?;
         }
+        // Each vendor's own required fields must be filled in.
+        let asked = crate::deal_fields::linked_deal_fields(&mut tx, self.workspace_id).await?;
+        for vendor_id in vendor_ids {
+            let specs = asked.get(vendor_id).map_or(&[][..], Vec::as_slice);
+            if let Some(missing) =
+                onepane_domain::deal::missing_fields(specs, &details.fields).first()
+            {
+                return Err(StoreError::Rule(format!(
+                    "vendor {vendor_id} requires the field `{}` ({})",
+                    missing.name, missing.label
+                )));
+            }
+        }
         let at = now();
         if let Some(lead_id) = lead_id {
             let lead = fetch_lead(&mut tx, self.workspace_id, lead_id).await?;

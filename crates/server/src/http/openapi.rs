@@ -100,6 +100,8 @@ Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refuse
         vendor::put_price_items,
         vendor::price_items,
         vendor::send_lead,
+        vendor::put_deal_fields,
+        vendor::deal_fields,
         vendor::deal_registrations,
         vendor::deal_registration,
         vendor::decide,

@@ -295,6 +295,18 @@ async fn populate(store: &Store) -> World {
         .await
         .unwrap();
     }
+    // What each vendor asks for on a deal registration.
+    for v in [v1, v2] {
+        store
+            .vendor(v)
+            .put_deal_fields(&[onepane_domain::deal::DealFieldSpec {
+                name: "reseller_id".into(),
+                label: "Reseller id".parse().unwrap(),
+                required: false,
+            }])
+            .await
+            .unwrap();
+    }
     // Single sign-on: each partner's provider, and a sign-in under way.
     for (ws, domain) in [(a, "partner-a.example"), (b, "partner-b.example")] {
         store

@@ -797,6 +797,63 @@ pub struct DealsQuery {
     cursor: Option<String>,
 }
 
+/// The fields a vendor asks for on deal registrations.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DealFields {
+    /// Each field: its name in a registration's `fields`, what the
+    /// partner's form calls it, and whether it must be filled in (at most
+    /// 20).
+    fields: Vec<onepane_domain::deal::DealFieldSpec>,
+}
+
+/// Set the fields partners fill in for this vendor.
+///
+/// Beyond the form every vendor shares (title, customer, amount,
+/// products), a vendor may ask for its own fields. Partners' deal forms
+/// show them; a registration missing a required one is refused with 422.
+/// Replaces the whole list.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/deal-fields", operation_id = "vendor_put_deal_fields",
+    tag = "Vendor: deal registrations", security(("oauth2" = ["deals:write"])),
+    request_body = DealFields,
+    responses(
+        (status = 200, description = "The fields now asked for.", body = DealFields),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn put_deal_fields(
+    State(state): State<AppState>,
+    caller: VendorCaller,
+    ApiJson(body): ApiJson<DealFields>,
+) -> Result<Json<DealFields>, ApiError> {
+    onepane_domain::deal::check_deal_fields(&body.fields)
+        .map_err(|e| ApiError::invalid("#/fields", e))?;
+    state
+        .store
+        .vendor(caller.vendor_id)
+        .put_deal_fields(&body.fields)
+        .await?;
+    Ok(Json(body))
+}
+
+/// The fields partners fill in for this vendor.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/deal-fields", operation_id = "vendor_get_deal_fields",
+    tag = "Vendor: deal registrations", security(("oauth2" = ["deals:read"])),
+    responses((status = 200, description = "The fields asked for (none until set).", body = DealFields))
+)]
+pub async fn deal_fields(
+    State(state): State<AppState>,
+    caller: VendorCaller,
+) -> Result<Json<DealFields>, ApiError> {
+    let fields = state.store.vendor(caller.vendor_id).deal_fields().await?;
+    Ok(Json(DealFields { fields }))
+}
+
 /// List deal registrations, newest first.
 ///
 /// The registrations partners submitted to this vendor.

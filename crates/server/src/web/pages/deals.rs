@@ -126,8 +126,25 @@ pub struct DealForm {
     pub currency: String,
     /// Product lines: SKU and quantity.
     pub products: Vec<(String, String)>,
-    /// The vendor's own fields: name and value.
+    /// Other fields for the vendor: name and value.
     pub fields: Vec<(String, String)>,
+    /// The fields the vendors ask for, by name.
+    pub asked: BTreeMap<String, String>,
+}
+
+/// A field one or more of the vendors ask for.
+#[derive(Debug, Clone)]
+pub struct AskedField {
+    /// Its name (the input is `vf.<name>`).
+    pub name: String,
+    /// What the vendor calls it.
+    pub label: String,
+    /// Whether any vendor requires it.
+    pub required: bool,
+    /// Which vendors ask for it.
+    pub vendors: String,
+    /// What the form holds.
+    pub value: String,
 }
 
 #[derive(askama::Template)]
@@ -137,12 +154,17 @@ struct DealFormPage {
     chrome: Chrome,
     form: DealForm,
     vendors: Vec<Choice>,
-    errors: BTreeMap<&'static str, String>,
+    asked: Vec<AskedField>,
+    errors: BTreeMap<String, String>,
 }
 
 impl DealFormPage {
     fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
+    }
+
+    fn vf_error(&self, name: &str) -> Option<&String> {
+        self.errors.get(&format!("vf.{name}"))
     }
 }
 
@@ -155,15 +177,39 @@ async fn form_page(
     state: &AppState,
     viewer: &Viewer,
     form: DealForm,
-    errors: BTreeMap<&'static str, String>,
+    errors: BTreeMap<String, String>,
 ) -> Result<DealFormPage, WebError> {
-    let chrome = Chrome::load(state, viewer, "deals").await?;
-    let vendors = viewer
-        .store(state)
-        .vendors()
-        .await?
+    let store = viewer.store(state);
+    let (chrome, linked, specs) = tokio::try_join!(
+        Chrome::load(state, viewer, "deals"),
+        async { Ok::<_, WebError>(store.vendors().await?) },
+        async { Ok::<_, WebError>(store.deal_fields().await?) },
+    )?;
+    let active: Vec<_> = linked
         .into_iter()
         .filter(|v| v.link.status == onepane_domain::program::LinkStatus::Active)
+        .collect();
+    // One input per field name, whichever vendors ask for it.
+    let mut asked: Vec<AskedField> = Vec::new();
+    for v in &active {
+        for spec in specs.get(&v.vendor.id).map_or(&[][..], Vec::as_slice) {
+            match asked.iter_mut().find(|a| a.name == spec.name) {
+                Some(a) => {
+                    a.required |= spec.required;
+                    a.vendors = format!("{}, {}", a.vendors, v.vendor.name);
+                }
+                None => asked.push(AskedField {
+                    name: spec.name.clone(),
+                    label: spec.label.to_string(),
+                    required: spec.required,
+                    vendors: v.vendor.name.to_string(),
+                    value: form.asked.get(&spec.name).cloned().unwrap_or_default(),
+                }),
+            }
+        }
+    }
+    let vendors = active
+        .into_iter()
         .map(|v| Choice {
             value: v.vendor.id.to_string(),
             selected: form.vendors.contains(&v.vendor.id.to_string()),
@@ -175,6 +221,7 @@ async fn form_page(
         chrome,
         form,
         vendors,
+        asked,
         errors,
     })
 }
@@ -253,6 +300,10 @@ fn read_form(pairs: &[(String, String)]) -> DealForm {
                 )
             })
             .collect(),
+        asked: pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("vf.")?.to_owned(), v.trim().to_owned())))
+            .collect(),
     }
 }
 
@@ -260,11 +311,16 @@ fn read_form(pairs: &[(String, String)]) -> DealForm {
 /// per field in error.
 type Checked = (Vec<VendorId>, Option<LeadId>, DealDetails);
 
-fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, String>> {
+fn check(
+    form: &DealForm,
+    t: &Tr,
+    specs: &std::collections::HashMap<VendorId, Vec<onepane_domain::deal::DealFieldSpec>>,
+    names: &VendorNames,
+) -> Result<Checked, BTreeMap<String, String>> {
     let mut errors = BTreeMap::new();
     let vendors: Vec<VendorId> = form.vendors.iter().filter_map(|v| v.parse().ok()).collect();
     if vendors.is_empty() || vendors.len() != form.vendors.len() {
-        errors.insert("vendor", t.t("deal-error-vendor"));
+        errors.insert("vendor".into(), t.t("deal-error-vendor"));
     }
     let lead: Option<LeadId> = if form.lead.is_empty() {
         None
@@ -272,18 +328,18 @@ fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, Stri
         match form.lead.parse() {
             Ok(l) => Some(l),
             Err(_) => {
-                errors.insert("lead", t.t("error-bad-request"));
+                errors.insert("lead".into(), t.t("error-bad-request"));
                 None
             }
         }
     };
     let title = form.title.parse();
     if title.is_err() {
-        errors.insert("title", t.t("deal-error-title"));
+        errors.insert("title".into(), t.t("deal-error-title"));
     }
     let customer = form.customer.parse();
     if customer.is_err() {
-        errors.insert("customer", t.t("deal-error-customer"));
+        errors.insert("customer".into(), t.t("deal-error-customer"));
     }
     let domain = if form.domain.is_empty() {
         Ok(None)
@@ -291,7 +347,7 @@ fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, Stri
         form.domain.parse().map(Some)
     };
     if domain.is_err() {
-        errors.insert("domain", t.t("deal-error-domain"));
+        errors.insert("domain".into(), t.t("deal-error-domain"));
     }
     let country = if form.country.is_empty() {
         Ok(None)
@@ -299,18 +355,18 @@ fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, Stri
         form.country.parse().map(Some)
     };
     if country.is_err() {
-        errors.insert("country", t.t("deal-error-country"));
+        errors.insert("country".into(), t.t("deal-error-country"));
     }
     let currency: Result<Currency, _> = form.currency.parse();
     if currency.is_err() {
-        errors.insert("currency", t.t("deal-error-currency"));
+        errors.insert("currency".into(), t.t("deal-error-currency"));
     }
     // As the viewer's language writes numbers: an English "12,500" is
     // twelve thousand five hundred, not twelve and a half.
     let amount = match t.parse_decimal(&form.amount) {
         Some(a) if a > rust_decimal::Decimal::ZERO => Some(a),
         _ => {
-            errors.insert("amount", t.t("deal-error-amount"));
+            errors.insert("amount".into(), t.t("deal-error-amount"));
             None
         }
     };
@@ -323,7 +379,7 @@ fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, Stri
         match (sku.parse(), qty.parse::<u32>()) {
             (Ok(sku), Ok(quantity)) if quantity > 0 => products.push(DealProduct { sku, quantity }),
             _ => {
-                errors.insert(key, t.t("deal-error-product"));
+                errors.insert(key.to_owned(), t.t("deal-error-product"));
             }
         }
     }
@@ -333,9 +389,25 @@ fn check(form: &DealForm, t: &Tr) -> Result<Checked, BTreeMap<&'static str, Stri
             fields.insert(name.clone(), value.clone());
         }
     }
+    for (name, value) in &form.asked {
+        if !value.is_empty() {
+            fields.insert(name.clone(), value.clone());
+        }
+    }
     let fields = VendorFields::try_from(fields);
+    // What each chosen vendor requires.
+    if let Ok(filled) = &fields {
+        for vendor in &vendors {
+            let asked = specs.get(vendor).map_or(&[][..], Vec::as_slice);
+            for missing in onepane_domain::deal::missing_fields(asked, filled) {
+                errors
+                    .entry(format!("vf.{}", missing.name))
+                    .or_insert_with(|| t.ts("deal-error-required", "vendor", &names.name(vendor)));
+            }
+        }
+    }
     if fields.is_err() {
-        errors.insert("fields", t.t("deal-error-fields"));
+        errors.insert("fields".into(), t.t("deal-error-fields"));
     }
     match (title, customer, domain, country, currency, amount, fields) {
         (Ok(title), Ok(name), Ok(domain), Ok(country), Ok(currency), Some(amount), Ok(fields))
@@ -374,7 +446,10 @@ async fn register(
     Posted { viewer, form }: Posted<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let form = read_form(&form);
-    let (vendors, lead, details) = match check(&form, &viewer.tr) {
+    let store = viewer.store(&state);
+    let (linked, specs) = tokio::try_join!(store.vendors(), store.deal_fields())?;
+    let names = VendorNames::new(&linked);
+    let (vendors, lead, details) = match check(&form, &viewer.tr, &specs, &names) {
         Ok(checked) => checked,
         Err(errors) => {
             let page = form_page(&state, &viewer, form, errors).await?;
