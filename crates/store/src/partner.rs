@@ -1025,7 +1025,7 @@ impl PartnerStore {
         for vendor_id in vendor_ids {
             let specs = asked.get(vendor_id).map_or(&[][..], Vec::as_slice);
             if let Some(missing) =
-                onepane_domain::deal::missing_fields(specs, &details.fields).first()
+                deal::missing_fields(specs, &details.fields).first()
             {
                 return Err(StoreError::Rule(format!(
                     "vendor {vendor_id} requires the field `{}` ({})",
