@@ -1024,9 +1024,7 @@ impl PartnerStore {
         let asked = crate::deal_fields::linked_deal_fields(&mut tx, self.workspace_id).await?;
         for vendor_id in vendor_ids {
             let specs = asked.get(vendor_id).map_or(&[][..], Vec::as_slice);
-            if let Some(missing) =
-                deal::missing_fields(specs, &details.fields).first()
-            {
+            if let Some(missing) = deal::missing_fields(specs, &details.fields).first() {
                 return Err(StoreError::Rule(format!(
                     "vendor {vendor_id} requires the field `{}` ({})",
                     missing.name, missing.label
