@@ -34,6 +34,8 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/vendor/price-lists/{external_id}"),
     ("PUT", "/api/v1/vendor/price-lists/{external_id}/items"),
     ("GET", "/api/v1/vendor/price-lists/{external_id}/items"),
+    ("PUT", "/api/v1/vendor/deal-fields"),
+    ("GET", "/api/v1/vendor/deal-fields"),
     ("GET", "/api/v1/vendor/deal-registrations"),
     ("GET", "/api/v1/vendor/deal-registrations/{id}"),
     ("POST", "/api/v1/vendor/deal-registrations/{id}/decision"),
@@ -412,7 +414,7 @@ async fn each_vendor_operation_needs_the_scope_it_names() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 25);
+    assert_eq!(checked, 27);
 }
 
 #[tokio::test]

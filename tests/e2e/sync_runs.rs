@@ -179,11 +179,13 @@ async fn a_sync_killed_mid_way_resumes_and_ends_with_exactly_the_sources_records
         );
         let run = out.json();
         let status = work.run(&["sync", "status", "--json"]).json();
-        (run, status)
+        // The data directory goes back to the test: dropped here, it would
+        // delete the database the store still reads from.
+        (run, status, work)
     })
     .await
     .unwrap();
-    let (finished, status) = second;
+    let (finished, status, _work) = second;
     assert_eq!(finished["status"], "succeeded", "{finished}");
     // It resumed at the first page not committed: no committed page asked again.
     let asked = asked.lock().unwrap().clone();

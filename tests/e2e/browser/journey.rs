@@ -433,10 +433,20 @@ async fn look(browser: &Browser, t: &Texts, page: &str, kind: Page) {
                 )
                 .await;
             let (scroll, inner) = (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap());
-            assert!(
-                scroll <= inner + 1,
-                "{name} scrolls sideways: {scroll} px wide in a {inner} px viewport"
-            );
+            if scroll > inner + 1 {
+                // Name the elements that stick out (outside scrolling boxes).
+                let wide = browser
+                    .execute(
+                        "return [...document.querySelectorAll('body *')]\
+                           .filter(e => (!e.closest('.table-wrap') || getComputedStyle(e).position === 'absolute') && e.getBoundingClientRect().right > window.innerWidth + 1)\
+                           .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+                        &[],
+                    )
+                    .await;
+                panic!(
+                    "{name} scrolls sideways: {scroll} px wide in a {inner} px viewport: {wide}"
+                );
+            }
         }
     }
     browser.set_window_size(t.viewport.0, t.viewport.1).await;
