@@ -25,7 +25,7 @@ use super::session::{
     AnonymousForm, CookieNames, Posted, anonymous_csrf, browser_lang, cookie, new_session_secrets,
     session_expiry, with_cookie,
 };
-use super::{Chrome, render};
+use super::render;
 use crate::auth::credentials::{
     decoy_hash, hash_secret, random_secret, token_digest, verify_secret,
 };
@@ -554,13 +554,4 @@ pub async fn invite(
     let link = format!("{}/invitations/{token}", state.public_base);
     deliver(state, email, "invitation", &link);
     Ok(link)
-}
-
-/// The chrome's loader, re-exported for pages that only need it.
-pub async fn chrome(
-    state: &AppState,
-    viewer: &super::session::Viewer,
-    section: &'static str,
-) -> Result<Chrome, WebError> {
-    Chrome::load(state, viewer, section).await
 }
