@@ -135,6 +135,10 @@ pub struct Config {
     /// Private networks outbound requests (webhooks, connections, single
     /// sign-on providers) may reach anyway.
     pub outbound_allow: Vec<onepane_connector::Cidr>,
+    /// The load balancers and proxies in front of the server: a request
+    /// from one of them is from the address it names in `X-Forwarded-For`
+    /// (for the login and landing-page limits).
+    pub trusted_proxies: Vec<onepane_connector::Cidr>,
     /// Sync workers this server runs (0: it runs no connection jobs, and
     /// schedules none).
     pub sync_workers: u32,
@@ -155,6 +159,7 @@ impl Default for Config {
             rate_limit_burst: 100,
             webhook_retry_base: std::time::Duration::from_secs(30),
             outbound_allow: Vec::new(),
+            trusted_proxies: Vec::new(),
             sync_workers: 2,
         }
     }
@@ -182,6 +187,7 @@ impl fmt::Debug for Config {
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("outbound_allow", &self.outbound_allow)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("sync_workers", &self.sync_workers)
             .finish()
     }
@@ -361,6 +367,14 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(|e| invalid("outbound_allow", origin, e))?;
         }
+        if let Some((value, origin)) = env_or_file!(trusted_proxies, "ONEPANE_TRUSTED_PROXIES") {
+            config.trusted_proxies = value
+                .split([',', ' '])
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| n.parse())
+                .collect::<Result<_, _>>()
+                .map_err(|e| invalid("trusted_proxies", origin, e))?;
+        }
         if let Some((value, origin)) = env_or_file!(sync_workers, "ONEPANE_SYNC_WORKERS") {
             config.sync_workers = parse("sync_workers", origin, value.trim())?;
         }
@@ -476,6 +490,7 @@ struct FileSettings {
     rate_limit_burst: Option<TomlNumber>,
     webhook_retry_base_ms: Option<TomlNumber>,
     outbound_allow: Option<String>,
+    trusted_proxies: Option<String>,
     sync_workers: Option<TomlNumber>,
 }
 
@@ -706,6 +721,7 @@ mod tests {
             "rate_limit_burst",
             "webhook_retry_base_ms",
             "outbound_allow",
+            "trusted_proxies",
             "sync_workers",
         ];
         for key in known {

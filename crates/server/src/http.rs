@@ -60,6 +60,8 @@ pub struct AppState {
     pub engine: onepane_sync::Engine,
     /// Sync workers to run beside the server.
     pub sync_workers: u32,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[onepane_connector::Cidr]>,
 }
 
 /// The largest JSON body most endpoints take.

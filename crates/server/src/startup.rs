@@ -235,6 +235,7 @@ impl Application {
             oidc: Arc::new(oidc),
             engine,
             sync_workers: config.sync_workers,
+            trusted_proxies: Arc::from(config.trusted_proxies.clone()),
         };
         Ok(Application {
             listener,

@@ -21,11 +21,11 @@ use serde::Deserialize;
 
 use super::error::WebError;
 use super::i18n::Tr;
+use super::render;
 use super::session::{
     AnonymousForm, CookieNames, Posted, anonymous_csrf, browser_lang, cookie, new_session_secrets,
     session_expiry, with_cookie,
 };
-use super::render;
 use crate::auth::credentials::{
     decoy_hash, hash_secret, random_secret, token_digest, verify_secret,
 };
@@ -60,11 +60,51 @@ pub fn routes() -> Router<AppState> {
         .route("/workspace", post(switch_workspace))
 }
 
-/// The client's address, when the listener recorded it.
-pub fn client_address(parts: &axum::http::Extensions) -> String {
-    parts
+/// The client's address, for the per-address limits: the TCP peer, or,
+/// when the peer is one of the configured trusted proxies, the nearest
+/// address in `X-Forwarded-For` that is not one of them (each proxy
+/// appends the address it heard from; what a client wrote itself comes
+/// before, and is not believed). "unknown" when the listener recorded no
+/// peer.
+pub fn client_address(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> String {
+    let Some(peer) = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+        .map(|c| c.0.ip())
+    else {
+        return "unknown".to_owned();
+    };
+    forwarded_client(peer, headers, &state.trusted_proxies).to_string()
+}
+
+/// The client behind `peer` as the trusted proxies name it.
+fn forwarded_client(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[onepane_connector::Cidr],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let chain: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    // From the nearest hop outwards, past our own proxies.
+    for hop in chain.iter().rev() {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(ip) => continue,
+            Ok(ip) => return ip,
+            Err(_) => break,
+        }
+    }
+    peer
 }
 
 /// A local path to go to after login: never another site.
@@ -140,7 +180,10 @@ async fn login(
         Ok((status, render(&page)?).into_response())
     };
     let email_key = format!("login:account:{}", form.email.trim().to_lowercase());
-    let address_key = format!("login:address:{}", client_address(&extensions));
+    let address_key = format!(
+        "login:address:{}",
+        client_address(&state, &headers, &extensions)
+    );
     let system = state.store.system();
     let since = Utc::now() - THROTTLE_WINDOW;
     let counts = system
@@ -291,7 +334,10 @@ async fn forgot(
     let system = state.store.system();
     // Reset requests are throttled per address like failed logins, so the
     // form cannot be used to flood an inbox or the log.
-    let key = format!("reset:address:{}", client_address(&extensions));
+    let key = format!(
+        "reset:address:{}",
+        client_address(&state, &headers, &extensions)
+    );
     let since = Utc::now() - THROTTLE_WINDOW;
     if system.throttle_counts(&[&key], since).await?.first() >= Some(&ADDRESS_FAILURES) {
         return Err(WebError::TooMany);
@@ -554,4 +600,58 @@ pub async fn invite(
     let link = format!("{}/invitations/{token}", state.public_base);
     deliver(state, email, "invitation", &link);
     Ok(link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_trusted_proxies_are_believed_about_the_client() {
+        let trusted: Vec<onepane_connector::Cidr> = vec!["10.0.0.0/8".parse().unwrap()];
+        let headers = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", v.parse().unwrap());
+            h
+        };
+        let ip = |s: &str| -> std::net::IpAddr { s.parse().unwrap() };
+        // A client connecting directly is its own address, whatever it says.
+        assert_eq!(
+            forwarded_client(ip("203.0.113.9"), &headers("198.51.100.1"), &trusted),
+            ip("203.0.113.9")
+        );
+        // Through the balancer: the address the balancer appended.
+        assert_eq!(
+            forwarded_client(ip("10.1.2.3"), &headers("198.51.100.1"), &trusted),
+            ip("198.51.100.1")
+        );
+        // A forged first entry is not believed: the proxy's own append wins.
+        assert_eq!(
+            forwarded_client(
+                ip("10.1.2.3"),
+                &headers("192.0.2.66, 198.51.100.1"),
+                &trusted
+            ),
+            ip("198.51.100.1")
+        );
+        // Two proxies in a row: the nearest untrusted address.
+        assert_eq!(
+            forwarded_client(ip("10.1.2.3"), &headers("198.51.100.1, 10.9.9.9"), &trusted),
+            ip("198.51.100.1")
+        );
+        // A garbled entry before the proxy's own is never reached.
+        assert_eq!(
+            forwarded_client(ip("10.1.2.3"), &headers("garbage, 198.51.100.1"), &trusted),
+            ip("198.51.100.1")
+        );
+        // Nothing usable: the proxy itself.
+        assert_eq!(
+            forwarded_client(ip("10.1.2.3"), &headers("garbage"), &trusted),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            forwarded_client(ip("10.1.2.3"), &HeaderMap::new(), &[]),
+            ip("10.1.2.3")
+        );
+    }
 }

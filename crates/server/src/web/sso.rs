@@ -194,7 +194,7 @@ async fn start(
 ) -> Result<Result<(url::Url, HeaderValue), Refusal>, WebError> {
     let t = Tr::new(browser_lang(headers));
     let system = state.store.system();
-    let key = format!("sso:address:{}", client_address(extensions));
+    let key = format!("sso:address:{}", client_address(state, headers, extensions));
     let since = Utc::now() - THROTTLE_WINDOW;
     if system.throttle_counts(&[&key], since).await?.first() >= Some(&STARTS_PER_ADDRESS) {
         return Ok(Err(Refusal::new(

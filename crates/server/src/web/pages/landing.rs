@@ -209,7 +209,10 @@ async fn submit(
         .await?
         .ok_or(WebError::NotFound)?;
     let mut view = view(&page, &headers, &slug);
-    let key = format!("landing:address:{}", client_address(&extensions));
+    let key = format!(
+        "landing:address:{}",
+        client_address(&state, &headers, &extensions)
+    );
     let since = Utc::now() - SUBMISSION_WINDOW;
     if system.throttle_counts(&[&key], since).await?.first() >= Some(&SUBMISSIONS_PER_WINDOW) {
         view.errors
