@@ -229,6 +229,7 @@ on_both_backends!(
     the_home_page_charts_margins_once_prices_are_priced,
     api_tokens_are_made_shown_once_and_revoked_in_settings,
     a_vendors_own_required_fields_are_asked_in_the_one_form,
+    members_change_roles_and_leave_but_an_owner_stays,
 );
 
 async fn logging_in_is_throttled_per_account_and_a_session_ends_at_logout(backend: Backend) {
@@ -1037,5 +1038,137 @@ async fn a_vendors_own_required_fields_are_asked_in_the_one_form(backend: Backen
     assert_eq!(
         regs[0]["details"]["fields"]["reseller_id"], "R-42",
         "{regs:?}"
+    );
+}
+
+async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let invited = owner
+        .submit(
+            "/settings",
+            "/settings/invite",
+            &[("email", "rep@gold.example"), ("role", "sales-rep")],
+        )
+        .await;
+    let at = invited.body.find("/invitations/").unwrap();
+    let link: String = invited.body[at..]
+        .chars()
+        .take_while(|c| *c != '<' && *c != '"')
+        .collect();
+    let mut rep = Visitor::new(&w.app);
+    let joined = rep
+        .submit(
+            &link,
+            &link,
+            &[
+                ("password", "a rep's long password"),
+                ("confirm", "a rep's long password"),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status, 303);
+    let rep_id = w
+        .app
+        .store
+        .system()
+        .login_subject(&Email::parse("rep@gold.example").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id;
+    let owner_id = w
+        .app
+        .store
+        .system()
+        .login_subject(&Email::parse(GOLD_OWNER).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id;
+
+    // The owner makes the rep an admin; the admin may not touch the owner.
+    let promoted = owner
+        .submit(
+            "/settings",
+            &format!("/settings/members/{rep_id}/role"),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    assert!(
+        rep.get("/settings").await.body.contains("settings/invite"),
+        "now an admin"
+    );
+    let refused = rep
+        .submit(
+            "/settings",
+            &format!("/settings/members/{owner_id}/role"),
+            &[("role", "sales-rep")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let refused = rep
+        .submit(
+            "/settings",
+            &format!("/settings/members/{owner_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    // Nobody changes their own role or removes themselves here.
+    let own = owner
+        .submit(
+            "/settings",
+            &format!("/settings/members/{owner_id}/role"),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(own.status, 403);
+
+    // The last owner cannot be demoted, even by another owner's hand.
+    let p = w.app.store.partner(w.gold.id);
+    assert!(
+        p.set_member_role(owner_id, onepane_domain::Role::Admin)
+            .await
+            .is_err()
+    );
+    assert!(p.remove_member(owner_id).await.is_err());
+
+    // Removing the rep ends its session and its API tokens.
+    let made = rep
+        .submit("/settings", "/settings/tokens", &[("name", "rep script")])
+        .await;
+    let at = made.body.find("oppat_").unwrap();
+    let token: String = made.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
+        200
+    );
+    let removed = owner
+        .submit(
+            "/settings",
+            &format!("/settings/members/{rep_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert_eq!(rep.get("/").await.status, 303, "the rep's session ended");
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
+        401
+    );
+    assert!(
+        !owner
+            .get("/settings")
+            .await
+            .body
+            .contains("rep@gold.example")
     );
 }

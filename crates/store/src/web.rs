@@ -778,3 +778,84 @@ impl PartnerStore {
         tx.commit().await
     }
 }
+
+impl PartnerStore {
+    /// Changes a member's role. The workspace keeps at least one owner.
+    pub async fn set_member_role(&self, user_id: UserId, role: Role) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let ws = self.workspace_id().as_uuid();
+        let current: Option<String> = on_tx!(tx, c => {
+            sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        let Some(current) = current else {
+            return Err(StoreError::not_found("member", user_id));
+        };
+        if current == Role::Owner.as_str() && role != Role::Owner {
+            ensure_another_owner(&mut tx, ws, user_id).await?;
+        }
+        on_tx!(tx, c => {
+            sqlx::query("UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id.as_uuid())
+                .bind(role.as_str())
+                .execute(&mut *c)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Removes a member: its access tokens and sessions in this workspace
+    /// go with it. The workspace keeps at least one owner.
+    pub async fn remove_member(&self, user_id: UserId) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let ws = self.workspace_id().as_uuid();
+        let current: Option<String> = on_tx!(tx, c => {
+            sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        let Some(current) = current else {
+            return Err(StoreError::not_found("member", user_id));
+        };
+        if current == Role::Owner.as_str() {
+            ensure_another_owner(&mut tx, ws, user_id).await?;
+        }
+        on_tx!(tx, c => {
+            sqlx::query("DELETE FROM access_tokens WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id.as_uuid())
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id.as_uuid())
+                .execute(&mut *c)
+                .await?;
+        });
+        tx.commit().await
+    }
+}
+
+async fn ensure_another_owner(tx: &mut Tx, ws: Uuid, user_id: UserId) -> Result<(), StoreError> {
+    let others: i64 = on_tx!(*tx, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner' AND user_id <> $2",
+        )
+        .bind(ws)
+        .bind(user_id.as_uuid())
+        .fetch_one(&mut *c)
+        .await?
+    });
+    if others == 0 {
+        return Err(StoreError::Rule(
+            "the workspace needs another owner first".to_owned(),
+        ));
+    }
+    Ok(())
+}

@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/sell-rules/{id}/delete", post(delete_sell_rule))
         .route("/settings/exchange-rates", post(add_rate))
         .route("/settings/currency", post(home_currency))
+        .route("/settings/members/{id}/role", post(change_role))
+        .route("/settings/members/{id}/remove", post(remove_member))
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
         .route("/settings/sso", post(save_sso))
@@ -55,7 +57,7 @@ struct SettingsPage {
     t: Tr,
     chrome: Chrome,
     languages: Vec<Choice>,
-    members: Vec<(String, String)>,
+    members: Vec<MemberLine>,
     invitations: Vec<(String, String, String)>,
     invited_link: Option<String>,
     profile: WorkspaceProfile,
@@ -69,6 +71,20 @@ struct SettingsPage {
     sso: SsoView,
     message: Option<String>,
     error: Option<String>,
+}
+
+/// A member as its row shows it.
+#[derive(Debug, Clone)]
+pub struct MemberLine {
+    /// The user.
+    pub user_id: String,
+    /// Its email.
+    pub email: String,
+    /// Its role's name.
+    pub role: String,
+    /// The roles it may be given, the current one selected (empty when the
+    /// viewer may not change it).
+    pub roles: Vec<Choice>,
 }
 
 fn role_id(r: Role) -> &'static str {
@@ -135,11 +151,38 @@ async fn page_with_token(
         SsoView::default()
     };
     let (members, invitations, profile, rules, rates) = if admin {
+        let me = viewer.session.user.id;
+        let owner = viewer.session.role == Role::Owner;
         let members = store
             .members()
             .await?
             .into_iter()
-            .map(|m| (m.email.to_string(), t.t(role_id(m.role))))
+            .map(|m| {
+                // Nobody changes their own role here; only owners touch owners.
+                let changeable = m.user_id != me && (owner || m.role != Role::Owner);
+                let offered: &[Role] = if owner {
+                    &[Role::SalesRep, Role::Admin, Role::Owner]
+                } else {
+                    &[Role::SalesRep, Role::Admin]
+                };
+                MemberLine {
+                    user_id: m.user_id.to_string(),
+                    email: m.email.to_string(),
+                    role: t.t(role_id(m.role)),
+                    roles: if changeable {
+                        offered
+                            .iter()
+                            .map(|r| Choice {
+                                value: r.as_str().to_owned(),
+                                label: t.t(role_id(*r)),
+                                selected: *r == m.role,
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                }
+            })
             .collect();
         let invitations = store
             .pending_invitations()
@@ -647,6 +690,72 @@ async fn save_sso(
             problem(t.ts("sso-domain-taken", "domain", domain.as_str())).await
         }
         Err(StoreError::Rule(_)) => problem(t.t("sso-secret-needed")).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RoleForm {
+    role: String,
+}
+
+/// Checks that the viewer may act on `member` now in `current` role and
+/// give it `to`: admins manage sales reps and admins, owners everyone, and
+/// nobody themselves.
+async fn may_manage(
+    state: &AppState,
+    viewer: &Viewer,
+    member: onepane_domain::UserId,
+    to: Option<Role>,
+) -> Result<(), WebError> {
+    admin_only(viewer)?;
+    if member == viewer.session.user.id {
+        return Err(WebError::Forbidden);
+    }
+    let current = viewer
+        .store(state)
+        .members()
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == member)
+        .ok_or(WebError::NotFound)?
+        .role;
+    let owner = viewer.session.role == Role::Owner;
+    if !owner && (current == Role::Owner || to == Some(Role::Owner)) {
+        return Err(WebError::Forbidden);
+    }
+    Ok(())
+}
+
+async fn change_role(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, form }: Posted<RoleForm>,
+) -> Result<Response, WebError> {
+    let member: onepane_domain::UserId = id.parse().map_err(|_| WebError::NotFound)?;
+    let role: Role = form.role.parse().map_err(|_| WebError::BadRequest)?;
+    may_manage(&state, &viewer, member, Some(role)).await?;
+    match viewer.store(&state).set_member_role(member, role).await {
+        Ok(()) => again(&state, &viewer, Ok("settings-saved")).await,
+        Err(onepane_store::StoreError::Rule(_)) => {
+            again(&state, &viewer, Err("member-last-owner")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    let member: onepane_domain::UserId = id.parse().map_err(|_| WebError::NotFound)?;
+    may_manage(&state, &viewer, member, None).await?;
+    match viewer.store(&state).remove_member(member).await {
+        Ok(()) => again(&state, &viewer, Ok("member-removed")).await,
+        Err(onepane_store::StoreError::Rule(_)) => {
+            again(&state, &viewer, Err("member-last-owner")).await
+        }
         Err(e) => Err(e.into()),
     }
 }
