@@ -230,6 +230,7 @@ on_both_backends!(
     api_tokens_are_made_shown_once_and_revoked_in_settings,
     a_vendors_own_required_fields_are_asked_in_the_one_form,
     members_change_roles_and_leave_but_an_owner_stays,
+    reset_links_are_mailed_through_the_configured_smtp_server,
 );
 
 async fn logging_in_is_throttled_per_account_and_a_session_ends_at_logout(backend: Backend) {
@@ -1171,4 +1172,154 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
             .body
             .contains("rep@gold.example")
     );
+}
+
+/// A mail server speaking SMTP's plain path (RFC 5321: greeting, EHLO,
+/// MAIL, RCPT, DATA, QUIT) on loopback; it keeps each message it is given.
+async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = std::sync::Arc::clone(&kept);
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                    match verb.as_str() {
+                        "EHLO" | "HELO" => write.write_all(b"250 sink.test\r\n").await.unwrap(),
+                        "DATA" => {
+                            write
+                                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
+                                .await
+                                .unwrap();
+                            let mut message = String::new();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                message.push_str(&l);
+                                message.push('\n');
+                            }
+                            store.lock().unwrap().push(message);
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            return;
+                        }
+                        _ => write.write_all(b"250 ok\r\n").await.unwrap(),
+                    }
+                }
+            });
+        }
+    });
+    (port, kept)
+}
+
+async fn reset_links_are_mailed_through_the_configured_smtp_server(backend: Backend) {
+    let (port, mailbox) = smtp_sink().await;
+    let Some(w) = World::with_config(backend, |c| onepane::Config {
+        smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+        mail_from: Some("Onepane <no-reply@onepane.example>".to_owned()),
+        ..c
+    })
+    .await
+    else {
+        return;
+    };
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let mut v = Visitor::new(&w.app).finnish();
+    let asked = v
+        .submit("/login/forgot", "/login/forgot", &[("email", GOLD_OWNER)])
+        .await;
+    assert_eq!(asked.status, 200);
+    // An unknown address gets the same page and no mail.
+    v.submit(
+        "/login/forgot",
+        "/login/forgot",
+        &[("email", "ghost@nowhere.example")],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let message = loop {
+        if let Some(m) = mailbox.lock().unwrap().first().cloned() {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let message = quoted_printable(&message);
+    assert!(message.contains("To: owner@gold-oy.example"), "{message}");
+    assert!(
+        message.contains("From: Onepane <no-reply@onepane.example>"),
+        "{message}"
+    );
+    // In the language of the browser that asked (the subject is encoded).
+    assert!(
+        message.contains("Subject: Vaihda Onepane-salasanasi"),
+        "{message}"
+    );
+    assert!(message.contains("Valitse uusi salasana"), "{message}");
+    let at = message
+        .find("/login/reset/")
+        .expect("the link is in the mail");
+    let path: String = message[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let done = v
+        .submit(
+            &path,
+            &path,
+            &[
+                ("password", "mailed new password"),
+                ("confirm", "mailed new password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        Visitor::new(&w.app)
+            .login(GOLD_OWNER, "mailed new password")
+            .await
+            .status,
+        303
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        mailbox.lock().unwrap().len(),
+        1,
+        "the unknown address got no mail"
+    );
+}
+
+/// Decodes a quoted-printable body (RFC 2045): soft line breaks joined,
+/// `=XX` bytes restored.
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -142,6 +142,12 @@ pub struct Config {
     /// Sync workers this server runs (0: it runs no connection jobs, and
     /// schedules none).
     pub sync_workers: u32,
+    /// The SMTP server reset and invitation links are mailed through, as a
+    /// URL (`smtps://user:password@host`, `smtp://host:25?tls=required`);
+    /// without one they are written to the log.
+    pub smtp_url: Option<String>,
+    /// The sender of that mail (`Onepane <no-reply@example.com>`).
+    pub mail_from: Option<String>,
 }
 
 impl Default for Config {
@@ -161,6 +167,8 @@ impl Default for Config {
             outbound_allow: Vec::new(),
             trusted_proxies: Vec::new(),
             sync_workers: 2,
+            smtp_url: None,
+            mail_from: None,
         }
     }
 }
@@ -188,6 +196,9 @@ impl fmt::Debug for Config {
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("outbound_allow", &self.outbound_allow)
             .field("trusted_proxies", &self.trusted_proxies)
+            // The URL may carry the SMTP password.
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
+            .field("mail_from", &self.mail_from)
             .field("sync_workers", &self.sync_workers)
             .finish()
     }
@@ -375,6 +386,27 @@ impl Config {
                 .collect::<Result<_, _>>()
                 .map_err(|e| invalid("trusted_proxies", origin, e))?;
         }
+        let smtp_origin = if let Some((value, origin)) = env_or_file!(smtp_url, "ONEPANE_SMTP_URL")
+        {
+            let value = value.trim().to_owned();
+            crate::mail::check_url(&value).map_err(|e| invalid("smtp_url", origin.clone(), e))?;
+            config.smtp_url = Some(value);
+            Some(origin)
+        } else {
+            None
+        };
+        if let Some((value, origin)) = env_or_file!(mail_from, "ONEPANE_MAIL_FROM") {
+            let value = value.trim().to_owned();
+            crate::mail::check_sender(&value).map_err(|e| invalid("mail_from", origin, e))?;
+            config.mail_from = Some(value);
+        }
+        if let (Some(origin), None) = (smtp_origin, &config.mail_from) {
+            return Err(invalid(
+                "mail_from",
+                origin,
+                "a sender is needed with smtp_url (ONEPANE_MAIL_FROM or mail_from)",
+            ));
+        }
         if let Some((value, origin)) = env_or_file!(sync_workers, "ONEPANE_SYNC_WORKERS") {
             config.sync_workers = parse("sync_workers", origin, value.trim())?;
         }
@@ -492,6 +524,8 @@ struct FileSettings {
     outbound_allow: Option<String>,
     trusted_proxies: Option<String>,
     sync_workers: Option<TomlNumber>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 /// A number in the file, written as a number or a string.
@@ -723,6 +757,8 @@ mod tests {
             "outbound_allow",
             "trusted_proxies",
             "sync_workers",
+            "smtp_url",
+            "mail_from",
         ];
         for key in known {
             assert!(

@@ -62,6 +62,8 @@ pub struct AppState {
     pub sync_workers: u32,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[onepane_connector::Cidr]>,
+    /// Sends reset and invitation links, when an SMTP server is configured.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 /// The largest JSON body most endpoints take.

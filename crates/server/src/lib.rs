@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod mail;
 pub mod report;
 pub mod seal;
 pub mod secret_key;

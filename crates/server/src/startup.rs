@@ -68,6 +68,9 @@ pub enum StartupError {
     /// The single sign-on client could not be set up.
     #[error("cannot set up single sign-on")]
     SingleSignOn(#[source] crate::auth::oidc::OidcError),
+    /// The mail settings are unusable.
+    #[error("cannot set up mail")]
+    Mail(#[source] crate::mail::MailError),
     /// The server stopped with an error.
     #[error("the server stopped unexpectedly")]
     Serve(#[source] std::io::Error),
@@ -236,6 +239,12 @@ impl Application {
             engine,
             sync_workers: config.sync_workers,
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
+            mailer: match (&config.smtp_url, &config.mail_from) {
+                (Some(url), Some(from)) => Some(Arc::new(
+                    crate::mail::Mailer::new(url, from).map_err(StartupError::Mail)?,
+                )),
+                _ => None,
+            },
         };
         Ok(Application {
             listener,

@@ -27,3 +27,13 @@ invitation-heading = Join { $workspace } on Onepane
 invitation-for = This invitation is for { $email }.
 invitation-existing = You already have an account: enter your password to join.
 invitation-accept = Join the workspace
+mail-reset-subject = Reset your Onepane password
+mail-reset-body = Someone asked to reset the password of this Onepane account. To choose a new password, open this link within an hour:
+
+    { $link }
+
+    If it was not you, ignore this message: your password stays as it is.
+mail-invite-subject = You are invited to { $workspace } on Onepane
+mail-invite-body = You are invited to join { $workspace } on Onepane. Open this link within seven days to accept:
+
+    { $link }

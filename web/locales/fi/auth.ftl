@@ -27,3 +27,13 @@ invitation-heading = Liity työtilaan { $workspace } Onepanessa
 invitation-for = Kutsu on osoitteelle { $email }.
 invitation-existing = Sinulla on jo tili: liity antamalla salasanasi.
 invitation-accept = Liity työtilaan
+mail-reset-subject = Vaihda Onepane-salasanasi
+mail-reset-body = Tämän Onepane-tilin salasanan vaihtoa pyydettiin. Valitse uusi salasana avaamalla tämä linkki tunnin kuluessa:
+
+    { $link }
+
+    Jos pyyntö ei ollut sinun, voit jättää viestin huomiotta: salasanasi pysyy ennallaan.
+mail-invite-subject = Sinut on kutsuttu työtilaan { $workspace } Onepanessa
+mail-invite-body = Sinut on kutsuttu liittymään työtilaan { $workspace } Onepanessa. Hyväksy kutsu avaamalla tämä linkki seitsemän päivän kuluessa:
+
+    { $link }

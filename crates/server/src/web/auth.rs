@@ -352,7 +352,14 @@ async fn forgot(
             .is_some()
         {
             let link = format!("{}/login/reset/{token}", state.public_base);
-            deliver(&state, &email, "password reset", &link);
+            let t = Tr::new(browser_lang(&headers));
+            deliver(
+                &state,
+                &email,
+                t.t("mail-reset-subject"),
+                t.ts("mail-reset-body", "link", &link),
+                &link,
+            );
         }
     }
     // The same answer whether or not the address has an account.
@@ -364,10 +371,27 @@ async fn forgot(
     render(&page)
 }
 
-/// Hands a link to its recipient. No mail server is configured, so it goes
-/// to the log, where the operator (or the demo's user) finds it.
-fn deliver(_state: &AppState, to: &Email, what: &str, link: &str) {
-    tracing::info!(to = %to, link = %link, "{what} link (no mail server is configured; it is logged instead)");
+/// Hands a link to its recipient: by mail through the configured SMTP
+/// server (sent in the background, so the page does not wait for it), or,
+/// with none configured, to the log, where the operator (or the demo's
+/// user) finds it.
+fn deliver(state: &AppState, to: &Email, subject: String, body: String, link: &str) {
+    match &state.mailer {
+        Some(mailer) => {
+            let (mailer, to) = (mailer.clone(), to.clone());
+            tokio::spawn(async move {
+                match mailer.send(&to, &subject, body).await {
+                    Ok(()) => tracing::info!(to = %to, "link mailed"),
+                    Err(e) => tracing::error!(to = %to, error = %e, "the link could not be mailed"),
+                }
+            });
+        }
+        None => tracing::info!(
+            to = %to,
+            link = %link,
+            "link for {to} (no mail server is configured; it is logged instead)"
+        ),
+    }
 }
 
 #[derive(askama::Template)]
@@ -598,7 +622,18 @@ pub async fn invite(
         )
         .await?;
     let link = format!("{}/invitations/{token}", state.public_base);
-    deliver(state, email, "invitation", &link);
+    let t = &viewer.tr;
+    let workspace = viewer.session.workspace.name.to_string();
+    deliver(
+        state,
+        email,
+        t.ts("mail-invite-subject", "workspace", &workspace),
+        t.targs(
+            "mail-invite-body",
+            &[("workspace", workspace.clone()), ("link", link.clone())],
+        ),
+        &link,
+    );
     Ok(link)
 }
 
