@@ -145,16 +145,52 @@ pub fn csrf(body: &str) -> String {
     body[at..at + body[at..].find('"').unwrap()].to_owned()
 }
 
-/// Gives the user with this email a password.
-pub async fn set_password(app: &TestApp, email: &str, password: &str) {
-    let system = app.store.system();
-    let subject = system
+/// Invites `email` with `role` through the settings page; the link shown.
+async fn invitation_link(owner: &mut Visitor, email: &str, role: &str) -> String {
+    let invited = owner
+        .submit(
+            "/settings",
+            "/settings/invite",
+            &[("email", email), ("role", role)],
+        )
+        .await;
+    assert_eq!(invited.status, 200, "{}", invited.body);
+    let at = invited
+        .body
+        .find("/invitations/")
+        .expect("the link is shown once");
+    invited.body[at..]
+        .chars()
+        .take_while(|c| *c != '<' && *c != '"')
+        .collect()
+}
+
+/// The personal access token a page shows.
+fn shown_token(body: &str) -> String {
+    let at = body.find("oppat_").expect("the token is shown");
+    body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+/// The id of the user with this email.
+async fn user_id(app: &TestApp, email: &str) -> onepane_domain::UserId {
+    app.store
+        .system()
         .login_subject(&Email::parse(email).unwrap())
         .await
         .unwrap()
-        .expect("the user exists");
-    system
-        .set_password(subject.user_id, &hash_secret(password).unwrap())
+        .expect("the user exists")
+        .user_id
+}
+
+/// Gives the user with this email a password.
+pub async fn set_password(app: &TestApp, email: &str, password: &str) {
+    let user = user_id(app, email).await;
+    app.store
+        .system()
+        .set_password(user, &hash_secret(password).unwrap())
         .await
         .unwrap();
 }
@@ -617,22 +653,7 @@ async fn invitations_and_password_resets_work_once(backend: Backend) {
     };
     let mut owner = Visitor::new(&w.app);
     assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
-    let invited = owner
-        .submit(
-            "/settings",
-            "/settings/invite",
-            &[("email", "newbie@gold.example"), ("role", "sales-rep")],
-        )
-        .await;
-    assert_eq!(invited.status, 200, "{}", invited.body);
-    let at = invited
-        .body
-        .find("/invitations/")
-        .expect("the link is shown once");
-    let link: String = invited.body[at..]
-        .chars()
-        .take_while(|c| *c != '<' && *c != '"')
-        .collect();
+    let link = invitation_link(&mut owner, "newbie@gold.example", "sales-rep").await;
 
     // The invitee chooses a password; a short one is refused first.
     let mut newbie = Visitor::new(&w.app);
@@ -911,11 +932,7 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
         )
         .await;
     assert_eq!(made.status, 200, "{}", made.body);
-    let at = made.body.find("oppat_").expect("the token is shown");
-    let token: String = made.body[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
+    let token = shown_token(&made.body);
     // It opens the partner API as this member, in this workspace only.
     let (status, vendors) = w.call(Method::GET, "/api/v1/vendors", &token, None).await;
     assert_eq!(status, 200, "{vendors}");
@@ -1048,18 +1065,7 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
     };
     let mut owner = Visitor::new(&w.app);
     assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
-    let invited = owner
-        .submit(
-            "/settings",
-            "/settings/invite",
-            &[("email", "rep@gold.example"), ("role", "sales-rep")],
-        )
-        .await;
-    let at = invited.body.find("/invitations/").unwrap();
-    let link: String = invited.body[at..]
-        .chars()
-        .take_while(|c| *c != '<' && *c != '"')
-        .collect();
+    let link = invitation_link(&mut owner, "rep@gold.example", "sales-rep").await;
     let mut rep = Visitor::new(&w.app);
     let joined = rep
         .submit(
@@ -1072,24 +1078,8 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
         )
         .await;
     assert_eq!(joined.status, 303);
-    let rep_id = w
-        .app
-        .store
-        .system()
-        .login_subject(&Email::parse("rep@gold.example").unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .user_id;
-    let owner_id = w
-        .app
-        .store
-        .system()
-        .login_subject(&Email::parse(GOLD_OWNER).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .user_id;
+    let rep_id = user_id(&w.app, "rep@gold.example").await;
+    let owner_id = user_id(&w.app, GOLD_OWNER).await;
 
     // The owner makes the rep an admin; the admin may not touch the owner.
     let promoted = owner
@@ -1143,11 +1133,7 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
     let made = rep
         .submit("/settings", "/settings/tokens", &[("name", "rep script")])
         .await;
-    let at = made.body.find("oppat_").unwrap();
-    let token: String = made.body[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
+    let token = shown_token(&made.body);
     assert_eq!(
         w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
         200

@@ -784,16 +784,7 @@ impl PartnerStore {
     pub async fn set_member_role(&self, user_id: UserId, role: Role) -> Result<(), StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let ws = self.workspace_id().as_uuid();
-        let current: Option<String> = on_tx!(tx, c => {
-            sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws)
-                .bind(user_id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        let Some(current) = current else {
-            return Err(StoreError::not_found("member", user_id));
-        };
+        let current = member_role(&mut tx, ws, user_id).await?;
         if current == Role::Owner.as_str() && role != Role::Owner {
             ensure_another_owner(&mut tx, ws, user_id).await?;
         }
@@ -813,16 +804,7 @@ impl PartnerStore {
     pub async fn remove_member(&self, user_id: UserId) -> Result<(), StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let ws = self.workspace_id().as_uuid();
-        let current: Option<String> = on_tx!(tx, c => {
-            sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws)
-                .bind(user_id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        let Some(current) = current else {
-            return Err(StoreError::not_found("member", user_id));
-        };
+        let current = member_role(&mut tx, ws, user_id).await?;
         if current == Role::Owner.as_str() {
             ensure_another_owner(&mut tx, ws, user_id).await?;
         }
@@ -840,6 +822,18 @@ impl PartnerStore {
         });
         tx.commit().await
     }
+}
+
+/// A member's role, read in `tx`; not found when it is no member.
+async fn member_role(tx: &mut Tx, ws: Uuid, user_id: UserId) -> Result<String, StoreError> {
+    let role: Option<String> = on_tx!(*tx, c => {
+        sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+            .bind(ws)
+            .bind(user_id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    role.ok_or_else(|| StoreError::not_found("member", user_id))
 }
 
 async fn ensure_another_owner(tx: &mut Tx, ws: Uuid, user_id: UserId) -> Result<(), StoreError> {
