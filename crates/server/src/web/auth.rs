@@ -23,8 +23,8 @@ use super::error::WebError;
 use super::i18n::Tr;
 use super::render;
 use super::session::{
-    AnonymousForm, CookieNames, Posted, anonymous_csrf, browser_lang, cookie, new_session_secrets,
-    session_expiry, with_cookie,
+    AnonymousForm, CookieNames, NoFields, Posted, anonymous_csrf, browser_lang, cookie,
+    new_session_secrets, session_expiry, with_cookie,
 };
 use crate::auth::credentials::{
     decoy_hash, hash_secret, random_secret, token_digest, verify_secret,
@@ -257,12 +257,9 @@ pub(crate) async fn start_session(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
-struct Empty {}
-
 async fn logout(
     State(state): State<AppState>,
-    Posted { viewer, .. }: Posted<Empty>,
+    Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, WebError> {
     state.store.system().end_session(&viewer.digest).await?;
     let names = CookieNames::for_base(&state.public_base);

@@ -178,6 +178,10 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
+/// The fields of a form that posts nothing but its CSRF token (a button).
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}
+
 /// A form posted by a logged-in member, its CSRF token checked.
 #[derive(Debug)]
 pub struct Posted<T> {

@@ -38,6 +38,7 @@ crate::on_both_backends!(
     connections_need_a_linked_vendor,
     connection_settings_change_in_place,
     notifications_and_audit_log,
+    home_summaries_count_and_order_what_waits,
 );
 
 async fn migrations_are_idempotent_and_complete(db: TestDb) {
@@ -996,4 +997,70 @@ async fn a_deal_from_an_unattributed_lead_shares_it_with_that_vendor(db: TestDb)
     assert!(shared.shared_with_vendor_at.is_some());
     let seen = db.store.vendor(v).leads().await.unwrap();
     assert_eq!(seen.iter().map(|l| l.id).collect::<Vec<_>>(), [lead.id]);
+}
+
+/// The home page's summaries: new leads per vendor counted up to a cap,
+/// leads waiting by nearest deadline and then newest, unread capped too.
+async fn home_summaries_count_and_order_what_waits(db: TestDb) {
+    let ws = workspace(&db.store, "Acme").await;
+    let (a, b) = (
+        vendor(&db.store, "Canon").await,
+        vendor(&db.store, "Ricoh").await,
+    );
+    link(&db.store, ws, a, Tier::Gold).await;
+    link(&db.store, ws, b, Tier::Gold).await;
+    let now = Utc::now();
+    for (ext, days) in [
+        ("A-1", Some(9)),
+        ("A-2", None),
+        ("A-3", Some(2)),
+        ("A-4", None),
+        ("A-5", Some(5)),
+    ] {
+        let mut lead = vendor_lead(ext, &format!("Person {ext}"));
+        lead.respond_by = days.map(|d| now + chrono::Duration::days(d));
+        db.store.vendor(a).send_lead(ws, &lead).await.unwrap();
+    }
+    let declined = db
+        .store
+        .vendor(b)
+        .send_lead(ws, &vendor_lead("B-1", "Bea"))
+        .await
+        .unwrap();
+    db.store
+        .vendor(b)
+        .send_lead(ws, &vendor_lead("B-2", "Bo"))
+        .await
+        .unwrap();
+    let p = db.store.partner(ws);
+    p.set_lead_status(declined.id, LeadStatus::Declined)
+        .await
+        .unwrap();
+
+    let counts = p.vendor_counts(1000).await.unwrap();
+    assert_eq!((counts[&a].new_leads, counts[&b].new_leads), (5, 1));
+    let capped = p.vendor_counts(3).await.unwrap();
+    assert_eq!(capped[&a].new_leads, 3, "counted up to the cap only");
+
+    let waiting: Vec<String> = p
+        .leads_awaiting_response(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.external_id.as_ref().unwrap().to_string())
+        .collect();
+    // Deadlines first, nearest first; then those without, newest first.
+    assert_eq!(waiting, ["A-3", "A-5", "A-1", "B-2", "A-4", "A-2"]);
+    let two: Vec<String> = p
+        .leads_awaiting_response(2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.external_id.as_ref().unwrap().to_string())
+        .collect();
+    assert_eq!(two, ["A-3", "A-5"]);
+
+    // One notification per sent lead; the badge count stops at its cap.
+    assert_eq!(p.unread_notifications(100).await.unwrap(), 7);
+    assert_eq!(p.unread_notifications(4).await.unwrap(), 4);
 }

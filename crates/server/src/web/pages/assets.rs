@@ -12,7 +12,7 @@ use onepane_domain::campaign::{Asset, AssetBody, AssetKind, AssetVariant};
 use serde::Deserialize;
 
 use super::leads::Choice;
-use super::{VendorNames, locale_of};
+use super::{VendorNames, chosen, locale_of};
 use crate::http::AppState;
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
@@ -93,10 +93,6 @@ struct Filters {
     language: Option<String>,
     tag: Option<String>,
     q: Option<String>,
-}
-
-fn chosen(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// The variant to show: the chosen language's, else the viewer's, else the first.

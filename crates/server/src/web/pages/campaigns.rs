@@ -13,7 +13,7 @@ use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
 use super::{VendorNames, locale_of};
 use crate::http::AppState;
 use crate::web::i18n::Tr;
-use crate::web::session::{Posted, Viewer};
+use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render};
 
 /// The campaign routes.
@@ -177,9 +177,6 @@ async fn show(
     };
     render(&page)
 }
-
-#[derive(Debug, serde::Deserialize)]
-struct NoFields {}
 
 async fn activate(
     State(state): State<AppState>,

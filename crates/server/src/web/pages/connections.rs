@@ -20,7 +20,7 @@ use super::VendorNames;
 use crate::http::AppState;
 use crate::http::api::connections::{request_sync, start_authorization};
 use crate::web::i18n::Tr;
-use crate::web::session::{Posted, Viewer};
+use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render};
 
 /// How often live progress looks at the run.
@@ -176,9 +176,6 @@ async fn alias(Path(id): Path<String>) -> Result<Response, WebError> {
     let id: ConnectionId = id.parse().map_err(|_| WebError::NotFound)?;
     Ok(Redirect::to(&format!("/connections#connection-{id}")).into_response())
 }
-
-#[derive(Debug, Deserialize)]
-struct NoFields {}
 
 async fn sync_now(
     State(state): State<AppState>,

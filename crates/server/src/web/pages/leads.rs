@@ -10,10 +10,10 @@ use onepane_domain::{CampaignId, LeadId, VendorId};
 use onepane_store::{LeadFilter, Page};
 use serde::Deserialize;
 
-use super::{VendorNames, locale_of};
+use super::{VendorNames, chosen, locale_of};
 use crate::http::AppState;
 use crate::web::i18n::Tr;
-use crate::web::session::{Posted, Viewer};
+use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render, urlencode};
 
 /// Leads per page.
@@ -126,10 +126,6 @@ struct ListQuery {
     after: Option<String>,
 }
 
-fn nonempty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -138,23 +134,23 @@ async fn list(
     let store = viewer.store(&state);
     let t = viewer.tr.clone();
     let bad = |_| WebError::BadRequest;
-    let vendor: Option<VendorId> = nonempty(&query.vendor)
+    let vendor: Option<VendorId> = chosen(&query.vendor)
         .map(str::parse)
         .transpose()
         .map_err(bad)?;
-    let status: Option<LeadStatus> = nonempty(&query.status)
+    let status: Option<LeadStatus> = chosen(&query.status)
         .map(str::parse)
         .transpose()
         .map_err(|_| WebError::BadRequest)?;
-    let campaign: Option<CampaignId> = nonempty(&query.campaign)
+    let campaign: Option<CampaignId> = chosen(&query.campaign)
         .map(str::parse)
         .transpose()
         .map_err(|_| WebError::BadRequest)?;
-    let after: Option<LeadId> = nonempty(&query.after)
+    let after: Option<LeadId> = chosen(&query.after)
         .map(str::parse)
         .transpose()
         .map_err(|_| WebError::BadRequest)?;
-    let text = nonempty(&query.q).map(str::to_owned);
+    let text = chosen(&query.q).map(str::to_owned);
     let filter = LeadFilter {
         vendor_id: vendor,
         status,
@@ -343,9 +339,6 @@ async fn show(
     };
     render(&page)
 }
-
-#[derive(Debug, Deserialize)]
-struct NoFields {}
 
 async fn respond(
     state: &AppState,

@@ -34,6 +34,11 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
 }
 
+/// A query parameter's value, when it says something (not empty or blank).
+pub fn chosen(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// The locale of the viewer's language, for picking content variants.
 pub fn locale_of(t: &Tr) -> Option<Locale> {
     t.tag().parse().ok()

@@ -9,7 +9,7 @@ use onepane_domain::NotificationId;
 
 use crate::http::AppState;
 use crate::web::i18n::Tr;
-use crate::web::session::{Posted, Viewer};
+use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render};
 
 /// The notification routes.
@@ -70,9 +70,6 @@ fn local(link: Option<&str>) -> &str {
     link.filter(|l| l.starts_with('/') && !l.starts_with("//"))
         .unwrap_or("/notifications")
 }
-
-#[derive(Debug, serde::Deserialize)]
-struct NoFields {}
 
 async fn read(
     State(state): State<AppState>,

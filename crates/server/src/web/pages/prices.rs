@@ -16,8 +16,8 @@ use onepane_domain::{Money, PriceItemId, VendorId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::VendorNames;
 use super::leads::Choice;
+use super::{VendorNames, chosen};
 use crate::http::AppState;
 use crate::http::api::partner::{PricedItem, top_by_figure};
 use crate::http::api::pricing::priced_items;
@@ -90,10 +90,6 @@ impl PricesPage {
     fn total_i64(&self) -> i64 {
         i64::try_from(self.total).unwrap_or(i64::MAX)
     }
-}
-
-fn chosen(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 fn figures(f: &crate::http::api::partner::FiguresView, t: &Tr) -> [String; 4] {

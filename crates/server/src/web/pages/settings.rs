@@ -19,7 +19,7 @@ use super::VendorNames;
 use super::leads::Choice;
 use crate::http::AppState;
 use crate::web::i18n::Tr;
-use crate::web::session::{Posted, Viewer};
+use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render};
 
 /// The settings routes.
@@ -489,9 +489,6 @@ async fn add_sell_rule(
         .await?;
     again(&state, &viewer, Ok("settings-saved")).await
 }
-
-#[derive(Debug, Deserialize)]
-struct NoFields {}
 
 async fn delete_sell_rule(
     State(state): State<AppState>,
