@@ -574,7 +574,7 @@ async fn receiver(fail_first: usize) -> Receiver {
 }
 
 async fn webhooks_arrive_signed_and_are_retried_when_the_receiver_fails(backend: Backend) {
-    let Some(w) = World::with_config(backend, |c| onepane::Config {
+    let Some(w) = World::with_config(backend, |c| onepane_server::Config {
         webhook_retry_base: Duration::from_millis(100),
         ..c
     })
@@ -642,14 +642,14 @@ async fn webhooks_arrive_signed_and_are_retried_when_the_receiver_fails(backend:
     for (headers, body) in &seen {
         assert_eq!(headers["onepane-event"], "deal-registration.submitted");
         let signature = headers["onepane-signature"].to_str().unwrap();
-        assert!(onepane::webhooks::verify(
+        assert!(onepane_server::webhooks::verify(
             secret.as_bytes(),
             signature,
             body,
             chrono::Utc::now(),
             300
         ));
-        assert!(!onepane::webhooks::verify(
+        assert!(!onepane_server::webhooks::verify(
             b"whsec_wrong",
             signature,
             body,
@@ -791,7 +791,9 @@ async fn idempotency_keys_replay_refuse_and_stay_per_client(backend: Backend) {
         .app
         .store
         .system()
-        .access_token(&onepane::auth::credentials::token_digest(&w.gold.token))
+        .access_token(&onepane_server::auth::credentials::token_digest(
+            &w.gold.token,
+        ))
         .await
         .unwrap()
         .unwrap()
@@ -925,7 +927,7 @@ async fn publishing_with_no_partner_linked_is_a_conflict(backend: Backend) {
         .await
         .unwrap();
     let (client, secret) =
-        crate::world::api_client(&w.app, lonely.id, onepane::http::oauth::SCOPES).await;
+        crate::world::api_client(&w.app, lonely.id, onepane_server::http::oauth::SCOPES).await;
     let token = crate::world::token(&w.app, &client, &secret, None).await;
     let asset = json!({"kind": "document", "variants": [{"locale": "en", "title": "Deck",
         "body": {"url": "https://vendor.example/deck.pdf"}}]});

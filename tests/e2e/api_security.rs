@@ -11,15 +11,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::Signer as _;
 use hmac::{Hmac, Mac as _};
-use onepane::auth::jwt::{KeyRing, SigningKey, TokenError, TokenPolicy};
-use onepane::auth::keys::{new_stored_key, open_key};
-use onepane::seal::Sealer;
 use onepane_domain::activity::Notification;
 use onepane_domain::campaign::{Asset, Campaign, CampaignActivation};
 use onepane_domain::deal::{DealRegistration, DealStatus};
 use onepane_domain::lead::{Lead, LeadStatus};
 use onepane_domain::price::{PriceItem, PriceList};
 use onepane_domain::{ApiClientId, Tier, VendorId, WorkspaceId};
+use onepane_server::auth::jwt::{KeyRing, SigningKey, TokenError, TokenPolicy};
+use onepane_server::auth::keys::{new_stored_key, open_key};
+use onepane_server::seal::Sealer;
 use onepane_store::{DeliveryFilter, Partner, WebhookDelivery};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -131,7 +131,7 @@ fn assert_refused_token(reply: &Reply, why: &str, case: &str) {
 
 /// The server's secret key, which seals the signing keys at rest.
 fn sealer(world: &World) -> Sealer {
-    let (key, _) = onepane::secret_key::load_or_create(&world.app.data_dir).unwrap();
+    let (key, _) = onepane_server::secret_key::load_or_create(&world.app.data_dir).unwrap();
     Sealer::new(&key)
 }
 
@@ -904,7 +904,7 @@ on_both_backends!(
 async fn no_vendor_or_partner_reaches_another_tenants_data(backend: Backend) {
     // A failed webhook attempt is retried only after an hour, so nothing
     // but an attack could move v1's delivery while the attacks run.
-    let Some(world) = World::with_config(backend, |c| onepane::Config {
+    let Some(world) = World::with_config(backend, |c| onepane_server::Config {
         webhook_retry_base: Duration::from_secs(3600),
         ..c
     })
@@ -1395,8 +1395,8 @@ on_both_backends!(
     oversized_malformed_and_mistyped_requests_are_refused,
 );
 
-fn slow(c: onepane::Config) -> onepane::Config {
-    onepane::Config {
+fn slow(c: onepane_server::Config) -> onepane_server::Config {
+    onepane_server::Config {
         rate_limit_per_minute: 60,
         rate_limit_burst: 2,
         ..c

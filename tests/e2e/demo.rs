@@ -433,7 +433,7 @@ async fn the_demo_walks_the_journey_and_a_second_start_reuses_everything() {
         .await
         .unwrap()
         .unwrap();
-    assert!(onepane::auth::credentials::verify_secret(
+    assert!(onepane_server::auth::credentials::verify_secret(
         &password,
         &subject.phc.unwrap()
     ));

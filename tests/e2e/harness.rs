@@ -7,7 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use onepane::{Application, Config};
+use onepane_server::{Application, Config};
 use onepane_store::Store;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -258,7 +258,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
-    pub task: JoinHandle<Result<(), onepane::StartupError>>,
+    pub task: JoinHandle<Result<(), onepane_server::StartupError>>,
     _db: Option<onepane_store::testing::TestDb>,
     _dir: TempDir,
 }
@@ -331,7 +331,7 @@ impl TestApp {
     }
 
     /// Signals shutdown and returns the server task.
-    pub fn shut_down(mut self) -> JoinHandle<Result<(), onepane::StartupError>> {
+    pub fn shut_down(mut self) -> JoinHandle<Result<(), onepane_server::StartupError>> {
         let _ = self.shutdown.take().unwrap().send(());
         self.task
     }

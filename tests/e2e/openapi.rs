@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use onepane::http::oauth::SCOPES;
+use onepane_server::http::oauth::SCOPES;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -3,8 +3,8 @@
 //! page's form and spam guards, invitations and password resets, and
 //! every page rendering in both languages.
 
-use onepane::auth::credentials::{hash_secret, token_digest};
 use onepane_domain::text::Email;
+use onepane_server::auth::credentials::{hash_secret, token_digest};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -1213,7 +1213,7 @@ async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 
 async fn reset_links_are_mailed_through_the_configured_smtp_server(backend: Backend) {
     let (port, mailbox) = smtp_sink().await;
-    let Some(w) = World::with_config(backend, |c| onepane::Config {
+    let Some(w) = World::with_config(backend, |c| onepane_server::Config {
         smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
         mail_from: Some("Onepane <no-reply@onepane.example>".to_owned()),
         ..c

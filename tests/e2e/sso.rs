@@ -289,7 +289,7 @@ async fn setup(backend: Backend, options: IdpOptions) -> Option<Sso> {
         return None;
     }
     // The provider listens on loopback.
-    let app = TestApp::on(backend, |c| onepane::Config {
+    let app = TestApp::on(backend, |c| onepane_server::Config {
         outbound_allow: vec!["127.0.0.0/8".parse().unwrap()],
         ..c
     })
@@ -559,7 +559,7 @@ async fn a_callback_is_refused_when_replayed_forged_or_in_another_browser(backen
     let cancelled = v
         .get(&format!(
             "/login/sso/callback?error=access_denied&state={}",
-            onepane::web::urlencode(&state)
+            onepane_server::web::urlencode(&state)
         ))
         .await;
     assert_eq!(cancelled.status, 401, "{}", cancelled.body);

@@ -6,13 +6,13 @@
 //!   vendor two as Silver.
 //! - Vendor two is not linked to `gold` at all.
 
-use onepane::auth::credentials::{
-    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
-};
-use onepane::http::oauth::SCOPES;
 use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{ApiClientId, Currency, PartnerType, Tier, VendorId, VendorKind, WorkspaceId};
+use onepane_server::auth::credentials::{
+    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+};
+use onepane_server::http::oauth::SCOPES;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -64,11 +64,11 @@ impl World {
 
     pub async fn with_config(
         backend: Backend,
-        adjust: impl FnOnce(onepane::Config) -> onepane::Config,
+        adjust: impl FnOnce(onepane_server::Config) -> onepane_server::Config,
     ) -> Option<World> {
         // Webhook receivers in the tests listen on loopback.
         let app = TestApp::on(backend, |c| {
-            adjust(onepane::Config {
+            adjust(onepane_server::Config {
                 outbound_allow: vec!["127.0.0.0/8".parse().unwrap()],
                 ..c
             })

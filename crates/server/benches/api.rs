@@ -19,14 +19,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use onepane::auth::credentials::{
-    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
-};
-use onepane::http::oauth::SCOPES;
-use onepane::{Application, Config};
 use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{Currency, PartnerType, Tier, VendorKind};
+use onepane_server::auth::credentials::{
+    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+};
+use onepane_server::http::oauth::SCOPES;
+use onepane_server::{Application, Config};
 use onepane_store::testing::{TEST_SERVER_ROLE, TestDb};
 use onepane_store::{DatabaseUrl, Store};
 use serde_json::json;

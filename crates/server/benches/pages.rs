@@ -15,14 +15,16 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use onepane::auth::credentials::{CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest};
-use onepane::http::oauth::SCOPES;
-use onepane::{Application, Config};
 use onepane_domain::deal::DealDetails;
 use onepane_domain::lead::{Company, Contact, NewCampaignLead, NewVendorLead};
 use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{Currency, Money, PartnerType, Tier, VendorId, VendorKind};
+use onepane_server::auth::credentials::{
+    CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+};
+use onepane_server::http::oauth::SCOPES;
+use onepane_server::{Application, Config};
 use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb};
 use onepane_store::{DatabaseUrl, NewWebSession, Store};
 use serde_json::json;

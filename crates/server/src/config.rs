@@ -121,7 +121,7 @@ pub struct Config {
     pub secret_key: Option<SecretKey>,
     /// How log lines are written.
     pub log_format: LogFormat,
-    /// Which log lines are written, in env-filter syntax such as `info` or `onepane=debug`.
+    /// Which log lines are written, in env-filter syntax such as `info` or `onepane_server=debug`.
     pub log_filter: String,
     /// The URL clients reach this server at; `None` means `http://<listen>`.
     /// It is the access tokens' issuer and the base of landing-page links.

@@ -1,11 +1,9 @@
-//! Onepane's server and command-line tool, as a library: `main.rs` only
-//! parses the command line and calls [`cli::main`], and tests build the same
-//! [`startup::Application`] in-process.
+//! Onepane's server, as a library: the `onepane` binary (crate
+//! `onepane-cli`) parses the command line and calls in, and tests build the
+//! same [`startup::Application`] in-process.
 
 pub mod auth;
-pub mod cli;
 pub mod config;
-pub mod demo;
 pub mod http;
 pub mod mail;
 pub mod report;

@@ -396,7 +396,7 @@ fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>
 }
 
 /// The sync engine, sending through the configured address policy.
-pub(crate) fn sync_engine(
+pub fn sync_engine(
     store: &Store,
     sealer: &crate::seal::Sealer,
     allow: &[onepane_connector::Cidr],

@@ -10,9 +10,9 @@ use onepane_store::SyncRun;
 use onepane_sync::Progress;
 
 use super::{CliError, output, parse_flag};
-use crate::config::Config;
-use crate::seal::Sealer;
-use crate::startup::{open_store, resolve_secret_key, sync_engine};
+use onepane_server::config::Config;
+use onepane_server::seal::Sealer;
+use onepane_server::startup::{open_store, resolve_secret_key, sync_engine};
 
 /// Connection syncs.
 #[derive(Debug, Subcommand)]
@@ -50,7 +50,8 @@ pub(crate) async fn run(command: SyncCommand, config: &Config) -> Result<(), Cli
     match command {
         SyncCommand::Run(args) => {
             let id: ConnectionId = parse_flag("--connection", &args.connection)?;
-            let key = resolve_secret_key(config).map_err(crate::startup::StartupError::from)?;
+            let key =
+                resolve_secret_key(config).map_err(onepane_server::startup::StartupError::from)?;
             let store = open_store(config).await?;
             let result = async {
                 let connection = store.system().find_connection(id).await?;

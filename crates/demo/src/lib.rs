@@ -48,12 +48,12 @@ use tokio::sync::{Mutex, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::auth::credentials::{
+use onepane_server::auth::credentials::{
     ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
     verify_secret,
 };
-use crate::report::cause_chain;
-use crate::seal::Sealer;
+use onepane_server::report::cause_chain;
+use onepane_server::seal::Sealer;
 
 /// The demo partner's workspace.
 pub const WORKSPACE_NAME: &str = "Aurora IT Oy";
@@ -372,7 +372,7 @@ impl Demo {
         // Contoso: a vendor of its own, speaking to Onepane's connector API.
         let (contoso_addr, task) = contoso::start().await?;
         tasks.push(task);
-        let all_scopes: Vec<String> = crate::http::oauth::SCOPES
+        let all_scopes: Vec<String> = onepane_server::http::oauth::SCOPES
             .iter()
             .map(|s| (*s).to_owned())
             .collect();

@@ -7,15 +7,15 @@ use onepane_domain::{ApiClientId, Currency, PartnerType, Tier, VendorId, VendorK
 use serde::Serialize;
 
 use super::{CliError, output, parse_flag};
-use crate::auth::credentials::{
+use onepane_server::auth::credentials::{
     ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
 };
-use crate::auth::jwt::TokenPolicy;
-use crate::auth::keys::new_stored_key;
-use crate::config::Config;
-use crate::http::oauth::SCOPES;
-use crate::seal::Sealer;
-use crate::startup::{StartupError, open_store, resolve_secret_key};
+use onepane_server::auth::jwt::TokenPolicy;
+use onepane_server::auth::keys::new_stored_key;
+use onepane_server::config::Config;
+use onepane_server::http::oauth::SCOPES;
+use onepane_server::seal::Sealer;
+use onepane_server::startup::{StartupError, open_store, resolve_secret_key};
 
 /// The operator's tasks.
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,5 @@
 //! The `onepane` binary.
 
 fn main() -> std::process::ExitCode {
-    onepane::cli::main()
+    onepane_cli::main()
 }

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::{ConnectorApi, DemoError, VendorFile, bind_loopback, day, file_routes, refused, serve};
-use crate::report::cause_chain;
+use onepane_server::report::cause_chain;
 
 /// Its name.
 pub const NAME: &str = "Contoso Security";

@@ -1,5 +1,5 @@
 //! `onepane demo`: the real server on an embedded SQLite database, with a
-//! demo workspace and three simulated vendors (see [`crate::demo`]), until
+//! demo workspace and three simulated vendors (see [`onepane_demo`]), until
 //! Ctrl-C.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -9,10 +9,10 @@ use clap::Args;
 use tracing::warn;
 
 use super::{CliError, output};
-use crate::config::Config;
-use crate::demo::{Demo, DemoOptions, Ready, WORKSPACE_NAME};
-use crate::seal::Sealer;
-use crate::startup::{Application, StartupError, resolve_secret_key, shutdown_signal};
+use onepane_demo::{Demo, DemoOptions, Ready, WORKSPACE_NAME};
+use onepane_server::config::Config;
+use onepane_server::seal::Sealer;
+use onepane_server::startup::{Application, StartupError, resolve_secret_key, shutdown_signal};
 
 /// Where the demo keeps its data unless `--data-dir` says otherwise: apart
 /// from `serve`'s, so a demo never seeds a real installation.
@@ -22,7 +22,7 @@ pub(crate) const DEFAULT_DATA_DIR: &str = "./onepane-demo";
 /// own doings, the server starting and stopping, and the sync runs, but not
 /// every request.
 pub(crate) const DEFAULT_LOG_FILTER: &str =
-    "warn,onepane::startup=info,onepane::demo=info,onepane_sync=info";
+    "warn,onepane_server::startup=info,onepane_demo=info,onepane_sync=info";
 
 /// `demo`'s own flags (`--data-dir` is the global one, defaulting to
 /// `./onepane-demo` here).
@@ -150,6 +150,6 @@ async fn announce(ready: tokio::sync::oneshot::Receiver<Ready>) {
         ready.leads
     );
     if let Err(e) = output::line(&line) {
-        warn!(error = %crate::report::cause_chain(&e), "cannot write to standard output");
+        warn!(error = %onepane_server::report::cause_chain(&e), "cannot write to standard output");
     }
 }

@@ -18,10 +18,10 @@ use clap::error::ErrorKind;
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use onepane_store::{StoreError, StoreOptions};
 
-use crate::config::{Config, ConfigError, Environment, Overrides};
-use crate::report::cause_chain;
-use crate::startup::{self, Application, StartupError, shutdown_signal};
-use crate::telemetry;
+use onepane_server::config::{Config, ConfigError, Environment, Overrides};
+use onepane_server::report::cause_chain;
+use onepane_server::startup::{self, Application, StartupError, shutdown_signal};
+use onepane_server::telemetry;
 
 pub use admin::AdminCommand;
 pub use demo::DemoArgs;
@@ -59,7 +59,7 @@ pub struct SettingsArgs {
     /// Log line format: text or json [env: ONEPANE_LOG_FORMAT] [default: text]
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
-    /// Log filter in env-filter syntax, e.g. info or onepane=debug [env: ONEPANE_LOG]
+    /// Log filter in env-filter syntax, e.g. info or onepane_server=debug [env: ONEPANE_LOG]
     /// [default: info]
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
@@ -140,7 +140,7 @@ pub enum CliError {
     Secret(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The demo could not start.
     #[error(transparent)]
-    Demo(#[from] crate::demo::DemoError),
+    Demo(#[from] onepane_demo::DemoError),
 }
 
 impl CliError {
@@ -152,7 +152,7 @@ impl CliError {
                 store_refused_input(e)
             }
             CliError::Startup(e) => e.is_bad_input(),
-            CliError::Demo(crate::demo::DemoError::Store(e)) => store_refused_input(e),
+            CliError::Demo(onepane_demo::DemoError::Store(e)) => store_refused_input(e),
             CliError::Demo(e) => e.is_bad_input(),
             CliError::Runtime(_) | CliError::Output(_) | CliError::Secret(_) | CliError::Run(_) => {
                 false
