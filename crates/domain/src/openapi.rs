@@ -98,6 +98,19 @@ pub fn decimal_schema(description: &str) -> ObjectBuilder {
         .examples(["12.50"])
 }
 
+/// A decimal amount per unit.
+pub fn unit_amount_schema() -> ObjectBuilder {
+    decimal_schema("An amount per unit.")
+}
+
+/// A decimal percentage that may be null.
+pub fn decimal_or_null_schema() -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(decimal_schema("A percentage."))
+        .into()
+}
+
 macro_rules! schema_named {
     ($ty:ty, $name:literal, |$unused:ident| $schemas:block) => {
         impl ToSchema for $ty {

@@ -14,6 +14,7 @@ use onepane_store::DatabaseUrl;
 use serde::Deserialize;
 
 use crate::secret_key::{SecretKey, SecretKeyError};
+pub use crate::telemetry::{LogFormat, LogFormatError};
 
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "ONEPANE_CONFIG";
@@ -75,33 +76,6 @@ impl fmt::Display for Origin {
             Origin::File(path) => write!(f, "{}", path.display()),
             Origin::Env(var) => f.write_str(var),
             Origin::Flag(flag) => f.write_str(flag),
-        }
-    }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-/// A log format other than `text` or `json`.
-#[derive(Debug, thiserror::Error)]
-#[error("`{0}` is not a log format; expected `text` or `json`")]
-pub struct LogFormatError(String);
-
-impl FromStr for LogFormat {
-    type Err = LogFormatError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            _ => Err(LogFormatError(s.to_owned())),
         }
     }
 }
@@ -412,19 +386,6 @@ impl Config {
         }
         Ok(config)
     }
-}
-
-/// Creates a directory (and its parents) readable by the owner only, as the
-/// data directory holds the key and, on SQLite, all the data.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }
 
 fn invalid(

@@ -1,86 +1,35 @@
-//! The HTTP surface: routes, the state handlers share, and the layers every
-//! request passes through (request id, tracing, metrics).
+//! The JSON API: the connector API for vendors, the partner API, the OAuth
+//! token endpoint and the OpenAPI document, with the authentication and
+//! scope checks in front of them.
 
-mod access_log;
 pub mod api;
+pub mod caller;
 mod error;
-mod health;
+pub mod health;
 pub mod idempotency;
 pub mod json;
-pub mod metrics;
 pub mod oauth;
 pub mod openapi;
-mod rate_limit;
-mod request_id;
-
-use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
-use onepane_store::Store;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, FieldError, PROBLEM_JSON};
-pub use metrics::Metrics;
-pub use rate_limit::{RateLimit, RateLimiter};
-pub use request_id::{REQUEST_ID_HEADER, RequestUuid};
 
-use crate::auth::caller::{authenticate_partner, authenticate_vendor};
-use crate::auth::keys::Keys;
-use crate::seal::Sealer;
-
-/// What every handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The storage handle.
-    pub store: Store,
-    /// This server's metrics registry.
-    pub metrics: Metrics,
-    /// Seals and opens secrets with that key.
-    pub sealer: Sealer,
-    /// The access-token signing keys.
-    pub keys: Arc<Keys>,
-    /// Per-client request limits.
-    pub rate_limiter: Arc<RateLimiter>,
-    /// The URL clients reach this server at, without a trailing slash.
-    pub public_base: Arc<str>,
-    /// The first webhook retry's delay.
-    pub webhook_retry_base: std::time::Duration,
-    /// Workspaces' price items, priced.
-    pub pricing: Arc<api::pricing::PricingCache>,
-    /// Where outbound requests (webhooks, single sign-on providers) may go.
-    pub outbound: onepane_connector::AddressPolicy,
-    /// Signs portal users in with their workspaces' OpenID Connect providers.
-    pub oidc: Arc<crate::auth::oidc::RelyingParty>,
-    /// Runs connections (and checks them when they are made).
-    pub engine: onepane_sync::Engine,
-    /// Sync workers to run beside the server.
-    pub sync_workers: u32,
-    /// The proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: Arc<[onepane_connector::Cidr]>,
-    /// Sends reset and invitation links, when an SMTP server is configured.
-    pub mailer: Option<Arc<crate::mail::Mailer>>,
-}
+use crate::http::caller::{authenticate_partner, authenticate_vendor};
+use crate::state::AppState;
 
 /// The largest JSON body most endpoints take.
 pub const BODY_LIMIT: usize = 1 << 20;
-/// The largest form a page posts.
-pub const WEB_BODY_LIMIT: usize = 64 << 10;
 /// The largest price-list items upload (50,000 items).
 pub const ITEMS_BODY_LIMIT: usize = 64 << 20;
 
-impl FromRef<AppState> for Metrics {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
-    }
-}
-
-/// All routes with their layers.
-pub fn router(state: AppState) -> Router {
+/// The JSON API's routes: the token endpoint and its metadata, the
+/// OpenAPI document, the connector API and the partner API.
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(oauth::token))
         .route("/.well-known/jwks.json", get(oauth::jwks))
@@ -94,34 +43,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::reference))
-        .nest("/api/v1/vendor", vendor_api(&state))
-        .nest("/api/v1", partner_api(&state))
+        .nest("/api/v1/vendor", vendor_api(state))
+        .nest("/api/v1", partner_api(state))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .merge(crate::web::router().layer(DefaultBodyLimit::max(WEB_BODY_LIMIT)))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // The last layer added is the outermost: a client's unusable id is
-        // dropped, then the id is set, so the trace span and the metrics see
-        // every request with a usable id.
-        .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
-        .layer(axum::middleware::from_fn(access_log::finished))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_id::request_span)
-                // `access_log` writes the finished line, and `ApiError` logs
-                // a 5xx with its cause; the defaults would log each again.
-                .on_response(())
-                .on_failure(()),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, RequestUuid))
-        .layer(axum::middleware::map_request(
-            request_id::drop_unusable_client_id,
-        ))
-        .with_state(state)
 }
 
 /// The connector API for vendors' API clients.
@@ -206,7 +130,7 @@ pub fn vendor_scope(method: &Method, route: &str) -> Option<&'static str> {
 /// refused to everyone: new routes fail closed.
 async fn require_scope(
     matched: axum::extract::MatchedPath,
-    caller: crate::auth::caller::VendorCaller,
+    caller: caller::VendorCaller,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Result<axum::response::Response, ApiError> {
@@ -262,22 +186,4 @@ fn partner_api(state: &AppState) -> Router<AppState> {
         )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), authenticate_partner))
-}
-
-async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    // A person in a browser gets the portal's page; a client the problem.
-    let browser = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if browser {
-        crate::web::error::not_found_page(&headers)
-    } else {
-        ApiError::NotFound("there is nothing at this address".to_owned()).into_response()
-    }
-}
-
-async fn method_not_allowed(method: Method) -> ApiError {
-    ApiError::MethodNotAllowed(method.to_string())
 }

@@ -4,12 +4,17 @@
 
 pub mod auth;
 pub mod config;
+pub mod data_dir;
 pub mod http;
 pub mod mail;
+pub mod rate_limit;
 pub mod report;
+pub mod router;
 pub mod seal;
 pub mod secret_key;
+pub mod services;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod web;
 pub mod webhooks;

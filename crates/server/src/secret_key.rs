@@ -137,7 +137,7 @@ pub fn load_or_create(data_dir: &Path) -> Result<(SecretKey, KeyOrigin), SecretK
     if let Some(key) = read_key_file(&path)? {
         return Ok((key, KeyOrigin::Loaded(path)));
     }
-    crate::config::create_private_dir(data_dir).map_err(|source| SecretKeyError::DataDir {
+    crate::data_dir::create_private_dir(data_dir).map_err(|source| SecretKeyError::DataDir {
         path: data_dir.to_owned(),
         source,
     })?;

@@ -11,7 +11,9 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::http::{self, AppState, Metrics};
+use crate::rate_limit::{RateLimit, RateLimiter};
+use crate::state::AppState;
+use crate::telemetry::metrics::Metrics;
 use crate::secret_key::{self, KeyOrigin, SecretKey, SecretKeyError};
 
 /// How often recorded latencies are folded into histogram buckets.
@@ -146,7 +148,7 @@ pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Store,
             .parent()
             .filter(|d| !d.as_os_str().is_empty() && !d.exists())
     {
-        crate::config::create_private_dir(dir).map_err(|source| StoreError::DataDir {
+        crate::data_dir::create_private_dir(dir).map_err(|source| StoreError::DataDir {
             path: dir.to_owned(),
             source,
         })?;
@@ -227,7 +229,7 @@ impl Application {
             metrics,
             sealer,
             keys: Arc::new(keys),
-            rate_limiter: Arc::new(http::RateLimiter::new(http::RateLimit {
+            rate_limiter: Arc::new(RateLimiter::new(RateLimit {
                 per_minute: config.rate_limit_per_minute,
                 burst: config.rate_limit_burst,
             })),
@@ -287,7 +289,7 @@ impl Application {
         let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
         let background = spawn_background(&state)?;
         info!(address = %local_addr, backend = store.backend(), "listening on http://{local_addr}");
-        let served = serve(listener, http::router(state), shutdown, drain_timeout).await;
+        let served = serve(listener, crate::router::router(state), shutdown, drain_timeout).await;
         upkeep.abort();
         for task in background {
             task.abort();

@@ -70,6 +70,18 @@ pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Compares two tokens in time independent of where they differ (and of
+/// their lengths: their digests are compared).
+pub fn same_token(a: &str, b: &str) -> bool {
+    same_digest(&token_digest(a), &token_digest(b))
+}
+
+/// Compares two digests in time independent of where they differ.
+pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.ct_eq(b).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -625,7 +625,7 @@ pub fn verify_id_token(
     }
     let nonce_ok = claims.nonce.as_deref().is_some_and(|n| {
         let digest = Sha256::digest(n.as_bytes());
-        crate::web::session::same_digest(&digest, expected.nonce_digest)
+        crate::auth::credentials::same_digest(&digest, expected.nonce_digest)
     });
     if !nonce_ok {
         return Err(IdTokenError::Nonce);

@@ -4,7 +4,6 @@
 
 pub mod connections;
 pub mod partner;
-pub mod pricing;
 pub mod vendor;
 
 use serde::Serialize;

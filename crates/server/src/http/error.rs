@@ -273,6 +273,30 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::rate_limit::RateLimited> for ApiError {
+    fn from(e: crate::rate_limit::RateLimited) -> Self {
+        ApiError::TooManyRequests {
+            retry_after: e.retry_after,
+        }
+    }
+}
+
+impl From<crate::services::connections::ConnectionError> for ApiError {
+    fn from(e: crate::services::connections::ConnectionError) -> Self {
+        use crate::services::connections::ConnectionError as E;
+        match e {
+            E::Store(e) => e.into(),
+            E::Paused => ApiError::Conflict(e.to_string()),
+            E::BadCallback(detail) => ApiError::BadRequest {
+                detail: detail.to_owned(),
+                errors: Vec::new(),
+            },
+            E::Unprocessable(detail) => ApiError::Unprocessable(detail),
+            E::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use axum::extract::State;
 
-use crate::http::{ApiError, AppState};
+use crate::http::ApiError;
+use crate::state::AppState;
 
 /// Longer than this and the database counts as not answering, so a probe
 /// never hangs on a stuck connection pool.

@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use onepane_store::{Claim, IdempotencyKey, KeyOwner, StoredResponse};
 use sha2::{Digest, Sha256};
 
-use super::{ApiError, AppState};
-use crate::auth::caller::Caller;
+use super::ApiError;
+use crate::state::AppState;
+use crate::http::caller::Caller;
 
 /// The request header.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");

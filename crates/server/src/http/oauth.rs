@@ -12,7 +12,7 @@ use onepane_domain::ApiClientId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
+use crate::state::AppState;
 use crate::auth::credentials::{decoy_hash, verify_secret};
 
 /// Every scope a vendor's client can hold.

@@ -15,7 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, Http, HttpAuthScheme, OAuth2, Scopes, SecurityScheme,
 };
@@ -330,19 +330,6 @@ pub fn price_sort() -> ObjectBuilder {
 /// A sort order.
 pub fn sort_order() -> ObjectBuilder {
     one_of_strings(&["asc", "desc"], "The sort order.")
-}
-
-/// A decimal amount.
-pub fn decimal() -> ObjectBuilder {
-    onepane_domain::openapi::decimal_schema("An amount per unit.")
-}
-
-/// A decimal that may be null.
-pub fn decimal_or_null() -> RefOr<Schema> {
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::Null))
-        .item(onepane_domain::openapi::decimal_schema("A percentage."))
-        .into()
 }
 
 /// The error codes the token endpoint gives.

@@ -29,7 +29,7 @@ use super::session::{
 use crate::auth::credentials::{
     decoy_hash, hash_secret, random_secret, token_digest, verify_secret,
 };
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// The window failures are counted over.
 pub const THROTTLE_WINDOW: chrono::Duration = chrono::Duration::minutes(15);

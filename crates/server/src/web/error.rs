@@ -48,14 +48,14 @@ impl From<StoreError> for WebError {
     }
 }
 
-impl From<crate::http::ApiError> for WebError {
-    fn from(e: crate::http::ApiError) -> Self {
-        use crate::http::ApiError as A;
+impl From<crate::services::connections::ConnectionError> for WebError {
+    fn from(e: crate::services::connections::ConnectionError) -> Self {
+        use crate::services::connections::ConnectionError as E;
         match e {
-            A::NotFound(_) => WebError::NotFound,
-            A::Conflict(_) | A::Unprocessable(_) | A::Invalid { .. } => WebError::Conflict,
-            A::BadRequest { .. } => WebError::BadRequest,
-            other => WebError::Internal(other.into()),
+            E::Store(e) => e.into(),
+            E::Paused | E::Unprocessable(_) => WebError::Conflict,
+            E::BadCallback(_) => WebError::BadRequest,
+            E::Internal(cause) => WebError::Internal(cause),
         }
     }
 }

@@ -21,9 +21,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use onepane_store::MemberOf;
 
-use crate::http::AppState;
+use crate::state::AppState;
 pub use error::WebError;
 use session::Viewer;
+
+/// The largest form a page posts.
+pub const BODY_LIMIT: usize = 64 << 10;
 
 /// The portal's routes.
 pub fn router() -> Router<AppState> {

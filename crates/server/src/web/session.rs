@@ -19,8 +19,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::WebError;
 use super::i18n::{Lang, Tr};
-use crate::auth::credentials::{random_secret, token_digest};
-use crate::http::AppState;
+use crate::auth::credentials::{random_secret, same_token, token_digest};
+use crate::state::AppState;
 
 /// How long a session lives at most, however active.
 pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::days(7);
@@ -90,22 +90,6 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The language for an anonymous visitor: the browser's.
 pub fn browser_lang(headers: &HeaderMap) -> Lang {
     Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
-}
-
-/// Compares two tokens in time independent of where they differ.
-pub fn same_token(a: &str, b: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    // Comparing digests makes the time independent of the lengths too.
-    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
-/// Compares two digests in time independent of where they differ.
-pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A logged-in member, in the workspace its session acts in.

@@ -35,11 +35,11 @@ use super::error::WebError;
 use super::i18n::Tr;
 use super::render;
 use super::session::{
-    AnonymousForm, CookieNames, anonymous_csrf, browser_lang, cookie, same_digest, with_cookie,
+    AnonymousForm, CookieNames, anonymous_csrf, browser_lang, cookie, with_cookie,
 };
-use crate::auth::credentials::{random_secret, token_digest};
+use crate::auth::credentials::{random_secret, same_digest, token_digest};
 use crate::auth::oidc::{Expected, Issuer, RelyingPartyClient};
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// How long a started sign-in may take.
 pub const SIGN_IN_FOR: chrono::Duration = chrono::Duration::minutes(10);

@@ -3,9 +3,7 @@
 //!
 //! Credentials are sealed with the workspace, connection and field as
 //! associated data before they are stored, and never returned. The connect
-//! flow's state is 256 random bits, kept as a digest with the sealed PKCE
-//! verifier, bound to the workspace and connection, good for 10 minutes
-//! and once.
+//! flow itself is [`crate::services::connections`].
 
 use axum::Json;
 use axum::body::Bytes;
@@ -13,27 +11,24 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use onepane_connector::oauth::{OAuthApp, authorization};
-use onepane_connector::{ConnectorError, Credentials, Secret};
+use onepane_connector::{ConnectorError, Credentials};
 use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus, ConnectionTarget, NewConnection};
 use onepane_domain::{ConnectionId, JobId, VendorId};
 use onepane_store::SyncRun;
-use onepane_sync::{Connector, JOB_ATTEMPTS, secret_context};
+use onepane_sync::Connector;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::parse_param;
-use crate::auth::caller::PartnerCaller;
-use crate::auth::credentials::token_digest;
+use crate::http::caller::PartnerCaller;
 use crate::http::json::ApiJson;
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
-use crate::http::{ApiError, AppState, FieldError};
-
-/// How long a started authorization may take.
-const AUTHORIZE_FOR: chrono::Duration = chrono::Duration::minutes(10);
+use crate::http::{ApiError, FieldError};
+use crate::services::connections::{self, ProviderAnswer};
+use crate::state::AppState;
 
 /// A connection as the partner sees it (never its secrets).
 #[derive(Debug, Serialize, ToSchema)]
@@ -201,14 +196,14 @@ pub async fn create_connection(
     if !matches!(credentials, Credentials::None) {
         let plain =
             serde_json::to_vec(&credentials).map_err(|e| ApiError::Internal(Box::new(e)))?;
-        secrets.push(("credentials", seal(&state, &draft, "credentials", &plain)?));
+        secrets.push(("credentials", connections::seal(&state, &draft, "credentials", &plain)?));
     }
     let signing_secret = if kind == Connector::Webhook {
         let secret =
             crate::webhooks::generate_secret().map_err(|e| ApiError::Internal(Box::new(e)))?;
         secrets.push((
             "signing_secret",
-            seal(&state, &draft, "signing_secret", secret.as_bytes())?,
+            connections::seal(&state, &draft, "signing_secret", secret.as_bytes())?,
         ));
         Some(secret)
     } else {
@@ -233,18 +228,6 @@ pub async fn create_connection(
             signing_secret,
         }),
     ))
-}
-
-fn seal(
-    state: &AppState,
-    conn: &Connection,
-    field: &str,
-    plain: &[u8],
-) -> Result<Vec<u8>, ApiError> {
-    state
-        .sealer
-        .seal(&secret_context(conn.workspace_id, conn.id, field), plain)
-        .map_err(|e| ApiError::Internal(Box::new(e)))
 }
 
 /// A job asked for.
@@ -279,7 +262,7 @@ pub async fn sync_now(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let id: ConnectionId = parse_param("id", &id)?;
-    let job = request_sync(&state, caller.workspace_id, id).await?;
+    let job = connections::request_sync(&state, caller.workspace_id, id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(JobView {
@@ -288,26 +271,6 @@ pub async fn sync_now(
             status: job.status.as_str().to_owned(),
         }),
     ))
-}
-
-/// Puts a "sync now" job of a workspace's connection in line: a sync for a
-/// source, a push for a CRM.
-pub(crate) async fn request_sync(
-    state: &AppState,
-    ws: onepane_domain::WorkspaceId,
-    id: ConnectionId,
-) -> Result<onepane_store::Job, ApiError> {
-    let store = state.store.partner(ws);
-    let connection = store.connection(id).await?;
-    if connection.status == ConnectionStatus::Paused {
-        return Err(ApiError::Conflict("the connection is paused".into()));
-    }
-    let kind = if connection.target.vendor_id().is_some() {
-        "sync"
-    } else {
-        "push"
-    };
-    Ok(store.request_job(id, kind, JOB_ATTEMPTS).await?)
 }
 
 /// A job of a connection: one scheduled tick or one "sync now".
@@ -582,60 +545,8 @@ pub async fn authorize(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: ConnectionId = parse_param("id", &id)?;
-    let url = start_authorization(&state, caller.workspace_id, id).await?;
+    let url = connections::start_authorization(&state, caller.workspace_id, id).await?;
     Ok(Redirect::to(url.as_str()).into_response())
-}
-
-/// Starts authorizing a workspace's connection with its provider: the
-/// state and PKCE verifier are kept, the provider's address returned.
-pub(crate) async fn start_authorization(
-    state: &AppState,
-    ws: onepane_domain::WorkspaceId,
-    id: ConnectionId,
-) -> Result<url::Url, ApiError> {
-    let store = state.store.partner(ws);
-    let connection = store.connection(id).await?;
-    let app = oauth_app(state, &connection).await?;
-    let redirect = callback_url(state)?;
-    let started =
-        authorization(&app, &redirect).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-    let sealed_verifier = seal(
-        state,
-        &connection,
-        "pkce",
-        started.verifier.expose().as_bytes(),
-    )?;
-    store
-        .start_oauth(
-            id,
-            &token_digest(started.state.expose()),
-            &sealed_verifier,
-            redirect.as_str(),
-            Utc::now() + AUTHORIZE_FOR,
-        )
-        .await?;
-    Ok(started.url)
-}
-
-async fn oauth_app(state: &AppState, connection: &Connection) -> Result<OAuthApp, ApiError> {
-    let credentials = state
-        .engine
-        .credentials(connection)
-        .await
-        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-    match credentials {
-        Credentials::Oauth2AuthorizationCode { .. } => OAuthApp::from_credentials(&credentials)
-            .ok_or_else(|| ApiError::Unprocessable("unusable credentials".into())),
-        other => Err(ApiError::Unprocessable(format!(
-            "the connection's credentials are `{}`, not `oauth2_authorization_code`: there is nothing to authorize",
-            other.kind()
-        ))),
-    }
-}
-
-fn callback_url(state: &AppState) -> Result<url::Url, ApiError> {
-    url::Url::parse(&format!("{}/oauth/connections/callback", state.public_base))
-        .map_err(|e| ApiError::Internal(Box::new(e)))
 }
 
 /// What the provider sends the browser back with. Unknown parameters are
@@ -680,66 +591,13 @@ pub async fn oauth_callback(
     headers: HeaderMap,
     Query(query): Query<Callback>,
 ) -> Result<Response, ApiError> {
-    let bad = |detail: &str| ApiError::BadRequest {
-        detail: detail.to_owned(),
-        errors: Vec::new(),
+    let answer = ProviderAnswer {
+        code: query.code,
+        state: query.state,
+        error: query.error,
+        error_description: query.error_description,
     };
-    let Some(sent) = query.state.filter(|s| !s.is_empty()) else {
-        return Err(bad("the state is missing"));
-    };
-    let system = state.store.system();
-    let Some(pending) = system.take_oauth_state(&token_digest(&sent)).await? else {
-        return Err(bad(
-            "this authorization is unknown, used or expired; start again",
-        ));
-    };
-    if let Some(error) = query.error {
-        return Err(ApiError::Unprocessable(format!(
-            "the provider refused: {error}{}",
-            query
-                .error_description
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default()
-        )));
-    }
-    let Some(code) = query.code.filter(|c| !c.is_empty()) else {
-        return Err(bad("the code is missing"));
-    };
-    let connection = system
-        .connection(pending.workspace_id, pending.connection_id)
-        .await?;
-    let verifier = state
-        .sealer
-        .open(
-            &secret_context(connection.workspace_id, connection.id, "pkce"),
-            &pending.sealed_verifier,
-        )
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let verifier = Secret::new(String::from_utf8_lossy(&verifier).into_owned());
-    let app = oauth_app(&state, &connection).await?;
-    let redirect =
-        url::Url::parse(&pending.redirect_uri).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let tokens = state
-        .engine
-        .token_client()
-        .exchange_code(&app, &redirect, &code, &verifier)
-        .await
-        .map_err(|e| ApiError::Unprocessable(format!("the code exchange failed: {e}")))?;
-    let plain = serde_json::to_vec(&tokens).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let sealed = seal(&state, &connection, "tokens", &plain)?;
-    state
-        .store
-        .partner(connection.workspace_id)
-        .put_connection_secret(connection.id, "tokens", &sealed)
-        .await?;
-    system
-        .set_connection_status(
-            connection.workspace_id,
-            connection.id,
-            ConnectionStatus::Active,
-            "",
-        )
-        .await?;
+    let connection = connections::complete_authorization(&state, answer).await?;
     // A person in a browser goes back to the portal's connections page.
     let browser = headers
         .get(header::ACCEPT)

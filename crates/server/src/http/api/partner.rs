@@ -14,25 +14,26 @@ use onepane_domain::activity::Notification;
 use onepane_domain::campaign::{Asset, AssetBody, AssetKind, Campaign, CampaignActivation};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, VendorFields};
 use onepane_domain::lead::{Company, Lead, LeadStatus};
-use onepane_domain::margin::{Figures, PriceQuery};
+use onepane_domain::margin::PriceQuery;
 use onepane_domain::price::Percent;
 use onepane_domain::program::{LinkStatus, PartnerType, Tier, VendorKind};
 use onepane_domain::text::{Locale, Name};
 use onepane_domain::{
-    CampaignId, Currency, DealRegistrationId, LeadId, Money, NotificationId, PriceItemId,
-    PriceListId, VendorId,
+    CampaignId, DealRegistrationId, LeadId, Money, NotificationId, VendorId,
 };
 use onepane_store::{LeadFilter, Page};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Listing, MAX_PAGE, page_size, parse_param};
-use crate::auth::caller::PartnerCaller;
+use crate::http::caller::PartnerCaller;
 use crate::http::json::{ApiJson, ApiQuery};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
-use crate::http::{ApiError, AppState};
+use crate::http::ApiError;
+use crate::services::pricing::{self, PriceSearch, PriceSort, PricedItem};
+use crate::state::AppState;
 
 // ---- vendors -------------------------------------------------------------
 
@@ -412,75 +413,6 @@ pub struct PriceItemsQuery {
     limit: Option<u32>,
 }
 
-/// Cost, sell, margin and margin % in one currency.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FiguresView {
-    /// The currency of the figures.
-    pub(crate) currency: Currency,
-    /// What the workspace pays per unit.
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(schema_with = crate::http::openapi::decimal)]
-    pub(crate) cost: rust_decimal::Decimal,
-    /// What the workspace sells a unit for.
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(schema_with = crate::http::openapi::decimal)]
-    pub(crate) sell: rust_decimal::Decimal,
-    /// Sell less cost.
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(schema_with = crate::http::openapi::decimal)]
-    pub(crate) margin: rust_decimal::Decimal,
-    /// Margin as a percentage of sell, to two places; null when sell is zero.
-    #[serde(with = "rust_decimal::serde::str_option")]
-    #[schema(schema_with = crate::http::openapi::decimal_or_null)]
-    pub(crate) margin_percent: Option<rust_decimal::Decimal>,
-}
-
-impl From<&Figures> for FiguresView {
-    fn from(f: &Figures) -> Self {
-        Self {
-            currency: f.cost.currency,
-            cost: f.cost.amount,
-            sell: f.sell.amount,
-            margin: f.margin.amount,
-            margin_percent: f.margin_percent.map(|p| p.round_dp(2)),
-        }
-    }
-}
-
-/// A price item with its figures from the margin engine.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PricedItem {
-    /// The item.
-    pub(crate) id: PriceItemId,
-    /// Its vendor.
-    pub(crate) vendor_id: VendorId,
-    /// Its price list.
-    pub(crate) price_list_id: PriceListId,
-    /// The vendor's SKU.
-    pub(crate) sku: String,
-    /// The product's name.
-    pub(crate) name: String,
-    /// The product category.
-    pub(crate) category: Option<String>,
-    /// The list price per unit.
-    pub(crate) list_price: Money,
-    /// Units priced.
-    pub(crate) quantity: u32,
-    /// Per unit, in the item's currency.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) item_currency: Option<FiguresView>,
-    /// Per unit, in the workspace's home currency.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) home_currency: Option<FiguresView>,
-    /// Why the item could not be priced (e.g. a missing exchange rate).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) pricing_error: Option<String>,
-    #[serde(skip)]
-    pub(crate) sort_margin: Option<rust_decimal::Decimal>,
-    #[serde(skip)]
-    pub(crate) sort_percent: Option<rust_decimal::Decimal>,
-}
-
 /// List priced items.
 ///
 /// Every item of every linked vendor with cost, sell, margin and margin %,
@@ -509,18 +441,20 @@ pub async fn price_items(
         .map(|v| parse_param("vendor_id", v))
         .transpose()?;
     let category = q.category.filter(|c| !c.trim().is_empty());
-    let text =
-        q.q.filter(|t| !t.trim().is_empty())
-            .map(|t| t.to_lowercase());
-    let sort = q.sort.as_deref().unwrap_or("sku");
-    if !matches!(sort, "sku" | "margin" | "margin_percent") {
-        return Err(ApiError::bad_request(
-            "sort",
-            "`sort` must be sku, margin or margin_percent",
-        ));
-    }
+    let text = q.q.filter(|t| !t.trim().is_empty());
+    let sort = match q.sort.as_deref().unwrap_or("sku") {
+        "sku" => PriceSort::Sku,
+        "margin" => PriceSort::Margin,
+        "margin_percent" => PriceSort::MarginPercent,
+        _ => {
+            return Err(ApiError::bad_request(
+                "sort",
+                "`sort` must be sku, margin or margin_percent",
+            ));
+        }
+    };
     let descending = match q.order.as_deref() {
-        None => sort != "sku",
+        None => sort != PriceSort::Sku,
         Some("asc") => false,
         Some("desc") => true,
         Some(_) => {
@@ -554,7 +488,7 @@ pub async fn price_items(
         quantity,
         deal_discount,
     };
-    let all = super::pricing::priced_items(
+    let all = pricing::priced_items(
         &state.store,
         &state.pricing,
         caller.workspace_id,
@@ -562,29 +496,17 @@ pub async fn price_items(
         query,
     )
     .await?;
-    let mut items: Vec<&PricedItem> = all
-        .iter()
-        .filter(|i| vendor.is_none_or(|v| i.vendor_id == v))
-        .filter(|i| {
-            category
-                .as_deref()
-                .is_none_or(|c| i.category.as_deref() == Some(c))
-        })
-        .filter(|i| {
-            text.as_deref().is_none_or(|t| {
-                i.sku.to_lowercase().contains(t) || i.name.to_lowercase().contains(t)
-            })
-        })
-        .collect();
+    let search = PriceSearch {
+        vendor,
+        category,
+        text,
+        sort: Some((sort, descending)),
+    };
     let wanted = offset.saturating_add(limit as usize);
-    let more = items.len() > wanted;
-    match sort {
-        "margin" => top_by_figure(&mut items, wanted, |i| i.sort_margin, descending),
-        "margin_percent" => top_by_figure(&mut items, wanted, |i| i.sort_percent, descending),
-        _ if descending => items.reverse(),
-        _ => {}
-    }
-    let items: Vec<PricedItem> = items
+    let found = search.run(&all, wanted);
+    let more = found.matched > wanted;
+    let items: Vec<PricedItem> = found
+        .items
         .into_iter()
         .skip(offset)
         .take(limit as usize)
@@ -592,38 +514,6 @@ pub async fn price_items(
         .collect();
     let next_cursor = more.then(|| wanted.to_string());
     Ok(Json(Listing { items, next_cursor }))
-}
-
-/// Puts the first `wanted` items by a figure in order (items without one
-/// last, ties by SKU, then id, so pages never overlap). Selecting them
-/// first keeps a page of 50 out of 100,000 items linear, not a full sort.
-pub(crate) fn top_by_figure(
-    items: &mut Vec<&PricedItem>,
-    wanted: usize,
-    key: impl Fn(&PricedItem) -> Option<rust_decimal::Decimal>,
-    descending: bool,
-) {
-    let order = |a: &&PricedItem, b: &&PricedItem| {
-        let by_figure = match (key(a), key(b)) {
-            (Some(x), Some(y)) if descending => y.cmp(&x),
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        by_figure
-            .then_with(|| a.sku.cmp(&b.sku))
-            .then_with(|| a.id.cmp(&b.id))
-    };
-    if wanted == 0 {
-        items.clear();
-        return;
-    }
-    if wanted < items.len() {
-        items.select_nth_unstable_by(wanted - 1, order);
-        items.truncate(wanted);
-    }
-    items.sort_by(order);
 }
 
 // ---- deal registrations --------------------------------------------------

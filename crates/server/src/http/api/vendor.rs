@@ -25,12 +25,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Listing, MAX_ITEM_PAGE, MAX_PAGE, page_size, parse_param};
-use crate::auth::caller::VendorCaller;
+use crate::http::caller::VendorCaller;
 use crate::http::json::{ApiJson, ApiQuery, parse_json, read_body};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
-use crate::http::{ApiError, AppState};
+use crate::http::ApiError;
+use crate::state::AppState;
 
 /// The most items one price-list upload may carry.
 pub const MAX_PRICE_ITEMS: usize = 50_000;

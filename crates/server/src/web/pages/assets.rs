@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::leads::Choice;
 use super::{VendorNames, chosen, locale_of};
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
 use crate::web::{Chrome, WebError, render};

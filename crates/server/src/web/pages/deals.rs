@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::VendorNames;
 use super::leads::Choice;
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::web::i18n::Tr;
 use crate::web::session::{Posted, Viewer};
 use crate::web::{Chrome, WebError, render};

@@ -14,7 +14,7 @@ use onepane_domain::{CampaignId, VendorId};
 use rust_decimal::prelude::ToPrimitive as _;
 
 use super::{VendorNames, locale_of};
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::web::charts::{self, Bar};
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
@@ -117,7 +117,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         read(store.vendor_counts(NEW_LEADS_COUNTED)),
         read(store.pipeline()),
         read(store.campaign_weeks(since)),
-        read(crate::http::api::pricing::priced_items_soon(
+        read(crate::services::pricing::priced_items_soon(
             &state.store,
             &state.pricing,
             viewer.session.workspace.id,
@@ -244,7 +244,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
 
 /// The average margin % of each vendor's price items, in home currency.
 fn margin_chart(
-    items: &[crate::http::api::partner::PricedItem],
+    items: &[crate::services::pricing::PricedItem],
     names: &VendorNames,
     t: &Tr,
 ) -> Option<String> {

@@ -19,7 +19,7 @@ use onepane_domain::text::Locale;
 use onepane_store::LandingPage;
 use serde::Deserialize;
 
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::web::auth::client_address;
 use crate::web::i18n::{Lang, Tr};
 use crate::web::session::browser_lang;

@@ -11,7 +11,7 @@ use onepane_store::{LeadFilter, Page};
 use serde::Deserialize;
 
 use super::{VendorNames, chosen, locale_of};
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render, urlencode};

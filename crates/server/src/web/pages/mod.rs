@@ -17,7 +17,7 @@ use onepane_domain::text::Locale;
 use onepane_store::LinkedVendor;
 
 use super::i18n::Tr;
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// Every page's routes.
 pub fn routes() -> Router<AppState> {

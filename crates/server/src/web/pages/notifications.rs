@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onepane_domain::NotificationId;
 
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render};

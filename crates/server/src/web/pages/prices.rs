@@ -18,9 +18,8 @@ use serde::Deserialize;
 
 use super::leads::Choice;
 use super::{VendorNames, chosen};
-use crate::http::AppState;
-use crate::http::api::partner::{PricedItem, top_by_figure};
-use crate::http::api::pricing::priced_items;
+use crate::state::AppState;
+use crate::services::pricing::{FiguresView, PriceSearch, PriceSort, PricedItem, priced_items};
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
 use crate::web::{Chrome, WebError, render, urlencode};
@@ -92,7 +91,7 @@ impl PricesPage {
     }
 }
 
-fn figures(f: &crate::http::api::partner::FiguresView, t: &Tr) -> [String; 4] {
+fn figures(f: &FiguresView, t: &Tr) -> [String; 4] {
     [
         t.money(&Money::new(f.cost, f.currency).rounded()),
         t.money(&Money::new(f.sell, f.currency).rounded()),
@@ -118,11 +117,10 @@ async fn list(
         .transpose()
         .map_err(|_| WebError::BadRequest)?;
     let category = chosen(&f.category);
-    let q = chosen(&f.q).map(str::to_lowercase);
-    let sort = match chosen(&f.sort) {
-        None | Some("sku") => "sku",
-        Some("margin") => "margin",
-        Some("margin_percent") => "margin_percent",
+    let (sort, by) = match chosen(&f.sort) {
+        None | Some("sku") => ("sku", PriceSort::Sku),
+        Some("margin") => ("margin", PriceSort::Margin),
+        Some("margin_percent") => ("margin_percent", PriceSort::MarginPercent),
         Some(_) => return Err(WebError::BadRequest),
     };
     let discount_text = chosen(&f.discount).unwrap_or_default().to_owned();
@@ -154,24 +152,17 @@ async fn list(
     let mut categories: Vec<String> = all.iter().filter_map(|i| i.category.clone()).collect();
     categories.sort();
     categories.dedup();
-    let mut items: Vec<&PricedItem> = all
-        .iter()
-        .filter(|i| vendor.is_none_or(|v| i.vendor_id == v))
-        .filter(|i| category.is_none_or(|c| i.category.as_deref() == Some(c)))
-        .filter(|i| {
-            q.as_deref().is_none_or(|q| {
-                i.sku.to_lowercase().contains(q) || i.name.to_lowercase().contains(q)
-            })
-        })
-        .collect();
-    let total = items.len();
     let page = f.page.unwrap_or(0);
     let wanted = page.saturating_add(1).saturating_mul(PER_PAGE);
-    match sort {
-        "margin" => top_by_figure(&mut items, wanted, |i| i.sort_margin, true),
-        "margin_percent" => top_by_figure(&mut items, wanted, |i| i.sort_percent, true),
-        _ => {}
-    }
+    let search = PriceSearch {
+        vendor,
+        category: category.map(str::to_owned),
+        text: chosen(&f.q).map(str::to_owned),
+        // Margins from the highest; SKUs from A.
+        sort: Some((by, by != PriceSort::Sku)),
+    };
+    let found = search.run(&all, wanted);
+    let (total, items) = (found.matched, found.items);
     let shown: Vec<&PricedItem> = items
         .iter()
         .skip(page.saturating_mul(PER_PAGE))

@@ -1,6 +1,9 @@
 //! Log output: structured `tracing` events on standard error, as text or JSON.
 
+pub mod metrics;
+
 use std::io::IsTerminal as _;
+use std::str::FromStr;
 
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
@@ -8,10 +11,36 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::config::LogFormat;
-
 /// The filter when none is configured.
 pub const DEFAULT_FILTER: &str = "info";
+
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A log format other than `text` or `json`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a log format; expected `text` or `json`")]
+pub struct LogFormatError(String);
+
+impl FromStr for LogFormat {
+    type Err = LogFormatError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(LogFormatError(s.to_owned())),
+        }
+    }
+}
 
 /// Where sqlx relays PostgreSQL's notices.
 const POSTGRES_NOTICES: &str = "sqlx::postgres::notice";

@@ -11,9 +11,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 use onepane_domain::{AccessTokenId, UserId, VendorId, WorkspaceId};
 
-use super::credentials::{ACCESS_TOKEN_PREFIX, token_digest};
-use super::jwt::TokenError;
-use crate::http::{ApiError, AppState};
+use crate::auth::credentials::{ACCESS_TOKEN_PREFIX, token_digest};
+use crate::auth::jwt::TokenError;
+use crate::http::ApiError;
+use crate::state::AppState;
 
 /// The realm named in challenges.
 const REALM: &str = "onepane";

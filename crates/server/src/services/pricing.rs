@@ -11,11 +11,12 @@ use std::hash::{Hash as _, Hasher as _};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
-use onepane_domain::margin::{PriceQuery, PricingContext, quote_item};
-use onepane_domain::{Money, PriceListId, WorkspaceId};
+use onepane_domain::margin::{Figures, PriceQuery, PricingContext, quote_item};
+use onepane_domain::{Currency, Money, PriceItemId, PriceListId, VendorId, WorkspaceId};
 use onepane_store::{PricingData, Store, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::partner::{FiguresView, PricedItem};
 
 /// How many priced workspaces (or quantity/discount variants) are kept.
 const ENTRIES: usize = 4;
@@ -210,4 +211,172 @@ fn price_all(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> Vec<Price
             })
         })
         .collect()
+}
+
+/// Cost, sell, margin and margin % in one currency.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FiguresView {
+    /// The currency of the figures.
+    pub(crate) currency: Currency,
+    /// What the workspace pays per unit.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = onepane_domain::openapi::unit_amount_schema)]
+    pub(crate) cost: rust_decimal::Decimal,
+    /// What the workspace sells a unit for.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = onepane_domain::openapi::unit_amount_schema)]
+    pub(crate) sell: rust_decimal::Decimal,
+    /// Sell less cost.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = onepane_domain::openapi::unit_amount_schema)]
+    pub(crate) margin: rust_decimal::Decimal,
+    /// Margin as a percentage of sell, to two places; null when sell is zero.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schema(schema_with = onepane_domain::openapi::decimal_or_null_schema)]
+    pub(crate) margin_percent: Option<rust_decimal::Decimal>,
+}
+
+impl From<&Figures> for FiguresView {
+    fn from(f: &Figures) -> Self {
+        Self {
+            currency: f.cost.currency,
+            cost: f.cost.amount,
+            sell: f.sell.amount,
+            margin: f.margin.amount,
+            margin_percent: f.margin_percent.map(|p| p.round_dp(2)),
+        }
+    }
+}
+
+/// A price item with its figures from the margin engine.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PricedItem {
+    /// The item.
+    pub(crate) id: PriceItemId,
+    /// Its vendor.
+    pub(crate) vendor_id: VendorId,
+    /// Its price list.
+    pub(crate) price_list_id: PriceListId,
+    /// The vendor's SKU.
+    pub(crate) sku: String,
+    /// The product's name.
+    pub(crate) name: String,
+    /// The product category.
+    pub(crate) category: Option<String>,
+    /// The list price per unit.
+    pub(crate) list_price: Money,
+    /// Units priced.
+    pub(crate) quantity: u32,
+    /// Per unit, in the item's currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) item_currency: Option<FiguresView>,
+    /// Per unit, in the workspace's home currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) home_currency: Option<FiguresView>,
+    /// Why the item could not be priced (e.g. a missing exchange rate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pricing_error: Option<String>,
+    #[serde(skip)]
+    pub(crate) sort_margin: Option<rust_decimal::Decimal>,
+    #[serde(skip)]
+    pub(crate) sort_percent: Option<rust_decimal::Decimal>,
+}
+
+/// How a search orders the items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSort {
+    /// By SKU.
+    Sku,
+    /// By the margin per unit in the home currency.
+    Margin,
+    /// By the margin as a percentage of sell.
+    MarginPercent,
+}
+
+/// Which priced items a listing shows, and in what order.
+#[derive(Debug, Clone, Default)]
+pub struct PriceSearch {
+    /// One vendor's items only.
+    pub vendor: Option<VendorId>,
+    /// One category only.
+    pub category: Option<String>,
+    /// Text the SKU or the name contains, in any case.
+    pub text: Option<String>,
+    /// The order, and whether it is descending.
+    pub sort: Option<(PriceSort, bool)>,
+}
+
+/// The items a search matched.
+#[derive(Debug)]
+pub struct Found<'a> {
+    /// How many matched.
+    pub matched: usize,
+    /// The matches, the first `wanted` of them in order.
+    pub items: Vec<&'a PricedItem>,
+}
+
+impl PriceSearch {
+    /// The items of `all` that match, the first `wanted` in order.
+    pub fn run<'a>(&self, all: &'a [PricedItem], wanted: usize) -> Found<'a> {
+        let text = self.text.as_deref().map(str::to_lowercase);
+        let mut items: Vec<&PricedItem> = all
+            .iter()
+            .filter(|i| self.vendor.is_none_or(|v| i.vendor_id == v))
+            .filter(|i| {
+                self.category
+                    .as_deref()
+                    .is_none_or(|c| i.category.as_deref() == Some(c))
+            })
+            .filter(|i| {
+                text.as_deref().is_none_or(|t| {
+                    i.sku.to_lowercase().contains(t) || i.name.to_lowercase().contains(t)
+                })
+            })
+            .collect();
+        let matched = items.len();
+        match self.sort {
+            Some((PriceSort::Margin, descending)) => {
+                top_by_figure(&mut items, wanted, |i| i.sort_margin, descending);
+            }
+            Some((PriceSort::MarginPercent, descending)) => {
+                top_by_figure(&mut items, wanted, |i| i.sort_percent, descending);
+            }
+            // The items come sorted by SKU.
+            Some((PriceSort::Sku, true)) => items.reverse(),
+            Some((PriceSort::Sku, false)) | None => {}
+        }
+        Found { matched, items }
+    }
+}
+
+/// Puts the first `wanted` items by a figure in order (items without one
+/// last, ties by SKU, then id, so pages never overlap). Selecting them
+/// first keeps a page of 50 out of 100,000 items linear, not a full sort.
+fn top_by_figure(
+    items: &mut Vec<&PricedItem>,
+    wanted: usize,
+    key: impl Fn(&PricedItem) -> Option<rust_decimal::Decimal>,
+    descending: bool,
+) {
+    let order = |a: &&PricedItem, b: &&PricedItem| {
+        let by_figure = match (key(a), key(b)) {
+            (Some(x), Some(y)) if descending => y.cmp(&x),
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        by_figure
+            .then_with(|| a.sku.cmp(&b.sku))
+            .then_with(|| a.id.cmp(&b.id))
+    };
+    if wanted == 0 {
+        items.clear();
+        return;
+    }
+    if wanted < items.len() {
+        items.select_nth_unstable_by(wanted - 1, order);
+        items.truncate(wanted);
+    }
+    items.sort_by(order);
 }

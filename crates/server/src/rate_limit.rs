@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::ApiError;
 
 /// Sweep forgotten clients once the table holds this many.
 const SWEEP_AT: usize = 10_000;
@@ -49,11 +48,11 @@ impl RateLimiter {
     }
 
     /// Counts a request by `client`; 429 with the wait when over the limit.
-    pub fn check(&self, client: &str) -> Result<(), ApiError> {
+    pub fn check(&self, client: &str) -> Result<(), RateLimited> {
         self.check_at(client, Instant::now())
     }
 
-    fn check_at(&self, client: &str, now: Instant) -> Result<(), ApiError> {
+    fn check_at(&self, client: &str, now: Instant) -> Result<(), RateLimited> {
         let Ok(mut clients) = self.clients.lock() else {
             // A panic elsewhere while holding the lock: let requests through
             // rather than fail them all.
@@ -66,13 +65,21 @@ impl RateLimiter {
         let ahead = tat - now;
         if ahead > self.tolerance {
             let wait = ahead - self.tolerance;
-            return Err(ApiError::TooManyRequests {
+            return Err(RateLimited {
                 retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             });
         }
         clients.insert(client.to_owned(), tat + self.interval);
         Ok(())
     }
+}
+
+/// A client over its limit, and how long until its next request is let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many requests; retry in {retry_after} s")]
+pub struct RateLimited {
+    /// Seconds until the next request is allowed.
+    pub retry_after: u64,
 }
 
 #[cfg(test)]
@@ -92,7 +99,7 @@ mod tests {
         }
         let err = limiter.check_at("a", t0).unwrap_err();
         assert!(
-            matches!(err, ApiError::TooManyRequests { retry_after: 1 }),
+            matches!(err, RateLimited { retry_after: 1 }),
             "{err:?}"
         );
         // Another client is not affected.

@@ -1,0 +1,207 @@
+//! Acting on a workspace's connections: asking for a sync now, and the
+//! OAuth connect flow for CRMs (start it, finish it when the provider sends
+//! the browser back). The JSON API and the portal both call these.
+//!
+//! The connect flow's state is 256 random bits, kept as a digest with the
+//! sealed PKCE verifier, bound to the workspace and connection, good for 10
+//! minutes and once.
+
+use chrono::Utc;
+use onepane_connector::oauth::{OAuthApp, authorization};
+use onepane_connector::{Credentials, Secret};
+use onepane_domain::workspace::{Connection, ConnectionStatus};
+use onepane_domain::{ConnectionId, WorkspaceId};
+use onepane_store::{Job, StoreError};
+use onepane_sync::{JOB_ATTEMPTS, secret_context};
+
+use crate::auth::credentials::token_digest;
+use crate::state::AppState;
+
+/// How long a started authorization may take.
+const AUTHORIZE_FOR: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Why an action on a connection did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// The store refused or failed (not found, not linked, unavailable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The connection is paused.
+    #[error("the connection is paused")]
+    Paused,
+    /// The request back from the provider is missing something or is not
+    /// one this server started.
+    #[error("{0}")]
+    BadCallback(&'static str),
+    /// The connection or the provider's answer does not allow it.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Something failed on our side.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> ConnectionError {
+    ConnectionError::Internal(Box::new(e))
+}
+
+/// Puts a "sync now" job of a workspace's connection in line: a sync for a
+/// source, a push for a CRM.
+pub async fn request_sync(
+    state: &AppState,
+    ws: WorkspaceId,
+    id: ConnectionId,
+) -> Result<Job, ConnectionError> {
+    let store = state.store.partner(ws);
+    let connection = store.connection(id).await?;
+    if connection.status == ConnectionStatus::Paused {
+        return Err(ConnectionError::Paused);
+    }
+    let kind = if connection.target.vendor_id().is_some() {
+        "sync"
+    } else {
+        "push"
+    };
+    Ok(store.request_job(id, kind, JOB_ATTEMPTS).await?)
+}
+
+/// Starts authorizing a workspace's connection with its provider: the
+/// state and PKCE verifier are kept, the provider's address returned.
+pub async fn start_authorization(
+    state: &AppState,
+    ws: WorkspaceId,
+    id: ConnectionId,
+) -> Result<url::Url, ConnectionError> {
+    let store = state.store.partner(ws);
+    let connection = store.connection(id).await?;
+    let app = oauth_app(state, &connection).await?;
+    let redirect = url::Url::parse(&format!("{}/oauth/connections/callback", state.public_base))
+        .map_err(internal)?;
+    let started = authorization(&app, &redirect)
+        .map_err(|e| ConnectionError::Unprocessable(e.to_string()))?;
+    let sealed_verifier = seal(
+        state,
+        &connection,
+        "pkce",
+        started.verifier.expose().as_bytes(),
+    )?;
+    store
+        .start_oauth(
+            id,
+            &token_digest(started.state.expose()),
+            &sealed_verifier,
+            redirect.as_str(),
+            Utc::now() + AUTHORIZE_FOR,
+        )
+        .await?;
+    Ok(started.url)
+}
+
+/// What the provider sends the browser back with.
+#[derive(Debug, Default)]
+pub struct ProviderAnswer {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The state sent.
+    pub state: Option<String>,
+    /// The provider's refusal.
+    pub error: Option<String>,
+    /// The refusal's explanation.
+    pub error_description: Option<String>,
+}
+
+/// Finishes an authorization: checks the state (once, in time, for the
+/// workspace and connection it was issued for), exchanges the code with
+/// the PKCE verifier, stores the tokens sealed and marks the connection
+/// active.
+pub async fn complete_authorization(
+    state: &AppState,
+    answer: ProviderAnswer,
+) -> Result<Connection, ConnectionError> {
+    let Some(sent) = answer.state.filter(|s| !s.is_empty()) else {
+        return Err(ConnectionError::BadCallback("the state is missing"));
+    };
+    let system = state.store.system();
+    let Some(pending) = system.take_oauth_state(&token_digest(&sent)).await? else {
+        return Err(ConnectionError::BadCallback(
+            "this authorization is unknown, used or expired; start again",
+        ));
+    };
+    if let Some(error) = answer.error {
+        return Err(ConnectionError::Unprocessable(format!(
+            "the provider refused: {error}{}",
+            answer
+                .error_description
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        )));
+    }
+    let Some(code) = answer.code.filter(|c| !c.is_empty()) else {
+        return Err(ConnectionError::BadCallback("the code is missing"));
+    };
+    let connection = system
+        .connection(pending.workspace_id, pending.connection_id)
+        .await?;
+    let verifier = state
+        .sealer
+        .open(
+            &secret_context(connection.workspace_id, connection.id, "pkce"),
+            &pending.sealed_verifier,
+        )
+        .map_err(internal)?;
+    let verifier = Secret::new(String::from_utf8_lossy(&verifier).into_owned());
+    let app = oauth_app(state, &connection).await?;
+    let redirect = url::Url::parse(&pending.redirect_uri).map_err(internal)?;
+    let tokens = state
+        .engine
+        .token_client()
+        .exchange_code(&app, &redirect, &code, &verifier)
+        .await
+        .map_err(|e| ConnectionError::Unprocessable(format!("the code exchange failed: {e}")))?;
+    let plain = serde_json::to_vec(&tokens).map_err(internal)?;
+    let sealed = seal(state, &connection, "tokens", &plain)?;
+    state
+        .store
+        .partner(connection.workspace_id)
+        .put_connection_secret(connection.id, "tokens", &sealed)
+        .await?;
+    system
+        .set_connection_status(
+            connection.workspace_id,
+            connection.id,
+            ConnectionStatus::Active,
+            "",
+        )
+        .await?;
+    Ok(connection)
+}
+
+/// Seals a connection's secret field, bound to its workspace, connection
+/// and field.
+pub fn seal(
+    state: &AppState,
+    conn: &Connection,
+    field: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, ConnectionError> {
+    state
+        .sealer
+        .seal(&secret_context(conn.workspace_id, conn.id, field), plain)
+        .map_err(internal)
+}
+
+async fn oauth_app(state: &AppState, connection: &Connection) -> Result<OAuthApp, ConnectionError> {
+    let credentials = state
+        .engine
+        .credentials(connection)
+        .await
+        .map_err(|e| ConnectionError::Unprocessable(e.to_string()))?;
+    match credentials {
+        Credentials::Oauth2AuthorizationCode { .. } => OAuthApp::from_credentials(&credentials)
+            .ok_or_else(|| ConnectionError::Unprocessable("unusable credentials".into())),
+        other => Err(ConnectionError::Unprocessable(format!(
+            "the connection's credentials are `{}`, not `oauth2_authorization_code`: there is nothing to authorize",
+            other.kind()
+        ))),
+    }
+}

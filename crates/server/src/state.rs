@@ -1,0 +1,52 @@
+//! What every request handler can reach: the store, the keys, the caches
+//! and the services' handles, built once at startup and cloned per request.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use onepane_store::Store;
+
+use crate::auth::keys::Keys;
+use crate::rate_limit::RateLimiter;
+use crate::seal::Sealer;
+use crate::telemetry::metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The storage handle.
+    pub store: Store,
+    /// This server's metrics registry.
+    pub metrics: Metrics,
+    /// Seals and opens secrets with that key.
+    pub sealer: Sealer,
+    /// The access-token signing keys.
+    pub keys: Arc<Keys>,
+    /// Per-client request limits.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// The URL clients reach this server at, without a trailing slash.
+    pub public_base: Arc<str>,
+    /// The first webhook retry's delay.
+    pub webhook_retry_base: std::time::Duration,
+    /// Workspaces' price items, priced.
+    pub pricing: Arc<crate::services::pricing::PricingCache>,
+    /// Where outbound requests (webhooks, single sign-on providers) may go.
+    pub outbound: onepane_connector::AddressPolicy,
+    /// Signs portal users in with their workspaces' OpenID Connect providers.
+    pub oidc: Arc<crate::auth::oidc::RelyingParty>,
+    /// Runs connections (and checks them when they are made).
+    pub engine: onepane_sync::Engine,
+    /// Sync workers to run beside the server.
+    pub sync_workers: u32,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[onepane_connector::Cidr]>,
+    /// Sends reset and invitation links, when an SMTP server is configured.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
+}
+
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
