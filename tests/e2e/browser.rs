@@ -98,6 +98,14 @@ impl Browser {
             "/usr/bin/chromedriver",
             "chromedriver",
         )?;
+        // The pages are audited with axe-core, which `npm ci` in
+        // `tests/browser` installs.
+        present(
+            node_modules().join("axe-core").join("axe.min.js"),
+            "axe-core",
+            "set ONEPANE_TEST_NODE_MODULES",
+            "run `npm ci` in tests/browser to run the browser tests",
+        )?;
         let profile = tempfile::tempdir().unwrap();
         let (driver, driver_addr) = spawn_driver(&chromedriver).await;
         // The driver, the browser and the servers under test are all on
@@ -644,17 +652,28 @@ fn chromium_args(profile: &Path, lang: &str) -> Vec<String> {
 
 /// The path in `var`, or `default`; `None` (or a panic when every suite is
 /// required) when nothing is there.
-#[allow(clippy::print_stdout)]
 fn installed(var: &str, default: &str, what: &str) -> Option<PathBuf> {
     let path = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    present(
+        path,
+        what,
+        &format!("set {var}"),
+        "install chromium and chromium-driver to run the browser tests",
+    )
+}
+
+/// `path` when it is a file; else `None` after saying what is missing and
+/// how to get it (or a panic when every suite is required).
+#[allow(clippy::print_stdout)]
+fn present(path: PathBuf, what: &str, setting: &str, hint: &str) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    let why = format!("{what} is not at {} (set {var})", path.display());
+    let why = format!("{what} is not at {} ({setting})", path.display());
     if onepane_store::testing::require_all() {
         panic!("{why} (ONEPANE_TEST_REQUIRE_ALL=1 forbids skipping)");
     }
-    println!("skipped: {why}; install chromium and chromium-driver to run the browser tests");
+    println!("skipped: {why}; {hint}");
     None
 }
 

@@ -3,11 +3,11 @@
 //! `/api/openapi.json` and as a page at `/api/docs`. Both are made once, on
 //! the first request, and kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -26,7 +26,6 @@ use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
 use super::ApiError;
 use super::PROBLEM_JSON;
-use super::api::{connections, partner, vendor};
 use super::oauth;
 
 /// What the reference says before the operations.
@@ -71,68 +70,15 @@ A vendor subscribes with `PUT /api/v1/vendor/webhooks` and is shown its `whsec_`
 
 Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refused connection included, is retried with exponential backoff (30 s, doubling, at most an hour, shortened by up to half at random); after 8 attempts the delivery is dead, and the vendor can redeliver it. Delivery is at least once: the same event may arrive twice."#;
 
-/// The OpenAPI document.
+/// What the document says beside its operations: the description, the
+/// shared schemas and answers, and the tags. [`document_model`] adds the
+/// operations from the routes.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
         title = "Onepane API",
         version = env!("CARGO_PKG_VERSION"),
         description = DESCRIPTION,
-    ),
-    paths(
-        oauth::token,
-        oauth::jwks,
-        oauth::metadata,
-        vendor::partners,
-        vendor::set_tier,
-        vendor::campaigns,
-        vendor::put_campaign,
-        vendor::campaign,
-        vendor::archive_campaign,
-        vendor::campaign_stats,
-        vendor::assets,
-        vendor::put_asset,
-        vendor::asset,
-        vendor::delete_asset,
-        vendor::price_lists,
-        vendor::put_price_list,
-        vendor::price_list,
-        vendor::put_price_items,
-        vendor::price_items,
-        vendor::send_lead,
-        vendor::put_deal_fields,
-        vendor::deal_fields,
-        vendor::deal_registrations,
-        vendor::deal_registration,
-        vendor::decide,
-        vendor::put_webhook,
-        vendor::webhook,
-        vendor::delete_webhook,
-        vendor::deliveries,
-        vendor::redeliver,
-        partner::vendors,
-        partner::leads,
-        partner::lead,
-        partner::accept_lead,
-        partner::decline_lead,
-        partner::campaigns,
-        partner::activate_campaign,
-        partner::assets,
-        partner::price_items,
-        partner::deal_registrations,
-        partner::register_deal,
-        partner::deal_registration,
-        partner::notifications,
-        partner::read_notification,
-        connections::connections,
-        connections::create_connection,
-        connections::sync_now,
-        connections::runs,
-        connections::jobs,
-        connections::retry_job,
-        connections::upload,
-        connections::authorize,
-        connections::oauth_callback,
     ),
     components(
         schemas(ProblemDocument, ProblemField),
@@ -148,7 +94,6 @@ Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refuse
             TooManyRequests,
         ),
     ),
-    modifiers(&SecuritySchemes, &SharedAnswers, &FlattenedObjects),
     tags(
         (name = "OAuth", description = "Access tokens for vendors' API clients, and the keys that verify them."),
         (name = "Vendor: partners", description = "The partner workspaces linked to the vendor."),
@@ -169,6 +114,51 @@ Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refuse
     ),
 )]
 pub struct ApiDoc;
+
+/// The whole document: [`ApiDoc`] with every routed operation, and what
+/// the layers add to each.
+pub fn document_model() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    document.merge(super::operations().into_openapi());
+    for modifier in [
+        &SecuritySchemes as &dyn Modify,
+        &SharedAnswers,
+        &FlattenedObjects,
+    ] {
+        modifier.modify(&mut document);
+    }
+    document
+}
+
+/// The `oauth2` scope each vendor operation names, by method and path.
+pub fn vendor_scopes(
+    document: &utoipa::openapi::OpenApi,
+) -> HashMap<(Method, String), &'static str> {
+    let mut scopes = HashMap::new();
+    for (path, item) in &document.paths.paths {
+        let operations = [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+        ];
+        for (method, operation) in operations {
+            let named = operation
+                .iter()
+                .flat_map(|op| op.security.iter().flatten())
+                .filter_map(|requirement| serde_json::to_value(requirement).ok())
+                .find_map(|requirement| {
+                    let scope = requirement.get(OAUTH2)?.get(0)?.as_str()?.to_owned();
+                    oauth::SCOPES.iter().copied().find(|s| *s == scope)
+                });
+            if let Some(scope) = named {
+                scopes.insert((method, path.clone()), scope);
+            }
+        }
+    }
+    scopes
+}
 
 // ---- errors --------------------------------------------------------------
 
@@ -570,7 +560,7 @@ static GENERATED: OnceLock<Option<Generated>> = OnceLock::new();
 fn generated() -> Result<&'static Generated, ApiError> {
     GENERATED
         .get_or_init(|| {
-            let document = serde_json::to_value(ApiDoc::openapi())
+            let document = serde_json::to_value(document_model())
                 .map_err(|e| tracing::error!(error = %e, "cannot write the OpenAPI document"))
                 .ok()?;
             let json = serde_json::to_string_pretty(&document).ok()?;
@@ -1201,7 +1191,7 @@ mod tests {
     use super::*;
 
     fn document() -> Value {
-        serde_json::to_value(ApiDoc::openapi()).unwrap()
+        serde_json::to_value(document_model()).unwrap()
     }
 
     #[test]
