@@ -3,15 +3,18 @@
 //! one indexed query, so the page stays fast however many leads there are.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use onepane_domain::deal::DealStatus;
-use onepane_domain::lead::LeadStatus;
+use onepane_domain::deal::*;
+use onepane_domain::lead::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::partner::{LEAD_COLUMNS, PartnerStore};
 use crate::rows::*;
+use crate::tables::deal_registrations::*;
+use crate::tables::leads::*;
 use crate::tx::{Access, on_tx};
+
+use super::PartnerStore;
 
 /// Per vendor, what the home page counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -129,7 +132,7 @@ impl PartnerStore {
     /// Vendor-sent leads waiting for accept or decline: the nearest
     /// deadline first, then the newest without one. Each half is read in
     /// index order, so the page does not sort every waiting lead.
-    pub async fn leads_awaiting_response(&self, limit: u32) -> Result<Vec<lead::Lead>, StoreError> {
+    pub async fn leads_awaiting_response(&self, limit: u32) -> Result<Vec<Lead>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let ws = self.workspace_id().as_uuid();
         let mut rows: Vec<LeadRow> = on_tx!(tx, c => {
@@ -169,7 +172,7 @@ impl PartnerStore {
         since: DateTime<Utc>,
         expiring_before: NaiveDate,
         limit: u32,
-    ) -> Result<Vec<deal::DealRegistration>, StoreError> {
+    ) -> Result<Vec<DealRegistration>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<DealRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(
@@ -177,7 +180,7 @@ impl PartnerStore {
                  AND ((decided_at IS NOT NULL AND decided_at > $2) \
                       OR (status = 'approved' AND protection_expires_on IS NOT NULL AND protection_expires_on < $3)) \
                  ORDER BY updated_at DESC LIMIT $4",
-                crate::partner::DEAL_COLUMNS
+                DEAL_COLUMNS
             ))
             .bind(self.workspace_id().as_uuid())
             .bind(since)
@@ -198,14 +201,14 @@ impl PartnerStore {
             sqlx::query_as(&format!(
                 "SELECT {} FROM deal_registrations \
                  WHERE workspace_id = $1 AND status IN ('submitted', 'approved')",
-                crate::partner::DEAL_COLUMNS
+                DEAL_COLUMNS
             ))
             .bind(self.workspace_id().as_uuid())
             .fetch_all(&mut *c)
             .await?
         });
         tx.commit().await?;
-        let deals: Vec<deal::DealRegistration> = convert_all(rows)?;
+        let deals: Vec<DealRegistration> = convert_all(rows)?;
         let mut sums: std::collections::BTreeMap<(VendorId, String), Pipeline> = Default::default();
         for d in deals {
             let money = d.details.amount;
