@@ -31,3 +31,38 @@ where
 {
     rows.into_iter().map(T::try_from).collect()
 }
+
+/// Converts the row found, if any.
+pub(crate) fn convert_one<R, T>(row: Option<R>) -> Result<Option<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    row.map(T::try_from).transpose()
+}
+
+/// Selects rows of type `$row` and converts each into its domain type:
+/// `select!(all, Row, tx, sql, binds...)` gives a `Vec`, `optional` an
+/// `Option`. With `read(scope)` in place of a transaction it runs in a read
+/// transaction of its own in that scope. One query text serves both
+/// backends, as with [`on_tx`](crate::tx::on_tx).
+macro_rules! select {
+    ($kind:ident, $row:ty, read($scope:expr), $($rest:tt)*) => {{
+        let mut tx = $scope.begin($crate::tx::Access::Read).await?;
+        let out = $crate::rows::select!($kind, $row, tx, $($rest)*);
+        tx.commit().await?;
+        out
+    }};
+    (all, $row:ty, $tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {{
+        let rows: Vec<$row> = $crate::tx::on_tx!($tx, c => {
+            ::sqlx::query_as($sql)$(.bind($bind))*.fetch_all(&mut *c).await?
+        });
+        $crate::rows::convert_all(rows)
+    }};
+    (optional, $row:ty, $tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {{
+        let row: Option<$row> = $crate::tx::on_tx!($tx, c => {
+            ::sqlx::query_as($sql)$(.bind($bind))*.fetch_optional(&mut *c).await?
+        });
+        $crate::rows::convert_one(row)
+    }};
+}
+pub(crate) use select;

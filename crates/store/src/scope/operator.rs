@@ -8,7 +8,7 @@ use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::accounts::*;
 use crate::tables::audit::*;
 use crate::tables::credentials::*;
@@ -169,48 +169,43 @@ impl OperatorStore {
         status: LinkStatus,
     ) -> Result<VendorLink, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<LinkRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<VendorLink> = select!(
+            optional,
+            LinkRow,
+            tx,
+            &format!(
                 "UPDATE vendor_links SET status = $3, updated_at = $4 \
                  WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
-            ))
-            .bind(workspace_id.as_uuid())
-            .bind(vendor_id.as_uuid())
-            .bind(status.as_str())
-            .bind(now())
-            .fetch_optional(&mut *c)
-            .await?
-        });
+            ),
+            workspace_id.as_uuid(),
+            vendor_id.as_uuid(),
+            status.as_str(),
+            now()
+        )?;
         let row = row
             .ok_or_else(|| StoreError::not_found("link", format!("{workspace_id}/{vendor_id}")))?;
         tx.commit().await?;
-        row.try_into()
+        Ok(row)
     }
 
     /// Every workspace, oldest first.
     pub async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<WorkspaceRow> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT id, name, home_currency, locale, created_at FROM workspaces ORDER BY id",
-            )
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+        select!(
+            all,
+            WorkspaceRow,
+            read(self),
+            "SELECT id, name, home_currency, locale, created_at FROM workspaces ORDER BY id",
+        )
     }
 
     /// Every vendor, oldest first.
     pub async fn vendors(&self) -> Result<Vec<Vendor>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<VendorRow> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT id, name, kind, created_at FROM vendors ORDER BY id")
-                .fetch_all(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+        select!(
+            all,
+            VendorRow,
+            read(self),
+            "SELECT id, name, kind, created_at FROM vendors ORDER BY id"
+        )
     }
 
     /// Creates an API client for a vendor, with the hash of its secret.
@@ -262,19 +257,19 @@ impl OperatorStore {
     /// stay valid until they expire (minutes).
     pub async fn revoke_api_client(&self, id: ApiClientId) -> Result<ApiClient, StoreError> {
         let mut tx = self.store.begin(Scope::Operator, Access::Write).await?;
-        let row: Option<ClientRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<ApiClient> = select!(
+            optional,
+            ClientRow,
+            tx,
+            &format!(
                 "UPDATE api_clients SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
                  RETURNING {CLIENT_COLUMNS}"
-            ))
-            .bind(id.as_uuid())
-            .bind(now())
-            .fetch_optional(&mut *c)
-            .await?
-        });
+            ),
+            id.as_uuid(),
+            now()
+        )?;
         tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("API client", id))?
-            .try_into()
+        row.ok_or_else(|| StoreError::not_found("API client", id))
     }
 
     /// Creates a personal access token for the member of a workspace with

@@ -162,16 +162,17 @@ pub(crate) struct KeyRow {
     retired_at: Option<DateTime<Utc>>,
 }
 
-impl From<KeyRow> for StoredSigningKey {
-    fn from(r: KeyRow) -> Self {
-        StoredSigningKey {
+impl TryFrom<KeyRow> for StoredSigningKey {
+    type Error = StoreError;
+    fn try_from(r: KeyRow) -> Result<Self, StoreError> {
+        Ok(StoredSigningKey {
             kid: r.kid,
             algorithm: r.algorithm,
             public_key: r.public_key,
             sealed_private_key: r.sealed_private_key,
             created_at: r.created_at,
             retired_at: r.retired_at,
-        }
+        })
     }
 }
 

@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 use onepane_domain::*;
 use uuid::Uuid;
 
+use crate::rows::select;
 use crate::rows::*;
-use crate::tx::{Tx, on_tx};
+use crate::tx::Tx;
 use crate::{StoreError, micros, now};
 
 /// Where a job stands.
@@ -135,22 +136,23 @@ pub(crate) async fn insert_job(
 ) -> Result<Option<Job>, StoreError> {
     let at = now();
     let max = i32::try_from(max_attempts.max(1)).unwrap_or(i32::MAX);
-    let row: Option<JobRow> = on_tx!(*tx, c => {
-        sqlx::query_as(&format!(
+    let row: Option<Job> = select!(
+        optional,
+        JobRow,
+        *tx,
+        &format!(
             "INSERT INTO jobs ({JOB_COLUMNS}, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, NULL, NULL, NULL, $7, $7) \
              ON CONFLICT (workspace_id, connection_id, kind, scheduled_for) DO NOTHING \
              RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(ws.as_uuid())
-        .bind(JobId::new().as_uuid())
-        .bind(connection.as_uuid())
-        .bind(kind)
-        .bind(micros(scheduled_for))
-        .bind(max)
-        .bind(at)
-        .fetch_optional(&mut *c)
-        .await?
-    });
-    row.map(Job::try_from).transpose()
+        ),
+        ws.as_uuid(),
+        JobId::new().as_uuid(),
+        connection.as_uuid(),
+        kind,
+        micros(scheduled_for),
+        max,
+        at
+    )?;
+    Ok(row)
 }

@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::rows::select;
 use crate::rows::*;
 use crate::tables::outbox::*;
 use crate::tx::{Tx, on_tx};
@@ -174,15 +175,15 @@ pub(crate) async fn fetch_lead(
     ws: WorkspaceId,
     id: LeadId,
 ) -> Result<Lead, StoreError> {
-    let row: Option<LeadRow> = on_tx!(*tx, c => {
-        sqlx::query_as(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND id = $2"))
-            .bind(ws.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-    });
-    row.ok_or_else(|| StoreError::not_found("lead", id))?
-        .try_into()
+    let row: Option<Lead> = select!(
+        optional,
+        LeadRow,
+        *tx,
+        &format!("SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND id = $2"),
+        ws.as_uuid(),
+        id.as_uuid()
+    )?;
+    row.ok_or_else(|| StoreError::not_found("lead", id))
 }
 
 /// Shares a lead with `vendor`, attributing it to that vendor when it had

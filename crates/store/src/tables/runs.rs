@@ -5,6 +5,8 @@ use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::StoreError;
+
 /// A sync run (or a push run) of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SyncRun {
@@ -68,10 +70,11 @@ pub(crate) struct RunRow {
     errors: Json<Vec<String>>,
 }
 
-impl From<RunRow> for SyncRun {
-    fn from(r: RunRow) -> Self {
+impl TryFrom<RunRow> for SyncRun {
+    type Error = StoreError;
+    fn try_from(r: RunRow) -> Result<Self, StoreError> {
         let n = |v: i64| u64::try_from(v).unwrap_or_default();
-        SyncRun {
+        Ok(SyncRun {
             id: r.id,
             workspace_id: WorkspaceId::from_uuid(r.workspace_id),
             connection_id: ConnectionId::from_uuid(r.connection_id),
@@ -88,7 +91,7 @@ impl From<RunRow> for SyncRun {
             failed: n(r.failed),
             total: r.total.map(n),
             errors: r.errors.0,
-        }
+        })
     }
 }
 

@@ -6,6 +6,7 @@ use onepane_domain::*;
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::rows::select;
 use crate::rows::*;
 use crate::tx::{Tx, on_tx};
 
@@ -32,14 +33,14 @@ impl TryFrom<WorkspaceRow> for Workspace {
 }
 
 pub(crate) async fn fetch_workspace(tx: &mut Tx, ws: WorkspaceId) -> Result<Workspace, StoreError> {
-    let row: Option<WorkspaceRow> = on_tx!(*tx, c => {
-        sqlx::query_as("SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1")
-            .bind(ws.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-    });
-    row.ok_or_else(|| StoreError::not_found("workspace", ws))?
-        .try_into()
+    let row: Option<Workspace> = select!(
+        optional,
+        WorkspaceRow,
+        *tx,
+        "SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1",
+        ws.as_uuid()
+    )?;
+    row.ok_or_else(|| StoreError::not_found("workspace", ws))
 }
 
 pub(crate) async fn ensure_workspace(

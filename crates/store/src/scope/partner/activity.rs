@@ -3,7 +3,7 @@
 use onepane_domain::activity::*;
 use onepane_domain::*;
 
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::audit::*;
 use crate::tables::notifications::*;
 use crate::tx::{Access, on_tx};
@@ -22,19 +22,17 @@ impl PartnerStore {
 
     /// Notifications, newest first.
     pub async fn notifications(&self, unread_only: bool) -> Result<Vec<Notification>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<NotificationRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            NotificationRow,
+            read(self),
+            &format!(
                 "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE workspace_id = $1 \
                  AND (NOT $2 OR read_at IS NULL) ORDER BY id DESC LIMIT 200"
-            ))
-            .bind(self.ws())
-            .bind(unread_only)
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.ws(),
+            unread_only
+        )
     }
 
     /// Marks a notification read.
@@ -89,16 +87,14 @@ impl PartnerStore {
 
     /// The audit log, newest first.
     pub async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<AuditRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            AuditRow,
+            read(self),
+            &format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE workspace_id = $1 ORDER BY id DESC LIMIT 500"
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.ws()
+        )
     }
 }

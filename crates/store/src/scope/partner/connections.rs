@@ -6,7 +6,7 @@ use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::connections::*;
 use crate::tables::jobs::*;
 use crate::tables::outbox::*;
@@ -78,32 +78,30 @@ impl PartnerStore {
 
     /// The workspace's connections.
     pub async fn connections(&self) -> Result<Vec<Connection>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<ConnectionRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            ConnectionRow,
+            read(self),
+            &format!(
                 "SELECT {CONNECTION_COLUMNS} FROM connections WHERE workspace_id = $1 ORDER BY id"
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.ws()
+        )
     }
 
     /// One of the workspace's connections.
     pub async fn connection(&self, id: ConnectionId) -> Result<Connection, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<ConnectionRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE workspace_id = $1 AND id = $2"))
-                .bind(self.workspace_id().as_uuid())
-                .bind(id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("connection", id))?
-            .try_into()
+        select!(
+            optional,
+            ConnectionRow,
+            read(self),
+            &format!(
+                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE workspace_id = $1 AND id = $2"
+            ),
+            self.workspace_id().as_uuid(),
+            id.as_uuid()
+        )?
+        .ok_or_else(|| StoreError::not_found("connection", id))
     }
 
     /// Replaces a connection's settings (checked by the caller, as when it
@@ -114,20 +112,21 @@ impl PartnerStore {
         settings: &serde_json::Value,
     ) -> Result<Connection, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<ConnectionRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<Connection> = select!(
+            optional,
+            ConnectionRow,
+            tx,
+            &format!(
                 "UPDATE connections SET settings = $3 WHERE workspace_id = $1 AND id = $2 \
                  RETURNING {CONNECTION_COLUMNS}"
-            ))
-            .bind(self.workspace_id().as_uuid())
-            .bind(id.as_uuid())
-            .bind(Json(settings))
-            .fetch_optional(&mut *c)
-            .await?
-        });
+            ),
+            self.workspace_id().as_uuid(),
+            id.as_uuid(),
+            Json(settings)
+        )?;
         let row = row.ok_or_else(|| StoreError::not_found("connection", id))?;
         tx.commit().await?;
-        row.try_into()
+        Ok(row)
     }
 
     /// Stores (or replaces) a sealed secret of a connection.
@@ -192,20 +191,18 @@ impl PartnerStore {
         id: ConnectionId,
         limit: u32,
     ) -> Result<Vec<SyncRun>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<RunRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            RunRow,
+            read(self),
+            &format!(
                 "SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = $1 AND connection_id = $2 \
                  ORDER BY started_at DESC, id DESC LIMIT $3"
-            ))
-            .bind(self.workspace_id().as_uuid())
-            .bind(id.as_uuid())
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        Ok(rows.into_iter().map(SyncRun::from).collect())
+            ),
+            self.workspace_id().as_uuid(),
+            id.as_uuid(),
+            i64::from(limit)
+        )
     }
 
     /// How a CRM sink's pushes stand.
@@ -266,18 +263,16 @@ impl PartnerStore {
 
     /// The workspace's jobs on a connection, newest first (the last 200).
     pub async fn jobs(&self, connection: ConnectionId) -> Result<Vec<Job>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<JobRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            JobRow,
+            read(self),
+            &format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE workspace_id = $1 AND connection_id = $2 \
                  ORDER BY scheduled_for DESC, id DESC LIMIT 200"
-            ))
-            .bind(self.workspace_id().as_uuid())
-            .bind(connection.as_uuid())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        rows.into_iter().map(Job::try_from).collect()
+            ),
+            self.workspace_id().as_uuid(),
+            connection.as_uuid()
+        )
     }
 }

@@ -5,7 +5,7 @@ use onepane_domain::campaign::*;
 use onepane_domain::text::*;
 use onepane_domain::*;
 
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::assets::*;
 use crate::tables::campaigns::*;
 use crate::tables::prefixed;
@@ -22,20 +22,21 @@ impl PartnerStore {
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let links = self.active_links(&mut tx).await?;
-        let rows: Vec<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<Campaign> = select!(
+            all,
+            CampaignRow,
+            tx,
+            &format!(
                 "SELECT {} FROM campaigns c JOIN vendor_links l \
                    ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
                  WHERE c.workspace_id = $1 AND c.status = 'published' ORDER BY c.id DESC",
                 prefixed("c", CAMPAIGN_COLUMNS)
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.ws()
+        )?;
         tx.commit().await?;
         let today = now().date_naive();
-        let campaigns: Vec<Campaign> = convert_all(rows)?;
+        let campaigns: Vec<Campaign> = rows;
         Ok(campaigns
             .into_iter()
             .filter(|c| in_audience(&links, c.vendor_id, &c.content.audience))
@@ -47,18 +48,17 @@ impl PartnerStore {
     /// (whatever its status now).
     pub async fn campaign(&self, id: CampaignId) -> Result<Campaign, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let row: Option<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
                 "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ))
-            .bind(self.ws())
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let campaign: Campaign = row
-            .ok_or_else(|| StoreError::not_found("campaign", id))?
-            .try_into()?;
+            ),
+            self.ws(),
+            id.as_uuid()
+        )?;
+        let campaign: Campaign = row.ok_or_else(|| StoreError::not_found("campaign", id))?;
         let links = self.active_links(&mut tx).await?;
         let activated = self.activation_of(&mut tx, id).await?.is_some();
         tx.commit().await?;
@@ -74,16 +74,17 @@ impl PartnerStore {
         tx: &mut Tx,
         campaign_id: CampaignId,
     ) -> Result<Option<CampaignActivation>, StoreError> {
-        let row: Option<ActivationRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<CampaignActivation> = select!(
+            optional,
+            ActivationRow,
+            *tx,
+            &format!(
                 "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE workspace_id = $1 AND campaign_id = $2"
-            ))
-            .bind(self.ws())
-            .bind(campaign_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.map(CampaignActivation::try_from).transpose()
+            ),
+            self.ws(),
+            campaign_id.as_uuid()
+        )?;
+        Ok(row)
     }
 
     /// Activates a campaign: one click, one landing page. Activating an
@@ -94,18 +95,18 @@ impl PartnerStore {
         by: Option<UserId>,
     ) -> Result<CampaignActivation, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
                 "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ))
-            .bind(self.ws())
-            .bind(campaign_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let campaign: Campaign = row
-            .ok_or_else(|| StoreError::not_found("campaign", campaign_id))?
-            .try_into()?;
+            ),
+            self.ws(),
+            campaign_id.as_uuid()
+        )?;
+        let campaign: Campaign =
+            row.ok_or_else(|| StoreError::not_found("campaign", campaign_id))?;
         if campaign.status != CampaignStatus::Published {
             return Err(StoreError::Rule(
                 "the campaign is archived and cannot be activated".into(),
@@ -181,36 +182,35 @@ impl PartnerStore {
 
     /// The workspace's activations, newest first.
     pub async fn activations(&self) -> Result<Vec<CampaignActivation>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<ActivationRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            ActivationRow,
+            read(self),
+            &format!(
                 "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE workspace_id = $1 ORDER BY id DESC"
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.ws()
+        )
     }
 
     /// Assets of actively linked vendors meant for this workspace, newest first.
     pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let links = self.active_links(&mut tx).await?;
-        let rows: Vec<AssetRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<Asset> = select!(
+            all,
+            AssetRow,
+            tx,
+            &format!(
                 "SELECT {} FROM assets a JOIN vendor_links l \
                    ON l.workspace_id = a.workspace_id AND l.vendor_id = a.vendor_id AND l.status = 'active' \
                  WHERE a.workspace_id = $1 ORDER BY a.id DESC",
                 prefixed("a", ASSET_COLUMNS)
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.ws()
+        )?;
         tx.commit().await?;
-        let assets: Vec<Asset> = convert_all(rows)?;
+        let assets: Vec<Asset> = rows;
         Ok(assets
             .into_iter()
             .filter(|a| in_audience(&links, a.vendor_id, &a.content.audience))

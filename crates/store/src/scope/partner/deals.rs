@@ -7,7 +7,7 @@ use onepane_domain::deal::*;
 use onepane_domain::*;
 use sqlx::types::Json;
 
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::deal_fields::*;
 use crate::tables::deal_registrations::*;
 use crate::tables::leads::*;
@@ -140,17 +140,15 @@ impl PartnerStore {
 
     /// The workspace's deal registrations, newest first.
     pub async fn deal_registrations(&self) -> Result<Vec<DealRegistration>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<DealRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            DealRow,
+            read(self),
+            &format!(
                 "SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 ORDER BY id DESC"
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.ws()
+        )
     }
 
     /// One deal registration.
@@ -158,19 +156,17 @@ impl PartnerStore {
         &self,
         id: DealRegistrationId,
     ) -> Result<DealRegistration, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<DealRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            optional,
+            DealRow,
+            read(self),
+            &format!(
                 "SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 AND id = $2"
-            ))
-            .bind(self.ws())
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("deal registration", id))?
-            .try_into()
+            ),
+            self.ws(),
+            id.as_uuid()
+        )?
+        .ok_or_else(|| StoreError::not_found("deal registration", id))
     }
 
     /// What each linked vendor asks for on a deal registration.

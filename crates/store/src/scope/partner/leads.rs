@@ -7,7 +7,7 @@ use onepane_domain::text::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::campaigns::*;
 use crate::tables::leads::*;
 use crate::tables::notifications::*;
@@ -70,18 +70,18 @@ impl PartnerStore {
                 "the campaign has ended and takes no more leads".into(),
             ));
         }
-        let row: Option<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
                 "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ))
-            .bind(self.ws())
-            .bind(campaign_id)
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let campaign: Campaign = row
-            .ok_or_else(|| StoreError::not_found("campaign", campaign_id))?
-            .try_into()?;
+            ),
+            self.ws(),
+            campaign_id
+        )?;
+        let campaign: Campaign =
+            row.ok_or_else(|| StoreError::not_found("campaign", campaign_id))?;
         ensure_running(&campaign)?;
         let at = now();
         let lead = Lead {
@@ -142,8 +142,11 @@ impl PartnerStore {
             .text
             .as_ref()
             .map(|t| format!("%{}%", escape_like(&t.to_lowercase())));
-        let rows: Vec<LeadRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<Lead> = select!(
+            all,
+            LeadRow,
+            tx,
+            &format!(
                 "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 \
                  AND ($2 IS NULL OR vendor_id = $2) \
                  AND ($3 IS NULL OR status = $3) \
@@ -151,19 +154,17 @@ impl PartnerStore {
                  AND ($5 IS NULL OR search_text LIKE $5 ESCAPE '\\') \
                  AND ($6 IS NULL OR id < $6) \
                  ORDER BY id DESC LIMIT $7"
-            ))
-            .bind(self.ws())
-            .bind(filter.vendor_id.map(|v| v.as_uuid()))
-            .bind(filter.status.map(|s| s.as_str()))
-            .bind(filter.campaign_id.map(|v| v.as_uuid()))
-            .bind(text.as_deref())
-            .bind(page.after.map(|v| v.as_uuid()))
-            .bind(page.limit())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.ws(),
+            filter.vendor_id.map(|v| v.as_uuid()),
+            filter.status.map(|s| s.as_str()),
+            filter.campaign_id.map(|v| v.as_uuid()),
+            text.as_deref(),
+            page.after.map(|v| v.as_uuid()),
+            page.limit()
+        )?;
         tx.commit().await?;
-        convert_all(rows)
+        Ok(rows)
     }
 
     /// One lead.

@@ -8,12 +8,12 @@ use onepane_domain::workspace::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::accounts::*;
 use crate::tables::links::*;
 use crate::tables::vendors::*;
 use crate::tables::workspaces::*;
-use crate::tx::{Access, Scope, Tx, on_tx};
+use crate::tx::{Access, Scope, Tx};
 use crate::{Store, StoreError};
 
 mod activity;
@@ -128,47 +128,42 @@ impl PartnerStore {
 
     /// The workspace's members.
     pub async fn members(&self) -> Result<Vec<Membership>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<MembershipRow> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT m.workspace_id, m.user_id, u.email, m.role, m.created_at \
+        select!(
+            all,
+            MembershipRow,
+            read(self),
+            "SELECT m.workspace_id, m.user_id, u.email, m.role, m.created_at \
                  FROM memberships m JOIN users u ON u.id = m.user_id \
                  WHERE m.workspace_id = $1 ORDER BY u.email",
-            )
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            self.ws()
+        )
     }
 
     /// The vendors linked to the workspace, with their terms, by name.
     pub async fn vendors(&self) -> Result<Vec<LinkedVendor>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let vendors: Vec<VendorRow> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT v.id, v.name, v.kind, v.created_at \
+        let vendors: Vec<Vendor> = select!(
+            all,
+            VendorRow,
+            tx,
+            "SELECT v.id, v.name, v.kind, v.created_at \
                  FROM vendor_links l JOIN vendors v ON v.id = l.vendor_id \
                  WHERE l.workspace_id = $1 ORDER BY v.name, v.id",
-            )
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        let links: Vec<LinkRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+            self.ws()
+        )?;
+        let mut links: Vec<VendorLink> = select!(
+            all,
+            LinkRow,
+            tx,
+            &format!(
                 "SELECT {} FROM vendor_links WHERE workspace_id = $1",
                 LINK_COLUMNS
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.ws()
+        )?;
         tx.commit().await?;
-        let mut links: Vec<VendorLink> = convert_all(links)?;
         let mut out = Vec::with_capacity(vendors.len());
-        for vendor in convert_all::<_, Vendor>(vendors)? {
+        for vendor in vendors {
             let at = links
                 .iter()
                 .position(|l| l.vendor_id == vendor.id)
@@ -186,19 +181,18 @@ impl PartnerStore {
         tx: &mut Tx,
         vendor_id: VendorId,
     ) -> Result<VendorLink, StoreError> {
-        let row: Option<LinkRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<VendorLink> = select!(
+            optional,
+            LinkRow,
+            *tx,
+            &format!(
                 "SELECT {} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2",
                 LINK_COLUMNS
-            ))
-            .bind(self.ws())
-            .bind(vendor_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let link: VendorLink = row
-            .ok_or_else(|| StoreError::not_found("vendor", vendor_id))?
-            .try_into()?;
+            ),
+            self.ws(),
+            vendor_id.as_uuid()
+        )?;
+        let link: VendorLink = row.ok_or_else(|| StoreError::not_found("vendor", vendor_id))?;
         if link.status != LinkStatus::Active {
             return Err(StoreError::Rule(format!(
                 "the link with vendor {vendor_id} is {}, not active",
@@ -209,16 +203,17 @@ impl PartnerStore {
     }
 
     async fn active_links(&self, tx: &mut Tx) -> Result<HashMap<VendorId, VendorLink>, StoreError> {
-        let rows: Vec<LinkRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<VendorLink> = select!(
+            all,
+            LinkRow,
+            *tx,
+            &format!(
                 "SELECT {} FROM vendor_links WHERE workspace_id = $1 AND status = 'active'",
                 LINK_COLUMNS
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        let links: Vec<VendorLink> = convert_all(rows)?;
+            ),
+            self.ws()
+        )?;
+        let links: Vec<VendorLink> = rows;
         Ok(links.into_iter().map(|l| (l.vendor_id, l)).collect())
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::codec::DbDecimal;
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::prefixed;
 use crate::tables::prices::*;
 use crate::tables::workspaces::*;
@@ -17,20 +17,18 @@ use super::{PartnerStore, PricingData};
 impl PartnerStore {
     /// Price lists of actively linked vendors.
     pub async fn price_lists(&self) -> Result<Vec<PriceList>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<PriceListRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            PriceListRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM price_lists p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
                  WHERE p.workspace_id = $1 ORDER BY p.id",
                 prefixed("p", PRICE_LIST_COLUMNS)
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.ws()
+        )
     }
 
     /// What prices in this workspace depend on, without the items: the
@@ -47,17 +45,18 @@ impl PartnerStore {
     async fn pricing_terms_in(&self, tx: &mut Tx) -> Result<PricingData, StoreError> {
         let workspace = fetch_workspace(tx, self.workspace_id).await?;
         let links = self.active_links(tx).await?;
-        let list_rows: Vec<PriceListRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
+        let list_rows: Vec<PriceList> = select!(
+            all,
+            PriceListRow,
+            *tx,
+            &format!(
                 "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 ORDER BY id"
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.ws()
+        )?;
         let sell_rules = self.sell_rules_in(tx).await?;
         let rates = self.rates_in(tx).await?;
-        let lists: Vec<PriceList> = convert_all(list_rows)?;
+        let lists: Vec<PriceList> = list_rows;
         Ok(PricingData {
             workspace,
             lists: lists
@@ -77,16 +76,17 @@ impl PartnerStore {
     pub async fn pricing(&self) -> Result<PricingData, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let mut data = self.pricing_terms_in(&mut tx).await?;
-        let item_rows: Vec<PriceItemRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let item_rows: Vec<PriceItem> = select!(
+            all,
+            PriceItemRow,
+            tx,
+            &format!(
                 "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 ORDER BY sku, id"
-            ))
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.ws()
+        )?;
         tx.commit().await?;
-        let items: Vec<PriceItem> = convert_all(item_rows)?;
+        let items: Vec<PriceItem> = item_rows;
         data.items = items
             .into_iter()
             .filter(|i| data.tiers.contains_key(&i.vendor_id))
@@ -99,18 +99,16 @@ impl PartnerStore {
         &self,
         price_list_id: PriceListId,
     ) -> Result<Vec<PriceItem>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            PriceItemRow,
+            read(self),
+            &format!(
                 "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 AND price_list_id = $2 ORDER BY sku"
-            ))
-            .bind(self.ws())
-            .bind(price_list_id.as_uuid())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.ws(),
+            price_list_id.as_uuid()
+        )
     }
 
     /// The workspace's sell rules.
@@ -122,16 +120,15 @@ impl PartnerStore {
     }
 
     async fn sell_rules_in(&self, tx: &mut Tx) -> Result<Vec<SellRule>, StoreError> {
-        let rows: Vec<SellRuleRow> = on_tx!(*tx, c => {
-            sqlx::query_as(
-                "SELECT workspace_id, id, vendor_id, category, method, percent FROM sell_rules \
+        let rows: Vec<SellRule> = select!(
+            all,
+            SellRuleRow,
+            *tx,
+            "SELECT workspace_id, id, vendor_id, category, method, percent FROM sell_rules \
                  WHERE workspace_id = $1 ORDER BY id",
-            )
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        convert_all(rows)
+            self.ws()
+        )?;
+        Ok(rows)
     }
 
     /// Sets the rule for a selector, replacing the one it had.
@@ -208,16 +205,15 @@ impl PartnerStore {
     }
 
     async fn rates_in(&self, tx: &mut Tx) -> Result<Vec<ExchangeRate>, StoreError> {
-        let rows: Vec<RateRow> = on_tx!(*tx, c => {
-            sqlx::query_as(
-                "SELECT base, quote, as_of, rate FROM exchange_rates WHERE workspace_id = $1 \
+        let rows: Vec<ExchangeRate> = select!(
+            all,
+            RateRow,
+            *tx,
+            "SELECT base, quote, as_of, rate FROM exchange_rates WHERE workspace_id = $1 \
                  ORDER BY as_of DESC, base, quote",
-            )
-            .bind(self.ws())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        convert_all(rows)
+            self.ws()
+        )?;
+        Ok(rows)
     }
 
     /// Records an exchange rate (replacing the same pair on the same day).

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use onepane_domain::text::*;
 use onepane_domain::*;
 
+use crate::rows::select;
 use crate::rows::*;
 use crate::tables::accounts::*;
 use crate::tables::credentials::*;
@@ -181,19 +182,17 @@ impl PartnerStore {
 
     /// A member's live personal access tokens, the newest first.
     pub async fn access_tokens(&self, user_id: UserId) -> Result<Vec<AccessToken>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<TokenRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            TokenRow,
+            read(self),
+            &format!(
                 "SELECT {TOKEN_COLUMNS} FROM access_tokens \
                  WHERE workspace_id = $1 AND user_id = $2 AND revoked_at IS NULL ORDER BY id DESC"
-            ))
-            .bind(self.workspace_id().as_uuid())
-            .bind(user_id.as_uuid())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        rows.into_iter().map(AccessToken::try_from).collect()
+            ),
+            self.workspace_id().as_uuid(),
+            user_id.as_uuid()
+        )
     }
 
     /// Revokes one of a member's tokens; false when it has no such live token.
@@ -235,15 +234,13 @@ impl PartnerStore {
 
     /// The workspace's single sign-on configuration, if it has one.
     pub async fn sso_config(&self) -> Result<Option<SsoConfig>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<ConfigRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!("SELECT {CONFIG_COLUMNS} FROM sso_configs WHERE workspace_id = $1"))
-                .bind(self.workspace_id().as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.map(SsoConfig::try_from).transpose()
+        select!(
+            optional,
+            ConfigRow,
+            read(self),
+            &format!("SELECT {CONFIG_COLUMNS} FROM sso_configs WHERE workspace_id = $1"),
+            self.workspace_id().as_uuid()
+        )
     }
 
     /// Saves the workspace's single sign-on configuration. A conflict when

@@ -9,6 +9,7 @@ use onepane_domain::workspace::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
+use crate::rows::select;
 use crate::rows::*;
 use crate::tables::accounts::*;
 use crate::tables::campaigns::*;
@@ -432,34 +433,35 @@ impl SystemStore {
     /// live (an archived campaign's page is gone).
     pub async fn landing_page(&self, slug: &str) -> Result<Option<LandingPage>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let activation: Option<ActivationRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE slug = $1"
-            ))
-            .bind(slug)
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let Some(activation) = activation.map(CampaignActivation::try_from).transpose()? else {
+        let activation: Option<CampaignActivation> = select!(
+            optional,
+            ActivationRow,
+            tx,
+            &format!("SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE slug = $1"),
+            slug
+        )?;
+        let Some(activation) = activation else {
             tx.commit().await?;
             return Ok(None);
         };
         let ws = activation.workspace_id.as_uuid();
-        let campaign: Option<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let campaign: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
                 "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ))
-            .bind(ws)
-            .bind(activation.campaign_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let workspace: Option<WorkspaceRow> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1")
-                .bind(ws)
-                .fetch_optional(&mut *c)
-                .await?
-        });
+            ),
+            ws,
+            activation.campaign_id.as_uuid()
+        )?;
+        let workspace: Option<Workspace> = select!(
+            optional,
+            WorkspaceRow,
+            tx,
+            "SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1",
+            ws
+        )?;
         let vendor: Option<String> = on_tx!(tx, c => {
             sqlx::query_scalar("SELECT name FROM vendors WHERE id = $1")
                 .bind(activation.vendor_id.as_uuid())
@@ -471,7 +473,6 @@ impl SystemStore {
         let (Some(campaign), Some(workspace), Some(vendor)) = (campaign, workspace, vendor) else {
             return Ok(None);
         };
-        let campaign = Campaign::try_from(campaign)?;
         if campaign.status == CampaignStatus::Archived {
             return Ok(None);
         }
@@ -479,7 +480,7 @@ impl SystemStore {
             activation,
             campaign,
             vendor_name: parse("vendor", &vendor)?,
-            workspace: workspace.try_into()?,
+            workspace,
             profile,
         }))
     }

@@ -6,6 +6,7 @@ use onepane_domain::workspace::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
+use crate::rows::select;
 use crate::rows::*;
 use crate::tables::connections::*;
 use crate::tables::notifications::*;
@@ -21,47 +22,43 @@ impl SystemStore {
         ws: WorkspaceId,
         id: ConnectionId,
     ) -> Result<Connection, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<ConnectionRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE workspace_id = $1 AND id = $2"))
-                .bind(ws.as_uuid())
-                .bind(id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("connection", id))?
-            .try_into()
+        select!(
+            optional,
+            ConnectionRow,
+            read(self),
+            &format!(
+                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE workspace_id = $1 AND id = $2"
+            ),
+            ws.as_uuid(),
+            id.as_uuid()
+        )?
+        .ok_or_else(|| StoreError::not_found("connection", id))
     }
 
     /// A connection by its id alone (for operators).
     pub async fn find_connection(&self, id: ConnectionId) -> Result<Connection, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<ConnectionRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1"))
-                .bind(id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("connection", id))?
-            .try_into()
+        select!(
+            optional,
+            ConnectionRow,
+            read(self),
+            &format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1"),
+            id.as_uuid()
+        )?
+        .ok_or_else(|| StoreError::not_found("connection", id))
     }
 
     /// Every connection that runs on its schedule, across workspaces: not
     /// paused, and not waiting for the partner to authorize it again.
     pub async fn active_connections(&self) -> Result<Vec<Connection>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<ConnectionRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            ConnectionRow,
+            read(self),
+            &format!(
                 "SELECT {CONNECTION_COLUMNS} FROM connections WHERE status IN ('active', 'failing') \
                  ORDER BY workspace_id, id"
-            ))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        rows.into_iter().map(Connection::try_from).collect()
+            )
+        )
     }
 
     /// Takes connection `id` for one run until `ttl` from now, as `owner`:

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use onepane_domain::*;
 
+use crate::rows::select;
 use crate::tables::credentials::*;
 use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
@@ -12,31 +13,30 @@ use super::SystemStore;
 impl SystemStore {
     /// An API client by its id, revoked or not.
     pub async fn api_client(&self, id: ApiClientId) -> Result<Option<ApiClient>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<ClientRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE id = $1"))
-                .bind(id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.map(ApiClient::try_from).transpose()
+        select!(
+            optional,
+            ClientRow,
+            read(self),
+            &format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE id = $1"),
+            id.as_uuid()
+        )
     }
 
     /// The live access token with this digest, noting its use (to the
     /// minute, so a busy token does not write on every request).
     pub async fn access_token(&self, token_hash: &[u8]) -> Result<Option<AccessToken>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let row: Option<TokenRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<AccessToken> = select!(
+            optional,
+            TokenRow,
+            tx,
+            &format!(
                 "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
-            ))
-            .bind(token_hash)
-            .fetch_optional(&mut *c)
-            .await?
-        });
+            ),
+            token_hash
+        )?;
         tx.commit().await?;
-        let Some(token) = row.map(AccessToken::try_from).transpose()? else {
+        let Some(token) = row else {
             return Ok(None);
         };
         let at = now();
@@ -64,18 +64,16 @@ impl SystemStore {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<StoredSigningKey>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<KeyRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            KeyRow,
+            read(self),
+            &format!(
                 "SELECT {KEY_COLUMNS} FROM signing_keys WHERE retired_at IS NULL OR retired_at > $1 \
                  ORDER BY created_at DESC, kid"
-            ))
-            .bind(since)
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+            ),
+            since
+        )
     }
 
     /// Stores the first signing key, unless another server stored one

@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use onepane_domain::*;
 use uuid::Uuid;
 
+use crate::rows::select;
 use crate::tables::jobs::*;
 use crate::tx::{Access, Tx, on_tx};
 use crate::{StoreError, now};
@@ -201,19 +202,20 @@ impl SystemStore {
     ) -> Result<Job, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let at = now();
-        let row: Option<JobRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<Job> = select!(
+            optional,
+            JobRow,
+            tx,
+            &format!(
                 "UPDATE jobs SET status = 'pending', attempts = 0, run_after = $3, updated_at = $3 \
                  WHERE workspace_id = $1 AND id = $2 AND connection_id = $4 AND status = 'dead' \
                  RETURNING {JOB_COLUMNS}"
-            ))
-            .bind(ws.as_uuid())
-            .bind(id.as_uuid())
-            .bind(at)
-            .bind(connection.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
+            ),
+            ws.as_uuid(),
+            id.as_uuid(),
+            at,
+            connection.as_uuid()
+        )?;
         let Some(row) = row else {
             let exists: Option<Uuid> = on_tx!(tx, c => {
                 sqlx::query_scalar("SELECT id FROM jobs WHERE workspace_id = $1 AND id = $2 AND connection_id = $3")
@@ -232,6 +234,6 @@ impl SystemStore {
             });
         };
         tx.commit().await?;
-        row.try_into()
+        Ok(row)
     }
 }

@@ -6,6 +6,7 @@ use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::rows::select;
 use crate::tables::deal_registrations::*;
 use crate::tables::leads::*;
 use crate::tables::outbox::*;
@@ -44,7 +45,7 @@ impl SystemStore {
             .await?
         });
         tx.commit().await?;
-        Ok(row.into())
+        row.try_into()
     }
 
     /// Records a run's progress, or its end when `status` is not `running`.
@@ -78,15 +79,15 @@ impl SystemStore {
 
     /// The latest runs across workspaces, newest first.
     pub async fn recent_runs(&self, limit: u32) -> Result<Vec<SyncRun>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<RunRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT $1"))
-                .bind(i64::from(limit))
-                .fetch_all(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        Ok(rows.into_iter().map(SyncRun::from).collect())
+        select!(
+            all,
+            RunRow,
+            read(self),
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT $1"
+            ),
+            i64::from(limit)
+        )
     }
 
     /// Moves a workspace's outbox (leads and deal registrations) into each

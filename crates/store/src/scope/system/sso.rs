@@ -5,6 +5,7 @@ use onepane_domain::text::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
+use crate::rows::select;
 use crate::tables::sso::*;
 use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
@@ -17,17 +18,15 @@ impl SystemStore {
         &self,
         domain: &EmailDomain,
     ) -> Result<Option<SsoConfig>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<ConfigRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            optional,
+            ConfigRow,
+            read(self),
+            &format!(
                 "SELECT {CONFIG_COLUMNS} FROM sso_configs WHERE email_domain = $1 AND enabled"
-            ))
-            .bind(domain.as_str())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        row.map(SsoConfig::try_from).transpose()
+            ),
+            domain.as_str()
+        )
     }
 
     /// A workspace's single sign-on configuration, enabled or not.
@@ -35,15 +34,13 @@ impl SystemStore {
         &self,
         workspace_id: WorkspaceId,
     ) -> Result<Option<SsoConfig>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<ConfigRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!("SELECT {CONFIG_COLUMNS} FROM sso_configs WHERE workspace_id = $1"))
-                .bind(workspace_id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.map(SsoConfig::try_from).transpose()
+        select!(
+            optional,
+            ConfigRow,
+            read(self),
+            &format!("SELECT {CONFIG_COLUMNS} FROM sso_configs WHERE workspace_id = $1"),
+            workspace_id.as_uuid()
+        )
     }
 
     /// Keeps a sign-in being started, and forgets those that expired.

@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::codec::DbDecimal;
+use crate::rows::select;
 use crate::rows::*;
 use crate::tables::assets::*;
 use crate::tables::campaigns::*;
@@ -112,20 +113,18 @@ impl VendorStore {
 
     /// This vendor's campaigns across linked workspaces, newest first.
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            CampaignRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM campaigns c JOIN vendor_links l \
                    ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
                  WHERE c.vendor_id = $1 ORDER BY c.id DESC",
                 prefixed("c", CAMPAIGN_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.v()
+        )
     }
 
     /// Archives a campaign everywhere: its activations stop taking leads.
@@ -255,65 +254,66 @@ impl VendorStore {
         let mut done = Backfilled::default();
         let mut seen = std::collections::HashSet::new();
         for source in &others {
-            let rows: Vec<CampaignRow> = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
+            let rows: Vec<Campaign> = select!(
+                all,
+                CampaignRow,
+                tx,
+                &format!(
                     "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND vendor_id = $2 \
                      AND status = 'published' ORDER BY id"
-                ))
-                .bind(source.as_uuid())
-                .bind(self.v())
-                .fetch_all(&mut *c)
-                .await?
-            });
-            for row in rows {
-                let campaign = Campaign::try_from(row)?;
+                ),
+                source.as_uuid(),
+                self.v()
+            )?;
+            for campaign in rows {
                 if seen.insert(("campaign", campaign.external_id.as_str().to_owned())) {
                     self.put_campaign_in(&mut tx, &link, &campaign.external_id, &campaign.content)
                         .await?;
                     done.campaigns += 1;
                 }
             }
-            let rows: Vec<AssetRow> = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
+            let rows: Vec<Asset> = select!(
+                all,
+                AssetRow,
+                tx,
+                &format!(
                     "SELECT {ASSET_COLUMNS} FROM assets WHERE workspace_id = $1 AND vendor_id = $2 ORDER BY id"
-                ))
-                .bind(source.as_uuid())
-                .bind(self.v())
-                .fetch_all(&mut *c)
-                .await?
-            });
-            for row in rows {
-                let asset = Asset::try_from(row)?;
+                ),
+                source.as_uuid(),
+                self.v()
+            )?;
+            for asset in rows {
                 if seen.insert(("asset", asset.external_id.as_str().to_owned())) {
                     self.put_asset_in(&mut tx, ws, &asset.external_id, &asset.content)
                         .await?;
                     done.assets += 1;
                 }
             }
-            let rows: Vec<PriceListRow> = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
+            let rows: Vec<PriceList> = select!(
+                all,
+                PriceListRow,
+                tx,
+                &format!(
                     "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 ORDER BY id"
-                ))
-                .bind(source.as_uuid())
-                .bind(self.v())
-                .fetch_all(&mut *c)
-                .await?
-            });
-            for row in rows {
-                let list = PriceList::try_from(row)?;
+                ),
+                source.as_uuid(),
+                self.v()
+            )?;
+            for list in rows {
                 if !seen.insert(("price list", list.external_id.as_str().to_owned())) {
                     continue;
                 }
-                let items: Vec<PriceItemRow> = on_tx!(tx, c => {
-                    sqlx::query_as(&format!(
+                let items: Vec<PriceItem> = select!(
+                    all,
+                    PriceItemRow,
+                    tx,
+                    &format!(
                         "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 AND price_list_id = $2 ORDER BY sku"
-                    ))
-                    .bind(source.as_uuid())
-                    .bind(list.id.as_uuid())
-                    .fetch_all(&mut *c)
-                    .await?
-                });
-                let items: Vec<PriceItem> = convert_all(items)?;
+                    ),
+                    source.as_uuid(),
+                    list.id.as_uuid()
+                )?;
+                let items: Vec<PriceItem> = items;
                 let inputs: Vec<PriceItemInput> = items.into_iter().map(|i| i.item).collect();
                 let copy = self
                     .upsert_terms(&mut tx, ws, &list.external_id, &list.terms)
@@ -351,20 +351,18 @@ impl VendorStore {
 
     /// This vendor's assets across linked workspaces.
     pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<AssetRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            AssetRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM assets a JOIN vendor_links l \
                    ON l.workspace_id = a.workspace_id AND l.vendor_id = a.vendor_id AND l.status = 'active' \
                  WHERE a.vendor_id = $1 ORDER BY a.id DESC",
                 prefixed("a", ASSET_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.v()
+        )
     }
 
     /// Publishes a price list's terms and its complete set of items into every
@@ -420,24 +418,24 @@ impl VendorStore {
         items: &[PriceItemInput],
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let rows: Vec<PriceListRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<PriceList> = select!(
+            all,
+            PriceListRow,
+            tx,
+            &format!(
                 "SELECT {} FROM price_lists p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
                  WHERE p.vendor_id = $1 AND p.external_id = $2",
                 prefixed("p", PRICE_LIST_COLUMNS)
-            ))
-            .bind(self.v())
-            .bind(external_id.as_str())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.v(),
+            external_id.as_str()
+        )?;
         if rows.is_empty() {
             return Err(StoreError::not_found("price list", external_id));
         }
         let mut n = 0;
-        for row in rows {
-            let list = PriceList::try_from(row)?;
+        for list in rows {
             self.replace_items(&mut tx, list.workspace_id, &list, items)
                 .await?;
             n += 1;
@@ -529,19 +527,20 @@ impl VendorStore {
     /// copy in each linked workspace is the same).
     pub async fn price_lists(&self) -> Result<Vec<PriceList>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<PriceListRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<PriceList> = select!(
+            all,
+            PriceListRow,
+            tx,
+            &format!(
                 "SELECT {} FROM price_lists p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
                  WHERE p.vendor_id = $1 ORDER BY p.external_id, p.workspace_id",
                 prefixed("p", PRICE_LIST_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.v()
+        )?;
         tx.commit().await?;
-        let mut lists: Vec<PriceList> = convert_all(rows)?;
+        let mut lists: Vec<PriceList> = rows;
         lists.dedup_by(|a, b| a.external_id == b.external_id);
         Ok(lists)
     }
@@ -568,38 +567,37 @@ impl VendorStore {
         let Some((ws, list_id)) = list else {
             return Err(StoreError::not_found("price list", external_id));
         };
-        let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<PriceItem> = select!(
+            all,
+            PriceItemRow,
+            tx,
+            &format!(
                 "SELECT {PRICE_ITEM_COLUMNS} FROM price_items \
                  WHERE workspace_id = $1 AND price_list_id = $2 AND ($3 IS NULL OR sku > $3) \
                  ORDER BY sku LIMIT $4"
-            ))
-            .bind(ws)
-            .bind(list_id)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            ws,
+            list_id,
+            after,
+            i64::from(limit)
+        )?;
         tx.commit().await?;
-        convert_all(rows)
+        Ok(rows)
     }
 
     /// This vendor's price items across linked workspaces.
     pub async fn price_items(&self) -> Result<Vec<PriceItem>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            PriceItemRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM price_items p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
                  WHERE p.vendor_id = $1 ORDER BY p.workspace_id, p.sku",
                 prefixed("p", PRICE_ITEM_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.v()
+        )
     }
 }

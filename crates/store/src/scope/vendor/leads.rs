@@ -8,7 +8,7 @@ use onepane_domain::*;
 use sqlx::types::Json;
 
 use crate::codec::DbDecimal;
-use crate::rows::*;
+use crate::rows::select;
 use crate::tables::deal_registrations::*;
 use crate::tables::leads::*;
 use crate::tables::notifications::*;
@@ -97,21 +97,19 @@ impl VendorStore {
     /// The leads this vendor may see: those it sent and those partners shared
     /// with it, newest first.
     pub async fn leads(&self) -> Result<Vec<Lead>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<LeadRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            LeadRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM leads x JOIN vendor_links l \
                    ON l.workspace_id = x.workspace_id AND l.vendor_id = x.vendor_id AND l.status = 'active' \
                  WHERE x.vendor_id = $1 AND (x.source = 'vendor' OR x.shared_with_vendor_at IS NOT NULL) \
                  ORDER BY x.id DESC",
                 prefixed("x", LEAD_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.v()
+        )
     }
 
     /// Registrations submitted to this vendor, newest first.
@@ -119,21 +117,19 @@ impl VendorStore {
         &self,
         status: Option<DealStatus>,
     ) -> Result<Vec<DealRegistration>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<DealRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            DealRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM deal_registrations d JOIN vendor_links l \
                    ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id AND l.status = 'active' \
                  WHERE d.vendor_id = $1 AND ($2 IS NULL OR d.status = $2) ORDER BY d.id DESC",
                 prefixed("d", DEAL_COLUMNS)
-            ))
-            .bind(self.v())
-            .bind(status.map(|s| s.as_str()))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.v(),
+            status.map(|s| s.as_str())
+        )
     }
 
     async fn fetch_deal(
@@ -141,20 +137,20 @@ impl VendorStore {
         tx: &mut Tx,
         id: DealRegistrationId,
     ) -> Result<DealRegistration, StoreError> {
-        let row: Option<DealRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<DealRegistration> = select!(
+            optional,
+            DealRow,
+            *tx,
+            &format!(
                 "SELECT {} FROM deal_registrations d JOIN vendor_links l \
                    ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id AND l.status = 'active' \
                  WHERE d.vendor_id = $1 AND d.id = $2",
                 prefixed("d", DEAL_COLUMNS)
-            ))
-            .bind(self.v())
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or_else(|| StoreError::not_found("deal registration", id))?
-            .try_into()
+            ),
+            self.v(),
+            id.as_uuid()
+        )?;
+        row.ok_or_else(|| StoreError::not_found("deal registration", id))
     }
 
     /// One registration submitted to this vendor.

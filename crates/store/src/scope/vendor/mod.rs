@@ -8,6 +8,7 @@ use onepane_domain::workspace::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
+use crate::rows::select;
 use crate::rows::*;
 use crate::tables::audit::*;
 use crate::tables::links::*;
@@ -74,16 +75,14 @@ impl VendorStore {
 
     /// The vendor organization.
     pub async fn vendor(&self) -> Result<Vendor, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<VendorRow> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT id, name, kind, created_at FROM vendors WHERE id = $1")
-                .bind(self.v())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("vendor", self.vendor_id))?
-            .try_into()
+        select!(
+            optional,
+            VendorRow,
+            read(self),
+            "SELECT id, name, kind, created_at FROM vendors WHERE id = $1",
+            self.v()
+        )?
+        .ok_or_else(|| StoreError::not_found("vendor", self.vendor_id))
     }
 
     /// The workspaces actively linked to this vendor, by name.
@@ -118,15 +117,16 @@ impl VendorStore {
     }
 
     async fn active_links(&self, tx: &mut Tx) -> Result<Vec<VendorLink>, StoreError> {
-        let rows: Vec<LinkRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<VendorLink> = select!(
+            all,
+            LinkRow,
+            *tx,
+            &format!(
                 "SELECT {LINK_COLUMNS} FROM vendor_links WHERE vendor_id = $1 AND status = 'active' ORDER BY workspace_id"
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        convert_all(rows)
+            ),
+            self.v()
+        )?;
+        Ok(rows)
     }
 
     async fn linked_workspaces(&self, tx: &mut Tx) -> Result<Vec<WorkspaceId>, StoreError> {
@@ -143,16 +143,17 @@ impl VendorStore {
         tx: &mut Tx,
         ws: WorkspaceId,
     ) -> Result<VendorLink, StoreError> {
-        let row: Option<LinkRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<VendorLink> = select!(
+            optional,
+            LinkRow,
+            *tx,
+            &format!(
                 "SELECT {LINK_COLUMNS} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2 AND status = 'active'"
-            ))
-            .bind(ws.as_uuid())
-            .bind(self.v())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or(StoreError::NotLinked(ws))?.try_into()
+            ),
+            ws.as_uuid(),
+            self.v()
+        )?;
+        row.ok_or(StoreError::NotLinked(ws))
     }
 
     /// Sets a linked partner's program tier.

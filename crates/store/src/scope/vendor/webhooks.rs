@@ -3,6 +3,7 @@
 use onepane_domain::activity::*;
 use onepane_domain::*;
 
+use crate::rows::select;
 use crate::tables::webhooks::*;
 use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
@@ -12,17 +13,13 @@ use super::VendorStore;
 impl VendorStore {
     /// The vendor's webhook subscription, if any.
     pub async fn webhook(&self) -> Result<Option<WebhookSubscription>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<SubscriptionRow> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT url, events, created_at, updated_at FROM webhook_subscriptions WHERE vendor_id = $1",
-            )
-            .bind(self.vendor_id().as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        row.map(WebhookSubscription::try_from).transpose()
+        select!(
+            optional,
+            SubscriptionRow,
+            read(self),
+            "SELECT url, events, created_at, updated_at FROM webhook_subscriptions WHERE vendor_id = $1",
+            self.vendor_id().as_uuid()
+        )
     }
 
     /// Creates or replaces the subscription. A new sealed secret replaces the
@@ -89,22 +86,20 @@ impl VendorStore {
         &self,
         filter: DeliveryFilter,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<DeliveryRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            DeliveryRow,
+            read(self),
+            &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE vendor_id = $1 \
                  AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3) \
                  ORDER BY id DESC LIMIT $4"
-            ))
-            .bind(self.vendor_id().as_uuid())
-            .bind(filter.status.map(DeliveryStatus::as_str))
-            .bind(filter.before.map(|b| b.as_uuid()))
-            .bind(i64::from(filter.limit))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        rows.into_iter().map(WebhookDelivery::try_from).collect()
+            ),
+            self.vendor_id().as_uuid(),
+            filter.status.map(DeliveryStatus::as_str),
+            filter.before.map(|b| b.as_uuid()),
+            i64::from(filter.limit)
+        )
     }
 
     /// One delivery.
@@ -112,38 +107,37 @@ impl VendorStore {
         &self,
         id: WebhookDeliveryId,
     ) -> Result<WebhookDelivery, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<DeliveryRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            optional,
+            DeliveryRow,
+            read(self),
+            &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE vendor_id = $1 AND id = $2"
-            ))
-            .bind(self.vendor_id().as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("webhook delivery", id))?
-            .try_into()
+            ),
+            self.vendor_id().as_uuid(),
+            id.as_uuid()
+        )?
+        .ok_or_else(|| StoreError::not_found("webhook delivery", id))
     }
 
     /// Puts a dead delivery back in line for an attempt now.
     pub async fn redeliver(&self, id: WebhookDeliveryId) -> Result<WebhookDelivery, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<DeliveryRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<WebhookDelivery> = select!(
+            optional,
+            DeliveryRow,
+            tx,
+            &format!(
                 "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3 \
                  WHERE vendor_id = $1 AND id = $2 AND status = 'dead' RETURNING {DELIVERY_COLUMNS}"
-            ))
-            .bind(self.vendor_id().as_uuid())
-            .bind(id.as_uuid())
-            .bind(now())
-            .fetch_optional(&mut *c)
-            .await?
-        });
+            ),
+            self.vendor_id().as_uuid(),
+            id.as_uuid(),
+            now()
+        )?;
         tx.commit().await?;
         match row {
-            Some(row) => row.try_into(),
+            Some(delivery) => Ok(delivery),
             None => {
                 let existing = self.webhook_delivery(id).await?;
                 Err(StoreError::Rule(format!(
