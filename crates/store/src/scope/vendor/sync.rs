@@ -17,8 +17,11 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use onepane_domain::lead::*;
 use onepane_domain::record::*;
+use onepane_domain::workspace::VendorLink;
 use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -31,6 +34,49 @@ use crate::tx::{Access, Tx, on_tx};
 use crate::{StoreError, micros, now};
 
 use super::VendorStore;
+
+/// A record of a page that differs from what the source gave before.
+struct Changed<'r> {
+    /// Its place in the page.
+    index: usize,
+    /// Its key in the stream.
+    key: &'r str,
+    /// Its content hash.
+    hash: &'r [u8],
+    /// The record.
+    record: &'r Record,
+    /// Whether the source gave it before.
+    before: bool,
+}
+
+/// A record written: its key, its content hash, and whether the source
+/// gave it before.
+type Written<'r> = (&'r str, &'r [u8], bool);
+
+/// Sorts a page's records into those that changed and the keys of those
+/// that did not (by their content hashes).
+fn sort_out_changed<'r>(
+    records: &'r [(String, Vec<u8>, &'r Record)],
+    known: &HashMap<String, Vec<u8>>,
+) -> (Vec<Changed<'r>>, Vec<&'r str>) {
+    let mut changed = Vec::new();
+    let mut unchanged = Vec::new();
+    for (index, (key, hash, record)) in records.iter().enumerate() {
+        let before = known.get(key.as_str());
+        if before == Some(hash) {
+            unchanged.push(key.as_str());
+        } else {
+            changed.push(Changed {
+                index,
+                key,
+                hash,
+                record,
+                before: before.is_some(),
+            });
+        }
+    }
+    (changed, unchanged)
+}
 
 impl VendorStore {
     /// Where `stream` of connection `conn` in `ws` stands.
@@ -77,148 +123,25 @@ impl VendorStore {
                 page.records.iter().map(|r| r.0.as_str()),
             )
             .await?;
+        let (changed, mut unchanged) = sort_out_changed(&page.records, &known);
         let mut counts = PageCounts::default();
-        let mut unchanged = Vec::new();
-        let mut lists: HashMap<String, Option<(Uuid, String)>> = HashMap::new();
-        let mut touched_lists = Vec::new();
         let at = now();
-        // What changed, with whether the source gave it before.
-        let mut changed = Vec::new();
-        for (i, (key, hash, record)) in page.records.iter().enumerate() {
-            let before = known.get(key.as_str());
-            if before == Some(hash) {
-                unchanged.push(key.as_str());
-            } else {
-                changed.push((i, key, hash, *record, before.is_some()));
-            }
-        }
-        // Written: (key, hash, given before). Leads and price items, the
-        // streams that run to hundreds of thousands, are written a chunk
-        // per statement; the rest one by one.
-        let mut written: Vec<(&str, &[u8], bool)> = Vec::with_capacity(changed.len());
-        match page.stream {
+        // Leads and price items, the streams that run to hundreds of
+        // thousands, are written a chunk per statement; the rest one by one.
+        let written = match page.stream {
             Stream::Leads => {
-                let leads: Vec<(&String, &NewVendorLead)> = changed
-                    .iter()
-                    .filter_map(|(_, key, _, record, _)| match record {
-                        Record::Lead(new) => Some((*key, new)),
-                        _ => None,
-                    })
-                    .collect();
-                let done = self.pull_leads(&mut tx, ws, &leads).await?;
-                for (_, key, hash, _, before) in &changed {
-                    if done.contains(key.as_str()) {
-                        written.push((key.as_str(), hash.as_slice(), *before));
-                    } else {
-                        unchanged.push(key.as_str());
-                    }
-                }
+                self.write_lead_records(&mut tx, ws, &changed, &mut unchanged)
+                    .await?
             }
             Stream::PriceItems => {
-                let mut rows = Vec::new();
-                for (i, key, hash, record, before) in &changed {
-                    let Record::PriceItem { price_list, item } = record else {
-                        continue;
-                    };
-                    if !lists.contains_key(price_list.as_str()) {
-                        let found: Option<(Uuid, String)> = on_tx!(tx, c => {
-                            sqlx::query_as("SELECT id, currency FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
-                                .bind(ws.as_uuid())
-                                .bind(self.v())
-                                .bind(price_list.as_str())
-                                .fetch_optional(&mut *c)
-                                .await?
-                        });
-                        lists.insert(price_list.as_str().to_owned(), found);
-                    }
-                    let Some(Some((list_id, currency))) = lists.get(price_list.as_str()) else {
-                        counts.failed.push(RecordError {
-                            at: format!("record {i}"),
-                            key: Some((*key).clone()),
-                            message: format!("price list `{price_list}` is unknown: the source has not given its terms"),
-                        });
-                        continue;
-                    };
-                    if !touched_lists.contains(list_id) {
-                        touched_lists.push(*list_id);
-                    }
-                    rows.push((*list_id, currency.clone(), item));
-                    written.push((key.as_str(), hash.as_slice(), *before));
-                }
-                for chunk in rows.chunks(LOOKUP_CHUNK) {
-                    on_tx!(tx, c => {
-                        let mut insert = sqlx::QueryBuilder::<Db>::new(
-                            "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) ",
-                        );
-                        insert.push_values(chunk, |mut row, (list_id, currency, item)| {
-                            row.push_bind(ws.as_uuid())
-                                .push_bind(PriceItemId::new().as_uuid())
-                                .push_bind(self.v())
-                                .push_bind(*list_id)
-                                .push_bind(item.sku.as_str())
-                                .push_bind(item.name.as_str())
-                                .push_bind(item.category.as_ref().map(|c| c.as_str()))
-                                .push_bind(DbDecimal(item.list_price.value()))
-                                .push_bind(currency.as_str())
-                                .push_bind(Json(*item));
-                        });
-                        insert.push(
-                            " ON CONFLICT (workspace_id, price_list_id, sku) DO UPDATE SET \
-                               name = excluded.name, category = excluded.category, list_price = excluded.list_price, \
-                               currency = excluded.currency, item = excluded.item",
-                        );
-                        insert.build().execute(&mut *c).await?;
-                    });
-                }
+                self.write_price_item_records(&mut tx, ws, &changed, &mut counts.failed, at)
+                    .await?
             }
             _ => {
-                for (_, key, hash, record, before) in &changed {
-                    match record {
-                        Record::Campaign {
-                            external_id,
-                            content,
-                        } => {
-                            self.put_campaign_in(&mut tx, &link, external_id, content)
-                                .await?;
-                        }
-                        Record::Asset {
-                            external_id,
-                            content,
-                        } => {
-                            self.put_asset_in(&mut tx, ws, external_id, content).await?;
-                        }
-                        Record::PriceList { external_id, terms } => {
-                            let list = self.upsert_terms(&mut tx, ws, external_id, terms).await?;
-                            on_tx!(tx, c => {
-                                sqlx::query("UPDATE price_items SET currency = $3 WHERE workspace_id = $1 AND price_list_id = $2 AND currency <> $3")
-                                    .bind(ws.as_uuid())
-                                    .bind(list.id.as_uuid())
-                                    .bind(list.terms.currency.code())
-                                    .execute(&mut *c)
-                                    .await?;
-                            });
-                        }
-                        Record::Tier(tier) => {
-                            on_tx!(tx, c => {
-                                sqlx::query("UPDATE vendor_links SET tier = $3, updated_at = $4 WHERE workspace_id = $1 AND vendor_id = $2 AND tier <> $3")
-                                    .bind(ws.as_uuid())
-                                    .bind(self.v())
-                                    .bind(tier.as_str())
-                                    .bind(at)
-                                    .execute(&mut *c)
-                                    .await?;
-                            });
-                        }
-                        // The engine gives a page one stream's records only.
-                        Record::Lead(_) | Record::PriceItem { .. } => {
-                            unchanged.push(key.as_str());
-                            continue;
-                        }
-                    }
-                    written.push((key.as_str(), hash.as_slice(), *before));
-                }
+                self.write_content_records(&mut tx, &link, &changed, &mut unchanged, at)
+                    .await?
             }
-        }
+        };
         for (_, _, before) in &written {
             if *before {
                 counts.updated += 1;
@@ -226,8 +149,198 @@ impl VendorStore {
                 counts.created += 1;
             }
         }
+        self.remember_records(&mut tx, ws, conn, page, &written, at)
+            .await?;
+        counts.unchanged = unchanged.len() as u64;
+        self.save_position(&mut tx, ws, conn, page, at).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Writes a page's changed leads, except those the partner already
+    /// acted on (which count as unchanged).
+    async fn write_lead_records<'r>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        changed: &[Changed<'r>],
+        unchanged: &mut Vec<&'r str>,
+    ) -> Result<Vec<Written<'r>>, StoreError> {
+        let leads: Vec<(&str, &NewVendorLead)> = changed
+            .iter()
+            .filter_map(|c| match c.record {
+                Record::Lead(new) => Some((c.key, new)),
+                _ => None,
+            })
+            .collect();
+        let done = self.pull_leads(tx, ws, &leads).await?;
+        let mut written = Vec::with_capacity(changed.len());
+        for c in changed {
+            if done.contains(c.key) {
+                written.push((c.key, c.hash, c.before));
+            } else {
+                unchanged.push(c.key);
+            }
+        }
+        Ok(written)
+    }
+
+    /// Writes a page's changed price items into their lists, a chunk per
+    /// statement; an item of a list the source has not given is refused.
+    async fn write_price_item_records<'r>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        changed: &[Changed<'r>],
+        failed: &mut Vec<RecordError>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Written<'r>>, StoreError> {
+        let mut lists: HashMap<&str, Option<(Uuid, String)>> = HashMap::new();
+        let mut touched_lists = Vec::new();
+        let mut rows = Vec::new();
+        let mut written = Vec::with_capacity(changed.len());
+        for c in changed {
+            let Record::PriceItem { price_list, item } = c.record else {
+                continue;
+            };
+            if !lists.contains_key(price_list.as_str()) {
+                let found: Option<(Uuid, String)> = on_tx!(*tx, c => {
+                    sqlx::query_as("SELECT id, currency FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+                        .bind(ws.as_uuid())
+                        .bind(self.v())
+                        .bind(price_list.as_str())
+                        .fetch_optional(&mut *c)
+                        .await?
+                });
+                lists.insert(price_list.as_str(), found);
+            }
+            let Some(Some((list_id, currency))) = lists.get(price_list.as_str()) else {
+                failed.push(RecordError {
+                    at: format!("record {}", c.index),
+                    key: Some(c.key.to_owned()),
+                    message: format!(
+                        "price list `{price_list}` is unknown: the source has not given its terms"
+                    ),
+                });
+                continue;
+            };
+            if !touched_lists.contains(list_id) {
+                touched_lists.push(*list_id);
+            }
+            rows.push((*list_id, currency.clone(), item));
+            written.push((c.key, c.hash, c.before));
+        }
+        for chunk in rows.chunks(LOOKUP_CHUNK) {
+            on_tx!(*tx, c => {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) ",
+                );
+                insert.push_values(chunk, |mut row, (list_id, currency, item)| {
+                    row.push_bind(ws.as_uuid())
+                        .push_bind(PriceItemId::new().as_uuid())
+                        .push_bind(self.v())
+                        .push_bind(*list_id)
+                        .push_bind(item.sku.as_str())
+                        .push_bind(item.name.as_str())
+                        .push_bind(item.category.as_ref().map(|c| c.as_str()))
+                        .push_bind(DbDecimal(item.list_price.value()))
+                        .push_bind(currency.as_str())
+                        .push_bind(Json(*item));
+                });
+                insert.push(
+                    " ON CONFLICT (workspace_id, price_list_id, sku) DO UPDATE SET \
+                       name = excluded.name, category = excluded.category, list_price = excluded.list_price, \
+                       currency = excluded.currency, item = excluded.item",
+                );
+                insert.build().execute(&mut *c).await?;
+            });
+        }
+        // Pricing caches key on the list's updated_at.
+        for list in touched_lists {
+            on_tx!(*tx, c => {
+                sqlx::query("UPDATE price_lists SET updated_at = $3 WHERE workspace_id = $1 AND id = $2")
+                    .bind(ws.as_uuid())
+                    .bind(list)
+                    .bind(at)
+                    .execute(&mut *c)
+                    .await?;
+            });
+        }
+        Ok(written)
+    }
+
+    /// Writes a page's changed campaigns, assets, price lists' terms or
+    /// tier, one by one.
+    async fn write_content_records<'r>(
+        &self,
+        tx: &mut Tx,
+        link: &VendorLink,
+        changed: &[Changed<'r>],
+        unchanged: &mut Vec<&'r str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Written<'r>>, StoreError> {
+        let ws = link.workspace_id;
+        let mut written = Vec::with_capacity(changed.len());
+        for c in changed {
+            match c.record {
+                Record::Campaign {
+                    external_id,
+                    content,
+                } => {
+                    self.put_campaign_in(tx, link, external_id, content).await?;
+                }
+                Record::Asset {
+                    external_id,
+                    content,
+                } => {
+                    self.put_asset_in(tx, ws, external_id, content).await?;
+                }
+                Record::PriceList { external_id, terms } => {
+                    let list = self.upsert_terms(tx, ws, external_id, terms).await?;
+                    on_tx!(*tx, c => {
+                        sqlx::query("UPDATE price_items SET currency = $3 WHERE workspace_id = $1 AND price_list_id = $2 AND currency <> $3")
+                            .bind(ws.as_uuid())
+                            .bind(list.id.as_uuid())
+                            .bind(list.terms.currency.code())
+                            .execute(&mut *c)
+                            .await?;
+                    });
+                }
+                Record::Tier(tier) => {
+                    on_tx!(*tx, c => {
+                        sqlx::query("UPDATE vendor_links SET tier = $3, updated_at = $4 WHERE workspace_id = $1 AND vendor_id = $2 AND tier <> $3")
+                            .bind(ws.as_uuid())
+                            .bind(self.v())
+                            .bind(tier.as_str())
+                            .bind(at)
+                            .execute(&mut *c)
+                            .await?;
+                    });
+                }
+                // The engine gives a page one stream's records only.
+                Record::Lead(_) | Record::PriceItem { .. } => {
+                    unchanged.push(c.key);
+                    continue;
+                }
+            }
+            written.push((c.key, c.hash, c.before));
+        }
+        Ok(written)
+    }
+
+    /// Remembers the content hash of each record written, so an unchanged
+    /// record is skipped next time and a full pass knows what it saw.
+    async fn remember_records(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        page: &PageWrite<'_>,
+        written: &[Written<'_>],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         for chunk in written.chunks(LOOKUP_CHUNK) {
-            on_tx!(tx, c => {
+            on_tx!(*tx, c => {
                 let mut insert = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash, seen_pass, updated_at) ",
                 );
@@ -235,7 +348,7 @@ impl VendorStore {
                     row.push_bind(ws.as_uuid())
                         .push_bind(conn.as_uuid())
                         .push_bind(self.v())
-                        .push_bind(stream)
+                        .push_bind(page.stream.as_str())
                         .push_bind(*key)
                         .push_bind(*hash)
                         .push_bind(page.pass_id)
@@ -248,19 +361,20 @@ impl VendorStore {
                 insert.build().execute(&mut *c).await?;
             });
         }
-        counts.unchanged = unchanged.len() as u64;
-        // Pricing caches key on the list's updated_at.
-        for list in touched_lists {
-            on_tx!(tx, c => {
-                sqlx::query("UPDATE price_lists SET updated_at = $3 WHERE workspace_id = $1 AND id = $2")
-                    .bind(ws.as_uuid())
-                    .bind(list)
-                    .bind(at)
-                    .execute(&mut *c)
-                    .await?;
-            });
-        }
-        on_tx!(tx, c => {
+        Ok(())
+    }
+
+    /// Saves where the stream stands after the page: the next page, the
+    /// pass and its highest cursor value.
+    async fn save_position(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        page: &PageWrite<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(*tx, c => {
             sqlx::query(
                 "INSERT INTO sync_streams (workspace_id, connection_id, vendor_id, stream, next_page, since, pass_id, pass_max, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8) \
@@ -271,7 +385,7 @@ impl VendorStore {
             .bind(ws.as_uuid())
             .bind(conn.as_uuid())
             .bind(self.v())
-            .bind(stream)
+            .bind(page.stream.as_str())
             .bind(page.next.as_ref().map(Json))
             .bind(page.pass_id)
             .bind(page.pass_max.as_ref().map(Json))
@@ -279,8 +393,7 @@ impl VendorStore {
             .execute(&mut *c)
             .await?;
         });
-        tx.commit().await?;
-        Ok(counts)
+        Ok(())
     }
 
     async fn known_hashes<'k>(
@@ -324,7 +437,7 @@ impl VendorStore {
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
-        leads: &[(&String, &NewVendorLead)],
+        leads: &[(&str, &NewVendorLead)],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         let mut done = std::collections::HashSet::with_capacity(leads.len());
         let postgres = matches!(tx, Tx::Postgres(_));
@@ -343,7 +456,7 @@ impl VendorStore {
                     on_tx!(*tx, c => { sqlx::query("ROLLBACK TO SAVEPOINT pull_leads").execute(&mut *c).await?; });
                     for (key, new) in chunk {
                         if self.pull_lead(tx, ws, new).await? {
-                            done.insert((*key).clone());
+                            done.insert((*key).to_owned());
                         }
                     }
                 }
