@@ -8,6 +8,21 @@
 //! - [`Store::operator`] opens the operator's explicit operations (create
 //!   workspaces and vendors, link them) ([`OperatorStore`]).
 //!
+//! The crate is arranged by table below the scopes:
+//!
+//! - `tables/` holds one module per table (leads, deal registrations,
+//!   campaigns, prices, the CRM outbox, notifications, webhooks, accounts,
+//!   ...): its column lists, its row types and their conversion into the
+//!   domain, and the writes several scopes share (`write_lead`,
+//!   `insert_notification`, `mark_changed`, `emit`, ...). A table module
+//!   imports only other table modules and the plumbing below.
+//! - `scope/` holds the scope types ([`PartnerStore`], [`VendorStore`],
+//!   [`SystemStore`], [`OperatorStore`]), each split by subject, composing
+//!   the tables; no scope module imports another.
+//! - `tx` (scoped transactions and `on_tx!`), `rows` (parsing and the
+//!   `select!` helper that runs a query and converts its rows), `codec` and
+//!   `error` are the plumbing both use.
+//!
 //! Every scoped call is one transaction. On PostgreSQL the transaction first
 //! sets the scope with `set_config(..., true)` (transaction-local) and
 //! row-level security enforces it a second time; on SQLite the scoped queries

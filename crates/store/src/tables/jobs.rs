@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use onepane_domain::*;
 use uuid::Uuid;
 
-use crate::rows::select;
 use crate::rows::*;
 use crate::tx::Tx;
 use crate::{StoreError, micros, now};

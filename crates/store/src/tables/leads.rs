@@ -7,11 +7,10 @@ use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::StoreError;
-use crate::rows::select;
 use crate::rows::*;
 use crate::tables::outbox::*;
 use crate::tx::{Tx, on_tx};
+use crate::{StoreError, micros};
 
 pub(crate) const LEAD_COLUMNS: &str = "workspace_id, id, vendor_id, campaign_id, activation_id, \
     external_id, source, status, contact, company, message, respond_by, shared_with_vendor_at, \
@@ -85,6 +84,33 @@ pub(crate) fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// A new lead as a vendor sends it (or a sync pulls it) at `at`.
+pub(crate) fn vendor_lead(
+    ws: WorkspaceId,
+    vendor: VendorId,
+    new: &NewVendorLead,
+    at: DateTime<Utc>,
+) -> Lead {
+    Lead {
+        id: LeadId::new(),
+        workspace_id: ws,
+        vendor_id: Some(vendor),
+        campaign_id: None,
+        activation_id: None,
+        external_id: Some(new.external_id.clone()),
+        source: LeadSource::Vendor,
+        status: LeadStatus::New,
+        contact: new.contact.clone(),
+        company: new.company.clone(),
+        message: new.message.clone(),
+        respond_by: new.respond_by.map(micros),
+        shared_with_vendor_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Inserts a new lead (marking it in the CRM outbox).
 pub(crate) async fn insert_lead(tx: &mut Tx, lead: &Lead) -> Result<(), StoreError> {
     write_lead(tx, lead, "").await.map(drop)
 }

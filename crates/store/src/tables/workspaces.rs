@@ -6,7 +6,6 @@ use onepane_domain::*;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::rows::select;
 use crate::rows::*;
 use crate::tx::{Tx, on_tx};
 

@@ -9,7 +9,6 @@ use onepane_domain::*;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::rows::select;
 use crate::rows::*;
 use crate::tables::deal_registrations::*;
 use crate::tables::leads::*;

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use onepane_domain::text::*;
 use onepane_domain::*;
 
-use crate::rows::select;
 use crate::rows::*;
 use crate::tables::accounts::*;
 use crate::tables::credentials::*;

@@ -9,7 +9,6 @@ use onepane_domain::workspace::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
-use crate::rows::select;
 use crate::rows::*;
 use crate::tables::accounts::*;
 use crate::tables::campaigns::*;

@@ -10,7 +10,6 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::codec::DbDecimal;
-use crate::rows::select;
 use crate::rows::*;
 use crate::tables::assets::*;
 use crate::tables::campaigns::*;

@@ -15,7 +15,7 @@ use crate::tables::notifications::*;
 use crate::tables::outbox::*;
 use crate::tables::prefixed;
 use crate::tx::{Access, Tx, on_tx};
-use crate::{StoreError, micros, now};
+use crate::{StoreError, now};
 
 use super::VendorStore;
 
@@ -30,23 +30,7 @@ impl VendorStore {
         let mut tx = self.begin(Access::Write).await?;
         self.ensure_linked(&mut tx, ws).await?;
         let at = now();
-        let fresh = Lead {
-            id: LeadId::new(),
-            workspace_id: ws,
-            vendor_id: Some(self.vendor_id),
-            campaign_id: None,
-            activation_id: None,
-            external_id: Some(new.external_id.clone()),
-            source: LeadSource::Vendor,
-            status: LeadStatus::New,
-            contact: new.contact.clone(),
-            company: new.company.clone(),
-            message: new.message.clone(),
-            respond_by: new.respond_by.map(micros),
-            shared_with_vendor_at: None,
-            created_at: at,
-            updated_at: at,
-        };
+        let fresh = vendor_lead(ws, self.vendor_id, new, at);
         // One statement on the unique key: a new external id inserts, a
         // known one updates the vendor's columns while the partner has not
         // acted. The conflict target is the key's own index, so the lookup

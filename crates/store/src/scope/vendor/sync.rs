@@ -31,7 +31,7 @@ use crate::tables::LOOKUP_CHUNK;
 use crate::tables::leads::*;
 use crate::tables::sources::*;
 use crate::tx::{Access, Tx, on_tx};
-use crate::{StoreError, micros, now};
+use crate::{StoreError, now};
 
 use super::VendorStore;
 
@@ -444,7 +444,7 @@ impl VendorStore {
         for chunk in leads.chunks(LEAD_CHUNK) {
             let fresh: Vec<Lead> = chunk
                 .iter()
-                .map(|(_, new)| self.fresh_lead(ws, new))
+                .map(|(_, new)| vendor_lead(ws, self.vendor_id(), new, now()))
                 .collect();
             if postgres {
                 on_tx!(*tx, c => { sqlx::query("SAVEPOINT pull_leads").execute(&mut *c).await?; });
@@ -477,27 +477,6 @@ impl VendorStore {
         Ok(done)
     }
 
-    fn fresh_lead(&self, ws: WorkspaceId, new: &NewVendorLead) -> Lead {
-        let at = now();
-        Lead {
-            id: LeadId::new(),
-            workspace_id: ws,
-            vendor_id: Some(self.vendor_id()),
-            campaign_id: None,
-            activation_id: None,
-            external_id: Some(new.external_id.clone()),
-            source: LeadSource::Vendor,
-            status: LeadStatus::New,
-            contact: new.contact.clone(),
-            company: new.company.clone(),
-            message: new.message.clone(),
-            respond_by: new.respond_by.map(micros),
-            shared_with_vendor_at: None,
-            created_at: at,
-            updated_at: at,
-        }
-    }
-
     /// Writes a pulled lead unless the partner already acted on it; returns
     /// whether it was written. One upsert on the unique key (so the lookup
     /// never depends on the planner's statistics); the partner is told of
@@ -508,7 +487,7 @@ impl VendorStore {
         ws: WorkspaceId,
         new: &NewVendorLead,
     ) -> Result<bool, StoreError> {
-        let fresh = self.fresh_lead(ws, new);
+        let fresh = vendor_lead(ws, self.vendor_id(), new, now());
         // PostgreSQL refuses the upsert of a lead the partner acted on (the
         // vendor's update policy fails before the upsert's WHERE), and an
         // error would end the page's transaction: a savepoint keeps it.
