@@ -8,28 +8,33 @@
 //! - [`Store::operator`] opens the operator's explicit operations (create
 //!   workspaces and vendors, link them) ([`OperatorStore`]).
 //!
+//! The crate is arranged by table below the scopes:
+//!
+//! - `tables/` holds one module per table (leads, deal registrations,
+//!   campaigns, prices, the CRM outbox, notifications, webhooks, accounts,
+//!   ...): its column lists, its row types and their conversion into the
+//!   domain, and the writes several scopes share (`write_lead`,
+//!   `insert_notification`, `mark_changed`, `emit`, ...). A table module
+//!   imports only other table modules and the plumbing below.
+//! - `scope/` holds the scope types ([`PartnerStore`], [`VendorStore`],
+//!   [`SystemStore`], [`OperatorStore`]), each split by subject, composing
+//!   the tables; no scope module imports another.
+//! - `tx` (scoped transactions and `on_tx!`), `rows` (parsing and the
+//!   `select!` helper that runs a query and converts its rows), `codec` and
+//!   `error` are the plumbing both use.
+//!
 //! Every scoped call is one transaction. On PostgreSQL the transaction first
 //! sets the scope with `set_config(..., true)` (transaction-local) and
 //! row-level security enforces it a second time; on SQLite the scoped queries
 //! are the enforcement.
 
-mod access;
 mod codec;
-mod deal_fields;
 mod error;
-mod idempotency;
-mod jobs;
-mod operator;
-mod pane;
-mod partner;
 pub mod postgres;
 mod rows;
-mod sso;
-mod sync;
+mod scope;
+mod tables;
 mod tx;
-mod vendor;
-mod web;
-mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -43,28 +48,30 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use access::{AccessToken, ApiClient, StoredSigningKey, SystemStore};
 pub use error::StoreError;
-pub use idempotency::{
+pub use scope::operator::OperatorStore;
+pub use scope::partner::summaries::{CampaignWeek, Pipeline, VendorCounts};
+pub use scope::partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
+pub use scope::system::SystemStore;
+pub use scope::vendor::{Backfilled, Partner, VendorStore};
+pub use tables::accounts::{
+    Invitation, LoginSubject, MemberOf, NewWebSession, PendingInvitation, WebSession,
+};
+pub use tables::campaigns::LandingPage;
+pub use tables::connections::OAuthState;
+pub use tables::credentials::{AccessToken, ApiClient, StoredSigningKey};
+pub use tables::idempotency::{
     Claim, IDEMPOTENCY_STALE, IDEMPOTENCY_TTL, IdempotencyKey, KeyOwner, StoredResponse,
 };
-pub use jobs::{Job, JobStatus};
-pub use operator::OperatorStore;
-pub use pane::{CampaignWeek, Pipeline, VendorCounts};
-pub use partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
-pub use sso::{NewSsoLogin, SsoConfig, SsoConfigUpdate, SsoLogin};
-pub use sync::{
-    CrmEntity, DueDealPush, DuePush, OAuthState, PageCounts, PageWrite, PushCounts, PushResult,
-    RUN_ERRORS_KEPT, StreamState, SyncRun,
-};
-pub use vendor::{Backfilled, Partner, VendorStore};
-pub use web::{
-    Invitation, LandingPage, LoginSubject, MemberOf, NewWebSession, PendingInvitation, WebSession,
-    WorkspaceProfile,
-};
-pub use webhooks::{
+pub use tables::jobs::{Job, JobStatus};
+pub use tables::outbox::{CrmEntity, DueDealPush, DuePush, PushCounts, PushResult};
+pub use tables::runs::{RUN_ERRORS_KEPT, SyncRun};
+pub use tables::sources::{PageCounts, PageWrite, StreamState};
+pub use tables::sso::{NewSsoLogin, SsoConfig, SsoConfigUpdate, SsoLogin};
+pub use tables::webhooks::{
     Attempt, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookDelivery, WebhookSubscription,
 };
+pub use tables::workspaces::WorkspaceProfile;
 
 use onepane_domain::{VendorId, WorkspaceId};
 
@@ -373,8 +380,14 @@ where
 /// The current time at the precision both backends keep (microseconds), so
 /// a value reads back exactly as written.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    micros(chrono::Utc::now())
+}
+
+/// A time at the precision both backends keep (microseconds), so it reads
+/// back as written and compares equal to itself.
+pub(crate) fn micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
-    chrono::Utc::now().trunc_subsecs(6)
+    t.trunc_subsecs(6)
 }
 
 #[cfg(test)]

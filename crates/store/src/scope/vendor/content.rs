@@ -1,239 +1,27 @@
-//! The vendor scope: one vendor's own rows, only in workspaces actively
-//! linked to it. A vendor never sees another vendor's rows, nor learns which
-//! other vendors a partner works with.
+//! What a vendor publishes to its linked workspaces: campaigns, assets, price lists.
 
-use onepane_domain::activity::{Actor, AuditEvent, NewNotification, NotificationKind};
-use onepane_domain::campaign::{Asset, AssetContent, Campaign, CampaignContent, CampaignStatus};
-use onepane_domain::deal::{DealDecision, DealRegistration, DealStatus};
-use onepane_domain::lead::{Lead, LeadSource, LeadStatus, NewVendorLead};
-use onepane_domain::price::{PriceItem, PriceItemInput, PriceList, PriceListTerms};
-use onepane_domain::program::Tier;
-use onepane_domain::text::{ExternalId, Name};
-use onepane_domain::workspace::{Vendor, VendorLink};
+use onepane_domain::activity::*;
+use onepane_domain::campaign::*;
+use onepane_domain::price::*;
+use onepane_domain::text::*;
+use onepane_domain::workspace::*;
 use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::codec::DbDecimal;
-use crate::operator::LINK_COLUMNS;
-use crate::partner::*;
 use crate::rows::*;
-use crate::tx::{Access, Scope, Tx, on_tx};
-use crate::{Store, StoreError, now};
+use crate::tables::assets::*;
+use crate::tables::campaigns::*;
+use crate::tables::notifications::*;
+use crate::tables::prefixed;
+use crate::tables::prices::*;
+use crate::tx::{Access, Tx, on_tx};
+use crate::{StoreError, now};
 
-/// Price items per insert statement: 10 parameters each stays well under
-/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
-const PRICE_ITEM_CHUNK: usize = 1_000;
-
-/// Names the SKU that a unique violation in `chunk` collided on.
-fn duplicate_sku(chunk: &[PriceItemInput], all: &[PriceItemInput]) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let dup = all
-        .iter()
-        .find(|i| !seen.insert(i.sku.as_str()))
-        .or_else(|| chunk.first())
-        .map_or_else(String::new, |i| i.sku.to_string());
-    format!("SKU {dup} appears twice in the price list")
-}
-
-/// A time at the precision both backends keep, so it reads back as written.
-pub(crate) fn micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    use chrono::SubsecRound;
-    t.trunc_subsecs(6)
-}
-
-/// The upsert of a vendor's lead: a known external id updates the vendor's
-/// columns while the partner has not acted on it.
-pub(crate) const VENDOR_LEAD_UPSERT: &str = "ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
-    contact_name = excluded.contact_name, contact_email = excluded.contact_email, \
-    company_name = excluded.company_name, contact = excluded.contact, \
-    company = excluded.company, message = excluded.message, \
-    respond_by = excluded.respond_by, updated_at = excluded.updated_at, \
-    search_text = excluded.search_text \
-    WHERE leads.source = 'vendor' AND leads.status = 'new'";
-
-pub(crate) use crate::partner::CONNECTION_COLUMNS;
-
-/// What [`VendorStore::backfill`] brought into a workspace.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Backfilled {
-    /// Published campaigns.
-    pub campaigns: usize,
-    /// Assets.
-    pub assets: usize,
-    /// Price lists.
-    pub price_lists: usize,
-    /// Their items.
-    pub price_items: usize,
-}
-
-/// A linked workspace as its vendor sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Partner {
-    /// The workspace.
-    pub workspace_id: WorkspaceId,
-    /// The partner organization's name.
-    pub name: Name,
-    /// The link's terms.
-    pub link: VendorLink,
-}
-
-/// One vendor's handle. Built by [`Store::vendor`].
-#[derive(Debug, Clone)]
-pub struct VendorStore {
-    store: Store,
-    vendor_id: VendorId,
-}
+use super::{Backfilled, VendorStore};
 
 impl VendorStore {
-    pub(crate) fn new(store: Store, vendor_id: VendorId) -> Self {
-        Self { store, vendor_id }
-    }
-
-    /// The vendor this scope is for.
-    pub fn vendor_id(&self) -> VendorId {
-        self.vendor_id
-    }
-
-    pub(crate) fn v(&self) -> Uuid {
-        self.vendor_id.as_uuid()
-    }
-
-    pub(crate) async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
-        self.store
-            .begin(Scope::Vendor(self.vendor_id), access)
-            .await
-    }
-
-    /// The vendor organization.
-    pub async fn vendor(&self) -> Result<Vendor, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let row: Option<VendorRow> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT id, name, kind, created_at FROM vendors WHERE id = $1")
-                .bind(self.v())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        row.ok_or_else(|| StoreError::not_found("vendor", self.vendor_id))?
-            .try_into()
-    }
-
-    /// The workspaces actively linked to this vendor, by name.
-    pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<(String, LinkRow)> = on_tx!(tx, c => {
-            use sqlx::Row;
-            sqlx::query(&format!(
-                "SELECT w.name AS workspace_name, {} FROM vendor_links l \
-                 JOIN workspaces w ON w.id = l.workspace_id \
-                 WHERE l.vendor_id = $1 AND l.status = 'active' ORDER BY w.name, w.id",
-                prefixed("l", LINK_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-            .into_iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get("workspace_name")?, <LinkRow as sqlx::FromRow<_>>::from_row(&r)?)))
-            .collect::<Result<Vec<_>, _>>()?
-        });
-        tx.commit().await?;
-        rows.into_iter()
-            .map(|(name, row)| {
-                let link = VendorLink::try_from(row)?;
-                Ok(Partner {
-                    workspace_id: link.workspace_id,
-                    name: parse("workspace", &name)?,
-                    link,
-                })
-            })
-            .collect()
-    }
-
-    async fn active_links(&self, tx: &mut Tx) -> Result<Vec<VendorLink>, StoreError> {
-        let rows: Vec<LinkRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE vendor_id = $1 AND status = 'active' ORDER BY workspace_id"
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        convert_all(rows)
-    }
-
-    async fn linked_workspaces(&self, tx: &mut Tx) -> Result<Vec<WorkspaceId>, StoreError> {
-        Ok(self
-            .active_links(tx)
-            .await?
-            .into_iter()
-            .map(|l| l.workspace_id)
-            .collect())
-    }
-
-    pub(crate) async fn ensure_linked(
-        &self,
-        tx: &mut Tx,
-        ws: WorkspaceId,
-    ) -> Result<VendorLink, StoreError> {
-        let row: Option<LinkRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2 AND status = 'active'"
-            ))
-            .bind(ws.as_uuid())
-            .bind(self.v())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or(StoreError::NotLinked(ws))?.try_into()
-    }
-
-    /// Sets a linked partner's program tier.
-    pub async fn set_tier(&self, ws: WorkspaceId, tier: Tier) -> Result<VendorLink, StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        self.ensure_linked(&mut tx, ws).await?;
-        let row: LinkRow = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "UPDATE vendor_links SET tier = $3, updated_at = $4 \
-                 WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
-            ))
-            .bind(ws.as_uuid())
-            .bind(self.v())
-            .bind(tier.as_str())
-            .bind(now())
-            .fetch_one(&mut *c)
-            .await?
-        });
-        self.audit(&mut tx, ws, "vendor.tier-set", tier.as_str())
-            .await?;
-        tx.commit().await?;
-        row.try_into()
-    }
-
-    async fn audit(
-        &self,
-        tx: &mut Tx,
-        ws: WorkspaceId,
-        action: &str,
-        subject: &str,
-    ) -> Result<(), StoreError> {
-        insert_audit(
-            tx,
-            &AuditEvent {
-                id: AuditEventId::new(),
-                workspace_id: ws,
-                actor: Actor::Vendor(self.vendor_id),
-                action: action.to_owned(),
-                subject: Some(subject.to_owned()),
-                detail: serde_json::json!({}),
-                at: now(),
-            },
-        )
-        .await
-    }
-
-    // ---- campaigns -------------------------------------------------------
-
     /// Publishes (creates or replaces) a campaign into every actively linked
     /// workspace. Workspaces that get it for the first time, and are in its
     /// audience, are notified.
@@ -324,20 +112,18 @@ impl VendorStore {
 
     /// This vendor's campaigns across linked workspaces, newest first.
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            CampaignRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM campaigns c JOIN vendor_links l \
                    ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
                  WHERE c.vendor_id = $1 ORDER BY c.id DESC",
                 prefixed("c", CAMPAIGN_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.v()
+        )
     }
 
     /// Archives a campaign everywhere: its activations stop taking leads.
@@ -406,8 +192,6 @@ impl VendorStore {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
-    // ---- assets ----------------------------------------------------------
-
     /// Publishes (creates or replaces) an asset into every actively linked workspace.
     pub async fn publish_asset(
         &self,
@@ -469,65 +253,66 @@ impl VendorStore {
         let mut done = Backfilled::default();
         let mut seen = std::collections::HashSet::new();
         for source in &others {
-            let rows: Vec<CampaignRow> = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
+            let rows: Vec<Campaign> = select!(
+                all,
+                CampaignRow,
+                tx,
+                &format!(
                     "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND vendor_id = $2 \
                      AND status = 'published' ORDER BY id"
-                ))
-                .bind(source.as_uuid())
-                .bind(self.v())
-                .fetch_all(&mut *c)
-                .await?
-            });
-            for row in rows {
-                let campaign = Campaign::try_from(row)?;
+                ),
+                source.as_uuid(),
+                self.v()
+            )?;
+            for campaign in rows {
                 if seen.insert(("campaign", campaign.external_id.as_str().to_owned())) {
                     self.put_campaign_in(&mut tx, &link, &campaign.external_id, &campaign.content)
                         .await?;
                     done.campaigns += 1;
                 }
             }
-            let rows: Vec<AssetRow> = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
+            let rows: Vec<Asset> = select!(
+                all,
+                AssetRow,
+                tx,
+                &format!(
                     "SELECT {ASSET_COLUMNS} FROM assets WHERE workspace_id = $1 AND vendor_id = $2 ORDER BY id"
-                ))
-                .bind(source.as_uuid())
-                .bind(self.v())
-                .fetch_all(&mut *c)
-                .await?
-            });
-            for row in rows {
-                let asset = Asset::try_from(row)?;
+                ),
+                source.as_uuid(),
+                self.v()
+            )?;
+            for asset in rows {
                 if seen.insert(("asset", asset.external_id.as_str().to_owned())) {
                     self.put_asset_in(&mut tx, ws, &asset.external_id, &asset.content)
                         .await?;
                     done.assets += 1;
                 }
             }
-            let rows: Vec<PriceListRow> = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
+            let rows: Vec<PriceList> = select!(
+                all,
+                PriceListRow,
+                tx,
+                &format!(
                     "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 ORDER BY id"
-                ))
-                .bind(source.as_uuid())
-                .bind(self.v())
-                .fetch_all(&mut *c)
-                .await?
-            });
-            for row in rows {
-                let list = PriceList::try_from(row)?;
+                ),
+                source.as_uuid(),
+                self.v()
+            )?;
+            for list in rows {
                 if !seen.insert(("price list", list.external_id.as_str().to_owned())) {
                     continue;
                 }
-                let items: Vec<PriceItemRow> = on_tx!(tx, c => {
-                    sqlx::query_as(&format!(
+                let items: Vec<PriceItem> = select!(
+                    all,
+                    PriceItemRow,
+                    tx,
+                    &format!(
                         "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 AND price_list_id = $2 ORDER BY sku"
-                    ))
-                    .bind(source.as_uuid())
-                    .bind(list.id.as_uuid())
-                    .fetch_all(&mut *c)
-                    .await?
-                });
-                let items: Vec<PriceItem> = convert_all(items)?;
+                    ),
+                    source.as_uuid(),
+                    list.id.as_uuid()
+                )?;
+                let items: Vec<PriceItem> = items;
                 let inputs: Vec<PriceItemInput> = items.into_iter().map(|i| i.item).collect();
                 let copy = self
                     .upsert_terms(&mut tx, ws, &list.external_id, &list.terms)
@@ -565,23 +350,19 @@ impl VendorStore {
 
     /// This vendor's assets across linked workspaces.
     pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<AssetRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            AssetRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM assets a JOIN vendor_links l \
                    ON l.workspace_id = a.workspace_id AND l.vendor_id = a.vendor_id AND l.status = 'active' \
                  WHERE a.vendor_id = $1 ORDER BY a.id DESC",
                 prefixed("a", ASSET_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+            ),
+            self.v()
+        )
     }
-
-    // ---- price lists -----------------------------------------------------
 
     /// Publishes a price list's terms and its complete set of items into every
     /// actively linked workspace, atomically: items not in `items` are removed.
@@ -636,24 +417,24 @@ impl VendorStore {
         items: &[PriceItemInput],
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let rows: Vec<PriceListRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<PriceList> = select!(
+            all,
+            PriceListRow,
+            tx,
+            &format!(
                 "SELECT {} FROM price_lists p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
                  WHERE p.vendor_id = $1 AND p.external_id = $2",
                 prefixed("p", PRICE_LIST_COLUMNS)
-            ))
-            .bind(self.v())
-            .bind(external_id.as_str())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.v(),
+            external_id.as_str()
+        )?;
         if rows.is_empty() {
             return Err(StoreError::not_found("price list", external_id));
         }
         let mut n = 0;
-        for row in rows {
-            let list = PriceList::try_from(row)?;
+        for list in rows {
             self.replace_items(&mut tx, list.workspace_id, &list, items)
                 .await?;
             n += 1;
@@ -745,19 +526,20 @@ impl VendorStore {
     /// copy in each linked workspace is the same).
     pub async fn price_lists(&self) -> Result<Vec<PriceList>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<PriceListRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<PriceList> = select!(
+            all,
+            PriceListRow,
+            tx,
+            &format!(
                 "SELECT {} FROM price_lists p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
                  WHERE p.vendor_id = $1 ORDER BY p.external_id, p.workspace_id",
                 prefixed("p", PRICE_LIST_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            self.v()
+        )?;
         tx.commit().await?;
-        let mut lists: Vec<PriceList> = convert_all(rows)?;
+        let mut lists: Vec<PriceList> = rows;
         lists.dedup_by(|a, b| a.external_id == b.external_id);
         Ok(lists)
     }
@@ -784,259 +566,37 @@ impl VendorStore {
         let Some((ws, list_id)) = list else {
             return Err(StoreError::not_found("price list", external_id));
         };
-        let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<PriceItem> = select!(
+            all,
+            PriceItemRow,
+            tx,
+            &format!(
                 "SELECT {PRICE_ITEM_COLUMNS} FROM price_items \
                  WHERE workspace_id = $1 AND price_list_id = $2 AND ($3 IS NULL OR sku > $3) \
                  ORDER BY sku LIMIT $4"
-            ))
-            .bind(ws)
-            .bind(list_id)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            ws,
+            list_id,
+            after,
+            i64::from(limit)
+        )?;
         tx.commit().await?;
-        convert_all(rows)
+        Ok(rows)
     }
 
     /// This vendor's price items across linked workspaces.
     pub async fn price_items(&self) -> Result<Vec<PriceItem>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        select!(
+            all,
+            PriceItemRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM price_items p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
                  WHERE p.vendor_id = $1 ORDER BY p.workspace_id, p.sku",
                 prefixed("p", PRICE_ITEM_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
-    }
-
-    // ---- leads -----------------------------------------------------------
-
-    /// Sends a lead to one linked workspace (sending the same external id
-    /// again updates the lead while the partner has not responded).
-    pub async fn send_lead(
-        &self,
-        ws: WorkspaceId,
-        new: &NewVendorLead,
-    ) -> Result<Lead, StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        self.ensure_linked(&mut tx, ws).await?;
-        let at = now();
-        let fresh = Lead {
-            id: LeadId::new(),
-            workspace_id: ws,
-            vendor_id: Some(self.vendor_id),
-            campaign_id: None,
-            activation_id: None,
-            external_id: Some(new.external_id.clone()),
-            source: LeadSource::Vendor,
-            status: LeadStatus::New,
-            contact: new.contact.clone(),
-            company: new.company.clone(),
-            message: new.message.clone(),
-            respond_by: new.respond_by.map(micros),
-            shared_with_vendor_at: None,
-            created_at: at,
-            updated_at: at,
-        };
-        // One statement on the unique key: a new external id inserts, a
-        // known one updates the vendor's columns while the partner has not
-        // acted. The conflict target is the key's own index, so the lookup
-        // never depends on the planner's statistics.
-        let written = write_lead(&mut tx, &fresh, VENDOR_LEAD_UPSERT).await;
-        let acted = || {
-            StoreError::Conflict(format!(
-                "the partner already acted on lead {}; it can no longer be changed",
-                new.external_id
-            ))
-        };
-        let written = match written {
-            // PostgreSQL checks the existing row against the vendor's update
-            // policy (only new leads) before the upsert's WHERE, and refuses
-            // it; the link was checked above, so this is the same answer.
-            Err(StoreError::Database(sqlx::Error::Database(e)))
-                if e.code().as_deref() == Some("42501") =>
-            {
-                return Err(acted());
-            }
-            other => other?,
-        };
-        let Some(row) = written else {
-            return Err(acted());
-        };
-        let lead = Lead::try_from(row)?;
-        // The row keeps its first id: a different one means it was updated.
-        if lead.id == fresh.id {
-            let title = Name::parse(&format!("New lead: {}", lead.contact.name))
-                .unwrap_or_else(|_| lead.contact.name.clone());
-            insert_notification(
-                &mut tx,
-                ws,
-                &NewNotification {
-                    kind: NotificationKind::NewLead,
-                    vendor_id: Some(self.vendor_id),
-                    title,
-                    body: None,
-                    link: Some(format!("/leads/{}", lead.id)),
-                },
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(lead)
-    }
-
-    /// The leads this vendor may see: those it sent and those partners shared
-    /// with it, newest first.
-    pub async fn leads(&self) -> Result<Vec<Lead>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<LeadRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {} FROM leads x JOIN vendor_links l \
-                   ON l.workspace_id = x.workspace_id AND l.vendor_id = x.vendor_id AND l.status = 'active' \
-                 WHERE x.vendor_id = $1 AND (x.source = 'vendor' OR x.shared_with_vendor_at IS NOT NULL) \
-                 ORDER BY x.id DESC",
-                prefixed("x", LEAD_COLUMNS)
-            ))
-            .bind(self.v())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
-    }
-
-    // ---- deal registrations ---------------------------------------------
-
-    /// Registrations submitted to this vendor, newest first.
-    pub async fn deal_registrations(
-        &self,
-        status: Option<DealStatus>,
-    ) -> Result<Vec<DealRegistration>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<DealRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {} FROM deal_registrations d JOIN vendor_links l \
-                   ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id AND l.status = 'active' \
-                 WHERE d.vendor_id = $1 AND ($2 IS NULL OR d.status = $2) ORDER BY d.id DESC",
-                prefixed("d", DEAL_COLUMNS)
-            ))
-            .bind(self.v())
-            .bind(status.map(|s| s.as_str()))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
-    }
-
-    async fn fetch_deal(
-        &self,
-        tx: &mut Tx,
-        id: DealRegistrationId,
-    ) -> Result<DealRegistration, StoreError> {
-        let row: Option<DealRow> = on_tx!(*tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {} FROM deal_registrations d JOIN vendor_links l \
-                   ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id AND l.status = 'active' \
-                 WHERE d.vendor_id = $1 AND d.id = $2",
-                prefixed("d", DEAL_COLUMNS)
-            ))
-            .bind(self.v())
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or_else(|| StoreError::not_found("deal registration", id))?
-            .try_into()
-    }
-
-    /// One registration submitted to this vendor.
-    pub async fn deal_registration(
-        &self,
-        id: DealRegistrationId,
-    ) -> Result<DealRegistration, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let d = self.fetch_deal(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(d)
-    }
-
-    /// Approves or rejects a registration and notifies the partner.
-    pub async fn decide(
-        &self,
-        id: DealRegistrationId,
-        decision: DealDecision,
-    ) -> Result<DealRegistration, StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        let mut reg = self.fetch_deal(&mut tx, id).await?;
-        reg.decide(decision, now())
-            .map_err(|e| StoreError::Rule(e.to_string()))?;
-        // Decided once: a concurrent decision that committed first wins.
-        let decided = on_tx!(tx, c => {
-            sqlx::query(
-                "UPDATE deal_registrations SET status = $4, reason = $5, protection_expires_on = $6, \
-                   extra_discount = $7, decided_at = $8, updated_at = $8 \
-                 WHERE workspace_id = $1 AND id = $2 AND vendor_id = $3 AND status = 'submitted'",
-            )
-            .bind(reg.workspace_id.as_uuid())
-            .bind(id.as_uuid())
-            .bind(self.v())
-            .bind(reg.status.as_str())
-            .bind(reg.reason.as_ref().map(|r| r.as_str()))
-            .bind(reg.protection_expires_on)
-            .bind(reg.extra_discount.map(|p| DbDecimal(p.value())))
-            .bind(reg.decided_at)
-            .execute(&mut *c)
-            .await?
-            .rows_affected()
-        });
-        if decided == 0 {
-            return Err(StoreError::Rule(format!(
-                "deal registration {id} was decided meanwhile; only a submitted registration can be decided"
-            )));
-        }
-        if let Some(at) = reg.decided_at {
-            crate::sync::mark_changed(
-                &mut tx,
-                reg.workspace_id,
-                crate::sync::CrmEntity::Deal,
-                id.as_uuid(),
-                at,
-            )
-            .await?;
-        }
-        let title = Name::parse(&format!("Deal {}: {}", reg.status, reg.details.title))
-            .unwrap_or_else(|_| reg.details.title.clone());
-        insert_notification(
-            &mut tx,
-            reg.workspace_id,
-            &NewNotification {
-                kind: NotificationKind::DealDecided,
-                vendor_id: Some(self.vendor_id),
-                title,
-                body: reg.reason.clone(),
-                link: Some(format!("/deal-registrations/{id}")),
-            },
+            ),
+            self.v()
         )
-        .await?;
-        self.audit(
-            &mut tx,
-            reg.workspace_id,
-            "deal-registration.decided",
-            &id.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(reg)
     }
 }

@@ -1,179 +1,22 @@
-//! The partner portal's accounts: passwords, browser sessions, throttles,
-//! password resets, invitations, and the public landing pages.
-//!
-//! Logging in happens before a workspace is known, so most of this is the
-//! system scope's; a workspace invites its own members and keeps its own
-//! profile.
+//! The portal's logins: passwords, browser sessions, throttles, password
+//! resets, invitations and the public landing pages. Logging in happens
+//! before a workspace is known, so this is the system scope's.
 
 use chrono::{DateTime, Utc};
-use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
-use onepane_domain::text::{Email, Locale, Name};
-use onepane_domain::workspace::{User, Workspace};
+use onepane_domain::campaign::*;
+use onepane_domain::text::*;
+use onepane_domain::workspace::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
-use crate::access::SystemStore;
-use crate::partner::{ACTIVATION_COLUMNS, CAMPAIGN_COLUMNS, PartnerStore};
 use crate::rows::*;
-use crate::tx::{Access, Tx, on_tx};
+use crate::tables::accounts::*;
+use crate::tables::campaigns::*;
+use crate::tables::workspaces::*;
+use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
 
-/// A user as the login form finds it.
-#[derive(Debug, Clone)]
-pub struct LoginSubject {
-    /// The user.
-    pub user_id: UserId,
-    /// Its argon2id PHC string, when it has set a password.
-    pub phc: Option<String>,
-}
-
-/// A workspace a user is a member of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberOf {
-    /// The workspace.
-    pub workspace_id: WorkspaceId,
-    /// Its name.
-    pub name: Name,
-    /// The user's role there.
-    pub role: Role,
-}
-
-/// What a browser session is, as each request sees it.
-#[derive(Debug, Clone)]
-pub struct WebSession {
-    /// Who is logged in.
-    pub user: User,
-    /// The user's own language, when set.
-    pub locale: Option<Locale>,
-    /// The workspace the session acts in.
-    pub workspace: Workspace,
-    /// The user's role there.
-    pub role: Role,
-    /// The session's CSRF token, embedded in every form.
-    pub csrf: String,
-    /// When the session ends at the latest.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A new browser session.
-#[derive(Debug, Clone)]
-pub struct NewWebSession<'a> {
-    /// The digest of the cookie's token.
-    pub digest: &'a [u8],
-    /// Who logged in.
-    pub user_id: UserId,
-    /// The workspace it starts in.
-    pub workspace_id: WorkspaceId,
-    /// The CSRF token.
-    pub csrf: &'a str,
-    /// When it ends at the latest.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// An invitation, as its link shows it.
-#[derive(Debug, Clone)]
-pub struct Invitation {
-    /// The workspace invited to.
-    pub workspace_id: WorkspaceId,
-    /// Its name.
-    pub workspace_name: Name,
-    /// Who is invited.
-    pub email: Email,
-    /// With what role.
-    pub role: Role,
-    /// Whether a user with this email exists already (and logs in with
-    /// its own password rather than choosing one).
-    pub user_exists: bool,
-    /// Until when the link works.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A pending invitation, as the workspace lists it.
-#[derive(Debug, Clone)]
-pub struct PendingInvitation {
-    /// Who is invited.
-    pub email: Email,
-    /// With what role.
-    pub role: Role,
-    /// Until when the link works.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// What a workspace's landing pages show of it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WorkspaceProfile {
-    /// The person to contact.
-    pub contact_name: Option<String>,
-    /// The email to write to.
-    pub contact_email: Option<String>,
-    /// The phone to call.
-    pub contact_phone: Option<String>,
-    /// The partner's website.
-    pub website: Option<String>,
-    /// Its logo (an https URL).
-    pub logo_url: Option<String>,
-}
-
-/// A public landing page: an activated campaign in its workspace.
-#[derive(Debug, Clone)]
-pub struct LandingPage {
-    /// The activation (its slug is the page's address).
-    pub activation: CampaignActivation,
-    /// The vendor's campaign.
-    pub campaign: Campaign,
-    /// The vendor's name.
-    pub vendor_name: Name,
-    /// The partner's workspace.
-    pub workspace: Workspace,
-    /// The partner's public profile.
-    pub profile: WorkspaceProfile,
-}
-
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    user_id: Uuid,
-    email: String,
-    display_name: Option<String>,
-    user_created_at: DateTime<Utc>,
-    user_locale: Option<String>,
-    workspace_id: Uuid,
-    name: String,
-    home_currency: String,
-    locale: String,
-    created_at: DateTime<Utc>,
-    role: String,
-    csrf: String,
-    seen_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ProfileRow {
-    contact_name: Option<String>,
-    contact_email: Option<String>,
-    contact_phone: Option<String>,
-    website: Option<String>,
-    logo_url: Option<String>,
-}
-
-impl From<ProfileRow> for WorkspaceProfile {
-    fn from(r: ProfileRow) -> Self {
-        WorkspaceProfile {
-            contact_name: r.contact_name,
-            contact_email: r.contact_email,
-            contact_phone: r.contact_phone,
-            website: r.website,
-            logo_url: r.logo_url,
-        }
-    }
-}
-
-/// An invitation as read: workspace, its name, email, role, expiry, and
-/// the user with that email if one exists.
-type InvitationRow = (Uuid, String, String, String, DateTime<Utc>, Option<Uuid>);
-
-/// How long an idle session lives: each request within it extends it.
-const IDLE: chrono::Duration = chrono::Duration::hours(12);
+use super::SystemStore;
 
 impl SystemStore {
     /// The user with this email, for the login form.
@@ -589,34 +432,35 @@ impl SystemStore {
     /// live (an archived campaign's page is gone).
     pub async fn landing_page(&self, slug: &str) -> Result<Option<LandingPage>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let activation: Option<ActivationRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE slug = $1"
-            ))
-            .bind(slug)
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let Some(activation) = activation.map(CampaignActivation::try_from).transpose()? else {
+        let activation: Option<CampaignActivation> = select!(
+            optional,
+            ActivationRow,
+            tx,
+            &format!("SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE slug = $1"),
+            slug
+        )?;
+        let Some(activation) = activation else {
             tx.commit().await?;
             return Ok(None);
         };
         let ws = activation.workspace_id.as_uuid();
-        let campaign: Option<CampaignRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let campaign: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
                 "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ))
-            .bind(ws)
-            .bind(activation.campaign_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        let workspace: Option<WorkspaceRow> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1")
-                .bind(ws)
-                .fetch_optional(&mut *c)
-                .await?
-        });
+            ),
+            ws,
+            activation.campaign_id.as_uuid()
+        )?;
+        let workspace: Option<Workspace> = select!(
+            optional,
+            WorkspaceRow,
+            tx,
+            "SELECT id, name, home_currency, locale, created_at FROM workspaces WHERE id = $1",
+            ws
+        )?;
         let vendor: Option<String> = on_tx!(tx, c => {
             sqlx::query_scalar("SELECT name FROM vendors WHERE id = $1")
                 .bind(activation.vendor_id.as_uuid())
@@ -628,7 +472,6 @@ impl SystemStore {
         let (Some(campaign), Some(workspace), Some(vendor)) = (campaign, workspace, vendor) else {
             return Ok(None);
         };
-        let campaign = Campaign::try_from(campaign)?;
         if campaign.status == CampaignStatus::Archived {
             return Ok(None);
         }
@@ -636,220 +479,8 @@ impl SystemStore {
             activation,
             campaign,
             vendor_name: parse("vendor", &vendor)?,
-            workspace: workspace.try_into()?,
+            workspace,
             profile,
         }))
     }
-}
-
-async fn put_password(tx: &mut Tx, user_id: UserId, phc: &str) -> Result<(), StoreError> {
-    on_tx!(*tx, c => {
-        sqlx::query(
-            "INSERT INTO user_passwords (user_id, phc, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET phc = excluded.phc, updated_at = excluded.updated_at",
-        )
-        .bind(user_id.as_uuid())
-        .bind(phc)
-        .bind(now())
-        .execute(&mut *c)
-        .await?;
-    });
-    Ok(())
-}
-
-async fn read_profile(tx: &mut Tx, ws: WorkspaceId) -> Result<WorkspaceProfile, StoreError> {
-    let row: Option<ProfileRow> = on_tx!(*tx, c => {
-        sqlx::query_as(
-            "SELECT contact_name, contact_email, contact_phone, website, logo_url \
-             FROM workspace_profiles WHERE workspace_id = $1",
-        )
-        .bind(ws.as_uuid())
-        .fetch_optional(&mut *c)
-        .await?
-    });
-    Ok(row.map(Into::into).unwrap_or_default())
-}
-
-impl PartnerStore {
-    /// Invites someone to the workspace by a link (the digest of its token).
-    pub async fn invite(
-        &self,
-        email: &Email,
-        role: Role,
-        digest: &[u8],
-        invited_by: Option<UserId>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        on_tx!(tx, c => {
-            sqlx::query(
-                "INSERT INTO invitations (workspace_id, digest, email, role, invited_by, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(self.workspace_id().as_uuid())
-            .bind(digest)
-            .bind(email.as_str())
-            .bind(role.as_str())
-            .bind(invited_by.map(|u| u.as_uuid()))
-            .bind(now())
-            .bind(expires_at)
-            .execute(&mut *c)
-            .await?;
-        });
-        tx.commit().await
-    }
-
-    /// Invitations not yet accepted and not expired.
-    pub async fn pending_invitations(&self) -> Result<Vec<PendingInvitation>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<(String, String, DateTime<Utc>)> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT email, role, expires_at FROM invitations \
-                 WHERE workspace_id = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY email",
-            )
-            .bind(self.workspace_id().as_uuid())
-            .bind(now())
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        rows.into_iter()
-            .map(|(email, role, expires_at)| {
-                Ok(PendingInvitation {
-                    email: parse("invitation", &email)?,
-                    role: parse("invitation", &role)?,
-                    expires_at,
-                })
-            })
-            .collect()
-    }
-
-    /// The workspace's public profile.
-    pub async fn profile(&self) -> Result<WorkspaceProfile, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let profile = read_profile(&mut tx, self.workspace_id()).await?;
-        tx.commit().await?;
-        Ok(profile)
-    }
-
-    /// Replaces the workspace's public profile.
-    pub async fn put_profile(&self, profile: &WorkspaceProfile) -> Result<(), StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        on_tx!(tx, c => {
-            sqlx::query(
-                "INSERT INTO workspace_profiles \
-                 (workspace_id, contact_name, contact_email, contact_phone, website, logo_url, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (workspace_id) DO UPDATE SET contact_name = excluded.contact_name, \
-                 contact_email = excluded.contact_email, contact_phone = excluded.contact_phone, \
-                 website = excluded.website, logo_url = excluded.logo_url, updated_at = excluded.updated_at",
-            )
-            .bind(self.workspace_id().as_uuid())
-            .bind(profile.contact_name.as_deref())
-            .bind(profile.contact_email.as_deref())
-            .bind(profile.contact_phone.as_deref())
-            .bind(profile.website.as_deref())
-            .bind(profile.logo_url.as_deref())
-            .bind(now())
-            .execute(&mut *c)
-            .await?;
-        });
-        tx.commit().await
-    }
-
-    /// Sets a member's own language (`None`: follow the browser).
-    pub async fn set_user_locale(
-        &self,
-        user_id: UserId,
-        locale: Option<&Locale>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        on_tx!(tx, c => {
-            sqlx::query(
-                "UPDATE users SET locale = $2 WHERE id = $1 AND EXISTS \
-                 (SELECT 1 FROM memberships m WHERE m.user_id = users.id AND m.workspace_id = $3)",
-            )
-            .bind(user_id.as_uuid())
-            .bind(locale.map(Locale::as_str))
-            .bind(self.workspace_id().as_uuid())
-            .execute(&mut *c)
-            .await?;
-        });
-        tx.commit().await
-    }
-}
-
-impl PartnerStore {
-    /// Changes a member's role. The workspace keeps at least one owner.
-    pub async fn set_member_role(&self, user_id: UserId, role: Role) -> Result<(), StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        let ws = self.workspace_id().as_uuid();
-        let current = member_role(&mut tx, ws, user_id).await?;
-        if current == Role::Owner.as_str() && role != Role::Owner {
-            ensure_another_owner(&mut tx, ws, user_id).await?;
-        }
-        on_tx!(tx, c => {
-            sqlx::query("UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws)
-                .bind(user_id.as_uuid())
-                .bind(role.as_str())
-                .execute(&mut *c)
-                .await?;
-        });
-        tx.commit().await
-    }
-
-    /// Removes a member: its access tokens and sessions in this workspace
-    /// go with it. The workspace keeps at least one owner.
-    pub async fn remove_member(&self, user_id: UserId) -> Result<(), StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        let ws = self.workspace_id().as_uuid();
-        let current = member_role(&mut tx, ws, user_id).await?;
-        if current == Role::Owner.as_str() {
-            ensure_another_owner(&mut tx, ws, user_id).await?;
-        }
-        on_tx!(tx, c => {
-            sqlx::query("DELETE FROM access_tokens WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws)
-                .bind(user_id.as_uuid())
-                .execute(&mut *c)
-                .await?;
-            sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws)
-                .bind(user_id.as_uuid())
-                .execute(&mut *c)
-                .await?;
-        });
-        tx.commit().await
-    }
-}
-
-/// A member's role, read in `tx`; not found when it is no member.
-async fn member_role(tx: &mut Tx, ws: Uuid, user_id: UserId) -> Result<String, StoreError> {
-    let role: Option<String> = on_tx!(*tx, c => {
-        sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-            .bind(ws)
-            .bind(user_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await?
-    });
-    role.ok_or_else(|| StoreError::not_found("member", user_id))
-}
-
-async fn ensure_another_owner(tx: &mut Tx, ws: Uuid, user_id: UserId) -> Result<(), StoreError> {
-    let others: i64 = on_tx!(*tx, c => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner' AND user_id <> $2",
-        )
-        .bind(ws)
-        .bind(user_id.as_uuid())
-        .fetch_one(&mut *c)
-        .await?
-    });
-    if others == 0 {
-        return Err(StoreError::Rule(
-            "the workspace needs another owner first".to_owned(),
-        ));
-    }
-    Ok(())
 }

@@ -3,15 +3,18 @@
 //! one indexed query, so the page stays fast however many leads there are.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use onepane_domain::deal::DealStatus;
-use onepane_domain::lead::LeadStatus;
+use onepane_domain::deal::*;
+use onepane_domain::lead::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::partner::{LEAD_COLUMNS, PartnerStore};
 use crate::rows::*;
+use crate::tables::deal_registrations::*;
+use crate::tables::leads::*;
 use crate::tx::{Access, on_tx};
+
+use super::PartnerStore;
 
 /// Per vendor, what the home page counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -129,37 +132,39 @@ impl PartnerStore {
     /// Vendor-sent leads waiting for accept or decline: the nearest
     /// deadline first, then the newest without one. Each half is read in
     /// index order, so the page does not sort every waiting lead.
-    pub async fn leads_awaiting_response(&self, limit: u32) -> Result<Vec<lead::Lead>, StoreError> {
+    pub async fn leads_awaiting_response(&self, limit: u32) -> Result<Vec<Lead>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let ws = self.workspace_id().as_uuid();
-        let mut rows: Vec<LeadRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let mut rows: Vec<Lead> = select!(
+            all,
+            LeadRow,
+            tx,
+            &format!(
                 "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND status = $2 \
                  AND respond_by IS NOT NULL AND source = 'vendor' ORDER BY respond_by, id LIMIT $3"
-            ))
-            .bind(ws)
-            .bind(LeadStatus::New.as_str())
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await?
-        });
+            ),
+            ws,
+            LeadStatus::New.as_str(),
+            i64::from(limit)
+        )?;
         let rest = i64::from(limit) - i64::try_from(rows.len()).unwrap_or(0);
         if rest > 0 {
-            let more: Vec<LeadRow> = on_tx!(tx, c => {
-                sqlx::query_as(&format!(
+            let more: Vec<Lead> = select!(
+                all,
+                LeadRow,
+                tx,
+                &format!(
                     "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND status = $2 \
                      AND respond_by IS NULL AND source = 'vendor' ORDER BY id DESC LIMIT $3"
-                ))
-                .bind(ws)
-                .bind(LeadStatus::New.as_str())
-                .bind(rest)
-                .fetch_all(&mut *c)
-                .await?
-            });
+                ),
+                ws,
+                LeadStatus::New.as_str(),
+                rest
+            )?;
             rows.extend(more);
         }
         tx.commit().await?;
-        convert_all(rows)
+        Ok(rows)
     }
 
     /// Registrations decided since `since`, and approved ones whose
@@ -169,43 +174,42 @@ impl PartnerStore {
         since: DateTime<Utc>,
         expiring_before: NaiveDate,
         limit: u32,
-    ) -> Result<Vec<deal::DealRegistration>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<DealRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+    ) -> Result<Vec<DealRegistration>, StoreError> {
+        select!(
+            all,
+            DealRow,
+            read(self),
+            &format!(
                 "SELECT {} FROM deal_registrations WHERE workspace_id = $1 \
                  AND ((decided_at IS NOT NULL AND decided_at > $2) \
                       OR (status = 'approved' AND protection_expires_on IS NOT NULL AND protection_expires_on < $3)) \
                  ORDER BY updated_at DESC LIMIT $4",
-                crate::partner::DEAL_COLUMNS
-            ))
-            .bind(self.workspace_id().as_uuid())
-            .bind(since)
-            .bind(expiring_before)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+                DEAL_COLUMNS
+            ),
+            self.workspace_id().as_uuid(),
+            since,
+            expiring_before,
+            i64::from(limit)
+        )
     }
 
     /// The pipeline registered with each vendor: submitted and approved
     /// registrations' amounts, summed exactly per currency.
     pub async fn pipeline(&self) -> Result<Vec<Pipeline>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<DealRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let rows: Vec<DealRegistration> = select!(
+            all,
+            DealRow,
+            tx,
+            &format!(
                 "SELECT {} FROM deal_registrations \
                  WHERE workspace_id = $1 AND status IN ('submitted', 'approved')",
-                crate::partner::DEAL_COLUMNS
-            ))
-            .bind(self.workspace_id().as_uuid())
-            .fetch_all(&mut *c)
-            .await?
-        });
+                DEAL_COLUMNS
+            ),
+            self.workspace_id().as_uuid()
+        )?;
         tx.commit().await?;
-        let deals: Vec<deal::DealRegistration> = convert_all(rows)?;
+        let deals: Vec<DealRegistration> = rows;
         let mut sums: std::collections::BTreeMap<(VendorId, String), Pipeline> = Default::default();
         for d in deals {
             let money = d.details.amount;

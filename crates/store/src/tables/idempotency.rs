@@ -3,9 +3,8 @@
 //! request, for a day.
 
 use chrono::{DateTime, Duration, Utc};
-use onepane_domain::{VendorId, WorkspaceId};
+use onepane_domain::*;
 
-use crate::access::SystemStore;
 use crate::tx::{Access, Scope, on_tx};
 use crate::{Store, StoreError, now};
 
@@ -77,7 +76,7 @@ pub enum Claim {
 }
 
 #[derive(sqlx::FromRow)]
-struct Record {
+pub(crate) struct Record {
     request_hash: Vec<u8>,
     state: String,
     response_status: Option<i32>,
@@ -203,21 +202,5 @@ impl Store {
             .await?;
         });
         tx.commit().await
-    }
-}
-
-impl SystemStore {
-    /// Deletes idempotency records past their day; returns how many.
-    pub async fn expire_idempotency_keys(&self) -> Result<u64, StoreError> {
-        let mut tx = self.begin(Access::Write).await?;
-        let n = on_tx!(tx, c => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                .bind(now() - IDEMPOTENCY_TTL)
-                .execute(&mut *c)
-                .await?
-                .rows_affected()
-        });
-        tx.commit().await?;
-        Ok(n)
     }
 }

@@ -1,14 +1,20 @@
 //! The operator's explicit operations: organizations, people and links.
 //! Nothing here reads a workspace's business data.
 
-use onepane_domain::activity::Actor;
-use onepane_domain::program::{LinkStatus, PartnerType, Role, Tier, VendorKind};
-use onepane_domain::text::{Email, Name};
-use onepane_domain::workspace::{NewWorkspace, User, Vendor, VendorLink, Workspace};
-use onepane_domain::{UserId, VendorId, WorkspaceId};
+use onepane_domain::activity::*;
+use onepane_domain::text::*;
+use onepane_domain::workspace::*;
+use onepane_domain::*;
 use sqlx::types::Json;
+use uuid::Uuid;
 
-use crate::rows::{LinkRow, UserRow, VendorRow, WorkspaceRow, actor_columns, convert_all};
+use crate::rows::select;
+use crate::tables::accounts::*;
+use crate::tables::audit::*;
+use crate::tables::credentials::*;
+use crate::tables::links::*;
+use crate::tables::vendors::*;
+use crate::tables::workspaces::*;
 use crate::tx::{Access, Scope, Tx, on_tx};
 use crate::{Store, StoreError, now};
 
@@ -17,9 +23,6 @@ use crate::{Store, StoreError, now};
 pub struct OperatorStore {
     pub(crate) store: Store,
 }
-
-pub(crate) const LINK_COLUMNS: &str =
-    "workspace_id, vendor_id, tier, partner_type, status, created_at, updated_at";
 
 impl OperatorStore {
     pub(crate) fn new(store: Store) -> Self {
@@ -121,7 +124,7 @@ impl OperatorStore {
     ) -> Result<VendorLink, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         ensure_workspace(&mut tx, workspace_id).await?;
-        let found: Option<(uuid::Uuid,)> = on_tx!(tx, c => {
+        let found: Option<(Uuid,)> = on_tx!(tx, c => {
             sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
                 .bind(vendor_id.as_uuid())
                 .fetch_optional(&mut *c)
@@ -166,98 +169,144 @@ impl OperatorStore {
         status: LinkStatus,
     ) -> Result<VendorLink, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<LinkRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
+        let row: Option<VendorLink> = select!(
+            optional,
+            LinkRow,
+            tx,
+            &format!(
                 "UPDATE vendor_links SET status = $3, updated_at = $4 \
                  WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
-            ))
-            .bind(workspace_id.as_uuid())
-            .bind(vendor_id.as_uuid())
-            .bind(status.as_str())
-            .bind(now())
-            .fetch_optional(&mut *c)
-            .await?
-        });
+            ),
+            workspace_id.as_uuid(),
+            vendor_id.as_uuid(),
+            status.as_str(),
+            now()
+        )?;
         let row = row
             .ok_or_else(|| StoreError::not_found("link", format!("{workspace_id}/{vendor_id}")))?;
         tx.commit().await?;
-        row.try_into()
+        Ok(row)
     }
 
     /// Every workspace, oldest first.
     pub async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<WorkspaceRow> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT id, name, home_currency, locale, created_at FROM workspaces ORDER BY id",
-            )
-            .fetch_all(&mut *c)
-            .await?
-        });
-        tx.commit().await?;
-        convert_all(rows)
+        select!(
+            all,
+            WorkspaceRow,
+            read(self),
+            "SELECT id, name, home_currency, locale, created_at FROM workspaces ORDER BY id",
+        )
     }
 
     /// Every vendor, oldest first.
     pub async fn vendors(&self) -> Result<Vec<Vendor>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows: Vec<VendorRow> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT id, name, kind, created_at FROM vendors ORDER BY id")
-                .fetch_all(&mut *c)
+        select!(
+            all,
+            VendorRow,
+            read(self),
+            "SELECT id, name, kind, created_at FROM vendors ORDER BY id"
+        )
+    }
+
+    /// Creates an API client for a vendor, with the hash of its secret.
+    pub async fn create_api_client(
+        &self,
+        vendor_id: VendorId,
+        name: &Name,
+        secret_hash: &str,
+        scopes: &[String],
+    ) -> Result<ApiClient, StoreError> {
+        let scopes_text = scope_list(scopes)?;
+        let mut tx = self.store.begin(Scope::Operator, Access::Write).await?;
+        let exists: Option<Uuid> = on_tx!(tx, c => {
+            sqlx::query_scalar("SELECT id FROM vendors WHERE id = $1")
+                .bind(vendor_id.as_uuid())
+                .fetch_optional(&mut *c)
                 .await?
         });
+        if exists.is_none() {
+            return Err(StoreError::not_found("vendor", vendor_id));
+        }
+        let client = ApiClient {
+            id: ApiClientId::new(),
+            vendor_id,
+            name: name.clone(),
+            secret_hash: secret_hash.to_owned(),
+            scopes: scopes.to_vec(),
+            created_at: now(),
+            revoked_at: None,
+        };
+        on_tx!(tx, c => {
+            sqlx::query(&format!(
+                "INSERT INTO api_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, NULL)"
+            ))
+            .bind(vendor_id.as_uuid())
+            .bind(client.id.as_uuid())
+            .bind(name.as_str())
+            .bind(secret_hash)
+            .bind(&scopes_text)
+            .bind(client.created_at)
+            .execute(&mut *c)
+            .await?;
+        });
         tx.commit().await?;
-        convert_all(rows)
+        Ok(client)
     }
-}
 
-async fn ensure_workspace(tx: &mut Tx, workspace_id: WorkspaceId) -> Result<(), StoreError> {
-    let found: Option<(uuid::Uuid,)> = on_tx!(*tx, c => {
-        sqlx::query_as("SELECT id FROM workspaces WHERE id = $1")
+    /// Revokes an API client: it gets no new tokens. Tokens already issued
+    /// stay valid until they expire (minutes).
+    pub async fn revoke_api_client(&self, id: ApiClientId) -> Result<ApiClient, StoreError> {
+        let mut tx = self.store.begin(Scope::Operator, Access::Write).await?;
+        let row: Option<ApiClient> = select!(
+            optional,
+            ClientRow,
+            tx,
+            &format!(
+                "UPDATE api_clients SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
+                 RETURNING {CLIENT_COLUMNS}"
+            ),
+            id.as_uuid(),
+            now()
+        )?;
+        tx.commit().await?;
+        row.ok_or_else(|| StoreError::not_found("API client", id))
+    }
+
+    /// Creates a personal access token for the member of a workspace with
+    /// this email, stored as the digest of the token.
+    pub async fn create_access_token(
+        &self,
+        workspace_id: WorkspaceId,
+        email: &Email,
+        name: &Name,
+        token_hash: &[u8],
+    ) -> Result<AccessToken, StoreError> {
+        let mut tx = self.store.begin(Scope::Operator, Access::Write).await?;
+        let member: Option<Uuid> = on_tx!(tx, c => {
+            sqlx::query_scalar(
+                "SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id \
+                 WHERE m.workspace_id = $1 AND u.email = $2",
+            )
             .bind(workspace_id.as_uuid())
+            .bind(email.as_str())
             .fetch_optional(&mut *c)
             .await?
-    });
-    found
-        .map(|_| ())
-        .ok_or_else(|| StoreError::not_found("workspace", workspace_id))
-}
+        });
+        let Some(user_id) = member.map(UserId::from_uuid) else {
+            return Err(StoreError::Rule(format!(
+                "{email} is not a member of workspace {workspace_id}"
+            )));
+        };
+        let token = insert_token(&mut tx, workspace_id, user_id, name, token_hash).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
 
-async fn upsert_user(tx: &mut Tx, email: &Email) -> Result<User, StoreError> {
-    let row: UserRow = on_tx!(*tx, c => {
-        sqlx::query_as(
-            "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (email) DO UPDATE SET email = excluded.email \
-             RETURNING id, email, display_name, created_at",
-        )
-        .bind(UserId::new().as_uuid())
-        .bind(email.as_str())
-        .bind(now())
-        .fetch_one(&mut *c)
-        .await?
-    });
-    row.try_into()
-}
-
-async fn add_member(
-    tx: &mut Tx,
-    workspace_id: WorkspaceId,
-    user_id: UserId,
-    role: Role,
-) -> Result<(), StoreError> {
-    on_tx!(*tx, c => {
-        sqlx::query(
-            "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
-        )
-        .bind(workspace_id.as_uuid())
-        .bind(user_id.as_uuid())
-        .bind(role.as_str())
-        .bind(now())
-        .execute(&mut *c)
-        .await?;
-    });
-    Ok(())
+    /// Stores a new signing key and retires the one that signed until now.
+    pub async fn rotate_signing_key(&self, key: &StoredSigningKey) -> Result<(), StoreError> {
+        let tx = self.store.begin(Scope::Operator, Access::Write).await?;
+        rotate(tx, key).await
+    }
 }
 
 async fn audit(
@@ -273,7 +322,7 @@ async fn audit(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(workspace_id.as_uuid())
-        .bind(onepane_domain::AuditEventId::new().as_uuid())
+        .bind(AuditEventId::new().as_uuid())
         .bind(actor_type)
         .bind(actor_id)
         .bind(action)

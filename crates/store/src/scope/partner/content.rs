@@ -1,0 +1,219 @@
+//! What linked vendors publish to a workspace: campaigns (and their activations) and assets.
+
+use onepane_domain::activity::*;
+use onepane_domain::campaign::*;
+use onepane_domain::text::*;
+use onepane_domain::*;
+
+use crate::rows::select;
+use crate::tables::assets::*;
+use crate::tables::campaigns::*;
+use crate::tables::prefixed;
+use crate::tables::webhooks::*;
+use crate::tx::{Access, Tx, on_tx};
+use crate::{StoreError, now};
+
+use super::PartnerStore;
+
+impl PartnerStore {
+    /// Published, running campaigns of actively linked vendors whose audience
+    /// includes this workspace (by the tier and partner type of its link),
+    /// newest first.
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let links = self.active_links(&mut tx).await?;
+        let rows: Vec<Campaign> = select!(
+            all,
+            CampaignRow,
+            tx,
+            &format!(
+                "SELECT {} FROM campaigns c JOIN vendor_links l \
+                   ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
+                 WHERE c.workspace_id = $1 AND c.status = 'published' ORDER BY c.id DESC",
+                prefixed("c", CAMPAIGN_COLUMNS)
+            ),
+            self.ws()
+        )?;
+        tx.commit().await?;
+        let today = now().date_naive();
+        let campaigns: Vec<Campaign> = rows;
+        Ok(campaigns
+            .into_iter()
+            .filter(|c| in_audience(&links, c.vendor_id, &c.content.audience))
+            .filter(|c| c.content.window.contains(today))
+            .collect())
+    }
+
+    /// One campaign: one this workspace may activate, or has activated
+    /// (whatever its status now).
+    pub async fn campaign(&self, id: CampaignId) -> Result<Campaign, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let row: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
+                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
+            ),
+            self.ws(),
+            id.as_uuid()
+        )?;
+        let campaign: Campaign = row.ok_or_else(|| StoreError::not_found("campaign", id))?;
+        let links = self.active_links(&mut tx).await?;
+        let activated = self.activation_of(&mut tx, id).await?.is_some();
+        tx.commit().await?;
+        if activated || in_audience(&links, campaign.vendor_id, &campaign.content.audience) {
+            Ok(campaign)
+        } else {
+            Err(StoreError::not_found("campaign", id))
+        }
+    }
+
+    async fn activation_of(
+        &self,
+        tx: &mut Tx,
+        campaign_id: CampaignId,
+    ) -> Result<Option<CampaignActivation>, StoreError> {
+        let row: Option<CampaignActivation> = select!(
+            optional,
+            ActivationRow,
+            *tx,
+            &format!(
+                "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE workspace_id = $1 AND campaign_id = $2"
+            ),
+            self.ws(),
+            campaign_id.as_uuid()
+        )?;
+        Ok(row)
+    }
+
+    /// Activates a campaign: one click, one landing page. Activating an
+    /// already active campaign returns the existing activation.
+    pub async fn activate_campaign(
+        &self,
+        campaign_id: CampaignId,
+        by: Option<UserId>,
+    ) -> Result<CampaignActivation, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let row: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
+                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
+            ),
+            self.ws(),
+            campaign_id.as_uuid()
+        )?;
+        let campaign: Campaign =
+            row.ok_or_else(|| StoreError::not_found("campaign", campaign_id))?;
+        if campaign.status != CampaignStatus::Published {
+            return Err(StoreError::Rule(
+                "the campaign is archived and cannot be activated".into(),
+            ));
+        }
+        let links = self.active_links(&mut tx).await?;
+        if !in_audience(&links, campaign.vendor_id, &campaign.content.audience) {
+            return Err(StoreError::not_found("campaign", campaign_id));
+        }
+        if let Some(existing) = self.activation_of(&mut tx, campaign_id).await? {
+            tx.commit().await?;
+            return Ok(existing);
+        }
+        ensure_running(&campaign)?;
+        let id = ActivationId::new();
+        let name = campaign.content.variants.first().name.as_str().to_owned();
+        // The id's random tail keeps slugs unique without a lookup.
+        let suffix: String = id
+            .to_string()
+            .chars()
+            .rev()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        let activation = CampaignActivation {
+            id,
+            workspace_id: self.workspace_id,
+            vendor_id: campaign.vendor_id,
+            campaign_id,
+            slug: Slug::derive(&name, &suffix),
+            activated_by: by,
+            activated_at: now(),
+        };
+        // Two clicks at once make one activation: the second finds the first.
+        let inserted = on_tx!(tx, c => {
+            sqlx::query(&format!(
+                "INSERT INTO campaign_activations ({ACTIVATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (workspace_id, campaign_id) DO NOTHING"
+            ))
+            .bind(self.ws())
+            .bind(activation.id.as_uuid())
+            .bind(activation.vendor_id.as_uuid())
+            .bind(campaign_id.as_uuid())
+            .bind(activation.slug.as_str())
+            .bind(by.map(|u| u.as_uuid()))
+            .bind(activation.activated_at)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| StoreError::conflict_on_unique(e, || "the landing page address is taken; try again".into()))?
+            .rows_affected()
+        });
+        if inserted == 0 {
+            let existing = self.activation_of(&mut tx, campaign_id).await?;
+            tx.commit().await?;
+            return existing.ok_or_else(|| StoreError::not_found("activation", campaign_id));
+        }
+        emit(
+            &mut tx,
+            campaign.vendor_id,
+            WebhookEvent::CampaignActivated,
+            serde_json::json!({
+                "workspace_id": self.workspace_id,
+                "campaign_external_id": campaign.external_id,
+                "activation_id": activation.id,
+                "slug": activation.slug,
+                "activated_at": activation.activated_at,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(activation)
+    }
+
+    /// The workspace's activations, newest first.
+    pub async fn activations(&self) -> Result<Vec<CampaignActivation>, StoreError> {
+        select!(
+            all,
+            ActivationRow,
+            read(self),
+            &format!(
+                "SELECT {ACTIVATION_COLUMNS} FROM campaign_activations WHERE workspace_id = $1 ORDER BY id DESC"
+            ),
+            self.ws()
+        )
+    }
+
+    /// Assets of actively linked vendors meant for this workspace, newest first.
+    pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let links = self.active_links(&mut tx).await?;
+        let rows: Vec<Asset> = select!(
+            all,
+            AssetRow,
+            tx,
+            &format!(
+                "SELECT {} FROM assets a JOIN vendor_links l \
+                   ON l.workspace_id = a.workspace_id AND l.vendor_id = a.vendor_id AND l.status = 'active' \
+                 WHERE a.workspace_id = $1 ORDER BY a.id DESC",
+                prefixed("a", ASSET_COLUMNS)
+            ),
+            self.ws()
+        )?;
+        tx.commit().await?;
+        let assets: Vec<Asset> = rows;
+        Ok(assets
+            .into_iter()
+            .filter(|a| in_audience(&links, a.vendor_id, &a.content.audience))
+            .collect())
+    }
+}

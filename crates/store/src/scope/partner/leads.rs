@@ -1,0 +1,248 @@
+//! A workspace's leads.
+
+use onepane_domain::activity::*;
+use onepane_domain::campaign::*;
+use onepane_domain::lead::*;
+use onepane_domain::text::*;
+use onepane_domain::*;
+use uuid::Uuid;
+
+use crate::rows::select;
+use crate::tables::campaigns::*;
+use crate::tables::leads::*;
+use crate::tables::notifications::*;
+use crate::tables::outbox::*;
+use crate::tables::webhooks::*;
+use crate::tx::{Access, on_tx};
+use crate::{StoreError, now};
+
+use super::{LeadFilter, Page, PartnerStore};
+
+impl PartnerStore {
+    /// Enters a lead by hand.
+    pub async fn create_manual_lead(&self, new: &NewManualLead) -> Result<Lead, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        if let Some(v) = new.vendor_id {
+            self.active_link(&mut tx, v).await?;
+        }
+        let at = now();
+        let lead = Lead {
+            id: LeadId::new(),
+            workspace_id: self.workspace_id,
+            vendor_id: new.vendor_id,
+            campaign_id: None,
+            activation_id: None,
+            external_id: None,
+            source: LeadSource::Manual,
+            status: LeadStatus::New,
+            contact: new.contact.clone(),
+            company: new.company.clone(),
+            message: new.message.clone(),
+            respond_by: None,
+            shared_with_vendor_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        insert_lead(&mut tx, &lead).await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Records a lead captured by an activation's landing page, attributed
+    /// to the campaign and its vendor, and notifies the workspace.
+    pub async fn capture_campaign_lead(&self, new: &NewCampaignLead) -> Result<Lead, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let row: Option<(Uuid, Uuid, String)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT a.campaign_id, a.vendor_id, c.status FROM campaign_activations a \
+                 JOIN campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
+                 WHERE a.workspace_id = $1 AND a.id = $2",
+            )
+            .bind(self.ws())
+            .bind(new.activation_id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let (campaign_id, vendor_id, status) =
+            row.ok_or_else(|| StoreError::not_found("activation", new.activation_id))?;
+        if status != CampaignStatus::Published.as_str() {
+            return Err(StoreError::Rule(
+                "the campaign has ended and takes no more leads".into(),
+            ));
+        }
+        let row: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            tx,
+            &format!(
+                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
+            ),
+            self.ws(),
+            campaign_id
+        )?;
+        let campaign: Campaign =
+            row.ok_or_else(|| StoreError::not_found("campaign", campaign_id))?;
+        ensure_running(&campaign)?;
+        let at = now();
+        let lead = Lead {
+            id: LeadId::new(),
+            workspace_id: self.workspace_id,
+            vendor_id: Some(VendorId::from_uuid(vendor_id)),
+            campaign_id: Some(CampaignId::from_uuid(campaign_id)),
+            activation_id: Some(new.activation_id),
+            external_id: None,
+            source: LeadSource::Campaign,
+            status: LeadStatus::New,
+            contact: new.contact.clone(),
+            company: new.company.clone(),
+            message: new.message.clone(),
+            respond_by: None,
+            shared_with_vendor_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        insert_lead(&mut tx, &lead).await?;
+        // The vendor reads counts, never the leads: keep the count beside
+        // the activation it can see.
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE campaign_activations SET lead_count = lead_count + 1 WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(self.ws())
+            .bind(new.activation_id.as_uuid())
+            .execute(&mut *c)
+            .await?;
+        });
+        let title = Name::parse(&format!("New lead: {}", lead.contact.name))
+            .unwrap_or_else(|_| lead.contact.name.clone());
+        insert_notification(
+            &mut tx,
+            self.workspace_id,
+            &NewNotification {
+                kind: NotificationKind::NewLead,
+                vendor_id: lead.vendor_id,
+                title,
+                body: None,
+                link: Some(format!("/leads/{}", lead.id)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Leads, newest first, filtered.
+    pub async fn leads(
+        &self,
+        filter: &LeadFilter,
+        page: Page<LeadId>,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let text = filter
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", escape_like(&t.to_lowercase())));
+        let rows: Vec<Lead> = select!(
+            all,
+            LeadRow,
+            tx,
+            &format!(
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 \
+                 AND ($2 IS NULL OR vendor_id = $2) \
+                 AND ($3 IS NULL OR status = $3) \
+                 AND ($4 IS NULL OR campaign_id = $4) \
+                 AND ($5 IS NULL OR search_text LIKE $5 ESCAPE '\\') \
+                 AND ($6 IS NULL OR id < $6) \
+                 ORDER BY id DESC LIMIT $7"
+            ),
+            self.ws(),
+            filter.vendor_id.map(|v| v.as_uuid()),
+            filter.status.map(|s| s.as_str()),
+            filter.campaign_id.map(|v| v.as_uuid()),
+            text.as_deref(),
+            page.after.map(|v| v.as_uuid()),
+            page.limit()
+        )?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// One lead.
+    pub async fn lead(&self, id: LeadId) -> Result<Lead, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Moves a lead to a new status, as the lead state machine allows.
+    pub async fn set_lead_status(&self, id: LeadId, to: LeadStatus) -> Result<Lead, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
+        let from = lead.status;
+        lead.status = from
+            .transition(lead.source, to)
+            .map_err(|e| StoreError::Rule(e.to_string()))?;
+        lead.updated_at = now();
+        // Only from the status just read: a concurrent change (PostgreSQL
+        // reads committed data, so it can slip in) makes this a conflict.
+        let moved = on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE leads SET status = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND id = $2 AND status = $5",
+            )
+            .bind(self.ws())
+            .bind(id.as_uuid())
+            .bind(lead.status.as_str())
+            .bind(lead.updated_at)
+            .bind(from.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        if moved == 0 {
+            return Err(StoreError::Conflict(format!(
+                "lead {id} changed while it was being updated; reload it and try again"
+            )));
+        }
+        mark_lead_changed(&mut tx, self.workspace_id, id.as_uuid(), lead.updated_at).await?;
+        // The vendor is told only while it is linked: an ended link's
+        // vendor learns nothing more about the workspace.
+        if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted) =
+            (lead.source, lead.vendor_id, lead.status)
+            && self.active_links(&mut tx).await?.contains_key(&vendor)
+        {
+            emit(
+                &mut tx,
+                vendor,
+                WebhookEvent::LeadAccepted,
+                serde_json::json!({
+                    "workspace_id": self.workspace_id,
+                    "lead_id": lead.id,
+                    "external_id": lead.external_id,
+                    "accepted_at": lead.updated_at,
+                }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Shares a lead's details with its vendor.
+    pub async fn share_lead(&self, id: LeadId) -> Result<Lead, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
+        let Some(vendor) = lead.vendor_id else {
+            return Err(StoreError::Rule(
+                "the lead is not attributed to a vendor".into(),
+            ));
+        };
+        let at = now();
+        lead.shared_with_vendor_at = Some(lead.shared_with_vendor_at.unwrap_or(at));
+        lead.updated_at = at;
+        share(&mut tx, self.workspace_id, id, vendor, at).await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+}

@@ -1,0 +1,136 @@
+//! Delivering vendors' webhooks.
+
+use onepane_domain::*;
+
+use crate::tables::webhooks::*;
+use crate::tx::{Access, Tx, on_tx};
+use crate::{StoreError, now};
+
+use super::SystemStore;
+
+impl SystemStore {
+    /// Claims up to `limit` due deliveries: each is pushed back by `lease`,
+    /// so another dispatcher does not send it while this one is. Events for
+    /// a vendor that is not subscribed to them (or subscribed after they
+    /// happened) are dropped.
+    pub async fn claim_due_deliveries(
+        &self,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let at = now();
+        let lock = match &tx {
+            Tx::Postgres(_) => " FOR UPDATE OF d SKIP LOCKED",
+            Tx::Sqlite(..) => "",
+        };
+        let rows: Vec<DueRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT d.vendor_id, d.id, d.event, d.payload, d.status, d.attempts, d.next_attempt_at, \
+                        d.last_attempt_at, d.last_response_status, d.last_error, d.created_at, d.delivered_at, \
+                        s.url, s.events, s.sealed_secret, s.created_at AS subscribed_at \
+                 FROM webhook_deliveries d LEFT JOIN webhook_subscriptions s ON s.vendor_id = d.vendor_id \
+                 WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+                 ORDER BY d.next_attempt_at LIMIT $2{lock}"
+            ))
+            .bind(at)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            let delivery = WebhookDelivery::try_from(row.delivery)?;
+            let wanted = match (&row.events, row.subscribed_at) {
+                (Some(events), Some(since)) => {
+                    since <= delivery.created_at
+                        && events
+                            .split_whitespace()
+                            .any(|e| e == delivery.event.as_str())
+                }
+                _ => false,
+            };
+            let target = row.url.zip(row.sealed_secret).filter(|_| wanted);
+            on_tx!(tx, c => {
+                match &target {
+                    Some(_) => sqlx::query(
+                        "UPDATE webhook_deliveries SET next_attempt_at = $3 WHERE vendor_id = $1 AND id = $2",
+                    )
+                    .bind(delivery.vendor_id.as_uuid())
+                    .bind(delivery.id.as_uuid())
+                    .bind(at + lease)
+                    .execute(&mut *c)
+                    .await?,
+                    None => sqlx::query("DELETE FROM webhook_deliveries WHERE vendor_id = $1 AND id = $2")
+                        .bind(delivery.vendor_id.as_uuid())
+                        .bind(delivery.id.as_uuid())
+                        .execute(&mut *c)
+                        .await?,
+                };
+            });
+            if let Some((url, sealed_secret)) = target {
+                due.push(DueDelivery {
+                    delivery,
+                    url,
+                    sealed_secret,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(due)
+    }
+
+    /// Records an attempt's outcome.
+    pub async fn record_attempt(
+        &self,
+        vendor_id: VendorId,
+        id: WebhookDeliveryId,
+        attempt: &Attempt,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let at = now();
+        let (status, code, error, next, delivered_at) = match attempt {
+            Attempt::Delivered { status } => {
+                (DeliveryStatus::Delivered, Some(*status), None, at, Some(at))
+            }
+            Attempt::Failed {
+                status,
+                error,
+                retry_at,
+            } => match retry_at {
+                Some(when) => (
+                    DeliveryStatus::Pending,
+                    *status,
+                    Some(error.as_str()),
+                    *when,
+                    None,
+                ),
+                None => (
+                    DeliveryStatus::Dead,
+                    *status,
+                    Some(error.as_str()),
+                    at,
+                    None,
+                ),
+            },
+        };
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4, \
+                 last_attempt_at = $5, last_response_status = $6, last_error = $7, delivered_at = $8 \
+                 WHERE vendor_id = $1 AND id = $2",
+            )
+            .bind(vendor_id.as_uuid())
+            .bind(id.as_uuid())
+            .bind(status.as_str())
+            .bind(next)
+            .bind(at)
+            .bind(code.map(i32::from))
+            .bind(error)
+            .bind(delivered_at)
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await
+    }
+}

@@ -1,0 +1,201 @@
+//! The vendor scope: one vendor's own rows, only in workspaces actively
+//! linked to it. A vendor never sees another vendor's rows, nor learns which
+//! other vendors a partner works with.
+
+use onepane_domain::activity::*;
+use onepane_domain::text::*;
+use onepane_domain::workspace::*;
+use onepane_domain::*;
+use uuid::Uuid;
+
+use crate::rows::*;
+use crate::tables::audit::*;
+use crate::tables::links::*;
+use crate::tables::prefixed;
+use crate::tables::vendors::*;
+use crate::tx::{Access, Scope, Tx, on_tx};
+use crate::{Store, StoreError, now};
+
+mod content;
+mod leads;
+mod sync;
+mod webhooks;
+
+/// What [`VendorStore::backfill`] brought into a workspace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backfilled {
+    /// Published campaigns.
+    pub campaigns: usize,
+    /// Assets.
+    pub assets: usize,
+    /// Price lists.
+    pub price_lists: usize,
+    /// Their items.
+    pub price_items: usize,
+}
+
+/// A linked workspace as its vendor sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The partner organization's name.
+    pub name: Name,
+    /// The link's terms.
+    pub link: VendorLink,
+}
+
+/// One vendor's handle. Built by [`Store::vendor`].
+#[derive(Debug, Clone)]
+pub struct VendorStore {
+    store: Store,
+    vendor_id: VendorId,
+}
+
+impl VendorStore {
+    pub(crate) fn new(store: Store, vendor_id: VendorId) -> Self {
+        Self { store, vendor_id }
+    }
+
+    /// The vendor this scope is for.
+    pub fn vendor_id(&self) -> VendorId {
+        self.vendor_id
+    }
+
+    pub(crate) fn v(&self) -> Uuid {
+        self.vendor_id.as_uuid()
+    }
+
+    pub(crate) async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
+        self.store
+            .begin(Scope::Vendor(self.vendor_id), access)
+            .await
+    }
+
+    /// The vendor organization.
+    pub async fn vendor(&self) -> Result<Vendor, StoreError> {
+        select!(
+            optional,
+            VendorRow,
+            read(self),
+            "SELECT id, name, kind, created_at FROM vendors WHERE id = $1",
+            self.v()
+        )?
+        .ok_or_else(|| StoreError::not_found("vendor", self.vendor_id))
+    }
+
+    /// The workspaces actively linked to this vendor, by name.
+    pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<(String, LinkRow)> = on_tx!(tx, c => {
+            use sqlx::Row;
+            sqlx::query(&format!(
+                "SELECT w.name AS workspace_name, {} FROM vendor_links l \
+                 JOIN workspaces w ON w.id = l.workspace_id \
+                 WHERE l.vendor_id = $1 AND l.status = 'active' ORDER BY w.name, w.id",
+                prefixed("l", LINK_COLUMNS)
+            ))
+            .bind(self.v())
+            .fetch_all(&mut *c)
+            .await?
+            .into_iter()
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("workspace_name")?, <LinkRow as sqlx::FromRow<_>>::from_row(&r)?)))
+            .collect::<Result<Vec<_>, _>>()?
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(name, row)| {
+                let link = VendorLink::try_from(row)?;
+                Ok(Partner {
+                    workspace_id: link.workspace_id,
+                    name: parse("workspace", &name)?,
+                    link,
+                })
+            })
+            .collect()
+    }
+
+    async fn active_links(&self, tx: &mut Tx) -> Result<Vec<VendorLink>, StoreError> {
+        let rows: Vec<VendorLink> = select!(
+            all,
+            LinkRow,
+            *tx,
+            &format!(
+                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE vendor_id = $1 AND status = 'active' ORDER BY workspace_id"
+            ),
+            self.v()
+        )?;
+        Ok(rows)
+    }
+
+    async fn linked_workspaces(&self, tx: &mut Tx) -> Result<Vec<WorkspaceId>, StoreError> {
+        Ok(self
+            .active_links(tx)
+            .await?
+            .into_iter()
+            .map(|l| l.workspace_id)
+            .collect())
+    }
+
+    pub(crate) async fn ensure_linked(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+    ) -> Result<VendorLink, StoreError> {
+        let row: Option<VendorLink> = select!(
+            optional,
+            LinkRow,
+            *tx,
+            &format!(
+                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2 AND status = 'active'"
+            ),
+            ws.as_uuid(),
+            self.v()
+        )?;
+        row.ok_or(StoreError::NotLinked(ws))
+    }
+
+    /// Sets a linked partner's program tier.
+    pub async fn set_tier(&self, ws: WorkspaceId, tier: Tier) -> Result<VendorLink, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        self.ensure_linked(&mut tx, ws).await?;
+        let row: LinkRow = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "UPDATE vendor_links SET tier = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
+            ))
+            .bind(ws.as_uuid())
+            .bind(self.v())
+            .bind(tier.as_str())
+            .bind(now())
+            .fetch_one(&mut *c)
+            .await?
+        });
+        self.audit(&mut tx, ws, "vendor.tier-set", tier.as_str())
+            .await?;
+        tx.commit().await?;
+        row.try_into()
+    }
+
+    async fn audit(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        action: &str,
+        subject: &str,
+    ) -> Result<(), StoreError> {
+        insert_audit(
+            tx,
+            &AuditEvent {
+                id: AuditEventId::new(),
+                workspace_id: ws,
+                actor: Actor::Vendor(self.vendor_id),
+                action: action.to_owned(),
+                subject: Some(subject.to_owned()),
+                detail: serde_json::json!({}),
+                at: now(),
+            },
+        )
+        .await
+    }
+}

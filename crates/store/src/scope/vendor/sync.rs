@@ -1,0 +1,624 @@
+//! What the sync engine keeps: connections' sealed secrets, where each
+//! source stream stands, what each source record last looked like, sync
+//! runs, the CRM outbox (leads and deal registrations) and its pushes to
+//! CRM sinks, and pending OAuth authorizations.
+//!
+//! - A source's page is written in its vendor's scope, into the
+//!   connection's workspace only, together with the stream's new position,
+//!   in one transaction: a sync that stops anywhere resumes from the last
+//!   committed page with nothing lost and nothing doubled.
+//! - A record whose content hash has not changed is not written at all.
+//! - After a full-refresh pass read whole in one run, records the source
+//!   gave before and not in the pass are deleted (campaigns archived);
+//!   leads and the tier never are.
+//! - A lead or deal registration written anywhere marks the outbox in the
+//!   same transaction; the engine fans the outbox out to each CRM sink's
+//!   pushes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use onepane_domain::lead::*;
+use onepane_domain::record::*;
+use onepane_domain::workspace::VendorLink;
+use onepane_domain::*;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::codec::DbDecimal;
+use crate::tables::LOOKUP_CHUNK;
+use crate::tables::leads::*;
+use crate::tables::sources::*;
+use crate::tx::{Access, Tx, on_tx};
+use crate::{StoreError, now};
+
+use super::VendorStore;
+
+/// A record of a page that differs from what the source gave before.
+struct Changed<'r> {
+    /// Its place in the page.
+    index: usize,
+    /// Its key in the stream.
+    key: &'r str,
+    /// Its content hash.
+    hash: &'r [u8],
+    /// The record.
+    record: &'r Record,
+    /// Whether the source gave it before.
+    before: bool,
+}
+
+/// A record written: its key, its content hash, and whether the source
+/// gave it before.
+type Written<'r> = (&'r str, &'r [u8], bool);
+
+/// Sorts a page's records into those that changed and the keys of those
+/// that did not (by their content hashes).
+fn sort_out_changed<'r>(
+    records: &'r [(String, Vec<u8>, &'r Record)],
+    known: &HashMap<String, Vec<u8>>,
+) -> (Vec<Changed<'r>>, Vec<&'r str>) {
+    let mut changed = Vec::new();
+    let mut unchanged = Vec::new();
+    for (index, (key, hash, record)) in records.iter().enumerate() {
+        let before = known.get(key.as_str());
+        if before == Some(hash) {
+            unchanged.push(key.as_str());
+        } else {
+            changed.push(Changed {
+                index,
+                key,
+                hash,
+                record,
+                before: before.is_some(),
+            });
+        }
+    }
+    (changed, unchanged)
+}
+
+impl VendorStore {
+    /// Where `stream` of connection `conn` in `ws` stands.
+    pub async fn stream_state(
+        &self,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        stream: Stream,
+    ) -> Result<StreamState, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let row: Option<StreamRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {STREAM_COLUMNS} FROM sync_streams \
+                 WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3 AND vendor_id = $4"
+            ))
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(stream.as_str())
+            .bind(self.v())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(row.map(stream_state).unwrap_or_default())
+    }
+
+    /// Writes one page of a source stream into `ws`, with the stream's new
+    /// position, in one transaction.
+    pub async fn apply_page(
+        &self,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        page: &PageWrite<'_>,
+    ) -> Result<PageCounts, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let link = self.ensure_linked(&mut tx, ws).await?;
+        let stream = page.stream.as_str();
+        let known = self
+            .known_hashes(
+                &mut tx,
+                ws,
+                conn,
+                stream,
+                page.records.iter().map(|r| r.0.as_str()),
+            )
+            .await?;
+        let (changed, mut unchanged) = sort_out_changed(&page.records, &known);
+        let mut counts = PageCounts::default();
+        let at = now();
+        // Leads and price items, the streams that run to hundreds of
+        // thousands, are written a chunk per statement; the rest one by one.
+        let written = match page.stream {
+            Stream::Leads => {
+                self.write_lead_records(&mut tx, ws, &changed, &mut unchanged)
+                    .await?
+            }
+            Stream::PriceItems => {
+                self.write_price_item_records(&mut tx, ws, &changed, &mut counts.failed, at)
+                    .await?
+            }
+            _ => {
+                self.write_content_records(&mut tx, &link, &changed, &mut unchanged, at)
+                    .await?
+            }
+        };
+        for (_, _, before) in &written {
+            if *before {
+                counts.updated += 1;
+            } else {
+                counts.created += 1;
+            }
+        }
+        self.remember_records(&mut tx, ws, conn, page, &written, at)
+            .await?;
+        counts.unchanged = unchanged.len() as u64;
+        self.save_position(&mut tx, ws, conn, page, at).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Writes a page's changed leads, except those the partner already
+    /// acted on (which count as unchanged).
+    async fn write_lead_records<'r>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        changed: &[Changed<'r>],
+        unchanged: &mut Vec<&'r str>,
+    ) -> Result<Vec<Written<'r>>, StoreError> {
+        let leads: Vec<(&str, &NewVendorLead)> = changed
+            .iter()
+            .filter_map(|c| match c.record {
+                Record::Lead(new) => Some((c.key, new)),
+                _ => None,
+            })
+            .collect();
+        let done = self.pull_leads(tx, ws, &leads).await?;
+        let mut written = Vec::with_capacity(changed.len());
+        for c in changed {
+            if done.contains(c.key) {
+                written.push((c.key, c.hash, c.before));
+            } else {
+                unchanged.push(c.key);
+            }
+        }
+        Ok(written)
+    }
+
+    /// Writes a page's changed price items into their lists, a chunk per
+    /// statement; an item of a list the source has not given is refused.
+    async fn write_price_item_records<'r>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        changed: &[Changed<'r>],
+        failed: &mut Vec<RecordError>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Written<'r>>, StoreError> {
+        let mut lists: HashMap<&str, Option<(Uuid, String)>> = HashMap::new();
+        let mut touched_lists = Vec::new();
+        let mut rows = Vec::new();
+        let mut written = Vec::with_capacity(changed.len());
+        for c in changed {
+            let Record::PriceItem { price_list, item } = c.record else {
+                continue;
+            };
+            if !lists.contains_key(price_list.as_str()) {
+                let found: Option<(Uuid, String)> = on_tx!(*tx, c => {
+                    sqlx::query_as("SELECT id, currency FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+                        .bind(ws.as_uuid())
+                        .bind(self.v())
+                        .bind(price_list.as_str())
+                        .fetch_optional(&mut *c)
+                        .await?
+                });
+                lists.insert(price_list.as_str(), found);
+            }
+            let Some(Some((list_id, currency))) = lists.get(price_list.as_str()) else {
+                failed.push(RecordError {
+                    at: format!("record {}", c.index),
+                    key: Some(c.key.to_owned()),
+                    message: format!(
+                        "price list `{price_list}` is unknown: the source has not given its terms"
+                    ),
+                });
+                continue;
+            };
+            if !touched_lists.contains(list_id) {
+                touched_lists.push(*list_id);
+            }
+            rows.push((*list_id, currency.clone(), item));
+            written.push((c.key, c.hash, c.before));
+        }
+        for chunk in rows.chunks(LOOKUP_CHUNK) {
+            on_tx!(*tx, c => {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO price_items (workspace_id, id, vendor_id, price_list_id, sku, name, category, list_price, currency, item) ",
+                );
+                insert.push_values(chunk, |mut row, (list_id, currency, item)| {
+                    row.push_bind(ws.as_uuid())
+                        .push_bind(PriceItemId::new().as_uuid())
+                        .push_bind(self.v())
+                        .push_bind(*list_id)
+                        .push_bind(item.sku.as_str())
+                        .push_bind(item.name.as_str())
+                        .push_bind(item.category.as_ref().map(|c| c.as_str()))
+                        .push_bind(DbDecimal(item.list_price.value()))
+                        .push_bind(currency.as_str())
+                        .push_bind(Json(*item));
+                });
+                insert.push(
+                    " ON CONFLICT (workspace_id, price_list_id, sku) DO UPDATE SET \
+                       name = excluded.name, category = excluded.category, list_price = excluded.list_price, \
+                       currency = excluded.currency, item = excluded.item",
+                );
+                insert.build().execute(&mut *c).await?;
+            });
+        }
+        // Pricing caches key on the list's updated_at.
+        for list in touched_lists {
+            on_tx!(*tx, c => {
+                sqlx::query("UPDATE price_lists SET updated_at = $3 WHERE workspace_id = $1 AND id = $2")
+                    .bind(ws.as_uuid())
+                    .bind(list)
+                    .bind(at)
+                    .execute(&mut *c)
+                    .await?;
+            });
+        }
+        Ok(written)
+    }
+
+    /// Writes a page's changed campaigns, assets, price lists' terms or
+    /// tier, one by one.
+    async fn write_content_records<'r>(
+        &self,
+        tx: &mut Tx,
+        link: &VendorLink,
+        changed: &[Changed<'r>],
+        unchanged: &mut Vec<&'r str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Written<'r>>, StoreError> {
+        let ws = link.workspace_id;
+        let mut written = Vec::with_capacity(changed.len());
+        for c in changed {
+            match c.record {
+                Record::Campaign {
+                    external_id,
+                    content,
+                } => {
+                    self.put_campaign_in(tx, link, external_id, content).await?;
+                }
+                Record::Asset {
+                    external_id,
+                    content,
+                } => {
+                    self.put_asset_in(tx, ws, external_id, content).await?;
+                }
+                Record::PriceList { external_id, terms } => {
+                    let list = self.upsert_terms(tx, ws, external_id, terms).await?;
+                    on_tx!(*tx, c => {
+                        sqlx::query("UPDATE price_items SET currency = $3 WHERE workspace_id = $1 AND price_list_id = $2 AND currency <> $3")
+                            .bind(ws.as_uuid())
+                            .bind(list.id.as_uuid())
+                            .bind(list.terms.currency.code())
+                            .execute(&mut *c)
+                            .await?;
+                    });
+                }
+                Record::Tier(tier) => {
+                    on_tx!(*tx, c => {
+                        sqlx::query("UPDATE vendor_links SET tier = $3, updated_at = $4 WHERE workspace_id = $1 AND vendor_id = $2 AND tier <> $3")
+                            .bind(ws.as_uuid())
+                            .bind(self.v())
+                            .bind(tier.as_str())
+                            .bind(at)
+                            .execute(&mut *c)
+                            .await?;
+                    });
+                }
+                // The engine gives a page one stream's records only.
+                Record::Lead(_) | Record::PriceItem { .. } => {
+                    unchanged.push(c.key);
+                    continue;
+                }
+            }
+            written.push((c.key, c.hash, c.before));
+        }
+        Ok(written)
+    }
+
+    /// Remembers the content hash of each record written, so an unchanged
+    /// record is skipped next time and a full pass knows what it saw.
+    async fn remember_records(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        page: &PageWrite<'_>,
+        written: &[Written<'_>],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for chunk in written.chunks(LOOKUP_CHUNK) {
+            on_tx!(*tx, c => {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash, seen_pass, updated_at) ",
+                );
+                insert.push_values(chunk, |mut row, (key, hash, _)| {
+                    row.push_bind(ws.as_uuid())
+                        .push_bind(conn.as_uuid())
+                        .push_bind(self.v())
+                        .push_bind(page.stream.as_str())
+                        .push_bind(*key)
+                        .push_bind(*hash)
+                        .push_bind(page.pass_id)
+                        .push_bind(at);
+                });
+                insert.push(
+                    " ON CONFLICT (workspace_id, connection_id, stream, key) DO UPDATE SET \
+                       content_hash = excluded.content_hash, seen_pass = excluded.seen_pass, updated_at = excluded.updated_at",
+                );
+                insert.build().execute(&mut *c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Saves where the stream stands after the page: the next page, the
+    /// pass and its highest cursor value.
+    async fn save_position(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        page: &PageWrite<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(*tx, c => {
+            sqlx::query(
+                "INSERT INTO sync_streams (workspace_id, connection_id, vendor_id, stream, next_page, since, pass_id, pass_max, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8) \
+                 ON CONFLICT (workspace_id, connection_id, stream) DO UPDATE SET \
+                   next_page = excluded.next_page, pass_id = excluded.pass_id, pass_max = excluded.pass_max, \
+                   updated_at = excluded.updated_at",
+            )
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(self.v())
+            .bind(page.stream.as_str())
+            .bind(page.next.as_ref().map(Json))
+            .bind(page.pass_id)
+            .bind(page.pass_max.as_ref().map(Json))
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn known_hashes<'k>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        stream: &str,
+        keys: impl Iterator<Item = &'k str>,
+    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let keys: Vec<&str> = keys.collect();
+        let mut known = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<(String, Vec<u8>)> = on_tx!(*tx, c => {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT key, content_hash FROM source_records WHERE workspace_id = ",
+                );
+                q.push_bind(ws.as_uuid())
+                    .push(" AND connection_id = ")
+                    .push_bind(conn.as_uuid())
+                    .push(" AND stream = ")
+                    .push_bind(stream)
+                    .push(" AND key IN (");
+                let mut list = q.separated(", ");
+                for key in chunk {
+                    list.push_bind(*key);
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(&mut *c).await?
+            });
+            known.extend(rows);
+        }
+        Ok(known)
+    }
+
+    /// Writes pulled leads, a chunk per statement, except those the partner
+    /// already acted on; returns the keys written. On PostgreSQL a chunk
+    /// holding an acted-on lead is refused whole (the vendor's update
+    /// policy), so that chunk is written again one lead at a time.
+    async fn pull_leads(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        leads: &[(&str, &NewVendorLead)],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut done = std::collections::HashSet::with_capacity(leads.len());
+        let postgres = matches!(tx, Tx::Postgres(_));
+        for chunk in leads.chunks(LEAD_CHUNK) {
+            let fresh: Vec<Lead> = chunk
+                .iter()
+                .map(|(_, new)| vendor_lead(ws, self.vendor_id(), new, now()))
+                .collect();
+            if postgres {
+                on_tx!(*tx, c => { sqlx::query("SAVEPOINT pull_leads").execute(&mut *c).await?; });
+            }
+            match write_leads(tx, &fresh, VENDOR_LEAD_UPSERT).await {
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if postgres && e.code().as_deref() == Some("42501") =>
+                {
+                    on_tx!(*tx, c => { sqlx::query("ROLLBACK TO SAVEPOINT pull_leads").execute(&mut *c).await?; });
+                    for (key, new) in chunk {
+                        if self.pull_lead(tx, ws, new).await? {
+                            done.insert((*key).to_owned());
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+                Ok(rows) => {
+                    if postgres {
+                        on_tx!(*tx, c => { sqlx::query("RELEASE SAVEPOINT pull_leads").execute(&mut *c).await?; });
+                    }
+                    for row in rows {
+                        let lead = Lead::try_from(row)?;
+                        if let Some(external_id) = lead.external_id {
+                            done.insert(external_id.as_str().to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes a pulled lead unless the partner already acted on it; returns
+    /// whether it was written. One upsert on the unique key (so the lookup
+    /// never depends on the planner's statistics); the partner is told of
+    /// new leads once per run, by the engine, not once per lead.
+    async fn pull_lead(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        new: &NewVendorLead,
+    ) -> Result<bool, StoreError> {
+        let fresh = vendor_lead(ws, self.vendor_id(), new, now());
+        // PostgreSQL refuses the upsert of a lead the partner acted on (the
+        // vendor's update policy fails before the upsert's WHERE), and an
+        // error would end the page's transaction: a savepoint keeps it.
+        let postgres = matches!(tx, Tx::Postgres(_));
+        if postgres {
+            on_tx!(*tx, c => { sqlx::query("SAVEPOINT pull_lead").execute(&mut *c).await?; });
+        }
+        match write_lead(tx, &fresh, VENDOR_LEAD_UPSERT).await {
+            Err(StoreError::Database(sqlx::Error::Database(e)))
+                if postgres && e.code().as_deref() == Some("42501") =>
+            {
+                on_tx!(*tx, c => { sqlx::query("ROLLBACK TO SAVEPOINT pull_lead").execute(&mut *c).await?; });
+                Ok(false)
+            }
+            Err(e) => Err(e),
+            Ok(written) => {
+                if postgres {
+                    on_tx!(*tx, c => { sqlx::query("RELEASE SAVEPOINT pull_lead").execute(&mut *c).await?; });
+                }
+                Ok(written.is_some())
+            }
+        }
+    }
+
+    /// Ends pass `pass_id` of `stream` after its last page. Given the keys
+    /// the pass saw (a full-refresh stream read whole in one run), what the
+    /// source gave before and not in this pass is deleted: assets, price
+    /// lists and items removed, campaigns archived.
+    /// The highest cursor value becomes the next pass's `since`. Returns
+    /// how many records were deleted.
+    pub async fn finish_pass(
+        &self,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        stream: Stream,
+        pass_id: Uuid,
+        seen: Option<&std::collections::HashSet<String>>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        self.ensure_linked(&mut tx, ws).await?;
+        let name = stream.as_str();
+        let mut deleted = 0;
+        if let Some(seen) = seen.filter(|_| !matches!(stream, Stream::Leads | Stream::Tier)) {
+            let stored: Vec<String> = on_tx!(tx, c => {
+                sqlx::query_scalar(
+                    "SELECT key FROM source_records WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3",
+                )
+                .bind(ws.as_uuid())
+                .bind(conn.as_uuid())
+                .bind(name)
+                .fetch_all(&mut *c)
+                .await?
+            });
+            let gone: Vec<String> = stored.into_iter().filter(|k| !seen.contains(k)).collect();
+            let at = now();
+            for key in &gone {
+                // A price item's key is its list's external id, a space and its SKU.
+                let (first, sku) = match stream {
+                    Stream::PriceItems => key.split_once(' ').unwrap_or((key.as_str(), "")),
+                    _ => (key.as_str(), ""),
+                };
+                let sql = match stream {
+                    Stream::Campaigns => {
+                        "UPDATE campaigns SET status = 'archived', updated_at = $5 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND status <> 'archived' AND $4 IS NOT NULL"
+                    }
+                    Stream::Assets => {
+                        "DELETE FROM assets WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL"
+                    }
+                    Stream::PriceLists => {
+                        "DELETE FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 AND $4 IS NOT NULL AND $5 IS NOT NULL"
+                    }
+                    Stream::PriceItems => {
+                        "DELETE FROM price_items WHERE workspace_id = $1 AND vendor_id = $2 AND sku = $4 \
+                        AND price_list_id IN (SELECT id FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3) \
+                        AND $5 IS NOT NULL"
+                    }
+                    Stream::Leads | Stream::Tier => continue,
+                };
+                let n = on_tx!(tx, c => {
+                    sqlx::query(sql)
+                        .bind(ws.as_uuid())
+                        .bind(self.v())
+                        .bind(first)
+                        .bind(sku)
+                        .bind(at)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected()
+                });
+                if stream == Stream::PriceItems && n > 0 {
+                    // Pricing caches key on the list's updated_at: an item
+                    // gone must move it as an item changed does.
+                    on_tx!(tx, c => {
+                        sqlx::query("UPDATE price_lists SET updated_at = $4 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+                            .bind(ws.as_uuid())
+                            .bind(self.v())
+                            .bind(first)
+                            .bind(at)
+                            .execute(&mut *c)
+                            .await?;
+                    });
+                }
+                deleted += n;
+            }
+            for key in &gone {
+                on_tx!(tx, c => {
+                    sqlx::query("DELETE FROM source_records WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3 AND key = $4")
+                        .bind(ws.as_uuid())
+                        .bind(conn.as_uuid())
+                        .bind(name)
+                        .bind(key.as_str())
+                        .execute(&mut *c)
+                        .await?;
+                });
+            }
+        }
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE sync_streams SET since = COALESCE(pass_max, since), pass_max = NULL, pass_id = NULL, \
+                   next_page = NULL, updated_at = $5 \
+                 WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3 AND pass_id = $4",
+            )
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(name)
+            .bind(pass_id)
+            .bind(now())
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,79 @@
+//! The audit log of a workspace.
+
+use chrono::{DateTime, Utc};
+use onepane_domain::activity::*;
+use onepane_domain::*;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::tx::{Tx, on_tx};
+
+pub(crate) const AUDIT_COLUMNS: &str =
+    "workspace_id, id, actor_type, actor_id, action, subject, detail, at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    workspace_id: Uuid,
+    id: Uuid,
+    actor_type: String,
+    actor_id: Option<Uuid>,
+    action: String,
+    subject: Option<String>,
+    detail: Json<serde_json::Value>,
+    at: DateTime<Utc>,
+}
+
+pub(crate) fn actor_columns(a: &Actor) -> (&'static str, Option<Uuid>) {
+    match a {
+        Actor::User(u) => ("user", Some(u.as_uuid())),
+        Actor::Vendor(v) => ("vendor", Some(v.as_uuid())),
+        Actor::System => ("system", None),
+        Actor::Operator => ("operator", None),
+    }
+}
+
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        let actor = match (r.actor_type.as_str(), r.actor_id) {
+            ("user", Some(id)) => Actor::User(UserId::from_uuid(id)),
+            ("vendor", Some(id)) => Actor::Vendor(VendorId::from_uuid(id)),
+            ("system", None) => Actor::System,
+            ("operator", None) => Actor::Operator,
+            (t, id) => {
+                return Err(StoreError::corrupt(
+                    "audit event",
+                    format!("actor {t} {id:?}"),
+                ));
+            }
+        };
+        Ok(AuditEvent {
+            id: AuditEventId::from_uuid(r.id),
+            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
+            actor,
+            action: r.action,
+            subject: r.subject,
+            detail: r.detail.0,
+            at: r.at,
+        })
+    }
+}
+
+pub(crate) async fn insert_audit(tx: &mut Tx, event: &AuditEvent) -> Result<(), StoreError> {
+    let (actor_type, actor_id) = actor_columns(&event.actor);
+    on_tx!(*tx, c => {
+        sqlx::query(&format!("INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+            .bind(event.workspace_id.as_uuid())
+            .bind(event.id.as_uuid())
+            .bind(actor_type)
+            .bind(actor_id)
+            .bind(&event.action)
+            .bind(event.subject.as_deref())
+            .bind(Json(&event.detail))
+            .bind(event.at)
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}

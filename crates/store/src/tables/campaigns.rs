@@ -1,0 +1,124 @@
+//! Campaigns, their activations in a workspace, and the public landing
+//! pages those activations serve.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use onepane_domain::campaign::*;
+use onepane_domain::text::*;
+use onepane_domain::workspace::*;
+use onepane_domain::*;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::rows::*;
+use crate::tables::workspaces::*;
+use crate::{StoreError, now};
+
+pub(crate) const CAMPAIGN_COLUMNS: &str =
+    "workspace_id, id, vendor_id, external_id, status, content, created_at, updated_at";
+
+pub(crate) const ACTIVATION_COLUMNS: &str =
+    "workspace_id, id, vendor_id, campaign_id, slug, activated_by, activated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CampaignRow {
+    workspace_id: Uuid,
+    id: Uuid,
+    vendor_id: Uuid,
+    external_id: String,
+    status: String,
+    content: Json<CampaignContent>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<CampaignRow> for Campaign {
+    type Error = StoreError;
+    fn try_from(r: CampaignRow) -> Result<Self, StoreError> {
+        Ok(Campaign {
+            id: CampaignId::from_uuid(r.id),
+            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
+            vendor_id: VendorId::from_uuid(r.vendor_id),
+            external_id: parse("campaign", &r.external_id)?,
+            status: parse("campaign", &r.status)?,
+            content: r.content.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ActivationRow {
+    workspace_id: Uuid,
+    id: Uuid,
+    vendor_id: Uuid,
+    campaign_id: Uuid,
+    slug: String,
+    activated_by: Option<Uuid>,
+    activated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ActivationRow> for CampaignActivation {
+    type Error = StoreError;
+    fn try_from(r: ActivationRow) -> Result<Self, StoreError> {
+        Ok(CampaignActivation {
+            id: ActivationId::from_uuid(r.id),
+            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
+            vendor_id: VendorId::from_uuid(r.vendor_id),
+            campaign_id: CampaignId::from_uuid(r.campaign_id),
+            slug: parse("activation", &r.slug)?,
+            activated_by: r.activated_by.map(UserId::from_uuid),
+            activated_at: r.activated_at,
+        })
+    }
+}
+
+/// A public landing page: an activated campaign in its workspace.
+#[derive(Debug, Clone)]
+pub struct LandingPage {
+    /// The activation (its slug is the page's address).
+    pub activation: CampaignActivation,
+    /// The vendor's campaign.
+    pub campaign: Campaign,
+    /// The vendor's name.
+    pub vendor_name: Name,
+    /// The partner's workspace.
+    pub workspace: Workspace,
+    /// The partner's public profile.
+    pub profile: WorkspaceProfile,
+}
+
+/// Whether content with `audience` from `vendor` is meant for the workspace
+/// with these active links. Workspace regions are not modelled yet, so a
+/// region-limited audience reaches a workspace only when it names no region.
+pub(crate) fn in_audience(
+    links: &HashMap<VendorId, VendorLink>,
+    vendor: VendorId,
+    audience: &Audience,
+) -> bool {
+    links
+        .get(&vendor)
+        .is_some_and(|l| audience.includes(l.tier, l.partner_type, &[]))
+}
+
+/// Refuses a campaign that is archived or outside its date window today.
+pub(crate) fn ensure_running(campaign: &Campaign) -> Result<(), StoreError> {
+    if campaign.status != CampaignStatus::Published {
+        return Err(StoreError::Rule(
+            "the campaign has ended and takes no more leads".into(),
+        ));
+    }
+    let window = campaign.content.window;
+    if !window.contains(now().date_naive()) {
+        let day =
+            |d: Option<chrono::NaiveDate>| d.map_or_else(|| "open".to_owned(), |d| d.to_string());
+        return Err(StoreError::Rule(format!(
+            "the campaign runs from {} to {}, not today",
+            day(window.starts_on()),
+            day(window.ends_on())
+        )));
+    }
+    Ok(())
+}

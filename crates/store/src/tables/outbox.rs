@@ -1,0 +1,170 @@
+//! The CRM outbox: every lead and deal registration written is marked in
+//! the writer's transaction, then fanned out to each CRM sink's pushes.
+
+use chrono::{DateTime, Utc};
+use onepane_domain::lead::*;
+use onepane_domain::*;
+use uuid::Uuid;
+
+use crate::tables::LOOKUP_CHUNK;
+use crate::tx::{Tx, on_tx};
+use crate::{StoreError, now};
+
+/// What a CRM sink receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrmEntity {
+    /// A lead.
+    Lead,
+    /// A deal registration.
+    Deal,
+}
+
+impl CrmEntity {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrmEntity::Lead => "lead",
+            CrmEntity::Deal => "deal",
+        }
+    }
+}
+
+/// Marks a lead created or changed, in the transaction that changed it.
+pub(crate) async fn mark_lead_changed(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    lead: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    mark_changed(tx, ws, CrmEntity::Lead, lead, at).await
+}
+
+/// Marks records created or changed, in one statement per 500.
+pub(crate) async fn mark_all_changed(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    entity: CrmEntity,
+    changed: &[(Uuid, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    for chunk in changed.chunks(LOOKUP_CHUNK) {
+        on_tx!(*tx, c => {
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
+            );
+            insert.push_values(chunk, |mut row, (id, at)| {
+                row.push_bind(ws.as_uuid())
+                    .push_bind(entity.as_str())
+                    .push_bind(*id)
+                    .push_bind(*at);
+            });
+            insert.push(
+                " ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
+            );
+            insert.build().execute(&mut *c).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Marks a lead or deal registration created or changed, in the
+/// transaction that changed it.
+pub(crate) async fn mark_changed(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    entity: CrmEntity,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    on_tx!(*tx, c => {
+        sqlx::query(
+            "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
+        )
+        .bind(ws.as_uuid())
+        .bind(entity.as_str())
+        .bind(id)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Seeds a new CRM sink with every lead and deal registration of its
+/// workspace.
+pub(crate) async fn seed_pushes(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    conn: ConnectionId,
+) -> Result<(), StoreError> {
+    let at = now();
+    for (entity, table) in [("lead", "leads"), ("deal", "deal_registrations")] {
+        on_tx!(*tx, c => {
+            sqlx::query(&format!(
+                "INSERT INTO crm_pushes (workspace_id, connection_id, entity, entity_id, status, changed_at, attempts, due_at, updated_at) \
+                 SELECT workspace_id, $2, $4, id, 'pending', updated_at, 0, $3, $3 FROM {table} WHERE workspace_id = $1"
+            ))
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(at)
+            .bind(entity)
+            .execute(&mut *c)
+            .await?;
+        });
+    }
+    Ok(())
+}
+
+/// A lead due to be pushed to a CRM sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuePush {
+    /// The lead as it stands.
+    pub lead: Lead,
+    /// Its vendor's name.
+    pub vendor: Option<String>,
+    /// The change being pushed (a newer change keeps the push pending).
+    pub changed_at: DateTime<Utc>,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// A deal registration due to be pushed to a CRM sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDealPush {
+    /// The registration as it stands.
+    pub deal: deal::DealRegistration,
+    /// Its vendor's name.
+    pub vendor: String,
+    /// The change being pushed.
+    pub changed_at: DateTime<Utc>,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What became of one push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushResult {
+    /// The CRM has it.
+    Pushed {
+        /// The CRM's id.
+        remote_id: Option<String>,
+    },
+    /// Retry at `retry_at`, or never (`None`: failed for good).
+    Failed {
+        /// Why.
+        error: String,
+        /// When to try again.
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// How a connection's lead pushes stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PushCounts {
+    /// Waiting to be pushed (or retried).
+    pub pending: u64,
+    /// In the CRM.
+    pub pushed: u64,
+    /// Failed for good.
+    pub failed: u64,
+}
