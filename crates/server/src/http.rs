@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod json;
 pub mod oauth;
 pub mod openapi;
+pub mod params;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -90,8 +91,7 @@ fn vendor_operations() -> OpenApiRouter<AppState> {
         .routes(routes!(price_lists))
         .routes(routes!(put_price_list, price_list))
         .routes(
-            routes!(put_price_items, price_items)
-                .layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
+            routes!(put_price_items, price_items).layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
         )
         .routes(routes!(put_deal_fields, deal_fields))
         .routes(routes!(deal_registrations))
@@ -120,15 +120,16 @@ fn partner_operations() -> OpenApiRouter<AppState> {
         .routes(routes!(deal_registration))
         .routes(routes!(notifications))
         .routes(routes!(read_notification))
-        .routes(routes!(connections::connections, connections::create_connection))
+        .routes(routes!(
+            connections::connections,
+            connections::create_connection
+        ))
         .routes(routes!(connections::sync_now))
         .routes(routes!(connections::runs))
         .routes(routes!(connections::jobs))
         .routes(routes!(connections::retry_job))
         .routes(routes!(connections::authorize))
-        .routes(
-            routes!(connections::upload).layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
-        )
+        .routes(routes!(connections::upload).layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)))
 }
 
 /// The scope a vendor operation names in its documentation, by method and

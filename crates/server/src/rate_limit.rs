@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-
 /// Sweep forgotten clients once the table holds this many.
 const SWEEP_AT: usize = 10_000;
 
@@ -98,10 +97,7 @@ mod tests {
             limiter.check_at("a", t0).unwrap();
         }
         let err = limiter.check_at("a", t0).unwrap_err();
-        assert!(
-            matches!(err, RateLimited { retry_after: 1 }),
-            "{err:?}"
-        );
+        assert!(matches!(err, RateLimited { retry_after: 1 }), "{err:?}");
         // Another client is not affected.
         limiter.check_at("b", t0).unwrap();
         // A second later one more request is allowed, and only one.

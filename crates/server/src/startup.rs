@@ -12,9 +12,9 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::rate_limit::{RateLimit, RateLimiter};
+use crate::secret_key::{self, KeyOrigin, SecretKey, SecretKeyError};
 use crate::state::AppState;
 use crate::telemetry::metrics::Metrics;
-use crate::secret_key::{self, KeyOrigin, SecretKey, SecretKeyError};
 
 /// How often recorded latencies are folded into histogram buckets.
 const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(10);
@@ -289,7 +289,13 @@ impl Application {
         let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
         let background = spawn_background(&state)?;
         info!(address = %local_addr, backend = store.backend(), "listening on http://{local_addr}");
-        let served = serve(listener, crate::router::router(state), shutdown, drain_timeout).await;
+        let served = serve(
+            listener,
+            crate::router::router(state),
+            shutdown,
+            drain_timeout,
+        )
+        .await;
         upkeep.abort();
         for task in background {
             task.abort();

@@ -44,7 +44,6 @@ pub struct AppState {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
-
 impl FromRef<AppState> for Metrics {
     fn from_ref(state: &AppState) -> Self {
         state.metrics.clone()

@@ -40,14 +40,3 @@ pub fn page_size(limit: Option<u32>, max: u32) -> Result<u32, ApiError> {
         )),
     }
 }
-
-/// Parses a path or query value, naming the parameter when it is wrong.
-pub fn parse_param<T>(name: &str, value: &str) -> Result<T, ApiError>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    value
-        .parse()
-        .map_err(|e: T::Err| ApiError::bad_request(name, format!("`{name}`: {e}")))
-}

@@ -13,8 +13,8 @@ use onepane_store::{Claim, IdempotencyKey, KeyOwner, StoredResponse};
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
-use crate::state::AppState;
 use crate::http::caller::Caller;
+use crate::state::AppState;
 
 /// The request header.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");

@@ -12,8 +12,8 @@ use onepane_domain::ApiClientId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::auth::credentials::{decoy_hash, verify_secret};
+use crate::state::AppState;
 
 /// Every scope a vendor's client can hold.
 pub const SCOPES: &[&str] = &[

@@ -17,7 +17,6 @@ use onepane_store::{PricingData, Store, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-
 /// How many priced workspaces (or quantity/discount variants) are kept.
 const ENTRIES: usize = 4;
 /// Larger results are not kept (about 40 MB at this size).
@@ -291,6 +290,19 @@ pub enum PriceSort {
     Margin,
     /// By the margin as a percentage of sell.
     MarginPercent,
+}
+
+impl std::str::FromStr for PriceSort {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sku" => Ok(PriceSort::Sku),
+            "margin" => Ok(PriceSort::Margin),
+            "margin_percent" => Ok(PriceSort::MarginPercent),
+            _ => Err("must be sku, margin or margin_percent"),
+        }
+    }
 }
 
 /// Which priced items a listing shows, and in what order.

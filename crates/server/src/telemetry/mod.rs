@@ -14,7 +14,6 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 /// The filter when none is configured.
 pub const DEFAULT_FILTER: &str = "info";
 
-
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {

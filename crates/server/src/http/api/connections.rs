@@ -7,7 +7,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -20,12 +20,12 @@ use onepane_sync::Connector;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::parse_param;
 use crate::http::caller::PartnerCaller;
 use crate::http::json::ApiJson;
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
+use crate::http::params::{ApiPath, ApiPaths};
 use crate::http::{ApiError, FieldError};
 use crate::services::connections::{self, ProviderAnswer};
 use crate::state::AppState;
@@ -196,7 +196,10 @@ pub async fn create_connection(
     if !matches!(credentials, Credentials::None) {
         let plain =
             serde_json::to_vec(&credentials).map_err(|e| ApiError::Internal(Box::new(e)))?;
-        secrets.push(("credentials", connections::seal(&state, &draft, "credentials", &plain)?));
+        secrets.push((
+            "credentials",
+            connections::seal(&state, &draft, "credentials", &plain)?,
+        ));
     }
     let signing_secret = if kind == Connector::Webhook {
         let secret =
@@ -259,9 +262,8 @@ pub struct JobView {
 pub async fn sync_now(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let id: ConnectionId = parse_param("id", &id)?;
     let job = connections::request_sync(&state, caller.workspace_id, id).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -323,9 +325,8 @@ impl From<onepane_store::Job> for JobDetail {
 pub async fn jobs(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<Json<Vec<JobDetail>>, ApiError> {
-    let id: ConnectionId = parse_param("id", &id)?;
     let store = state.store.partner(caller.workspace_id);
     store.connection(id).await?;
     let jobs = store.jobs(id).await?;
@@ -350,10 +351,8 @@ pub async fn jobs(
 pub async fn retry_job(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path((id, job_id)): Path<(String, String)>,
+    ApiPaths(id, job_id): ApiPaths<ConnectionId, JobId>,
 ) -> Result<Json<JobDetail>, ApiError> {
-    let id: ConnectionId = parse_param("id", &id)?;
-    let job_id: JobId = parse_param("job_id", &job_id)?;
     // The connection through the partner's scope first: the job is looked
     // for only under a connection of this workspace.
     state
@@ -442,9 +441,8 @@ impl From<SyncRun> for RunView {
 pub async fn runs(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<Json<Vec<RunView>>, ApiError> {
-    let id: ConnectionId = parse_param("id", &id)?;
     let store = state.store.partner(caller.workspace_id);
     store.connection(id).await?;
     let runs = store.sync_runs(id, 50).await?;
@@ -474,11 +472,10 @@ pub async fn runs(
 pub async fn upload(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ConnectionId>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<RunView>, ApiError> {
-    let id: ConnectionId = parse_param("id", &id)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -542,9 +539,8 @@ pub async fn upload(
 pub async fn authorize(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ConnectionId>,
 ) -> Result<Response, ApiError> {
-    let id: ConnectionId = parse_param("id", &id)?;
     let url = connections::start_authorization(&state, caller.workspace_id, id).await?;
     Ok(Redirect::to(url.as_str()).into_response())
 }

@@ -7,7 +7,7 @@
 //! from the layers in `http::openapi`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use onepane_domain::activity::Notification;
@@ -18,20 +18,19 @@ use onepane_domain::margin::PriceQuery;
 use onepane_domain::price::Percent;
 use onepane_domain::program::{LinkStatus, PartnerType, Tier, VendorKind};
 use onepane_domain::text::{Locale, Name};
-use onepane_domain::{
-    CampaignId, DealRegistrationId, LeadId, Money, NotificationId, VendorId,
-};
+use onepane_domain::{CampaignId, DealRegistrationId, LeadId, Money, NotificationId, VendorId};
 use onepane_store::{LeadFilter, Page};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Listing, MAX_PAGE, page_size, parse_param};
+use super::{Listing, MAX_PAGE, page_size};
+use crate::http::ApiError;
 use crate::http::caller::PartnerCaller;
 use crate::http::json::{ApiJson, ApiQuery};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
-use crate::http::ApiError;
+use crate::http::params::{ApiPath, SortOrder, parsed};
 use crate::services::pricing::{self, PriceSearch, PriceSort, PricedItem};
 use crate::state::AppState;
 
@@ -93,17 +92,22 @@ pub async fn vendors(
 pub struct LeadsQuery {
     /// Only leads attributed to this vendor.
     #[param(value_type = Option<VendorId>)]
-    vendor_id: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    vendor_id: Option<VendorId>,
     /// Only leads with this status.
     #[param(value_type = Option<LeadStatus>)]
-    status: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    status: Option<LeadStatus>,
     /// Only leads from this campaign.
     #[param(value_type = Option<CampaignId>)]
-    campaign_id: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    campaign_id: Option<CampaignId>,
     /// Text to search for in the contact, company and message.
     q: Option<String>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<LeadId>,
     /// Leads per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
@@ -126,28 +130,12 @@ pub async fn leads(
 ) -> Result<Json<Listing<Lead>>, ApiError> {
     let limit = page_size(q.limit, MAX_PAGE)?;
     let filter = LeadFilter {
-        vendor_id: q
-            .vendor_id
-            .as_deref()
-            .map(|v| parse_param("vendor_id", v))
-            .transpose()?,
-        status: q
-            .status
-            .as_deref()
-            .map(|s| parse_param::<LeadStatus>("status", s))
-            .transpose()?,
-        campaign_id: q
-            .campaign_id
-            .as_deref()
-            .map(|c| parse_param("campaign_id", c))
-            .transpose()?,
+        vendor_id: q.vendor_id,
+        status: q.status,
+        campaign_id: q.campaign_id,
         text: q.q.filter(|t| !t.trim().is_empty()),
     };
-    let after: Option<LeadId> = q
-        .cursor
-        .as_deref()
-        .map(|c| parse_param("cursor", c))
-        .transpose()?;
+    let after = q.cursor;
     let mut items = state
         .store
         .partner(caller.workspace_id)
@@ -181,9 +169,8 @@ pub async fn leads(
 pub async fn lead(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
 ) -> Result<Json<Lead>, ApiError> {
-    let id: LeadId = parse_param("id", &id)?;
     Ok(Json(
         state.store.partner(caller.workspace_id).lead(id).await?,
     ))
@@ -205,9 +192,8 @@ pub async fn lead(
 pub async fn accept_lead(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
 ) -> Result<Json<Lead>, ApiError> {
-    let id: LeadId = parse_param("id", &id)?;
     let store = state.store.partner(caller.workspace_id);
     Ok(Json(store.set_lead_status(id, LeadStatus::Accepted).await?))
 }
@@ -228,9 +214,8 @@ pub async fn accept_lead(
 pub async fn decline_lead(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
 ) -> Result<Json<Lead>, ApiError> {
-    let id: LeadId = parse_param("id", &id)?;
     let store = state.store.partner(caller.workspace_id);
     Ok(Json(store.set_lead_status(id, LeadStatus::Declined).await?))
 }
@@ -282,9 +267,8 @@ pub struct ActivationView {
 pub async fn activate_campaign(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<CampaignId>,
 ) -> Result<Json<ActivationView>, ApiError> {
-    let id: CampaignId = parse_param("id", &id)?;
     let activation = state
         .store
         .partner(caller.workspace_id)
@@ -306,13 +290,16 @@ pub async fn activate_campaign(
 pub struct AssetsQuery {
     /// Only this vendor's assets.
     #[param(value_type = Option<VendorId>)]
-    vendor_id: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    vendor_id: Option<VendorId>,
     /// Only assets of this kind.
     #[param(value_type = Option<AssetKind>)]
-    kind: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    kind: Option<AssetKind>,
     /// Only assets with a variant in this locale or its language.
     #[param(value_type = Option<Locale>)]
-    locale: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    locale: Option<Locale>,
     /// Text to search for in tags and titles (and inline text).
     q: Option<String>,
 }
@@ -332,21 +319,7 @@ pub async fn assets(
     caller: PartnerCaller,
     ApiQuery(q): ApiQuery<AssetsQuery>,
 ) -> Result<Json<Listing<Asset>>, ApiError> {
-    let vendor: Option<VendorId> = q
-        .vendor_id
-        .as_deref()
-        .map(|v| parse_param("vendor_id", v))
-        .transpose()?;
-    let kind: Option<AssetKind> = q
-        .kind
-        .as_deref()
-        .map(|k| parse_param("kind", k))
-        .transpose()?;
-    let locale: Option<Locale> = q
-        .locale
-        .as_deref()
-        .map(|l| parse_param("locale", l))
-        .transpose()?;
+    let (vendor, kind, locale) = (q.vendor_id, q.kind, q.locale);
     let text =
         q.q.map(|t| t.to_lowercase())
             .filter(|t| !t.trim().is_empty());
@@ -389,25 +362,31 @@ pub async fn assets(
 pub struct PriceItemsQuery {
     /// Only this vendor's items.
     #[param(value_type = Option<VendorId>)]
-    vendor_id: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    vendor_id: Option<VendorId>,
     /// Only items of this category.
     category: Option<String>,
     /// Text to search for in SKUs and names.
     q: Option<String>,
     /// `sku` (default), `margin` or `margin_percent`.
     #[param(schema_with = crate::http::openapi::price_sort)]
-    sort: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    sort: Option<PriceSort>,
     /// `asc` or `desc` (default `desc` for margins, `asc` for SKU).
     #[param(schema_with = crate::http::openapi::sort_order)]
-    order: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    order: Option<SortOrder>,
     /// Units priced (default 1).
     #[param(minimum = 1)]
     quantity: Option<u32>,
     /// Price as if a registered deal added this extra discount (percent).
     #[param(value_type = Option<Percent>)]
-    deal_discount: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    deal_discount: Option<rust_decimal::Decimal>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<usize>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
@@ -435,53 +414,25 @@ pub async fn price_items(
     ApiQuery(q): ApiQuery<PriceItemsQuery>,
 ) -> Result<Json<Listing<PricedItem>>, ApiError> {
     let limit = page_size(q.limit, MAX_PAGE)?;
-    let vendor: Option<VendorId> = q
-        .vendor_id
-        .as_deref()
-        .map(|v| parse_param("vendor_id", v))
-        .transpose()?;
+    let vendor = q.vendor_id;
     let category = q.category.filter(|c| !c.trim().is_empty());
     let text = q.q.filter(|t| !t.trim().is_empty());
-    let sort = match q.sort.as_deref().unwrap_or("sku") {
-        "sku" => PriceSort::Sku,
-        "margin" => PriceSort::Margin,
-        "margin_percent" => PriceSort::MarginPercent,
-        _ => {
-            return Err(ApiError::bad_request(
-                "sort",
-                "`sort` must be sku, margin or margin_percent",
-            ));
-        }
-    };
-    let descending = match q.order.as_deref() {
+    let sort = q.sort.unwrap_or(PriceSort::Sku);
+    let descending = match q.order {
         None => sort != PriceSort::Sku,
-        Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "order",
-                "`order` must be asc or desc",
-            ));
-        }
+        Some(order) => order == SortOrder::Desc,
     };
     let quantity = std::num::NonZeroU32::new(q.quantity.unwrap_or(1))
         .ok_or_else(|| ApiError::bad_request("quantity", "`quantity` must be at least 1"))?;
     let deal_discount: Option<Percent> = q
         .deal_discount
-        .as_deref()
-        .map(|d| {
-            let value: rust_decimal::Decimal = parse_param("deal_discount", d)?;
+        .map(|value| {
             Percent::new(value).map_err(|e| {
                 ApiError::bad_request("deal_discount", format!("`deal_discount`: {e}"))
             })
         })
         .transpose()?;
-    let offset: usize = q
-        .cursor
-        .as_deref()
-        .map(|c| parse_param("cursor", c))
-        .transpose()?
-        .unwrap_or(0);
+    let offset = q.cursor.unwrap_or(0);
 
     let today = Utc::now().date_naive();
     let query = PriceQuery {
@@ -553,9 +504,8 @@ pub async fn deal_registrations(
 pub async fn deal_registration(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealRegistrationId>,
 ) -> Result<Json<DealRegistration>, ApiError> {
-    let id: DealRegistrationId = parse_param("id", &id)?;
     Ok(Json(
         state
             .store
@@ -700,9 +650,8 @@ pub async fn notifications(
 pub async fn read_notification(
     State(state): State<AppState>,
     caller: PartnerCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<NotificationId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: NotificationId = parse_param("id", &id)?;
     state
         .store
         .partner(caller.workspace_id)

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use onepane_domain::activity::WebhookEvent;
@@ -24,13 +24,14 @@ use onepane_store::{DeliveryFilter, DeliveryStatus, WebhookDelivery, WebhookSubs
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Listing, MAX_ITEM_PAGE, MAX_PAGE, page_size, parse_param};
+use super::{Listing, MAX_ITEM_PAGE, MAX_PAGE, page_size};
+use crate::http::ApiError;
 use crate::http::caller::VendorCaller;
 use crate::http::json::{ApiJson, ApiQuery, parse_json, read_body};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
-use crate::http::ApiError;
+use crate::http::params::{ApiPath, parsed};
 use crate::state::AppState;
 
 /// The most items one price-list upload may carry.
@@ -43,10 +44,6 @@ fn no_partner() -> ApiError {
          publish again once the operator links a partner"
             .into(),
     )
-}
-
-fn external_id(raw: &str) -> Result<ExternalId, ApiError> {
-    parse_param("external_id", raw)
 }
 
 // ---- partners ------------------------------------------------------------
@@ -118,10 +115,9 @@ pub struct TierBody {
 pub async fn set_tier(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(ws): Path<String>,
+    ApiPath(ws): ApiPath<WorkspaceId>,
     ApiJson(body): ApiJson<TierBody>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    let ws: WorkspaceId = parse_param("workspace_id", &ws)?;
     let vendor = state.store.vendor(caller.vendor_id);
     let link = vendor.set_tier(ws, body.tier).await?;
     let name = vendor
@@ -204,10 +200,9 @@ fn campaign_views(campaigns: Vec<onepane_domain::campaign::Campaign>) -> Vec<Cam
 pub async fn put_campaign(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
     ApiJson(content): ApiJson<CampaignContent>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    let id = external_id(&raw)?;
     let vendor = state.store.vendor(caller.vendor_id);
     let published = vendor.publish_campaign(&id, &content).await?;
     // Content lives in the workspaces it reaches; with none linked there is
@@ -258,11 +253,9 @@ async fn one_campaign(
 pub async fn campaign(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    Ok(Json(
-        one_campaign(&state, &caller, &external_id(&raw)?).await?,
-    ))
+    Ok(Json(one_campaign(&state, &caller, &raw).await?))
 }
 
 /// Archive a campaign everywhere: its activations stop taking leads.
@@ -279,9 +272,8 @@ pub async fn campaign(
 pub async fn archive_campaign(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    let id = external_id(&raw)?;
     state
         .store
         .vendor(caller.vendor_id)
@@ -317,9 +309,8 @@ pub struct CampaignStats {
 pub async fn campaign_stats(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignStats>, ApiError> {
-    let id = external_id(&raw)?;
     let view = one_campaign(&state, &caller, &id).await?;
     let vendor = state.store.vendor(caller.vendor_id);
     let activations = vendor
@@ -392,10 +383,9 @@ fn asset_views(assets: Vec<onepane_domain::campaign::Asset>) -> Vec<AssetView> {
 pub async fn put_asset(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
     ApiJson(content): ApiJson<AssetContent>,
 ) -> Result<Json<AssetView>, ApiError> {
-    let id = external_id(&raw)?;
     let published = state
         .store
         .vendor(caller.vendor_id)
@@ -435,9 +425,8 @@ pub async fn assets(
 pub async fn asset(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<AssetView>, ApiError> {
-    let id = external_id(&raw)?;
     let all = state.store.vendor(caller.vendor_id).assets().await?;
     asset_views(all.into_iter().filter(|a| a.external_id == id).collect())
         .pop()
@@ -459,9 +448,8 @@ pub async fn asset(
 pub async fn delete_asset(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<StatusCode, ApiError> {
-    let id = external_id(&raw)?;
     state
         .store
         .vendor(caller.vendor_id)
@@ -511,10 +499,9 @@ impl From<PriceList> for PriceListView {
 pub async fn put_price_list(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
     ApiJson(terms): ApiJson<PriceListTerms>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    let id = external_id(&raw)?;
     let lists = state
         .store
         .vendor(caller.vendor_id)
@@ -558,9 +545,8 @@ pub async fn price_lists(
 pub async fn price_list(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    let id = external_id(&raw)?;
     state
         .store
         .vendor(caller.vendor_id)
@@ -612,10 +598,9 @@ pub struct ItemsReplaced {
 pub async fn put_price_items(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
     req: axum::extract::Request,
 ) -> Result<Json<ItemsReplaced>, ApiError> {
-    let id = external_id(&raw)?;
     let content_type = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -723,10 +708,9 @@ pub struct ItemsQuery {
 pub async fn price_items(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(raw): Path<String>,
+    ApiPath(id): ApiPath<ExternalId>,
     ApiQuery(q): ApiQuery<ItemsQuery>,
 ) -> Result<Json<Listing<PriceItem>>, ApiError> {
-    let id = external_id(&raw)?;
     let limit = page_size(q.limit, MAX_ITEM_PAGE)?;
     let items = state
         .store
@@ -767,10 +751,9 @@ fn next_page<T>(mut items: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) ->
 pub async fn send_lead(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(ws): Path<String>,
+    ApiPath(ws): ApiPath<WorkspaceId>,
     ApiJson(lead): ApiJson<NewVendorLead>,
 ) -> Result<(StatusCode, Json<Lead>), ApiError> {
-    let ws: WorkspaceId = parse_param("workspace_id", &ws)?;
     let lead = state
         .store
         .vendor(caller.vendor_id)
@@ -788,14 +771,17 @@ pub async fn send_lead(
 pub struct DealsQuery {
     /// Only registrations with this status.
     #[param(value_type = Option<DealStatus>)]
-    status: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    status: Option<DealStatus>,
     /// Only registrations changed at or after this time.
     updated_since: Option<DateTime<Utc>>,
     /// Registrations per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<DealRegistrationId>,
 }
 
 /// The fields a vendor asks for on deal registrations.
@@ -872,16 +858,7 @@ pub async fn deal_registrations(
     caller: VendorCaller,
     ApiQuery(q): ApiQuery<DealsQuery>,
 ) -> Result<Json<Listing<DealRegistration>>, ApiError> {
-    let status: Option<DealStatus> = q
-        .status
-        .as_deref()
-        .map(|s| parse_param("status", s))
-        .transpose()?;
-    let before: Option<DealRegistrationId> = q
-        .cursor
-        .as_deref()
-        .map(|c| parse_param("cursor", c))
-        .transpose()?;
+    let (status, before) = (q.status, q.cursor);
     let limit = page_size(q.limit, MAX_PAGE)?;
     let all = state
         .store
@@ -911,9 +888,8 @@ pub async fn deal_registrations(
 pub async fn deal_registration(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealRegistrationId>,
 ) -> Result<Json<DealRegistration>, ApiError> {
-    let id: DealRegistrationId = parse_param("id", &id)?;
     Ok(Json(
         state
             .store
@@ -941,10 +917,9 @@ pub async fn deal_registration(
 pub async fn decide(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealRegistrationId>,
     ApiJson(decision): ApiJson<DealDecision>,
 ) -> Result<Json<DealRegistration>, ApiError> {
-    let id: DealRegistrationId = parse_param("id", &id)?;
     Ok(Json(
         state
             .store
@@ -1169,9 +1144,12 @@ impl From<WebhookDelivery> for DeliveryView {
 pub struct DeliveriesQuery {
     /// Only deliveries with this status.
     #[param(schema_with = crate::http::openapi::delivery_status)]
-    status: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    status: Option<DeliveryStatus>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
+    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<WebhookDeliveryId>,
     /// Deliveries per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
@@ -1194,16 +1172,8 @@ pub async fn deliveries(
 ) -> Result<Json<Listing<DeliveryView>>, ApiError> {
     let limit = page_size(q.limit, MAX_PAGE)?;
     let filter = DeliveryFilter {
-        status: q
-            .status
-            .as_deref()
-            .map(|s| parse_param("status", s))
-            .transpose()?,
-        before: q
-            .cursor
-            .as_deref()
-            .map(|c| parse_param("cursor", c))
-            .transpose()?,
+        status: q.status,
+        before: q.cursor,
         limit: limit + 1,
     };
     let rows = state
@@ -1233,9 +1203,8 @@ pub async fn deliveries(
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: VendorCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<WebhookDeliveryId>,
 ) -> Result<Json<DeliveryView>, ApiError> {
-    let id: WebhookDeliveryId = parse_param("id", &id)?;
     Ok(Json(
         state
             .store

@@ -17,8 +17,8 @@ use onepane_store::{PartnerStore, SyncRun};
 use serde::Deserialize;
 
 use super::VendorNames;
-use crate::state::AppState;
 use crate::services::connections::{request_sync, start_authorization};
+use crate::state::AppState;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::{Chrome, WebError, render};

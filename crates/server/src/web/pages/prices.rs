@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use super::leads::Choice;
 use super::{VendorNames, chosen};
-use crate::state::AppState;
 use crate::services::pricing::{FiguresView, PriceSearch, PriceSort, PricedItem, priced_items};
+use crate::state::AppState;
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
 use crate::web::{Chrome, WebError, render, urlencode};
