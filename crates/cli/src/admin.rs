@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{ApiClientId, Currency, PartnerType, Tier, VendorId, VendorKind, WorkspaceId};
+use onepane_store::Store;
 use serde::Serialize;
 
 use super::{CliError, output, parse_flag};
@@ -262,232 +263,262 @@ struct BroughtOver {
 /// the store is opened, so bad input never touches the database.
 pub(crate) async fn run(command: AdminCommand, config: &Config) -> Result<(), CliError> {
     match command {
-        AdminCommand::CreateWorkspace(args) => {
-            let new = NewWorkspace {
-                name: parse_flag::<Name>("--name", &args.name)?,
-                home_currency: parse_flag::<Currency>("--currency", &args.currency)?,
-                locale: parse_flag::<Locale>("--locale", &args.locale)?,
-                owner_email: parse_flag::<Email>("--owner-email", &args.owner_email)?,
-            };
-            let store = open_store(config).await?;
-            let created = store.operator().create_workspace(&new).await;
-            store.close().await;
-            let (workspace, owner) = created?;
-            if args.json {
-                return output::json(&WorkspaceCreated {
-                    workspace_id: workspace.id,
-                    owner_user_id: owner.id,
-                });
-            }
-            output::line(&format!(
-                "Created workspace \"{}\" with id {} (home currency {}, locale {}).\n\
-                 Owner: {} (user id {}).",
-                workspace.name,
-                workspace.id,
-                workspace.home_currency,
-                workspace.locale,
-                owner.email,
-                owner.id
-            ))
-        }
-        AdminCommand::CreateVendor(args) => {
-            let name = parse_flag::<Name>("--name", &args.name)?;
-            let kind = parse_flag::<VendorKind>("--kind", &args.kind)?;
-            let (secret, hash) = new_client_secret().await?;
-            let scopes = parse_scopes(None)?;
-            let store = open_store(config).await?;
-            let created = async {
-                let vendor = store.operator().create_vendor(&name, kind).await?;
-                let client_name = parse_flag::<Name>("--name", "API client")?;
-                let client = store
-                    .operator()
-                    .create_api_client(vendor.id, &client_name, &hash, &scopes)
-                    .await?;
-                Ok::<_, CliError>((vendor, client))
-            }
-            .await;
-            store.close().await;
-            let (vendor, client) = created?;
-            if args.json {
-                return output::json(&VendorCreated {
-                    vendor_id: vendor.id,
-                    client_id: client.id,
-                    client_secret: secret,
-                });
-            }
-            output::line(&format!(
-                "Created {} \"{}\" with id {}.\n\
-                 API client id: {}\n\
-                 API client secret: {secret}\n\
-                 The secret is shown only now; store it safely.",
-                vendor.kind, vendor.name, vendor.id, client.id
-            ))
-        }
-        AdminCommand::CreateApiClient(args) => {
-            let vendor_id = parse_flag::<VendorId>("--vendor", &args.vendor)?;
-            let name = parse_flag::<Name>("--name", &args.name)?;
-            let scopes = parse_scopes(args.scopes.as_deref())?;
-            let (secret, hash) = new_client_secret().await?;
-            let store = open_store(config).await?;
-            let created = store
-                .operator()
-                .create_api_client(vendor_id, &name, &hash, &scopes)
-                .await;
-            store.close().await;
-            let client = created?;
-            if args.json {
-                return output::json(&ClientCreated {
-                    vendor_id,
-                    client_id: client.id,
-                    client_secret: secret,
-                    scopes,
-                });
-            }
-            output::line(&format!(
-                "Created API client {} for vendor {vendor_id} with scopes {}.\n\
-                 API client secret: {secret}\n\
-                 The secret is shown only now; store it safely.",
-                client.id,
-                scopes.join(" ")
-            ))
-        }
-        AdminCommand::RevokeApiClient(args) => {
-            let id = parse_flag::<ApiClientId>("--client-id", &args.client_id)?;
-            let store = open_store(config).await?;
-            let revoked = store.operator().revoke_api_client(id).await;
-            store.close().await;
-            let client = revoked?;
-            output::line(&format!(
-                "Revoked API client {} of vendor {}: it gets no new access tokens; tokens \
-                 already issued expire within {} minutes.",
-                client.id,
-                client.vendor_id,
-                TokenPolicy::DEFAULT_TTL.as_secs() / 60
-            ))
-        }
-        AdminCommand::CreateToken(args) => {
-            let workspace_id = parse_flag::<WorkspaceId>("--workspace", &args.workspace)?;
-            let email = parse_flag::<Email>("--email", &args.email)?;
-            let name = parse_flag::<Name>("--name", &args.name)?;
-            let token =
-                random_secret(ACCESS_TOKEN_PREFIX).map_err(|e| CliError::Secret(Box::new(e)))?;
-            let store = open_store(config).await?;
-            let created = store
-                .operator()
-                .create_access_token(workspace_id, &email, &name, &token_digest(&token))
-                .await;
-            store.close().await;
-            let created = created?;
-            if args.json {
-                return output::json(&TokenCreated {
-                    token_id: created.id,
-                    workspace_id,
-                    user_id: created.user_id,
-                    token,
-                });
-            }
-            output::line(&format!(
-                "Created access token {} for {email} in workspace {workspace_id}.\n\
-                 Token: {token}\n\
-                 The token is shown only now; send it as `Authorization: Bearer <token>`.",
-                created.id
-            ))
-        }
-        AdminCommand::PasswordLink(args) => {
-            let email = parse_flag::<Email>("--email", &args.email)?;
-            let token = random_secret("").map_err(|e| CliError::Secret(Box::new(e)))?;
-            let expires_at = chrono::Utc::now() + chrono::Duration::hours(24);
-            let store = open_store(config).await?;
-            let made = store
-                .system()
-                .create_password_reset(&email, &token_digest(&token), expires_at)
-                .await;
-            store.close().await;
-            let Some(user_id) = made? else {
-                return Err(onepane_store::StoreError::NotFound {
-                    what: "user",
-                    id: email.to_string(),
-                }
-                .into());
-            };
-            // The address the server is reached at (public_url), else the
-            // default listen address.
-            let base = config.public_base(config.listen);
-            let link = format!("{base}/login/reset/{token}");
-            if args.json {
-                return output::json(&PasswordLink {
-                    user_id,
-                    link,
-                    expires_at,
-                });
-            }
-            output::line(&format!(
-                "Open this link to choose a password for {email} (it works once, for 24 hours):\n{link}"
-            ))
-        }
-        AdminCommand::RotateSigningKey => {
-            let sealer = Sealer::new(&resolve_secret_key(config).map_err(StartupError::from)?);
-            let key = new_stored_key(&sealer).map_err(StartupError::from)?;
-            let store = open_store(config).await?;
-            let rotated = store.operator().rotate_signing_key(&key).await;
-            store.close().await;
-            rotated?;
-            output::line(&format!(
-                "Made signing key {}. Servers sign with it within a minute; the previous key \
-                 keeps verifying until its tokens expire.",
-                key.kid
-            ))
-        }
-        AdminCommand::Link(args) => {
-            let workspace_id = parse_flag::<WorkspaceId>("--workspace", &args.workspace)?;
-            let vendor_id = parse_flag::<VendorId>("--vendor", &args.vendor)?;
-            let tier = parse_flag::<Tier>("--tier", &args.tier)?;
-            let partner_type = parse_flag::<PartnerType>("--partner-type", &args.partner_type)?;
-            let store = open_store(config).await?;
-            // The partner also gets what the vendor published before it
-            // was linked: content is kept per workspace.
-            let linked = async {
-                let link = store
-                    .operator()
-                    .link(workspace_id, vendor_id, tier, partner_type)
-                    .await?;
-                let brought = store.vendor(vendor_id).backfill(workspace_id).await?;
-                Ok::<_, CliError>((link, brought))
-            }
-            .await;
-            store.close().await;
-            let (link, brought) = linked?;
-            if args.json {
-                return output::json(&Linked {
-                    workspace_id: link.workspace_id,
-                    vendor_id: link.vendor_id,
-                    tier: link.tier.as_str(),
-                    partner_type: link.partner_type.as_str(),
-                    status: link.status.as_str(),
-                    brought_over: BroughtOver {
-                        campaigns: brought.campaigns,
-                        assets: brought.assets,
-                        price_lists: brought.price_lists,
-                        price_items: brought.price_items,
-                    },
-                });
-            }
-            let extra = if brought == Default::default() {
-                String::new()
-            } else {
-                format!(
-                    " Brought over what the vendor had published: {} campaigns, {} assets, \
-                     {} price lists ({} items).",
-                    brought.campaigns, brought.assets, brought.price_lists, brought.price_items
-                )
-            };
-            output::line(&format!(
-                "Linked workspace {} to vendor {}: tier {}, partner type {}, {}.{extra}",
-                link.workspace_id, link.vendor_id, link.tier, link.partner_type, link.status
-            ))
-        }
+        AdminCommand::CreateWorkspace(args) => create_workspace(args, config).await,
+        AdminCommand::CreateVendor(args) => create_vendor(args, config).await,
+        AdminCommand::CreateApiClient(args) => create_api_client(args, config).await,
+        AdminCommand::RevokeApiClient(args) => revoke_api_client(args, config).await,
+        AdminCommand::CreateToken(args) => create_token(args, config).await,
+        AdminCommand::PasswordLink(args) => password_link(args, config).await,
+        AdminCommand::RotateSigningKey => rotate_signing_key(config).await,
+        AdminCommand::Link(args) => link(args, config).await,
         AdminCommand::PostgresRoles(args) => postgres_roles(&args),
     }
+}
+
+/// `admin create-workspace`: a partner's workspace and its owner.
+async fn create_workspace(args: CreateWorkspaceArgs, config: &Config) -> Result<(), CliError> {
+    let new = NewWorkspace {
+        name: parse_flag::<Name>("--name", &args.name)?,
+        home_currency: parse_flag::<Currency>("--currency", &args.currency)?,
+        locale: parse_flag::<Locale>("--locale", &args.locale)?,
+        owner_email: parse_flag::<Email>("--owner-email", &args.owner_email)?,
+    };
+    let (workspace, owner) = in_store(config, async |store| {
+        Ok(store.operator().create_workspace(&new).await?)
+    })
+    .await?;
+    if args.json {
+        return output::json(&WorkspaceCreated {
+            workspace_id: workspace.id,
+            owner_user_id: owner.id,
+        });
+    }
+    output::line(&format!(
+        "Created workspace \"{}\" with id {} (home currency {}, locale {}).\n\
+         Owner: {} (user id {}).",
+        workspace.name,
+        workspace.id,
+        workspace.home_currency,
+        workspace.locale,
+        owner.email,
+        owner.id
+    ))
+}
+
+/// `admin create-vendor`: a vendor with an API client holding every scope.
+async fn create_vendor(args: CreateVendorArgs, config: &Config) -> Result<(), CliError> {
+    let name = parse_flag::<Name>("--name", &args.name)?;
+    let kind = parse_flag::<VendorKind>("--kind", &args.kind)?;
+    let (secret, hash) = new_client_secret().await?;
+    let scopes = parse_scopes(None)?;
+    let (vendor, client) = in_store(config, async |store| {
+        let vendor = store.operator().create_vendor(&name, kind).await?;
+        let client_name = parse_flag::<Name>("--name", "API client")?;
+        let client = store
+            .operator()
+            .create_api_client(vendor.id, &client_name, &hash, &scopes)
+            .await?;
+        Ok((vendor, client))
+    })
+    .await?;
+    if args.json {
+        return output::json(&VendorCreated {
+            vendor_id: vendor.id,
+            client_id: client.id,
+            client_secret: secret,
+        });
+    }
+    output::line(&format!(
+        "Created {} \"{}\" with id {}.\n\
+         API client id: {}\n\
+         API client secret: {secret}\n\
+         The secret is shown only now; store it safely.",
+        vendor.kind, vendor.name, vendor.id, client.id
+    ))
+}
+
+/// `admin create-api-client`: another API client for a vendor.
+async fn create_api_client(args: CreateApiClientArgs, config: &Config) -> Result<(), CliError> {
+    let vendor_id = parse_flag::<VendorId>("--vendor", &args.vendor)?;
+    let name = parse_flag::<Name>("--name", &args.name)?;
+    let scopes = parse_scopes(args.scopes.as_deref())?;
+    let (secret, hash) = new_client_secret().await?;
+    let client = in_store(config, async |store| {
+        Ok(store
+            .operator()
+            .create_api_client(vendor_id, &name, &hash, &scopes)
+            .await?)
+    })
+    .await?;
+    if args.json {
+        return output::json(&ClientCreated {
+            vendor_id,
+            client_id: client.id,
+            client_secret: secret,
+            scopes,
+        });
+    }
+    output::line(&format!(
+        "Created API client {} for vendor {vendor_id} with scopes {}.\n\
+         API client secret: {secret}\n\
+         The secret is shown only now; store it safely.",
+        client.id,
+        scopes.join(" ")
+    ))
+}
+
+/// `admin revoke-api-client`.
+async fn revoke_api_client(args: RevokeApiClientArgs, config: &Config) -> Result<(), CliError> {
+    let id = parse_flag::<ApiClientId>("--client-id", &args.client_id)?;
+    let client = in_store(config, async |store| {
+        Ok(store.operator().revoke_api_client(id).await?)
+    })
+    .await?;
+    output::line(&format!(
+        "Revoked API client {} of vendor {}: it gets no new access tokens; tokens \
+         already issued expire within {} minutes.",
+        client.id,
+        client.vendor_id,
+        TokenPolicy::DEFAULT_TTL.as_secs() / 60
+    ))
+}
+
+/// `admin create-token`: a personal access token for a member.
+async fn create_token(args: CreateTokenArgs, config: &Config) -> Result<(), CliError> {
+    let workspace_id = parse_flag::<WorkspaceId>("--workspace", &args.workspace)?;
+    let email = parse_flag::<Email>("--email", &args.email)?;
+    let name = parse_flag::<Name>("--name", &args.name)?;
+    let token = random_secret(ACCESS_TOKEN_PREFIX).map_err(|e| CliError::Secret(Box::new(e)))?;
+    let created = in_store(config, async |store| {
+        Ok(store
+            .operator()
+            .create_access_token(workspace_id, &email, &name, &token_digest(&token))
+            .await?)
+    })
+    .await?;
+    if args.json {
+        return output::json(&TokenCreated {
+            token_id: created.id,
+            workspace_id,
+            user_id: created.user_id,
+            token,
+        });
+    }
+    output::line(&format!(
+        "Created access token {} for {email} in workspace {workspace_id}.\n\
+         Token: {token}\n\
+         The token is shown only now; send it as `Authorization: Bearer <token>`.",
+        created.id
+    ))
+}
+
+/// `admin password-link`: a one-time link to choose a password.
+async fn password_link(args: PasswordLinkArgs, config: &Config) -> Result<(), CliError> {
+    let email = parse_flag::<Email>("--email", &args.email)?;
+    let token = random_secret("").map_err(|e| CliError::Secret(Box::new(e)))?;
+    let expires_at = chrono::Utc::now() + chrono::Duration::hours(24);
+    let made = in_store(config, async |store| {
+        Ok(store
+            .system()
+            .create_password_reset(&email, &token_digest(&token), expires_at)
+            .await?)
+    })
+    .await?;
+    let Some(user_id) = made else {
+        return Err(onepane_store::StoreError::NotFound {
+            what: "user",
+            id: email.to_string(),
+        }
+        .into());
+    };
+    // The address the server is reached at (public_url), else the
+    // default listen address.
+    let base = config.public_base(config.listen);
+    let link = format!("{base}/login/reset/{token}");
+    if args.json {
+        return output::json(&PasswordLink {
+            user_id,
+            link,
+            expires_at,
+        });
+    }
+    output::line(&format!(
+        "Open this link to choose a password for {email} (it works once, for 24 hours):\n{link}"
+    ))
+}
+
+/// `admin rotate-signing-key`.
+async fn rotate_signing_key(config: &Config) -> Result<(), CliError> {
+    let sealer = Sealer::new(&resolve_secret_key(config).map_err(StartupError::from)?);
+    let key = new_stored_key(&sealer).map_err(StartupError::from)?;
+    in_store(config, async |store| {
+        Ok(store.operator().rotate_signing_key(&key).await?)
+    })
+    .await?;
+    output::line(&format!(
+        "Made signing key {}. Servers sign with it within a minute; the previous key \
+         keeps verifying until its tokens expire.",
+        key.kid
+    ))
+}
+
+/// `admin link`: a workspace to a vendor, with what the vendor published.
+async fn link(args: LinkArgs, config: &Config) -> Result<(), CliError> {
+    let workspace_id = parse_flag::<WorkspaceId>("--workspace", &args.workspace)?;
+    let vendor_id = parse_flag::<VendorId>("--vendor", &args.vendor)?;
+    let tier = parse_flag::<Tier>("--tier", &args.tier)?;
+    let partner_type = parse_flag::<PartnerType>("--partner-type", &args.partner_type)?;
+    // The partner also gets what the vendor published before it
+    // was linked: content is kept per workspace.
+    let (link, brought) = in_store(config, async |store| {
+        let link = store
+            .operator()
+            .link(workspace_id, vendor_id, tier, partner_type)
+            .await?;
+        let brought = store.vendor(vendor_id).backfill(workspace_id).await?;
+        Ok((link, brought))
+    })
+    .await?;
+    if args.json {
+        return output::json(&Linked {
+            workspace_id: link.workspace_id,
+            vendor_id: link.vendor_id,
+            tier: link.tier.as_str(),
+            partner_type: link.partner_type.as_str(),
+            status: link.status.as_str(),
+            brought_over: BroughtOver {
+                campaigns: brought.campaigns,
+                assets: brought.assets,
+                price_lists: brought.price_lists,
+                price_items: brought.price_items,
+            },
+        });
+    }
+    let extra = if brought == Default::default() {
+        String::new()
+    } else {
+        format!(
+            " Brought over what the vendor had published: {} campaigns, {} assets, \
+             {} price lists ({} items).",
+            brought.campaigns, brought.assets, brought.price_lists, brought.price_items
+        )
+    };
+    output::line(&format!(
+        "Linked workspace {} to vendor {}: tier {}, partner type {}, {}.{extra}",
+        link.workspace_id, link.vendor_id, link.tier, link.partner_type, link.status
+    ))
+}
+
+/// Opens the store, runs `work` in it and closes it again, whatever `work`
+/// gave.
+async fn in_store<T>(
+    config: &Config,
+    work: impl AsyncFnOnce(&Store) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let store = open_store(config).await?;
+    let done = work(&store).await;
+    store.close().await;
+    done
 }
 
 /// Prints the roles SQL. Its text is also kept as `deploy/postgres/roles.sql`.

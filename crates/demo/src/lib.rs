@@ -295,152 +295,13 @@ impl Demo {
         saved: &mut SavedLogins,
         tasks: &mut Vec<JoinHandle<()>>,
     ) -> Result<Started, DemoError> {
-        let seeded = seed_workspaces(store, &saved.password).await?;
-        let ws = seeded.aurora;
-        let northwind_id = ensure_vendor(store, northwind::NAME, VendorKind::Vendor).await?;
-        let contoso_id = ensure_vendor(store, contoso::NAME, VendorKind::Vendor).await?;
-        let fabrikam_id = ensure_vendor(store, fabrikam::NAME, VendorKind::Distributor).await?;
-        ensure_link(
-            store,
-            ws,
-            northwind_id,
-            northwind::TIER,
-            PartnerType::SolutionProvider,
-        )
-        .await?;
-        ensure_link(store, ws, contoso_id, contoso::TIER, PartnerType::Var).await?;
-        ensure_link(store, ws, fabrikam_id, fabrikam::TIER, PartnerType::Var).await?;
-        ensure_link(
-            store,
-            seeded.borealis,
-            contoso_id,
-            contoso::SECOND_WORKSPACE_TIER,
-            PartnerType::Msp,
-        )
-        .await?;
-        seed_pricing(store, ws, northwind_id, contoso_id, fabrikam_id).await?;
-        let api_token = ensure_api_token(store, ws, saved.api_token.take()).await?;
-        saved.api_token = Some(api_token.clone());
-
-        // Northwind: its API on loopback, pulled by a `rest` connection.
-        let northwind_key = random_secret("nwk_").map_err(DemoError::secret)?;
-        let (northwind_addr, task) = northwind::start(northwind_key.clone()).await?;
-        tasks.push(task);
-        let api_base = northwind::api_base(northwind_addr);
-        let northwind_conn = ensure_source(
-            store,
-            sealer,
-            ws,
-            Source {
-                vendor: northwind::NAME,
-                vendor_id: northwind_id,
-                connector: "rest",
-                name: "Northwind partner API",
-                schedule: northwind::SCHEDULE,
-                settings: serde_json::json!({ "manifest": northwind::manifest(&api_base) }),
-                credentials: Credentials::ApiKey {
-                    name: northwind::API_KEY_HEADER.to_owned(),
-                    value: Secret::new(northwind_key),
-                    placement: onepane_connector::KeyPlacement::Header,
-                },
-            },
-        )
-        .await?;
-
-        // Fabrikam: its price list as a CSV file, read by a `csv` connection.
-        let csv = fabrikam::price_list_csv();
-        let (fabrikam_addr, task) = fabrikam::start(csv.clone()).await?;
-        tasks.push(task);
-        let csv_path = absolute(&options.data_dir.join(fabrikam::CSV_FILE))?;
-        write_private(&csv_path, csv.as_bytes())?;
-        let fabrikam_conn = ensure_source(
-            store,
-            sealer,
-            ws,
-            Source {
-                vendor: fabrikam::NAME,
-                vendor_id: fabrikam_id,
-                connector: "csv",
-                name: "Fabrikam price list (CSV)",
-                schedule: fabrikam::SCHEDULE,
-                settings: fabrikam::settings(&csv_path)?,
-                credentials: Credentials::None,
-            },
-        )
-        .await?;
-
-        // Contoso: a vendor of its own, speaking to Onepane's connector API.
-        let (contoso_addr, task) = contoso::start().await?;
-        tasks.push(task);
-        let all_scopes: Vec<String> = onepane_server::http::oauth::SCOPES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        let contoso_login = ensure_api_client(
-            store,
-            contoso_id,
-            "Contoso partner platform",
-            &all_scopes,
-            saved.contoso.take(),
-        )
-        .await?;
-        saved.contoso = Some(contoso_login.clone());
-        // Northwind decides its deal registrations through the same API.
-        let deal_scopes = vec!["deals:read".to_owned(), "deals:write".to_owned()];
-        let northwind_login = ensure_api_client(
-            store,
-            northwind_id,
-            "Northwind deal desk",
-            &deal_scopes,
-            saved.northwind.take(),
-        )
-        .await?;
-        saved.northwind = Some(northwind_login.clone());
-
-        // Straight to loopback, whatever proxy the environment names.
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|source| DemoError::Request {
-                vendor: contoso::NAME,
-                action: "making an HTTP client".into(),
-                source,
-            })?;
-        let contoso_api = Arc::new(ConnectorApi::new(
-            contoso::NAME,
-            http.clone(),
-            &options.onepane_url,
-            contoso_login,
-        ));
-        let northwind_api = Arc::new(ConnectorApi::new(
-            northwind::NAME,
-            http,
-            &options.onepane_url,
-            northwind_login,
-        ));
-        let (published_tx, published_rx) = watch::channel(false);
-        tasks.push(tokio::spawn(contoso::run(
-            Arc::clone(&contoso_api),
-            contoso::files_base(contoso_addr),
-            published_tx,
-        )));
-        tasks.push(tokio::spawn(
-            DealDesk {
-                api: contoso_api,
-                decide_after: options.decide_after,
-                extra_discount: contoso::DEAL_DISCOUNT,
-            }
-            .run(),
-        ));
-        tasks.push(tokio::spawn(
-            DealDesk {
-                api: northwind_api,
-                decide_after: options.decide_after,
-                extra_discount: northwind::DEAL_DISCOUNT,
-            }
-            .run(),
-        ));
+        let tenants = Tenants::seed(store, saved).await?;
+        let ws = tenants.workspace;
+        let (northwind_conn, api_base) = start_northwind(store, sealer, &tenants, tasks).await?;
+        let (fabrikam_conn, fabrikam_addr, csv_path) =
+            start_fabrikam(store, sealer, &tenants, options, tasks).await?;
+        let (contoso_addr, published) =
+            start_connector_api_vendors(store, &tenants, options, saved, tasks).await?;
 
         // The first syncs now, rather than at the schedules' next tick.
         let since = Utc::now();
@@ -456,13 +317,14 @@ impl Demo {
                     (northwind::NAME, northwind_conn),
                     (fabrikam::NAME, fabrikam_conn),
                 ],
-                published: published_rx,
+                published,
                 since,
                 started: options.started,
             }
             .run(ready_tx),
         ));
 
+        let decide_after = options.decide_after.as_secs();
         let vendors = vec![
             VendorSummary {
                 name: northwind::NAME,
@@ -470,8 +332,7 @@ impl Demo {
                 tier: northwind::TIER,
                 plugged: format!(
                     "Onepane pulls its partner API at {api_base} (rest connector); decides deal \
-                     registrations after {} s",
-                    options.decide_after.as_secs()
+                     registrations after {decide_after} s"
                 ),
             },
             VendorSummary {
@@ -480,8 +341,7 @@ impl Demo {
                 tier: contoso::TIER,
                 plugged: format!(
                     "pushes through the connector API (files at http://{contoso_addr}); decides \
-                     deal registrations after {} s",
-                    options.decide_after.as_secs()
+                     deal registrations after {decide_after} s"
                 ),
             },
             VendorSummary {
@@ -498,7 +358,7 @@ impl Demo {
         Ok(Started {
             workspace_id: ws,
             vendors,
-            api_token,
+            api_token: tenants.api_token,
             ready: ready_rx,
         })
     }
@@ -1550,6 +1410,206 @@ fn escape(text: &str) -> String {
 /// A day relative to today, as `YYYY-MM-DD`.
 fn day(offset_days: i64) -> String {
     (Utc::now().date_naive() + chrono::Duration::days(offset_days)).to_string()
+}
+
+/// The demo's workspaces, vendors and links, as ids.
+#[derive(Debug)]
+struct Tenants {
+    /// The demo partner's workspace.
+    workspace: WorkspaceId,
+    northwind: VendorId,
+    contoso: VendorId,
+    fabrikam: VendorId,
+    /// The partner API token printed for the demo's user.
+    api_token: String,
+}
+
+impl Tenants {
+    /// Makes (or finds) both workspaces, the three vendors, their links and
+    /// the partner's pricing, and the partner API token.
+    async fn seed(store: &Store, saved: &mut SavedLogins) -> Result<Tenants, DemoError> {
+        let seeded = seed_workspaces(store, &saved.password).await?;
+        let ws = seeded.aurora;
+        let northwind = ensure_vendor(store, northwind::NAME, VendorKind::Vendor).await?;
+        let contoso = ensure_vendor(store, contoso::NAME, VendorKind::Vendor).await?;
+        let fabrikam = ensure_vendor(store, fabrikam::NAME, VendorKind::Distributor).await?;
+        ensure_link(
+            store,
+            ws,
+            northwind,
+            northwind::TIER,
+            PartnerType::SolutionProvider,
+        )
+        .await?;
+        ensure_link(store, ws, contoso, contoso::TIER, PartnerType::Var).await?;
+        ensure_link(store, ws, fabrikam, fabrikam::TIER, PartnerType::Var).await?;
+        ensure_link(
+            store,
+            seeded.borealis,
+            contoso,
+            contoso::SECOND_WORKSPACE_TIER,
+            PartnerType::Msp,
+        )
+        .await?;
+        seed_pricing(store, ws, northwind, contoso, fabrikam).await?;
+        let api_token = ensure_api_token(store, ws, saved.api_token.take()).await?;
+        saved.api_token = Some(api_token.clone());
+        Ok(Tenants {
+            workspace: ws,
+            northwind,
+            contoso,
+            fabrikam,
+            api_token,
+        })
+    }
+}
+
+/// Northwind: its API on loopback, pulled by a `rest` connection. Gives
+/// the connection and the API's base URL.
+async fn start_northwind(
+    store: &Store,
+    sealer: &Sealer,
+    tenants: &Tenants,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(ConnectionId, String), DemoError> {
+    let key = random_secret("nwk_").map_err(DemoError::secret)?;
+    let (addr, task) = northwind::start(key.clone()).await?;
+    tasks.push(task);
+    let api_base = northwind::api_base(addr);
+    let conn = ensure_source(
+        store,
+        sealer,
+        tenants.workspace,
+        Source {
+            vendor: northwind::NAME,
+            vendor_id: tenants.northwind,
+            connector: "rest",
+            name: "Northwind partner API",
+            schedule: northwind::SCHEDULE,
+            settings: serde_json::json!({ "manifest": northwind::manifest(&api_base) }),
+            credentials: Credentials::ApiKey {
+                name: northwind::API_KEY_HEADER.to_owned(),
+                value: Secret::new(key),
+                placement: onepane_connector::KeyPlacement::Header,
+            },
+        },
+    )
+    .await?;
+    Ok((conn, api_base))
+}
+
+/// Fabrikam: its price list as a CSV file, read by a `csv` connection, and
+/// served for download. Gives the connection, the server's address and
+/// the file.
+async fn start_fabrikam(
+    store: &Store,
+    sealer: &Sealer,
+    tenants: &Tenants,
+    options: &DemoOptions,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(ConnectionId, SocketAddr, PathBuf), DemoError> {
+    let csv = fabrikam::price_list_csv();
+    let (addr, task) = fabrikam::start(csv.clone()).await?;
+    tasks.push(task);
+    let csv_path = absolute(&options.data_dir.join(fabrikam::CSV_FILE))?;
+    write_private(&csv_path, csv.as_bytes())?;
+    let conn = ensure_source(
+        store,
+        sealer,
+        tenants.workspace,
+        Source {
+            vendor: fabrikam::NAME,
+            vendor_id: tenants.fabrikam,
+            connector: "csv",
+            name: "Fabrikam price list (CSV)",
+            schedule: fabrikam::SCHEDULE,
+            settings: fabrikam::settings(&csv_path)?,
+            credentials: Credentials::None,
+        },
+    )
+    .await?;
+    Ok((conn, addr, csv_path))
+}
+
+/// Contoso, a vendor of its own speaking to Onepane's connector API, and
+/// both vendors' deal desks, which decide registrations through it. Gives
+/// Contoso's file server and word of its first publish.
+async fn start_connector_api_vendors(
+    store: &Store,
+    tenants: &Tenants,
+    options: &DemoOptions,
+    saved: &mut SavedLogins,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(SocketAddr, watch::Receiver<bool>), DemoError> {
+    let (contoso_addr, task) = contoso::start().await?;
+    tasks.push(task);
+    let all_scopes: Vec<String> = onepane_server::http::oauth::SCOPES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let contoso_login = ensure_api_client(
+        store,
+        tenants.contoso,
+        "Contoso partner platform",
+        &all_scopes,
+        saved.contoso.take(),
+    )
+    .await?;
+    saved.contoso = Some(contoso_login.clone());
+    // Northwind decides its deal registrations through the same API.
+    let deal_scopes = vec!["deals:read".to_owned(), "deals:write".to_owned()];
+    let northwind_login = ensure_api_client(
+        store,
+        tenants.northwind,
+        "Northwind deal desk",
+        &deal_scopes,
+        saved.northwind.take(),
+    )
+    .await?;
+    saved.northwind = Some(northwind_login.clone());
+
+    // Straight to loopback, whatever proxy the environment names.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|source| DemoError::Request {
+            vendor: contoso::NAME,
+            action: "making an HTTP client".into(),
+            source,
+        })?;
+    let contoso_api = Arc::new(ConnectorApi::new(
+        contoso::NAME,
+        http.clone(),
+        &options.onepane_url,
+        contoso_login,
+    ));
+    let northwind_api = Arc::new(ConnectorApi::new(
+        northwind::NAME,
+        http,
+        &options.onepane_url,
+        northwind_login,
+    ));
+    let (published_tx, published_rx) = watch::channel(false);
+    tasks.push(tokio::spawn(contoso::run(
+        Arc::clone(&contoso_api),
+        contoso::files_base(contoso_addr),
+        published_tx,
+    )));
+    for (api, extra_discount) in [
+        (contoso_api, contoso::DEAL_DISCOUNT),
+        (northwind_api, northwind::DEAL_DISCOUNT),
+    ] {
+        tasks.push(tokio::spawn(
+            DealDesk {
+                api,
+                decide_after: options.decide_after,
+                extra_discount,
+            }
+            .run(),
+        ));
+    }
+    Ok((contoso_addr, published_rx))
 }
 
 #[cfg(test)]

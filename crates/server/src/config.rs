@@ -80,6 +80,40 @@ impl fmt::Display for Origin {
     }
 }
 
+/// A setting from the highest layer that has it: the flag, the
+/// environment variable, the config file.
+macro_rules! pick {
+    ($layers:expr, $key:ident, $env:literal, $flag:literal) => {{
+        let from_flag = $layers.flags.$key.clone().map(|v| (v, Origin::Flag($flag)));
+        let from_env = $layers
+            .env
+            .get($env)
+            .map(|v| (v.to_owned(), Origin::Env($env)));
+        let from_file = $layers
+            .file
+            .as_ref()
+            .and_then(|(f, path)| f.$key.clone().map(|v| (v, Origin::File(path.clone()))));
+        from_flag.or(from_env).or(from_file)
+    }};
+}
+
+/// A setting without a flag: the environment, else the config file.
+macro_rules! env_or_file {
+    ($layers:expr, $key:ident, $env:literal) => {{
+        $layers
+            .env
+            .get($env)
+            .map(|v| (v.to_owned(), Origin::Env($env)))
+            .or_else(|| {
+                let (f, path) = $layers.file.as_ref()?;
+                Some((
+                    f.$key.clone().map(String::from)?,
+                    Origin::File(path.clone()),
+                ))
+            })
+    }};
+}
+
 /// The resolved configuration.
 #[derive(Clone, PartialEq)]
 pub struct Config {
@@ -205,30 +239,22 @@ impl Config {
     /// Loads the configuration from the file (when one is named), the
     /// environment and the flags.
     pub fn load(flags: &Overrides, env: &Environment) -> Result<Config, ConfigError> {
-        let file_path = match &flags.config {
-            Some(path) => Some(path.clone()),
-            None => env.get(CONFIG_ENV).map(PathBuf::from),
-        };
-        let file = match &file_path {
-            Some(path) => Some((FileSettings::read(path)?, path.clone())),
-            None => None,
-        };
+        let layers = Layers::read(flags, env)?;
         let mut config = Config::default();
-
-        // For each setting the highest layer that has a value wins; the
-        // closures are tried from the highest layer down.
-        macro_rules! pick {
-            ($key:ident, $env:literal, $flag:literal) => {{
-                let from_flag = flags.$key.clone().map(|v| (v, Origin::Flag($flag)));
-                let from_env = env.get($env).map(|v| (v.to_owned(), Origin::Env($env)));
-                let from_file = file
-                    .as_ref()
-                    .and_then(|(f, path)| f.$key.clone().map(|v| (v, Origin::File(path.clone()))));
-                from_flag.or(from_env).or(from_file)
-            }};
+        config.load_places(&layers)?;
+        config.load_secret_key(&layers)?;
+        config.load_logging(&layers)?;
+        config.load_limits(&layers)?;
+        config.load_mail(&layers)?;
+        if let Some((value, origin)) = env_or_file!(layers, sync_workers, "ONEPANE_SYNC_WORKERS") {
+            config.sync_workers = parse("sync_workers", origin, value.trim())?;
         }
+        Ok(config)
+    }
 
-        if let Some((value, origin)) = pick!(data_dir, "ONEPANE_DATA_DIR", "--data-dir") {
+    /// The data directory, the databases and the listen address.
+    fn load_places(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
+        if let Some((value, origin)) = pick!(layers, data_dir, "ONEPANE_DATA_DIR", "--data-dir") {
             if value.trim().is_empty() {
                 return Err(invalid(
                     "data_dir",
@@ -236,21 +262,26 @@ impl Config {
                     "the data directory must not be empty",
                 ));
             }
-            config.data_dir = PathBuf::from(value);
-        }
-        if let Some((value, origin)) = pick!(database_url, "ONEPANE_DATABASE_URL", "--database-url")
-        {
-            config.database_url = Some(parse("database_url", origin, &value)?);
+            self.data_dir = PathBuf::from(value);
         }
         if let Some((value, origin)) = pick!(
+            layers,
+            database_url,
+            "ONEPANE_DATABASE_URL",
+            "--database-url"
+        ) {
+            self.database_url = Some(parse("database_url", origin, &value)?);
+        }
+        if let Some((value, origin)) = pick!(
+            layers,
             migration_database_url,
             "ONEPANE_MIGRATION_DATABASE_URL",
             "--migration-database-url"
         ) {
-            config.migration_database_url = Some(parse("migration_database_url", origin, &value)?);
+            self.migration_database_url = Some(parse("migration_database_url", origin, &value)?);
         }
-        if let Some((value, origin)) = pick!(listen, "ONEPANE_LISTEN", "--listen") {
-            config.listen = value.trim().parse().map_err(|_| {
+        if let Some((value, origin)) = pick!(layers, listen, "ONEPANE_LISTEN", "--listen") {
+            self.listen = value.trim().parse().map_err(|_| {
                 invalid(
                     "listen",
                     origin,
@@ -258,44 +289,41 @@ impl Config {
                 )
             })?;
         }
-        // No flag for the key: command lines are visible to every local user.
-        let secret_key = env
-            .get("ONEPANE_SECRET_KEY")
-            .map(|v| (v.to_owned(), Origin::Env("ONEPANE_SECRET_KEY")))
-            .or_else(|| {
-                let (f, path) = file.as_ref()?;
-                Some((f.secret_key.clone()?, Origin::File(path.clone())))
-            });
-        if let Some((value, origin)) = secret_key {
-            config.secret_key = Some(
+        Ok(())
+    }
+
+    /// The secret key: no flag, as command lines are visible to every
+    /// local user.
+    fn load_secret_key(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
+        if let Some((value, origin)) = env_or_file!(layers, secret_key, "ONEPANE_SECRET_KEY") {
+            self.secret_key = Some(
                 SecretKey::from_base64(&value)
                     .map_err(|e: SecretKeyError| invalid("secret_key", origin, e))?,
             );
         }
-        if let Some((value, origin)) = pick!(log_format, "ONEPANE_LOG_FORMAT", "--log-format") {
-            config.log_format = parse("log_format", origin, &value)?;
+        Ok(())
+    }
+
+    /// The log lines' format and filter.
+    fn load_logging(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
+        if let Some((value, origin)) =
+            pick!(layers, log_format, "ONEPANE_LOG_FORMAT", "--log-format")
+        {
+            self.log_format = parse("log_format", origin, &value)?;
         }
-        if let Some((value, origin)) = pick!(log, "ONEPANE_LOG", "--log") {
+        if let Some((value, origin)) = pick!(layers, log, "ONEPANE_LOG", "--log") {
             if let Err(e) = tracing_subscriber::EnvFilter::try_new(&value) {
                 return Err(invalid("log", origin, e));
             }
-            config.log_filter = value;
+            self.log_filter = value;
         }
-        // Settings without a flag: the environment, else the file.
-        macro_rules! env_or_file {
-            ($key:ident, $env:literal) => {{
-                env.get($env)
-                    .map(|v| (v.to_owned(), Origin::Env($env)))
-                    .or_else(|| {
-                        let (f, path) = file.as_ref()?;
-                        Some((
-                            f.$key.clone().map(String::from)?,
-                            Origin::File(path.clone()),
-                        ))
-                    })
-            }};
-        }
-        if let Some((value, origin)) = env_or_file!(public_url, "ONEPANE_PUBLIC_URL") {
+        Ok(())
+    }
+
+    /// The public URL, the request and retry limits, and which addresses
+    /// outbound requests and forwarded client addresses may come from.
+    fn load_limits(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
+        if let Some((value, origin)) = env_or_file!(layers, public_url, "ONEPANE_PUBLIC_URL") {
             let url: url::Url = value
                 .trim()
                 .parse()
@@ -310,82 +338,122 @@ impl Config {
                     "the public URL must be an http or https URL without a query or fragment",
                 ));
             }
-            config.public_url = Some(url);
+            self.public_url = Some(url);
         }
-        let positive =
-            |setting: &'static str, origin: Origin, value: &str| -> Result<u32, ConfigError> {
-                value
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| {
-                        invalid(
-                            setting,
-                            origin,
-                            format!("`{value}` is not a whole number above zero"),
-                        )
-                    })
-            };
-        if let Some((value, origin)) =
-            env_or_file!(rate_limit_per_minute, "ONEPANE_RATE_LIMIT_PER_MINUTE")
-        {
-            config.rate_limit_per_minute = positive("rate_limit_per_minute", origin, &value)?;
-        }
-        if let Some((value, origin)) = env_or_file!(rate_limit_burst, "ONEPANE_RATE_LIMIT_BURST") {
-            config.rate_limit_burst = positive("rate_limit_burst", origin, &value)?;
+        if let Some((value, origin)) = env_or_file!(
+            layers,
+            rate_limit_per_minute,
+            "ONEPANE_RATE_LIMIT_PER_MINUTE"
+        ) {
+            self.rate_limit_per_minute = positive("rate_limit_per_minute", origin, &value)?;
         }
         if let Some((value, origin)) =
-            env_or_file!(webhook_retry_base_ms, "ONEPANE_WEBHOOK_RETRY_BASE_MS")
+            env_or_file!(layers, rate_limit_burst, "ONEPANE_RATE_LIMIT_BURST")
         {
-            config.webhook_retry_base = std::time::Duration::from_millis(u64::from(positive(
+            self.rate_limit_burst = positive("rate_limit_burst", origin, &value)?;
+        }
+        if let Some((value, origin)) = env_or_file!(
+            layers,
+            webhook_retry_base_ms,
+            "ONEPANE_WEBHOOK_RETRY_BASE_MS"
+        ) {
+            self.webhook_retry_base = std::time::Duration::from_millis(u64::from(positive(
                 "webhook_retry_base_ms",
                 origin,
                 &value,
             )?));
         }
-        if let Some((value, origin)) = env_or_file!(outbound_allow, "ONEPANE_OUTBOUND_ALLOW") {
-            config.outbound_allow = value
-                .split([',', ' '])
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| n.parse())
-                .collect::<Result<_, _>>()
-                .map_err(|e| invalid("outbound_allow", origin, e))?;
+        if let Some((value, origin)) =
+            env_or_file!(layers, outbound_allow, "ONEPANE_OUTBOUND_ALLOW")
+        {
+            self.outbound_allow = list("outbound_allow", origin, &value)?;
         }
-        if let Some((value, origin)) = env_or_file!(trusted_proxies, "ONEPANE_TRUSTED_PROXIES") {
-            config.trusted_proxies = value
-                .split([',', ' '])
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| n.parse())
-                .collect::<Result<_, _>>()
-                .map_err(|e| invalid("trusted_proxies", origin, e))?;
+        if let Some((value, origin)) =
+            env_or_file!(layers, trusted_proxies, "ONEPANE_TRUSTED_PROXIES")
+        {
+            self.trusted_proxies = list("trusted_proxies", origin, &value)?;
         }
-        let smtp_origin = if let Some((value, origin)) = env_or_file!(smtp_url, "ONEPANE_SMTP_URL")
+        Ok(())
+    }
+
+    /// The SMTP server and the sender, which go together.
+    fn load_mail(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
+        let smtp_origin = if let Some((value, origin)) =
+            env_or_file!(layers, smtp_url, "ONEPANE_SMTP_URL")
         {
             let value = value.trim().to_owned();
             crate::mail::check_url(&value).map_err(|e| invalid("smtp_url", origin.clone(), e))?;
-            config.smtp_url = Some(value);
+            self.smtp_url = Some(value);
             Some(origin)
         } else {
             None
         };
-        if let Some((value, origin)) = env_or_file!(mail_from, "ONEPANE_MAIL_FROM") {
+        if let Some((value, origin)) = env_or_file!(layers, mail_from, "ONEPANE_MAIL_FROM") {
             let value = value.trim().to_owned();
             crate::mail::check_sender(&value).map_err(|e| invalid("mail_from", origin, e))?;
-            config.mail_from = Some(value);
+            self.mail_from = Some(value);
         }
-        if let (Some(origin), None) = (smtp_origin, &config.mail_from) {
+        if let (Some(origin), None) = (smtp_origin, &self.mail_from) {
             return Err(invalid(
                 "mail_from",
                 origin,
                 "a sender is needed with smtp_url (ONEPANE_MAIL_FROM or mail_from)",
             ));
         }
-        if let Some((value, origin)) = env_or_file!(sync_workers, "ONEPANE_SYNC_WORKERS") {
-            config.sync_workers = parse("sync_workers", origin, value.trim())?;
-        }
-        Ok(config)
+        Ok(())
     }
+}
+
+/// Where settings come from, highest first: the command line, the
+/// environment, the config file.
+struct Layers<'a> {
+    flags: &'a Overrides,
+    env: &'a Environment,
+    file: Option<(FileSettings, PathBuf)>,
+}
+
+impl<'a> Layers<'a> {
+    fn read(flags: &'a Overrides, env: &'a Environment) -> Result<Self, ConfigError> {
+        let file_path = match &flags.config {
+            Some(path) => Some(path.clone()),
+            None => env.get(CONFIG_ENV).map(PathBuf::from),
+        };
+        let file = match &file_path {
+            Some(path) => Some((FileSettings::read(path)?, path.clone())),
+            None => None,
+        };
+        Ok(Layers { flags, env, file })
+    }
+}
+
+/// A whole number above zero.
+fn positive(setting: &'static str, origin: Origin, value: &str) -> Result<u32, ConfigError> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            invalid(
+                setting,
+                origin,
+                format!("`{value}` is not a whole number above zero"),
+            )
+        })
+}
+
+/// A list separated by commas or spaces.
+fn list<T>(setting: &'static str, origin: Origin, value: &str) -> Result<Vec<T>, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value
+        .split([',', ' '])
+        .filter(|n| !n.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| invalid(setting, origin, e))
 }
 
 fn invalid(

@@ -124,19 +124,7 @@ async fn list(
         Some(_) => return Err(WebError::BadRequest),
     };
     let discount_text = chosen(&f.discount).unwrap_or_default().to_owned();
-    let discount: Result<Option<Percent>, ()> = if discount_text.is_empty() {
-        Ok(None)
-    } else {
-        discount_text
-            .replace(',', ".")
-            .trim_end_matches('%')
-            .trim()
-            .parse::<Decimal>()
-            .ok()
-            .and_then(|d| Percent::new(d).ok())
-            .map(Some)
-            .ok_or(())
-    };
+    let discount = deal_discount(&discount_text);
     let today = Utc::now().date_naive();
     let all = priced_items(&state.store, &state.pricing, ws, today, PriceQuery::one()).await?;
     let with_discount = match discount {
@@ -169,59 +157,12 @@ async fn list(
         .take(PER_PAGE)
         .copied()
         .collect();
-    // The margins with the deal discount, of the items shown only.
-    let with_deal: Option<HashMap<PriceItemId, Decimal>> = with_discount.map(|priced| {
-        let wanted: std::collections::HashSet<PriceItemId> = shown.iter().map(|i| i.id).collect();
-        priced
-            .iter()
-            .filter(|i| wanted.contains(&i.id))
-            .filter_map(|i| i.sort_margin.map(|m| (i.id, m)))
-            .collect()
-    });
+    let with_deal = with_discount.map(|priced| deal_margins(&priced, &shown));
     let lines: Vec<PriceLine> = shown
         .iter()
-        .map(|i| {
-            let item = i.item_currency.as_ref().map(|f| figures(f, &t));
-            let home = i
-                .home_currency
-                .as_ref()
-                .filter(|h| Some(h.currency) != i.item_currency.as_ref().map(|f| f.currency))
-                .map(|f| figures(f, &t));
-            let added = with_deal.as_ref().and_then(|m| {
-                let after = m.get(&i.id)?;
-                let before = i.sort_margin?;
-                let home = i.home_currency.as_ref()?.currency;
-                Some(t.money(&Money::new(after - before, home).rounded()))
-            });
-            PriceLine {
-                sku: i.sku.clone(),
-                name: i.name.clone(),
-                vendor: names.name(&i.vendor_id),
-                category: i.category.clone().unwrap_or_default(),
-                list: t.money(&i.list_price),
-                negative: i.sort_margin.is_some_and(|m| m < Decimal::ZERO),
-                item,
-                home,
-                with_deal: added,
-                error: i.pricing_error.as_ref().map(|_| t.t("prices-error")),
-            }
-        })
+        .map(|i| price_line(i, &names, with_deal.as_ref(), &t))
         .collect();
-    let link = |p: usize| {
-        let mut params = vec![format!("page={p}")];
-        for (k, v) in [
-            ("vendor", chosen(&f.vendor)),
-            ("category", category),
-            ("q", chosen(&f.q)),
-            ("sort", Some(sort)),
-            ("discount", chosen(&f.discount)),
-        ] {
-            if let Some(v) = v {
-                params.push(format!("{k}={}", urlencode(v)));
-            }
-        }
-        format!("/prices?{}", params.join("&"))
-    };
+    let link = |p: usize| page_link(&f, sort, p);
     let next = (total > wanted).then(|| link(page + 1));
     let previous = (page > 0).then(|| link(page - 1));
     let choice = |value: &str, label: String, current: Option<&str>| Choice {
@@ -239,15 +180,14 @@ async fn list(
             .iter()
             .map(|c| choice(c, c.clone(), category))
             .collect(),
-        sorts: vec![
-            choice("sku", t.t("prices-sort-sku"), Some(sort)),
-            choice("margin", t.t("prices-sort-margin"), Some(sort)),
-            choice(
-                "margin_percent",
-                t.t("prices-sort-margin-percent"),
-                Some(sort),
-            ),
-        ],
+        sorts: [
+            ("sku", "prices-sort-sku"),
+            ("margin", "prices-sort-margin"),
+            ("margin_percent", "prices-sort-margin-percent"),
+        ]
+        .into_iter()
+        .map(|(value, label)| choice(value, t.t(label), Some(sort)))
+        .collect(),
         q: f.q.clone().unwrap_or_default(),
         discount: discount_text,
         discount_error: discount.is_err(),
@@ -260,4 +200,81 @@ async fn list(
         chrome,
     };
     render(&page)
+}
+
+/// The deal discount typed in the form (`4`, `4,5 %`): none when empty,
+/// an error when it is not a percentage.
+fn deal_discount(text: &str) -> Result<Option<Percent>, ()> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.replace(',', ".")
+        .trim_end_matches('%')
+        .trim()
+        .parse::<Decimal>()
+        .ok()
+        .and_then(|d| Percent::new(d).ok())
+        .map(Some)
+        .ok_or(())
+}
+
+/// An item as a row, with what the deal discount would add to its margin
+/// when one was asked for.
+fn price_line(
+    i: &PricedItem,
+    names: &VendorNames,
+    with_deal: Option<&HashMap<PriceItemId, Decimal>>,
+    t: &Tr,
+) -> PriceLine {
+    let item = i.item_currency.as_ref().map(|f| figures(f, t));
+    let home = i
+        .home_currency
+        .as_ref()
+        .filter(|h| Some(h.currency) != i.item_currency.as_ref().map(|f| f.currency))
+        .map(|f| figures(f, t));
+    let added = with_deal.and_then(|m| {
+        let after = m.get(&i.id)?;
+        let before = i.sort_margin?;
+        let home = i.home_currency.as_ref()?.currency;
+        Some(t.money(&Money::new(after - before, home).rounded()))
+    });
+    PriceLine {
+        sku: i.sku.clone(),
+        name: i.name.clone(),
+        vendor: names.name(&i.vendor_id),
+        category: i.category.clone().unwrap_or_default(),
+        list: t.money(&i.list_price),
+        negative: i.sort_margin.is_some_and(|m| m < Decimal::ZERO),
+        item,
+        home,
+        with_deal: added,
+        error: i.pricing_error.as_ref().map(|_| t.t("prices-error")),
+    }
+}
+
+/// The margins with the deal discount of the items shown, by item.
+fn deal_margins(priced: &[PricedItem], shown: &[&PricedItem]) -> HashMap<PriceItemId, Decimal> {
+    let wanted: std::collections::HashSet<PriceItemId> = shown.iter().map(|i| i.id).collect();
+    priced
+        .iter()
+        .filter(|i| wanted.contains(&i.id))
+        .filter_map(|i| i.sort_margin.map(|m| (i.id, m)))
+        .collect()
+}
+
+/// The address of page `page` with the same filters.
+fn page_link(f: &Filters, sort: &str, page: usize) -> String {
+    let mut params = vec![format!("page={page}")];
+    for (k, v) in [
+        ("vendor", chosen(&f.vendor)),
+        ("category", chosen(&f.category)),
+        ("q", chosen(&f.q)),
+        ("sort", Some(sort)),
+        ("discount", chosen(&f.discount)),
+    ] {
+        if let Some(v) = v {
+            params.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    format!("/prices?{}", params.join("&"))
 }

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::text::{Email, Locale};
 use onepane_domain::{Currency, Role, SellRuleId, VendorId};
-use onepane_store::WorkspaceProfile;
+use onepane_store::{PartnerStore, WorkspaceProfile};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -117,124 +117,20 @@ async fn page_with_token(
     let t = viewer.tr.clone();
     let chrome = Chrome::load(state, viewer, "settings").await?;
     let names = VendorNames::new(&store.vendors().await?);
-    let own = viewer.session.locale.as_ref().map(Locale::as_str);
-    let languages = [
-        ("", t.t("language-browser")),
-        ("en", "English".to_owned()),
-        ("fi", "Suomi".to_owned()),
-    ]
-    .into_iter()
-    .map(|(value, label)| Choice {
-        selected: own.unwrap_or("") == value,
-        value: value.to_owned(),
-        label,
-    })
-    .collect();
     let admin = viewer.session.role.can_administer();
     let sso = if admin {
-        let callback_url = crate::web::sso::callback_url(state)?.to_string();
-        match store.sso_config().await? {
-            Some(c) => SsoView {
-                issuer: c.issuer,
-                client_id: c.client_id,
-                email_domain: c.email_domain.to_string(),
-                enabled: c.enabled,
-                has_secret: true,
-                callback_url,
-            },
-            None => SsoView {
-                callback_url,
-                ..SsoView::default()
-            },
-        }
+        sso_view(state, &store).await?
     } else {
         SsoView::default()
     };
     let (members, invitations, profile, rules, rates) = if admin {
-        let me = viewer.session.user.id;
-        let owner = viewer.session.role == Role::Owner;
-        let members = store
-            .members()
-            .await?
-            .into_iter()
-            .map(|m| {
-                // Nobody changes their own role here; only owners touch owners.
-                let changeable = m.user_id != me && (owner || m.role != Role::Owner);
-                let offered: &[Role] = if owner {
-                    &[Role::SalesRep, Role::Admin, Role::Owner]
-                } else {
-                    &[Role::SalesRep, Role::Admin]
-                };
-                MemberLine {
-                    user_id: m.user_id.to_string(),
-                    email: m.email.to_string(),
-                    role: t.t(role_id(m.role)),
-                    roles: if changeable {
-                        offered
-                            .iter()
-                            .map(|r| Choice {
-                                value: r.as_str().to_owned(),
-                                label: t.t(role_id(*r)),
-                                selected: *r == m.role,
-                            })
-                            .collect()
-                    } else {
-                        Vec::new()
-                    },
-                }
-            })
-            .collect();
-        let invitations = store
-            .pending_invitations()
-            .await?
-            .into_iter()
-            .map(|i| {
-                (
-                    i.email.to_string(),
-                    t.t(role_id(i.role)),
-                    t.datetime(&i.expires_at),
-                )
-            })
-            .collect();
-        let rules = store
-            .sell_rules()
-            .await?
-            .into_iter()
-            .map(|r| {
-                let method = match &r.method {
-                    SellMethod::MarkupOnCost(m) => {
-                        t.ts("sell-markup", "percent", &t.decimal(&m.value()))
-                    }
-                    SellMethod::DiscountOffList(p) => {
-                        t.ts("sell-discount", "percent", &t.decimal(&p.value()))
-                    }
-                };
-                (
-                    r.id.to_string(),
-                    r.selector
-                        .vendor_id
-                        .map_or_else(|| t.t("all"), |v| names.name(&v)),
-                    r.selector
-                        .category
-                        .as_ref()
-                        .map_or_else(|| t.t("all"), ToString::to_string),
-                    method,
-                )
-            })
-            .collect();
-        let rates = store
-            .exchange_rates()
-            .await?
-            .into_iter()
-            .map(|r| {
-                (
-                    format!("{}/{}", r.base().code(), r.quote().code()),
-                    r.rate().normalize().to_string(),
-                    t.date(&r.as_of()),
-                )
-            })
-            .collect();
-        (members, invitations, store.profile().await?, rules, rates)
+        (
+            member_lines(&store, viewer, &t).await?,
+            invitation_lines(&store, &t).await?,
+            store.profile().await?,
+            rule_lines(&store, &names, &t).await?,
+            rate_lines(&store, &t).await?,
+        )
     } else {
         Default::default()
     };
@@ -246,24 +142,10 @@ async fn page_with_token(
             selected: r == Role::SalesRep,
         })
         .collect();
-    let tokens = store
-        .access_tokens(viewer.session.user.id)
-        .await?
-        .into_iter()
-        .map(|k| {
-            (
-                k.id.to_string(),
-                k.name.to_string(),
-                t.datetime(&k.created_at),
-                k.last_used_at
-                    .map_or_else(|| t.t("token-never-used"), |u| t.datetime(&u)),
-            )
-        })
-        .collect();
     Ok(SettingsPage {
-        tokens,
+        tokens: token_lines(&store, viewer, &t).await?,
         new_token,
-        languages,
+        languages: language_choices(viewer, &t),
         members,
         invitations,
         invited_link,
@@ -287,6 +169,177 @@ async fn page_with_token(
         t,
         chrome,
     })
+}
+
+/// The languages a member can choose, theirs selected.
+fn language_choices(viewer: &Viewer, t: &Tr) -> Vec<Choice> {
+    let own = viewer.session.locale.as_ref().map(Locale::as_str);
+    [
+        ("", t.t("language-browser")),
+        ("en", "English".to_owned()),
+        ("fi", "Suomi".to_owned()),
+    ]
+    .into_iter()
+    .map(|(value, label)| Choice {
+        selected: own.unwrap_or("") == value,
+        value: value.to_owned(),
+        label,
+    })
+    .collect()
+}
+
+/// The workspace's single sign-on settings (never the client secret).
+async fn sso_view(state: &AppState, store: &PartnerStore) -> Result<SsoView, WebError> {
+    let callback_url = crate::web::sso::callback_url(state)?.to_string();
+    Ok(match store.sso_config().await? {
+        Some(c) => SsoView {
+            issuer: c.issuer,
+            client_id: c.client_id,
+            email_domain: c.email_domain.to_string(),
+            enabled: c.enabled,
+            has_secret: true,
+            callback_url,
+        },
+        None => SsoView {
+            callback_url,
+            ..SsoView::default()
+        },
+    })
+}
+
+/// The members, each with the roles the viewer may give them.
+async fn member_lines(
+    store: &PartnerStore,
+    viewer: &Viewer,
+    t: &Tr,
+) -> Result<Vec<MemberLine>, WebError> {
+    let me = viewer.session.user.id;
+    let owner = viewer.session.role == Role::Owner;
+    // Nobody changes their own role here; only owners touch owners.
+    let offered: &[Role] = if owner {
+        &[Role::SalesRep, Role::Admin, Role::Owner]
+    } else {
+        &[Role::SalesRep, Role::Admin]
+    };
+    Ok(store
+        .members()
+        .await?
+        .into_iter()
+        .map(|m| {
+            let changeable = m.user_id != me && (owner || m.role != Role::Owner);
+            MemberLine {
+                user_id: m.user_id.to_string(),
+                email: m.email.to_string(),
+                role: t.t(role_id(m.role)),
+                roles: if changeable {
+                    offered
+                        .iter()
+                        .map(|r| Choice {
+                            value: r.as_str().to_owned(),
+                            label: t.t(role_id(*r)),
+                            selected: *r == m.role,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect())
+}
+
+/// Invitations not yet taken: address, role, expiry.
+async fn invitation_lines(
+    store: &PartnerStore,
+    t: &Tr,
+) -> Result<Vec<(String, String, String)>, WebError> {
+    Ok(store
+        .pending_invitations()
+        .await?
+        .into_iter()
+        .map(|i| {
+            (
+                i.email.to_string(),
+                t.t(role_id(i.role)),
+                t.datetime(&i.expires_at),
+            )
+        })
+        .collect())
+}
+
+/// The sell rules: id, vendor, category and method.
+async fn rule_lines(
+    store: &PartnerStore,
+    names: &VendorNames,
+    t: &Tr,
+) -> Result<Vec<(String, String, String, String)>, WebError> {
+    Ok(store
+        .sell_rules()
+        .await?
+        .into_iter()
+        .map(|r| {
+            let method = match &r.method {
+                SellMethod::MarkupOnCost(m) => {
+                    t.ts("sell-markup", "percent", &t.decimal(&m.value()))
+                }
+                SellMethod::DiscountOffList(p) => {
+                    t.ts("sell-discount", "percent", &t.decimal(&p.value()))
+                }
+            };
+            (
+                r.id.to_string(),
+                r.selector
+                    .vendor_id
+                    .map_or_else(|| t.t("all"), |v| names.name(&v)),
+                r.selector
+                    .category
+                    .as_ref()
+                    .map_or_else(|| t.t("all"), ToString::to_string),
+                method,
+            )
+        })
+        .collect())
+}
+
+/// The exchange rates: pair, rate and date.
+async fn rate_lines(
+    store: &PartnerStore,
+    t: &Tr,
+) -> Result<Vec<(String, String, String)>, WebError> {
+    Ok(store
+        .exchange_rates()
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                format!("{}/{}", r.base().code(), r.quote().code()),
+                r.rate().normalize().to_string(),
+                t.date(&r.as_of()),
+            )
+        })
+        .collect())
+}
+
+/// The viewer's personal access tokens: id, name, made, last used.
+async fn token_lines(
+    store: &PartnerStore,
+    viewer: &Viewer,
+    t: &Tr,
+) -> Result<Vec<(String, String, String, String)>, WebError> {
+    Ok(store
+        .access_tokens(viewer.session.user.id)
+        .await?
+        .into_iter()
+        .map(|k| {
+            (
+                k.id.to_string(),
+                k.name.to_string(),
+                t.datetime(&k.created_at),
+                k.last_used_at
+                    .map_or_else(|| t.t("token-never-used"), |u| t.datetime(&u)),
+            )
+        })
+        .collect())
 }
 
 async fn show(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
