@@ -15,27 +15,14 @@ use onepane_domain::activity::{NewNotification, NotificationKind};
 use onepane_domain::record::cursor_cmp;
 use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
-use onepane_domain::{ConnectionId, JobId, WorkspaceId};
+use onepane_domain::{ConnectionId, JobId};
 use onepane_store::{CrmEntity, Job, PageWrite, PushResult, Store, StoreError, SyncRun};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::registry::Registry;
 use crate::tokens::DbTokenStore;
-
-/// Seals and opens connection secrets (the server's key).
-pub trait Vault: Send + Sync + std::fmt::Debug {
-    /// Seals `plain`, bound to `context`.
-    fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, String>;
-    /// Opens what [`Vault::seal`] sealed with the same `context`.
-    fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, String>;
-}
-
-/// The associated data of a connection's secret: a sealed value opens only
-/// for the workspace, connection and field it was sealed for.
-pub fn secret_context(ws: WorkspaceId, conn: ConnectionId, field: &str) -> String {
-    format!("connection-secret:{ws}:{conn}:{field}")
-}
+use crate::vault::{Vault, secret_context};
 
 /// How the engine behaves.
 #[derive(Debug, Clone)]

@@ -19,12 +19,12 @@ mod engine;
 mod registry;
 mod scheduler;
 mod tokens;
+mod vault;
 
-pub use engine::{
-    Engine, EngineConfig, ImportError, Progress, RunError, Vault, secret_context, this_host,
-};
+pub use engine::{Engine, EngineConfig, ImportError, Progress, RunError, this_host};
 pub use registry::{Connector, Registry, SinkSecrets};
 pub use scheduler::{
     DEFAULT_SINK_SCHEDULE, DEFAULT_SOURCE_SCHEDULE, JOB_ATTEMPTS, ScheduleError, Scheduler, Worker,
     check_schedule, cron_for,
 };
+pub use vault::{Vault, secret_context};
