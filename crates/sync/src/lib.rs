@@ -16,6 +16,7 @@
 //!   batches of the sink's size, recording each record's result.
 
 mod engine;
+mod outbox;
 mod registry;
 mod scheduler;
 mod tokens;
