@@ -649,6 +649,7 @@ impl Engine {
             let (due, batch): (Vec<Due>, Vec<O::Item>) = O::due(&system, ws, conn, push.batch_size)
                 .await?
                 .into_iter()
+                .map(O::split)
                 .unzip();
             if due.is_empty() {
                 return Ok(());

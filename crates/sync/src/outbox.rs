@@ -9,7 +9,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use onepane_connector::{BoxFuture, ConnectorError, DealPush, Io, LeadPush, PushOutcome, Sink};
 use onepane_domain::{ConnectionId, WorkspaceId};
-use onepane_store::{CrmEntity, StoreError, SystemStore};
+use onepane_store::{CrmEntity, DueDealPush, DuePush, StoreError, SystemStore};
 use uuid::Uuid;
 
 /// A record due to be pushed, as the push path records its result.
@@ -26,22 +26,37 @@ pub(crate) struct Due {
     pub(crate) what: String,
 }
 
+impl Due {
+    fn new(id: Uuid, changed_at: DateTime<Utc>, attempts: u32, what: String) -> Self {
+        Self {
+            id,
+            changed_at,
+            attempts,
+            what,
+        }
+    }
+}
+
 /// One entity's outbox: what the push path needs to know of it.
 pub(crate) trait Outbox {
+    /// A due record as the store reads it.
+    type Row: Send;
     /// What the sink is sent for each record.
     type Item: Send + Sync;
 
     /// The entity its results are recorded under.
     const ENTITY: CrmEntity;
 
-    /// Up to `limit` due records of the connection, each with what the sink
-    /// is sent for it.
+    /// Up to `limit` due records of the connection.
     fn due(
         system: &SystemStore,
         ws: WorkspaceId,
         conn: ConnectionId,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<(Due, Self::Item)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
+
+    /// A due record as the push path records it, and what the sink is sent.
+    fn split(row: Self::Row) -> (Due, Self::Item);
 
     /// Sends a batch; the outcomes come back in the batch's order.
     fn send<'a>(
@@ -56,33 +71,28 @@ pub(crate) trait Outbox {
 pub(crate) struct Leads;
 
 impl Outbox for Leads {
+    type Row = DuePush;
     type Item = LeadPush;
 
     const ENTITY: CrmEntity = CrmEntity::Lead;
 
-    async fn due(
+    fn due(
         system: &SystemStore,
         ws: WorkspaceId,
         conn: ConnectionId,
         limit: u32,
-    ) -> Result<Vec<(Due, LeadPush)>, StoreError> {
-        let due = system.due_pushes(ws, conn, limit).await?;
-        Ok(due
-            .into_iter()
-            .map(|d| {
-                let due = Due {
-                    id: d.lead.id.as_uuid(),
-                    changed_at: d.changed_at,
-                    attempts: d.attempts,
-                    what: format!("lead {}", d.lead.id),
-                };
-                let item = LeadPush {
-                    lead: d.lead,
-                    vendor: d.vendor,
-                };
-                (due, item)
-            })
-            .collect())
+    ) -> impl Future<Output = Result<Vec<DuePush>, StoreError>> + Send {
+        system.due_pushes(ws, conn, limit)
+    }
+
+    fn split(row: DuePush) -> (Due, LeadPush) {
+        let what = format!("lead {}", row.lead.id);
+        let due = Due::new(row.lead.id.as_uuid(), row.changed_at, row.attempts, what);
+        let item = LeadPush {
+            lead: row.lead,
+            vendor: row.vendor,
+        };
+        (due, item)
     }
 
     fn send<'a>(
@@ -100,33 +110,28 @@ impl Outbox for Leads {
 pub(crate) struct Deals;
 
 impl Outbox for Deals {
+    type Row = DueDealPush;
     type Item = DealPush;
 
     const ENTITY: CrmEntity = CrmEntity::Deal;
 
-    async fn due(
+    fn due(
         system: &SystemStore,
         ws: WorkspaceId,
         conn: ConnectionId,
         limit: u32,
-    ) -> Result<Vec<(Due, DealPush)>, StoreError> {
-        let due = system.due_deal_pushes(ws, conn, limit).await?;
-        Ok(due
-            .into_iter()
-            .map(|d| {
-                let due = Due {
-                    id: d.deal.id.as_uuid(),
-                    changed_at: d.changed_at,
-                    attempts: d.attempts,
-                    what: format!("deal registration {}", d.deal.id),
-                };
-                let item = DealPush {
-                    deal: d.deal,
-                    vendor: d.vendor,
-                };
-                (due, item)
-            })
-            .collect())
+    ) -> impl Future<Output = Result<Vec<DueDealPush>, StoreError>> + Send {
+        system.due_deal_pushes(ws, conn, limit)
+    }
+
+    fn split(row: DueDealPush) -> (Due, DealPush) {
+        let what = format!("deal registration {}", row.deal.id);
+        let due = Due::new(row.deal.id.as_uuid(), row.changed_at, row.attempts, what);
+        let item = DealPush {
+            deal: row.deal,
+            vendor: row.vendor,
+        };
+        (due, item)
     }
 
     fn send<'a>(
