@@ -12,6 +12,9 @@
 //! - [`Credentials`]: API key, bearer, basic, OAuth 2.0 client credentials
 //!   and authorization code with PKCE; [`oauth`] keeps tokens fresh with
 //!   one refresh however many workers need it.
+//! - `testkit` (the `testkit` feature, for connectors' tests only): an
+//!   in-memory [`oauth::TokenStore`], connections to local fakes and leads
+//!   to push, so each connector's tests need not copy them.
 
 pub mod credentials;
 pub mod http;
@@ -26,6 +29,8 @@ pub mod record {
 pub mod signature;
 pub mod sink;
 pub mod source;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use credentials::{Credentials, KeyPlacement, Secret};
 pub use http::{ClientConfig, Fetched, HttpClient, HttpError, RateLimit, RateLimiter};

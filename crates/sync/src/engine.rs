@@ -1,41 +1,31 @@
 //! Running one connection: a source sync or a push to a CRM sink.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
 use onepane_connector::oauth::{OAuthAuthorizer, TokenClient};
 use onepane_connector::{
-    BoxFuture, ClientConfig, ConnectorError, Credentials, DealPush, HttpClient, Io, LeadPush, Page,
-    PageRequest, PushOutcome, RateLimit, RateLimiter, Record, RecordError, Source, SourceRecord,
-    Stream, StreamSpec, SyncMode,
+    BoxFuture, ClientConfig, ConnectorError, Credentials, HttpClient, Io, Page, PageRequest,
+    PushOutcome, RateLimit, RateLimiter, Record, RecordError, Sink, Source, SourceRecord, Stream,
+    StreamSpec, SyncMode,
 };
 use onepane_domain::activity::{NewNotification, NotificationKind};
 use onepane_domain::record::cursor_cmp;
 use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
-use onepane_domain::{ConnectionId, JobId, WorkspaceId};
-use onepane_store::{CrmEntity, Job, PageWrite, PushResult, Store, StoreError, SyncRun};
+use onepane_domain::{ConnectionId, JobId, VendorId};
+use onepane_store::{
+    CrmEntity, Job, PageWrite, PushResult, Store, StoreError, StreamState, SyncRun, VendorStore,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::outbox::{Deals, Due, Leads, Outbox};
 use crate::registry::Registry;
 use crate::tokens::DbTokenStore;
-
-/// Seals and opens connection secrets (the server's key).
-pub trait Vault: Send + Sync + std::fmt::Debug {
-    /// Seals `plain`, bound to `context`.
-    fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, String>;
-    /// Opens what [`Vault::seal`] sealed with the same `context`.
-    fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, String>;
-}
-
-/// The associated data of a connection's secret: a sealed value opens only
-/// for the workspace, connection and field it was sealed for.
-pub fn secret_context(ws: WorkspaceId, conn: ConnectionId, field: &str) -> String {
-    format!("connection-secret:{ws}:{conn}:{field}")
-}
+use crate::vault::{Vault, secret_context};
 
 /// How the engine behaves.
 #[derive(Debug, Clone)]
@@ -119,10 +109,6 @@ fn classify(e: ConnectorError) -> RunError {
         e => RunError::Fatal(e.to_string()),
     }
 }
-
-/// A record due to be pushed: its id, the change pushed, attempts so far,
-/// and its name in messages.
-type Due = (Uuid, chrono::DateTime<Utc>, u32, String);
 
 /// Why an upload was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -477,160 +463,140 @@ impl Engine {
             .target
             .vendor_id()
             .ok_or_else(|| RunError::Fatal("not a vendor source".into()))?;
-        let io = self.io(conn).await?;
-        let vendor = self.store.vendor(vendor_id);
-        let system = self.store.system();
-        let ws = conn.workspace_id;
+        let sync = SourceSync {
+            conn,
+            vendor_id,
+            source,
+            io: self.io(conn).await?,
+            vendor: self.store.vendor(vendor_id),
+        };
         let specs = source.streams();
-        let mut total_before = 0u64;
+        // Streams are read in `Stream::ALL`'s order (price lists before
+        // their items), whatever order the source lists them in.
+        let mut read_before = 0u64;
         for stream in Stream::ALL {
-            let Some(spec) = specs.iter().find(|s| s.stream == stream) else {
-                continue;
-            };
-            let state = vendor.stream_state(ws, conn.id, stream).await?;
-            let resumed = state.pass_id.is_some();
-            let pass_id = state.pass_id.unwrap_or_else(Uuid::now_v7);
-            let since = match spec.mode {
-                SyncMode::Incremental => state.since.clone(),
-                SyncMode::FullRefresh => None,
-            };
-            let mut next = state.next.clone();
-            let mut pass_max = state.pass_max.clone();
-            // Deletes follow only a pass read whole in this run without a
-            // failed record: a record that failed was not seen, not deleted.
-            let mut clean = !resumed;
-            let mut stream_read = 0u64;
-            // The keys this pass saw, for delete detection (kept only while
-            // the pass can still delete).
-            let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-            let created_before = run.created;
-            let complete_before = resumed && next.is_none();
-            let mut done = false;
-            while !complete_before && !done {
-                let page = source
-                    .read(
-                        &io,
-                        stream,
-                        PageRequest {
-                            next: next.as_ref(),
-                            since: since.as_ref(),
-                        },
-                    )
-                    .await
-                    .map_err(classify)?;
-                // Within a page the last copy of a key wins; records of
-                // another stream are refused.
-                let mut order: Vec<String> = Vec::with_capacity(page.records.len());
-                let mut by_key = HashMap::with_capacity(page.records.len());
-                let mut failed = page.rejected.len() as u64;
-                for (i, r) in page.records.iter().enumerate() {
-                    if r.record.stream() != stream {
-                        failed += 1;
-                        run.errors.push(format!(
-                            "{stream} record {i}: a {} record in the {stream} stream",
-                            r.record.stream()
-                        ));
-                        continue;
-                    }
-                    if let Some(value) = &r.cursor
-                        && pass_max
-                            .as_ref()
-                            .is_none_or(|max| cursor_cmp(value, max).is_gt())
-                    {
-                        pass_max = Some(value.clone());
-                    }
-                    let key = r.record.key();
-                    if spec.mode == SyncMode::FullRefresh && clean {
-                        seen.insert(key.clone());
-                    }
-                    if by_key.insert(key.clone(), &r.record).is_none() {
-                        order.push(key);
-                    }
-                }
-                for e in &page.rejected {
-                    run.errors.push(format!("{stream} {}: {}", e.at, e.message));
-                }
-                let mut records = Vec::with_capacity(order.len());
-                for key in order {
-                    if let Some(record) = by_key.get(&key) {
-                        let hash = content_hash(record)?;
-                        records.push((key, hash, *record));
-                    }
-                }
-                let counts = vendor
-                    .apply_page(
-                        ws,
-                        conn.id,
-                        &PageWrite {
-                            stream,
-                            pass_id,
-                            records,
-                            next: page.next.clone(),
-                            pass_max: pass_max.clone(),
-                        },
-                    )
-                    .await?;
-                failed += counts.failed.len() as u64;
-                for e in &counts.failed {
-                    run.errors.push(format!(
-                        "{stream} {}: {}",
-                        e.key.as_deref().unwrap_or(&e.at),
-                        e.message
-                    ));
-                }
-                if failed > 0 {
-                    clean = false;
-                }
-                let read = (page.records.len() + page.rejected.len()) as u64;
-                stream_read += read;
-                run.read += read;
-                run.created += counts.created;
-                run.updated += counts.updated;
-                run.unchanged += counts.unchanged;
-                run.failed += failed;
-                if let Some(total) = page.total {
-                    run.total = Some(total_before + total.max(stream_read));
-                }
-                system.update_run(run).await?;
-                progress.update(run);
-                match page.next {
-                    None => done = true,
-                    Some(n) if next.as_ref() == Some(&n) => {
-                        return Err(RunError::Fatal(format!(
-                            "the {stream} stream gave the same next page twice; stopping instead of looping"
-                        )));
-                    }
-                    Some(n) => next = Some(n),
-                }
-            }
-            if stream == Stream::Leads && run.created > created_before {
-                let n = run.created - created_before;
-                let title = format!(
-                    "{n} new {} from {}",
-                    if n == 1 { "lead" } else { "leads" },
-                    conn.name
-                );
-                system
-                    .notify(
-                        ws,
-                        &NewNotification {
-                            kind: NotificationKind::NewLead,
-                            vendor_id: Some(vendor_id),
-                            title: Name::parse(&title).unwrap_or_else(|_| conn.name.clone()),
-                            body: None,
-                            link: Some("/leads".to_owned()),
-                        },
-                    )
+            if let Some(spec) = specs.iter().find(|s| s.stream == stream) {
+                read_before += self
+                    .sync_stream(&sync, spec, read_before, run, progress)
                     .await?;
             }
-            let delete = spec.mode == SyncMode::FullRefresh && clean;
-            run.deleted += vendor
-                .finish_pass(ws, conn.id, stream, pass_id, delete.then_some(&seen))
-                .await?;
-            total_before += stream_read;
+        }
+        Ok(())
+    }
+
+    /// Reads one stream to the end of its pass and finishes the pass;
+    /// returns the records it read. `read_before` is what the run read of
+    /// the streams before, for the run's total.
+    async fn sync_stream(
+        &self,
+        sync: &SourceSync<'_>,
+        spec: &StreamSpec,
+        read_before: u64,
+        run: &mut SyncRun,
+        progress: &dyn Progress,
+    ) -> Result<u64, RunError> {
+        let (ws, conn) = (sync.conn.workspace_id, sync.conn.id);
+        let stream = spec.stream;
+        let system = self.store.system();
+        let state = sync.vendor.stream_state(ws, conn, stream).await?;
+        let mut pass = Pass::resume(state, spec.mode);
+        let created_before = run.created;
+        // A pass that had read its last page when the run before stopped
+        // only needs finishing.
+        while !pass.last_page_read {
+            let page = sync
+                .source
+                .read(&sync.io, stream, pass.request())
+                .await
+                .map_err(classify)?;
+            self.write_page(sync, stream, &mut pass, &page, run).await?;
+            if let Some(total) = page.total {
+                run.total = Some(read_before + total.max(pass.read));
+            }
             system.update_run(run).await?;
             progress.update(run);
+            pass.turn(stream, page.next)?;
         }
+        if stream == Stream::Leads && run.created > created_before {
+            self.notify_new_leads(sync, run.created - created_before)
+                .await?;
+        }
+        run.deleted += sync
+            .vendor
+            .finish_pass(ws, conn, stream, pass.id, pass.deletable())
+            .await?;
+        system.update_run(run).await?;
+        progress.update(run);
+        Ok(pass.read)
+    }
+
+    /// Writes a page with the pass's new position in one transaction and
+    /// counts it into the run.
+    async fn write_page(
+        &self,
+        sync: &SourceSync<'_>,
+        stream: Stream,
+        pass: &mut Pass,
+        page: &Page,
+        run: &mut SyncRun,
+    ) -> Result<(), RunError> {
+        let (records, mut failed) = pass.keyed_records(stream, page, run)?;
+        let counts = sync
+            .vendor
+            .apply_page(
+                sync.conn.workspace_id,
+                sync.conn.id,
+                &PageWrite {
+                    stream,
+                    pass_id: pass.id,
+                    records,
+                    next: page.next.clone(),
+                    pass_max: pass.max.clone(),
+                },
+            )
+            .await?;
+        failed += counts.failed.len() as u64;
+        for e in &counts.failed {
+            run.errors.push(format!(
+                "{stream} {}: {}",
+                e.key.as_deref().unwrap_or(&e.at),
+                e.message
+            ));
+        }
+        if failed > 0 {
+            pass.clean = false;
+        }
+        let read = (page.records.len() + page.rejected.len()) as u64;
+        pass.read += read;
+        run.read += read;
+        run.created += counts.created;
+        run.updated += counts.updated;
+        run.unchanged += counts.unchanged;
+        run.failed += failed;
+        Ok(())
+    }
+
+    /// Tells the workspace that a source brought `n` new leads.
+    async fn notify_new_leads(&self, sync: &SourceSync<'_>, n: u64) -> Result<(), RunError> {
+        let conn = sync.conn;
+        let title = format!(
+            "{n} new {} from {}",
+            if n == 1 { "lead" } else { "leads" },
+            conn.name
+        );
+        self.store
+            .system()
+            .notify(
+                conn.workspace_id,
+                &NewNotification {
+                    kind: NotificationKind::NewLead,
+                    vendor_id: Some(sync.vendor_id),
+                    title: Name::parse(&title).unwrap_or_else(|_| conn.name.clone()),
+                    body: None,
+                    link: Some("/leads".to_owned()),
+                },
+            )
+            .await?;
         Ok(())
     }
 
@@ -643,152 +609,134 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<(), RunError> {
         let system = self.store.system();
-        let ws = conn.workspace_id;
-        system.fan_out_leads(ws).await?;
+        system.fan_out_leads(conn.workspace_id).await?;
+        let push = self.sink_push(conn).await?;
+        if push.sink.takes_deals() {
+            self.push_outbox::<Leads>(&push, run, progress).await?;
+            self.push_outbox::<Deals>(&push, run, progress).await
+        } else {
+            system.skip_deal_pushes(conn.workspace_id, conn.id).await?;
+            self.push_outbox::<Leads>(&push, run, progress).await
+        }
+    }
+
+    /// The connection's sink, with its client and batch size.
+    async fn sink_push<'a>(&self, conn: &'a Connection) -> Result<SinkPush<'a>, RunError> {
         let secret = self.secret(conn, "signing_secret").await?;
         let sink = self.registry.sink(conn, secret).map_err(classify)?;
         let io = self.io(conn).await?;
-        let size = u32::try_from(sink.batch_size().clamp(1, 1000)).unwrap_or(100);
-        if !sink.takes_deals() {
-            system.skip_deal_pushes(ws, conn.id).await?;
+        let batch_size = u32::try_from(sink.batch_size().clamp(1, 1000)).unwrap_or(100);
+        Ok(SinkPush {
+            conn,
+            sink,
+            io,
+            batch_size,
+        })
+    }
+
+    /// Pushes everything due in one entity's outbox, a batch at a time,
+    /// recording each record's result; leads and deal registrations both
+    /// go this way.
+    async fn push_outbox<O: Outbox>(
+        &self,
+        push: &SinkPush<'_>,
+        run: &mut SyncRun,
+        progress: &dyn Progress,
+    ) -> Result<(), RunError> {
+        let system = self.store.system();
+        let (ws, conn) = (push.conn.workspace_id, push.conn.id);
+        loop {
+            let (due, batch): (Vec<Due>, Vec<O::Item>) = O::due(&system, ws, conn, push.batch_size)
+                .await?
+                .into_iter()
+                .map(O::split)
+                .unzip();
+            if due.is_empty() {
+                return Ok(());
+            }
+            run.read += due.len() as u64;
+            let outcomes = match O::send(push.sink.as_ref(), &push.io, &batch).await {
+                Ok(outcomes) => one_per_record(outcomes, due.len()),
+                Err(e) => return Err(self.hold_back(push.conn, O::ENTITY, &due, e).await),
+            };
+            let results = self.push_results(&due, outcomes, run);
+            system.record_pushes(ws, conn, O::ENTITY, &results).await?;
+            system.update_run(run).await?;
+            progress.update(run);
         }
-        let entities: &[CrmEntity] = if sink.takes_deals() {
-            &[CrmEntity::Lead, CrmEntity::Deal]
-        } else {
-            &[CrmEntity::Lead]
-        };
-        for &entity in entities {
-            loop {
-                // (id, change pushed, attempts so far, name in messages)
-                let (due, sent): (Vec<Due>, _) = match entity {
-                    CrmEntity::Lead => {
-                        let due = system.due_pushes(ws, conn.id, size).await?;
-                        let batch: Vec<LeadPush> = due
-                            .iter()
-                            .map(|d| LeadPush {
-                                lead: d.lead.clone(),
-                                vendor: d.vendor.clone(),
-                            })
-                            .collect();
-                        let keys = due
-                            .iter()
-                            .map(|d| {
-                                (
-                                    d.lead.id.as_uuid(),
-                                    d.changed_at,
-                                    d.attempts,
-                                    format!("lead {}", d.lead.id),
-                                )
-                            })
-                            .collect();
-                        let sent = if batch.is_empty() {
-                            Ok(Vec::new())
-                        } else {
-                            sink.push_leads(&io, &batch).await
-                        };
-                        (keys, sent)
-                    }
-                    CrmEntity::Deal => {
-                        let due = system.due_deal_pushes(ws, conn.id, size).await?;
-                        let batch: Vec<DealPush> = due
-                            .iter()
-                            .map(|d| DealPush {
-                                deal: d.deal.clone(),
-                                vendor: d.vendor.clone(),
-                            })
-                            .collect();
-                        let keys = due
-                            .iter()
-                            .map(|d| {
-                                (
-                                    d.deal.id.as_uuid(),
-                                    d.changed_at,
-                                    d.attempts,
-                                    format!("deal registration {}", d.deal.id),
-                                )
-                            })
-                            .collect();
-                        let sent = if batch.is_empty() {
-                            Ok(Vec::new())
-                        } else {
-                            sink.push_deals(&io, &batch).await
-                        };
-                        (keys, sent)
-                    }
-                };
-                if due.is_empty() {
-                    break;
-                }
-                run.read += due.len() as u64;
-                let outcomes = match sent {
-                    Ok(outcomes) if outcomes.len() == due.len() => outcomes,
-                    Ok(outcomes) => {
-                        let message = format!(
-                            "the sink answered {} results for {} records",
-                            outcomes.len(),
-                            due.len()
-                        );
-                        due.iter()
-                            .map(|_| PushOutcome::Failed {
-                                message: message.clone(),
-                                retryable: true,
-                            })
-                            .collect()
-                    }
-                    Err(e) => {
-                        let e = classify(e);
-                        if let RunError::Retry { after, .. } = &e {
-                            // The whole batch waits for the next run.
-                            let retry_at = Utc::now()
-                                + chrono::Duration::from_std(
-                                    after.unwrap_or(self.config.push_retry_base),
-                                )
-                                .unwrap_or_default();
-                            let results: Vec<_> = due
-                                .iter()
-                                .map(|(id, changed_at, _, _)| {
-                                    (
-                                        *id,
-                                        *changed_at,
-                                        PushResult::Failed {
-                                            error: e.to_string(),
-                                            retry_at: Some(retry_at),
-                                        },
-                                    )
-                                })
-                                .collect();
-                            system.record_pushes(ws, conn.id, entity, &results).await?;
-                        }
-                        return Err(e);
-                    }
-                };
-                let mut results = Vec::with_capacity(due.len());
-                for ((id, changed_at, attempts, what), outcome) in due.iter().zip(outcomes) {
-                    let result = match outcome {
-                        PushOutcome::Pushed { remote_id } => {
-                            run.created += 1;
-                            PushResult::Pushed { remote_id }
-                        }
-                        PushOutcome::Failed { message, retryable } => {
-                            run.failed += 1;
-                            run.errors.push(format!("{what}: {message}"));
-                            let retry_at = (retryable
-                                && attempts + 1 < self.config.push_max_attempts)
-                                .then(|| Utc::now() + self.push_backoff(*attempts));
-                            PushResult::Failed {
-                                error: message,
-                                retry_at,
-                            }
-                        }
-                    };
-                    results.push((*id, *changed_at, result));
-                }
-                system.record_pushes(ws, conn.id, entity, &results).await?;
-                system.update_run(run).await?;
-                progress.update(run);
+    }
+
+    /// Why a batch failed as a whole; when it may pass, every record of it
+    /// first waits for a later run (after the wait the CRM asked for, else
+    /// the first retry's), so the batch is not sent again at once.
+    async fn hold_back(
+        &self,
+        conn: &Connection,
+        entity: CrmEntity,
+        due: &[Due],
+        e: ConnectorError,
+    ) -> RunError {
+        let e = classify(e);
+        if let RunError::Retry { after, .. } = &e {
+            let retry_at = Utc::now()
+                + chrono::Duration::from_std(after.unwrap_or(self.config.push_retry_base))
+                    .unwrap_or_default();
+            let results: Vec<_> = due
+                .iter()
+                .map(|d| {
+                    (
+                        d.id,
+                        d.changed_at,
+                        PushResult::Failed {
+                            error: e.to_string(),
+                            retry_at: Some(retry_at),
+                        },
+                    )
+                })
+                .collect();
+            if let Err(stored) = self
+                .store
+                .system()
+                .record_pushes(conn.workspace_id, conn.id, entity, &results)
+                .await
+            {
+                return stored.into();
             }
         }
-        Ok(())
+        e
+    }
+
+    /// Each record's result from its outcome, counted into the run; a
+    /// retryable failure is retried with backoff until its last attempt.
+    fn push_results(
+        &self,
+        due: &[Due],
+        outcomes: Vec<PushOutcome>,
+        run: &mut SyncRun,
+    ) -> Vec<(Uuid, chrono::DateTime<Utc>, PushResult)> {
+        due.iter()
+            .zip(outcomes)
+            .map(|(d, outcome)| {
+                let result = match outcome {
+                    PushOutcome::Pushed { remote_id } => {
+                        run.created += 1;
+                        PushResult::Pushed { remote_id }
+                    }
+                    PushOutcome::Failed { message, retryable } => {
+                        run.failed += 1;
+                        run.errors.push(format!("{}: {message}", d.what));
+                        let retry_at = (retryable
+                            && d.attempts + 1 < self.config.push_max_attempts)
+                            .then(|| Utc::now() + self.push_backoff(d.attempts));
+                        PushResult::Failed {
+                            error: message,
+                            retry_at,
+                        }
+                    }
+                };
+                (d.id, d.changed_at, result)
+            })
+            .collect()
     }
 
     fn push_backoff(&self, attempts: u32) -> chrono::Duration {
@@ -798,6 +746,173 @@ impl Engine {
             .min(3_600_000);
         chrono::Duration::milliseconds(i64::try_from(wait).unwrap_or(3_600_000))
     }
+}
+
+/// What every step of a source sync needs.
+#[derive(Debug)]
+struct SourceSync<'a> {
+    conn: &'a Connection,
+    vendor_id: VendorId,
+    source: &'a dyn Source,
+    io: Io,
+    vendor: VendorStore,
+}
+
+/// A record to write: its key, its content hash and the record.
+type Keyed<'p> = (String, Vec<u8>, &'p Record);
+
+/// One pass over a stream, as it stands between pages.
+#[derive(Debug)]
+struct Pass {
+    /// The pass's id; a resumed pass keeps its own.
+    id: Uuid,
+    mode: SyncMode,
+    /// For incremental streams, the highest cursor of the last complete
+    /// pass.
+    since: Option<serde_json::Value>,
+    /// Where the next page starts.
+    next: Option<serde_json::Value>,
+    /// The highest cursor value the pass has seen.
+    max: Option<serde_json::Value>,
+    /// Whether the pass may delete what it did not see. Deletes follow only
+    /// a pass read whole in this run without a failed record: a record that
+    /// failed was not seen, not deleted.
+    clean: bool,
+    /// The keys this pass saw, for delete detection (kept only while the
+    /// pass can still delete).
+    seen: HashSet<String>,
+    /// Records read of the stream in this run.
+    read: u64,
+    /// Whether the pass's last page has been read.
+    last_page_read: bool,
+}
+
+impl Pass {
+    /// The pass under way as the store left it, or a new one.
+    fn resume(state: StreamState, mode: SyncMode) -> Self {
+        let resumed = state.pass_id.is_some();
+        Self {
+            id: state.pass_id.unwrap_or_else(Uuid::now_v7),
+            mode,
+            since: match mode {
+                SyncMode::Incremental => state.since,
+                SyncMode::FullRefresh => None,
+            },
+            last_page_read: resumed && state.next.is_none(),
+            next: state.next,
+            max: state.pass_max,
+            clean: !resumed,
+            seen: HashSet::new(),
+            read: 0,
+        }
+    }
+
+    /// Where to read the next page from.
+    fn request(&self) -> PageRequest<'_> {
+        PageRequest {
+            next: self.next.as_ref(),
+            since: self.since.as_ref(),
+        }
+    }
+
+    /// A page's records to write, keyed and hashed, and how many of the
+    /// page failed. Within a page the last copy of a key wins; records of
+    /// another stream are refused. Failures are told in the run's errors.
+    fn keyed_records<'p>(
+        &mut self,
+        stream: Stream,
+        page: &'p Page,
+        run: &mut SyncRun,
+    ) -> Result<(Vec<Keyed<'p>>, u64), RunError> {
+        let mut order: Vec<String> = Vec::with_capacity(page.records.len());
+        let mut by_key = HashMap::with_capacity(page.records.len());
+        let mut failed = page.rejected.len() as u64;
+        for (i, r) in page.records.iter().enumerate() {
+            if r.record.stream() != stream {
+                failed += 1;
+                run.errors.push(format!(
+                    "{stream} record {i}: a {} record in the {stream} stream",
+                    r.record.stream()
+                ));
+                continue;
+            }
+            if let Some(value) = &r.cursor
+                && self
+                    .max
+                    .as_ref()
+                    .is_none_or(|max| cursor_cmp(value, max).is_gt())
+            {
+                self.max = Some(value.clone());
+            }
+            let key = r.record.key();
+            if self.mode == SyncMode::FullRefresh && self.clean {
+                self.seen.insert(key.clone());
+            }
+            if by_key.insert(key.clone(), &r.record).is_none() {
+                order.push(key);
+            }
+        }
+        for e in &page.rejected {
+            run.errors.push(format!("{stream} {}: {}", e.at, e.message));
+        }
+        let mut records = Vec::with_capacity(order.len());
+        for key in order {
+            if let Some(record) = by_key.get(&key) {
+                let hash = content_hash(record)?;
+                records.push((key, hash, *record));
+            }
+        }
+        Ok((records, failed))
+    }
+
+    /// Moves to the page after, or marks the last page read. A source that
+    /// gives the same next page twice is stopped instead of looping.
+    fn turn(&mut self, stream: Stream, next: Option<serde_json::Value>) -> Result<(), RunError> {
+        match next {
+            None => self.last_page_read = true,
+            Some(n) if self.next.as_ref() == Some(&n) => {
+                return Err(RunError::Fatal(format!(
+                    "the {stream} stream gave the same next page twice; stopping instead of looping"
+                )));
+            }
+            Some(n) => self.next = Some(n),
+        }
+        Ok(())
+    }
+
+    /// The keys seen, when the pass may delete what it did not see.
+    fn deletable(&self) -> Option<&HashSet<String>> {
+        (self.mode == SyncMode::FullRefresh && self.clean).then_some(&self.seen)
+    }
+}
+
+/// What every batch of a push needs.
+#[derive(Debug)]
+struct SinkPush<'a> {
+    conn: &'a Connection,
+    sink: Box<dyn Sink>,
+    io: Io,
+    /// Records per call, within what the sink takes.
+    batch_size: u32,
+}
+
+/// The sink's outcomes, one per record sent; a sink that answers for a
+/// different number of records fails them all, to be retried, since its
+/// outcomes cannot be matched to the records.
+fn one_per_record(outcomes: Vec<PushOutcome>, sent: usize) -> Vec<PushOutcome> {
+    if outcomes.len() == sent {
+        return outcomes;
+    }
+    let message = format!(
+        "the sink answered {} results for {sent} records",
+        outcomes.len()
+    );
+    (0..sent)
+        .map(|_| PushOutcome::Failed {
+            message: message.clone(),
+            retryable: true,
+        })
+        .collect()
 }
 
 /// Whether `holder` (`host:pid/...`) names a process on this host that no

@@ -16,15 +16,16 @@
 //!   batches of the sink's size, recording each record's result.
 
 mod engine;
+mod outbox;
 mod registry;
 mod scheduler;
 mod tokens;
+mod vault;
 
-pub use engine::{
-    Engine, EngineConfig, ImportError, Progress, RunError, Vault, secret_context, this_host,
-};
+pub use engine::{Engine, EngineConfig, ImportError, Progress, RunError, this_host};
 pub use registry::{Connector, Registry, SinkSecrets};
 pub use scheduler::{
     DEFAULT_SINK_SCHEDULE, DEFAULT_SOURCE_SCHEDULE, JOB_ATTEMPTS, ScheduleError, Scheduler, Worker,
     check_schedule, cron_for,
 };
+pub use vault::{Vault, secret_context};

@@ -10,7 +10,7 @@ use onepane_domain::workspace::ConnectionStatus;
 use onepane_domain::{ConnectionId, WorkspaceId};
 use onepane_store::{Store, StoreError};
 
-use crate::engine::{Vault, secret_context};
+use crate::vault::{Vault, secret_context};
 
 /// The field tokens are stored under.
 pub(crate) const TOKENS: &str = "tokens";

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use onepane_connector::testkit::{lead, leads};
 use onepane_connector::{ConnectorError, PushOutcome, Sink};
 use onepane_connector_hubspot::HubSpotSink;
 use serde_json::json;
@@ -9,7 +10,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::fake::{self, CONTACTS_UPSERT, HubSpot};
-use crate::fixtures::{bearer_io, lead, leads};
+use crate::fixtures::bearer_io;
 
 fn keys(body: &serde_json::Value) -> Vec<(String, String)> {
     body["inputs"]

@@ -1,6 +1,7 @@
 //! OAuth: a refused access token is refreshed once, however many pushes
 //! find it refused at the same time.
 
+use onepane_connector::testkit::{MemoryTokens, leads, oauth_io};
 use onepane_connector::{ConnectorError, PushOutcome, Sink};
 use onepane_connector_hubspot::{AUTH_URL, HubSpotSink, SCOPES};
 use serde_json::json;
@@ -8,7 +9,7 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::fake::{CONTACTS_UPSERT, HubSpot, TOKEN};
-use crate::fixtures::{MemoryTokens, leads, oauth_io, tokens};
+use crate::fixtures::tokens;
 
 fn expired_token() -> ResponseTemplate {
     ResponseTemplate::new(401).set_body_json(json!({

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use onepane_connector::testkit::{lead, leads};
 use onepane_connector::{ConnectorError, PushOutcome, Sink};
 use onepane_connector_salesforce::SalesforceSink;
 use serde_json::json;
@@ -9,7 +10,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::fake::{self, Org, UPSERT, Upserts, error};
-use crate::fixtures::{bearer_io, lead, leads};
+use crate::fixtures::bearer_io;
 
 #[tokio::test]
 async fn a_batch_of_450_leads_goes_as_calls_of_200_200_and_50() {

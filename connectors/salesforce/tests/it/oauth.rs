@@ -1,6 +1,7 @@
 //! OAuth: the org's host comes from the token, and an expired session is
 //! refreshed once and the call repeated.
 
+use onepane_connector::testkit::{MemoryTokens, leads, oauth_io};
 use onepane_connector::{ConnectorError, PushOutcome, Sink};
 use onepane_connector_salesforce::{AUTH_URL, SCOPES, SalesforceSink};
 use serde_json::json;
@@ -8,7 +9,7 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::fake::{Org, TOKEN, UPSERT, Upserts, error, form, token_answer};
-use crate::fixtures::{MemoryTokens, expired_tokens, leads, oauth_io, tokens};
+use crate::fixtures::{expired_tokens, tokens};
 
 #[tokio::test]
 async fn the_instance_url_of_the_token_is_the_api_host() {

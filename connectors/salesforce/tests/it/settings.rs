@@ -1,11 +1,12 @@
 //! Settings, endpoints and scopes.
 
 use onepane_connector::oauth::{OAuthApp, authorization};
+use onepane_connector::testkit::leads;
 use onepane_connector::{ConnectorError, Sink};
 use onepane_connector_salesforce::{AUTH_URL, SCOPES, SalesforceSink, TOKEN_URL};
 use serde_json::json;
 
-use crate::fixtures::{bearer_io, leads};
+use crate::fixtures::bearer_io;
 
 #[test]
 fn every_setting_is_optional_and_unknown_ones_are_refused() {

@@ -564,13 +564,8 @@ impl FakeState {
 pub struct FakeVendor {
     pub base: String,
     state: Arc<Mutex<FakeState>>,
-    server: JoinHandle<()>,
-}
-
-impl Drop for FakeVendor {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    // Held only so that dropping the fake stops its server.
+    _server: Serving,
 }
 
 impl FakeVendor {
@@ -598,7 +593,7 @@ impl FakeVendor {
         FakeVendor {
             base,
             state,
-            server,
+            _server: server,
         }
     }
 
@@ -612,13 +607,24 @@ impl FakeVendor {
     }
 }
 
-async fn serve(app: Router) -> (String, JoinHandle<()>) {
+/// A fake's server task; it stops when the fake is dropped, so a test's
+/// fakes do not outlive it.
+#[derive(Debug)]
+struct Serving(JoinHandle<()>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn serve(app: Router) -> (String, Serving) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    (base, server)
+    (base, Serving(server))
 }
 
 fn page_of(cursor: Option<&String>) -> usize {
@@ -842,13 +848,8 @@ pub struct ReceiverState {
 pub struct Receiver {
     pub url: String,
     state: Arc<Mutex<ReceiverState>>,
-    server: JoinHandle<()>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    // Held only so that dropping the fake stops its server.
+    _server: Serving,
 }
 
 impl Receiver {
@@ -895,7 +896,7 @@ impl Receiver {
         Receiver {
             url: format!("{base}/hook"),
             state,
-            server,
+            _server: server,
         }
     }
 
