@@ -79,6 +79,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl StoreError {
+    /// The database at `url` could not be reached.
     pub(crate) fn connect(url: &DatabaseUrl, source: sqlx::Error) -> Self {
         StoreError::Connect {
             backend: url.backend(),
@@ -87,6 +88,7 @@ impl StoreError {
         }
     }
 
+    /// No `what` with this id (in the scope).
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
         StoreError::NotFound {
             what,
@@ -94,6 +96,7 @@ impl StoreError {
         }
     }
 
+    /// A stored `what` that does not parse.
     pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Self {
         StoreError::Corrupt {
             what,

@@ -76,6 +76,7 @@ pub use tables::workspaces::WorkspaceProfile;
 use onepane_domain::{VendorId, WorkspaceId};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+/// PostgreSQL's migrations, also run by the test template builder.
 pub(crate) static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Which database a URL points at. `Debug` redacts the password.
@@ -207,6 +208,7 @@ impl Default for StoreOptions {
     }
 }
 
+/// The connection pool of the backend in use.
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
     Sqlite(SqlitePool),

@@ -66,3 +66,34 @@ macro_rules! select {
     }};
 }
 pub(crate) use select;
+
+/// Declares a table's row type and its conversion into the domain type, one
+/// line a column: `column: StoredType => expression` converts it (the
+/// expression sees every column of the row by name), `column: Type` keeps it
+/// as stored. Each column becomes the domain field of the same name, so the
+/// column list and the conversion cannot drift apart.
+macro_rules! table_row {
+    ($row:ident => $domain:ident { $($column:ident : $ty:ty $(=> $convert:expr)?),+ $(,)? }) => {
+        #[derive(sqlx::FromRow)]
+        pub(crate) struct $row {
+            $($column: $ty),+
+        }
+
+        impl TryFrom<$row> for $domain {
+            type Error = $crate::StoreError;
+            fn try_from(row: $row) -> Result<Self, $crate::StoreError> {
+                let $row { $($column),+ } = row;
+                Ok($domain {
+                    $($column: $crate::rows::table_row!(@convert $column $(, $convert)?)),+
+                })
+            }
+        }
+    };
+    (@convert $column:ident) => {
+        $column
+    };
+    (@convert $column:ident, $convert:expr) => {
+        $convert
+    };
+}
+pub(crate) use table_row;

@@ -5,6 +5,10 @@
 //! default `postgres://postgres@127.0.0.1:5432/postgres`). When it cannot be
 //! reached the PostgreSQL tests print why and skip, unless
 //! `ONEPANE_TEST_REQUIRE_ALL=1`, which turns the skip into a failure.
+//!
+//! [`tenants`] builds the workspaces, vendors and links a test needs, and
+//! [`content`] the campaigns, assets, price lists, leads and deals they
+//! exchange.
 #![allow(clippy::expect_used, clippy::print_stdout)]
 
 use std::time::Duration;
@@ -13,6 +17,9 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 use crate::{DatabaseUrl, POSTGRES_MIGRATIONS, Store, StoreOptions, postgres};
+
+pub mod content;
+pub mod tenants;
 
 /// The owner role tests create (owns the schema, runs migrations).
 pub const TEST_OWNER_ROLE: &str = "onepane_test_owner";

@@ -63,6 +63,7 @@ macro_rules! on_tx {
 pub(crate) use on_tx;
 
 impl Tx {
+    /// Commits the transaction (and releases SQLite's writer turn).
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
             // The write turn passes on once the commit is done.

@@ -25,6 +25,7 @@ pub struct OperatorStore {
 }
 
 impl OperatorStore {
+    /// The operator's scope.
     pub(crate) fn new(store: Store) -> Self {
         Self { store }
     }

@@ -11,45 +11,22 @@ use crate::rows::*;
 use crate::tx::{Tx, on_tx};
 use crate::{StoreError, now};
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
-    id: Uuid,
-    email: String,
-    display_name: Option<String>,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<UserRow> for User {
-    type Error = StoreError;
-    fn try_from(r: UserRow) -> Result<Self, StoreError> {
-        Ok(User {
-            id: UserId::from_uuid(r.id),
-            email: parse("user", &r.email)?,
-            display_name: parse_opt("user", r.display_name.as_deref())?,
-            created_at: r.created_at,
-        })
+table_row! {
+    UserRow => User {
+        id: Uuid => UserId::from_uuid(id),
+        email: String => parse("user", &email)?,
+        display_name: Option<String> => parse_opt("user", display_name.as_deref())?,
+        created_at: DateTime<Utc>,
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct MembershipRow {
-    workspace_id: Uuid,
-    user_id: Uuid,
-    email: String,
-    role: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<MembershipRow> for Membership {
-    type Error = StoreError;
-    fn try_from(r: MembershipRow) -> Result<Self, StoreError> {
-        Ok(Membership {
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            user_id: UserId::from_uuid(r.user_id),
-            email: parse("membership", &r.email)?,
-            role: parse("membership", &r.role)?,
-            created_at: r.created_at,
-        })
+table_row! {
+    MembershipRow => Membership {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        user_id: Uuid => UserId::from_uuid(user_id),
+        email: String => parse("membership", &email)?,
+        role: String => parse("membership", &role)?,
+        created_at: DateTime<Utc>,
     }
 }
 
@@ -157,8 +134,10 @@ pub(crate) struct SessionRow {
 pub(crate) type InvitationRow = (Uuid, String, String, String, DateTime<Utc>, Option<Uuid>);
 
 /// How long an idle session lives: each request within it extends it.
+/// A web session ends after this long without a request.
 pub(crate) const IDLE: chrono::Duration = chrono::Duration::hours(12);
 
+/// The user with this email, created when new.
 pub(crate) async fn upsert_user(tx: &mut Tx, email: &Email) -> Result<User, StoreError> {
     let row: UserRow = on_tx!(*tx, c => {
         sqlx::query_as(
@@ -175,6 +154,7 @@ pub(crate) async fn upsert_user(tx: &mut Tx, email: &Email) -> Result<User, Stor
     row.try_into()
 }
 
+/// Makes a user a member of a workspace with `role`, or changes the role.
 pub(crate) async fn add_member(
     tx: &mut Tx,
     workspace_id: WorkspaceId,
@@ -196,6 +176,7 @@ pub(crate) async fn add_member(
     Ok(())
 }
 
+/// Sets a user's password hash (PHC string).
 pub(crate) async fn put_password(
     tx: &mut Tx,
     user_id: UserId,
@@ -231,6 +212,7 @@ pub(crate) async fn member_role(
     role.ok_or_else(|| StoreError::not_found("member", user_id))
 }
 
+/// Refuses when `user_id` is the workspace's only owner.
 pub(crate) async fn ensure_another_owner(
     tx: &mut Tx,
     ws: Uuid,

@@ -24,6 +24,7 @@ pub(crate) struct AuditRow {
     at: DateTime<Utc>,
 }
 
+/// The `actor_type` and `actor_id` columns for an actor.
 pub(crate) fn actor_columns(a: &Actor) -> (&'static str, Option<Uuid>) {
     match a {
         Actor::User(u) => ("user", Some(u.as_uuid())),
@@ -60,6 +61,7 @@ impl TryFrom<AuditRow> for AuditEvent {
     }
 }
 
+/// Appends an event to its workspace's audit log in `tx`.
 pub(crate) async fn insert_audit(tx: &mut Tx, event: &AuditEvent) -> Result<(), StoreError> {
     let (actor_type, actor_id) = actor_columns(&event.actor);
     on_tx!(*tx, c => {

@@ -21,57 +21,28 @@ pub(crate) const CAMPAIGN_COLUMNS: &str =
 pub(crate) const ACTIVATION_COLUMNS: &str =
     "workspace_id, id, vendor_id, campaign_id, slug, activated_by, activated_at";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct CampaignRow {
-    workspace_id: Uuid,
-    id: Uuid,
-    vendor_id: Uuid,
-    external_id: String,
-    status: String,
-    content: Json<CampaignContent>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<CampaignRow> for Campaign {
-    type Error = StoreError;
-    fn try_from(r: CampaignRow) -> Result<Self, StoreError> {
-        Ok(Campaign {
-            id: CampaignId::from_uuid(r.id),
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            vendor_id: VendorId::from_uuid(r.vendor_id),
-            external_id: parse("campaign", &r.external_id)?,
-            status: parse("campaign", &r.status)?,
-            content: r.content.0,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
+table_row! {
+    CampaignRow => Campaign {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        id: Uuid => CampaignId::from_uuid(id),
+        vendor_id: Uuid => VendorId::from_uuid(vendor_id),
+        external_id: String => parse("campaign", &external_id)?,
+        status: String => parse("campaign", &status)?,
+        content: Json<CampaignContent> => content.0,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ActivationRow {
-    workspace_id: Uuid,
-    id: Uuid,
-    vendor_id: Uuid,
-    campaign_id: Uuid,
-    slug: String,
-    activated_by: Option<Uuid>,
-    activated_at: DateTime<Utc>,
-}
-
-impl TryFrom<ActivationRow> for CampaignActivation {
-    type Error = StoreError;
-    fn try_from(r: ActivationRow) -> Result<Self, StoreError> {
-        Ok(CampaignActivation {
-            id: ActivationId::from_uuid(r.id),
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            vendor_id: VendorId::from_uuid(r.vendor_id),
-            campaign_id: CampaignId::from_uuid(r.campaign_id),
-            slug: parse("activation", &r.slug)?,
-            activated_by: r.activated_by.map(UserId::from_uuid),
-            activated_at: r.activated_at,
-        })
+table_row! {
+    ActivationRow => CampaignActivation {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        id: Uuid => ActivationId::from_uuid(id),
+        vendor_id: Uuid => VendorId::from_uuid(vendor_id),
+        campaign_id: Uuid => CampaignId::from_uuid(campaign_id),
+        slug: String => parse("activation", &slug)?,
+        activated_by: Option<Uuid> => activated_by.map(UserId::from_uuid),
+        activated_at: DateTime<Utc>,
     }
 }
 

@@ -100,79 +100,38 @@ pub(crate) const TOKEN_COLUMNS: &str =
 pub(crate) const KEY_COLUMNS: &str =
     "kid, algorithm, public_key, sealed_private_key, created_at, retired_at";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ClientRow {
-    vendor_id: Uuid,
-    id: Uuid,
-    name: String,
-    secret_hash: String,
-    scopes: String,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<ClientRow> for ApiClient {
-    type Error = StoreError;
-    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
-        Ok(ApiClient {
-            id: ApiClientId::from_uuid(r.id),
-            vendor_id: VendorId::from_uuid(r.vendor_id),
-            name: parse("API client", &r.name)?,
-            secret_hash: r.secret_hash,
-            scopes: r.scopes.split_whitespace().map(str::to_owned).collect(),
-            created_at: r.created_at,
-            revoked_at: r.revoked_at,
-        })
+table_row! {
+    ClientRow => ApiClient {
+        vendor_id: Uuid => VendorId::from_uuid(vendor_id),
+        id: Uuid => ApiClientId::from_uuid(id),
+        name: String => parse("API client", &name)?,
+        secret_hash: String,
+        scopes: String => scopes.split_whitespace().map(str::to_owned).collect(),
+        created_at: DateTime<Utc>,
+        revoked_at: Option<DateTime<Utc>>,
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct TokenRow {
-    workspace_id: Uuid,
-    id: Uuid,
-    user_id: Uuid,
-    name: String,
-    created_at: DateTime<Utc>,
-    last_used_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<TokenRow> for AccessToken {
-    type Error = StoreError;
-    fn try_from(r: TokenRow) -> Result<Self, StoreError> {
-        Ok(AccessToken {
-            id: AccessTokenId::from_uuid(r.id),
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            user_id: UserId::from_uuid(r.user_id),
-            name: parse("access token", &r.name)?,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-            revoked_at: r.revoked_at,
-        })
+table_row! {
+    TokenRow => AccessToken {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        id: Uuid => AccessTokenId::from_uuid(id),
+        user_id: Uuid => UserId::from_uuid(user_id),
+        name: String => parse("access token", &name)?,
+        created_at: DateTime<Utc>,
+        last_used_at: Option<DateTime<Utc>>,
+        revoked_at: Option<DateTime<Utc>>,
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct KeyRow {
-    kid: String,
-    algorithm: String,
-    public_key: Vec<u8>,
-    sealed_private_key: Vec<u8>,
-    created_at: DateTime<Utc>,
-    retired_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<KeyRow> for StoredSigningKey {
-    type Error = StoreError;
-    fn try_from(r: KeyRow) -> Result<Self, StoreError> {
-        Ok(StoredSigningKey {
-            kid: r.kid,
-            algorithm: r.algorithm,
-            public_key: r.public_key,
-            sealed_private_key: r.sealed_private_key,
-            created_at: r.created_at,
-            retired_at: r.retired_at,
-        })
+table_row! {
+    KeyRow => StoredSigningKey {
+        kid: String,
+        algorithm: String,
+        public_key: Vec<u8>,
+        sealed_private_key: Vec<u8>,
+        created_at: DateTime<Utc>,
+        retired_at: Option<DateTime<Utc>>,
     }
 }
 
@@ -193,6 +152,8 @@ pub(crate) fn scope_list(scopes: &[String]) -> Result<String, StoreError> {
     Ok(scopes.join(" "))
 }
 
+/// Stores an access token by the digest of its secret; a digest that
+/// exists already is a conflict.
 pub(crate) async fn insert_token(
     tx: &mut Tx,
     workspace_id: WorkspaceId,
@@ -227,6 +188,8 @@ pub(crate) async fn insert_token(
     Ok(token)
 }
 
+/// Retires the signing key in use as of the new key's creation and stores
+/// the new one, committing `tx`.
 pub(crate) async fn rotate(mut tx: Tx, key: &StoredSigningKey) -> Result<(), StoreError> {
     on_tx!(tx, c => {
         sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")

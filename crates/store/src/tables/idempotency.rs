@@ -75,6 +75,7 @@ pub enum Claim {
     InFlight,
 }
 
+/// An idempotency key's stored state and response.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Record {
     request_hash: Vec<u8>,

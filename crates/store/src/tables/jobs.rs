@@ -125,6 +125,8 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
+/// Enqueues a job in `tx`; `None` when the same job (connection, kind and
+/// tick) is already queued.
 pub(crate) async fn insert_job(
     tx: &mut Tx,
     ws: WorkspaceId,

@@ -36,10 +36,12 @@ pub(crate) struct LeadRow {
 }
 
 impl LeadRow {
+    /// The lead's id, before conversion.
     pub(crate) fn id(&self) -> Uuid {
         self.id
     }
 
+    /// When the lead last changed, before conversion.
     pub(crate) fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at
     }
@@ -78,6 +80,8 @@ pub(crate) const VENDOR_LEAD_UPSERT: &str = "ON CONFLICT (workspace_id, vendor_i
     search_text = excluded.search_text \
     WHERE leads.source = 'vendor' AND leads.status = 'new'";
 
+/// `s` for a `LIKE ... ESCAPE '\'` pattern: its `%`, `_` and `\` match
+/// only themselves.
 pub(crate) fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -196,6 +200,7 @@ pub(crate) fn search_text(lead: &Lead) -> String {
     text
 }
 
+/// A workspace's lead, read in `tx`; not found when it has none by that id.
 pub(crate) async fn fetch_lead(
     tx: &mut Tx,
     ws: WorkspaceId,

@@ -13,36 +13,21 @@ use crate::{StoreError, now};
 pub(crate) const NOTIFICATION_COLUMNS: &str =
     "workspace_id, id, kind, vendor_id, title, body, link, read_at, created_at";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct NotificationRow {
-    workspace_id: Uuid,
-    id: Uuid,
-    kind: String,
-    vendor_id: Option<Uuid>,
-    title: String,
-    body: Option<String>,
-    link: Option<String>,
-    read_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<NotificationRow> for Notification {
-    type Error = StoreError;
-    fn try_from(r: NotificationRow) -> Result<Self, StoreError> {
-        Ok(Notification {
-            id: NotificationId::from_uuid(r.id),
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            kind: parse("notification", &r.kind)?,
-            vendor_id: r.vendor_id.map(VendorId::from_uuid),
-            title: parse::<Name>("notification", &r.title)?,
-            body: parse_opt::<LongText>("notification", r.body.as_deref())?,
-            link: r.link,
-            read_at: r.read_at,
-            created_at: r.created_at,
-        })
+table_row! {
+    NotificationRow => Notification {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        id: Uuid => NotificationId::from_uuid(id),
+        kind: String => parse("notification", &kind)?,
+        vendor_id: Option<Uuid> => vendor_id.map(VendorId::from_uuid),
+        title: String => parse::<Name>("notification", &title)?,
+        body: Option<String> => parse_opt::<LongText>("notification", body.as_deref())?,
+        link: Option<String>,
+        read_at: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
     }
 }
 
+/// Writes a notification for a workspace in `tx`.
 pub(crate) async fn insert_notification(
     tx: &mut Tx,
     ws: WorkspaceId,

@@ -18,53 +18,26 @@ pub(crate) const PRICE_LIST_COLUMNS: &str =
 pub(crate) const PRICE_ITEM_COLUMNS: &str =
     "workspace_id, id, vendor_id, price_list_id, currency, item";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct PriceListRow {
-    workspace_id: Uuid,
-    id: Uuid,
-    vendor_id: Uuid,
-    external_id: String,
-    terms: Json<PriceListTerms>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<PriceListRow> for PriceList {
-    type Error = StoreError;
-    fn try_from(r: PriceListRow) -> Result<Self, StoreError> {
-        Ok(PriceList {
-            id: PriceListId::from_uuid(r.id),
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            vendor_id: VendorId::from_uuid(r.vendor_id),
-            external_id: parse("price list", &r.external_id)?,
-            terms: r.terms.0,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
+table_row! {
+    PriceListRow => PriceList {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        id: Uuid => PriceListId::from_uuid(id),
+        vendor_id: Uuid => VendorId::from_uuid(vendor_id),
+        external_id: String => parse("price list", &external_id)?,
+        terms: Json<PriceListTerms> => terms.0,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct PriceItemRow {
-    workspace_id: Uuid,
-    id: Uuid,
-    vendor_id: Uuid,
-    price_list_id: Uuid,
-    currency: String,
-    item: Json<PriceItemInput>,
-}
-
-impl TryFrom<PriceItemRow> for PriceItem {
-    type Error = StoreError;
-    fn try_from(r: PriceItemRow) -> Result<Self, StoreError> {
-        Ok(PriceItem {
-            id: PriceItemId::from_uuid(r.id),
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            vendor_id: VendorId::from_uuid(r.vendor_id),
-            price_list_id: PriceListId::from_uuid(r.price_list_id),
-            currency: parse("price item", &r.currency)?,
-            item: r.item.0,
-        })
+table_row! {
+    PriceItemRow => PriceItem {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        id: Uuid => PriceItemId::from_uuid(id),
+        vendor_id: Uuid => VendorId::from_uuid(vendor_id),
+        price_list_id: Uuid => PriceListId::from_uuid(price_list_id),
+        currency: String => parse("price item", &currency)?,
+        item: Json<PriceItemInput> => item.0,
     }
 }
 
@@ -78,6 +51,7 @@ pub(crate) struct SellRuleRow {
     percent: DbDecimal,
 }
 
+/// The `method` and `percent` columns for a sell method.
 pub(crate) fn sell_method_columns(m: &SellMethod) -> (&'static str, DbDecimal) {
     match m {
         SellMethod::MarkupOnCost(p) => ("markup-on-cost", DbDecimal(p.value())),

@@ -95,6 +95,7 @@ impl TryFrom<RunRow> for SyncRun {
     }
 }
 
+/// A count as the databases' signed 64-bit integer, saturating.
 pub(crate) fn db_count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -49,6 +49,7 @@ pub struct PageCounts {
 
 pub(crate) const STREAM_COLUMNS: &str = "next_page, since, pass_id, pass_max";
 
+/// A stream's stored position, in [`STREAM_COLUMNS`] order.
 pub(crate) type StreamRow = (
     Option<Json<serde_json::Value>>,
     Option<Json<serde_json::Value>>,
@@ -56,6 +57,7 @@ pub(crate) type StreamRow = (
     Option<Json<serde_json::Value>>,
 );
 
+/// A stream's position as the sync engine reads it.
 pub(crate) fn stream_state(row: StreamRow) -> StreamState {
     StreamState {
         next: row.0.map(|j| j.0),

@@ -10,7 +10,6 @@ use onepane_domain::text::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
-use crate::StoreError;
 use crate::rows::*;
 
 /// A workspace's single sign-on provider.
@@ -109,28 +108,14 @@ pub struct SsoLogin {
 pub(crate) const CONFIG_COLUMNS: &str =
     "workspace_id, issuer, client_id, sealed_client_secret, email_domain, enabled, updated_at";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ConfigRow {
-    workspace_id: Uuid,
-    issuer: String,
-    client_id: String,
-    sealed_client_secret: Vec<u8>,
-    email_domain: String,
-    enabled: bool,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<ConfigRow> for SsoConfig {
-    type Error = StoreError;
-    fn try_from(r: ConfigRow) -> Result<Self, StoreError> {
-        Ok(SsoConfig {
-            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
-            issuer: r.issuer,
-            client_id: r.client_id,
-            sealed_client_secret: r.sealed_client_secret,
-            email_domain: parse("single sign-on configuration", &r.email_domain)?,
-            enabled: r.enabled,
-            updated_at: r.updated_at,
-        })
+table_row! {
+    ConfigRow => SsoConfig {
+        workspace_id: Uuid => WorkspaceId::from_uuid(workspace_id),
+        issuer: String,
+        client_id: String,
+        sealed_client_secret: Vec<u8>,
+        email_domain: String => parse("single sign-on configuration", &email_domain)?,
+        enabled: bool,
+        updated_at: DateTime<Utc>,
     }
 }

@@ -123,40 +123,22 @@ pub enum Attempt {
 pub(crate) const DELIVERY_COLUMNS: &str = "vendor_id, id, event, payload, status, attempts, next_attempt_at, \
      last_attempt_at, last_response_status, last_error, created_at, delivered_at";
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct DeliveryRow {
-    vendor_id: Uuid,
-    id: Uuid,
-    event: String,
-    payload: Json<serde_json::Value>,
-    status: String,
-    attempts: i32,
-    next_attempt_at: DateTime<Utc>,
-    last_attempt_at: Option<DateTime<Utc>>,
-    last_response_status: Option<i32>,
-    last_error: Option<String>,
-    created_at: DateTime<Utc>,
-    delivered_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<DeliveryRow> for WebhookDelivery {
-    type Error = StoreError;
-    fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
-        Ok(WebhookDelivery {
-            id: WebhookDeliveryId::from_uuid(r.id),
-            vendor_id: VendorId::from_uuid(r.vendor_id),
-            event: parse("webhook delivery", &r.event)?,
-            payload: r.payload.0,
-            status: parse("webhook delivery", &r.status)?,
-            attempts: u32::try_from(r.attempts)
-                .map_err(|e| StoreError::corrupt("webhook delivery", e))?,
-            next_attempt_at: r.next_attempt_at,
-            last_attempt_at: r.last_attempt_at,
-            last_response_status: r.last_response_status.and_then(|s| u16::try_from(s).ok()),
-            last_error: r.last_error,
-            created_at: r.created_at,
-            delivered_at: r.delivered_at,
-        })
+table_row! {
+    DeliveryRow => WebhookDelivery {
+        vendor_id: Uuid => VendorId::from_uuid(vendor_id),
+        id: Uuid => WebhookDeliveryId::from_uuid(id),
+        event: String => parse("webhook delivery", &event)?,
+        payload: Json<serde_json::Value> => payload.0,
+        status: String => parse("webhook delivery", &status)?,
+        attempts: i32 => u32::try_from(attempts)
+            .map_err(|e| StoreError::corrupt("webhook delivery", e))?,
+        next_attempt_at: DateTime<Utc>,
+        last_attempt_at: Option<DateTime<Utc>>,
+        last_response_status: Option<i32> =>
+            last_response_status.and_then(|s| u16::try_from(s).ok()),
+        last_error: Option<String>,
+        created_at: DateTime<Utc>,
+        delivered_at: Option<DateTime<Utc>>,
     }
 }
 
@@ -184,6 +166,7 @@ impl TryFrom<SubscriptionRow> for WebhookSubscription {
     }
 }
 
+/// Events as stored: their names, space-separated.
 pub(crate) fn event_list(events: &[WebhookEvent]) -> String {
     events
         .iter()

@@ -9,28 +9,17 @@ use crate::StoreError;
 use crate::rows::*;
 use crate::tx::{Tx, on_tx};
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct WorkspaceRow {
-    id: Uuid,
-    name: String,
-    home_currency: String,
-    locale: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<WorkspaceRow> for Workspace {
-    type Error = StoreError;
-    fn try_from(r: WorkspaceRow) -> Result<Self, StoreError> {
-        Ok(Workspace {
-            id: WorkspaceId::from_uuid(r.id),
-            name: parse("workspace", &r.name)?,
-            home_currency: parse("workspace", &r.home_currency)?,
-            locale: parse("workspace", &r.locale)?,
-            created_at: r.created_at,
-        })
+table_row! {
+    WorkspaceRow => Workspace {
+        id: Uuid => WorkspaceId::from_uuid(id),
+        name: String => parse("workspace", &name)?,
+        home_currency: String => parse("workspace", &home_currency)?,
+        locale: String => parse("workspace", &locale)?,
+        created_at: DateTime<Utc>,
     }
 }
 
+/// A workspace, read in `tx`; not found when there is none by that id.
 pub(crate) async fn fetch_workspace(tx: &mut Tx, ws: WorkspaceId) -> Result<Workspace, StoreError> {
     let row: Option<Workspace> = select!(
         optional,
@@ -42,6 +31,7 @@ pub(crate) async fn fetch_workspace(tx: &mut Tx, ws: WorkspaceId) -> Result<Work
     row.ok_or_else(|| StoreError::not_found("workspace", ws))
 }
 
+/// Refuses a workspace id that does not exist.
 pub(crate) async fn ensure_workspace(
     tx: &mut Tx,
     workspace_id: WorkspaceId,
@@ -93,6 +83,7 @@ impl From<ProfileRow> for WorkspaceProfile {
     }
 }
 
+/// A workspace's public profile (empty when none is stored).
 pub(crate) async fn read_profile(
     tx: &mut Tx,
     ws: WorkspaceId,

@@ -5,15 +5,15 @@
 use chrono::{Duration, Utc};
 use onepane_domain::activity::WebhookEvent;
 use onepane_domain::lead::NewCampaignLead;
-use onepane_domain::text::{Email, ExternalId};
+use onepane_domain::text::ExternalId;
 use onepane_domain::{ApiClientId, Currency, Tier, WebhookDeliveryId};
 use onepane_store::testing::TestDb;
+use onepane_store::testing::content::*;
+use onepane_store::testing::tenants::*;
 use onepane_store::{
     Attempt, Claim, DeliveryFilter, DeliveryStatus, IdempotencyKey, KeyOwner, StoreError,
     StoredResponse, StoredSigningKey,
 };
-
-use crate::fixtures::*;
 
 crate::on_both_backends!(
     api_clients_are_found_by_id_and_revoked,
@@ -81,7 +81,7 @@ async fn access_tokens_are_found_by_digest_until_revoked(db: TestDb) {
     let ws = workspace(&db.store, "Acme Oy").await;
     let other = workspace(&db.store, "Other Oy").await;
     let op = db.store.operator();
-    let owner = Email::parse("owner@acme-oy.example").unwrap();
+    let owner = owner_email("Acme Oy");
     let token = op
         .create_access_token(ws, &owner, &name("Script"), b"digest-1")
         .await
@@ -269,12 +269,8 @@ async fn idempotency_keys_claim_replay_and_expire(db: TestDb) {
 }
 
 async fn the_outbox_delivers_only_what_a_vendor_subscribed_to(db: TestDb) {
-    let ws = workspace(&db.store, "Acme Oy").await;
-    let (v1, v2) = (
-        vendor(&db.store, "Canon").await,
-        vendor(&db.store, "HP").await,
-    );
-    link(&db.store, ws, v1, Tier::Gold).await;
+    let (ws, v1) = linked(&db.store, "Acme Oy", "Canon", Tier::Gold).await;
+    let v2 = vendor(&db.store, "HP").await;
     link(&db.store, ws, v2, Tier::Gold).await;
     db.store
         .vendor(v1)
@@ -474,9 +470,7 @@ async fn price_list_terms_and_items_are_put_separately(db: TestDb) {
 }
 
 async fn campaign_lead_counts_are_visible_to_the_vendor_without_leads(db: TestDb) {
-    let ws = workspace(&db.store, "Acme Oy").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme Oy", "Canon", Tier::Gold).await;
     let ext = ExternalId::parse("spring").unwrap();
     db.store
         .vendor(v)
@@ -566,12 +560,8 @@ async fn a_partner_linked_later_gets_what_was_published_before(db: TestDb) {
 }
 
 async fn accepting_a_lead_after_the_link_ended_tells_the_vendor_nothing(db: TestDb) {
-    let ws = workspace(&db.store, "Acme Oy").await;
-    let (v, live) = (
-        vendor(&db.store, "Canon").await,
-        vendor(&db.store, "HP").await,
-    );
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme Oy", "Canon", Tier::Gold).await;
+    let live = vendor(&db.store, "HP").await;
     link(&db.store, ws, live, Tier::Gold).await;
     let ended = db
         .store

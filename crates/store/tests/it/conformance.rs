@@ -8,13 +8,13 @@ use onepane_domain::lead::{LeadSource, LeadStatus, NewCampaignLead, NewManualLea
 use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::program::LinkStatus;
 use onepane_domain::text::{Category, LongText};
-use onepane_domain::workspace::{ConnectionTarget, NewConnection};
+use onepane_domain::workspace::NewConnection;
 use onepane_domain::{Currency, Tier};
 use onepane_store::testing::TestDb;
+use onepane_store::testing::content::*;
+use onepane_store::testing::tenants::*;
 use onepane_store::{LeadFilter, Page, StoreError};
 use rust_decimal::Decimal;
-
-use crate::fixtures::*;
 
 crate::on_both_backends!(
     migrations_are_idempotent_and_complete,
@@ -67,9 +67,7 @@ async fn operator_creates_workspace_with_owner(db: TestDb) {
 }
 
 async fn link_shows_on_both_sides(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Silver).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Silver).await;
     let vendors = db.store.partner(ws).vendors().await.unwrap();
     assert_eq!(vendors.len(), 1);
     assert_eq!(vendors[0].vendor.name.as_str(), "Canon");
@@ -170,9 +168,7 @@ async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
 }
 
 async fn activation_is_one_click_and_captures_attributed_leads(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     db.store
         .vendor(v)
         .publish_campaign(&ext("c1"), &campaign("Spring Printers", &[]))
@@ -220,9 +216,7 @@ async fn activation_is_one_click_and_captures_attributed_leads(db: TestDb) {
 }
 
 async fn archived_campaign_takes_no_leads(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     db.store
         .vendor(v)
         .publish_campaign(&ext("c1"), &campaign("Spring", &[]))
@@ -269,9 +263,7 @@ async fn archived_campaign_takes_no_leads(db: TestDb) {
 }
 
 async fn vendor_lead_is_accepted_or_declined(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let vs = db.store.vendor(v);
     let lead = vs
         .send_lead(ws, &vendor_lead("L-1", "Pekka Puu"))
@@ -335,9 +327,7 @@ async fn vendor_lead_is_accepted_or_declined(db: TestDb) {
 }
 
 async fn leads_filter_and_paginate(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let partner = db.store.partner(ws);
     let mut ids = Vec::new();
     for i in 0..7 {
@@ -437,10 +427,8 @@ async fn leads_filter_and_paginate(db: TestDb) {
 }
 
 async fn deal_registration_shares_its_lead_and_gets_decided(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let other = vendor(&db.store, "Ricoh").await;
-    link(&db.store, ws, v, Tier::Gold).await;
     link(&db.store, ws, other, Tier::Gold).await;
     let partner = db.store.partner(ws);
     let lead = partner
@@ -533,9 +521,7 @@ async fn deal_registration_shares_its_lead_and_gets_decided(db: TestDb) {
 }
 
 async fn price_list_publish_is_atomic_and_exact(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let vs = db.store.vendor(v);
     let items = vec![
         item("A-1", "1299.99"),
@@ -577,9 +563,7 @@ async fn price_list_publish_is_atomic_and_exact(db: TestDb) {
 }
 
 async fn sell_rules_and_exchange_rates_round_trip(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let partner = db.store.partner(ws);
     let default = SellRuleSelector::default();
     let specific = SellRuleSelector {
@@ -628,9 +612,7 @@ async fn sell_rules_and_exchange_rates_round_trip(db: TestDb) {
 }
 
 async fn ended_link_hides_vendor_rows_both_ways(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let vs = db.store.vendor(v);
     vs.publish_campaign(&ext("c"), &campaign("C", &[]))
         .await
@@ -684,22 +666,14 @@ async fn connections_need_a_linked_vendor(db: TestDb) {
     link(&db.store, ws, v, Tier::Gold).await;
     let partner = db.store.partner(ws);
     let source = |vendor_id| NewConnection {
-        target: ConnectionTarget::VendorSource { vendor_id },
-        connector: name("rest"),
-        name: name("Canon portal"),
         schedule: Some("0 */15 * * * *".into()),
         settings: serde_json::json!({"manifest": "canon.yaml"}),
+        ..vendor_source(vendor_id, "Canon portal")
     };
     let c = partner.create_connection(&source(v)).await.unwrap();
     assert_eq!(c.target.vendor_id(), Some(v));
     assert!(partner.create_connection(&source(unlinked)).await.is_err());
-    let sink = NewConnection {
-        target: ConnectionTarget::CrmSink {},
-        connector: name("hubspot"),
-        name: name("Our HubSpot"),
-        schedule: None,
-        settings: serde_json::json!({}),
-    };
+    let sink = crm_sink("hubspot", "Our HubSpot");
     partner.create_connection(&sink).await.unwrap();
     let all = partner.connections().await.unwrap();
     assert_eq!(all.len(), 2);
@@ -714,11 +688,8 @@ async fn connection_settings_change_in_place(db: TestDb) {
     let partner = db.store.partner(ws);
     let made = partner
         .create_connection(&NewConnection {
-            target: ConnectionTarget::VendorSource { vendor_id: v },
-            connector: name("rest"),
-            name: name("Canon portal"),
-            schedule: None,
             settings: serde_json::json!({"manifest": "old.yaml"}),
+            ..vendor_source(v, "Canon portal")
         })
         .await
         .unwrap();
@@ -759,9 +730,7 @@ async fn connection_settings_change_in_place(db: TestDb) {
 }
 
 async fn notifications_and_audit_log(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let partner = db.store.partner(ws);
     db.store
         .vendor(v)
@@ -796,9 +765,7 @@ async fn notifications_and_audit_log(db: TestDb) {
 }
 
 async fn large_price_lists_publish_in_chunks_atomically(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let vs = db.store.vendor(v);
     let items: Vec<_> = (0..2_345)
         .map(|i| item(&format!("SKU-{i:05}"), &format!("{i}.{:02}", i % 100)))
@@ -890,9 +857,7 @@ async fn search_folds_case_beyond_ascii(db: TestDb) {
 }
 
 async fn concurrent_decisions_decide_once(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let reg = db
         .store
         .partner(ws)
@@ -935,9 +900,7 @@ async fn concurrent_decisions_decide_once(db: TestDb) {
 }
 
 async fn campaigns_run_inside_their_window(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let today = Utc::now().date_naive();
     let mut ended = campaign("Ended", &[]);
     ended.window = onepane_domain::campaign::DateWindow::new(
@@ -975,9 +938,7 @@ async fn campaigns_run_inside_their_window(db: TestDb) {
 }
 
 async fn a_deal_from_an_unattributed_lead_shares_it_with_that_vendor(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let v = vendor(&db.store, "Canon").await;
-    link(&db.store, ws, v, Tier::Gold).await;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
     let partner = db.store.partner(ws);
     let lead = partner
         .create_manual_lead(&NewManualLead {
@@ -1002,12 +963,8 @@ async fn a_deal_from_an_unattributed_lead_shares_it_with_that_vendor(db: TestDb)
 /// The home page's summaries: new leads per vendor counted up to a cap,
 /// leads waiting by nearest deadline and then newest, unread capped too.
 async fn home_summaries_count_and_order_what_waits(db: TestDb) {
-    let ws = workspace(&db.store, "Acme").await;
-    let (a, b) = (
-        vendor(&db.store, "Canon").await,
-        vendor(&db.store, "Ricoh").await,
-    );
-    link(&db.store, ws, a, Tier::Gold).await;
+    let (ws, a) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
+    let b = vendor(&db.store, "Ricoh").await;
     link(&db.store, ws, b, Tier::Gold).await;
     let now = Utc::now();
     for (ext, days) in [

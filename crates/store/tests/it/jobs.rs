@@ -2,12 +2,10 @@
 //! leases, takeover of a dead worker's job, retries, and many claimers.
 
 use chrono::{Duration, Utc};
-use onepane_domain::workspace::{ConnectionTarget, NewConnection};
 use onepane_domain::{ConnectionId, WorkspaceId};
 use onepane_store::testing::TestDb;
+use onepane_store::testing::tenants::*;
 use onepane_store::{JobStatus, StoreError};
-
-use crate::fixtures::*;
 
 crate::on_both_backends!(
     a_tick_is_enqueued_once_however_many_replicas_see_it,
@@ -18,25 +16,16 @@ crate::on_both_backends!(
     a_partner_asks_for_a_run_on_its_own_connections_only,
 );
 
-async fn connection(db: &TestDb, name_: &str) -> (WorkspaceId, ConnectionId) {
-    let ws = workspace(&db.store, name_).await;
-    let c = db
-        .store
-        .partner(ws)
-        .create_connection(&NewConnection {
-            target: ConnectionTarget::CrmSink {},
-            connector: name("webhook"),
-            name: name("CRM"),
-            schedule: None,
-            settings: serde_json::json!({}),
-        })
-        .await
-        .unwrap();
-    (ws, c.id)
+async fn workspace_with_crm(db: &TestDb, workspace_name: &str) -> (WorkspaceId, ConnectionId) {
+    let ws = workspace(&db.store, workspace_name).await;
+    (
+        ws,
+        connection(&db.store, ws, &crm_sink("webhook", "CRM")).await,
+    )
 }
 
 async fn a_tick_is_enqueued_once_however_many_replicas_see_it(db: TestDb) {
-    let (ws, c) = connection(&db, "Acme Oy").await;
+    let (ws, c) = workspace_with_crm(&db, "Acme Oy").await;
     let system = db.store.system();
     let tick = Utc::now();
     let first = system.enqueue_job(ws, c, "sync", tick, 3).await.unwrap();
@@ -70,7 +59,7 @@ async fn a_tick_is_enqueued_once_however_many_replicas_see_it(db: TestDb) {
 }
 
 async fn a_lease_is_renewed_and_completed_only_by_its_owner(db: TestDb) {
-    let (ws, c) = connection(&db, "Acme Oy").await;
+    let (ws, c) = workspace_with_crm(&db, "Acme Oy").await;
     let system = db.store.system();
     system
         .enqueue_job(ws, c, "sync", Utc::now(), 3)
@@ -121,7 +110,7 @@ async fn a_lease_is_renewed_and_completed_only_by_its_owner(db: TestDb) {
 }
 
 async fn a_dead_workers_job_is_taken_over_when_its_lease_runs_out(db: TestDb) {
-    let (ws, c) = connection(&db, "Acme Oy").await;
+    let (ws, c) = workspace_with_crm(&db, "Acme Oy").await;
     let system = db.store.system();
     system
         .enqueue_job(ws, c, "sync", Utc::now(), 3)
@@ -181,7 +170,7 @@ async fn a_dead_workers_job_is_taken_over_when_its_lease_runs_out(db: TestDb) {
 }
 
 async fn failures_retry_then_die_and_a_dead_job_can_be_retried_by_hand(db: TestDb) {
-    let (ws, c) = connection(&db, "Acme Oy").await;
+    let (ws, c) = workspace_with_crm(&db, "Acme Oy").await;
     let system = db.store.system();
     let lease = Duration::seconds(60);
     system
@@ -258,7 +247,7 @@ async fn failures_retry_then_die_and_a_dead_job_can_be_retried_by_hand(db: TestD
 }
 
 async fn concurrent_workers_never_claim_the_same_job(db: TestDb) {
-    let (ws, c) = connection(&db, "Acme Oy").await;
+    let (ws, c) = workspace_with_crm(&db, "Acme Oy").await;
     let system = db.store.system();
     let base = Utc::now() - Duration::minutes(10);
     for i in 0..6 {
@@ -292,8 +281,8 @@ async fn concurrent_workers_never_claim_the_same_job(db: TestDb) {
 }
 
 async fn a_partner_asks_for_a_run_on_its_own_connections_only(db: TestDb) {
-    let (ws, c) = connection(&db, "Acme Oy").await;
-    let (other, theirs) = connection(&db, "Other Oy").await;
+    let (ws, c) = workspace_with_crm(&db, "Acme Oy").await;
+    let (other, theirs) = workspace_with_crm(&db, "Other Oy").await;
     let p = db.store.partner(ws);
     let job = p.request_job(c, "sync", 3).await.unwrap();
     assert_eq!((job.status, job.workspace_id), (JobStatus::Pending, ws));

@@ -5,7 +5,6 @@
 
 mod api_access;
 mod conformance;
-mod fixtures;
 mod jobs;
 mod rls;
 mod segregation;

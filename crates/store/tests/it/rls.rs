@@ -7,7 +7,8 @@ use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::NewManualLead;
 use onepane_domain::text::Email;
 use onepane_domain::text::LongText;
-use onepane_domain::{Tier, VendorId, WorkspaceId};
+use onepane_store::testing::content::*;
+use onepane_store::testing::tenants::*;
 use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb, probe_unscoped};
 use onepane_store::{
     DatabaseUrl, IdempotencyKey, KeyOwner, LeadFilter, Page, Store, StoreOptions, StoredSigningKey,
@@ -15,24 +16,10 @@ use onepane_store::{
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool, Row};
 
-use crate::fixtures::*;
-
 /// Two partners and two vendors with rows of every kind.
-struct World {
-    a: WorkspaceId,
-    b: WorkspaceId,
-    v1: VendorId,
-    v2: VendorId,
-}
-
-async fn populate(store: &Store) -> World {
-    let a = workspace(store, "Partner A").await;
-    let b = workspace(store, "Partner B").await;
-    let v1 = vendor(store, "Vendor One").await;
-    let v2 = vendor(store, "Vendor Two").await;
-    link(store, a, v1, Tier::Gold).await;
-    link(store, b, v1, Tier::Gold).await;
-    link(store, b, v2, Tier::Silver).await;
+async fn populate(store: &Store) -> Tenants {
+    let tenants = Tenants::create(store).await;
+    let Tenants { a, b, v1, v2 } = tenants;
     for v in [v1, v2] {
         let s = store.vendor(v);
         s.publish_campaign(&ext("camp"), &campaign("Camp", &[]))
@@ -49,7 +36,7 @@ async fn populate(store: &Store) -> World {
         .await
         .unwrap();
     }
-    for (ws, v) in [(a, v1), (b, v1), (b, v2)] {
+    for (ws, v) in tenants.links() {
         store
             .vendor(v)
             .send_lead(ws, &vendor_lead("L", "Sent Lead"))
@@ -103,15 +90,9 @@ async fn populate(store: &Store) -> World {
         )
         .await
         .unwrap();
-        p.create_connection(&onepane_domain::workspace::NewConnection {
-            target: onepane_domain::workspace::ConnectionTarget::CrmSink {},
-            connector: name("webhook"),
-            name: name("Hook"),
-            schedule: None,
-            settings: serde_json::json!({}),
-        })
-        .await
-        .unwrap();
+        p.create_connection(&crm_sink("webhook", "Hook"))
+            .await
+            .unwrap();
     }
     for reg in store
         .vendor(v1)
@@ -194,13 +175,7 @@ async fn populate(store: &Store) -> World {
         let id = onepane_domain::ConnectionId::new();
         p.create_connection_with(
             id,
-            &onepane_domain::workspace::NewConnection {
-                target: onepane_domain::workspace::ConnectionTarget::VendorSource { vendor_id: v },
-                connector: name("rest"),
-                name: name("Source"),
-                schedule: None,
-                settings: serde_json::json!({}),
-            },
+            &vendor_source(v, "Source"),
             &[("credentials", b"sealed".to_vec())],
         )
         .await
@@ -345,7 +320,7 @@ async fn populate(store: &Store) -> World {
         };
         store.claim_idempotency_key(key, b"hash").await.unwrap();
     }
-    World { a, b, v1, v2 }
+    tenants
 }
 
 async fn pool_as(db: &TestDb, role: &str) -> PgPool {

@@ -13,15 +13,14 @@ use onepane_domain::lead::{LeadSource, LeadStatus, NewCampaignLead, NewManualLea
 use onepane_domain::price::{ExchangeRate, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::program::LinkStatus;
 use onepane_domain::text::LongText;
-use onepane_domain::workspace::{ConnectionTarget, NewConnection};
 use onepane_domain::*;
 use onepane_store::testing::TestDb;
+use onepane_store::testing::content::*;
+use onepane_store::testing::tenants::*;
 use onepane_store::{LeadFilter, Page, Store, StoreError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use rust_decimal::Decimal;
-
-use crate::fixtures::*;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -512,13 +511,7 @@ async fn run_world(store: &Store, world: World) {
             Op::Connect { ws, v } => {
                 let r = store
                     .partner(wss[ws])
-                    .create_connection(&NewConnection {
-                        target: ConnectionTarget::VendorSource { vendor_id: vs[v] },
-                        connector: name("rest"),
-                        name: name("Pull"),
-                        schedule: None,
-                        settings: serde_json::json!({}),
-                    })
+                    .create_connection(&vendor_source(vs[v], "Pull"))
                     .await;
                 ok_or_refused(&what, r, m.active(wss[ws], vs[v]));
             }

@@ -5,9 +5,8 @@
 use chrono::{Duration, Utc};
 use onepane_domain::text::EmailDomain;
 use onepane_store::testing::TestDb;
+use onepane_store::testing::tenants::*;
 use onepane_store::{NewSsoLogin, SsoConfigUpdate, StoreError};
-
-use crate::fixtures::*;
 
 crate::on_both_backends!(
     a_workspaces_provider_is_found_by_its_email_domain_while_enabled,

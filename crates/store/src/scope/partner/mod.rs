@@ -96,6 +96,7 @@ pub struct PartnerStore {
 }
 
 impl PartnerStore {
+    /// The scope of one workspace.
     pub(crate) fn new(store: Store, workspace_id: WorkspaceId) -> Self {
         Self {
             store,
@@ -112,6 +113,7 @@ impl PartnerStore {
         self.workspace_id.as_uuid()
     }
 
+    /// Begins a transaction in this workspace's scope.
     pub(crate) async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
         self.store
             .begin(Scope::Partner(self.workspace_id), access)

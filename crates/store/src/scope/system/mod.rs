@@ -22,6 +22,7 @@ pub struct SystemStore {
 }
 
 impl SystemStore {
+    /// Begins a transaction in the system scope.
     pub(crate) async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
         self.store.begin(Scope::System, access).await
     }

@@ -59,6 +59,7 @@ impl VendorStore {
         Ok(c)
     }
 
+    /// Publishes (or replaces) the campaign in one linked workspace, in `tx`.
     pub(crate) async fn put_campaign_in(
         &self,
         tx: &mut Tx,
@@ -207,6 +208,7 @@ impl VendorStore {
         Ok(out)
     }
 
+    /// Publishes (or replaces) the asset in one linked workspace, in `tx`.
     pub(crate) async fn put_asset_in(
         &self,
         tx: &mut Tx,
@@ -443,6 +445,7 @@ impl VendorStore {
         Ok(n)
     }
 
+    /// Creates the price list in one workspace or replaces its terms, in `tx`.
     pub(crate) async fn upsert_terms(
         &self,
         tx: &mut Tx,

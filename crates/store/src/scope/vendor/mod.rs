@@ -53,6 +53,7 @@ pub struct VendorStore {
 }
 
 impl VendorStore {
+    /// The scope of one vendor.
     pub(crate) fn new(store: Store, vendor_id: VendorId) -> Self {
         Self { store, vendor_id }
     }
@@ -62,10 +63,12 @@ impl VendorStore {
         self.vendor_id
     }
 
+    /// The vendor's id, to bind.
     pub(crate) fn v(&self) -> Uuid {
         self.vendor_id.as_uuid()
     }
 
+    /// Begins a transaction in this vendor's scope.
     pub(crate) async fn begin(&self, access: Access) -> Result<Tx, StoreError> {
         self.store
             .begin(Scope::Vendor(self.vendor_id), access)
@@ -137,6 +140,7 @@ impl VendorStore {
             .collect())
     }
 
+    /// The active link to `ws`; refused as not linked when there is none.
     pub(crate) async fn ensure_linked(
         &self,
         tx: &mut Tx,

@@ -1,4 +1,6 @@
-//! Small builders for test data.
+//! What vendors publish and send, and what partners register, for tests:
+//! small valid values of the domain's input types. Every builder panics on
+//! an invalid argument: tests pass literals.
 
 use std::collections::BTreeMap;
 
@@ -9,63 +11,36 @@ use onepane_domain::campaign::{
 use onepane_domain::deal::DealDetails;
 use onepane_domain::lead::{Company, Contact, NewVendorLead};
 use onepane_domain::price::{Percent, Price, PriceItemInput, PriceListTerms, TierDiscount};
-use onepane_domain::text::*;
-use onepane_domain::workspace::NewWorkspace;
-use onepane_domain::{Currency, Money, PartnerType, Tier, VendorId, VendorKind, WorkspaceId};
-use onepane_store::Store;
+use onepane_domain::text::{
+    Category, CountryCode, Email, ExternalId, Locale, LongText, Name, Sku, Tag,
+};
+use onepane_domain::{Currency, Money, Tier};
 use rust_decimal::Decimal;
 
+/// A name from a literal.
 pub fn name(s: &str) -> Name {
-    Name::parse(s).unwrap()
+    Name::parse(s).expect("a valid name")
 }
 
+/// An external id from a literal.
 pub fn ext(s: &str) -> ExternalId {
-    ExternalId::parse(s).unwrap()
+    ExternalId::parse(s).expect("a valid external id")
 }
 
-pub async fn workspace(store: &Store, n: &str) -> WorkspaceId {
-    let (ws, _) = store
-        .operator()
-        .create_workspace(&NewWorkspace {
-            name: name(n),
-            home_currency: Currency::EUR,
-            locale: Locale::parse("fi").unwrap(),
-            owner_email: Email::parse(&format!(
-                "owner@{}.example",
-                n.to_lowercase().replace(' ', "-")
-            ))
-            .unwrap(),
-        })
-        .await
-        .unwrap();
-    ws.id
+fn locale(s: &str) -> Locale {
+    Locale::parse(s).expect("a valid locale")
 }
 
-pub async fn vendor(store: &Store, n: &str) -> VendorId {
-    store
-        .operator()
-        .create_vendor(&name(n), VendorKind::Vendor)
-        .await
-        .unwrap()
-        .id
-}
-
-pub async fn link(store: &Store, ws: WorkspaceId, v: VendorId, tier: Tier) {
-    store
-        .operator()
-        .link(ws, v, tier, PartnerType::SolutionProvider)
-        .await
-        .unwrap();
-}
-
+/// A campaign titled `title` in English and Finnish, always running, for
+/// partners of `tiers` (every tier when empty).
 pub fn campaign(title: &str, tiers: &[Tier]) -> CampaignContent {
-    let variant = |loc: &str, n: &str| CampaignVariant {
-        locale: Locale::parse(loc).unwrap(),
-        name: name(n),
+    let variant = |loc: &str| CampaignVariant {
+        locale: locale(loc),
+        name: name(title),
         description: None,
         landing: LandingContent {
             headline: name("Print smarter"),
-            body: LongText::parse("Body").unwrap(),
+            body: LongText::parse("Body").expect("a valid body"),
             call_to_action: name("Contact me"),
         },
     };
@@ -75,24 +50,26 @@ pub fn campaign(title: &str, tiers: &[Tier]) -> CampaignContent {
             tiers: tiers.to_vec(),
             ..Audience::default()
         },
-        variants: NonEmpty::try_from(vec![variant("en", title), variant("fi", title)]).unwrap(),
+        variants: NonEmpty::try_from(vec![variant("en"), variant("fi")]).expect("two variants"),
         asset_external_ids: vec![],
     }
 }
 
+/// An English document asset titled `title`, for every partner.
 pub fn asset(title: &str) -> AssetContent {
     AssetContent {
         kind: AssetKind::Document,
         variants: NonEmpty::one(AssetVariant {
-            locale: Locale::parse("en").unwrap(),
+            locale: locale("en"),
             title: name(title),
-            body: AssetBody::Url("https://cdn.example.com/a.pdf".parse().unwrap()),
+            body: AssetBody::Url("https://cdn.example.com/a.pdf".parse().expect("a URL")),
         }),
-        tags: vec![Tag::parse("printers").unwrap()],
+        tags: vec![Tag::parse("printers").expect("a valid tag")],
         audience: Audience::default(),
     }
 }
 
+/// Price-list terms in `currency`, always valid, with 20% off for Gold.
 pub fn terms(currency: Currency) -> PriceListTerms {
     PriceListTerms {
         name: name("2026 list"),
@@ -100,38 +77,37 @@ pub fn terms(currency: Currency) -> PriceListTerms {
         validity: DateWindow::always(),
         tier_discounts: vec![TierDiscount {
             tier: Tier::Gold,
-            discount: Percent::new(Decimal::from(20)).unwrap(),
+            discount: Percent::new(Decimal::from(20)).expect("a valid percent"),
         }],
         promotions: vec![],
     }
 }
 
+/// A printer `sku` listed at `price` (a decimal literal).
 pub fn item(sku: &str, price: &str) -> PriceItemInput {
     PriceItemInput {
-        sku: Sku::parse(sku).unwrap(),
+        sku: Sku::parse(sku).expect("a valid SKU"),
         name: name(sku),
-        category: Some(Category::parse("printers").unwrap()),
-        list_price: Price::new(price.parse().unwrap()).unwrap(),
+        category: Some(Category::parse("printers").expect("a valid category")),
+        list_price: Price::new(price.parse().expect("a decimal price")).expect("a valid price"),
         volume_breaks: vec![],
         promotions: vec![],
     }
 }
 
-pub fn contact(n: &str) -> Contact {
+/// A customer contact named `person`, at `<first.last>@customer.example`.
+pub fn contact(person: &str) -> Contact {
+    let local = person.to_lowercase().replace(' ', ".");
     Contact {
-        name: name(n),
-        email: Some(
-            Email::parse(&format!(
-                "{}@customer.example",
-                n.to_lowercase().replace(' ', ".")
-            ))
-            .unwrap(),
-        ),
+        name: name(person),
+        email: Some(Email::parse(&format!("{local}@customer.example")).expect("a valid email")),
         phone: None,
         title: None,
     }
 }
 
+/// A lead a vendor sends, with its `external` id, for `person` at a Finnish
+/// customer.
 pub fn vendor_lead(external: &str, person: &str) -> NewVendorLead {
     NewVendorLead {
         external_id: ext(external),
@@ -139,13 +115,15 @@ pub fn vendor_lead(external: &str, person: &str) -> NewVendorLead {
         company: Some(Company {
             name: name("Customer Oy"),
             domain: None,
-            country: Some(CountryCode::parse("FI").unwrap()),
+            country: Some(CountryCode::parse("FI").expect("a country")),
         }),
         message: None,
         respond_by: None,
     }
 }
 
+/// A deal titled `title`: 12,500.50 EUR with one deal field
+/// (`reseller_account`).
 pub fn deal(title: &str) -> DealDetails {
     DealDetails {
         title: name(title),
@@ -154,10 +132,10 @@ pub fn deal(title: &str) -> DealDetails {
             domain: Some(name("customer.example")),
             country: None,
         },
-        amount: Money::new("12500.50".parse().unwrap(), Currency::EUR),
+        amount: Money::new("12500.50".parse().expect("a decimal"), Currency::EUR),
         products: vec![],
         fields: BTreeMap::from([("reseller_account".to_owned(), "R-1".to_owned())])
             .try_into()
-            .unwrap(),
+            .expect("valid deal fields"),
     }
 }
