@@ -245,11 +245,7 @@ impl Drop for ServeProcess {
 }
 
 /// Which database an in-process server runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use onepane_store::testing::Backend;
 
 /// The server built in-process on a fresh database.
 pub struct TestApp {

@@ -18,22 +18,7 @@ use serde_json::Value;
 
 use crate::harness::{Backend, TestApp};
 
-/// Runs an async test body on SQLite and on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(crate::harness::Backend::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(crate::harness::Backend::Postgres).await;
-            }
-        }
-    )+};
-}
-pub(crate) use on_both_backends;
+pub(crate) use onepane_store::on_both_backends;
 
 pub struct Partner {
     pub id: WorkspaceId,

@@ -8,39 +8,35 @@
 //!    priced items cached until anything they depend on changes).
 //!
 //! Throughput and p50/p99 latency are printed as a Markdown table. Run
-//! with `cargo bench -p onepane --bench api`; PostgreSQL is measured when
+//! with `cargo bench -p onepane-server --bench api`; PostgreSQL is measured when
 //! ONEPANE_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 //! answers, and skipped with the reason otherwise. `ONEPANE_BENCH_LEADS`
 //! and `ONEPANE_BENCH_ITEMS` scale the run down for a quick look.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use onepane_domain::text::{Email, Locale, Name};
+use onepane_domain::text::{Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
-use onepane_domain::{Currency, PartnerType, Tier, VendorKind};
+use onepane_domain::{PartnerType, Tier, VendorKind};
 use onepane_server::auth::credentials::{
-    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+    ACCESS_TOKEN_PREFIX, random_secret, token_digest,
 };
-use onepane_server::http::oauth::SCOPES;
-use onepane_server::{Application, Config};
-use onepane_store::testing::{TEST_SERVER_ROLE, TestDb};
-use onepane_store::{DatabaseUrl, Store};
+use onepane_server::Config;
+use onepane_store::testing::tenants;
+use onepane_store::testing::TestDb;
+use onepane_store::Store;
 use serde_json::json;
+use support::{Served, scale, vendor_token};
 
 const IN_FLIGHT: usize = 8;
 const READS: usize = 50;
 const UPLOAD: usize = 50_000;
-
-fn scale(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Row {
     what: String,
@@ -98,10 +94,8 @@ async fn setup(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Set
     let op = store.operator();
     let (ws, _) = op
         .create_workspace(&NewWorkspace {
-            name: Name::parse("Bench Oy").unwrap(),
-            home_currency: Currency::EUR,
             locale: Locale::parse("en").unwrap(),
-            owner_email: Email::parse("owner@bench.example").unwrap(),
+            ..tenants::new_workspace("Bench Oy")
         })
         .await
         .unwrap();
@@ -112,52 +106,26 @@ async fn setup(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Set
     op.link(ws.id, vendor.id, Tier::Gold, PartnerType::Var)
         .await
         .unwrap();
-    let secret = random_secret(CLIENT_SECRET_PREFIX).unwrap();
-    let scopes: Vec<String> = SCOPES.iter().map(|s| (*s).to_owned()).collect();
-    let api = op
-        .create_api_client(
-            vendor.id,
-            &Name::parse("bench").unwrap(),
-            &hash_secret(&secret).unwrap(),
-            &scopes,
-        )
-        .await
-        .unwrap();
     let pat = random_secret(ACCESS_TOKEN_PREFIX).unwrap();
     op.create_access_token(
         ws.id,
-        &Email::parse("owner@bench.example").unwrap(),
+        &tenants::owner_email("Bench Oy"),
         &Name::parse("bench").unwrap(),
         &token_digest(&pat),
     )
     .await
     .unwrap();
-    let token: serde_json::Value = client
-        .post(format!("http://{addr}/oauth/token"))
-        .basic_auth(api.id.to_string(), Some(&secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     Setup {
         addr,
-        vendor_token: token["access_token"].as_str().unwrap().to_owned(),
+        vendor_token: vendor_token(store, client, addr, vendor.id).await,
         partner_token: pat,
         workspace: ws.id.to_string(),
     }
 }
 
 async fn run(backend: &'static str, config: Config, store_for_setup: Option<TestDb>) {
-    let app = Application::build(&config).await.unwrap();
-    let addr = app.local_addr();
-    let store = app.store().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&config).await;
+    let (addr, store) = (served.addr, served.store.clone());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()
@@ -299,54 +267,17 @@ async fn run(backend: &'static str, config: Config, store_for_setup: Option<Test
     }
     .print();
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    served.stop().await;
     drop(store_for_setup);
 }
 
 fn main() {
-    // `cargo bench` passes --bench; nothing else is taken.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        println!("| benchmark | backend | volume | throughput | p50 | p99 |");
-        println!("|---|---|---|---|---|---|");
-        let dir = tempfile::tempdir().unwrap();
-        let base = Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            rate_limit_per_minute: u32::MAX / 2,
-            rate_limit_burst: 1_000_000,
-            ..Config::default()
-        };
-        run(
-            "SQLite",
-            Config {
-                data_dir: dir.path().join("data"),
-                ..base.clone()
-            },
-            None,
-        )
-        .await;
-        match TestDb::postgres().await {
-            Some(db) => {
-                let url = db.postgres_url_as(TEST_SERVER_ROLE).unwrap();
-                let pg_dir = tempfile::tempdir().unwrap();
-                run(
-                    "PostgreSQL",
-                    Config {
-                        data_dir: pg_dir.path().join("data"),
-                        database_url: Some(DatabaseUrl::Postgres(url)),
-                        ..base
-                    },
-                    Some(db),
-                )
-                .await;
-            }
-            None => {
-                println!("\nPostgreSQL skipped: no server answers at ONEPANE_TEST_DATABASE_URL.")
-            }
-        }
-    });
+    support::on_each_backend(
+        &[
+            "| benchmark | backend | volume | throughput | p50 | p99 |",
+            "|---|---|---|---|---|---|",
+        ],
+        Config::default(),
+        run,
+    );
 }

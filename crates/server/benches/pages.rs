@@ -6,11 +6,13 @@
 //! Each page is read once to warm up, then `READS` times; the p50 and p99
 //! of the time to the last byte are printed as a Markdown table. The price
 //! pages' first read (every item priced by the margin engine) is printed
-//! on its own line. Run with `cargo bench -p onepane --bench pages`;
+//! on its own line. Run with `cargo bench -p onepane-server --bench pages`;
 //! PostgreSQL is measured when ONEPANE_TEST_DATABASE_URL answers.
 //! `ONEPANE_BENCH_LEADS` and `ONEPANE_BENCH_ITEMS` scale the run down.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -21,13 +23,14 @@ use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{Currency, Money, PartnerType, Tier, VendorId, VendorKind};
 use onepane_server::auth::credentials::{
-    CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+    random_secret, token_digest,
 };
-use onepane_server::http::oauth::SCOPES;
-use onepane_server::{Application, Config};
-use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb};
-use onepane_store::{DatabaseUrl, NewWebSession, Store};
+use onepane_server::Config;
+use onepane_store::testing::tenants;
+use onepane_store::testing::{TEST_OWNER_ROLE, TestDb};
+use onepane_store::{NewWebSession, Store};
 use serde_json::json;
+use support::{Served, scale, vendor_token};
 use tokio::task::JoinSet;
 
 const READS: usize = 20;
@@ -35,13 +38,6 @@ const SEEDERS: usize = 8;
 const UPLOAD: usize = 50_000;
 const CAMPAIGN_LEADS: usize = 2_000;
 const DEALS: usize = 500;
-
-fn scale(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
@@ -55,37 +51,6 @@ struct World {
     campaign: String,
     deal: String,
     slug: String,
-}
-
-async fn vendor_token(
-    store: &Store,
-    client: &reqwest::Client,
-    addr: SocketAddr,
-    vendor: VendorId,
-) -> String {
-    let secret = random_secret(CLIENT_SECRET_PREFIX).unwrap();
-    let scopes: Vec<String> = SCOPES.iter().map(|s| (*s).to_owned()).collect();
-    let api = store
-        .operator()
-        .create_api_client(
-            vendor,
-            &Name::parse("bench").unwrap(),
-            &hash_secret(&secret).unwrap(),
-            &scopes,
-        )
-        .await
-        .unwrap();
-    let token: serde_json::Value = client
-        .post(format!("http://{addr}/oauth/token"))
-        .basic_auth(api.id.to_string(), Some(&secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_owned()
 }
 
 async fn put(client: &reqwest::Client, url: String, token: &str, body: serde_json::Value) {
@@ -108,10 +73,8 @@ async fn seed(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Worl
     let op = store.operator();
     let (ws, owner) = op
         .create_workspace(&NewWorkspace {
-            name: Name::parse("Bench Oy").unwrap(),
-            home_currency: Currency::EUR,
             locale: Locale::parse("en").unwrap(),
-            owner_email: Email::parse("owner@bench.example").unwrap(),
+            ..tenants::new_workspace("Bench Oy")
         })
         .await
         .unwrap();
@@ -363,13 +326,8 @@ async fn read(client: &reqwest::Client, w: &World, path: &str) -> Duration {
 }
 
 async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
-    let app = Application::build(&config).await.unwrap();
-    let addr = app.local_addr();
-    let store = app.store().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&config).await;
+    let (addr, store) = (served.addr, served.store.clone());
     let client = reqwest::Client::new();
     let w = seed(&store, addr, &client).await;
     if let Some(db) = &keep {
@@ -442,54 +400,17 @@ async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
         let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
         println!("| {path} | {backend} | {} | {} |", ms(p(0.5)), ms(p(0.99)));
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    served.stop().await;
     drop(keep);
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        println!("| page | backend | p50 | p99 |");
-        println!("|---|---|---|---|");
-        let dir = tempfile::tempdir().unwrap();
-        let base = Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            rate_limit_per_minute: u32::MAX / 2,
-            rate_limit_burst: 1_000_000,
+    support::on_each_backend(
+        &["| page | backend | p50 | p99 |", "|---|---|---|---|"],
+        Config {
             sync_workers: 0,
             ..Config::default()
-        };
-        run(
-            "SQLite",
-            Config {
-                data_dir: dir.path().join("data"),
-                ..base.clone()
-            },
-            None,
-        )
-        .await;
-        match TestDb::postgres().await {
-            Some(db) => {
-                let url = db.postgres_url_as(TEST_SERVER_ROLE).unwrap();
-                let pg_dir = tempfile::tempdir().unwrap();
-                run(
-                    "PostgreSQL",
-                    Config {
-                        data_dir: pg_dir.path().join("data"),
-                        database_url: Some(DatabaseUrl::Postgres(url)),
-                        ..base
-                    },
-                    Some(db),
-                )
-                .await;
-            }
-            None => {
-                println!("\nPostgreSQL skipped: no server answers at ONEPANE_TEST_DATABASE_URL.")
-            }
-        }
-    });
+        },
+        run,
+    );
 }

@@ -497,8 +497,8 @@ mod tests {
     use onepane_domain::activity::WebhookEvent;
     use onepane_domain::deal::DealDetails;
     use onepane_domain::lead::Company;
-    use onepane_domain::text::{Email, Locale, Name};
-    use onepane_domain::workspace::NewWorkspace;
+    use onepane_domain::text::Name;
+    
     use onepane_domain::{Currency, Money, PartnerType, Tier, VendorKind, WorkspaceId};
     use onepane_store::testing::TestDb;
     use onepane_store::{DeliveryFilter, DeliveryStatus, WebhookDelivery};
@@ -669,12 +669,7 @@ mod tests {
         let (ws, _) = db
             .store
             .operator()
-            .create_workspace(&NewWorkspace {
-                name: name("Reseller Oy"),
-                home_currency: Currency::EUR,
-                locale: Locale::parse("fi").unwrap(),
-                owner_email: Email::parse("owner@reseller.example").unwrap(),
-            })
+            .create_workspace(&onepane_store::testing::tenants::new_workspace("Reseller Oy"))
             .await
             .unwrap();
         World {

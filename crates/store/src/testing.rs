@@ -18,8 +18,11 @@ use sqlx::{Connection, PgConnection};
 
 use crate::{DatabaseUrl, POSTGRES_MIGRATIONS, Store, StoreOptions, postgres};
 
+mod backends;
 pub mod content;
 pub mod tenants;
+
+pub use backends::{Backend, OnBackend, run_on};
 
 /// The owner role tests create (owns the schema, runs migrations).
 pub const TEST_OWNER_ROLE: &str = "onepane_test_owner";

@@ -13,29 +13,12 @@ mod push;
 mod support;
 mod sync;
 
-/// Runs each listed async test function `fn(TestDb)` once per backend:
-/// `sqlite::name` and `postgres::name`. PostgreSQL tests skip (saying why)
-/// when no server is reachable, unless `ONEPANE_TEST_REQUIRE_ALL=1`.
+/// Runs each listed async test function `fn(TestDb)` once per backend, on
+/// two worker threads (the engine runs work beside the test):
+/// `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(onepane_store::testing::TestDb::sqlite().await).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = onepane_store::testing::TestDb::postgres().await {
-                        super::$name(db).await;
-                    }
-                }
-            )+
-        }
+        onepane_store::on_both_backends!(multi_thread: $($name),+);
     };
 }
