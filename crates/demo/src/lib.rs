@@ -1340,31 +1340,26 @@ fn file_routes(vendor: &'static str, blurb: &'static str, files: &'static [Vendo
         blurb: &'static str,
         by_slug: Arc<HashMap<&'static str, VendorFile>>,
     }
-    async fn home(State(files): State<Files>) -> Html<String> {
-        let mut list = String::new();
+    async fn home(State(files): State<Files>) -> Response {
         let mut all: Vec<&VendorFile> = files.by_slug.values().collect();
         all.sort_by_key(|f| f.title);
-        for f in all {
-            list.push_str(&format!(
-                "<li><a href=\"/files/{}\">{}</a></li>",
-                escape(f.slug),
-                escape(f.title)
-            ));
+        VendorPage {
+            vendor: files.vendor,
+            title: files.vendor,
+            text: files.blurb,
+            files: Some(all),
         }
-        Html(page(
-            files.vendor,
-            files.vendor,
-            &format!("<p>{}</p><ul>{list}</ul>", escape(files.blurb)),
-        ))
+        .respond()
     }
     async fn file(State(files): State<Files>, UrlPath(slug): UrlPath<String>) -> Response {
         match files.by_slug.get(slug.as_str()) {
-            Some(f) => Html(page(
-                files.vendor,
-                f.title,
-                &format!("<p>{}</p>", escape(f.text)),
-            ))
-            .into_response(),
+            Some(f) => VendorPage {
+                vendor: files.vendor,
+                title: f.title,
+                text: f.text,
+                files: None,
+            }
+            .respond(),
             None => (StatusCode::NOT_FOUND, "no such file").into_response(),
         }
     }
@@ -1379,32 +1374,28 @@ fn file_routes(vendor: &'static str, blurb: &'static str, files: &'static [Vendo
         })
 }
 
-fn page(vendor: &str, title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · {vendor}</title></head>\
-         <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem\">\
-         <p><small>{vendor} (simulated by <code>onepane demo</code>)</small></p>\
-         <h1>{title}</h1>{body}</body></html>",
-        vendor = escape(vendor),
-        title = escape(title),
-    )
+/// A page of a vendor's site: its home page, which lists its files, or
+/// one file.
+#[derive(Debug, askama::Template)]
+#[template(path = "vendor_page.html")]
+struct VendorPage<'a> {
+    vendor: &'a str,
+    title: &'a str,
+    text: &'a str,
+    /// The files listed on the home page.
+    files: Option<Vec<&'a VendorFile>>,
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+impl VendorPage<'_> {
+    fn respond(&self) -> Response {
+        match askama::Template::render(self) {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => {
+                warn!(error = %e, "cannot draw a vendor's page");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
         }
     }
-    out
 }
 
 /// A day relative to today, as `YYYY-MM-DD`.

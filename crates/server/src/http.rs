@@ -11,6 +11,7 @@ pub mod json;
 pub mod oauth;
 pub mod openapi;
 pub mod params;
+pub mod reference;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -55,7 +56,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .split_for_parts();
     router
         .route("/api/openapi.json", get(openapi::document))
-        .route("/api/docs", get(openapi::reference))
+        .route("/api/docs", get(reference::page))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 

@@ -1,24 +1,9 @@
 //! Charts drawn on the server as inline SVG: no script, readable by
 //! screen readers (each chart has a title and its figures as text), and
-//! scaled to the width of the page.
+//! scaled to the width of the page. The shapes are computed here and drawn
+//! by the `chart_*.svg` templates, which escape the text.
 
-use std::fmt::Write as _;
-
-/// Escapes text for XML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use askama::Template;
 
 /// One bar: its label, its value (for the length) and the value as shown.
 #[derive(Debug, Clone)]
@@ -35,46 +20,118 @@ const PALETTE: [&str; 6] = [
     "#1f5fa8", "#b3541e", "#2e7d4f", "#7b3fa0", "#8a6d00", "#a8324a",
 ];
 
+/// A horizontal bar chart, ready to draw; it writes itself as SVG.
+#[derive(Debug, Template)]
+#[template(path = "chart_bars.svg")]
+pub struct BarChart {
+    title: String,
+    width: f64,
+    height: f64,
+    /// Where the labels end, right-aligned.
+    label_x: f64,
+    /// Where the bars start.
+    bar_x: f64,
+    bar_height: f64,
+    bars: Vec<BarShape>,
+}
+
+/// One bar as drawn.
+#[derive(Debug)]
+struct BarShape {
+    label: String,
+    shown: String,
+    y: f64,
+    /// The baseline of the bar's label and value.
+    text_y: f64,
+    length: f64,
+    value_x: f64,
+    fill: &'static str,
+}
+
 /// A horizontal bar chart. Negative values draw no bar but keep their text.
-pub fn bars(title: &str, bars: &[Bar]) -> String {
+pub fn bars(title: &str, bars: &[Bar]) -> BarChart {
     let row = 28.0;
     let label_w = 170.0;
     let width = 520.0;
     let bar_w = width - label_w - 110.0;
-    let height = (bars.len() as f64 * row).max(row) + 8.0;
     let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{t}" preserveAspectRatio="xMinYMin meet"><title>{t}</title>"#,
-        t = escape(title),
-    );
-    for (i, b) in bars.iter().enumerate() {
-        let y = 4.0 + i as f64 * row;
-        let len = if max > 0.0 && b.value > 0.0 {
-            (b.value / max * bar_w).max(2.0)
-        } else {
-            0.0
-        };
-        let _ = write!(
-            svg,
-            r#"<text x="{lx}" y="{ty}" text-anchor="end" class="label">{label}</text><rect x="{label_w}" y="{y}" width="{len:.1}" height="{h}" fill="{fill}" rx="2"/><text x="{vx:.1}" y="{ty}" class="value">{shown}</text>"#,
-            lx = label_w - 8.0,
-            ty = y + row / 2.0 + 1.0,
-            label = escape(&b.label),
-            h = row - 8.0,
-            fill = PALETTE[i % PALETTE.len()],
-            vx = label_w + len + 6.0,
-            shown = escape(&b.shown),
-        );
+    let shapes = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let y = 4.0 + i as f64 * row;
+            let length = if max > 0.0 && b.value > 0.0 {
+                (b.value / max * bar_w).max(2.0)
+            } else {
+                0.0
+            };
+            BarShape {
+                label: b.label.clone(),
+                shown: b.shown.clone(),
+                y,
+                text_y: y + row / 2.0 + 1.0,
+                length,
+                value_x: label_w + length + 6.0,
+                fill: PALETTE[i % PALETTE.len()],
+            }
+        })
+        .collect();
+    BarChart {
+        title: title.to_owned(),
+        width,
+        height: (bars.len() as f64 * row).max(row) + 8.0,
+        label_x: label_w - 8.0,
+        bar_x: label_w,
+        bar_height: row - 8.0,
+        bars: shapes,
     }
-    svg.push_str("</svg>");
-    svg
+}
+
+/// Series over the same points, ready to draw; it writes itself as SVG.
+#[derive(Debug, Template)]
+#[template(path = "chart_lines.svg")]
+pub struct LineChart {
+    title: String,
+    width: f64,
+    height: f64,
+    /// The plot's left and right edges and its baseline.
+    left: f64,
+    right: f64,
+    bottom: f64,
+    /// Where the axis' figures end, right-aligned, and the baseline of its
+    /// maximum.
+    axis_label_x: f64,
+    max_y: f64,
+    max: u64,
+    /// The baseline of the points' labels.
+    point_y: f64,
+    points: Vec<PointLabel>,
+    series: Vec<SeriesShape>,
+}
+
+/// A point's label along the bottom.
+#[derive(Debug)]
+struct PointLabel {
+    x: f64,
+    label: String,
+}
+
+/// One series' line and its entry in the legend.
+#[derive(Debug)]
+struct SeriesShape {
+    name: String,
+    colour: &'static str,
+    /// The polyline's points, `x,y x,y ...`.
+    points: String,
+    legend_x: f64,
+    legend_y: f64,
+    swatch_y: f64,
+    text_x: f64,
 }
 
 /// Several series over the same points (weeks): one polyline each, a
 /// legend, and the points' labels along the bottom.
-pub fn lines(title: &str, points: &[String], series: &[(String, Vec<u64>)]) -> String {
+pub fn lines(title: &str, points: &[String], series: &[(String, Vec<u64>)]) -> LineChart {
     let (width, height) = (520.0, 220.0);
     let (left, right, top, bottom) = (36.0, 12.0, 12.0, 64.0);
     let plot_w = width - left - right;
@@ -92,54 +149,50 @@ pub fn lines(title: &str, points: &[String], series: &[(String, Vec<u64>)]) -> S
     };
     let x = |i: usize| left + i as f64 * step;
     let y = |v: u64| top + plot_h - v as f64 / max * plot_h;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{t}" preserveAspectRatio="xMinYMin meet"><title>{t}</title>"#,
-        t = escape(title),
-    );
-    let _ = write!(
-        svg,
-        r#"<line x1="{left}" y1="{b}" x2="{r}" y2="{b}" class="axis"/><text x="{lx}" y="{ty}" text-anchor="end" class="label">{max}</text><text x="{lx}" y="{b}" text-anchor="end" class="label">0</text>"#,
-        b = top + plot_h,
-        r = width - right,
-        lx = left - 4.0,
-        ty = top + 8.0,
-        max = max as u64,
-    );
-    for (i, p) in points.iter().enumerate() {
-        let _ = write!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="label">{}</text>"#,
-            x(i),
-            top + plot_h + 14.0,
-            escape(p)
-        );
+    let labels = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PointLabel {
+            x: x(i),
+            label: p.clone(),
+        })
+        .collect();
+    let shapes = series
+        .iter()
+        .enumerate()
+        .map(|(n, (name, values))| {
+            let path: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+                .collect();
+            let legend_y = top + plot_h + 30.0 + (n / 2) as f64 * 14.0;
+            let legend_x = left + (n % 2) as f64 * (plot_w / 2.0);
+            SeriesShape {
+                name: name.clone(),
+                colour: PALETTE[n % PALETTE.len()],
+                points: path.join(" "),
+                legend_x,
+                legend_y,
+                swatch_y: legend_y - 9.0,
+                text_x: legend_x + 14.0,
+            }
+        })
+        .collect();
+    LineChart {
+        title: title.to_owned(),
+        width,
+        height,
+        left,
+        right: width - right,
+        bottom: top + plot_h,
+        axis_label_x: left - 4.0,
+        max_y: top + 8.0,
+        max: max as u64,
+        point_y: top + plot_h + 14.0,
+        points: labels,
+        series: shapes,
     }
-    for (n, (name, values)) in series.iter().enumerate() {
-        let colour = PALETTE[n % PALETTE.len()];
-        let path: Vec<String> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
-            .collect();
-        let _ = write!(
-            svg,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
-            path.join(" ")
-        );
-        let ly = top + plot_h + 30.0 + (n / 2) as f64 * 14.0;
-        let lx = left + (n % 2) as f64 * (plot_w / 2.0);
-        let _ = write!(
-            svg,
-            r#"<rect x="{lx}" y="{ry}" width="10" height="10" fill="{colour}"/><text x="{tx}" y="{ly}" class="label">{}</text>"#,
-            escape(name),
-            ry = ly - 9.0,
-            tx = lx + 14.0,
-        );
-    }
-    svg.push_str("</svg>");
-    svg
 }
 
 #[cfg(test)]
@@ -162,11 +215,13 @@ mod tests {
                     shown: "50".into(),
                 },
             ],
-        );
-        assert!(svg.contains("A&amp;B"));
-        assert!(svg.contains("&lt;script&gt;"));
+        )
+        .to_string();
+        // Askama writes the escaped characters as numeric references.
+        assert!(svg.contains("A&#38;B"));
+        assert!(svg.contains("&#60;script&#62;"));
         assert!(!svg.contains("<script>"));
-        assert!(svg.contains("<title>Pipeline &lt;by&gt; vendor</title>"));
+        assert!(svg.contains("<title>Pipeline &#60;by&#62; vendor</title>"));
         // The largest bar takes the whole bar width (520 - 170 - 110), the
         // other half of it.
         assert!(svg.contains(r#"width="240.0""#), "{svg}");
@@ -182,7 +237,8 @@ mod tests {
                 ("Spring".into(), vec![0, 4, 2]),
                 ("Fall".into(), vec![1, 1, 1]),
             ],
-        );
+        )
+        .to_string();
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains(">Spring<") && svg.contains(">Fall<"));
         assert!(svg.contains(">4<"), "the axis shows the maximum: {svg}");

@@ -15,7 +15,7 @@ use rust_decimal::prelude::ToPrimitive as _;
 
 use super::{VendorNames, locale_of};
 use crate::state::AppState;
-use crate::web::charts::{self, Bar};
+use crate::web::charts::{self, Bar, BarChart, LineChart};
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
 use crate::web::{Chrome, WebError, render};
@@ -64,9 +64,9 @@ struct HomePage {
     chrome: Chrome,
     actions: Vec<Action>,
     vendors: Vec<VendorLine>,
-    pipeline_chart: Option<String>,
-    margin_chart: Option<String>,
-    campaign_chart: Option<String>,
+    pipeline_chart: Option<BarChart>,
+    margin_chart: Option<BarChart>,
+    campaign_chart: Option<LineChart>,
 }
 
 /// How far back decided registrations and new campaigns count as news.
@@ -247,7 +247,7 @@ fn margin_chart(
     items: &[crate::services::pricing::PricedItem],
     names: &VendorNames,
     t: &Tr,
-) -> Option<String> {
+) -> Option<BarChart> {
     let mut sums: BTreeMap<VendorId, (rust_decimal::Decimal, u32)> = BTreeMap::new();
     for item in items.iter() {
         if let Some(p) = item.sort_percent {
@@ -289,7 +289,7 @@ fn campaign_chart(
     campaigns: &[onepane_domain::campaign::Campaign],
     t: &Tr,
     now: chrono::DateTime<Utc>,
-) -> Option<String> {
+) -> Option<LineChart> {
     let first = first_week(now);
     let weeks: Vec<chrono::NaiveDate> = (0..WEEKS).map(|i| first + Duration::weeks(i)).collect();
     if rows.is_empty() {
