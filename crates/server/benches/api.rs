@@ -24,13 +24,11 @@ use std::time::{Duration, Instant};
 use onepane_domain::text::{Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{PartnerType, Tier, VendorKind};
-use onepane_server::auth::credentials::{
-    ACCESS_TOKEN_PREFIX, random_secret, token_digest,
-};
 use onepane_server::Config;
-use onepane_store::testing::tenants;
-use onepane_store::testing::TestDb;
+use onepane_server::auth::credentials::{ACCESS_TOKEN_PREFIX, random_secret, token_digest};
 use onepane_store::Store;
+use onepane_store::testing::TestDb;
+use onepane_store::testing::tenants;
 use serde_json::json;
 use support::{Served, scale, vendor_token};
 

@@ -22,10 +22,8 @@ use onepane_domain::lead::{Company, Contact, NewCampaignLead, NewVendorLead};
 use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{Currency, Money, PartnerType, Tier, VendorId, VendorKind};
-use onepane_server::auth::credentials::{
-    random_secret, token_digest,
-};
 use onepane_server::Config;
+use onepane_server::auth::credentials::{random_secret, token_digest};
 use onepane_store::testing::tenants;
 use onepane_store::testing::{TEST_OWNER_ROLE, TestDb};
 use onepane_store::{NewWebSession, Store};

@@ -498,7 +498,7 @@ mod tests {
     use onepane_domain::deal::DealDetails;
     use onepane_domain::lead::Company;
     use onepane_domain::text::Name;
-    
+
     use onepane_domain::{Currency, Money, PartnerType, Tier, VendorKind, WorkspaceId};
     use onepane_store::testing::TestDb;
     use onepane_store::{DeliveryFilter, DeliveryStatus, WebhookDelivery};
@@ -669,7 +669,9 @@ mod tests {
         let (ws, _) = db
             .store
             .operator()
-            .create_workspace(&onepane_store::testing::tenants::new_workspace("Reseller Oy"))
+            .create_workspace(&onepane_store::testing::tenants::new_workspace(
+                "Reseller Oy",
+            ))
             .await
             .unwrap();
         World {
