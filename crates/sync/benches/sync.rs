@@ -30,12 +30,12 @@ use axum::http::Uri;
 use axum::routing::get;
 use onepane_connector::{AddressPolicy, ClientConfig};
 use onepane_domain::price::{Price, PriceItemInput, PriceListTerms};
-use onepane_domain::text::{Email, ExternalId, Locale, Name, Sku};
-use onepane_domain::workspace::{ConnectionTarget, NewConnection, NewWorkspace};
-use onepane_domain::{
-    ConnectionId, Currency, LeadId, PartnerType, Tier, VendorId, VendorKind, WorkspaceId,
-};
+use onepane_domain::text::{ExternalId, Sku};
+use onepane_domain::workspace::NewConnection;
+use onepane_domain::{Currency, LeadId, Tier, VendorId, WorkspaceId};
 use onepane_store::testing::TestDb;
+use onepane_store::testing::content::name;
+use onepane_store::testing::tenants::{linked, vendor_source};
 use onepane_store::{DatabaseUrl, Store, SyncRun};
 use onepane_sync::{Engine, EngineConfig, Vault};
 use serde_json::{Value, json};
@@ -152,33 +152,9 @@ impl Vault for Plain {
     }
 }
 
-fn name(s: &str) -> Name {
-    Name::parse(s).unwrap()
-}
-
+/// The benchmark's partner and the vendor it syncs from.
 async fn tenants(store: &Store) -> (WorkspaceId, VendorId) {
-    let (ws, _) = store
-        .operator()
-        .create_workspace(&NewWorkspace {
-            name: name("Reseller Oy"),
-            home_currency: Currency::EUR,
-            locale: Locale::parse("fi").unwrap(),
-            owner_email: Email::parse("owner@reseller.example").unwrap(),
-        })
-        .await
-        .unwrap();
-    let vendor = store
-        .operator()
-        .create_vendor(&name("Printers Inc"), VendorKind::Vendor)
-        .await
-        .unwrap()
-        .id;
-    store
-        .operator()
-        .link(ws.id, vendor, Tier::Gold, PartnerType::SolutionProvider)
-        .await
-        .unwrap();
-    (ws.id, vendor)
+    linked(store, "Reseller Oy", "Printers Inc", Tier::Gold).await
 }
 
 fn engine(store: &Store) -> Engine {
@@ -253,17 +229,10 @@ async fn backend(rows: &mut Vec<Row>, backend: &'static str, db: TestDb, fresh: 
     ] {
         let conn = store
             .partner(ws)
-            .create_connection_with(
-                ConnectionId::new(),
-                &NewConnection {
-                    target: ConnectionTarget::VendorSource { vendor_id: vendor },
-                    connector: name("rest"),
-                    name: name(label),
-                    schedule: None,
-                    settings: json!({"manifest": manifest(&base, streams)}),
-                },
-                &[],
-            )
+            .create_connection(&NewConnection {
+                settings: json!({"manifest": manifest(&base, streams)}),
+                ..vendor_source(vendor, label)
+            })
             .await
             .unwrap();
         conns.push((label, conn));

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use onepane_store::testing::TestDb;
-use serde_json::json;
 
 use crate::on_both_backends;
 use crate::support::*;
@@ -16,8 +15,8 @@ const ITEMS_PER_LIST: usize = 4_500;
 
 async fn repeated_runs_converge_through_random_faults(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
-    let fake = FakeVendor::start(VendorData::generate(LEADS, 0, LISTS, ITEMS_PER_LIST)).await;
+    let data = VendorData::generate(LEADS, 0, LISTS, ITEMS_PER_LIST);
+    let (ws, _, fake, conn) = fake_source(store, data, 500).await;
     fake.state().faults = Some(Faults {
         rng: Rng::new(seed()),
         server_error: 100,
@@ -28,14 +27,6 @@ async fn repeated_runs_converge_through_random_faults(db: TestDb) {
         // Every kind at least once, early.
         forced: vec!["500", "ok", "429", "ok", "slow", "ok", "truncated"],
     });
-    let conn = rest_source(
-        store,
-        ws,
-        vendor,
-        manifest(&fake.base, 500, json!({"type": "none"})),
-        None,
-    )
-    .await;
     let mut config = config();
     config.http.timeout = Duration::from_millis(1_000);
     let engine = engine_with(store, config, "faulty");

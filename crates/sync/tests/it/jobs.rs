@@ -145,18 +145,9 @@ async fn postgres_a_job_whose_worker_died_is_taken_over_after_its_lease() {
         return;
     };
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
     // Forty leads in ten slow pages: a run takes seconds.
-    let fake = FakeVendor::start(VendorData::generate(40, 0, 0, 0)).await;
+    let (ws, _, fake, conn) = fake_source(store, VendorData::generate(40, 0, 0, 0), 4).await;
     fake.state().page_delay = Duration::from_millis(300);
-    let conn = rest_source(
-        store,
-        ws,
-        vendor,
-        manifest(&fake.base, 4, json!({"type": "none"})),
-        None,
-    )
-    .await;
     let lease = Duration::from_secs(2);
     let (stop, stopped) = watch::channel(false);
     let mut workers: HashMap<String, JoinHandle<()>> = HashMap::new();

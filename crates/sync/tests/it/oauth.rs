@@ -46,6 +46,27 @@ async fn oauth_source(
     .await
 }
 
+/// A fake vendor with `leads` leads that wants a bearer token not issued
+/// yet, and a source reading it with client credentials.
+async fn client_credentials_source(
+    store: &Store,
+    leads: usize,
+) -> (WorkspaceId, FakeVendor, Connection) {
+    let (ws, vendor) = tenants(store).await;
+    let fake = FakeVendor::start(VendorData::generate(leads, 0, 0, 0)).await;
+    fake.state().bearer = Some("no-token-yet".into());
+    let conn = oauth_source(
+        store,
+        ws,
+        vendor,
+        &fake,
+        "oauth2_client_credentials",
+        &client_credentials(&fake),
+    )
+    .await;
+    (ws, fake, conn)
+}
+
 /// The connection's stored tokens, opened, and their version.
 async fn stored_tokens(store: &Store, conn: &Connection) -> (TokenSet, i64) {
     let (sealed, version) = store
@@ -96,18 +117,7 @@ fn expired(access: &str, refresh: Option<&str>) -> TokenSet {
 
 async fn a_token_is_fetched_once_stored_sealed_and_renewed_on_a_401(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
-    let fake = FakeVendor::start(VendorData::generate(6, 0, 0, 0)).await;
-    fake.state().bearer = Some("no-token-yet".into());
-    let conn = oauth_source(
-        store,
-        ws,
-        vendor,
-        &fake,
-        "oauth2_client_credentials",
-        &client_credentials(&fake),
-    )
-    .await;
+    let (ws, fake, conn) = client_credentials_source(store, 6).await;
     let engine = engine(store);
 
     engine.run(&conn, None, &()).await.unwrap();
@@ -141,18 +151,7 @@ async fn a_token_is_fetched_once_stored_sealed_and_renewed_on_a_401(db: TestDb) 
 
 async fn concurrent_runs_renew_an_expired_token_once(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
-    let fake = FakeVendor::start(VendorData::generate(4, 0, 0, 0)).await;
-    fake.state().bearer = Some("no-token-yet".into());
-    let conn = oauth_source(
-        store,
-        ws,
-        vendor,
-        &fake,
-        "oauth2_client_credentials",
-        &client_credentials(&fake),
-    )
-    .await;
+    let (_, fake, conn) = client_credentials_source(store, 4).await;
     engine(store).run(&conn, None, &()).await.unwrap();
     assert_eq!(fake.state().token_grants.len(), 1);
 

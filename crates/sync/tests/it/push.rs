@@ -1,7 +1,6 @@
 //! CRM pushes from the outbox to a webhook receiver.
 
 use onepane_domain::ConnectionId;
-use onepane_domain::lead::LeadStatus;
 use onepane_domain::workspace::{Connection, ConnectionTarget, NewConnection};
 use onepane_store::PushCounts;
 use onepane_store::testing::TestDb;
@@ -50,18 +49,9 @@ fn pushed(n: u64) -> PushCounts {
 
 async fn every_lead_is_pushed_once_and_again_when_it_changes(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
-    let engine = engine(store);
     // Seven leads arrive before the sink exists.
-    let fake = FakeVendor::start(VendorData::generate(7, 0, 0, 0)).await;
-    let source = rest_source(
-        store,
-        ws,
-        vendor,
-        manifest(&fake.base, 5, json!({"type": "none"})),
-        None,
-    )
-    .await;
+    let (ws, _, fake, source) = fake_source(store, VendorData::generate(7, 0, 0, 0), 5).await;
+    let engine = engine(store);
     engine.run(&source, None, &()).await.unwrap();
     let receiver = Receiver::start(SECRET).await;
     let sink = webhook_sink(store, ws, &receiver.url, None).await;
@@ -94,11 +84,7 @@ async fn every_lead_is_pushed_once_and_again_when_it_changes(db: TestDb) {
 
     // A lead the partner accepts is pushed again, as accepted.
     let accepted = &all["L-00003"];
-    store
-        .partner(ws)
-        .set_lead_status(accepted.id, LeadStatus::Accepted)
-        .await
-        .unwrap();
+    accept(store, accepted).await;
     let again = engine.run(&sink, None, &()).await.unwrap();
     assert_eq!((again.read, again.created), (1, 1));
     let last = receiver.state().deliveries.last().unwrap().clone();
@@ -114,11 +100,7 @@ async fn every_lead_is_pushed_once_and_again_when_it_changes(db: TestDb) {
     let fine = &all["L-00006"];
     receiver.state().refuse.insert(refused.id.to_string());
     for lead in [refused, fine] {
-        store
-            .partner(ws)
-            .set_lead_status(lead.id, LeadStatus::Accepted)
-            .await
-            .unwrap();
+        accept(store, lead).await;
     }
     let partial = engine.run(&sink, None, &()).await.unwrap();
     assert_eq!(partial.status, "succeeded");

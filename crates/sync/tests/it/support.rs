@@ -12,14 +12,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use onepane_connector::{AddressPolicy, ClientConfig, Credentials};
-use onepane_domain::lead::Lead;
+use onepane_domain::lead::{Lead, LeadStatus};
 use onepane_domain::price::PriceItem;
-use onepane_domain::text::{Email, Locale, Name};
-use onepane_domain::workspace::{Connection, ConnectionTarget, NewConnection, NewWorkspace};
-use onepane_domain::{
-    ConnectionId, Currency, LeadId, PartnerType, Tier, VendorId, VendorKind, WorkspaceId,
-};
+use onepane_domain::workspace::{Connection, ConnectionTarget, NewConnection};
+use onepane_domain::{ConnectionId, LeadId, Tier, VendorId, WorkspaceId};
 use onepane_store::testing::TestDb;
+use onepane_store::testing::tenants::linked;
 use onepane_store::{DatabaseUrl, LeadFilter, Page, Store};
 use onepane_sync::{Engine, EngineConfig, Vault, secret_context};
 use serde_json::{Value, json};
@@ -101,34 +99,31 @@ pub fn engine_with(store: &Store, config: EngineConfig, owner: &str) -> Engine {
 
 // ---- tenants --------------------------------------------------------------
 
-pub fn name(s: &str) -> Name {
-    Name::parse(s).unwrap()
-}
+pub use onepane_store::testing::content::name;
 
 /// A workspace and a vendor linked to it.
 pub async fn tenants(store: &Store) -> (WorkspaceId, VendorId) {
-    let (ws, _) = store
-        .operator()
-        .create_workspace(&NewWorkspace {
-            name: name("Reseller Oy"),
-            home_currency: Currency::EUR,
-            locale: Locale::parse("fi").unwrap(),
-            owner_email: Email::parse("owner@reseller.example").unwrap(),
-        })
-        .await
-        .unwrap();
-    let vendor = store
-        .operator()
-        .create_vendor(&name("Printers Inc"), VendorKind::Vendor)
-        .await
-        .unwrap()
-        .id;
-    store
-        .operator()
-        .link(ws.id, vendor, Tier::Gold, PartnerType::SolutionProvider)
-        .await
-        .unwrap();
-    (ws.id, vendor)
+    linked(store, "Reseller Oy", "Printers Inc", Tier::Gold).await
+}
+
+/// A linked workspace and vendor, a fake vendor serving `data`, and a
+/// `rest` source reading the fake without auth in pages of `limit`.
+pub async fn fake_source(
+    store: &Store,
+    data: VendorData,
+    limit: usize,
+) -> (WorkspaceId, VendorId, FakeVendor, Connection) {
+    let (ws, vendor) = tenants(store).await;
+    let fake = FakeVendor::start(data).await;
+    let conn = rest_source(
+        store,
+        ws,
+        vendor,
+        manifest(&fake.base, limit, json!({"type": "none"})),
+        None,
+    )
+    .await;
+    (ws, vendor, fake, conn)
 }
 
 /// A `rest` source of `vendor` reading `manifest`, with `credentials`
@@ -203,6 +198,15 @@ pub async fn leads(store: &Store, ws: WorkspaceId) -> BTreeMap<String, Lead> {
     }
 }
 
+/// The partner accepts `lead`.
+pub async fn accept(store: &Store, lead: &Lead) {
+    store
+        .partner(lead.workspace_id)
+        .set_lead_status(lead.id, LeadStatus::Accepted)
+        .await
+        .unwrap();
+}
+
 /// Every price item of the workspace, keyed as the source keys them
 /// (`<list> <sku>`), with its price as text.
 pub async fn price_items(store: &Store, ws: WorkspaceId) -> BTreeMap<String, PriceItem> {
@@ -225,11 +229,7 @@ pub async fn price_items(store: &Store, ws: WorkspaceId) -> BTreeMap<String, Pri
 pub async fn assert_exactly_the_source(store: &Store, ws: WorkspaceId, fake: &FakeVendor) {
     let source = fake.state().clone_data();
     let stored = leads(store, ws).await;
-    assert_eq!(
-        stored.keys().collect::<Vec<_>>(),
-        source.leads.keys().collect::<Vec<_>>(),
-        "the leads' keys"
-    );
+    assert_same_keys(&stored, &source.leads, "the leads' keys");
     for (key, raw) in &source.leads {
         let lead = &stored[key];
         assert_eq!(lead.contact.name.as_str(), raw["name"], "lead {key}'s name");
@@ -245,82 +245,84 @@ pub async fn assert_exactly_the_source(store: &Store, ws: WorkspaceId, fake: &Fa
         );
     }
     let items = price_items(store, ws).await;
-    assert_eq!(
-        items.keys().collect::<Vec<_>>(),
-        source.price_items.keys().collect::<Vec<_>>(),
-        "the price items' keys"
-    );
+    assert_same_keys(&items, &source.price_items, "the price items' keys");
     for (key, raw) in &source.price_items {
         let item = &items[key];
         let price: rust_decimal::Decimal = raw["price"].as_str().unwrap().parse().unwrap();
         assert_eq!(item.item.list_price.value(), price, "{key}'s price");
         assert_eq!(item.item.name.as_str(), raw["name"], "{key}'s name");
     }
-    let lists: BTreeMap<String, String> = store
-        .partner(ws)
-        .price_lists()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|l| {
-            (
-                l.external_id.as_str().to_owned(),
-                l.terms.name.as_str().to_owned(),
-            )
+    let lists = names(store.partner(ws).price_lists().await.unwrap(), |l| {
+        (l.external_id.as_str(), l.terms.name.as_str())
+    });
+    assert_eq!(
+        lists,
+        source_names(&source.price_lists, "name"),
+        "the price lists"
+    );
+    let campaigns = names(store.partner(ws).campaigns().await.unwrap(), |c| {
+        (
+            c.external_id.as_str(),
+            c.content.variants.first().name.as_str(),
+        )
+    });
+    assert_eq!(
+        campaigns,
+        source_names(&source.campaigns, "title"),
+        "the published campaigns"
+    );
+}
+
+fn assert_same_keys<A, B>(stored: &BTreeMap<String, A>, source: &BTreeMap<String, B>, what: &str) {
+    assert_eq!(
+        stored.keys().collect::<Vec<_>>(),
+        source.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
+}
+
+/// Each stored row's name by its external id.
+fn names<T>(rows: Vec<T>, name_of: impl Fn(&T) -> (&str, &str)) -> BTreeMap<String, String> {
+    rows.iter()
+        .map(|r| {
+            let (id, name) = name_of(r);
+            (id.to_owned(), name.to_owned())
         })
-        .collect();
-    let source_lists: BTreeMap<String, String> = source
-        .price_lists
+        .collect()
+}
+
+/// Each source record's `field`, by its key.
+fn source_names(records: &BTreeMap<String, Value>, field: &str) -> BTreeMap<String, String> {
+    records
         .iter()
-        .map(|(k, v)| (k.clone(), v["name"].as_str().unwrap().to_owned()))
-        .collect();
-    assert_eq!(lists, source_lists, "the price lists");
-    let campaigns: BTreeMap<String, String> = store
-        .partner(ws)
-        .campaigns()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| {
-            (
-                c.external_id.as_str().to_owned(),
-                c.content.variants.first().name.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let source_campaigns: BTreeMap<String, String> = source
-        .campaigns
-        .iter()
-        .map(|(k, v)| (k.clone(), v["title"].as_str().unwrap().to_owned()))
-        .collect();
-    assert_eq!(campaigns, source_campaigns, "the published campaigns");
+        .map(|(k, v)| (k.clone(), v[field].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 /// Runs one SQL query returning one optional text, as a superuser
 /// (PostgreSQL) or on the file (SQLite): for what the store has no reader for.
 pub async fn sql_text(db: &TestDb, sql: &str, binds: &[uuid::Uuid]) -> Option<String> {
+    // The same query on either backend's own pool type.
+    macro_rules! on_pool {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let mut q = sqlx::query_scalar::<_, Option<String>>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            let out = q.fetch_optional(&pool).await.unwrap().flatten();
+            pool.close().await;
+            out
+        }};
+    }
     match &db.url {
         DatabaseUrl::Sqlite(path) => {
             let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-            let mut q = sqlx::query_scalar::<_, Option<String>>(sql);
-            for b in binds {
-                q = q.bind(*b);
-            }
-            let out = q.fetch_optional(&pool).await.unwrap().flatten();
-            pool.close().await;
-            out
+            on_pool!(sqlx::SqlitePool::connect_with(opts).await.unwrap())
         }
         DatabaseUrl::Postgres(_) => {
             let url = db.postgres_superuser_url().unwrap();
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let mut q = sqlx::query_scalar::<_, Option<String>>(sql);
-            for b in binds {
-                q = q.bind(*b);
-            }
-            let out = q.fetch_optional(&pool).await.unwrap().flatten();
-            pool.close().await;
-            out
+            on_pool!(sqlx::PgPool::connect(&url).await.unwrap())
         }
     }
 }

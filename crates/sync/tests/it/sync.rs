@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use onepane_connector::{AddressPolicy, Stream};
-use onepane_domain::workspace::ConnectionStatus;
-use onepane_store::SyncRun;
+use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_store::testing::TestDb;
+use onepane_store::{StreamState, SyncRun};
 use onepane_sync::{Progress, RunError};
 use serde_json::json;
 
@@ -39,6 +39,20 @@ fn counts(run: &SyncRun) -> [u64; 6] {
     ]
 }
 
+/// Where `conn`'s `stream` stands.
+async fn stream_state(
+    store: &onepane_store::Store,
+    vendor: onepane_domain::VendorId,
+    conn: &Connection,
+    stream: Stream,
+) -> StreamState {
+    store
+        .vendor(vendor)
+        .stream_state(conn.workspace_id, conn.id, stream)
+        .await
+        .unwrap()
+}
+
 /// When each lead, campaign and price list was last written.
 async fn written_at(
     store: &onepane_store::Store,
@@ -60,17 +74,8 @@ async fn written_at(
 
 async fn a_full_sync_lands_the_source_and_reruns_write_only_what_changed(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
     // 23 leads, 6 campaigns, 4 lists of 14 items; pages of 5.
-    let fake = FakeVendor::start(VendorData::generate(23, 6, 4, 14)).await;
-    let conn = rest_source(
-        store,
-        ws,
-        vendor,
-        manifest(&fake.base, 5, json!({"type": "none"})),
-        None,
-    )
-    .await;
+    let (ws, vendor, fake, conn) = fake_source(store, VendorData::generate(23, 6, 4, 14), 5).await;
     let engine = engine(store);
 
     let progress = Recorded::default();
@@ -106,11 +111,7 @@ async fn a_full_sync_lands_the_source_and_reruns_write_only_what_changed(db: Tes
             ..first.clone()
         }
     );
-    let since = store
-        .vendor(vendor)
-        .stream_state(ws, conn.id, Stream::Leads)
-        .await
-        .unwrap();
+    let since = stream_state(store, vendor, &conn, Stream::Leads).await;
     assert_eq!(since.since, Some(json!(1_022)), "the highest updated_at");
     assert_eq!((since.next, since.pass_id), (None, None));
 
@@ -174,11 +175,7 @@ async fn a_full_sync_lands_the_source_and_reruns_write_only_what_changed(db: Tes
             .all(|s| s.since.as_deref() == Some("1022"))
     );
     assert_exactly_the_source(store, ws, &fake).await;
-    let state = store
-        .vendor(vendor)
-        .stream_state(ws, conn.id, Stream::Leads)
-        .await
-        .unwrap();
+    let state = stream_state(store, vendor, &conn, Stream::Leads).await;
     assert_eq!(state.since, Some(json!(2_001)));
     assert_eq!(
         store.partner(ws).connection(conn.id).await.unwrap().status,
@@ -188,18 +185,9 @@ async fn a_full_sync_lands_the_source_and_reruns_write_only_what_changed(db: Tes
 
 async fn a_failed_page_is_resumed_from_not_reread(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
     // 2 lists of 20 items: 8 pages of 5. Page 4 fails for good.
-    let fake = FakeVendor::start(VendorData::generate(12, 0, 2, 20)).await;
+    let (ws, vendor, fake, conn) = fake_source(store, VendorData::generate(12, 0, 2, 20), 5).await;
     fake.state().fail_page = Some(("/price-items".into(), 4, 400));
-    let conn = rest_source(
-        store,
-        ws,
-        vendor,
-        manifest(&fake.base, 5, json!({"type": "none"})),
-        None,
-    )
-    .await;
     let engine = engine(store);
 
     let err = engine.run(&conn, None, &()).await.unwrap_err();
@@ -215,11 +203,7 @@ async fn a_failed_page_is_resumed_from_not_reread(db: TestDb) {
         store.partner(ws).connection(conn.id).await.unwrap().status,
         ConnectionStatus::Failing
     );
-    let state = store
-        .vendor(vendor)
-        .stream_state(ws, conn.id, Stream::PriceItems)
-        .await
-        .unwrap();
+    let state = stream_state(store, vendor, &conn, Stream::PriceItems).await;
     assert_eq!(state.next, Some(json!({"cursor": "p4"})));
     assert!(state.pass_id.is_some());
     // What was committed is there, once.
@@ -247,11 +231,7 @@ async fn a_failed_page_is_resumed_from_not_reread(db: TestDb) {
     assert_eq!(second.created, 20 + 12, "{second:?}");
     assert_eq!(second.updated, 0);
     assert_exactly_the_source(store, ws, &fake).await;
-    let state = store
-        .vendor(vendor)
-        .stream_state(ws, conn.id, Stream::PriceItems)
-        .await
-        .unwrap();
+    let state = stream_state(store, vendor, &conn, Stream::PriceItems).await;
     assert_eq!((state.next, state.pass_id), (None, None));
     assert_eq!(
         store.partner(ws).connection(conn.id).await.unwrap().status,
@@ -261,7 +241,6 @@ async fn a_failed_page_is_resumed_from_not_reread(db: TestDb) {
 
 async fn duplicate_and_shuffled_pages_end_exactly_right(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
     let mut data = VendorData::generate(5, 0, 1, 12);
     let item = |d: &VendorData, sku: usize| d.price_items[&format!("PL-0 SKU-{sku:05}")].clone();
     let lead = |d: &VendorData, i: usize| d.leads[&format!("L-{i:05}")].clone();
@@ -299,19 +278,11 @@ async fn duplicate_and_shuffled_pages_end_exactly_right(db: TestDb) {
             ],
         ),
     ];
-    let fake = FakeVendor::start(data).await;
+    let (ws, _, fake, conn) = fake_source(store, data, 5).await;
     fake.state().layouts = layouts
         .into_iter()
         .map(|(p, pages)| (p.to_owned(), pages))
         .collect();
-    let conn = rest_source(
-        store,
-        ws,
-        vendor,
-        manifest(&fake.base, 5, json!({"type": "none"})),
-        None,
-    )
-    .await;
     let engine = engine(store);
 
     let first = engine.run(&conn, None, &()).await.unwrap();
@@ -380,26 +351,13 @@ async fn vendors_at_private_addresses_are_refused_unasked(db: TestDb) {
 
 async fn a_lead_the_partner_acted_on_is_kept_as_the_partner_left_it(db: TestDb) {
     let store = &db.store;
-    let (ws, vendor) = tenants(store).await;
-    let fake = FakeVendor::start(VendorData::generate(6, 0, 0, 0)).await;
-    let conn = rest_source(
-        store,
-        ws,
-        vendor,
-        manifest(&fake.base, 10, json!({"type": "none"})),
-        None,
-    )
-    .await;
+    let (ws, _, fake, conn) = fake_source(store, VendorData::generate(6, 0, 0, 0), 10).await;
     let engine = engine(store);
     let first = engine.run(&conn, None, &()).await.unwrap();
     assert_eq!(first.created, 6);
     let before = leads(store, ws).await;
     let accepted = &before["L-00002"];
-    store
-        .partner(ws)
-        .set_lead_status(accepted.id, LeadStatus::Accepted)
-        .await
-        .unwrap();
+    accept(store, accepted).await;
     // The vendor changes the accepted lead and another one, in one page.
     {
         let mut s = fake.state();

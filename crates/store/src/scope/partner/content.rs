@@ -20,26 +20,17 @@ impl PartnerStore {
     /// includes this workspace (by the tier and partner type of its link),
     /// newest first.
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let links = self.active_links(&mut tx).await?;
-        let rows: Vec<Campaign> = select!(
-            all,
-            CampaignRow,
-            tx,
-            &format!(
-                "SELECT {} FROM campaigns c JOIN vendor_links l \
-                   ON l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active' \
-                 WHERE c.workspace_id = $1 AND c.status = 'published' ORDER BY c.id DESC",
-                prefixed("c", CAMPAIGN_COLUMNS)
-            ),
-            self.ws()
-        )?;
-        tx.commit().await?;
+        let campaigns = self
+            .linked_content::<CampaignRow, Campaign>(
+                "campaigns",
+                CAMPAIGN_COLUMNS,
+                "AND x.status = 'published'",
+                |c| (c.vendor_id, &c.content.audience),
+            )
+            .await?;
         let today = now().date_naive();
-        let campaigns: Vec<Campaign> = rows;
         Ok(campaigns
             .into_iter()
-            .filter(|c| in_audience(&links, c.vendor_id, &c.content.audience))
             .filter(|c| c.content.window.contains(today))
             .collect())
     }
@@ -48,17 +39,7 @@ impl PartnerStore {
     /// (whatever its status now).
     pub async fn campaign(&self, id: CampaignId) -> Result<Campaign, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let row: Option<Campaign> = select!(
-            optional,
-            CampaignRow,
-            tx,
-            &format!(
-                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ),
-            self.ws(),
-            id.as_uuid()
-        )?;
-        let campaign: Campaign = row.ok_or_else(|| StoreError::not_found("campaign", id))?;
+        let campaign = self.campaign_in(&mut tx, id).await?;
         let links = self.active_links(&mut tx).await?;
         let activated = self.activation_of(&mut tx, id).await?.is_some();
         tx.commit().await?;
@@ -67,6 +48,25 @@ impl PartnerStore {
         } else {
             Err(StoreError::not_found("campaign", id))
         }
+    }
+
+    /// The workspace's copy of campaign `id`, whoever may see it.
+    pub(super) async fn campaign_in(
+        &self,
+        tx: &mut Tx,
+        id: CampaignId,
+    ) -> Result<Campaign, StoreError> {
+        let row: Option<Campaign> = select!(
+            optional,
+            CampaignRow,
+            *tx,
+            &format!(
+                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
+            ),
+            self.ws(),
+            id.as_uuid()
+        )?;
+        row.ok_or_else(|| StoreError::not_found("campaign", id))
     }
 
     async fn activation_of(
@@ -95,18 +95,7 @@ impl PartnerStore {
         by: Option<UserId>,
     ) -> Result<CampaignActivation, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<Campaign> = select!(
-            optional,
-            CampaignRow,
-            tx,
-            &format!(
-                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ),
-            self.ws(),
-            campaign_id.as_uuid()
-        )?;
-        let campaign: Campaign =
-            row.ok_or_else(|| StoreError::not_found("campaign", campaign_id))?;
+        let campaign = self.campaign_in(&mut tx, campaign_id).await?;
         if campaign.status != CampaignStatus::Published {
             return Err(StoreError::Rule(
                 "the campaign is archived and cannot be activated".into(),
@@ -195,25 +184,50 @@ impl PartnerStore {
 
     /// Assets of actively linked vendors meant for this workspace, newest first.
     pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
+        self.linked_content::<AssetRow, Asset>("assets", ASSET_COLUMNS, "", |a| {
+            (a.vendor_id, &a.content.audience)
+        })
+        .await
+    }
+
+    /// The rows of vendor content `table` (its `columns`, more conditions
+    /// in `and`) from actively linked vendors whose audience, as `audience`
+    /// reads it, includes this workspace; newest first.
+    async fn linked_content<R, T>(
+        &self,
+        table: &str,
+        columns: &str,
+        and: &str,
+        audience: impl Fn(&T) -> (VendorId, &Audience),
+    ) -> Result<Vec<T>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+        T: TryFrom<R, Error = StoreError>,
+    {
         let mut tx = self.begin(Access::Read).await?;
         let links = self.active_links(&mut tx).await?;
-        let rows: Vec<Asset> = select!(
+        let rows: Vec<T> = select!(
             all,
-            AssetRow,
+            R,
             tx,
             &format!(
-                "SELECT {} FROM assets a JOIN vendor_links l \
-                   ON l.workspace_id = a.workspace_id AND l.vendor_id = a.vendor_id AND l.status = 'active' \
-                 WHERE a.workspace_id = $1 ORDER BY a.id DESC",
-                prefixed("a", ASSET_COLUMNS)
+                "SELECT {} FROM {table} x JOIN vendor_links l \
+                   ON l.workspace_id = x.workspace_id AND l.vendor_id = x.vendor_id AND l.status = 'active' \
+                 WHERE x.workspace_id = $1 {and} ORDER BY x.id DESC",
+                prefixed("x", columns)
             ),
             self.ws()
         )?;
         tx.commit().await?;
-        let assets: Vec<Asset> = rows;
-        Ok(assets
+        Ok(rows
             .into_iter()
-            .filter(|a| in_audience(&links, a.vendor_id, &a.content.audience))
+            .filter(|r| {
+                let (vendor, reach) = audience(r);
+                in_audience(&links, vendor, reach)
+            })
             .collect())
     }
 }

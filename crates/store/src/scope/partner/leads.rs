@@ -19,29 +19,44 @@ use crate::{StoreError, now};
 use super::{LeadFilter, Page, PartnerStore};
 
 impl PartnerStore {
+    /// A new lead of this workspace from `source`, made now: no vendor,
+    /// campaign or external id until the caller sets them.
+    fn new_lead(
+        &self,
+        source: LeadSource,
+        contact: &Contact,
+        company: &Option<Company>,
+        message: &Option<LongText>,
+    ) -> Lead {
+        let at = now();
+        Lead {
+            id: LeadId::new(),
+            workspace_id: self.workspace_id,
+            vendor_id: None,
+            campaign_id: None,
+            activation_id: None,
+            external_id: None,
+            source,
+            status: LeadStatus::New,
+            contact: contact.clone(),
+            company: company.clone(),
+            message: message.clone(),
+            respond_by: None,
+            shared_with_vendor_at: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
     /// Enters a lead by hand.
     pub async fn create_manual_lead(&self, new: &NewManualLead) -> Result<Lead, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         if let Some(v) = new.vendor_id {
             self.active_link(&mut tx, v).await?;
         }
-        let at = now();
         let lead = Lead {
-            id: LeadId::new(),
-            workspace_id: self.workspace_id,
             vendor_id: new.vendor_id,
-            campaign_id: None,
-            activation_id: None,
-            external_id: None,
-            source: LeadSource::Manual,
-            status: LeadStatus::New,
-            contact: new.contact.clone(),
-            company: new.company.clone(),
-            message: new.message.clone(),
-            respond_by: None,
-            shared_with_vendor_at: None,
-            created_at: at,
-            updated_at: at,
+            ..self.new_lead(LeadSource::Manual, &new.contact, &new.company, &new.message)
         };
         insert_lead(&mut tx, &lead).await?;
         tx.commit().await?;
@@ -70,36 +85,20 @@ impl PartnerStore {
                 "the campaign has ended and takes no more leads".into(),
             ));
         }
-        let row: Option<Campaign> = select!(
-            optional,
-            CampaignRow,
-            tx,
-            &format!(
-                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
-            ),
-            self.ws(),
-            campaign_id
-        )?;
-        let campaign: Campaign =
-            row.ok_or_else(|| StoreError::not_found("campaign", campaign_id))?;
+        let campaign = self
+            .campaign_in(&mut tx, CampaignId::from_uuid(campaign_id))
+            .await?;
         ensure_running(&campaign)?;
-        let at = now();
         let lead = Lead {
-            id: LeadId::new(),
-            workspace_id: self.workspace_id,
             vendor_id: Some(VendorId::from_uuid(vendor_id)),
             campaign_id: Some(CampaignId::from_uuid(campaign_id)),
             activation_id: Some(new.activation_id),
-            external_id: None,
-            source: LeadSource::Campaign,
-            status: LeadStatus::New,
-            contact: new.contact.clone(),
-            company: new.company.clone(),
-            message: new.message.clone(),
-            respond_by: None,
-            shared_with_vendor_at: None,
-            created_at: at,
-            updated_at: at,
+            ..self.new_lead(
+                LeadSource::Campaign,
+                &new.contact,
+                &new.company,
+                &new.message,
+            )
         };
         insert_lead(&mut tx, &lead).await?;
         // The vendor reads counts, never the leads: keep the count beside

@@ -146,42 +146,16 @@ impl SystemStore {
         conn: ConnectionId,
         limit: u32,
     ) -> Result<Vec<DuePush>, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let rows = on_tx!(tx, c => {
-            let rows = sqlx::query(&format!(
-                "SELECT {}, p.changed_at AS push_changed_at, p.attempts AS push_attempts, v.name AS vendor_name \
-                 FROM crm_pushes p JOIN leads x ON x.workspace_id = p.workspace_id AND x.id = p.entity_id \
-                 LEFT JOIN vendors v ON v.id = x.vendor_id \
-                 WHERE p.workspace_id = $1 AND p.connection_id = $2 AND p.entity = 'lead' \
-                   AND p.status = 'pending' AND p.due_at <= $3 \
-                 ORDER BY p.due_at, p.entity_id LIMIT $4",
-                prefixed("x", LEAD_COLUMNS)
-            ))
-            .bind(ws.as_uuid())
-            .bind(conn.as_uuid())
-            .bind(now())
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
+        let rows = self
+            .due_rows::<LeadRow>(ws, conn, limit, CrmEntity::Lead)
             .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in &rows {
-                use sqlx::{FromRow, Row};
-                let lead = LeadRow::from_row(r)?;
-                let changed_at: DateTime<Utc> = r.try_get("push_changed_at")?;
-                let attempts: i32 = r.try_get("push_attempts")?;
-                let vendor: Option<String> = r.try_get("vendor_name")?;
-                out.push((lead, changed_at, attempts, vendor));
-            }
-            out
-        });
-        tx.commit().await?;
         rows.into_iter()
             .map(|(lead, changed_at, attempts, vendor)| {
                 Ok(DuePush {
                     lead: Lead::try_from(lead)?,
                     vendor,
                     changed_at,
-                    attempts: u32::try_from(attempts).unwrap_or_default(),
+                    attempts,
                 })
             })
             .collect()
@@ -260,16 +234,51 @@ impl SystemStore {
         conn: ConnectionId,
         limit: u32,
     ) -> Result<Vec<DueDealPush>, StoreError> {
+        let rows = self
+            .due_rows::<DealRow>(ws, conn, limit, CrmEntity::Deal)
+            .await?;
+        rows.into_iter()
+            .map(|(deal, changed_at, attempts, vendor)| {
+                Ok(DueDealPush {
+                    deal: deal::DealRegistration::try_from(deal)?,
+                    // The inner join on vendors leaves no deal without one.
+                    vendor: vendor.ok_or_else(|| StoreError::corrupt("deal push", "no vendor"))?,
+                    changed_at,
+                    attempts,
+                })
+            })
+            .collect()
+    }
+
+    /// Up to `limit` pending pushes of `entity` due on sink `conn`, oldest
+    /// first: each entity's row, the change it pushes, its attempts so far
+    /// and its vendor's name. A lead may have no vendor; a deal always has.
+    async fn due_rows<R>(
+        &self,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        limit: u32,
+        entity: CrmEntity,
+    ) -> Result<Vec<(R, DateTime<Utc>, u32, Option<String>)>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let (table, columns, vendor_join) = match entity {
+            CrmEntity::Lead => ("leads", LEAD_COLUMNS, "LEFT JOIN"),
+            CrmEntity::Deal => ("deal_registrations", DEAL_COLUMNS, "JOIN"),
+        };
         let mut tx = self.begin(Access::Read).await?;
         let rows = on_tx!(tx, c => {
             let rows = sqlx::query(&format!(
                 "SELECT {}, p.changed_at AS push_changed_at, p.attempts AS push_attempts, v.name AS vendor_name \
-                 FROM crm_pushes p JOIN deal_registrations x ON x.workspace_id = p.workspace_id AND x.id = p.entity_id \
-                 JOIN vendors v ON v.id = x.vendor_id \
-                 WHERE p.workspace_id = $1 AND p.connection_id = $2 AND p.entity = 'deal' \
+                 FROM crm_pushes p JOIN {table} x ON x.workspace_id = p.workspace_id AND x.id = p.entity_id \
+                 {vendor_join} vendors v ON v.id = x.vendor_id \
+                 WHERE p.workspace_id = $1 AND p.connection_id = $2 AND p.entity = '{entity}' \
                    AND p.status = 'pending' AND p.due_at <= $3 \
                  ORDER BY p.due_at, p.entity_id LIMIT $4",
-                prefixed("x", DEAL_COLUMNS)
+                prefixed("x", columns),
+                entity = entity.as_str(),
             ))
             .bind(ws.as_uuid())
             .bind(conn.as_uuid())
@@ -279,25 +288,16 @@ impl SystemStore {
             .await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {
-                use sqlx::{FromRow, Row};
-                let deal = DealRow::from_row(r)?;
+                use sqlx::Row;
+                let row = R::from_row(r)?;
                 let changed_at: DateTime<Utc> = r.try_get("push_changed_at")?;
                 let attempts: i32 = r.try_get("push_attempts")?;
-                let vendor: String = r.try_get("vendor_name")?;
-                out.push((deal, changed_at, attempts, vendor));
+                let vendor: Option<String> = r.try_get("vendor_name")?;
+                out.push((row, changed_at, u32::try_from(attempts).unwrap_or_default(), vendor));
             }
             out
         });
         tx.commit().await?;
-        rows.into_iter()
-            .map(|(deal, changed_at, attempts, vendor)| {
-                Ok(DueDealPush {
-                    deal: deal::DealRegistration::try_from(deal)?,
-                    vendor,
-                    changed_at,
-                    attempts: u32::try_from(attempts).unwrap_or_default(),
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 }
