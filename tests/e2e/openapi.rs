@@ -162,34 +162,35 @@ async fn every_route_is_documented_and_only_routes_are() {
     // API's routes come from the documented operations, these are the
     // only ones added beside them.
     for (method, path) in NOT_DOCUMENTED {
-        let url = app.url(path);
-        let response = app
-            .client
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), url)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
+        let status = status_without_credentials(&app, method, path).await;
         assert!(![404, 405].contains(&status), "{method} {path}: {status}");
     }
 
     // And each documented operation reaches a handler's route, not the
     // fallback: without credentials the API answers 401, not 404 or 405.
     for (method, path) in DOCUMENTED {
-        let url = app.url(&concrete(path, "0190a7c4-0000-7000-8000-000000000000"));
-        let response = app
-            .client
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), url)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
+        let concrete = concrete(path, "0190a7c4-0000-7000-8000-000000000000");
+        let status = status_without_credentials(&app, method, &concrete).await;
         if path.starts_with("/api/v1/") {
             assert_eq!(status, 401, "{method} {path}");
         } else {
             assert!(![404, 405].contains(&status), "{method} {path}: {status}");
         }
     }
+}
+
+/// The status `method path` is answered with when sent with no token.
+async fn status_without_credentials(app: &TestApp, method: &str, path: &str) -> u16 {
+    app.client
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            app.url(path),
+        )
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 #[tokio::test]
