@@ -87,6 +87,13 @@ pub(crate) fn spelled_schema(doc: &[&str], spellings: &[(&str, &[&str])]) -> Ref
         .into()
 }
 
+/// A string that is one of `values`.
+pub fn one_of_strings(values: &[&str], description: &str) -> ObjectBuilder {
+    string()
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
+}
+
 /// A decimal number written as a string, so no digit is lost to binary
 /// floating point.
 pub fn decimal_schema(description: &str) -> ObjectBuilder {

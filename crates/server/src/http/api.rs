@@ -9,7 +9,7 @@ pub mod vendor;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ApiError;
+use crate::http::error::ApiError;
 
 /// The most rows one page returns.
 pub const MAX_PAGE: u32 = 500;

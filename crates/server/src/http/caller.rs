@@ -13,7 +13,7 @@ use onepane_domain::{AccessTokenId, UserId, VendorId, WorkspaceId};
 
 use crate::auth::credentials::{ACCESS_TOKEN_PREFIX, token_digest};
 use crate::auth::jwt::TokenError;
-use crate::http::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// The realm named in challenges.

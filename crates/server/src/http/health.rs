@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 
-use crate::http::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// Longer than this and the database counts as not answering, so a probe

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use onepane_store::{Claim, IdempotencyKey, KeyOwner, StoredResponse};
 use sha2::{Digest, Sha256};
 
-use super::ApiError;
 use crate::http::caller::Caller;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// The request header.

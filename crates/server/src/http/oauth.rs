@@ -15,42 +15,7 @@ use utoipa::ToSchema;
 use crate::auth::credentials::{decoy_hash, verify_secret};
 use crate::state::AppState;
 
-/// Every scope a vendor's client can hold.
-pub const SCOPES: &[&str] = &[
-    "partners:read",
-    "partners:write",
-    "campaigns:read",
-    "campaigns:write",
-    "assets:read",
-    "assets:write",
-    "prices:read",
-    "prices:write",
-    "leads:write",
-    "deals:read",
-    "deals:write",
-    "webhooks:read",
-    "webhooks:write",
-];
-
-/// What a scope lets a client do, for the API reference.
-pub fn scope_description(scope: &str) -> Option<&'static str> {
-    Some(match scope {
-        "partners:read" => "List the linked partners.",
-        "partners:write" => "Set a linked partner's tier.",
-        "campaigns:read" => "Read campaigns and their activation counts.",
-        "campaigns:write" => "Publish and archive campaigns.",
-        "assets:read" => "Read marketing assets.",
-        "assets:write" => "Publish and delete marketing assets.",
-        "prices:read" => "Read price lists and their items.",
-        "prices:write" => "Publish price lists and replace their items.",
-        "leads:write" => "Send leads to linked partners.",
-        "deals:read" => "Read the deal registrations partners submitted.",
-        "deals:write" => "Approve or reject deal registrations.",
-        "webhooks:read" => "Read the webhook subscription and its deliveries.",
-        "webhooks:write" => "Subscribe to webhooks, rotate the secret, redeliver.",
-        _ => return None,
-    })
-}
+pub use super::scopes::{SCOPES, scope_description};
 
 /// An RFC 6749 §5.2 error.
 #[derive(Debug)]
@@ -76,7 +41,7 @@ impl OAuthError {
 #[schema(as = OAuthError)]
 struct ErrorBody<'a> {
     /// The error code.
-    #[schema(schema_with = crate::http::openapi::oauth_error_code)]
+    #[schema(schema_with = oauth_error_code)]
     error: &'a str,
     /// What went wrong, for the developer.
     error_description: &'a str,
@@ -127,7 +92,7 @@ struct TokenResponse {
     /// The token: a JWT signed with EdDSA, to send as `Authorization: Bearer`.
     access_token: String,
     /// Always `Bearer`.
-    #[schema(schema_with = crate::http::openapi::bearer_token_type)]
+    #[schema(schema_with = bearer_token_type)]
     token_type: &'static str,
     /// Seconds until it expires.
     expires_in: u64,
@@ -141,7 +106,7 @@ struct TokenResponse {
 #[derive(Debug, ToSchema)]
 pub struct TokenRequest {
     /// Always `client_credentials`.
-    #[schema(schema_with = crate::http::openapi::client_credentials_grant)]
+    #[schema(schema_with = client_credentials_grant)]
     pub grant_type: String,
     /// The scopes wanted, space-separated; every scope the client holds when
     /// absent.
@@ -431,4 +396,30 @@ pub async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> 
         "scopes_supported": SCOPES,
         "response_types_supported": [],
     }))
+}
+
+/// The error codes the token endpoint gives.
+pub fn oauth_error_code() -> utoipa::openapi::schema::ObjectBuilder {
+    onepane_domain::openapi::one_of_strings(
+        &[
+            "invalid_request",
+            "invalid_client",
+            "unsupported_grant_type",
+            "invalid_scope",
+            "slow_down",
+            "server_error",
+            "temporarily_unavailable",
+        ],
+        "The RFC 6749 error code.",
+    )
+}
+
+/// The token type the token endpoint issues.
+pub fn bearer_token_type() -> utoipa::openapi::schema::ObjectBuilder {
+    onepane_domain::openapi::one_of_strings(&["Bearer"], "The token type.")
+}
+
+/// The one grant the token endpoint takes.
+pub fn client_credentials_grant() -> utoipa::openapi::schema::ObjectBuilder {
+    onepane_domain::openapi::one_of_strings(&["client_credentials"], "The grant type.")
 }

@@ -1,13 +1,12 @@
-//! The API reference: an OpenAPI 3.1 document built from the handlers'
-//! `#[utoipa::path]` annotations and the types' schemas, served as JSON at
-//! `/api/openapi.json` (made once, on the first request, and kept) and as a
-//! page at `/api/docs` (see [`super::reference`]).
+//! What the OpenAPI 3.1 document says beside the operations
+//! ([`super::operations`] declares those): the description, the shared
+//! problem answers, the security schemes, the schemas of query values, and
+//! what the layers add to every operation. [`super::reference`] serves it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
 
-use axum::http::{Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use onepane_domain::openapi::one_of_strings;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -19,9 +18,8 @@ use utoipa::openapi::{
 };
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
-use super::ApiError;
-use super::PROBLEM_JSON;
-use super::oauth;
+use super::scopes;
+use crate::http::error::PROBLEM_JSON;
 
 /// What the reference says before the operations.
 const DESCRIPTION: &str = r#"Onepane is a channel-sales platform: vendors publish campaigns, assets and price lists to their partners; partners work the leads and register deals, every vendor in one pane.
@@ -66,7 +64,7 @@ A vendor subscribes with `PUT /api/v1/vendor/webhooks` and is shown its `whsec_`
 Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refused connection included, is retried with exponential backoff (30 s, doubling, at most an hour, shortened by up to half at random); after 8 attempts the delivery is dead, and the vendor can redeliver it. Delivery is at least once: the same event may arrive twice."#;
 
 /// What the document says beside its operations: the description, the
-/// shared schemas and answers, and the tags. [`document_model`] adds the
+/// shared schemas and answers, and the tags. [`document_with`] adds the
 /// operations from the routes.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -110,11 +108,12 @@ Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refuse
 )]
 pub struct ApiDoc;
 
-/// The whole document: [`ApiDoc`] with every routed operation, and what
-/// the layers add to each.
-pub fn document_model() -> utoipa::openapi::OpenApi {
+/// The whole document: [`ApiDoc`] with the routed `operations`
+/// ([`super::operations::document`] gives them), and what the layers add to
+/// each.
+pub fn document_with(operations: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
-    document.merge(super::operations().into_openapi());
+    document.merge(operations);
     for modifier in [
         &SecuritySchemes as &dyn Modify,
         &SharedAnswers,
@@ -145,7 +144,7 @@ pub fn vendor_scopes(
                 .filter_map(|requirement| serde_json::to_value(requirement).ok())
                 .find_map(|requirement| {
                     let scope = requirement.get(OAUTH2)?.get(0)?.as_str()?.to_owned();
-                    oauth::SCOPES.iter().copied().find(|s| *s == scope)
+                    scopes::SCOPES.iter().copied().find(|s| *s == scope)
                 });
             if let Some(scope) = named {
                 scopes.insert((method, path.clone()), scope);
@@ -282,12 +281,6 @@ fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
-fn one_of_strings(values: &[&str], description: &str) -> ObjectBuilder {
-    string()
-        .enum_values(Some(values.iter().copied()))
-        .description(Some(description))
-}
-
 /// A webhook receiver's URL.
 pub fn webhook_url() -> ObjectBuilder {
     string()
@@ -317,32 +310,6 @@ pub fn sort_order() -> ObjectBuilder {
     one_of_strings(&["asc", "desc"], "The sort order.")
 }
 
-/// The error codes the token endpoint gives.
-pub fn oauth_error_code() -> ObjectBuilder {
-    one_of_strings(
-        &[
-            "invalid_request",
-            "invalid_client",
-            "unsupported_grant_type",
-            "invalid_scope",
-            "slow_down",
-            "server_error",
-            "temporarily_unavailable",
-        ],
-        "The RFC 6749 error code.",
-    )
-}
-
-/// The token type the token endpoint issues.
-pub fn bearer_token_type() -> ObjectBuilder {
-    one_of_strings(&["Bearer"], "The token type.")
-}
-
-/// The one grant the token endpoint takes.
-pub fn client_credentials_grant() -> ObjectBuilder {
-    one_of_strings(&["client_credentials"], "The grant type.")
-}
-
 // ---- modifiers -----------------------------------------------------------
 
 /// The scheme names operations refer to.
@@ -358,9 +325,9 @@ impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let scopes = Scopes::from_iter(
-            oauth::SCOPES
+            scopes::SCOPES
                 .iter()
-                .map(|s| (*s, oauth::scope_description(s).unwrap_or(*s))),
+                .map(|s| (*s, scopes::scope_description(s).unwrap_or(*s))),
         );
         components.add_security_scheme(
             OAUTH2,
@@ -540,27 +507,6 @@ fn merge(
     Some(merged)
 }
 
-// ---- serving -------------------------------------------------------------
-
-/// The document as JSON, written once.
-static GENERATED: OnceLock<Option<String>> = OnceLock::new();
-
-fn generated() -> Result<&'static str, ApiError> {
-    GENERATED
-        .get_or_init(|| {
-            serde_json::to_string_pretty(&document_model())
-                .map_err(|e| tracing::error!(error = %e, "cannot write the OpenAPI document"))
-                .ok()
-        })
-        .as_deref()
-        .ok_or_else(|| ApiError::Internal("the OpenAPI document could not be written".into()))
-}
-
-/// `GET /api/openapi.json`: the OpenAPI 3.1 document.
-pub async fn document() -> Result<Response, ApiError> {
-    Ok(([(header::CONTENT_TYPE, "application/json")], generated()?).into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
@@ -568,7 +514,7 @@ mod tests {
     use super::*;
 
     fn document() -> Value {
-        serde_json::to_value(document_model()).unwrap()
+        serde_json::to_value(crate::http::operations::document()).unwrap()
     }
 
     #[test]
@@ -578,13 +524,13 @@ mod tests {
 
     #[test]
     fn every_scope_is_described() {
-        for scope in oauth::SCOPES {
-            assert!(oauth::scope_description(scope).is_some(), "{scope}");
+        for scope in scopes::SCOPES {
+            assert!(scopes::scope_description(scope).is_some(), "{scope}");
         }
         let doc = document();
         let scopes =
             &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["scopes"];
-        assert_eq!(scopes.as_object().unwrap().len(), oauth::SCOPES.len());
+        assert_eq!(scopes.as_object().unwrap().len(), scopes::SCOPES.len());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde::{Deserialize, Deserializer};
 
-use super::ApiError;
+use crate::http::error::ApiError;
 
 /// A route's one path parameter, parsed with its type's `FromStr`.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,5 @@
-//! The API reference as one page at `/api/docs`: a view of the OpenAPI
+//! The API reference: the OpenAPI document as JSON at `/api/openapi.json`,
+//! and as one page at `/api/docs`: a view of the OpenAPI
 //! document (its sections, operations, parameters, bodies, answers and
 //! schemas) drawn by the `api_docs*.html` templates, with no script and
 //! nothing loaded from elsewhere. It is made once, on the first request,
@@ -16,10 +17,30 @@ use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::ApiError;
-use super::openapi::{self, BEARER, CLIENT_BASIC, OAUTH2};
+use super::openapi::{BEARER, CLIENT_BASIC, OAUTH2};
+use super::operations;
+use crate::http::error::ApiError;
 
 // ---- serving -------------------------------------------------------------
+
+/// The document as JSON, written once.
+static GENERATED: OnceLock<Option<String>> = OnceLock::new();
+
+fn generated() -> Result<&'static str, ApiError> {
+    GENERATED
+        .get_or_init(|| {
+            serde_json::to_string_pretty(&operations::document())
+                .map_err(|e| tracing::error!(error = %e, "cannot write the OpenAPI document"))
+                .ok()
+        })
+        .as_deref()
+        .ok_or_else(|| ApiError::Internal("the OpenAPI document could not be written".into()))
+}
+
+/// `GET /api/openapi.json`: the OpenAPI 3.1 document.
+pub async fn document() -> Result<Response, ApiError> {
+    Ok(([(header::CONTENT_TYPE, "application/json")], generated()?).into_response())
+}
 
 /// The page and the hash of its style, made once.
 #[derive(Debug)]
@@ -32,7 +53,7 @@ static MADE: OnceLock<Option<Made>> = OnceLock::new();
 
 fn made() -> Result<&'static Made, ApiError> {
     MADE.get_or_init(|| {
-        let document = serde_json::to_value(openapi::document_model())
+        let document = serde_json::to_value(operations::document())
             .map_err(|e| tracing::error!(error = %e, "cannot write the OpenAPI document"))
             .ok()?;
         let html = ReferencePage::of(&document)

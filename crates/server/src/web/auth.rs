@@ -19,12 +19,13 @@ use onepane_domain::{UserId, WorkspaceId};
 use onepane_store::NewWebSession;
 use serde::Deserialize;
 
+use super::chrome::render;
 use super::error::WebError;
 use super::i18n::Tr;
-use super::render;
+use super::i18n::browser_lang;
 use super::session::{
-    AnonymousForm, CookieNames, NoFields, Posted, anonymous_csrf, browser_lang, cookie,
-    new_session_secrets, session_expiry, with_cookie,
+    AnonymousForm, CookieNames, NoFields, Posted, anonymous_csrf, cookie, new_session_secrets,
+    session_expiry, with_cookie,
 };
 use crate::auth::credentials::{
     decoy_hash, hash_secret, random_secret, token_digest, verify_secret,

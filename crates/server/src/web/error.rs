@@ -9,8 +9,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use onepane_store::StoreError;
 
+use super::i18n::browser_lang;
 use super::i18n::{Lang, Tr};
-use super::session::browser_lang;
 
 /// Why a page failed.
 #[derive(Debug, thiserror::Error)]

@@ -348,6 +348,15 @@ const MONTHS_EN: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// The language for an anonymous visitor: the browser's.
+pub fn browser_lang(headers: &axum::http::HeaderMap) -> Lang {
+    Lang::negotiate(
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

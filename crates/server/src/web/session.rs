@@ -9,7 +9,7 @@
 //! carry a token that must match a cookie set with the form.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,7 +18,7 @@ use onepane_store::WebSession;
 use serde::de::DeserializeOwned;
 
 use super::error::WebError;
-use super::i18n::{Lang, Tr};
+use super::i18n::{Lang, Tr, browser_lang};
 use crate::auth::credentials::{random_secret, same_token, token_digest};
 use crate::state::AppState;
 
@@ -87,11 +87,6 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-/// The language for an anonymous visitor: the browser's.
-pub fn browser_lang(headers: &HeaderMap) -> Lang {
-    Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
-}
-
 /// A logged-in member, in the workspace its session acts in.
 #[derive(Debug, Clone)]
 pub struct Viewer {
@@ -121,7 +116,7 @@ fn to_login(parts: &Parts) -> Response {
     let target = if next == "/" {
         "/login".to_owned()
     } else {
-        format!("/login?next={}", super::urlencode(next))
+        format!("/login?next={}", super::view::urlencode(next))
     };
     Redirect::to(&target).into_response()
 }

@@ -31,12 +31,11 @@ use onepane_store::{NewSsoLogin, SsoConfig};
 use serde::Deserialize;
 
 use super::auth::{ADDRESS_FAILURES, THROTTLE_WINDOW, client_address, local_next, start_session};
+use super::chrome::render;
 use super::error::WebError;
 use super::i18n::Tr;
-use super::render;
-use super::session::{
-    AnonymousForm, CookieNames, anonymous_csrf, browser_lang, cookie, with_cookie,
-};
+use super::i18n::browser_lang;
+use super::session::{AnonymousForm, CookieNames, anonymous_csrf, cookie, with_cookie};
 use crate::auth::credentials::{random_secret, same_digest, token_digest};
 use crate::auth::oidc::{Expected, Issuer, RelyingPartyClient};
 use crate::state::AppState;

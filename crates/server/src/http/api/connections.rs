@@ -21,12 +21,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::caller::PartnerCaller;
+use crate::http::error::{ApiError, FieldError};
 use crate::http::json::ApiJson;
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
 use crate::http::params::{ApiPath, ApiPaths};
-use crate::http::{ApiError, FieldError};
 use crate::services::connections::{self, ProviderAnswer};
 use crate::state::AppState;
 

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Listing, MAX_PAGE, page_size};
-use crate::http::ApiError;
 use crate::http::caller::PartnerCaller;
+use crate::http::error::ApiError;
 use crate::http::json::{ApiJson, ApiQuery};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Listing, MAX_ITEM_PAGE, MAX_PAGE, page_size};
-use crate::http::ApiError;
 use crate::http::caller::VendorCaller;
+use crate::http::error::ApiError;
 use crate::http::json::{ApiJson, ApiQuery, parse_json, read_body};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,

@@ -11,12 +11,13 @@ use onepane_domain::AssetId;
 use onepane_domain::campaign::{Asset, AssetBody, AssetKind, AssetVariant};
 use serde::Deserialize;
 
-use super::leads::Choice;
-use super::{VendorNames, chosen, locale_of};
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
-use crate::web::{Chrome, WebError, render};
+use crate::web::view::Choice;
+use crate::web::view::{VendorNames, chosen, locale_of};
 
 /// The asset routes.
 pub fn routes() -> Router<AppState> {

@@ -10,11 +10,12 @@ use axum::routing::{get, post};
 use onepane_domain::CampaignId;
 use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
 
-use super::{VendorNames, locale_of};
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
-use crate::web::{Chrome, WebError, render};
+use crate::web::view::{VendorNames, locale_of};
 
 /// The campaign routes.
 pub fn routes() -> Router<AppState> {

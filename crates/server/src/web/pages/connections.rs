@@ -16,12 +16,13 @@ use onepane_domain::workspace::{ConnectionStatus, ConnectionTarget};
 use onepane_store::{PartnerStore, SyncRun};
 use serde::Deserialize;
 
-use super::VendorNames;
 use crate::services::connections::{request_sync, start_authorization};
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
-use crate::web::{Chrome, WebError, render};
+use crate::web::view::VendorNames;
 
 /// How often live progress looks at the run.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);

@@ -14,12 +14,13 @@ use onepane_domain::lead::Company;
 use onepane_domain::{Currency, DealRegistrationId, LeadId, Money, VendorId};
 use serde::Deserialize;
 
-use super::VendorNames;
-use super::leads::Choice;
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::{Posted, Viewer};
-use crate::web::{Chrome, WebError, render};
+use crate::web::view::Choice;
+use crate::web::view::VendorNames;
 
 /// Product lines the form offers.
 const PRODUCT_LINES: usize = 5;

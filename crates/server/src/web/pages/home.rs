@@ -13,12 +13,13 @@ use onepane_domain::workspace::ConnectionStatus;
 use onepane_domain::{CampaignId, VendorId};
 use rust_decimal::prelude::ToPrimitive as _;
 
-use super::{VendorNames, locale_of};
 use crate::state::AppState;
 use crate::web::charts::{self, Bar, BarChart, LineChart};
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
-use crate::web::{Chrome, WebError, render};
+use crate::web::view::{VendorNames, locale_of};
 
 /// The home page's route.
 pub fn routes() -> Router<AppState> {

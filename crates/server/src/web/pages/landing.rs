@@ -21,9 +21,10 @@ use serde::Deserialize;
 
 use crate::state::AppState;
 use crate::web::auth::client_address;
+use crate::web::chrome::render;
+use crate::web::error::WebError;
+use crate::web::i18n::browser_lang;
 use crate::web::i18n::{Lang, Tr};
-use crate::web::session::browser_lang;
-use crate::web::{WebError, render};
 
 /// Submissions from one address per window before it is held.
 pub const SUBMISSIONS_PER_WINDOW: u64 = 10;

@@ -10,11 +10,12 @@ use onepane_domain::{CampaignId, LeadId, VendorId};
 use onepane_store::{LeadFilter, Page};
 use serde::Deserialize;
 
-use super::{VendorNames, chosen, locale_of};
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
-use crate::web::{Chrome, WebError, render, urlencode};
+use crate::web::view::{Choice, VendorNames, chosen, locale_of, urlencode};
 
 /// Leads per page.
 const PER_PAGE: u32 = 50;
@@ -90,17 +91,6 @@ fn line(lead: &Lead, names: &VendorNames, t: &Tr) -> LeadLine {
             .flatten()
             .map(|d| t.datetime(&d)),
     }
-}
-
-/// An option of a filter.
-#[derive(Debug, Clone)]
-pub struct Choice {
-    /// Its value.
-    pub value: String,
-    /// What it shows.
-    pub label: String,
-    /// Whether it is chosen.
-    pub selected: bool,
 }
 
 #[derive(askama::Template)]

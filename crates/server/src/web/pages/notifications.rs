@@ -8,9 +8,10 @@ use axum::routing::{get, post};
 use onepane_domain::NotificationId;
 
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
-use crate::web::{Chrome, WebError, render};
 
 /// The notification routes.
 pub fn routes() -> Router<AppState> {

@@ -16,13 +16,14 @@ use onepane_domain::{Money, PriceItemId, VendorId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::leads::Choice;
-use super::{VendorNames, chosen};
 use crate::services::pricing::{FiguresView, PriceSearch, PriceSort, PricedItem, priced_items};
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
-use crate::web::{Chrome, WebError, render, urlencode};
+use crate::web::view::Choice;
+use crate::web::view::{VendorNames, chosen, urlencode};
 
 /// Items per page.
 const PER_PAGE: usize = 50;

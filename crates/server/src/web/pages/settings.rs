@@ -15,12 +15,13 @@ use onepane_store::{PartnerStore, WorkspaceProfile};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::VendorNames;
-use super::leads::Choice;
 use crate::state::AppState;
+use crate::web::chrome::{Chrome, render};
+use crate::web::error::WebError;
 use crate::web::i18n::Tr;
 use crate::web::session::{NoFields, Posted, Viewer};
-use crate::web::{Chrome, WebError, render};
+use crate::web::view::Choice;
+use crate::web::view::VendorNames;
 
 /// The settings routes.
 pub fn routes() -> Router<AppState> {
