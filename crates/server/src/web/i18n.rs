@@ -409,10 +409,17 @@ mod tests {
                 }
             }
         };
-        for dir in ["web/templates", "crates/server/src/web"] {
-            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+        // Every file below the templates and the portal's code, pages too.
+        let mut dirs = vec![
+            root.join("web/templates"),
+            root.join("crates/server/src/web"),
+        ];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
-                if path.is_file() {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
                     scan(&path);
                 }
             }
