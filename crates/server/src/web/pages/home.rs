@@ -1,16 +1,20 @@
 //! Home: what needs action now across every vendor, counts per vendor,
 //! and charts of the pipeline, margins and campaign leads.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{Datelike as _, Duration, Utc};
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
+use onepane_domain::campaign::{Campaign, CampaignActivation};
+use onepane_domain::deal::{DealRegistration, DealStatus};
+use onepane_domain::lead::Lead;
 use onepane_domain::margin::PriceQuery;
-use onepane_domain::workspace::ConnectionStatus;
+use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{CampaignId, VendorId};
+use onepane_store::{LinkedVendor, VendorCounts};
 use rust_decimal::prelude::ToPrimitive as _;
 
 use crate::state::AppState;
@@ -92,7 +96,6 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     let t = viewer.tr.clone();
     let now = Utc::now();
     let today = now.date_naive();
-    let locale = locale_of(&t);
     let since = weeks_since(now);
     // Every read at once: the page waits for the slowest, not their sum.
     let (
@@ -128,94 +131,11 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     )?;
     let names = VendorNames::new(&vendors);
 
-    let mut actions = Vec::new();
-    // New campaigns not activated yet.
-    let activated: HashSet<CampaignId> = activations.into_iter().map(|a| a.campaign_id).collect();
-    for c in campaigns
-        .iter()
-        .filter(|c| !activated.contains(&c.id) && now - c.created_at < RECENT)
-    {
-        let name = locale
-            .as_ref()
-            .map_or_else(|| c.content.variants.first(), |l| c.content.variant_for(l))
-            .name
-            .to_string();
-        actions.push(Action {
-            kind: "campaign",
-            vendor: names.name(&c.vendor_id),
-            text: t.ts("home-action-campaign", "name", &name),
-            due: c.content.window.ends_on().map(|d| t.date(&d)),
-            href: format!("/campaigns/{}", c.id),
-        });
-    }
-    for lead in awaiting {
-        actions.push(Action {
-            kind: "lead",
-            vendor: names.name_opt(&lead.vendor_id),
-            text: t.ts("home-action-lead", "name", lead.contact.name.as_str()),
-            due: lead.respond_by.map(|d| t.datetime(&d)),
-            href: format!("/leads/{}", lead.id),
-        });
-    }
-    for deal in deals {
-        let (id, due) = match deal.status {
-            onepane_domain::deal::DealStatus::Approved => match deal.protection_expires_on {
-                Some(d) if d < today + EXPIRING => ("home-action-deal-expiring", Some(t.date(&d))),
-                _ => ("home-action-deal-approved", None),
-            },
-            onepane_domain::deal::DealStatus::Rejected => ("home-action-deal-rejected", None),
-            _ => ("home-action-deal-decided", None),
-        };
-        actions.push(Action {
-            kind: "deal",
-            vendor: names.name(&deal.vendor_id),
-            text: t.ts(id, "title", deal.details.title.as_str()),
-            due,
-            href: format!("/deals/{}", deal.id),
-        });
-    }
-    for conn in connections {
-        if matches!(
-            conn.status,
-            ConnectionStatus::NeedsReauthorization | ConnectionStatus::Failing
-        ) {
-            let id = if conn.status == ConnectionStatus::Failing {
-                "home-action-connection-failing"
-            } else {
-                "home-action-connection-reauthorize"
-            };
-            actions.push(Action {
-                kind: "connection",
-                vendor: conn
-                    .target
-                    .vendor_id()
-                    .map(|v| names.name(&v))
-                    .unwrap_or_default(),
-                text: t.ts(id, "name", conn.name.as_str()),
-                due: None,
-                href: format!("/connections#connection-{}", conn.id),
-            });
-        }
-    }
-
-    let lines: Vec<VendorLine> = vendors
-        .iter()
-        .map(|v| {
-            let c = counts.get(&v.vendor.id).cloned().unwrap_or_default();
-            VendorLine {
-                name: v.vendor.name.to_string(),
-                id: v.vendor.id.to_string(),
-                tier: t.t(&format!("tier-{}", v.link.tier.as_str())),
-                new_leads: if c.new_leads >= u64::from(NEW_LEADS_COUNTED) {
-                    format!("{}+", NEW_LEADS_COUNTED - 1)
-                } else {
-                    c.new_leads.to_string()
-                },
-                pending_deals: c.pending_deals,
-                approved_deals: c.approved_deals,
-            }
-        })
-        .collect();
+    let mut actions = campaign_actions(&campaigns, activations, &names, &t, now);
+    actions.extend(lead_actions(awaiting, &names, &t));
+    actions.extend(deal_actions(deals, &names, &t, today));
+    actions.extend(connection_actions(connections, &names, &t));
+    let lines = vendor_lines(&vendors, &counts, &t);
 
     let pipeline: Vec<Bar> = pipeline
         .into_iter()
@@ -241,6 +161,133 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         campaign_chart,
     };
     render(&page)
+}
+
+/// New campaigns not activated yet.
+fn campaign_actions(
+    campaigns: &[Campaign],
+    activations: Vec<CampaignActivation>,
+    names: &VendorNames,
+    t: &Tr,
+    now: DateTime<Utc>,
+) -> Vec<Action> {
+    let locale = locale_of(t);
+    let activated: HashSet<CampaignId> = activations.into_iter().map(|a| a.campaign_id).collect();
+    campaigns
+        .iter()
+        .filter(|c| !activated.contains(&c.id) && now - c.created_at < RECENT)
+        .map(|c| {
+            let name = locale
+                .as_ref()
+                .map_or_else(|| c.content.variants.first(), |l| c.content.variant_for(l))
+                .name
+                .to_string();
+            Action {
+                kind: "campaign",
+                vendor: names.name(&c.vendor_id),
+                text: t.ts("home-action-campaign", "name", &name),
+                due: c.content.window.ends_on().map(|d| t.date(&d)),
+                href: format!("/campaigns/{}", c.id),
+            }
+        })
+        .collect()
+}
+
+/// Leads waiting for the partner's answer.
+fn lead_actions(awaiting: Vec<Lead>, names: &VendorNames, t: &Tr) -> Vec<Action> {
+    awaiting
+        .into_iter()
+        .map(|lead| Action {
+            kind: "lead",
+            vendor: names.name_opt(&lead.vendor_id),
+            text: t.ts("home-action-lead", "name", lead.contact.name.as_str()),
+            due: lead.respond_by.map(|d| t.datetime(&d)),
+            href: format!("/leads/{}", lead.id),
+        })
+        .collect()
+}
+
+/// Registrations a vendor decided lately, and approvals whose protection
+/// ends soon.
+fn deal_actions(
+    deals: Vec<DealRegistration>,
+    names: &VendorNames,
+    t: &Tr,
+    today: NaiveDate,
+) -> Vec<Action> {
+    deals
+        .into_iter()
+        .map(|deal| {
+            let (id, due) = match deal.status {
+                DealStatus::Approved => match deal.protection_expires_on {
+                    Some(d) if d < today + EXPIRING => {
+                        ("home-action-deal-expiring", Some(t.date(&d)))
+                    }
+                    _ => ("home-action-deal-approved", None),
+                },
+                DealStatus::Rejected => ("home-action-deal-rejected", None),
+                _ => ("home-action-deal-decided", None),
+            };
+            Action {
+                kind: "deal",
+                vendor: names.name(&deal.vendor_id),
+                text: t.ts(id, "title", deal.details.title.as_str()),
+                due,
+                href: format!("/deals/{}", deal.id),
+            }
+        })
+        .collect()
+}
+
+/// Connections failing or needing a new login.
+fn connection_actions(connections: Vec<Connection>, names: &VendorNames, t: &Tr) -> Vec<Action> {
+    connections
+        .into_iter()
+        .filter_map(|conn| {
+            let id = match conn.status {
+                ConnectionStatus::Failing => "home-action-connection-failing",
+                ConnectionStatus::NeedsReauthorization => "home-action-connection-reauthorize",
+                _ => return None,
+            };
+            Some(Action {
+                kind: "connection",
+                vendor: conn
+                    .target
+                    .vendor_id()
+                    .map(|v| names.name(&v))
+                    .unwrap_or_default(),
+                text: t.ts(id, "name", conn.name.as_str()),
+                due: None,
+                href: format!("/connections#connection-{}", conn.id),
+            })
+        })
+        .collect()
+}
+
+/// Each vendor's tier and counts.
+fn vendor_lines(
+    vendors: &[LinkedVendor],
+    counts: &HashMap<VendorId, VendorCounts>,
+    t: &Tr,
+) -> Vec<VendorLine> {
+    vendors
+        .iter()
+        .map(|v| {
+            let c = counts.get(&v.vendor.id).cloned().unwrap_or_default();
+            VendorLine {
+                name: v.vendor.name.to_string(),
+                id: v.vendor.id.to_string(),
+                tier: t.t(&format!("tier-{}", v.link.tier.as_str())),
+                new_leads: if c.new_leads >= u64::from(NEW_LEADS_COUNTED) {
+                    format!("{}+", NEW_LEADS_COUNTED - 1)
+                } else {
+                    c.new_leads.to_string()
+                },
+                pending_deals: c.pending_deals,
+                approved_deals: c.approved_deals,
+            }
+        })
+        .collect()
 }
 
 /// The average margin % of each vendor's price items, in home currency.
@@ -272,13 +319,13 @@ fn margin_chart(
 }
 
 /// The Monday of the first week charted.
-fn first_week(now: chrono::DateTime<Utc>) -> chrono::NaiveDate {
+fn first_week(now: DateTime<Utc>) -> NaiveDate {
     let monday = now.date_naive() - Duration::days(i64::from(now.weekday().num_days_from_monday()));
     monday - Duration::weeks(WEEKS - 1)
 }
 
 /// When the first week charted starts.
-fn weeks_since(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+fn weeks_since(now: DateTime<Utc>) -> DateTime<Utc> {
     first_week(now)
         .and_hms_opt(0, 0, 0)
         .map_or(now, |d| d.and_utc())
@@ -287,12 +334,12 @@ fn weeks_since(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
 /// Leads per campaign per week, for the five campaigns with the most.
 fn campaign_chart(
     rows: Vec<onepane_store::CampaignWeek>,
-    campaigns: &[onepane_domain::campaign::Campaign],
+    campaigns: &[Campaign],
     t: &Tr,
-    now: chrono::DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Option<LineChart> {
     let first = first_week(now);
-    let weeks: Vec<chrono::NaiveDate> = (0..WEEKS).map(|i| first + Duration::weeks(i)).collect();
+    let weeks: Vec<NaiveDate> = (0..WEEKS).map(|i| first + Duration::weeks(i)).collect();
     if rows.is_empty() {
         return None;
     }
