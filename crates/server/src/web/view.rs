@@ -28,6 +28,20 @@ pub fn locale_of(t: &Tr) -> Option<Locale> {
     t.tag().parse().ok()
 }
 
+impl Choice {
+    /// `(value, label)` pairs as choices, `current` selected.
+    pub fn list(values: Vec<(String, String)>, current: Option<&str>) -> Vec<Choice> {
+        values
+            .into_iter()
+            .map(|(value, label)| Choice {
+                selected: current == Some(value.as_str()),
+                value,
+                label,
+            })
+            .collect()
+    }
+}
+
 /// Vendors by id, for naming rows.
 #[derive(Debug, Clone, Default)]
 pub struct VendorNames(Vec<(VendorId, String)>);

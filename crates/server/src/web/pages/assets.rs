@@ -142,80 +142,19 @@ async fn list(
     tags.sort();
     tags.dedup();
 
+    let filter = AssetFilter {
+        vendor,
+        kind,
+        language,
+        tag,
+        q: q.as_deref(),
+    };
     let assets: Vec<AssetCard> = all
         .iter()
-        .filter(|a| vendor.is_none_or(|v| a.vendor_id.to_string() == v))
-        .filter(|a| kind.is_none_or(|k| a.content.kind.as_str() == k))
-        .filter(|a| {
-            language.is_none_or(|l| {
-                a.content
-                    .variants
-                    .as_slice()
-                    .iter()
-                    .any(|v| v.locale.as_str() == l)
-            })
-        })
-        .filter(|a| tag.is_none_or(|tg| a.content.tags.iter().any(|x| x.as_str() == tg)))
-        .filter(|a| {
-            q.as_deref().is_none_or(|q| {
-                a.content
-                    .variants
-                    .as_slice()
-                    .iter()
-                    .any(|v| v.title.as_str().to_lowercase().contains(q))
-                    || a.content
-                        .tags
-                        .iter()
-                        .any(|x| x.as_str().to_lowercase().contains(q))
-            })
-        })
-        .map(|a| {
-            let v = variant(a, language, &t);
-            let (text, image) = match &v.body {
-                AssetBody::Text(text) => (Some(text.to_string()), None),
-                AssetBody::Url(url) if a.content.kind == AssetKind::Image => (
-                    None,
-                    Some(url.as_url().to_string()).filter(|u| u.starts_with("https://")),
-                ),
-                AssetBody::Url(_) => (None, None),
-            };
-            AssetCard {
-                id: a.id.to_string(),
-                vendor: names.name(&a.vendor_id),
-                title: v.title.to_string(),
-                kind: t.t(kind_id(a.content.kind)),
-                language: v.locale.as_str().to_owned(),
-                languages: a
-                    .content
-                    .variants
-                    .as_slice()
-                    .iter()
-                    .map(|v| v.locale.as_str().to_owned())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                tags: a
-                    .content
-                    .tags
-                    .iter()
-                    .map(|t| t.as_str().to_owned())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                text,
-                image,
-                download: format!("/assets/{}/download?language={}", a.id, v.locale.as_str()),
-            }
-        })
+        .filter(|a| filter.matches(a))
+        .map(|a| asset_card(a, language, &names, &t))
         .collect();
-    let choices = |values: Vec<(String, String)>, current: Option<&str>| -> Vec<Choice> {
-        values
-            .into_iter()
-            .map(|(value, label)| Choice {
-                selected: current == Some(value.as_str()),
-                value,
-                label,
-            })
-            .collect()
-    };
+    let choices = Choice::list;
     let page = AssetsPage {
         vendors: choices(
             names
@@ -248,6 +187,78 @@ async fn list(
         chrome,
     };
     render(&page)
+}
+
+/// What the library's filters ask for; `None` lets everything through.
+#[derive(Debug, Clone, Copy)]
+struct AssetFilter<'a> {
+    vendor: Option<&'a str>,
+    kind: Option<&'a str>,
+    language: Option<&'a str>,
+    tag: Option<&'a str>,
+    /// Lowercase text to find in a title or a tag.
+    q: Option<&'a str>,
+}
+
+impl AssetFilter<'_> {
+    fn matches(&self, a: &Asset) -> bool {
+        let variants = a.content.variants.as_slice();
+        self.vendor.is_none_or(|v| a.vendor_id.to_string() == v)
+            && self.kind.is_none_or(|k| a.content.kind.as_str() == k)
+            && self
+                .language
+                .is_none_or(|l| variants.iter().any(|v| v.locale.as_str() == l))
+            && self
+                .tag
+                .is_none_or(|tg| a.content.tags.iter().any(|x| x.as_str() == tg))
+            && self.q.is_none_or(|q| {
+                variants
+                    .iter()
+                    .any(|v| v.title.as_str().to_lowercase().contains(q))
+                    || a.content
+                        .tags
+                        .iter()
+                        .any(|x| x.as_str().to_lowercase().contains(q))
+            })
+    }
+}
+
+/// An asset as a card, in the chosen language when it has it.
+fn asset_card(a: &Asset, language: Option<&str>, names: &VendorNames, t: &Tr) -> AssetCard {
+    let v = variant(a, language, t);
+    let (text, image) = match &v.body {
+        AssetBody::Text(text) => (Some(text.to_string()), None),
+        AssetBody::Url(url) if a.content.kind == AssetKind::Image => (
+            None,
+            Some(url.as_url().to_string()).filter(|u| u.starts_with("https://")),
+        ),
+        AssetBody::Url(_) => (None, None),
+    };
+    AssetCard {
+        id: a.id.to_string(),
+        vendor: names.name(&a.vendor_id),
+        title: v.title.to_string(),
+        kind: t.t(kind_id(a.content.kind)),
+        language: v.locale.as_str().to_owned(),
+        languages: a
+            .content
+            .variants
+            .as_slice()
+            .iter()
+            .map(|v| v.locale.as_str().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        tags: a
+            .content
+            .tags
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        text,
+        image,
+        download: format!("/assets/{}/download?language={}", a.id, v.locale.as_str()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
