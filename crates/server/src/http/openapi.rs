@@ -124,11 +124,11 @@ pub fn document_with(operations: utoipa::openapi::OpenApi) -> utoipa::openapi::O
     document
 }
 
-/// The `oauth2` scope each vendor operation names, by method and path.
+/// The `oauth2` scope each vendor operation names, by path, then method.
 pub fn vendor_scopes(
     document: &utoipa::openapi::OpenApi,
-) -> HashMap<(Method, String), &'static str> {
-    let mut scopes = HashMap::new();
+) -> HashMap<String, Vec<(Method, &'static str)>> {
+    let mut scopes: HashMap<String, Vec<(Method, &'static str)>> = HashMap::new();
     for (path, item) in &document.paths.paths {
         let operations = [
             (Method::GET, &item.get),
@@ -147,7 +147,10 @@ pub fn vendor_scopes(
                     scopes::SCOPES.iter().copied().find(|s| *s == scope)
                 });
             if let Some(scope) = named {
-                scopes.insert((method, path.clone()), scope);
+                scopes
+                    .entry(path.clone())
+                    .or_default()
+                    .push((method, scope));
             }
         }
     }

@@ -14,7 +14,7 @@ use axum::routing::get;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use request_id::{REQUEST_ID_HEADER, RequestUuid};
+use request_id::{REQUEST_ID_HEADER, RequestUuid};
 
 use crate::http::{self, ApiError};
 use crate::state::AppState;
