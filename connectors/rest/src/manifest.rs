@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use onepane_connector::{KeyPlacement, Stream, StreamSpec, SyncMode};
+use onepane_connector::{KeyPlacement, RateLimit, Stream, StreamSpec, SyncMode};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,6 +65,18 @@ pub struct Manifest {
     pub(crate) auth: Auth,
     pub(crate) headers: HeaderMap,
     pub(crate) streams: BTreeMap<Stream, StreamManifest>,
+    pub(crate) rate_limit: Option<RateLimit>,
+}
+
+/// The request rate the vendor allows, as its manifest states it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    /// Requests per second, sustained.
+    requests_per_second: u32,
+    /// Requests that may go back to back (default: one second's worth).
+    #[serde(default)]
+    burst: Option<u32>,
 }
 
 /// The kind of credentials the vendor takes (the secrets themselves belong
@@ -178,6 +190,8 @@ struct RawManifest {
     auth: Auth,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    #[serde(default)]
+    rate_limit: Option<RawRateLimit>,
     /// By name, so that errors can name the stream.
     streams: BTreeMap<String, RawStream>,
 }
@@ -280,6 +294,11 @@ impl Manifest {
     pub fn auth_kind(&self) -> &'static str {
         self.auth.kind()
     }
+
+    /// The request rate the vendor allows, when the manifest states it.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
 }
 
 impl RawManifest {
@@ -332,13 +351,41 @@ impl RawManifest {
                 "the manifest describes no stream",
             ));
         }
+        let rate_limit = match self.rate_limit {
+            None => None,
+            Some(raw) => Some(rate_limit(raw)?),
+        };
         Ok(Manifest {
             base_url,
             auth: self.auth,
             headers,
             streams,
+            rate_limit,
         })
     }
+}
+
+/// The most a manifest may ask for: beyond it the limit is no limit.
+const MAX_REQUESTS_PER_SECOND: u32 = 10_000;
+
+fn rate_limit(raw: RawRateLimit) -> Result<RateLimit, ManifestError> {
+    let rps = raw.requests_per_second;
+    if !(1..=MAX_REQUESTS_PER_SECOND).contains(&rps) {
+        return Err(ManifestError::invalid(
+            "rate_limit.requests_per_second",
+            format!("{rps} is not between 1 and {MAX_REQUESTS_PER_SECOND}"),
+        ));
+    }
+    let burst = raw.burst.unwrap_or(rps);
+    if !(1..=MAX_REQUESTS_PER_SECOND).contains(&burst) {
+        return Err(ManifestError::invalid(
+            "rate_limit.burst",
+            format!("{burst} is not between 1 and {MAX_REQUESTS_PER_SECOND}"),
+        ));
+    }
+    RateLimit::per_second(rps, burst).ok_or_else(|| {
+        ManifestError::invalid("rate_limit.requests_per_second", "the rate is zero")
+    })
 }
 
 fn base_url(text: &str) -> Result<Url, ManifestError> {

@@ -259,6 +259,10 @@ impl Source for RestSource {
     ) -> BoxFuture<'a, Result<Page, ConnectorError>> {
         Box::pin(self.read_page(io, stream, request))
     }
+
+    fn rate_limit(&self) -> Option<onepane_connector::RateLimit> {
+        self.manifest.rate_limit()
+    }
 }
 
 fn placement_name(placement: KeyPlacement) -> &'static str {

@@ -26,4 +26,10 @@ pub trait Source: Send + Sync + std::fmt::Debug {
         stream: Stream,
         request: PageRequest<'a>,
     ) -> BoxFuture<'a, Result<Page, ConnectorError>>;
+
+    /// The request rate the provider allows, when the source knows it (a
+    /// manifest states it); otherwise the engine's default applies.
+    fn rate_limit(&self) -> Option<crate::RateLimit> {
+        None
+    }
 }

@@ -251,10 +251,26 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
         .expect("connect to template as owner");
         owner.migrate().await.expect("migrate template");
         owner.close().await;
-        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
-            .execute(&mut *conn)
-            .await
-            .expect("publish template");
+        // The owner's session may outlive its closed pool by a moment on the
+        // server: the rename waits for it to end.
+        let mut tries = 0;
+        loop {
+            match sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+                .execute(&mut *conn)
+                .await
+            {
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("55006") && tries < 100 =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                done => {
+                    done.expect("publish template");
+                    break;
+                }
+            }
+        }
         // Templates of other schemas are from older checkouts: a day later
         // nothing copies them any more.
         sqlx::query(&format!(

@@ -17,7 +17,7 @@ use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{ConnectionId, JobId, VendorId};
 use onepane_store::{
-    CrmEntity, Job, PageWrite, PushResult, Store, StoreError, StreamState, SyncRun, VendorStore,
+    CrmEntity, Job, PageCounts, PageWrite, PushResult, Store, StoreError, StreamState, SyncRun, VendorStore,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -32,9 +32,10 @@ use crate::vault::{Vault, secret_context};
 pub struct EngineConfig {
     /// The shared HTTP client's settings (timeouts, retries, address policy).
     pub http: ClientConfig,
-    /// Requests per second to one connection's provider.
+    /// Requests per second to one connection's provider, unless its source
+    /// states its own (a `rest` manifest's `rate_limit`).
     pub requests_per_second: u32,
-    /// Requests back to back before the rate applies.
+    /// Requests back to back before the rate applies (same exception).
     pub burst: u32,
     /// The first wait before a failed push is retried; doubles per attempt.
     pub push_retry_base: Duration,
@@ -49,8 +50,8 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             http: ClientConfig::default(),
-            requests_per_second: 10,
-            burst: 20,
+            requests_per_second: 25,
+            burst: 50,
             push_retry_base: Duration::from_secs(30),
             push_max_attempts: 8,
             run_lease: Duration::from_secs(30),
@@ -247,7 +248,9 @@ impl Engine {
         }
     }
 
-    async fn io(&self, conn: &Connection) -> Result<Io, RunError> {
+    /// The connection's client, credentials and rate limiter: `stated` when
+    /// the source states the provider's rate, else the engine's default.
+    async fn io(&self, conn: &Connection, stated: Option<RateLimit>) -> Result<Io, RunError> {
         let credentials = self.credentials(conn).await?;
         let auth = match credentials.static_authorizer().map_err(classify)? {
             Some(auth) => auth,
@@ -264,18 +267,22 @@ impl Engine {
                 Arc::new(auth)
             }
         };
-        let limiter = {
+        let limit = stated.or_else(|| {
+            RateLimit::per_second(self.config.requests_per_second, self.config.burst)
+        });
+        let limiter = limit.map(|limit| {
             let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
             match limiters.get(&conn.id) {
-                Some(l) => Some(l.clone()),
-                None => RateLimit::per_second(self.config.requests_per_second, self.config.burst)
-                    .map(|limit| {
-                        let l = Arc::new(RateLimiter::new(limit));
-                        limiters.insert(conn.id, l.clone());
-                        l
-                    }),
+                // The bucket outlives runs, so back-to-back runs share it;
+                // a changed limit starts a new one.
+                Some(l) if l.limit() == limit => l.clone(),
+                _ => {
+                    let l = Arc::new(RateLimiter::new(limit));
+                    limiters.insert(conn.id, l.clone());
+                    l
+                }
             }
-        };
+        });
         Ok(Io::new(self.http.clone(), limiter, auth))
     }
 
@@ -467,7 +474,7 @@ impl Engine {
             conn,
             vendor_id,
             source,
-            io: self.io(conn).await?,
+            io: self.io(conn, source.rate_limit()).await?,
             vendor: self.store.vendor(vendor_id),
         };
         let specs = source.streams();
@@ -502,20 +509,42 @@ impl Engine {
         let mut pass = Pass::resume(state, spec.mode);
         let created_before = run.created;
         // A pass that had read its last page when the run before stopped
-        // only needs finishing.
-        while !pass.last_page_read {
-            let page = sync
-                .source
-                .read(&sync.io, stream, pass.request())
-                .await
-                .map_err(classify)?;
-            self.write_page(sync, stream, &mut pass, &page, run).await?;
+        // only needs finishing. Otherwise the next page is fetched while
+        // the current one is written: at most two pages in memory.
+        let mut fetched = if pass.last_page_read {
+            None
+        } else {
+            Some(self.read_page(sync, stream, &pass).await?)
+        };
+        while let Some(page) = fetched.take() {
+            let (records, failed) = pass.keyed_records(stream, &page, run)?;
+            let write = PageWrite {
+                stream,
+                pass_id: pass.id,
+                records,
+                next: page.next.clone(),
+                pass_max: pass.max.clone(),
+            };
+            // A source that gives the same next page twice has its page
+            // written, then is stopped.
+            let turned = pass.turn(stream, page.next.clone());
+            let apply = sync
+                .vendor
+                .apply_page(sync.conn.workspace_id, sync.conn.id, &write);
+            let (counts, next) = if turned.is_ok() && !pass.last_page_read {
+                let (counts, next) = tokio::join!(apply, self.read_page(sync, stream, &pass));
+                (counts?, Some(next))
+            } else {
+                (apply.await?, None)
+            };
+            pass.count(stream, &page, failed, &counts, run);
             if let Some(total) = page.total {
                 run.total = Some(read_before + total.max(pass.read));
             }
             system.update_run(run).await?;
             progress.update(run);
-            pass.turn(stream, page.next)?;
+            turned?;
+            fetched = next.transpose()?;
         }
         if stream == Stream::Leads && run.created > created_before {
             self.notify_new_leads(sync, run.created - created_before)
@@ -530,50 +559,17 @@ impl Engine {
         Ok(pass.read)
     }
 
-    /// Writes a page with the pass's new position in one transaction and
-    /// counts it into the run.
-    async fn write_page(
+    /// Reads the pass's next page.
+    async fn read_page(
         &self,
         sync: &SourceSync<'_>,
         stream: Stream,
-        pass: &mut Pass,
-        page: &Page,
-        run: &mut SyncRun,
-    ) -> Result<(), RunError> {
-        let (records, mut failed) = pass.keyed_records(stream, page, run)?;
-        let counts = sync
-            .vendor
-            .apply_page(
-                sync.conn.workspace_id,
-                sync.conn.id,
-                &PageWrite {
-                    stream,
-                    pass_id: pass.id,
-                    records,
-                    next: page.next.clone(),
-                    pass_max: pass.max.clone(),
-                },
-            )
-            .await?;
-        failed += counts.failed.len() as u64;
-        for e in &counts.failed {
-            run.errors.push(format!(
-                "{stream} {}: {}",
-                e.key.as_deref().unwrap_or(&e.at),
-                e.message
-            ));
-        }
-        if failed > 0 {
-            pass.clean = false;
-        }
-        let read = (page.records.len() + page.rejected.len()) as u64;
-        pass.read += read;
-        run.read += read;
-        run.created += counts.created;
-        run.updated += counts.updated;
-        run.unchanged += counts.unchanged;
-        run.failed += failed;
-        Ok(())
+        pass: &Pass,
+    ) -> Result<Page, RunError> {
+        sync.source
+            .read(&sync.io, stream, pass.request())
+            .await
+            .map_err(classify)
     }
 
     /// Tells the workspace that a source brought `n` new leads.
@@ -624,7 +620,7 @@ impl Engine {
     async fn sink_push<'a>(&self, conn: &'a Connection) -> Result<SinkPush<'a>, RunError> {
         let secret = self.secret(conn, "signing_secret").await?;
         let sink = self.registry.sink(conn, secret).map_err(classify)?;
-        let io = self.io(conn).await?;
+        let io = self.io(conn, None).await?;
         let batch_size = u32::try_from(sink.batch_size().clamp(1, 1000)).unwrap_or(100);
         Ok(SinkPush {
             conn,
@@ -865,6 +861,37 @@ impl Pass {
         Ok((records, failed))
     }
 
+    /// Counts a written page into the pass and the run: `failed` records
+    /// of the page were refused before writing, `counts` is what the store
+    /// did with the rest.
+    fn count(
+        &mut self,
+        stream: Stream,
+        page: &Page,
+        mut failed: u64,
+        counts: &PageCounts,
+        run: &mut SyncRun,
+    ) {
+        failed += counts.failed.len() as u64;
+        for e in &counts.failed {
+            run.errors.push(format!(
+                "{stream} {}: {}",
+                e.key.as_deref().unwrap_or(&e.at),
+                e.message
+            ));
+        }
+        if failed > 0 {
+            self.clean = false;
+        }
+        let read = (page.records.len() + page.rejected.len()) as u64;
+        self.read += read;
+        run.read += read;
+        run.created += counts.created;
+        run.updated += counts.updated;
+        run.unchanged += counts.unchanged;
+        run.failed += failed;
+    }
+
     /// Moves to the page after, or marks the last page read. A source that
     /// gives the same next page twice is stopped instead of looping.
     fn turn(&mut self, stream: Stream, next: Option<serde_json::Value>) -> Result<(), RunError> {
@@ -947,9 +974,10 @@ fn micros(at: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
         .unwrap_or(at)
 }
 
-/// SHA-256 of the record's JSON: equal content, equal hash.
+/// The record's JSON's SHA-256, its first 128 bits: equal content, equal
+/// hash (a chance change going unseen is 2^-128).
 fn content_hash(record: &Record) -> Result<Vec<u8>, RunError> {
     let json = serde_json::to_vec(record)
         .map_err(|e| RunError::Fatal(format!("cannot hash a record: {e}")))?;
-    Ok(Sha256::digest(&json).to_vec())
+    Ok(Sha256::digest(&json)[..16].to_vec())
 }

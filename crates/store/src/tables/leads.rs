@@ -183,6 +183,86 @@ pub(crate) async fn write_leads(
     Ok(rows)
 }
 
+/// Upserts a vendor's new or changed leads of workspace `ws` on
+/// PostgreSQL in one statement (their columns bound as arrays, so one plan
+/// whatever the count), and marks each written in the CRM outbox, in one
+/// more. A lead the partner already acted on is not updated: the vendor's
+/// update policy refuses the statement (the caller leaves such leads out).
+/// Returns the external ids written.
+pub(crate) async fn upsert_vendor_leads_pg(
+    t: &mut sqlx::PgConnection,
+    ws: WorkspaceId,
+    vendor: VendorId,
+    leads: &[Lead],
+    at: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    if leads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = leads.iter().map(|l| l.id.as_uuid()).collect();
+    let external: Vec<Option<&str>> = leads
+        .iter()
+        .map(|l| l.external_id.as_ref().map(|e| e.as_str()))
+        .collect();
+    let names: Vec<&str> = leads.iter().map(|l| l.contact.name.as_str()).collect();
+    let emails: Vec<Option<&str>> = leads
+        .iter()
+        .map(|l| l.contact.email.as_ref().map(|e| e.as_str()))
+        .collect();
+    let companies: Vec<Option<&str>> = leads
+        .iter()
+        .map(|l| l.company.as_ref().map(|c| c.name.as_str()))
+        .collect();
+    let contacts: Vec<Json<&Contact>> = leads.iter().map(|l| Json(&l.contact)).collect();
+    let company_docs: Vec<Option<Json<&Company>>> =
+        leads.iter().map(|l| l.company.as_ref().map(Json)).collect();
+    let messages: Vec<Option<&str>> = leads
+        .iter()
+        .map(|l| l.message.as_ref().map(|m| m.as_str()))
+        .collect();
+    let respond_by: Vec<Option<DateTime<Utc>>> = leads.iter().map(|l| l.respond_by).collect();
+    let search: Vec<String> = leads.iter().map(search_text).collect();
+    let written: Vec<(Uuid, String)> = sqlx::query_as(&format!(
+        "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
+           source, status, contact_name, contact_email, company_name, contact, company, message, \
+           respond_by, shared_with_vendor_at, created_at, updated_at, search_text) \
+         SELECT $1, u.id, $2, NULL, NULL, u.external_id, 'vendor', 'new', u.name, u.email, \
+           u.company_name, u.contact, u.company, u.message, u.respond_by, NULL, $3, $3, u.search \
+         FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[], \
+           $10::jsonb[], $11::text[], $12::timestamptz[], $13::text[]) \
+           AS u(id, external_id, name, email, company_name, contact, company, message, respond_by, search) \
+         {VENDOR_LEAD_UPSERT} RETURNING id, external_id"
+    ))
+    .bind(ws.as_uuid())
+    .bind(vendor.as_uuid())
+    .bind(at)
+    .bind(&ids)
+    .bind(&external)
+    .bind(&names)
+    .bind(&emails)
+    .bind(&companies)
+    .bind(&contacts)
+    .bind(&company_docs)
+    .bind(&messages)
+    .bind(&respond_by)
+    .bind(&search)
+    .fetch_all(&mut *t)
+    .await?;
+    // The CRM sinks hear of every lead written, in the same transaction.
+    let marked: Vec<Uuid> = written.iter().map(|w| w.0).collect();
+    sqlx::query(
+        "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) \
+         SELECT $1, 'lead', u.id, $3 FROM unnest($2::uuid[]) AS u(id) \
+         ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
+    )
+    .bind(ws.as_uuid())
+    .bind(&marked)
+    .bind(at)
+    .execute(&mut *t)
+    .await?;
+    Ok(written.into_iter().map(|w| w.1).collect())
+}
+
 /// What lead search matches: name, email and company, lowercased here
 /// (SQLite's `lower()` folds ASCII only, PostgreSQL's folds everything).
 pub(crate) fn search_text(lead: &Lead) -> String {

@@ -112,18 +112,8 @@ impl VendorStore {
         page: &PageWrite<'_>,
     ) -> Result<PageCounts, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let link = self.ensure_linked(&mut tx, ws).await?;
-        let stream = page.stream.as_str();
-        let known = self
-            .known_hashes(
-                &mut tx,
-                ws,
-                conn,
-                stream,
-                page.records.iter().map(|r| r.0.as_str()),
-            )
-            .await?;
-        let (changed, mut unchanged) = sort_out_changed(&page.records, &known);
+        let link = self.work_in(&mut tx, ws).await?;
+        let (changed, mut unchanged) = self.changed_records(&mut tx, ws, conn, page).await?;
         let mut counts = PageCounts::default();
         let at = now();
         // Leads and price items, the streams that run to hundreds of
@@ -149,7 +139,7 @@ impl VendorStore {
                 counts.created += 1;
             }
         }
-        self.remember_records(&mut tx, ws, conn, page, &written, at)
+        self.remember_records(&mut tx, ws, conn, page, &written)
             .await?;
         counts.unchanged = unchanged.len() as u64;
         self.save_position(&mut tx, ws, conn, page, at).await?;
@@ -329,7 +319,7 @@ impl VendorStore {
     }
 
     /// Remembers the content hash of each record written, so an unchanged
-    /// record is skipped next time and a full pass knows what it saw.
+    /// record is skipped next time and a full pass knows what it had.
     async fn remember_records(
         &self,
         tx: &mut Tx,
@@ -337,29 +327,44 @@ impl VendorStore {
         conn: ConnectionId,
         page: &PageWrite<'_>,
         written: &[Written<'_>],
-        at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        for chunk in written.chunks(LOOKUP_CHUNK) {
-            on_tx!(*tx, c => {
-                let mut insert = sqlx::QueryBuilder::<Db>::new(
-                    "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash, seen_pass, updated_at) ",
-                );
-                insert.push_values(chunk, |mut row, (key, hash, _)| {
-                    row.push_bind(ws.as_uuid())
-                        .push_bind(conn.as_uuid())
-                        .push_bind(self.v())
-                        .push_bind(page.stream.as_str())
-                        .push_bind(*key)
-                        .push_bind(*hash)
-                        .push_bind(page.pass_id)
-                        .push_bind(at);
-                });
-                insert.push(
-                    " ON CONFLICT (workspace_id, connection_id, stream, key) DO UPDATE SET \
-                       content_hash = excluded.content_hash, seen_pass = excluded.seen_pass, updated_at = excluded.updated_at",
-                );
-                insert.build().execute(&mut *c).await?;
-            });
+        const UPSERT: &str = " ON CONFLICT (workspace_id, connection_id, stream, key) DO UPDATE SET \
+               content_hash = excluded.content_hash";
+        match tx {
+            // One statement for the page, its rows as arrays.
+            Tx::Postgres(t) => {
+                let keys: Vec<&str> = written.iter().map(|w| w.0).collect();
+                let hashes: Vec<&[u8]> = written.iter().map(|w| w.1).collect();
+                sqlx::query(&format!(
+                    "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash) \
+                     SELECT $1, $2, $3, $4, k.key, k.hash FROM unnest($5::text[], $6::bytea[]) AS k(key, hash){UPSERT}"
+                ))
+                .bind(ws.as_uuid())
+                .bind(conn.as_uuid())
+                .bind(self.v())
+                .bind(page.stream.as_str())
+                .bind(&keys)
+                .bind(&hashes)
+                .execute(&mut **t)
+                .await?;
+            }
+            Tx::Sqlite(t, _) => {
+                for chunk in written.chunks(LOOKUP_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash) ",
+                    );
+                    insert.push_values(chunk, |mut row, (key, hash, _)| {
+                        row.push_bind(ws.as_uuid())
+                            .push_bind(conn.as_uuid())
+                            .push_bind(self.v())
+                            .push_bind(page.stream.as_str())
+                            .push_bind(*key)
+                            .push_bind(*hash);
+                    });
+                    insert.push(UPSERT);
+                    insert.build().execute(&mut **t).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -396,6 +401,84 @@ impl VendorStore {
         Ok(())
     }
 
+    /// The active link to `ws`. On PostgreSQL the transaction also names
+    /// `ws` as the one workspace it works in, so that the vendor policies
+    /// check the link once per statement rather than once per row (the
+    /// database checks the link itself: naming a workspace grants nothing).
+    async fn work_in(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<VendorLink, StoreError> {
+        let link = self.ensure_linked(tx, ws).await?;
+        if let Tx::Postgres(t) = tx {
+            sqlx::query("SELECT set_config('onepane.vendor_workspace', $1, true)")
+                .bind(ws.as_uuid().to_string())
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(link)
+    }
+
+    /// Sorts a page's records into those whose content differs from what
+    /// the source gave before (by content hash) and the keys of the rest.
+    /// On PostgreSQL the hashes are compared in the database, in one
+    /// statement, and only the changed records come back.
+    async fn changed_records<'r>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        page: &'r PageWrite<'r>,
+    ) -> Result<(Vec<Changed<'r>>, Vec<&'r str>), StoreError> {
+        let stream = page.stream.as_str();
+        let t = match tx {
+            Tx::Postgres(t) => t,
+            Tx::Sqlite(..) => {
+                let known = self
+                    .known_hashes(tx, ws, conn, stream, page.records.iter().map(|r| r.0.as_str()))
+                    .await?;
+                return Ok(sort_out_changed(&page.records, &known));
+            }
+        };
+        let keys: Vec<&str> = page.records.iter().map(|r| r.0.as_str()).collect();
+        let hashes: Vec<&[u8]> = page.records.iter().map(|r| r.1.as_slice()).collect();
+        let rows: Vec<(i64, bool)> = sqlx::query_as(
+            "SELECT k.i, s.key IS NOT NULL \
+             FROM unnest($4::text[], $5::bytea[]) WITH ORDINALITY AS k(key, hash, i) \
+             LEFT JOIN source_records s ON s.workspace_id = $1 AND s.connection_id = $2 \
+               AND s.stream = $3 AND s.key = k.key \
+             WHERE s.content_hash IS DISTINCT FROM k.hash",
+        )
+        .bind(ws.as_uuid())
+        .bind(conn.as_uuid())
+        .bind(stream)
+        .bind(&keys)
+        .bind(&hashes)
+        .fetch_all(&mut **t)
+        .await?;
+        let mut is_changed = vec![None; page.records.len()];
+        for (i, before) in rows {
+            // Ordinality counts from 1.
+            if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| is_changed.get_mut(i)) {
+                *slot = Some(before);
+            }
+        }
+        let mut changed = Vec::with_capacity(is_changed.iter().flatten().count());
+        let mut unchanged = Vec::new();
+        for (index, ((key, hash, record), before)) in page.records.iter().zip(is_changed).enumerate() {
+            match before {
+                Some(before) => changed.push(Changed {
+                    index,
+                    key,
+                    hash,
+                    record,
+                    before,
+                }),
+                None => unchanged.push(key.as_str()),
+            }
+        }
+        Ok((changed, unchanged))
+    }
+
+    /// The stored content hashes of `keys` (SQLite, where reading them back
+    /// costs no round trip).
     async fn known_hashes<'k>(
         &self,
         tx: &mut Tx,
@@ -429,87 +512,83 @@ impl VendorStore {
         Ok(known)
     }
 
-    /// Writes pulled leads, a chunk per statement, except those the partner
-    /// already acted on; returns the keys written. On PostgreSQL a chunk
-    /// holding an acted-on lead is refused whole (the vendor's update
-    /// policy), so that chunk is written again one lead at a time.
+    /// Writes pulled leads, except those the partner already acted on;
+    /// returns the keys written. On PostgreSQL the page is one statement;
+    /// on SQLite a chunk per statement.
     async fn pull_leads(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
         leads: &[(&str, &NewVendorLead)],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let at = now();
+        let fresh: Vec<Lead> = leads
+            .iter()
+            .map(|(_, new)| vendor_lead(ws, self.vendor_id(), new, at))
+            .collect();
+        if let Tx::Postgres(t) = tx {
+            return self.pull_leads_pg(t, ws, fresh, at).await;
+        }
         let mut done = std::collections::HashSet::with_capacity(leads.len());
-        let postgres = matches!(tx, Tx::Postgres(_));
-        for chunk in leads.chunks(LEAD_CHUNK) {
-            let fresh: Vec<Lead> = chunk
-                .iter()
-                .map(|(_, new)| vendor_lead(ws, self.vendor_id(), new, now()))
-                .collect();
-            if postgres {
-                on_tx!(*tx, c => { sqlx::query("SAVEPOINT pull_leads").execute(&mut *c).await?; });
-            }
-            match write_leads(tx, &fresh, VENDOR_LEAD_UPSERT).await {
-                Err(StoreError::Database(sqlx::Error::Database(e)))
-                    if postgres && e.code().as_deref() == Some("42501") =>
-                {
-                    on_tx!(*tx, c => { sqlx::query("ROLLBACK TO SAVEPOINT pull_leads").execute(&mut *c).await?; });
-                    for (key, new) in chunk {
-                        if self.pull_lead(tx, ws, new).await? {
-                            done.insert((*key).to_owned());
-                        }
-                    }
-                }
-                Err(e) => return Err(e),
-                Ok(rows) => {
-                    if postgres {
-                        on_tx!(*tx, c => { sqlx::query("RELEASE SAVEPOINT pull_leads").execute(&mut *c).await?; });
-                    }
-                    for row in rows {
-                        let lead = Lead::try_from(row)?;
-                        if let Some(external_id) = lead.external_id {
-                            done.insert(external_id.as_str().to_owned());
-                        }
-                    }
+        for chunk in fresh.chunks(LEAD_CHUNK) {
+            for row in write_leads(tx, chunk, VENDOR_LEAD_UPSERT).await? {
+                let lead = Lead::try_from(row)?;
+                if let Some(external_id) = lead.external_id {
+                    done.insert(external_id.as_str().to_owned());
                 }
             }
         }
         Ok(done)
     }
 
-    /// Writes a pulled lead unless the partner already acted on it; returns
-    /// whether it was written. One upsert on the unique key (so the lookup
-    /// never depends on the planner's statistics); the partner is told of
-    /// new leads once per run, by the engine, not once per lead.
-    async fn pull_lead(
+    /// The page's leads in one upsert. PostgreSQL refuses the whole
+    /// statement when one of them is a lead the partner acted on (the
+    /// vendor's update policy fails before the upsert's `WHERE`), so then
+    /// those are looked up and left out, and the rest written.
+    async fn pull_leads_pg(
         &self,
-        tx: &mut Tx,
+        t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         ws: WorkspaceId,
-        new: &NewVendorLead,
-    ) -> Result<bool, StoreError> {
-        let fresh = vendor_lead(ws, self.vendor_id(), new, now());
-        // PostgreSQL refuses the upsert of a lead the partner acted on (the
-        // vendor's update policy fails before the upsert's WHERE), and an
-        // error would end the page's transaction: a savepoint keeps it.
-        let postgres = matches!(tx, Tx::Postgres(_));
-        if postgres {
-            on_tx!(*tx, c => { sqlx::query("SAVEPOINT pull_lead").execute(&mut *c).await?; });
-        }
-        match write_lead(tx, &fresh, VENDOR_LEAD_UPSERT).await {
+        mut fresh: Vec<Lead>,
+        at: DateTime<Utc>,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        sqlx::query("SAVEPOINT pull_leads").execute(&mut **t).await?;
+        let written = match upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at).await {
             Err(StoreError::Database(sqlx::Error::Database(e)))
-                if postgres && e.code().as_deref() == Some("42501") =>
+                if e.code().as_deref() == Some("42501") =>
             {
-                on_tx!(*tx, c => { sqlx::query("ROLLBACK TO SAVEPOINT pull_lead").execute(&mut *c).await?; });
-                Ok(false)
+                sqlx::query("ROLLBACK TO SAVEPOINT pull_leads")
+                    .execute(&mut **t)
+                    .await?;
+                let keys: Vec<&str> = fresh
+                    .iter()
+                    .filter_map(|l| l.external_id.as_ref().map(|e| e.as_str()))
+                    .collect();
+                let acted: std::collections::HashSet<String> = sqlx::query_scalar(
+                    "SELECT external_id FROM leads WHERE workspace_id = $1 AND vendor_id = $2 \
+                     AND external_id = ANY($3) AND NOT (source = 'vendor' AND status = 'new')",
+                )
+                .bind(ws.as_uuid())
+                .bind(self.v())
+                .bind(&keys)
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .collect();
+                fresh.retain(|l| {
+                    l.external_id
+                        .as_ref()
+                        .is_none_or(|e| !acted.contains(e.as_str()))
+                });
+                upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at).await?
             }
-            Err(e) => Err(e),
-            Ok(written) => {
-                if postgres {
-                    on_tx!(*tx, c => { sqlx::query("RELEASE SAVEPOINT pull_lead").execute(&mut *c).await?; });
-                }
-                Ok(written.is_some())
-            }
-        }
+            Err(e) => return Err(e),
+            Ok(written) => written,
+        };
+        sqlx::query("RELEASE SAVEPOINT pull_leads")
+            .execute(&mut **t)
+            .await?;
+        Ok(written.into_iter().collect())
     }
 
     /// Ends pass `pass_id` of `stream` after its last page. Given the keys
@@ -527,7 +606,7 @@ impl VendorStore {
         seen: Option<&std::collections::HashSet<String>>,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        self.ensure_linked(&mut tx, ws).await?;
+        self.work_in(&mut tx, ws).await?;
         let name = stream.as_str();
         let mut deleted = 0;
         if let Some(seen) = seen.filter(|_| !matches!(stream, Stream::Leads | Stream::Tier)) {

@@ -1,0 +1,76 @@
+-- Source syncs at the speed of the database (PostgreSQL).
+--
+-- 1. A vendor transaction that works in one workspace (a source's page,
+--    the end of a pass) names it in `onepane.vendor_workspace`; the vendor
+--    policies of the tables such a transaction writes check the link once
+--    per statement (an InitPlan), not once per row. Without the setting,
+--    or for a row of another workspace, the per-row check applies as
+--    before: the setting can only narrow what a vendor reaches, never
+--    widen it, since the function below checks the link itself.
+
+-- The workspace a vendor transaction works in, when the vendor has an
+-- active link to it; otherwise NULL.
+CREATE FUNCTION onepane_vendor_workspace() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+        SELECT l.workspace_id FROM public.vendor_links l
+        WHERE l.workspace_id = NULLIF(current_setting('onepane.vendor_workspace', true), '')::uuid
+          AND l.vendor_id = public.onepane_scope_vendor()
+          AND l.status = 'active'
+    $$;
+
+DO $$
+DECLARE
+    t text;
+    mine text := 'vendor_id = onepane_scope_vendor() AND (workspace_id = (SELECT onepane_vendor_workspace()) OR onepane_vendor_linked(workspace_id))';
+BEGIN
+    FOREACH t IN ARRAY ARRAY['campaigns', 'assets', 'price_lists', 'price_items',
+        'sync_streams', 'source_records']
+    LOOP
+        EXECUTE format('ALTER POLICY vendor_all ON %I USING (%s) WITH CHECK (%s)', t, mine, mine);
+    END LOOP;
+    EXECUTE format('ALTER POLICY vendor_read ON leads USING (onepane_scope_vendor() IS NOT NULL AND %s
+        AND (source = ''vendor'' OR shared_with_vendor_at IS NOT NULL))', mine);
+    EXECUTE format('ALTER POLICY vendor_send ON leads WITH CHECK (%s
+        AND source = ''vendor'' AND status = ''new'' AND shared_with_vendor_at IS NULL)', mine);
+    EXECUTE format('ALTER POLICY vendor_resend ON leads USING (%s AND source = ''vendor'' AND status = ''new'')
+        WITH CHECK (%s AND source = ''vendor'' AND status = ''new'')', mine, mine);
+END $$;
+
+-- The outbox mark of a lead or registration the vendor owns: in the
+-- workspace the transaction works in, a lookup by key in the same
+-- statement instead of a function call per row.
+ALTER POLICY vendor_mark ON crm_outbox
+    USING (CASE WHEN workspace_id = (SELECT onepane_vendor_workspace()) THEN
+               CASE entity
+                   WHEN 'lead' THEN EXISTS (SELECT 1 FROM public.leads l
+                       WHERE l.workspace_id = crm_outbox.workspace_id AND l.id = crm_outbox.entity_id
+                         AND l.vendor_id = onepane_scope_vendor())
+                   WHEN 'deal' THEN EXISTS (SELECT 1 FROM public.deal_registrations d
+                       WHERE d.workspace_id = crm_outbox.workspace_id AND d.id = crm_outbox.entity_id
+                         AND d.vendor_id = onepane_scope_vendor())
+                   ELSE false
+               END
+           ELSE onepane_crm_outbox_vendor(workspace_id, entity, entity_id) END)
+    WITH CHECK (CASE WHEN workspace_id = (SELECT onepane_vendor_workspace()) THEN
+               CASE entity
+                   WHEN 'lead' THEN EXISTS (SELECT 1 FROM public.leads l
+                       WHERE l.workspace_id = crm_outbox.workspace_id AND l.id = crm_outbox.entity_id
+                         AND l.vendor_id = onepane_scope_vendor())
+                   WHEN 'deal' THEN EXISTS (SELECT 1 FROM public.deal_registrations d
+                       WHERE d.workspace_id = crm_outbox.workspace_id AND d.id = crm_outbox.entity_id
+                         AND d.vendor_id = onepane_scope_vendor())
+                   ELSE false
+               END
+           ELSE onepane_crm_outbox_vendor(workspace_id, entity, entity_id) END);
+
+-- 2. Leaner bookkeeping. `source_records` keeps what change detection and
+--    deletes need: the record's key and a 128-bit hash of its content
+--    (SHA-256, truncated). The pass that last wrote a record and when were
+--    never read: a run keeps the keys it saw in memory.
+ALTER TABLE source_records DROP COLUMN seen_pass, DROP COLUMN updated_at;
+
+-- 3. Fewer index entries per lead: only leads that came from a campaign
+--    are found by campaign (a pulled or entered lead has none).
+DROP INDEX leads_campaign;
+CREATE INDEX leads_campaign ON leads (workspace_id, campaign_id) WHERE campaign_id IS NOT NULL;
