@@ -74,3 +74,26 @@ ALTER TABLE source_records DROP COLUMN seen_pass, DROP COLUMN updated_at;
 --    are found by campaign (a pulled or entered lead has none).
 DROP INDEX leads_campaign;
 CREATE INDEX leads_campaign ON leads (workspace_id, campaign_id) WHERE campaign_id IS NOT NULL;
+
+-- A lead's name, email and company were kept twice, as columns beside the
+-- contact and company documents, and never read from the columns: search
+-- reads `search_text`, everything else the documents.
+ALTER TABLE leads DROP COLUMN contact_name, DROP COLUMN contact_email, DROP COLUMN company_name;
+
+-- 4. Plans that do not depend on statistics. A table that grew from empty
+--    without ANALYZE (autovacuum off, or faster than it runs) has no column
+--    statistics, and the planner then rates every index that matches two
+--    equalities alike. The outbox policy's lookup of a lead by workspace
+--    and id (the vendor's own read policy adds the vendor) then chose the
+--    index on workspace, vendor and status, and read all of the vendor's
+--    leads for every mark: a sync slowed from thousands of leads a second
+--    to a hundred. The indexes that led there no longer match that lookup:
+--    - the new leads per vendor (the home page) are the only ones found by
+--      vendor and status: a partial index holds just those;
+--    - the upsert's key keeps its columns, the external id before the
+--      vendor, so that it serves lookups by external id, never by vendor
+--      alone.
+DROP INDEX leads_vendor_status;
+CREATE INDEX leads_vendor_new ON leads (workspace_id, vendor_id) WHERE status = 'new';
+ALTER TABLE leads DROP CONSTRAINT leads_workspace_id_vendor_id_external_id_key;
+CREATE UNIQUE INDEX leads_external ON leads (workspace_id, external_id, vendor_id);

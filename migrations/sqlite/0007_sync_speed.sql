@@ -9,3 +9,15 @@ ALTER TABLE source_records DROP COLUMN updated_at;
 -- Only leads that came from a campaign are found by campaign.
 DROP INDEX leads_campaign;
 CREATE INDEX leads_campaign ON leads (workspace_id, campaign_id) WHERE campaign_id IS NOT NULL;
+
+-- A lead's name, email and company were kept twice, as columns beside the
+-- contact and company documents, and never read from the columns: search
+-- reads `search_text`, everything else the documents.
+ALTER TABLE leads DROP COLUMN contact_name;
+ALTER TABLE leads DROP COLUMN contact_email;
+ALTER TABLE leads DROP COLUMN company_name;
+
+-- The new leads per vendor (the home page) are the only ones found by
+-- vendor and status: a partial index holds just those.
+DROP INDEX leads_vendor_status;
+CREATE INDEX leads_vendor_new ON leads (workspace_id, vendor_id) WHERE status = 'new';

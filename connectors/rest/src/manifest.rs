@@ -383,9 +383,8 @@ fn rate_limit(raw: RawRateLimit) -> Result<RateLimit, ManifestError> {
             format!("{burst} is not between 1 and {MAX_REQUESTS_PER_SECOND}"),
         ));
     }
-    RateLimit::per_second(rps, burst).ok_or_else(|| {
-        ManifestError::invalid("rate_limit.requests_per_second", "the rate is zero")
-    })
+    RateLimit::per_second(rps, burst)
+        .ok_or_else(|| ManifestError::invalid("rate_limit.requests_per_second", "the rate is zero"))
 }
 
 fn base_url(text: &str) -> Result<Url, ManifestError> {

@@ -17,7 +17,8 @@ use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{ConnectionId, JobId, VendorId};
 use onepane_store::{
-    CrmEntity, Job, PageCounts, PageWrite, PushResult, Store, StoreError, StreamState, SyncRun, VendorStore,
+    CrmEntity, Job, PageCounts, PageWrite, PushResult, Store, StoreError, StreamState, SyncRun,
+    VendorStore,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -267,9 +268,8 @@ impl Engine {
                 Arc::new(auth)
             }
         };
-        let limit = stated.or_else(|| {
-            RateLimit::per_second(self.config.requests_per_second, self.config.burst)
-        });
+        let limit = stated
+            .or_else(|| RateLimit::per_second(self.config.requests_per_second, self.config.burst));
         let limiter = limit.map(|limit| {
             let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
             match limiters.get(&conn.id) {

@@ -188,3 +188,41 @@ fn syntax_errors_say_which_format_and_where() {
     assert!(err.starts_with("the manifest is not valid YAML"), "{err}");
     assert!(err.contains("line"), "{err}");
 }
+
+#[test]
+fn a_stated_rate_limit_is_read_and_checked() {
+    let with_rate = |rate: &str| format!("rate_limit: {rate}\n{}", with_stream(""));
+    assert_eq!(
+        Manifest::parse(&with_stream("")).unwrap().rate_limit(),
+        None
+    );
+    let limit = Manifest::parse(&with_rate("{requests_per_second: 50, burst: 5}"))
+        .unwrap()
+        .rate_limit()
+        .unwrap();
+    assert_eq!(
+        (limit.interval(), limit.burst()),
+        (std::time::Duration::from_millis(20), 5)
+    );
+    // The burst defaults to one second's worth.
+    let limit = Manifest::parse(&with_rate("{requests_per_second: 8}"))
+        .unwrap()
+        .rate_limit()
+        .unwrap();
+    assert_eq!(limit.burst(), 8);
+    for (rate, path) in [
+        ("{requests_per_second: 0}", "rate_limit.requests_per_second"),
+        (
+            "{requests_per_second: 20000}",
+            "rate_limit.requests_per_second",
+        ),
+        ("{requests_per_second: 5, burst: 0}", "rate_limit.burst"),
+    ] {
+        let (at, message) = invalid(&with_rate(rate));
+        assert_eq!(at, path, "{rate}: {message}");
+        assert!(message.contains("between 1 and 10000"), "{message}");
+    }
+    let (at, message) = invalid(&with_rate("{requests_per_second: 5, concurrency: 2}"));
+    assert!(at.starts_with("rate_limit"), "{at}");
+    assert!(message.contains("unknown field `concurrency`"), "{message}");
+}

@@ -8,7 +8,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::rows::*;
+use crate::tables::LOOKUP_CHUNK;
 use crate::tables::outbox::*;
+use crate::tables::sources::LEAD_CHUNK;
 use crate::tx::{Tx, on_tx};
 use crate::{StoreError, micros};
 
@@ -73,9 +75,7 @@ impl TryFrom<LeadRow> for Lead {
 /// The upsert of a vendor's lead: a known external id updates the vendor's
 /// columns while the partner has not acted on it.
 pub(crate) const VENDOR_LEAD_UPSERT: &str = "ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
-    contact_name = excluded.contact_name, contact_email = excluded.contact_email, \
-    company_name = excluded.company_name, contact = excluded.contact, \
-    company = excluded.company, message = excluded.message, \
+    contact = excluded.contact, company = excluded.company, message = excluded.message, \
     respond_by = excluded.respond_by, updated_at = excluded.updated_at, \
     search_text = excluded.search_text \
     WHERE leads.source = 'vendor' AND leads.status = 'new'";
@@ -146,8 +146,8 @@ pub(crate) async fn write_leads(
     let rows: Vec<LeadRow> = on_tx!(*tx, c => {
         let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
-               source, status, contact_name, contact_email, company_name, contact, company, message, \
-               respond_by, shared_with_vendor_at, created_at, updated_at, search_text) ",
+               source, status, contact, company, message, respond_by, shared_with_vendor_at, \
+               created_at, updated_at, search_text) ",
         );
         insert.push_values(leads, |mut row, lead| {
             row.push_bind(lead.workspace_id.as_uuid())
@@ -158,9 +158,6 @@ pub(crate) async fn write_leads(
                 .push_bind(lead.external_id.as_ref().map(|e| e.as_str()))
                 .push_bind(lead.source.as_str())
                 .push_bind(lead.status.as_str())
-                .push_bind(lead.contact.name.as_str())
-                .push_bind(lead.contact.email.as_ref().map(|e| e.as_str()))
-                .push_bind(lead.company.as_ref().map(|c| c.name.as_str()))
                 .push_bind(Json(&lead.contact))
                 .push_bind(lead.company.as_ref().map(Json))
                 .push_bind(lead.message.as_ref().map(|m| m.as_str()))
@@ -181,6 +178,63 @@ pub(crate) async fn write_leads(
     let marks: Vec<(Uuid, DateTime<Utc>)> = rows.iter().map(|r| (r.id(), r.updated_at())).collect();
     mark_all_changed(tx, ws, CrmEntity::Lead, &marks).await?;
     Ok(rows)
+}
+
+/// Upserts a vendor's new or changed leads of workspace `ws` on SQLite, a
+/// chunk per statement, except those the partner already acted on (the
+/// upsert's `WHERE` skips them), and marks each written in the CRM outbox.
+/// Returns the external ids written.
+pub(crate) async fn upsert_vendor_leads_sqlite(
+    t: &mut sqlx::SqliteConnection,
+    ws: WorkspaceId,
+    leads: &[Lead],
+    at: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    let mut written: Vec<(Uuid, String)> = Vec::with_capacity(leads.len());
+    for chunk in leads.chunks(LEAD_CHUNK) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO leads (workspace_id, id, vendor_id, external_id, source, status, contact, \
+               company, message, respond_by, created_at, updated_at, search_text) ",
+        );
+        insert.push_values(chunk, |mut row, lead| {
+            row.push_bind(ws.as_uuid())
+                .push_bind(lead.id.as_uuid())
+                .push_bind(lead.vendor_id.map(|v| v.as_uuid()))
+                .push_bind(lead.external_id.as_ref().map(|e| e.as_str()))
+                .push_bind("vendor")
+                .push_bind("new")
+                .push_bind(Json(&lead.contact))
+                .push_bind(lead.company.as_ref().map(Json))
+                .push_bind(lead.message.as_ref().map(|m| m.as_str()))
+                .push_bind(lead.respond_by)
+                .push_bind(at)
+                .push_bind(at)
+                .push_bind(search_text(lead));
+        });
+        insert.push(format!(" {VENDOR_LEAD_UPSERT} RETURNING id, external_id"));
+        written.extend(
+            insert
+                .build_query_as::<(Uuid, String)>()
+                .fetch_all(&mut *t)
+                .await?,
+        );
+    }
+    for chunk in written.chunks(LOOKUP_CHUNK) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
+        );
+        insert.push_values(chunk, |mut row, (id, _)| {
+            row.push_bind(ws.as_uuid())
+                .push_bind("lead")
+                .push_bind(*id)
+                .push_bind(at);
+        });
+        insert.push(
+            " ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
+        );
+        insert.build().execute(&mut *t).await?;
+    }
+    Ok(written.into_iter().map(|w| w.1).collect())
 }
 
 /// Upserts a vendor's new or changed leads of workspace `ws` on
@@ -204,15 +258,6 @@ pub(crate) async fn upsert_vendor_leads_pg(
         .iter()
         .map(|l| l.external_id.as_ref().map(|e| e.as_str()))
         .collect();
-    let names: Vec<&str> = leads.iter().map(|l| l.contact.name.as_str()).collect();
-    let emails: Vec<Option<&str>> = leads
-        .iter()
-        .map(|l| l.contact.email.as_ref().map(|e| e.as_str()))
-        .collect();
-    let companies: Vec<Option<&str>> = leads
-        .iter()
-        .map(|l| l.company.as_ref().map(|c| c.name.as_str()))
-        .collect();
     let contacts: Vec<Json<&Contact>> = leads.iter().map(|l| Json(&l.contact)).collect();
     let company_docs: Vec<Option<Json<&Company>>> =
         leads.iter().map(|l| l.company.as_ref().map(Json)).collect();
@@ -224,13 +269,13 @@ pub(crate) async fn upsert_vendor_leads_pg(
     let search: Vec<String> = leads.iter().map(search_text).collect();
     let written: Vec<(Uuid, String)> = sqlx::query_as(&format!(
         "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
-           source, status, contact_name, contact_email, company_name, contact, company, message, \
-           respond_by, shared_with_vendor_at, created_at, updated_at, search_text) \
-         SELECT $1, u.id, $2, NULL, NULL, u.external_id, 'vendor', 'new', u.name, u.email, \
-           u.company_name, u.contact, u.company, u.message, u.respond_by, NULL, $3, $3, u.search \
-         FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[], \
-           $10::jsonb[], $11::text[], $12::timestamptz[], $13::text[]) \
-           AS u(id, external_id, name, email, company_name, contact, company, message, respond_by, search) \
+           source, status, contact, company, message, respond_by, shared_with_vendor_at, \
+           created_at, updated_at, search_text) \
+         SELECT $1, u.id, $2, NULL, NULL, u.external_id, 'vendor', 'new', u.contact, u.company, \
+           u.message, u.respond_by, NULL, $3, $3, u.search \
+         FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], \
+           $9::timestamptz[], $10::text[]) \
+           AS u(id, external_id, contact, company, message, respond_by, search) \
          {VENDOR_LEAD_UPSERT} RETURNING id, external_id"
     ))
     .bind(ws.as_uuid())
@@ -238,9 +283,6 @@ pub(crate) async fn upsert_vendor_leads_pg(
     .bind(at)
     .bind(&ids)
     .bind(&external)
-    .bind(&names)
-    .bind(&emails)
-    .bind(&companies)
     .bind(&contacts)
     .bind(&company_docs)
     .bind(&messages)

@@ -466,7 +466,13 @@ async fn another_tenants_scope_sees_zero_foreign_rows() {
     // Vendor one sees the lead it sent and the one shared by a deal, per workspace; never the private one.
     assert_eq!(count_in_scope(&server, ("", &v1), "leads", "true").await, 4);
     assert_eq!(
-        count_in_scope(&server, ("", &v1), "leads", "contact_name = 'Private Lead'").await,
+        count_in_scope(
+            &server,
+            ("", &v1),
+            "leads",
+            "contact->>'name' = 'Private Lead'"
+        )
+        .await,
         0
     );
     assert_eq!(
@@ -594,8 +600,8 @@ async fn writes_outside_the_scope_are_refused() {
     let new_id = uuid::Uuid::now_v7();
     let lead = |ws: &str, v: &str, source: &str| {
         format!(
-            "INSERT INTO leads (workspace_id, id, vendor_id, source, status, contact_name, search_text, contact, created_at, updated_at) \
-         VALUES ('{ws}', '{new_id}', '{v}', '{source}', 'new', 'Injected', 'injected', '{{}}', now(), now())"
+            "INSERT INTO leads (workspace_id, id, vendor_id, source, status, search_text, contact, created_at, updated_at) \
+         VALUES ('{ws}', '{new_id}', '{v}', '{source}', 'new', 'injected', '{{\"name\": \"Injected\"}}', now(), now())"
         )
     };
     let refused = |r: Result<u64, sqlx::Error>, what: &str| {
@@ -651,7 +657,7 @@ async fn writes_outside_the_scope_are_refused() {
         ),
         (
             vendor_1,
-            "UPDATE leads SET status = 'lost' WHERE contact_name = 'Private Lead'".to_owned(),
+            "UPDATE leads SET status = 'lost' WHERE contact->>'name' = 'Private Lead'".to_owned(),
         ),
         // Tiers are the vendor's to set, not the partner's.
         (
@@ -909,8 +915,8 @@ async fn owned_columns_and_keys_cannot_be_rewritten_by_the_other_side() {
         .await,
     );
     blocked("partner forges a vendor lead", as_scope(&server, partner_a, &format!(
-        "INSERT INTO leads (workspace_id, id, vendor_id, source, status, contact_name, search_text, contact, created_at, updated_at) \
-         VALUES ('{a}', '{}', '{v1}', 'vendor', 'new', 'Forged', 'forged', '{{}}', now(), now())", uuid::Uuid::now_v7())).await);
+        "INSERT INTO leads (workspace_id, id, vendor_id, source, status, search_text, contact, created_at, updated_at) \
+         VALUES ('{a}', '{}', '{v1}', 'vendor', 'new', 'forged', '{{\"name\": \"Forged\"}}', now(), now())", uuid::Uuid::now_v7())).await);
     blocked(
         "partner turns its lead into a vendor lead",
         as_scope(&server, partner_a, "UPDATE leads SET source = 'vendor'").await,

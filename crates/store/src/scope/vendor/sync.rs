@@ -432,7 +432,13 @@ impl VendorStore {
             Tx::Postgres(t) => t,
             Tx::Sqlite(..) => {
                 let known = self
-                    .known_hashes(tx, ws, conn, stream, page.records.iter().map(|r| r.0.as_str()))
+                    .known_hashes(
+                        tx,
+                        ws,
+                        conn,
+                        stream,
+                        page.records.iter().map(|r| r.0.as_str()),
+                    )
                     .await?;
                 return Ok(sort_out_changed(&page.records, &known));
             }
@@ -440,10 +446,14 @@ impl VendorStore {
         let keys: Vec<&str> = page.records.iter().map(|r| r.0.as_str()).collect();
         let hashes: Vec<&[u8]> = page.records.iter().map(|r| r.1.as_slice()).collect();
         let rows: Vec<(i64, bool)> = sqlx::query_as(
-            "SELECT k.i, s.key IS NOT NULL \
+            // One lookup by the primary key per record (a lateral join):
+            // the plan stays the same however big the table has grown and
+            // whatever its statistics say.
+            "SELECT k.i, s.content_hash IS NOT NULL \
              FROM unnest($4::text[], $5::bytea[]) WITH ORDINALITY AS k(key, hash, i) \
-             LEFT JOIN source_records s ON s.workspace_id = $1 AND s.connection_id = $2 \
-               AND s.stream = $3 AND s.key = k.key \
+             LEFT JOIN LATERAL (SELECT r.content_hash FROM source_records r \
+               WHERE r.workspace_id = $1 AND r.connection_id = $2 AND r.stream = $3 AND r.key = k.key \
+               LIMIT 1) s ON true \
              WHERE s.content_hash IS DISTINCT FROM k.hash",
         )
         .bind(ws.as_uuid())
@@ -456,13 +466,18 @@ impl VendorStore {
         let mut is_changed = vec![None; page.records.len()];
         for (i, before) in rows {
             // Ordinality counts from 1.
-            if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| is_changed.get_mut(i)) {
+            if let Some(slot) = usize::try_from(i - 1)
+                .ok()
+                .and_then(|i| is_changed.get_mut(i))
+            {
                 *slot = Some(before);
             }
         }
         let mut changed = Vec::with_capacity(is_changed.iter().flatten().count());
         let mut unchanged = Vec::new();
-        for (index, ((key, hash, record), before)) in page.records.iter().zip(is_changed).enumerate() {
+        for (index, ((key, hash, record), before)) in
+            page.records.iter().zip(is_changed).enumerate()
+        {
             match before {
                 Some(before) => changed.push(Changed {
                     index,
@@ -526,19 +541,13 @@ impl VendorStore {
             .iter()
             .map(|(_, new)| vendor_lead(ws, self.vendor_id(), new, at))
             .collect();
-        if let Tx::Postgres(t) = tx {
-            return self.pull_leads_pg(t, ws, fresh, at).await;
+        match tx {
+            Tx::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at).await,
+            Tx::Sqlite(t, _) => Ok(upsert_vendor_leads_sqlite(t, ws, &fresh, at)
+                .await?
+                .into_iter()
+                .collect()),
         }
-        let mut done = std::collections::HashSet::with_capacity(leads.len());
-        for chunk in fresh.chunks(LEAD_CHUNK) {
-            for row in write_leads(tx, chunk, VENDOR_LEAD_UPSERT).await? {
-                let lead = Lead::try_from(row)?;
-                if let Some(external_id) = lead.external_id {
-                    done.insert(external_id.as_str().to_owned());
-                }
-            }
-        }
-        Ok(done)
     }
 
     /// The page's leads in one upsert. PostgreSQL refuses the whole
@@ -552,7 +561,9 @@ impl VendorStore {
         mut fresh: Vec<Lead>,
         at: DateTime<Utc>,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
-        sqlx::query("SAVEPOINT pull_leads").execute(&mut **t).await?;
+        sqlx::query("SAVEPOINT pull_leads")
+            .execute(&mut **t)
+            .await?;
         let written = match upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at).await {
             Err(StoreError::Database(sqlx::Error::Database(e)))
                 if e.code().as_deref() == Some("42501") =>
