@@ -97,3 +97,17 @@ DROP INDEX leads_vendor_status;
 CREATE INDEX leads_vendor_new ON leads (workspace_id, vendor_id) WHERE status = 'new';
 ALTER TABLE leads DROP CONSTRAINT leads_workspace_id_vendor_id_external_id_key;
 CREATE UNIQUE INDEX leads_external ON leads (workspace_id, external_id, vendor_id);
+
+-- 5. A pulled lead's content hash is kept on the lead itself: change
+--    detection looks the lead up by its source key, which tells at once
+--    whether the partner has acted on it, and a lead costs no
+--    `source_records` row (leads are never deleted by a pass, which is
+--    what the other streams' records are kept for). NULL when the lead
+--    was last written by other means (the vendor API): the next sync
+--    writes it again.
+ALTER TABLE leads ADD COLUMN source_hash bytea;
+DELETE FROM source_records WHERE stream = 'leads';
+DROP TRIGGER guard ON leads;
+CREATE TRIGGER guard BEFORE UPDATE ON leads
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_update('search_text', 'contact', 'company',
+        'message', 'respond_by', 'updated_at', 'source_hash');

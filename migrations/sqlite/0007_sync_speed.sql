@@ -21,3 +21,8 @@ ALTER TABLE leads DROP COLUMN company_name;
 -- vendor and status: a partial index holds just those.
 DROP INDEX leads_vendor_status;
 CREATE INDEX leads_vendor_new ON leads (workspace_id, vendor_id) WHERE status = 'new';
+
+-- A pulled lead's content hash is kept on the lead itself (see the
+-- PostgreSQL schema): leads cost no `source_records` row.
+ALTER TABLE leads ADD COLUMN source_hash BLOB;
+DELETE FROM source_records WHERE stream = 'leads';

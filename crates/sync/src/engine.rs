@@ -841,7 +841,12 @@ impl Pass {
                 self.max = Some(value.clone());
             }
             let key = r.record.key();
-            if self.mode == SyncMode::FullRefresh && self.clean {
+            // Leads and the tier are never deleted by a pass: their keys
+            // need not be kept.
+            if self.mode == SyncMode::FullRefresh
+                && self.clean
+                && !matches!(stream, Stream::Leads | Stream::Tier)
+            {
                 self.seen.insert(key.clone());
             }
             if by_key.insert(key.clone(), &r.record).is_none() {

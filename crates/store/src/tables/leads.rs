@@ -77,7 +77,7 @@ impl TryFrom<LeadRow> for Lead {
 pub(crate) const VENDOR_LEAD_UPSERT: &str = "ON CONFLICT (workspace_id, vendor_id, external_id) DO UPDATE SET \
     contact = excluded.contact, company = excluded.company, message = excluded.message, \
     respond_by = excluded.respond_by, updated_at = excluded.updated_at, \
-    search_text = excluded.search_text \
+    search_text = excluded.search_text, source_hash = excluded.source_hash \
     WHERE leads.source = 'vendor' AND leads.status = 'new'";
 
 /// `s` for a `LIKE ... ESCAPE '\'` pattern: its `%`, `_` and `\` match
@@ -187,16 +187,16 @@ pub(crate) async fn write_leads(
 pub(crate) async fn upsert_vendor_leads_sqlite(
     t: &mut sqlx::SqliteConnection,
     ws: WorkspaceId,
-    leads: &[Lead],
+    leads: &[(Lead, &[u8])],
     at: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let mut written: Vec<(Uuid, String)> = Vec::with_capacity(leads.len());
     for chunk in leads.chunks(LEAD_CHUNK) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO leads (workspace_id, id, vendor_id, external_id, source, status, contact, \
-               company, message, respond_by, created_at, updated_at, search_text) ",
+               company, message, respond_by, created_at, updated_at, search_text, source_hash) ",
         );
-        insert.push_values(chunk, |mut row, lead| {
+        insert.push_values(chunk, |mut row, (lead, hash)| {
             row.push_bind(ws.as_uuid())
                 .push_bind(lead.id.as_uuid())
                 .push_bind(lead.vendor_id.map(|v| v.as_uuid()))
@@ -209,7 +209,8 @@ pub(crate) async fn upsert_vendor_leads_sqlite(
                 .push_bind(lead.respond_by)
                 .push_bind(at)
                 .push_bind(at)
-                .push_bind(search_text(lead));
+                .push_bind(search_text(lead))
+                .push_bind(*hash);
         });
         insert.push(format!(" {VENDOR_LEAD_UPSERT} RETURNING id, external_id"));
         written.extend(
@@ -247,12 +248,14 @@ pub(crate) async fn upsert_vendor_leads_pg(
     t: &mut sqlx::PgConnection,
     ws: WorkspaceId,
     vendor: VendorId,
-    leads: &[Lead],
+    pulled: &[(Lead, &[u8])],
     at: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
-    if leads.is_empty() {
+    if pulled.is_empty() {
         return Ok(Vec::new());
     }
+    let hashes: Vec<&[u8]> = pulled.iter().map(|p| p.1).collect();
+    let leads: Vec<&Lead> = pulled.iter().map(|p| &p.0).collect();
     let ids: Vec<Uuid> = leads.iter().map(|l| l.id.as_uuid()).collect();
     let external: Vec<Option<&str>> = leads
         .iter()
@@ -266,16 +269,16 @@ pub(crate) async fn upsert_vendor_leads_pg(
         .map(|l| l.message.as_ref().map(|m| m.as_str()))
         .collect();
     let respond_by: Vec<Option<DateTime<Utc>>> = leads.iter().map(|l| l.respond_by).collect();
-    let search: Vec<String> = leads.iter().map(search_text).collect();
+    let search: Vec<String> = leads.iter().map(|l| search_text(l)).collect();
     let written: Vec<(Uuid, String)> = sqlx::query_as(&format!(
         "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
            source, status, contact, company, message, respond_by, shared_with_vendor_at, \
-           created_at, updated_at, search_text) \
+           created_at, updated_at, search_text, source_hash) \
          SELECT $1, u.id, $2, NULL, NULL, u.external_id, 'vendor', 'new', u.contact, u.company, \
-           u.message, u.respond_by, NULL, $3, $3, u.search \
+           u.message, u.respond_by, NULL, $3, $3, u.search, u.hash \
          FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], \
-           $9::timestamptz[], $10::text[]) \
-           AS u(id, external_id, contact, company, message, respond_by, search) \
+           $9::timestamptz[], $10::text[], $11::bytea[]) \
+           AS u(id, external_id, contact, company, message, respond_by, search, hash) \
          {VENDOR_LEAD_UPSERT} RETURNING id, external_id"
     ))
     .bind(ws.as_uuid())
@@ -288,6 +291,7 @@ pub(crate) async fn upsert_vendor_leads_pg(
     .bind(&messages)
     .bind(&respond_by)
     .bind(&search)
+    .bind(&hashes)
     .fetch_all(&mut *t)
     .await?;
     // The CRM sinks hear of every lead written, in the same transaction.

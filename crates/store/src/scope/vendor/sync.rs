@@ -139,8 +139,11 @@ impl VendorStore {
                 counts.created += 1;
             }
         }
-        self.remember_records(&mut tx, ws, conn, page, &written)
-            .await?;
+        // A lead keeps its own hash (written with it).
+        if page.stream != Stream::Leads {
+            self.remember_records(&mut tx, ws, conn, page, &written)
+                .await?;
+        }
         counts.unchanged = unchanged.len() as u64;
         self.save_position(&mut tx, ws, conn, page, at).await?;
         tx.commit().await?;
@@ -156,10 +159,10 @@ impl VendorStore {
         changed: &[Changed<'r>],
         unchanged: &mut Vec<&'r str>,
     ) -> Result<Vec<Written<'r>>, StoreError> {
-        let leads: Vec<(&str, &NewVendorLead)> = changed
+        let leads: Vec<(&NewVendorLead, &[u8])> = changed
             .iter()
             .filter_map(|c| match c.record {
-                Record::Lead(new) => Some((c.key, new)),
+                Record::Lead(new) => Some((new, c.hash)),
                 _ => None,
             })
             .collect();
@@ -428,47 +431,64 @@ impl VendorStore {
         page: &'r PageWrite<'r>,
     ) -> Result<(Vec<Changed<'r>>, Vec<&'r str>), StoreError> {
         let stream = page.stream.as_str();
+        let leads = page.stream == Stream::Leads;
         let t = match tx {
             Tx::Postgres(t) => t,
             Tx::Sqlite(..) => {
-                let known = self
-                    .known_hashes(
-                        tx,
-                        ws,
-                        conn,
-                        stream,
-                        page.records.iter().map(|r| r.0.as_str()),
-                    )
-                    .await?;
+                let keys = page.records.iter().map(|r| r.0.as_str());
+                let known = if leads {
+                    self.known_lead_hashes(tx, ws, keys).await?
+                } else {
+                    self.known_hashes(tx, ws, conn, stream, keys).await?
+                };
                 return Ok(sort_out_changed(&page.records, &known));
             }
         };
         let keys: Vec<&str> = page.records.iter().map(|r| r.0.as_str()).collect();
         let hashes: Vec<&[u8]> = page.records.iter().map(|r| r.1.as_slice()).collect();
-        let rows: Vec<(i64, bool)> = sqlx::query_as(
-            // One lookup by the primary key per record (a lateral join):
-            // the plan stays the same however big the table has grown and
-            // whatever its statistics say.
-            "SELECT k.i, s.content_hash IS NOT NULL \
-             FROM unnest($4::text[], $5::bytea[]) WITH ORDINALITY AS k(key, hash, i) \
-             LEFT JOIN LATERAL (SELECT r.content_hash FROM source_records r \
-               WHERE r.workspace_id = $1 AND r.connection_id = $2 AND r.stream = $3 AND r.key = k.key \
-               LIMIT 1) s ON true \
-             WHERE s.content_hash IS DISTINCT FROM k.hash",
-        )
-        .bind(ws.as_uuid())
-        .bind(conn.as_uuid())
-        .bind(stream)
-        .bind(&keys)
-        .bind(&hashes)
-        .fetch_all(&mut **t)
-        .await?;
+        // One lookup by a unique key per record (a lateral join): the plan
+        // stays the same however big the table has grown and whatever its
+        // statistics say. Each row: the record's place, whether the source
+        // gave it before, and whether the vendor may write it (a lead the
+        // partner has acted on is not the vendor's to change: unchanged).
+        let rows: Vec<(i64, bool, bool)> = if leads {
+            sqlx::query_as(
+                "SELECT k.i, l.id IS NOT NULL, COALESCE(l.source = 'vendor' AND l.status = 'new', true) \
+                 FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS k(key, hash, i) \
+                 LEFT JOIN LATERAL (SELECT r.id, r.source, r.status, r.source_hash FROM leads r \
+                   WHERE r.workspace_id = $1 AND r.external_id = k.key AND r.vendor_id = $2 LIMIT 1) l ON true \
+                 WHERE l.source_hash IS DISTINCT FROM k.hash",
+            )
+            .bind(ws.as_uuid())
+            .bind(self.v())
+            .bind(&keys)
+            .bind(&hashes)
+            .fetch_all(&mut **t)
+            .await?
+        } else {
+            sqlx::query_as(
+                "SELECT k.i, s.content_hash IS NOT NULL, true \
+                 FROM unnest($4::text[], $5::bytea[]) WITH ORDINALITY AS k(key, hash, i) \
+                 LEFT JOIN LATERAL (SELECT r.content_hash FROM source_records r \
+                   WHERE r.workspace_id = $1 AND r.connection_id = $2 AND r.stream = $3 AND r.key = k.key \
+                   LIMIT 1) s ON true \
+                 WHERE s.content_hash IS DISTINCT FROM k.hash",
+            )
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(stream)
+            .bind(&keys)
+            .bind(&hashes)
+            .fetch_all(&mut **t)
+            .await?
+        };
         let mut is_changed = vec![None; page.records.len()];
-        for (i, before) in rows {
+        for (i, before, writable) in rows {
             // Ordinality counts from 1.
             if let Some(slot) = usize::try_from(i - 1)
                 .ok()
                 .and_then(|i| is_changed.get_mut(i))
+                && writable
             {
                 *slot = Some(before);
             }
@@ -490,6 +510,38 @@ impl VendorStore {
             }
         }
         Ok((changed, unchanged))
+    }
+
+    /// The content hashes of the vendor's leads with source keys `keys`
+    /// (SQLite; a lead written otherwise has none). A lead the partner has
+    /// acted on is left alone by the upsert, which counts it unchanged.
+    async fn known_lead_hashes<'k>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        keys: impl Iterator<Item = &'k str>,
+    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let keys: Vec<&str> = keys.collect();
+        let mut known = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<(String, Option<Vec<u8>>)> = on_tx!(*tx, c => {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT external_id, source_hash FROM leads WHERE workspace_id = ",
+                );
+                q.push_bind(ws.as_uuid())
+                    .push(" AND vendor_id = ")
+                    .push_bind(self.v())
+                    .push(" AND external_id IN (");
+                let mut list = q.separated(", ");
+                for key in chunk {
+                    list.push_bind(*key);
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(&mut *c).await?
+            });
+            known.extend(rows.into_iter().map(|(key, hash)| (key, hash.unwrap_or_default())));
+        }
+        Ok(known)
     }
 
     /// The stored content hashes of `keys` (SQLite, where reading them back
@@ -527,19 +579,19 @@ impl VendorStore {
         Ok(known)
     }
 
-    /// Writes pulled leads, except those the partner already acted on;
-    /// returns the keys written. On PostgreSQL the page is one statement;
-    /// on SQLite a chunk per statement.
+    /// Writes pulled leads with their content hashes, except those the
+    /// partner already acted on; returns the keys written. On PostgreSQL
+    /// the page is one statement; on SQLite a chunk per statement.
     async fn pull_leads(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
-        leads: &[(&str, &NewVendorLead)],
+        leads: &[(&NewVendorLead, &[u8])],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         let at = now();
-        let fresh: Vec<Lead> = leads
+        let fresh: Vec<(Lead, &[u8])> = leads
             .iter()
-            .map(|(_, new)| vendor_lead(ws, self.vendor_id(), new, at))
+            .map(|(new, hash)| (vendor_lead(ws, self.vendor_id(), new, at), *hash))
             .collect();
         match tx {
             Tx::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at).await,
@@ -558,7 +610,7 @@ impl VendorStore {
         &self,
         t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         ws: WorkspaceId,
-        mut fresh: Vec<Lead>,
+        mut fresh: Vec<(Lead, &[u8])>,
         at: DateTime<Utc>,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         sqlx::query("SAVEPOINT pull_leads")
@@ -573,7 +625,7 @@ impl VendorStore {
                     .await?;
                 let keys: Vec<&str> = fresh
                     .iter()
-                    .filter_map(|l| l.external_id.as_ref().map(|e| e.as_str()))
+                    .filter_map(|(l, _)| l.external_id.as_ref().map(|e| e.as_str()))
                     .collect();
                 let acted: std::collections::HashSet<String> = sqlx::query_scalar(
                     "SELECT external_id FROM leads WHERE workspace_id = $1 AND vendor_id = $2 \
@@ -586,7 +638,7 @@ impl VendorStore {
                 .await?
                 .into_iter()
                 .collect();
-                fresh.retain(|l| {
+                fresh.retain(|(l, _)| {
                     l.external_id
                         .as_ref()
                         .is_none_or(|e| !acted.contains(e.as_str()))
