@@ -111,3 +111,19 @@ DROP TRIGGER guard ON leads;
 CREATE TRIGGER guard BEFORE UPDATE ON leads
     FOR EACH ROW EXECUTE FUNCTION onepane_guard_update('search_text', 'contact', 'company',
         'message', 'respond_by', 'updated_at', 'source_hash');
+
+-- 6. Outbox marks only where a CRM sink will take them. A workspace says
+--    whether it has a CRM sink; a source's page marks its leads in the
+--    outbox only then (the marks were taken off again, unpushed, by the
+--    next push run otherwise). A sink being added and a page being written
+--    at once are ordered by an advisory lock on the workspace: the page
+--    holds it shared, the new sink exclusively, so either the page sees
+--    the sink and marks its leads, or the sink's first pushes (every lead
+--    of the workspace) include the page's.
+ALTER TABLE workspaces ADD COLUMN has_crm_sink boolean NOT NULL DEFAULT false;
+ALTER TABLE workspaces NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE connections NO FORCE ROW LEVEL SECURITY;
+UPDATE workspaces w SET has_crm_sink = true
+    WHERE EXISTS (SELECT 1 FROM connections c WHERE c.workspace_id = w.id AND c.purpose = 'crm-sink');
+ALTER TABLE workspaces FORCE ROW LEVEL SECURITY;
+ALTER TABLE connections FORCE ROW LEVEL SECURITY;

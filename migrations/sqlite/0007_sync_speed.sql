@@ -26,3 +26,9 @@ CREATE INDEX leads_vendor_new ON leads (workspace_id, vendor_id) WHERE status = 
 -- PostgreSQL schema): leads cost no `source_records` row.
 ALTER TABLE leads ADD COLUMN source_hash BLOB;
 DELETE FROM source_records WHERE stream = 'leads';
+
+-- Outbox marks only where a CRM sink will take them (see the PostgreSQL
+-- schema; SQLite has one writer at a time, so needs no lock).
+ALTER TABLE workspaces ADD COLUMN has_crm_sink INTEGER NOT NULL DEFAULT 0;
+UPDATE workspaces SET has_crm_sink = 1
+    WHERE EXISTS (SELECT 1 FROM connections c WHERE c.workspace_id = workspaces.id AND c.purpose = 'crm-sink');

@@ -439,6 +439,9 @@ async fn engine_phases(
         check(&engine.run(&leads, None, &()).await.unwrap(), n as u64, 0)
     })
     .await;
+    if page == PAGES[0] {
+        print_relations(&db).await;
+    }
     let again = format!("Onepane, leads, nothing changed, pages of {page}");
     measure(rows, backend, &again, Some(&db), async {
         check(&engine.run(&leads, None, &()).await.unwrap(), 0, n as u64)
@@ -474,6 +477,28 @@ async fn engine_phases(
         )
     })
     .await;
+}
+
+/// Where the disk went (PostgreSQL): the largest tables and indexes.
+async fn print_relations(db: &TestDb) {
+    let Some(url) = db.postgres_superuser_url() else {
+        return;
+    };
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT relname::text, pg_relation_size(oid) FROM pg_class \
+         WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'i') \
+         ORDER BY 2 DESC LIMIT 12",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let shown: Vec<String> = rows
+        .iter()
+        .map(|(name, bytes)| format!("{name} {:.1}", *bytes as f64 / 1024.0 / 1024.0))
+        .collect();
+    println!("    largest relations (MiB): {}", shown.join(", "));
 }
 
 /// Whether dlt can be run, or why not.

@@ -182,13 +182,15 @@ pub(crate) async fn write_leads(
 
 /// Upserts a vendor's new or changed leads of workspace `ws` on SQLite, a
 /// chunk per statement, except those the partner already acted on (the
-/// upsert's `WHERE` skips them), and marks each written in the CRM outbox.
+/// upsert's `WHERE` skips them), and, given `mark`, marks each written in
+/// the CRM outbox.
 /// Returns the external ids written.
 pub(crate) async fn upsert_vendor_leads_sqlite(
     t: &mut sqlx::SqliteConnection,
     ws: WorkspaceId,
     leads: &[(Lead, &[u8])],
     at: DateTime<Utc>,
+    mark: bool,
 ) -> Result<Vec<String>, StoreError> {
     let mut written: Vec<(Uuid, String)> = Vec::with_capacity(leads.len());
     for chunk in leads.chunks(LEAD_CHUNK) {
@@ -220,7 +222,8 @@ pub(crate) async fn upsert_vendor_leads_sqlite(
                 .await?,
         );
     }
-    for chunk in written.chunks(LOOKUP_CHUNK) {
+    let marked = if mark { written.as_slice() } else { &[] };
+    for chunk in marked.chunks(LOOKUP_CHUNK) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
         );
@@ -240,8 +243,8 @@ pub(crate) async fn upsert_vendor_leads_sqlite(
 
 /// Upserts a vendor's new or changed leads of workspace `ws` on
 /// PostgreSQL in one statement (their columns bound as arrays, so one plan
-/// whatever the count), and marks each written in the CRM outbox, in one
-/// more. A lead the partner already acted on is not updated: the vendor's
+/// whatever the count), and, given `mark`, marks each written in the CRM
+/// outbox, in one more. A lead the partner already acted on is not updated: the vendor's
 /// update policy refuses the statement (the caller leaves such leads out).
 /// Returns the external ids written.
 pub(crate) async fn upsert_vendor_leads_pg(
@@ -250,6 +253,7 @@ pub(crate) async fn upsert_vendor_leads_pg(
     vendor: VendorId,
     pulled: &[(Lead, &[u8])],
     at: DateTime<Utc>,
+    mark: bool,
 ) -> Result<Vec<String>, StoreError> {
     if pulled.is_empty() {
         return Ok(Vec::new());
@@ -294,6 +298,9 @@ pub(crate) async fn upsert_vendor_leads_pg(
     .bind(&hashes)
     .fetch_all(&mut *t)
     .await?;
+    if !mark {
+        return Ok(written.into_iter().map(|w| w.1).collect());
+    }
     // The CRM sinks hear of every lead written, in the same transaction.
     let marked: Vec<Uuid> = written.iter().map(|w| w.0).collect();
     sqlx::query(

@@ -90,6 +90,46 @@ pub(crate) async fn mark_changed(
     Ok(())
 }
 
+/// The advisory lock that orders a new CRM sink against source pages of
+/// the same workspace (PostgreSQL; SQLite has one writer at a time): a
+/// page holds it `shared` while it decides whether to mark its leads, a new
+/// sink exclusively while it says the workspace has one and seeds its
+/// pushes. Held to the end of the transaction.
+pub(crate) async fn lock_crm_sinks(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    shared: bool,
+) -> Result<(), StoreError> {
+    if let Tx::Postgres(t) = tx {
+        // The first key names what is locked (the CRM sinks, "cs"); the
+        // second the workspace.
+        let sql = if shared {
+            "SELECT pg_advisory_xact_lock_shared(25459, hashtext($1::text))"
+        } else {
+            "SELECT pg_advisory_xact_lock(25459, hashtext($1::text))"
+        };
+        sqlx::query(sql)
+            .bind(ws.as_uuid())
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether workspace `ws` has a CRM sink, so that what is written there
+/// must be marked in the outbox; a source's page asks, under
+/// [`lock_crm_sinks`] held shared.
+pub(crate) async fn has_crm_sink(tx: &mut Tx, ws: WorkspaceId) -> Result<bool, StoreError> {
+    let found: Option<bool> = on_tx!(*tx, c => {
+        sqlx::query_scalar("SELECT has_crm_sink FROM workspaces WHERE id = $1")
+            .bind(ws.as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    // A workspace the scope cannot read is marked, as before.
+    Ok(found.unwrap_or(true))
+}
+
 /// Seeds a new CRM sink with every lead and deal registration of its
 /// workspace.
 pub(crate) async fn seed_pushes(
@@ -97,6 +137,13 @@ pub(crate) async fn seed_pushes(
     ws: WorkspaceId,
     conn: ConnectionId,
 ) -> Result<(), StoreError> {
+    lock_crm_sinks(tx, ws, false).await?;
+    on_tx!(*tx, c => {
+        sqlx::query("UPDATE workspaces SET has_crm_sink = true WHERE id = $1 AND NOT has_crm_sink")
+            .bind(ws.as_uuid())
+            .execute(&mut *c)
+            .await?;
+    });
     let at = now();
     for (entity, table) in [("lead", "leads"), ("deal", "deal_registrations")] {
         on_tx!(*tx, c => {

@@ -53,6 +53,12 @@ async fn every_lead_is_pushed_once_and_again_when_it_changes(db: TestDb) {
     let (ws, _, fake, source) = fake_source(store, VendorData::generate(7, 0, 0, 0), 5).await;
     let engine = engine(store);
     engine.run(&source, None, &()).await.unwrap();
+    // Without a CRM sink nothing waits in the outbox for one.
+    let outbox = "SELECT CAST(COUNT(*) AS TEXT) FROM crm_outbox WHERE workspace_id = $1";
+    assert_eq!(
+        sql_text(&db, outbox, &[ws.as_uuid()]).await.as_deref(),
+        Some("0")
+    );
     let receiver = Receiver::start(SECRET).await;
     let sink = webhook_sink(store, ws, &receiver.url, None).await;
     // Two more arrive after it was created, before it first runs.
@@ -62,6 +68,11 @@ async fn every_lead_is_pushed_once_and_again_when_it_changes(db: TestDb) {
         s.data.put_lead(8, 3_001);
     }
     engine.run(&source, None, &()).await.unwrap();
+    // With one, the two new leads are marked for it (the seven were seeded).
+    assert_eq!(
+        sql_text(&db, outbox, &[ws.as_uuid()]).await.as_deref(),
+        Some("2")
+    );
     let all = leads(store, ws).await;
     assert_eq!(all.len(), 9);
 

@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::codec::DbDecimal;
 use crate::tables::LOOKUP_CHUNK;
 use crate::tables::leads::*;
+use crate::tables::outbox::{has_crm_sink, lock_crm_sinks};
 use crate::tables::sources::*;
 use crate::tx::{Access, Tx, on_tx};
 use crate::{StoreError, now};
@@ -539,7 +540,10 @@ impl VendorStore {
                 q.push(")");
                 q.build_query_as().fetch_all(&mut *c).await?
             });
-            known.extend(rows.into_iter().map(|(key, hash)| (key, hash.unwrap_or_default())));
+            known.extend(
+                rows.into_iter()
+                    .map(|(key, hash)| (key, hash.unwrap_or_default())),
+            );
         }
         Ok(known)
     }
@@ -580,7 +584,8 @@ impl VendorStore {
     }
 
     /// Writes pulled leads with their content hashes, except those the
-    /// partner already acted on; returns the keys written. On PostgreSQL
+    /// partner already acted on, marking them in the outbox when the
+    /// workspace has a CRM sink; returns the keys written. On PostgreSQL
     /// the page is one statement; on SQLite a chunk per statement.
     async fn pull_leads(
         &self,
@@ -588,14 +593,19 @@ impl VendorStore {
         ws: WorkspaceId,
         leads: &[(&NewVendorLead, &[u8])],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if leads.is_empty() {
+            return Ok(Default::default());
+        }
         let at = now();
         let fresh: Vec<(Lead, &[u8])> = leads
             .iter()
             .map(|(new, hash)| (vendor_lead(ws, self.vendor_id(), new, at), *hash))
             .collect();
+        lock_crm_sinks(tx, ws, true).await?;
+        let mark = has_crm_sink(tx, ws).await?;
         match tx {
-            Tx::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at).await,
-            Tx::Sqlite(t, _) => Ok(upsert_vendor_leads_sqlite(t, ws, &fresh, at)
+            Tx::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at, mark).await,
+            Tx::Sqlite(t, _) => Ok(upsert_vendor_leads_sqlite(t, ws, &fresh, at, mark)
                 .await?
                 .into_iter()
                 .collect()),
@@ -612,11 +622,13 @@ impl VendorStore {
         ws: WorkspaceId,
         mut fresh: Vec<(Lead, &[u8])>,
         at: DateTime<Utc>,
+        mark: bool,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         sqlx::query("SAVEPOINT pull_leads")
             .execute(&mut **t)
             .await?;
-        let written = match upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at).await {
+        let written = match upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at, mark).await
+        {
             Err(StoreError::Database(sqlx::Error::Database(e)))
                 if e.code().as_deref() == Some("42501") =>
             {
@@ -643,7 +655,7 @@ impl VendorStore {
                         .as_ref()
                         .is_none_or(|e| !acted.contains(e.as_str()))
                 });
-                upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at).await?
+                upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at, mark).await?
             }
             Err(e) => return Err(e),
             Ok(written) => written,
