@@ -43,7 +43,7 @@ use onepane_connector::{AddressPolicy, ClientConfig};
 use onepane_domain::workspace::NewConnection;
 use onepane_domain::{LeadId, Tier, VendorId, WorkspaceId};
 use onepane_store::testing::TestDb;
-use onepane_store::testing::tenants::{linked, vendor_source};
+use onepane_store::testing::tenants::{link, linked, vendor_source, workspace};
 use onepane_store::{DatabaseUrl, Store, SyncRun};
 use onepane_sync::{Engine, EngineConfig, Vault};
 use serde_json::{Value, json};
@@ -140,6 +140,9 @@ fn database_cpu(backend: &str) -> f64 {
 
 // ---- the fake vendor ------------------------------------------------------------
 
+/// When every lead of the fake was last updated.
+const LEADS_UPDATED_AT: &str = "2026-11-30T12:00:00Z";
+
 /// A lead of ten fields.
 fn lead(i: usize) -> Value {
     json!({"id": format!("L-{i:07}"), "name": format!("Person {i}"),
@@ -147,7 +150,7 @@ fn lead(i: usize) -> Value {
            "title": "Head of IT", "company": format!("Customer {i} Oy"),
            "domain": format!("customer{i}.example"), "country": "FI",
            "message": format!("Interested in {} seats", 10 + i % 90),
-           "updated_at": "2026-11-30T12:00:00Z"})
+           "updated_at": LEADS_UPDATED_AT})
 }
 
 fn cents(i: usize) -> usize {
@@ -179,6 +182,16 @@ async fn fake_vendor(n: usize) -> String {
                     |_| json!({"code": "PL-0", "name": "2026 list", "currency": "EUR"}),
                 ),
             };
+            // Every lead was last updated at LEADS_UPDATED_AT: asked for
+            // what changed since then, the vendor has nothing.
+            let total = if q
+                .get("updated_since")
+                .is_some_and(|s| s.as_str() >= LEADS_UPDATED_AT)
+            {
+                0
+            } else {
+                total
+            };
             let start = page * limit;
             let end = (start + limit).min(total);
             let data: Vec<Value> = (start..end).map(make).collect();
@@ -194,11 +207,16 @@ async fn fake_vendor(n: usize) -> String {
 
 /// The manifest of the fake, which states a rate it can serve (a real
 /// vendor states its own; without one the engine's polite default holds).
-fn manifest(base: &str, page: usize, streams: &[&str]) -> Value {
+fn manifest(base: &str, page: usize, streams: &[&str], incremental: bool) -> Value {
     let stream = |path: &str, map: Value| {
-        json!({"path": path, "params": {"limit": page}, "records": "/data", "total": "/total",
+        let mut s = json!({"path": path, "params": {"limit": page}, "records": "/data", "total": "/total",
                "pagination": {"type": "cursor", "cursor": "/next_cursor", "param": "cursor"},
-               "map": map})
+               "map": map});
+        if incremental && path == "/leads" {
+            s["incremental"] =
+                json!({"cursor_field": "/updated_at", "since_param": "updated_since"});
+        }
+        s
     };
     let all = json!({
         "leads": stream("/leads", json!({"external_id": "/id",
@@ -410,11 +428,12 @@ async fn connect(
     base: &str,
     page: usize,
     streams: &[&str],
+    incremental: bool,
 ) -> onepane_domain::workspace::Connection {
     store
         .partner(ws)
         .create_connection(&NewConnection {
-            settings: json!({"manifest": manifest(base, page, streams)}),
+            settings: json!({"manifest": manifest(base, page, streams, incremental)}),
             ..vendor_source(vendor, &streams.join(" "))
         })
         .await
@@ -433,7 +452,7 @@ async fn engine_phases(
     let store = &db.store;
     let (ws, vendor) = tenants(store).await;
     let engine = engine(store);
-    let leads = connect(store, ws, vendor, base, page, &["leads"]).await;
+    let leads = connect(store, ws, vendor, base, page, &["leads"], false).await;
     let first = format!("Onepane, leads, first sync, pages of {page}");
     measure(rows, backend, &first, Some(&db), async {
         check(&engine.run(&leads, None, &()).await.unwrap(), n as u64, 0)
@@ -447,6 +466,27 @@ async fn engine_phases(
         check(&engine.run(&leads, None, &()).await.unwrap(), 0, n as u64)
     })
     .await;
+    // The same leads as an incremental stream, into a workspace of their
+    // own: after the first pass the vendor is asked only for what changed.
+    let other = workspace(store, "Reseller Two Oy").await;
+    link(store, other, vendor, Tier::Gold).await;
+    let incremental = connect(store, other, vendor, base, page, &["leads"], true).await;
+    let phase = format!("Onepane, leads, incremental, first sync, pages of {page}");
+    measure(rows, backend, &phase, None, async {
+        check(
+            &engine.run(&incremental, None, &()).await.unwrap(),
+            n as u64,
+            0,
+        )
+    })
+    .await;
+    let phase = format!("Onepane, leads, incremental, nothing changed, pages of {page}");
+    measure(rows, backend, &phase, None, async {
+        let run = engine.run(&incremental, None, &()).await.unwrap();
+        check(&run, 0, 0);
+        n as u64
+    })
+    .await;
     if page != PAGES[0] {
         return;
     }
@@ -457,6 +497,7 @@ async fn engine_phases(
         base,
         page,
         &["price_lists", "price_items"],
+        false,
     )
     .await;
     let phase = format!("Onepane, price items, first sync, pages of {page}");
