@@ -266,6 +266,12 @@ impl Sink for HubSpotSink {
         BATCH_SIZE
     }
 
+    /// HubSpot's lowest burst limit: 100 requests per 10 seconds for a
+    /// private app (higher tiers allow more; a 429 is waited out anyway).
+    fn rate_limit(&self) -> Option<onepane_connector::RateLimit> {
+        onepane_connector::RateLimit::new(100, Duration::from_secs(10), 10)
+    }
+
     fn push_leads<'a>(
         &'a self,
         io: &'a Io,

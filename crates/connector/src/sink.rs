@@ -47,6 +47,12 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
     /// The most records one call takes (HubSpot 100, Salesforce 200).
     fn batch_size(&self) -> usize;
 
+    /// The request rate the CRM allows, when the sink knows it; otherwise
+    /// the engine's default applies.
+    fn rate_limit(&self) -> Option<crate::RateLimit> {
+        None
+    }
+
     /// Upserts a batch of leads.
     fn push_leads<'a>(
         &'a self,

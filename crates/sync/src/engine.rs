@@ -620,7 +620,7 @@ impl Engine {
     async fn sink_push<'a>(&self, conn: &'a Connection) -> Result<SinkPush<'a>, RunError> {
         let secret = self.secret(conn, "signing_secret").await?;
         let sink = self.registry.sink(conn, secret).map_err(classify)?;
-        let io = self.io(conn, None).await?;
+        let io = self.io(conn, sink.rate_limit()).await?;
         let batch_size = u32::try_from(sink.batch_size().clamp(1, 1000)).unwrap_or(100);
         Ok(SinkPush {
             conn,
