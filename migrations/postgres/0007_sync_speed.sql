@@ -127,3 +127,28 @@ UPDATE workspaces w SET has_crm_sink = true
     WHERE EXISTS (SELECT 1 FROM connections c WHERE c.workspace_id = w.id AND c.purpose = 'crm-sink');
 ALTER TABLE workspaces FORCE ROW LEVEL SECURITY;
 ALTER TABLE connections FORCE ROW LEVEL SECURITY;
+
+-- 7. A page whose answer is the same as when it was last read whole is not
+--    read record by record again: `source_pages` keeps, per request (the
+--    page's position and the pass's `since`), a fingerprint of the answer
+--    (128 bits of the SHA-256 of its body). Kept for streams a pass never
+--    deletes from (leads, the tier), whose records need not be seen one by
+--    one; written with the page, only when none of its records failed.
+CREATE TABLE source_pages (
+    workspace_id uuid NOT NULL,
+    connection_id uuid NOT NULL,
+    vendor_id uuid NOT NULL,
+    stream text COLLATE "C" NOT NULL,
+    request text COLLATE "C" NOT NULL,
+    fingerprint bytea NOT NULL,
+    PRIMARY KEY (workspace_id, connection_id, stream, request),
+    FOREIGN KEY (workspace_id, connection_id, vendor_id)
+        REFERENCES connections (workspace_id, id, vendor_id) ON DELETE CASCADE
+);
+ALTER TABLE source_pages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE source_pages FORCE ROW LEVEL SECURITY;
+CREATE POLICY system_all ON source_pages FOR ALL
+    USING (onepane_scope_system()) WITH CHECK (onepane_scope_system());
+CREATE POLICY vendor_all ON source_pages FOR ALL
+    USING (vendor_id = onepane_scope_vendor() AND (workspace_id = (SELECT onepane_vendor_workspace()) OR onepane_vendor_linked(workspace_id)))
+    WITH CHECK (vendor_id = onepane_scope_vendor() AND (workspace_id = (SELECT onepane_vendor_workspace()) OR onepane_vendor_linked(workspace_id)));

@@ -32,3 +32,17 @@ DELETE FROM source_records WHERE stream = 'leads';
 ALTER TABLE workspaces ADD COLUMN has_crm_sink INTEGER NOT NULL DEFAULT 0;
 UPDATE workspaces SET has_crm_sink = 1
     WHERE EXISTS (SELECT 1 FROM connections c WHERE c.workspace_id = workspaces.id AND c.purpose = 'crm-sink');
+
+-- A fingerprint of each page's answer, for streams a pass never deletes
+-- from (see the PostgreSQL schema).
+CREATE TABLE source_pages (
+    workspace_id BLOB NOT NULL,
+    connection_id BLOB NOT NULL,
+    vendor_id BLOB NOT NULL,
+    stream TEXT NOT NULL,
+    request TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    PRIMARY KEY (workspace_id, connection_id, stream, request),
+    FOREIGN KEY (workspace_id, connection_id, vendor_id)
+        REFERENCES connections (workspace_id, id, vendor_id) ON DELETE CASCADE
+);

@@ -32,4 +32,39 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     fn rate_limit(&self) -> Option<crate::RateLimit> {
         None
     }
+
+    /// Reads one page of `stream`, and says when its answer is the same as
+    /// the one whose fingerprint is `seen` (the same request's answer when
+    /// it was last read whole): then its records are not mapped at all.
+    /// Sources without fingerprints read the page.
+    fn read_unless_seen<'a>(
+        &'a self,
+        io: &'a Io,
+        stream: Stream,
+        request: PageRequest<'a>,
+        seen: Option<&'a [u8]>,
+    ) -> BoxFuture<'a, Result<PageRead, ConnectorError>> {
+        let _ = seen;
+        Box::pin(async move {
+            Ok(PageRead {
+                page: self.read(io, stream, request).await?,
+                fingerprint: None,
+                unchanged: None,
+            })
+        })
+    }
+}
+
+/// A page as [`Source::read_unless_seen`] read it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageRead {
+    /// The page: with its records, or, when `unchanged`, only where the
+    /// next page starts and the total.
+    pub page: Page,
+    /// A fingerprint of the answer (a hash of its body), when the source
+    /// makes one.
+    pub fingerprint: Option<Vec<u8>>,
+    /// The answer was the one `seen` names: this many records, as they
+    /// were, not mapped.
+    pub unchanged: Option<u64>,
 }

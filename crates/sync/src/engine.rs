@@ -7,9 +7,9 @@ use std::time::Duration;
 use chrono::Utc;
 use onepane_connector::oauth::{OAuthAuthorizer, TokenClient};
 use onepane_connector::{
-    BoxFuture, ClientConfig, ConnectorError, Credentials, HttpClient, Io, Page, PageRequest,
-    PushOutcome, RateLimit, RateLimiter, Record, RecordError, Sink, Source, SourceRecord, Stream,
-    StreamSpec, SyncMode,
+    BoxFuture, ClientConfig, ConnectorError, Credentials, HttpClient, Io, Page, PageRead,
+    PageRequest, PushOutcome, RateLimit, RateLimiter, Record, RecordError, Sink, Source,
+    SourceRecord, Stream, StreamSpec, SyncMode,
 };
 use onepane_domain::activity::{NewNotification, NotificationKind};
 use onepane_domain::record::cursor_cmp;
@@ -20,6 +20,7 @@ use onepane_store::{
     CrmEntity, Job, PageCounts, PageWrite, PushResult, Store, StoreError, StreamState, SyncRun,
     VendorStore,
 };
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -508,22 +509,41 @@ impl Engine {
         let state = sync.vendor.stream_state(ws, conn, stream).await?;
         let mut pass = Pass::resume(state, spec.mode);
         let created_before = run.created;
+        // A full pass over a stream it never deletes from need not see each
+        // record: a page whose answer is the one last read whole is
+        // counted as it was, its records not mapped again.
+        let fingerprints = if spec.mode == SyncMode::FullRefresh
+            && matches!(stream, Stream::Leads | Stream::Tier)
+        {
+            Some(sync.vendor.page_fingerprints(ws, conn, stream).await?)
+        } else {
+            None
+        };
+        let fingerprints = fingerprints.as_ref();
         // A pass that had read its last page when the run before stopped
         // only needs finishing. Otherwise the next page is fetched while
         // the current one is written: at most two pages in memory.
         let mut fetched = if pass.last_page_read {
             None
         } else {
-            Some(self.read_page(sync, stream, &pass).await?)
+            Some(self.read_page(sync, stream, &pass, fingerprints).await?)
         };
-        while let Some(page) = fetched.take() {
-            let (records, failed) = pass.keyed_records(stream, &page, run)?;
+        while let Some((read, request)) = fetched.take() {
+            let page = &read.page;
+            let (records, failed) = pass.keyed_records(stream, page, run)?;
+            // Kept for a page read whole without a failed record; a failed
+            // one forgets what was kept, so it is read whole again.
+            let fingerprint = match (fingerprints, read.unchanged, &read.fingerprint) {
+                (Some(_), None, Some(f)) => Some((request, (failed == 0).then(|| f.clone()))),
+                _ => None,
+            };
             let write = PageWrite {
                 stream,
                 pass_id: pass.id,
                 records,
                 next: page.next.clone(),
                 pass_max: pass.max.clone(),
+                fingerprint,
             };
             // A source that gives the same next page twice has its page
             // written, then is stopped.
@@ -532,12 +552,18 @@ impl Engine {
                 .vendor
                 .apply_page(sync.conn.workspace_id, sync.conn.id, &write);
             let (counts, next) = if turned.is_ok() && !pass.last_page_read {
-                let (counts, next) = tokio::join!(apply, self.read_page(sync, stream, &pass));
+                let (counts, next) =
+                    tokio::join!(apply, self.read_page(sync, stream, &pass, fingerprints));
                 (counts?, Some(next))
             } else {
                 (apply.await?, None)
             };
-            pass.count(stream, &page, failed, &counts, run);
+            pass.count(stream, page, failed, &counts, run);
+            if let Some(n) = read.unchanged {
+                pass.read += n;
+                run.read += n;
+                run.unchanged += n;
+            }
             if let Some(total) = page.total {
                 run.total = Some(read_before + total.max(pass.read));
             }
@@ -559,17 +585,27 @@ impl Engine {
         Ok(pass.read)
     }
 
-    /// Reads the pass's next page.
+    /// Reads the pass's next page, with the request it was (for its
+    /// fingerprint); given the fingerprints kept, one whose answer is the
+    /// same comes back unchanged, its records not mapped.
     async fn read_page(
         &self,
         sync: &SourceSync<'_>,
         stream: Stream,
         pass: &Pass,
-    ) -> Result<Page, RunError> {
-        sync.source
-            .read(&sync.io, stream, pass.request())
+        fingerprints: Option<&HashMap<String, Vec<u8>>>,
+    ) -> Result<(PageRead, String), RunError> {
+        let request = pass.request();
+        let key = fingerprints
+            .map(|_| json!([request.next, request.since]).to_string())
+            .unwrap_or_default();
+        let seen = fingerprints.and_then(|f| f.get(&key)).map(Vec::as_slice);
+        let read = sync
+            .source
+            .read_unless_seen(&sync.io, stream, request, seen)
             .await
-            .map_err(classify)
+            .map_err(classify)?;
+        Ok((read, key))
     }
 
     /// Tells the workspace that a source brought `n` new leads.

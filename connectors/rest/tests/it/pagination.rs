@@ -371,3 +371,59 @@ async fn duplicate_and_out_of_order_pages_just_map() {
     assert_eq!(pass.keys(), ["3", "1", "1", "2", "2"]);
     assert!(pass.rejected.is_empty());
 }
+
+#[tokio::test]
+async fn an_answer_seen_before_is_counted_not_mapped_again() {
+    let vendor = MockServer::start().await;
+    Mock::given(path("/v1/leads"))
+        .respond_with(ok(
+            json!({"data": [lead(1), lead(2), {"id": 3}], "meta": {"next": null}, "total": 3}),
+        ))
+        .mount(&vendor)
+        .await;
+    let yaml = leads_manifest("/data", "{type: cursor, cursor: /meta/next, param: cursor}");
+    let source = source(&yaml, &vendor.uri());
+    let io = io();
+    let first = PageRequest {
+        next: None,
+        since: None,
+    };
+    let whole = source
+        .read_unless_seen(&io, Stream::Leads, first, None)
+        .await
+        .unwrap();
+    assert_eq!(whole.unchanged, None);
+    assert_eq!(
+        (whole.page.records.len(), whole.page.rejected.len()),
+        (2, 1)
+    );
+    let fingerprint = whole.fingerprint.clone().unwrap();
+    assert_eq!(fingerprint.len(), 16);
+
+    // The same answer: counted (the rejected record too), nothing mapped,
+    // the next page and total still read.
+    let again = source
+        .read_unless_seen(&io, Stream::Leads, first, Some(&fingerprint))
+        .await
+        .unwrap();
+    assert_eq!(again.unchanged, Some(3));
+    assert!(again.page.records.is_empty() && again.page.rejected.is_empty());
+    assert_eq!((again.page.next.clone(), again.page.total), (None, Some(3)));
+    assert_eq!(again.fingerprint.as_ref(), Some(&fingerprint));
+
+    // Another fingerprint, or the same answer under a changed mapping, is
+    // read whole.
+    let other = source
+        .read_unless_seen(&io, Stream::Leads, first, Some(&[0; 16]))
+        .await
+        .unwrap();
+    assert_eq!((other.unchanged, other.page.records.len()), (None, 2));
+    let remapped =
+        crate::support::source(&yaml.replace("name: /name", "name: /email"), &vendor.uri());
+    let changed = remapped
+        .read_unless_seen(&io, Stream::Leads, first, Some(&fingerprint))
+        .await
+        .unwrap();
+    assert_eq!((changed.unchanged, changed.page.records.len()), (None, 2));
+    assert_ne!(changed.fingerprint.as_ref(), Some(&fingerprint));
+}

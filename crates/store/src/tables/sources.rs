@@ -31,6 +31,10 @@ pub struct PageWrite<'a> {
     pub next: Option<serde_json::Value>,
     /// The highest cursor value seen in the pass so far.
     pub pass_max: Option<serde_json::Value>,
+    /// For a stream whose pages are fingerprinted: the page's request and
+    /// the fingerprint of its answer to keep (`None`: forget any kept, the
+    /// page had a failed record).
+    pub fingerprint: Option<(String, Option<Vec<u8>>)>,
 }
 
 /// What writing a page did.

@@ -199,6 +199,8 @@ async fn populate(store: &Store) -> Tenants {
                     records: vec![("tier".into(), vec![1; 32], &tier)],
                     next: None,
                     pass_max: None,
+                    // A page's fingerprint, so the attack has one to find.
+                    fingerprint: Some(("[null,null]".into(), Some(vec![1; 16]))),
                 },
             )
             .await

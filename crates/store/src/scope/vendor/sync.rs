@@ -114,7 +114,11 @@ impl VendorStore {
     ) -> Result<PageCounts, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let link = self.work_in(&mut tx, ws).await?;
-        let (changed, mut unchanged) = self.changed_records(&mut tx, ws, conn, page).await?;
+        let (changed, mut unchanged) = if page.records.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            self.changed_records(&mut tx, ws, conn, page).await?
+        };
         let mut counts = PageCounts::default();
         let at = now();
         // Leads and price items, the streams that run to hundreds of
@@ -146,6 +150,17 @@ impl VendorStore {
                 .await?;
         }
         counts.unchanged = unchanged.len() as u64;
+        if let Some((request, fingerprint)) = &page.fingerprint {
+            self.keep_fingerprint(
+                &mut tx,
+                ws,
+                conn,
+                page.stream,
+                request,
+                fingerprint.as_deref(),
+            )
+            .await?;
+        }
         self.save_position(&mut tx, ws, conn, page, at).await?;
         tx.commit().await?;
         Ok(counts)
@@ -370,6 +385,69 @@ impl VendorStore {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The fingerprints of the answers kept for `stream`, by request.
+    pub async fn page_fingerprints(
+        &self,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        stream: Stream,
+    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        self.work_in(&mut tx, ws).await?;
+        let rows: Vec<(String, Vec<u8>)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT request, fingerprint FROM source_pages \
+                 WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3",
+            )
+            .bind(ws.as_uuid())
+            .bind(conn.as_uuid())
+            .bind(stream.as_str())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Keeps (or, given none, forgets) the fingerprint of a page's answer.
+    async fn keep_fingerprint(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        conn: ConnectionId,
+        stream: Stream,
+        request: &str,
+        fingerprint: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        on_tx!(*tx, c => {
+            match fingerprint {
+                Some(fingerprint) => sqlx::query(
+                    "INSERT INTO source_pages (workspace_id, connection_id, vendor_id, stream, request, fingerprint) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (workspace_id, connection_id, stream, request) DO UPDATE SET fingerprint = excluded.fingerprint",
+                )
+                .bind(ws.as_uuid())
+                .bind(conn.as_uuid())
+                .bind(self.v())
+                .bind(stream.as_str())
+                .bind(request)
+                .bind(fingerprint)
+                .execute(&mut *c)
+                .await?,
+                None => sqlx::query(
+                    "DELETE FROM source_pages WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3 AND request = $4",
+                )
+                .bind(ws.as_uuid())
+                .bind(conn.as_uuid())
+                .bind(stream.as_str())
+                .bind(request)
+                .execute(&mut *c)
+                .await?,
+            };
+        });
         Ok(())
     }
 
