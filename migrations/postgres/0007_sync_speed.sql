@@ -131,7 +131,9 @@ ALTER TABLE connections FORCE ROW LEVEL SECURITY;
 -- 7. A page whose answer is the same as when it was last read whole is not
 --    read record by record again: `source_pages` keeps, per request (the
 --    page's position and the pass's `since`), a fingerprint of the answer
---    (128 bits of the SHA-256 of its body). Kept for streams a pass never
+--    (128 bits of the SHA-256 of its body, its `Link` header and the
+--    manifest that maps it), with the next page, total and count it gave:
+--    the same answer again is not even parsed. Kept for streams a pass never
 --    deletes from (leads, the tier), whose records need not be seen one by
 --    one; written with the page, only when none of its records failed.
 CREATE TABLE source_pages (
@@ -141,6 +143,9 @@ CREATE TABLE source_pages (
     stream text COLLATE "C" NOT NULL,
     request text COLLATE "C" NOT NULL,
     fingerprint bytea NOT NULL,
+    next_page jsonb,
+    total bigint,
+    records bigint NOT NULL,
     PRIMARY KEY (workspace_id, connection_id, stream, request),
     FOREIGN KEY (workspace_id, connection_id, vendor_id)
         REFERENCES connections (workspace_id, id, vendor_id) ON DELETE CASCADE

@@ -42,6 +42,9 @@ CREATE TABLE source_pages (
     stream TEXT NOT NULL,
     request TEXT NOT NULL,
     fingerprint BLOB NOT NULL,
+    next_page TEXT,
+    total INTEGER,
+    records INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, connection_id, stream, request),
     FOREIGN KEY (workspace_id, connection_id, vendor_id)
         REFERENCES connections (workspace_id, id, vendor_id) ON DELETE CASCADE

@@ -3,14 +3,14 @@
 
 use onepane_connector::{
     BoxFuture, ConnectorError, Credentials, Io, KeyPlacement, Page, PageRead, PageRequest, Record,
-    RecordError, Source, SourceRecord, Stream, StreamSpec, snippet,
+    RecordError, SeenPage, Source, SourceRecord, Stream, StreamSpec, snippet,
 };
 use onepane_domain::Tier;
 use onepane_domain::campaign::{AssetContent, CampaignContent};
 use onepane_domain::lead::NewVendorLead;
 use onepane_domain::price::{PriceItemInput, PriceListTerms};
 use onepane_domain::text::ExternalId;
-use reqwest::header::{ACCEPT, HeaderValue, LOCATION};
+use reqwest::header::{ACCEPT, HeaderValue, LINK, LOCATION};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -163,7 +163,7 @@ impl RestSource {
         io: &Io,
         stream: Stream,
         request: PageRequest<'_>,
-        seen: Option<&[u8]>,
+        seen: Option<&SeenPage>,
     ) -> Result<PageRead, ConnectorError> {
         let spec = self.manifest.streams.get(&stream).ok_or_else(|| {
             ConnectorError::Config(format!("the manifest has no `{stream}` stream"))
@@ -196,6 +196,29 @@ impl RestSource {
                 message,
             });
         }
+        // What the page is made of: the manifest that maps it, the body and
+        // the header a next link may come in. The same as when this page
+        // was last read whole: the same records, next page and total, so
+        // the body is not even parsed.
+        let fingerprint = Sha256::new()
+            .chain_update(self.manifest_digest)
+            .chain_update(stream.as_str())
+            .chain_update(fetched.headers.get(LINK).map_or(&[][..], |l| l.as_bytes()))
+            .chain_update([0])
+            .chain_update(&fetched.body)
+            .finalize()[..16]
+            .to_vec();
+        if let Some(seen) = seen.filter(|s| s.fingerprint == fingerprint) {
+            return Ok(PageRead {
+                page: Page {
+                    next: seen.next.clone(),
+                    total: seen.total,
+                    ..Page::default()
+                },
+                fingerprint: Some(fingerprint),
+                unchanged: Some(seen.records),
+            });
+        }
         let malformed = |message: String| ConnectorError::Malformed {
             url: shown.clone(),
             message,
@@ -221,16 +244,7 @@ impl RestSource {
             total,
             ..Page::default()
         };
-        // The same body as when this page was last read whole: the same
-        // records, so they are not mapped again.
-        let fingerprint = Sha256::new()
-            .chain_update(self.manifest_digest)
-            .chain_update(stream.as_str())
-            .chain_update(&fetched.body)
-            .finalize()[..16]
-            .to_vec();
-        let unchanged = seen == Some(fingerprint.as_slice());
-        for (at, raw) in selected.iter().filter(|_| !unchanged) {
+        for (at, raw) in &selected {
             match map_record(stream, &spec.map, raw) {
                 Ok(record) => page.records.push(SourceRecord {
                     record,
@@ -263,7 +277,7 @@ impl RestSource {
         Ok(PageRead {
             page,
             fingerprint: Some(fingerprint),
-            unchanged: unchanged.then_some(selected.len() as u64),
+            unchanged: None,
         })
     }
 }
@@ -287,7 +301,7 @@ impl Source for RestSource {
         io: &'a Io,
         stream: Stream,
         request: PageRequest<'a>,
-        seen: Option<&'a [u8]>,
+        seen: Option<&'a SeenPage>,
     ) -> BoxFuture<'a, Result<PageRead, ConnectorError>> {
         Box::pin(self.read_page(io, stream, request, seen))
     }

@@ -36,6 +36,6 @@ pub use credentials::{Credentials, KeyPlacement, Secret};
 pub use http::{ClientConfig, Fetched, HttpClient, HttpError, RateLimit, RateLimiter};
 pub use io::{Applied, Authorizer, BoxFuture, ConnectorError, Io, NoAuth, snippet};
 pub use net::{AddressPolicy, Cidr, CidrError, OutboundError};
-pub use record::{Page, Record, RecordError, SourceRecord, Stream, StreamSpec, SyncMode};
+pub use record::{Page, Record, RecordError, SeenPage, SourceRecord, Stream, StreamSpec, SyncMode};
 pub use sink::{DealPush, LeadPush, PushOutcome, Sink};
 pub use source::{PageRead, PageRequest, Source};

@@ -1,7 +1,7 @@
 //! A vendor source: the streams it offers, read a page at a time.
 
 use crate::io::{BoxFuture, ConnectorError, Io};
-use crate::record::{Page, Stream, StreamSpec};
+use crate::record::{Page, SeenPage, Stream, StreamSpec};
 
 /// Where to read from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,15 +34,16 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     }
 
     /// Reads one page of `stream`, and says when its answer is the same as
-    /// the one whose fingerprint is `seen` (the same request's answer when
-    /// it was last read whole): then its records are not mapped at all.
-    /// Sources without fingerprints read the page.
+    /// `seen` (the same request's answer when it was last read whole): then
+    /// its body is not parsed, its records not mapped, and the page is
+    /// `seen`'s next page and total. Sources without fingerprints read the
+    /// page.
     fn read_unless_seen<'a>(
         &'a self,
         io: &'a Io,
         stream: Stream,
         request: PageRequest<'a>,
-        seen: Option<&'a [u8]>,
+        seen: Option<&'a SeenPage>,
     ) -> BoxFuture<'a, Result<PageRead, ConnectorError>> {
         let _ = seen;
         Box::pin(async move {
@@ -64,7 +65,7 @@ pub struct PageRead {
     /// A fingerprint of the answer (a hash of its body), when the source
     /// makes one.
     pub fingerprint: Option<Vec<u8>>,
-    /// The answer was the one `seen` names: this many records, as they
-    /// were, not mapped.
+    /// The answer was `seen`'s: this many records, as they were, not
+    /// mapped.
     pub unchanged: Option<u64>,
 }

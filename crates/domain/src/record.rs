@@ -203,6 +203,22 @@ pub struct Page {
     pub total: Option<u64>,
 }
 
+/// What a page's answer was when it was last read whole, kept so that the
+/// same answer need not be read again: its fingerprint (a hash of what the
+/// source's answer was made of), where the next page started, the total
+/// the source gave and how many records it held.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeenPage {
+    /// The fingerprint of the answer.
+    pub fingerprint: Vec<u8>,
+    /// Where the next page started.
+    pub next: Option<serde_json::Value>,
+    /// The total the source gave.
+    pub total: Option<u64>,
+    /// The records it held.
+    pub records: u64,
+}
+
 /// Orders two cursor values: numbers by value, strings (ISO 8601
 /// timestamps in one format) lexicographically; numbers sort before
 /// strings, anything else last.

@@ -8,7 +8,7 @@ use chrono::Utc;
 use onepane_connector::oauth::{OAuthAuthorizer, TokenClient};
 use onepane_connector::{
     BoxFuture, ClientConfig, ConnectorError, Credentials, HttpClient, Io, Page, PageRead,
-    PageRequest, PushOutcome, RateLimit, RateLimiter, Record, RecordError, Sink, Source,
+    PageRequest, PushOutcome, RateLimit, RateLimiter, Record, RecordError, SeenPage, Sink, Source,
     SourceRecord, Stream, StreamSpec, SyncMode,
 };
 use onepane_domain::activity::{NewNotification, NotificationKind};
@@ -515,7 +515,7 @@ impl Engine {
         let fingerprints = if spec.mode == SyncMode::FullRefresh
             && matches!(stream, Stream::Leads | Stream::Tier)
         {
-            Some(sync.vendor.page_fingerprints(ws, conn, stream).await?)
+            Some(sync.vendor.seen_pages(ws, conn, stream).await?)
         } else {
             None
         };
@@ -534,7 +534,15 @@ impl Engine {
             // Kept for a page read whole without a failed record; a failed
             // one forgets what was kept, so it is read whole again.
             let fingerprint = match (fingerprints, read.unchanged, &read.fingerprint) {
-                (Some(_), None, Some(f)) => Some((request, (failed == 0).then(|| f.clone()))),
+                (Some(_), None, Some(f)) => Some((
+                    request,
+                    (failed == 0).then(|| SeenPage {
+                        fingerprint: f.clone(),
+                        next: page.next.clone(),
+                        total: page.total,
+                        records: page.records.len() as u64,
+                    }),
+                )),
                 _ => None,
             };
             let write = PageWrite {
@@ -593,13 +601,13 @@ impl Engine {
         sync: &SourceSync<'_>,
         stream: Stream,
         pass: &Pass,
-        fingerprints: Option<&HashMap<String, Vec<u8>>>,
+        fingerprints: Option<&HashMap<String, SeenPage>>,
     ) -> Result<(PageRead, String), RunError> {
         let request = pass.request();
         let key = fingerprints
             .map(|_| json!([request.next, request.since]).to_string())
             .unwrap_or_default();
-        let seen = fingerprints.and_then(|f| f.get(&key)).map(Vec::as_slice);
+        let seen = fingerprints.and_then(|f| f.get(&key));
         let read = sync
             .source
             .read_unless_seen(&sync.io, stream, request, seen)

@@ -1,6 +1,6 @@
 //! Every kind of pagination, over several pages of a fake vendor.
 
-use onepane_connector::{ConnectorError, PageRequest, Source, Stream};
+use onepane_connector::{ConnectorError, PageRequest, SeenPage, Source, Stream};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -373,11 +373,12 @@ async fn duplicate_and_out_of_order_pages_just_map() {
 }
 
 #[tokio::test]
-async fn an_answer_seen_before_is_counted_not_mapped_again() {
+async fn an_answer_seen_before_is_not_parsed_again() {
     let vendor = MockServer::start().await;
     Mock::given(path("/v1/leads"))
+        .and(query_param_is_missing("cursor"))
         .respond_with(ok(
-            json!({"data": [lead(1), lead(2), {"id": 3}], "meta": {"next": null}, "total": 3}),
+            json!({"data": [lead(1), lead(2)], "meta": {"next": "c2"}, "total": 3}),
         ))
         .mount(&vendor)
         .await;
@@ -393,35 +394,45 @@ async fn an_answer_seen_before_is_counted_not_mapped_again() {
         .await
         .unwrap();
     assert_eq!(whole.unchanged, None);
-    assert_eq!(
-        (whole.page.records.len(), whole.page.rejected.len()),
-        (2, 1)
-    );
+    assert_eq!(whole.page.records.len(), 2);
+    assert_eq!(whole.page.next, Some(json!({"cursor": "c2"})));
     let fingerprint = whole.fingerprint.clone().unwrap();
     assert_eq!(fingerprint.len(), 16);
+    let seen = SeenPage {
+        fingerprint: fingerprint.clone(),
+        next: whole.page.next.clone(),
+        total: whole.page.total,
+        records: 2,
+    };
 
-    // The same answer: counted (the rejected record too), nothing mapped,
-    // the next page and total still read.
+    // The same answer: what it was, without parsing or mapping it.
     let again = source
-        .read_unless_seen(&io, Stream::Leads, first, Some(&fingerprint))
+        .read_unless_seen(&io, Stream::Leads, first, Some(&seen))
         .await
         .unwrap();
-    assert_eq!(again.unchanged, Some(3));
+    assert_eq!(again.unchanged, Some(2));
     assert!(again.page.records.is_empty() && again.page.rejected.is_empty());
-    assert_eq!((again.page.next.clone(), again.page.total), (None, Some(3)));
+    assert_eq!(
+        (again.page.next.clone(), again.page.total),
+        (seen.next.clone(), Some(3))
+    );
     assert_eq!(again.fingerprint.as_ref(), Some(&fingerprint));
 
     // Another fingerprint, or the same answer under a changed mapping, is
     // read whole.
-    let other = source
-        .read_unless_seen(&io, Stream::Leads, first, Some(&[0; 16]))
+    let other = SeenPage {
+        fingerprint: vec![0; 16],
+        ..seen.clone()
+    };
+    let read = source
+        .read_unless_seen(&io, Stream::Leads, first, Some(&other))
         .await
         .unwrap();
-    assert_eq!((other.unchanged, other.page.records.len()), (None, 2));
+    assert_eq!((read.unchanged, read.page.records.len()), (None, 2));
     let remapped =
         crate::support::source(&yaml.replace("name: /name", "name: /email"), &vendor.uri());
     let changed = remapped
-        .read_unless_seen(&io, Stream::Leads, first, Some(&fingerprint))
+        .read_unless_seen(&io, Stream::Leads, first, Some(&seen))
         .await
         .unwrap();
     assert_eq!((changed.unchanged, changed.page.records.len()), (None, 2));

@@ -32,9 +32,9 @@ pub struct PageWrite<'a> {
     /// The highest cursor value seen in the pass so far.
     pub pass_max: Option<serde_json::Value>,
     /// For a stream whose pages are fingerprinted: the page's request and
-    /// the fingerprint of its answer to keep (`None`: forget any kept, the
-    /// page had a failed record).
-    pub fingerprint: Option<(String, Option<Vec<u8>>)>,
+    /// what its answer was, to keep (`None`: forget any kept, the page had
+    /// a failed record).
+    pub fingerprint: Option<(String, Option<SeenPage>)>,
 }
 
 /// What writing a page did.

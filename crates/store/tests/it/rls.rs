@@ -200,7 +200,14 @@ async fn populate(store: &Store) -> Tenants {
                     next: None,
                     pass_max: None,
                     // A page's fingerprint, so the attack has one to find.
-                    fingerprint: Some(("[null,null]".into(), Some(vec![1; 16]))),
+                    fingerprint: Some((
+                        "[null,null]".into(),
+                        Some(onepane_domain::record::SeenPage {
+                            fingerprint: vec![1; 16],
+                            records: 1,
+                            ..Default::default()
+                        }),
+                    )),
                 },
             )
             .await

@@ -544,7 +544,7 @@ pub struct FakeState {
 }
 
 impl FakeState {
-    fn clone_data(&self) -> VendorData {
+    pub fn clone_data(&self) -> VendorData {
         self.data.clone()
     }
 

@@ -402,7 +402,69 @@ async fn a_lead_the_partner_acted_on_is_kept_as_the_partner_left_it(db: TestDb) 
     );
 }
 
+async fn a_full_pass_reads_again_only_the_pages_whose_answer_changed(db: TestDb) {
+    let store = &db.store;
+    let (ws, vendor) = tenants(store).await;
+    let mut data = VendorData::generate(12, 0, 0, 0);
+    // The last page holds a lead without a name: refused every time.
+    data.leads
+        .insert("L-00012".into(), json!({"id": "L-00012", "updated_at": 1}));
+    let fake = FakeVendor::start(data).await;
+    // Leads only, read whole on every pass (no incremental cursor); pages
+    // of 5: L-00000..4, L-00005..9, L-00010..12.
+    let mut full = manifest(&fake.base, 5, json!({"type": "none"}));
+    let streams = full["streams"].as_object_mut().unwrap();
+    streams.retain(|stream, _| stream == "leads");
+    streams["leads"]
+        .as_object_mut()
+        .unwrap()
+        .remove("incremental");
+    let conn = rest_source(store, ws, vendor, full, None).await;
+    let engine = engine(store);
+
+    let first = engine.run(&conn, None, &()).await.unwrap();
+    assert_eq!(counts(&first), [13, 12, 0, 0, 0, 1], "{first:?}");
+    // Nothing changed: every page is counted as it was, the one with the
+    // refused lead read whole again (it was never kept as read).
+    let again = engine.run(&conn, None, &()).await.unwrap();
+    assert_eq!(counts(&again), [13, 0, 0, 12, 0, 1], "{again:?}");
+    assert_eq!(again.total, Some(13));
+    assert_eq!(fake.state().seen_on("/leads").len(), 6);
+
+    // The records of an unchanged page are not looked at again: a lead the
+    // vendor changed through its API since stays as the API left it while
+    // the source's page is the same.
+    let vendor_store = store.vendor(vendor);
+    vendor_store
+        .send_lead(
+            ws,
+            &onepane_store::testing::content::vendor_lead("L-00003", "Sent By API"),
+        )
+        .await
+        .unwrap();
+    // A lead changed at the source: only its page is read record by record.
+    fake.state().data.put_lead(7, 99);
+    fake.state().data.leads.get_mut("L-00007").unwrap()["name"] = json!("Person Seven");
+    let changed = engine.run(&conn, None, &()).await.unwrap();
+    assert_eq!(counts(&changed), [13, 0, 1, 11, 0, 1], "{changed:?}");
+    let all = leads(store, ws).await;
+    assert_eq!(all["L-00007"].contact.name.as_str(), "Person Seven");
+    assert_eq!(all["L-00003"].contact.name.as_str(), "Sent By API");
+    // Every other lead is the source's; the refused one never landed.
+    let source = fake.state().clone_data();
+    let expected: Vec<&String> = source.leads.keys().filter(|k| *k != "L-00012").collect();
+    assert_eq!(all.keys().collect::<Vec<_>>(), expected);
+    for (key, raw) in source
+        .leads
+        .iter()
+        .filter(|(k, _)| !["L-00003", "L-00012"].contains(&k.as_str()))
+    {
+        assert_eq!(all[key].contact.name.as_str(), raw["name"], "lead {key}");
+    }
+}
+
 on_both_backends!(
+    a_full_pass_reads_again_only_the_pages_whose_answer_changed,
     a_lead_the_partner_acted_on_is_kept_as_the_partner_left_it,
     a_full_sync_lands_the_source_and_reruns_write_only_what_changed,
     a_failed_page_is_resumed_from_not_reread,

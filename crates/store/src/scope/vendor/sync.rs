@@ -150,16 +150,9 @@ impl VendorStore {
                 .await?;
         }
         counts.unchanged = unchanged.len() as u64;
-        if let Some((request, fingerprint)) = &page.fingerprint {
-            self.keep_fingerprint(
-                &mut tx,
-                ws,
-                conn,
-                page.stream,
-                request,
-                fingerprint.as_deref(),
-            )
-            .await?;
+        if let Some((request, seen)) = &page.fingerprint {
+            self.keep_seen_page(&mut tx, ws, conn, page.stream, request, seen.as_ref())
+                .await?;
         }
         self.save_position(&mut tx, ws, conn, page, at).await?;
         tx.commit().await?;
@@ -388,18 +381,26 @@ impl VendorStore {
         Ok(())
     }
 
-    /// The fingerprints of the answers kept for `stream`, by request.
-    pub async fn page_fingerprints(
+    /// What the answers to `stream`'s requests were when last read whole,
+    /// by request.
+    pub async fn seen_pages(
         &self,
         ws: WorkspaceId,
         conn: ConnectionId,
         stream: Stream,
-    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    ) -> Result<HashMap<String, SeenPage>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         self.work_in(&mut tx, ws).await?;
-        let rows: Vec<(String, Vec<u8>)> = on_tx!(tx, c => {
+        type SeenRow = (
+            String,
+            Vec<u8>,
+            Option<Json<serde_json::Value>>,
+            Option<i64>,
+            i64,
+        );
+        let rows: Vec<SeenRow> = on_tx!(tx, c => {
             sqlx::query_as(
-                "SELECT request, fingerprint FROM source_pages \
+                "SELECT request, fingerprint, next_page, total, records FROM source_pages \
                  WHERE workspace_id = $1 AND connection_id = $2 AND stream = $3",
             )
             .bind(ws.as_uuid())
@@ -409,32 +410,48 @@ impl VendorStore {
             .await?
         });
         tx.commit().await?;
-        Ok(rows.into_iter().collect())
+        Ok(rows
+            .into_iter()
+            .map(|(request, fingerprint, next, total, records)| {
+                let seen = SeenPage {
+                    fingerprint,
+                    next: next.map(|n| n.0),
+                    total: total.and_then(|t| u64::try_from(t).ok()),
+                    records: u64::try_from(records).unwrap_or_default(),
+                };
+                (request, seen)
+            })
+            .collect())
     }
 
-    /// Keeps (or, given none, forgets) the fingerprint of a page's answer.
-    async fn keep_fingerprint(
+    /// Keeps (or, given none, forgets) what a page's answer was.
+    async fn keep_seen_page(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
         conn: ConnectionId,
         stream: Stream,
         request: &str,
-        fingerprint: Option<&[u8]>,
+        seen: Option<&SeenPage>,
     ) -> Result<(), StoreError> {
         on_tx!(*tx, c => {
-            match fingerprint {
-                Some(fingerprint) => sqlx::query(
-                    "INSERT INTO source_pages (workspace_id, connection_id, vendor_id, stream, request, fingerprint) \
-                     VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (workspace_id, connection_id, stream, request) DO UPDATE SET fingerprint = excluded.fingerprint",
+            match seen {
+                Some(seen) => sqlx::query(
+                    "INSERT INTO source_pages (workspace_id, connection_id, vendor_id, stream, request, fingerprint, next_page, total, records) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (workspace_id, connection_id, stream, request) DO UPDATE SET \
+                       fingerprint = excluded.fingerprint, next_page = excluded.next_page, \
+                       total = excluded.total, records = excluded.records",
                 )
                 .bind(ws.as_uuid())
                 .bind(conn.as_uuid())
                 .bind(self.v())
                 .bind(stream.as_str())
                 .bind(request)
-                .bind(fingerprint)
+                .bind(seen.fingerprint.as_slice())
+                .bind(seen.next.as_ref().map(Json))
+                .bind(seen.total.and_then(|t| i64::try_from(t).ok()))
+                .bind(i64::try_from(seen.records).unwrap_or(i64::MAX))
                 .execute(&mut *c)
                 .await?,
                 None => sqlx::query(
