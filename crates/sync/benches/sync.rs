@@ -163,40 +163,71 @@ fn item(i: usize) -> Value {
            "price": format!("{}.{:02}", c / 100, c % 100)})
 }
 
-/// Pages made on demand, so that the fake holds nothing: `GET /leads`,
-/// `/price-lists` and `/price-items` with `limit` and `cursor=p<n>`.
+/// One page of the fake's answer to `path` at `limit` records a page.
+fn render(path: &str, n: usize, limit: usize, page: usize, since: Option<&str>) -> Vec<u8> {
+    let (total, make): (usize, fn(usize) -> Value) = match path {
+        "/leads" => (n, lead),
+        "/price-items" => (n, item),
+        _ => (
+            1,
+            |_| json!({"code": "PL-0", "name": "2026 list", "currency": "EUR"}),
+        ),
+    };
+    // Every lead was last updated at LEADS_UPDATED_AT: asked for what
+    // changed since then, the vendor has nothing.
+    let total = if since.is_some_and(|s| s >= LEADS_UPDATED_AT) {
+        0
+    } else {
+        total
+    };
+    let start = page * limit;
+    let end = (start + limit).min(total);
+    let data: Vec<Value> = (start..end).map(make).collect();
+    let next = (end < total).then(|| format!("p{}", page + 1));
+    serde_json::to_vec(&json!({"data": data, "next_cursor": next, "total": total})).unwrap()
+}
+
+/// The fake vendor: `GET /leads`, `/price-lists` and `/price-items` with
+/// `limit` and `cursor=p<n>`. The pages the benchmark asks for are made
+/// before it starts, so that serving one costs the fake almost nothing
+/// (a real vendor's work is on another machine); others are made on demand.
 async fn fake_vendor(n: usize) -> String {
+    let mut made: HashMap<(&'static str, usize), Vec<axum::body::Bytes>> = HashMap::new();
+    for (path, limit) in [
+        ("/leads", PAGES[0]),
+        ("/leads", PAGES[1]),
+        ("/price-items", PAGES[0]),
+    ] {
+        let pages = n.div_ceil(limit).max(1);
+        let rendered = (0..pages)
+            .map(|page| axum::body::Bytes::from(render(path, n, limit, page, None)))
+            .collect();
+        made.insert((path, limit), rendered);
+    }
+    let made = Arc::new(made);
     let app = Router::new().fallback(get(
-        move |uri: Uri, Query(q): Query<HashMap<String, String>>| async move {
-            let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(1_000);
-            let page: usize = q
-                .get("cursor")
-                .and_then(|c| c.strip_prefix('p'))
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
-            let (total, make): (usize, fn(usize) -> Value) = match uri.path() {
-                "/leads" => (n, lead),
-                "/price-items" => (n, item),
-                _ => (
-                    1,
-                    |_| json!({"code": "PL-0", "name": "2026 list", "currency": "EUR"}),
-                ),
-            };
-            // Every lead was last updated at LEADS_UPDATED_AT: asked for
-            // what changed since then, the vendor has nothing.
-            let total = if q
-                .get("updated_since")
-                .is_some_and(|s| s.as_str() >= LEADS_UPDATED_AT)
-            {
-                0
-            } else {
-                total
-            };
-            let start = page * limit;
-            let end = (start + limit).min(total);
-            let data: Vec<Value> = (start..end).map(make).collect();
-            let next = (end < total).then(|| format!("p{}", page + 1));
-            axum::Json(json!({"data": data, "next_cursor": next, "total": total}))
+        move |uri: Uri, Query(q): Query<HashMap<String, String>>| {
+            let made = made.clone();
+            async move {
+                let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(1_000);
+                let page: usize = q
+                    .get("cursor")
+                    .and_then(|c| c.strip_prefix('p'))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                let since = q.get("updated_since").map(String::as_str);
+                let path = uri.path();
+                let body = match made.iter().find(|((p, l), _)| *p == path && *l == limit) {
+                    Some((_, pages)) if since.is_none() && page < pages.len() => {
+                        pages[page].clone()
+                    }
+                    _ => axum::body::Bytes::from(render(path, n, limit, page, since)),
+                };
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }
         },
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
