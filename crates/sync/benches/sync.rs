@@ -851,9 +851,9 @@ fn main() {
     let mut rows = Vec::new();
     runtime.block_on(async {
         println!("syncing {n} leads and {n} price items");
-        backend(&mut rows, "sqlite", n, &dlt).await;
+        Box::pin(backend(&mut rows, "sqlite", n, &dlt)).await;
         match TestDb::postgres().await {
-            Some(_) => backend(&mut rows, "postgres", n, &dlt).await,
+            Some(_) => Box::pin(backend(&mut rows, "postgres", n, &dlt)).await,
             None => println!("postgres: skipped (see above)"),
         }
     });
