@@ -8,7 +8,6 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::rows::*;
-use crate::tables::LOOKUP_CHUNK;
 use crate::tables::outbox::*;
 use crate::tables::sources::LEAD_CHUNK;
 use crate::tx::{Tx, on_tx};
@@ -180,18 +179,17 @@ pub(crate) async fn write_leads(
     Ok(rows)
 }
 
-/// Upserts a vendor's new or changed leads of workspace `ws` on SQLite, a
-/// chunk per statement, except those the partner already acted on (the
-/// upsert's `WHERE` skips them), and, given `mark`, marks each written in
-/// the CRM outbox.
-/// Returns the external ids written.
+/// Upserts a vendor's new or changed leads of workspace `ws`, with their
+/// content hashes, on SQLite, a chunk per statement, except those the
+/// partner already acted on (the upsert's `WHERE` skips them). Returns the
+/// id and external id of each written; the caller marks them in the
+/// outbox.
 pub(crate) async fn upsert_vendor_leads_sqlite(
     t: &mut sqlx::SqliteConnection,
     ws: WorkspaceId,
     leads: &[(Lead, &[u8])],
     at: DateTime<Utc>,
-    mark: bool,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<(Uuid, String)>, StoreError> {
     let mut written: Vec<(Uuid, String)> = Vec::with_capacity(leads.len());
     for chunk in leads.chunks(LEAD_CHUNK) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
@@ -222,39 +220,22 @@ pub(crate) async fn upsert_vendor_leads_sqlite(
                 .await?,
         );
     }
-    let marked = if mark { written.as_slice() } else { &[] };
-    for chunk in marked.chunks(LOOKUP_CHUNK) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
-        );
-        insert.push_values(chunk, |mut row, (id, _)| {
-            row.push_bind(ws.as_uuid())
-                .push_bind("lead")
-                .push_bind(*id)
-                .push_bind(at);
-        });
-        insert.push(
-            " ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
-        );
-        insert.build().execute(&mut *t).await?;
-    }
-    Ok(written.into_iter().map(|w| w.1).collect())
+    Ok(written)
 }
 
-/// Upserts a vendor's new or changed leads of workspace `ws` on
-/// PostgreSQL in one statement (their columns bound as arrays, so one plan
-/// whatever the count), and, given `mark`, marks each written in the CRM
-/// outbox, in one more. A lead the partner already acted on is not updated: the vendor's
-/// update policy refuses the statement (the caller leaves such leads out).
-/// Returns the external ids written.
+/// Upserts a vendor's new or changed leads of workspace `ws`, with their
+/// content hashes, on PostgreSQL in one statement (their columns bound as
+/// arrays, so one plan whatever the count). A lead the partner already
+/// acted on is not updated: the vendor's update policy refuses the
+/// statement (the caller leaves such leads out). Returns the id and
+/// external id of each written; the caller marks them in the outbox.
 pub(crate) async fn upsert_vendor_leads_pg(
     t: &mut sqlx::PgConnection,
     ws: WorkspaceId,
     vendor: VendorId,
     pulled: &[(Lead, &[u8])],
     at: DateTime<Utc>,
-    mark: bool,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<(Uuid, String)>, StoreError> {
     if pulled.is_empty() {
         return Ok(Vec::new());
     }
@@ -298,22 +279,7 @@ pub(crate) async fn upsert_vendor_leads_pg(
     .bind(&hashes)
     .fetch_all(&mut *t)
     .await?;
-    if !mark {
-        return Ok(written.into_iter().map(|w| w.1).collect());
-    }
-    // The CRM sinks hear of every lead written, in the same transaction.
-    let marked: Vec<Uuid> = written.iter().map(|w| w.0).collect();
-    sqlx::query(
-        "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) \
-         SELECT $1, 'lead', u.id, $3 FROM unnest($2::uuid[]) AS u(id) \
-         ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
-    )
-    .bind(ws.as_uuid())
-    .bind(&marked)
-    .bind(at)
-    .execute(&mut *t)
-    .await?;
-    Ok(written.into_iter().map(|w| w.1).collect())
+    Ok(written)
 }
 
 /// What lead search matches: name, email and company, lowercased here

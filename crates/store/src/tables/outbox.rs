@@ -39,29 +39,48 @@ pub(crate) async fn mark_lead_changed(
     mark_changed(tx, ws, CrmEntity::Lead, lead, at).await
 }
 
-/// Marks records created or changed, in one statement per 500.
+/// Marks records created or changed: on PostgreSQL in one statement (the
+/// rows bound as arrays), on SQLite one per 500.
 pub(crate) async fn mark_all_changed(
     tx: &mut Tx,
     ws: WorkspaceId,
     entity: CrmEntity,
     changed: &[(Uuid, DateTime<Utc>)],
 ) -> Result<(), StoreError> {
-    for chunk in changed.chunks(LOOKUP_CHUNK) {
-        on_tx!(*tx, c => {
-            let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
-            );
-            insert.push_values(chunk, |mut row, (id, at)| {
-                row.push_bind(ws.as_uuid())
-                    .push_bind(entity.as_str())
-                    .push_bind(*id)
-                    .push_bind(*at);
-            });
-            insert.push(
-                " ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at",
-            );
-            insert.build().execute(&mut *c).await?;
-        });
+    const UPSERT: &str = " ON CONFLICT (workspace_id, entity, entity_id) DO UPDATE SET changed_at = excluded.changed_at";
+    if changed.is_empty() {
+        return Ok(());
+    }
+    match tx {
+        Tx::Postgres(t) => {
+            let ids: Vec<Uuid> = changed.iter().map(|c| c.0).collect();
+            let at: Vec<DateTime<Utc>> = changed.iter().map(|c| c.1).collect();
+            sqlx::query(&format!(
+                "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) \
+                 SELECT $1, $2, u.id, u.at FROM unnest($3::uuid[], $4::timestamptz[]) AS u(id, at){UPSERT}"
+            ))
+            .bind(ws.as_uuid())
+            .bind(entity.as_str())
+            .bind(&ids)
+            .bind(&at)
+            .execute(&mut **t)
+            .await?;
+        }
+        Tx::Sqlite(t, _) => {
+            for chunk in changed.chunks(LOOKUP_CHUNK) {
+                let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
+                );
+                insert.push_values(chunk, |mut row, (id, at)| {
+                    row.push_bind(ws.as_uuid())
+                        .push_bind(entity.as_str())
+                        .push_bind(*id)
+                        .push_bind(*at);
+                });
+                insert.push(UPSERT);
+                insert.build().execute(&mut **t).await?;
+            }
+        }
     }
     Ok(())
 }

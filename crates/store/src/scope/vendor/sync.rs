@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::codec::DbDecimal;
 use crate::tables::LOOKUP_CHUNK;
 use crate::tables::leads::*;
-use crate::tables::outbox::{has_crm_sink, lock_crm_sinks};
+use crate::tables::outbox::{CrmEntity, has_crm_sink, lock_crm_sinks, mark_all_changed};
 use crate::tables::sources::*;
 use crate::tx::{Access, Tx, on_tx};
 use crate::{StoreError, now};
@@ -532,11 +532,7 @@ impl VendorStore {
             Tx::Postgres(t) => t,
             Tx::Sqlite(..) => {
                 let keys = page.records.iter().map(|r| r.0.as_str());
-                let known = if leads {
-                    self.known_lead_hashes(tx, ws, keys).await?
-                } else {
-                    self.known_hashes(tx, ws, conn, stream, keys).await?
-                };
+                let known = self.known_hashes(tx, ws, conn, page.stream, keys).await?;
                 return Ok(sort_out_changed(&page.records, &known));
             }
         };
@@ -608,26 +604,39 @@ impl VendorStore {
         Ok((changed, unchanged))
     }
 
-    /// The content hashes of the vendor's leads with source keys `keys`
-    /// (SQLite; a lead written otherwise has none). A lead the partner has
-    /// acted on is left alone by the upsert, which counts it unchanged.
-    async fn known_lead_hashes<'k>(
+    /// The stored content hashes of `keys` (SQLite, where reading them back
+    /// costs no round trip): a lead's on the lead itself (none when it was
+    /// written otherwise; one the partner acted on is left alone by the
+    /// upsert, which counts it unchanged), other records' in
+    /// `source_records`.
+    async fn known_hashes<'k>(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
+        conn: ConnectionId,
+        stream: Stream,
         keys: impl Iterator<Item = &'k str>,
     ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
         let keys: Vec<&str> = keys.collect();
         let mut known = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(LOOKUP_CHUNK) {
             let rows: Vec<(String, Option<Vec<u8>>)> = on_tx!(*tx, c => {
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT external_id, source_hash FROM leads WHERE workspace_id = ",
-                );
-                q.push_bind(ws.as_uuid())
-                    .push(" AND vendor_id = ")
-                    .push_bind(self.v())
-                    .push(" AND external_id IN (");
+                let mut q = sqlx::QueryBuilder::<Db>::new("");
+                if stream == Stream::Leads {
+                    q.push("SELECT external_id, source_hash FROM leads WHERE workspace_id = ")
+                        .push_bind(ws.as_uuid())
+                        .push(" AND vendor_id = ")
+                        .push_bind(self.v())
+                        .push(" AND external_id IN (");
+                } else {
+                    q.push("SELECT key, content_hash FROM source_records WHERE workspace_id = ")
+                        .push_bind(ws.as_uuid())
+                        .push(" AND connection_id = ")
+                        .push_bind(conn.as_uuid())
+                        .push(" AND stream = ")
+                        .push_bind(stream.as_str())
+                        .push(" AND key IN (");
+                }
                 let mut list = q.separated(", ");
                 for key in chunk {
                     list.push_bind(*key);
@@ -639,41 +648,6 @@ impl VendorStore {
                 rows.into_iter()
                     .map(|(key, hash)| (key, hash.unwrap_or_default())),
             );
-        }
-        Ok(known)
-    }
-
-    /// The stored content hashes of `keys` (SQLite, where reading them back
-    /// costs no round trip).
-    async fn known_hashes<'k>(
-        &self,
-        tx: &mut Tx,
-        ws: WorkspaceId,
-        conn: ConnectionId,
-        stream: &str,
-        keys: impl Iterator<Item = &'k str>,
-    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-        let keys: Vec<&str> = keys.collect();
-        let mut known = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<(String, Vec<u8>)> = on_tx!(*tx, c => {
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT key, content_hash FROM source_records WHERE workspace_id = ",
-                );
-                q.push_bind(ws.as_uuid())
-                    .push(" AND connection_id = ")
-                    .push_bind(conn.as_uuid())
-                    .push(" AND stream = ")
-                    .push_bind(stream)
-                    .push(" AND key IN (");
-                let mut list = q.separated(", ");
-                for key in chunk {
-                    list.push_bind(*key);
-                }
-                q.push(")");
-                q.build_query_as().fetch_all(&mut *c).await?
-            });
-            known.extend(rows);
         }
         Ok(known)
     }
@@ -696,15 +670,16 @@ impl VendorStore {
             .iter()
             .map(|(new, hash)| (vendor_lead(ws, self.vendor_id(), new, at), *hash))
             .collect();
+        let written = match tx {
+            Tx::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at).await?,
+            Tx::Sqlite(t, _) => upsert_vendor_leads_sqlite(t, ws, &fresh, at).await?,
+        };
         lock_crm_sinks(tx, ws, true).await?;
-        let mark = has_crm_sink(tx, ws).await?;
-        match tx {
-            Tx::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at, mark).await,
-            Tx::Sqlite(t, _) => Ok(upsert_vendor_leads_sqlite(t, ws, &fresh, at, mark)
-                .await?
-                .into_iter()
-                .collect()),
+        if has_crm_sink(tx, ws).await? {
+            let marks: Vec<(Uuid, DateTime<Utc>)> = written.iter().map(|w| (w.0, at)).collect();
+            mark_all_changed(tx, ws, CrmEntity::Lead, &marks).await?;
         }
+        Ok(written.into_iter().map(|w| w.1).collect())
     }
 
     /// The page's leads in one upsert. PostgreSQL refuses the whole
@@ -717,13 +692,11 @@ impl VendorStore {
         ws: WorkspaceId,
         mut fresh: Vec<(Lead, &[u8])>,
         at: DateTime<Utc>,
-        mark: bool,
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
         sqlx::query("SAVEPOINT pull_leads")
             .execute(&mut **t)
             .await?;
-        let written = match upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at, mark).await
-        {
+        let written = match upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at).await {
             Err(StoreError::Database(sqlx::Error::Database(e)))
                 if e.code().as_deref() == Some("42501") =>
             {
@@ -750,7 +723,7 @@ impl VendorStore {
                         .as_ref()
                         .is_none_or(|e| !acted.contains(e.as_str()))
                 });
-                upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at, mark).await?
+                upsert_vendor_leads_pg(t, ws, self.vendor_id(), &fresh, at).await?
             }
             Err(e) => return Err(e),
             Ok(written) => written,
@@ -758,7 +731,7 @@ impl VendorStore {
         sqlx::query("RELEASE SAVEPOINT pull_leads")
             .execute(&mut **t)
             .await?;
-        Ok(written.into_iter().collect())
+        Ok(written)
     }
 
     /// Ends pass `pass_id` of `stream` after its last page. Given the keys
