@@ -40,8 +40,9 @@ END $$;
 -- The outbox mark of a lead or registration the vendor owns: in the
 -- workspace the transaction works in, a lookup by key in the same
 -- statement instead of a function call per row.
-ALTER POLICY vendor_mark ON crm_outbox
-    USING (CASE WHEN workspace_id = (SELECT onepane_vendor_workspace()) THEN
+DO $$
+DECLARE
+    owned text := $p$CASE WHEN workspace_id = (SELECT onepane_vendor_workspace()) THEN
                CASE entity
                    WHEN 'lead' THEN EXISTS (SELECT 1 FROM public.leads l
                        WHERE l.workspace_id = crm_outbox.workspace_id AND l.id = crm_outbox.entity_id
@@ -51,18 +52,10 @@ ALTER POLICY vendor_mark ON crm_outbox
                          AND d.vendor_id = onepane_scope_vendor())
                    ELSE false
                END
-           ELSE onepane_crm_outbox_vendor(workspace_id, entity, entity_id) END)
-    WITH CHECK (CASE WHEN workspace_id = (SELECT onepane_vendor_workspace()) THEN
-               CASE entity
-                   WHEN 'lead' THEN EXISTS (SELECT 1 FROM public.leads l
-                       WHERE l.workspace_id = crm_outbox.workspace_id AND l.id = crm_outbox.entity_id
-                         AND l.vendor_id = onepane_scope_vendor())
-                   WHEN 'deal' THEN EXISTS (SELECT 1 FROM public.deal_registrations d
-                       WHERE d.workspace_id = crm_outbox.workspace_id AND d.id = crm_outbox.entity_id
-                         AND d.vendor_id = onepane_scope_vendor())
-                   ELSE false
-               END
-           ELSE onepane_crm_outbox_vendor(workspace_id, entity, entity_id) END);
+           ELSE onepane_crm_outbox_vendor(workspace_id, entity, entity_id) END$p$;
+BEGIN
+    EXECUTE format('ALTER POLICY vendor_mark ON crm_outbox USING (%s) WITH CHECK (%s)', owned, owned);
+END $$;
 
 -- 2. Leaner bookkeeping. `source_records` keeps what change detection and
 --    deletes need: the record's key and a 128-bit hash of its content

@@ -533,7 +533,7 @@ impl Engine {
             let (records, failed) = pass.keyed_records(stream, page, run)?;
             // Kept for a page read whole without a failed record; a failed
             // one forgets what was kept, so it is read whole again.
-            let fingerprint = match (fingerprints, read.unchanged, &read.fingerprint) {
+            let seen_page = match (fingerprints, read.unchanged, &read.fingerprint) {
                 (Some(_), None, Some(f)) => Some((
                     request,
                     (failed == 0).then(|| SeenPage {
@@ -551,7 +551,7 @@ impl Engine {
                 records,
                 next: page.next.clone(),
                 pass_max: pass.max.clone(),
-                fingerprint,
+                seen_page,
             };
             // A source that gives the same next page twice has its page
             // written, then is stopped.
@@ -566,12 +566,7 @@ impl Engine {
             } else {
                 (apply.await?, None)
             };
-            pass.count(stream, page, failed, &counts, run);
-            if let Some(n) = read.unchanged {
-                pass.read += n;
-                run.read += n;
-                run.unchanged += n;
-            }
+            pass.count(stream, &read, failed, &counts, run);
             if let Some(total) = page.total {
                 run.total = Some(read_before + total.max(pass.read));
             }
@@ -912,15 +907,17 @@ impl Pass {
 
     /// Counts a written page into the pass and the run: `failed` records
     /// of the page were refused before writing, `counts` is what the store
-    /// did with the rest.
+    /// did with the rest; an answer the same as last time counts its
+    /// records unchanged.
     fn count(
         &mut self,
         stream: Stream,
-        page: &Page,
+        read: &PageRead,
         mut failed: u64,
         counts: &PageCounts,
         run: &mut SyncRun,
     ) {
+        let page = &read.page;
         failed += counts.failed.len() as u64;
         for e in &counts.failed {
             run.errors.push(format!(
@@ -932,12 +929,13 @@ impl Pass {
         if failed > 0 {
             self.clean = false;
         }
-        let read = (page.records.len() + page.rejected.len()) as u64;
-        self.read += read;
-        run.read += read;
+        let skipped = read.unchanged.unwrap_or_default();
+        let n = (page.records.len() + page.rejected.len()) as u64 + skipped;
+        self.read += n;
+        run.read += n;
         run.created += counts.created;
         run.updated += counts.updated;
-        run.unchanged += counts.unchanged;
+        run.unchanged += counts.unchanged + skipped;
         run.failed += failed;
     }
 

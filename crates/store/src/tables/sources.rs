@@ -34,7 +34,7 @@ pub struct PageWrite<'a> {
     /// For a stream whose pages are fingerprinted: the page's request and
     /// what its answer was, to keep (`None`: forget any kept, the page had
     /// a failed record).
-    pub fingerprint: Option<(String, Option<SeenPage>)>,
+    pub seen_page: Option<(String, Option<SeenPage>)>,
 }
 
 /// What writing a page did.

@@ -200,7 +200,7 @@ async fn populate(store: &Store) -> Tenants {
                     next: None,
                     pass_max: None,
                     // A page's fingerprint, so the attack has one to find.
-                    fingerprint: Some((
+                    seen_page: Some((
                         "[null,null]".into(),
                         Some(onepane_domain::record::SeenPage {
                             fingerprint: vec![1; 16],

@@ -498,6 +498,8 @@ pub struct Seen {
     pub since: Option<String>,
     /// What the fake did: `ok`, `500`, `429`, `slow`, `truncated`, `fail`, `401`.
     pub answer: &'static str,
+    /// When it came.
+    pub at: std::time::Instant,
 }
 
 /// Random failures, per mille of requests, drawn from a seeded PRNG; the
@@ -662,6 +664,7 @@ async fn page(
             page: n,
             since: since.clone(),
             answer: "ok",
+            at: std::time::Instant::now(),
         };
         let authorized = match &s.bearer {
             None => true,

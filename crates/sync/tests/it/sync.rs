@@ -463,7 +463,37 @@ async fn a_full_pass_reads_again_only_the_pages_whose_answer_changed(db: TestDb)
     }
 }
 
+async fn the_rate_a_manifest_states_paces_the_requests(db: TestDb) {
+    let store = &db.store;
+    let (ws, vendor) = tenants(store).await;
+    let fake = FakeVendor::start(VendorData::generate(8, 0, 0, 0)).await;
+    // The engine's own default here is 100,000 a second; the vendor says 20,
+    // one at a time.
+    let mut stated = manifest(&fake.base, 2, json!({"type": "none"}));
+    stated["streams"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|stream, _| stream == "leads");
+    stated["rate_limit"] = json!({"requests_per_second": 20, "burst": 1});
+    let conn = rest_source(store, ws, vendor, stated, None).await;
+    let run = engine(store).run(&conn, None, &()).await.unwrap();
+    assert_eq!(run.created, 8, "{run:?}");
+    let at: Vec<Instant> = fake
+        .state()
+        .seen_on("/leads")
+        .iter()
+        .map(|s| s.at)
+        .collect();
+    assert_eq!(at.len(), 4);
+    for pair in at.windows(2) {
+        let gap = pair[1] - pair[0];
+        // 50 ms apart, less what scheduling can shave off.
+        assert!(gap >= Duration::from_millis(40), "requests {gap:?} apart");
+    }
+}
+
 on_both_backends!(
+    the_rate_a_manifest_states_paces_the_requests,
     a_full_pass_reads_again_only_the_pages_whose_answer_changed,
     a_lead_the_partner_acted_on_is_kept_as_the_partner_left_it,
     a_full_sync_lands_the_source_and_reruns_write_only_what_changed,

@@ -150,7 +150,7 @@ impl VendorStore {
                 .await?;
         }
         counts.unchanged = unchanged.len() as u64;
-        if let Some((request, seen)) = &page.fingerprint {
+        if let Some((request, seen)) = &page.seen_page {
             self.keep_seen_page(&mut tx, ws, conn, page.stream, request, seen.as_ref())
                 .await?;
         }
