@@ -235,6 +235,16 @@ impl ServeProcess {
     }
 }
 
+impl ServeProcess {
+    /// Kills the process with SIGKILL, as a crash would, and waits for it.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for ServeProcess {
     fn drop(&mut self) {
         if let Some(child) = &mut self.child {

@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod connections;
 mod demo;
+mod faults;
 mod harness;
 mod http;
 mod openapi;

@@ -61,7 +61,8 @@ pub use tables::campaigns::LandingPage;
 pub use tables::connections::OAuthState;
 pub use tables::credentials::{AccessToken, ApiClient, StoredSigningKey};
 pub use tables::idempotency::{
-    Claim, IDEMPOTENCY_STALE, IDEMPOTENCY_TTL, IdempotencyKey, KeyOwner, StoredResponse,
+    Claim, IDEMPOTENCY_STALE, IDEMPOTENCY_TTL, IdempotencyKey, KeyOwner, KeyedClaim, KeyedWrite,
+    StoredResponse,
 };
 pub use tables::jobs::{Job, JobStatus};
 pub use tables::outbox::{CrmEntity, DueDealPush, DuePush, PushCounts, PushResult};

@@ -1,13 +1,27 @@
 //! Scoped transactions: the only way the store reaches tenant rows.
+//!
+//! A unit of work is normally a transaction of its own. Inside a
+//! [`KeyedWrite`](crate::KeyedWrite) (a write sent with an
+//! `Idempotency-Key`) every unit of work the request does is instead a
+//! savepoint of one transaction, the one that also keeps the key's
+//! response: the request's writes and its idempotency record commit
+//! together or not at all.
+
+use std::sync::Arc;
 
 use onepane_domain::{VendorId, WorkspaceId};
 use sqlx::{Postgres, Sqlite, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::{Pool, Store, StoreError};
 
 /// How long an SQLite writer waits for its turn (as long as SQLite's own
-/// busy timeout).
+/// busy timeout), and a unit of work for the request's one transaction.
 const SQLITE_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The savepoint a unit of work inside a request's transaction runs in
+/// (one at a time, so one name serves).
+const UNIT: &str = "onepane_unit";
 
 /// Who a unit of work acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +43,45 @@ pub(crate) enum Access {
     Write,
 }
 
-/// A transaction on either backend, scoped. An SQLite writer holds the
-/// process's write turn until it commits or is dropped.
-pub(crate) enum Tx {
+/// A transaction on either backend. An SQLite writer holds the process's
+/// write turn until it commits or is dropped.
+pub(crate) enum Conn {
     Sqlite(
         Transaction<'static, Sqlite>,
-        Option<tokio::sync::OwnedMutexGuard<()>>,
+        Option<OwnedMutexGuard<()>>,
     ),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// A scoped unit of work: a transaction of its own, or a savepoint of the
+/// request's one transaction.
+pub(crate) struct Tx(Option<Unit>);
+
+enum Unit {
+    Own(Conn),
+    Shared(OwnedMutexGuard<Shared>),
+}
+
+/// The one transaction of a keyed write, which its units of work share.
+pub(crate) struct Shared {
+    pub(crate) conn: Conn,
+    /// A unit was dropped without committing: its savepoint is rolled
+    /// back before the transaction is used again.
+    undo: bool,
+}
+
+/// The shared transaction, as the request's task holds it.
+#[derive(Clone)]
+pub(crate) struct Ambient {
+    /// Whose pool the transaction is on (the store's writer-turn lock
+    /// names it): another store's units never join it.
+    store: Arc<Mutex<()>>,
+    pub(crate) shared: Arc<Mutex<Shared>>,
+}
+
+tokio::task_local! {
+    /// The keyed write the current task runs inside, if any.
+    pub(crate) static AMBIENT: Ambient;
 }
 
 /// Runs `$body` with `$c` bound to the transaction's connection and `Db`
@@ -44,14 +89,14 @@ pub(crate) enum Tx {
 /// query text serves both (`$1` placeholders work on SQLite too).
 macro_rules! on_tx {
     ($tx:expr, $c:ident => $body:expr) => {
-        match &mut $tx {
-            $crate::tx::Tx::Sqlite(t, _) => {
+        match $tx.conn() {
+            $crate::tx::Conn::Sqlite(t, _) => {
                 #[allow(unused)]
                 type Db = ::sqlx::Sqlite;
                 let $c = &mut **t;
                 $body
             }
-            $crate::tx::Tx::Postgres(t) => {
+            $crate::tx::Conn::Postgres(t) => {
                 #[allow(unused)]
                 type Db = ::sqlx::Postgres;
                 let $c = &mut **t;
@@ -62,62 +107,183 @@ macro_rules! on_tx {
 }
 pub(crate) use on_tx;
 
-impl Tx {
-    /// Commits the transaction (and releases SQLite's writer turn).
+impl Conn {
+    async fn execute(&mut self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(t, _) => sqlx::query(sql).execute(&mut **t).await.map(drop)?,
+            Conn::Postgres(t) => sqlx::query(sql).execute(&mut **t).await.map(drop)?,
+        }
+        Ok(())
+    }
+
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
             // The write turn passes on once the commit is done.
-            Tx::Sqlite(t, _turn) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+            Conn::Sqlite(t, _turn) => t.commit().await?,
+            Conn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
 }
 
+impl Shared {
+    pub(crate) fn new(conn: Conn) -> Self {
+        Shared { conn, undo: false }
+    }
+
+    /// Rolls back a unit that was dropped without committing.
+    pub(crate) async fn settle(&mut self) -> Result<(), StoreError> {
+        if self.undo {
+            self.conn
+                .execute(&format!("ROLLBACK TO SAVEPOINT {UNIT}"))
+                .await?;
+            self.conn.execute(&format!("RELEASE SAVEPOINT {UNIT}")).await?;
+            self.undo = false;
+        }
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// The transaction's connection.
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        match self.0.as_mut() {
+            Some(Unit::Own(c)) => c,
+            Some(Unit::Shared(s)) => &mut s.conn,
+            // Only `commit` takes the unit out, and it consumes the `Tx`.
+            None => unreachable!("a unit of work used after its commit"),
+        }
+    }
+
+    /// Whether this is SQLite.
+    pub(crate) fn is_sqlite(&mut self) -> bool {
+        matches!(self.conn(), Conn::Sqlite(..))
+    }
+
+    /// Commits the unit of work (and releases SQLite's writer turn). Inside
+    /// a keyed write it releases its savepoint; the request's transaction
+    /// commits when the response is kept.
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        match self.0.take() {
+            Some(Unit::Own(c)) => c.commit().await,
+            Some(Unit::Shared(mut s)) => {
+                let released = s.conn.execute(&format!("RELEASE SAVEPOINT {UNIT}")).await;
+                if released.is_err() {
+                    s.undo = true;
+                }
+                released
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        // An own transaction rolls back by itself; a savepoint is rolled
+        // back by the next unit (or before the request's commit).
+        if let Some(Unit::Shared(s)) = self.0.as_mut() {
+            s.undo = true;
+        }
+    }
+}
+
 impl Store {
-    /// Begins a transaction acting for `scope`.
+    /// Begins a transaction acting for `scope` (a savepoint, inside a keyed
+    /// write on this store).
     pub(crate) async fn begin(&self, scope: Scope, access: Access) -> Result<Tx, StoreError> {
+        let ambient = AMBIENT
+            .try_with(Ambient::clone)
+            .ok()
+            .filter(|a| Arc::ptr_eq(&a.store, &self.sqlite_writer));
+        if let Some(ambient) = ambient {
+            return self.begin_unit(ambient, scope).await;
+        }
+        let mut conn = self.begin_conn(access).await?;
+        if let Conn::Postgres(t) = &mut conn {
+            set_scope(t, scope).await?;
+        }
+        Ok(Tx(Some(Unit::Own(conn))))
+    }
+
+    /// A transaction of its own, not yet scoped.
+    pub(crate) async fn begin_conn(&self, access: Access) -> Result<Conn, StoreError> {
         match &self.pool {
             Pool::Sqlite(p) => match access {
-                Access::Read => Ok(Tx::Sqlite(p.begin().await?, None)),
+                Access::Read => Ok(Conn::Sqlite(p.begin().await?, None)),
                 Access::Write => {
                     // Writers queue here, in order, rather than in SQLite's
                     // busy handler, which sleeps and retries (up to 100 ms a
                     // nap) and so gives a loaded server long tail latencies.
                     let turn = tokio::time::timeout(
                         SQLITE_WRITE_WAIT,
-                        std::sync::Arc::clone(&self.sqlite_writer).lock_owned(),
+                        Arc::clone(&self.sqlite_writer).lock_owned(),
                     )
                     .await
                     .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
                     let t = p.begin_with("BEGIN IMMEDIATE").await?;
-                    Ok(Tx::Sqlite(t, Some(turn)))
+                    Ok(Conn::Sqlite(t, Some(turn)))
                 }
             },
-            Pool::Postgres(p) => {
-                let mut t = p.begin().await?;
-                let (ws, vendor, operator, system) = match scope {
-                    Scope::Partner(w) => (w.to_string(), String::new(), "", ""),
-                    Scope::Vendor(v) => (String::new(), v.to_string(), "", ""),
-                    Scope::Operator => (String::new(), String::new(), "on", ""),
-                    Scope::System => (String::new(), String::new(), "", "on"),
-                };
-                // All four, every time, transaction-local: nothing carries
-                // over to the next user of this pooled connection.
-                sqlx::query(
-                    "SELECT set_config('onepane.workspace_id', $1, true), \
-                            set_config('onepane.vendor_id', $2, true), \
-                            set_config('onepane.operator', $3, true), \
-                            set_config('onepane.system', $4, true)",
-                )
-                .bind(ws)
-                .bind(vendor)
-                .bind(operator)
-                .bind(system)
-                .execute(&mut *t)
-                .await?;
-                Ok(Tx::Postgres(t))
-            }
+            Pool::Postgres(p) => Ok(Conn::Postgres(p.begin().await?)),
         }
     }
+
+    /// A savepoint of the keyed write's transaction. Units of one request
+    /// take turns; one that waits longer than a writer would is refused
+    /// (a unit begun while another of the same request is open would wait
+    /// for ever).
+    async fn begin_unit(&self, ambient: Ambient, scope: Scope) -> Result<Tx, StoreError> {
+        let mut shared = tokio::time::timeout(SQLITE_WRITE_WAIT, ambient.shared.lock_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+        shared.settle().await?;
+        shared
+            .conn
+            .execute(&format!("SAVEPOINT {UNIT}"))
+            .await?;
+        // From here a failure rolls the savepoint back.
+        let mut tx = Tx(Some(Unit::Shared(shared)));
+        if let Conn::Postgres(t) = tx.conn() {
+            set_scope(t, scope).await?;
+            // What an earlier unit named stays with it.
+            sqlx::query("SELECT set_config('onepane.vendor_workspace', '', true)")
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Joins `shared` to this store for the units of `work`.
+    pub(crate) fn ambient(&self, shared: Arc<Mutex<Shared>>) -> Ambient {
+        Ambient {
+            store: Arc::clone(&self.sqlite_writer),
+            shared,
+        }
+    }
+}
+
+/// Names the scope in a PostgreSQL transaction: all four settings, every
+/// time, transaction-local, so nothing carries over to the next user of a
+/// pooled connection.
+async fn set_scope(t: &mut Transaction<'static, Postgres>, scope: Scope) -> Result<(), StoreError> {
+    let (ws, vendor, operator, system) = match scope {
+        Scope::Partner(w) => (w.to_string(), String::new(), "", ""),
+        Scope::Vendor(v) => (String::new(), v.to_string(), "", ""),
+        Scope::Operator => (String::new(), String::new(), "on", ""),
+        Scope::System => (String::new(), String::new(), "", "on"),
+    };
+    sqlx::query(
+        "SELECT set_config('onepane.workspace_id', $1, true), \
+                set_config('onepane.vendor_id', $2, true), \
+                set_config('onepane.operator', $3, true), \
+                set_config('onepane.system', $4, true)",
+    )
+    .bind(ws)
+    .bind(vendor)
+    .bind(operator)
+    .bind(system)
+    .execute(&mut **t)
+    .await?;
+    Ok(())
 }

@@ -1,15 +1,21 @@
 //! `Idempotency-Key` on writes, with Stripe's semantics: the same key and
 //! request replay the first response; the same key with another request is
-//! 422; a retry while the first is still running is 409. Keys belong to one
-//! client of one caller and are kept for 24 hours. A first attempt that
-//! failed on the server's side (5xx) releases its key, so a retry runs.
+//! 422. Keys belong to one client of one caller and are kept for 24 hours.
+//!
+//! A keyed request runs in one database transaction with its key's record
+//! ([`onepane_store::KeyedWrite`]): its writes and the response kept for
+//! its retries commit together. A server that dies before the commit left
+//! nothing, so a retry runs; after it, a retry replays. A retry sent while
+//! the first attempt still runs waits for it, then replays its response. A
+//! first attempt that failed on the server's side (5xx) keeps nothing, so a
+//! retry runs.
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use onepane_store::{Claim, IdempotencyKey, KeyOwner, StoredResponse};
+use onepane_store::{IdempotencyKey, KeyOwner, KeyedClaim, StoredResponse};
 use sha2::{Digest, Sha256};
 
 use crate::http::caller::Caller;
@@ -21,9 +27,8 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 /// Set on a replayed response.
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// The largest body a keyed request may have (the largest any endpoint takes).
-const MAX_BODY: usize = 64 << 20;
-/// Responses larger than this are not kept (the key is released instead).
+/// Responses larger than this are not kept (the request's writes are
+/// rolled back and it answers 500: no write endpoint answers so much).
 const MAX_KEPT_RESPONSE: usize = 1 << 20;
 
 fn valid_key(key: &str) -> bool {
@@ -61,8 +66,15 @@ pub async fn idempotency(
         }
         None => return Ok(next.run(req).await),
     };
+    // The route's own limit, before anything is buffered.
+    let limit = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or(crate::http::BODY_LIMIT, |m| {
+            crate::http::operations::body_limit(m.as_str())
+        });
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
     let mut hasher = Sha256::new();
@@ -82,32 +94,32 @@ pub async fn idempotency(
         client: &client,
         key: &key,
     };
-    match state.store.claim_idempotency_key(id, &digest).await? {
-        Claim::Mismatch => {
+    let write = match state.store.begin_keyed_write(id, &digest).await? {
+        KeyedClaim::Mismatch => {
             return Err(ApiError::invalid(
                 "Idempotency-Key",
                 "this Idempotency-Key was already used with a different request; use a new key",
             ));
         }
-        Claim::InFlight => {
+        KeyedClaim::InFlight => {
             return Err(ApiError::Conflict(
                 "a request with this Idempotency-Key is still being processed; retry later".into(),
             ));
         }
-        Claim::Replay(stored) => return Ok(replay(stored)),
-        Claim::Run => {}
-    }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
+        KeyedClaim::Replay(stored) => return Ok(replay(stored)),
+        KeyedClaim::Run(write) => write,
+    };
+    let response = write
+        .run(next.run(Request::from_parts(parts, Body::from(bytes))))
         .await;
     let status = response.status();
     if status.is_server_error() {
-        release(&state, id).await;
+        write.abandon();
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_KEPT_RESPONSE).await else {
-        release(&state, id).await;
+        write.abandon();
         return Err(ApiError::Internal(
             "a response too large to keep for its idempotency key".into(),
         ));
@@ -121,17 +133,10 @@ pub async fn idempotency(
             .map(str::to_owned),
         body: body.to_vec(),
     };
-    if let Err(e) = state.store.complete_idempotency_key(id, &stored).await {
-        tracing::warn!(error = %crate::report::cause_chain(&e), "cannot keep a response for its idempotency key");
-        release(&state, id).await;
-    }
+    // Until this commits, nothing the request wrote is kept: a failure
+    // here is the request's failure.
+    write.complete(&stored).await?;
     Ok(Response::from_parts(parts, Body::from(body)))
-}
-
-async fn release(state: &AppState, id: IdempotencyKey<'_>) {
-    if let Err(e) = state.store.release_idempotency_key(id).await {
-        tracing::warn!(error = %crate::report::cause_chain(&e), "cannot release an idempotency key");
-    }
 }
 
 fn replay(stored: StoredResponse) -> Response {

@@ -12,6 +12,23 @@ use crate::state::AppState;
 /// The largest price-list items upload (50,000 items).
 pub const ITEMS_BODY_LIMIT: usize = 64 << 20;
 
+/// The routes that take bodies up to [`ITEMS_BODY_LIMIT`] (their
+/// registrations below say so again, for the extractors).
+const LARGE_BODY_ROUTES: [&str; 2] = [
+    "/api/v1/vendor/price-lists/{external_id}/items",
+    "/api/v1/connections/{id}/upload",
+];
+
+/// The largest body `route` takes. The idempotency middleware, which reads
+/// a keyed request's body before the route's extractor does, applies it.
+pub fn body_limit(route: &str) -> usize {
+    if LARGE_BODY_ROUTES.contains(&route) {
+        ITEMS_BODY_LIMIT
+    } else {
+        super::BODY_LIMIT
+    }
+}
+
 /// Every operation of the API with its documentation, without the layers.
 pub fn all() -> OpenApiRouter<AppState> {
     token().merge(vendor()).merge(partner())
@@ -86,4 +103,22 @@ pub fn partner() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of every operation, with what the layers add.
 pub fn document() -> utoipa::openapi::OpenApi {
     super::openapi::document_with(all().into_openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_large_body_routes_exist_and_take_large_bodies() {
+        let document = all().into_openapi();
+        for route in LARGE_BODY_ROUTES {
+            assert!(
+                document.paths.paths.contains_key(route),
+                "{route} is not a route of the API"
+            );
+            assert_eq!(body_limit(route), ITEMS_BODY_LIMIT);
+        }
+        assert_eq!(body_limit("/api/v1/deal-registrations"), super::super::BODY_LIMIT);
+    }
 }

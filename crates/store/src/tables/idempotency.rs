@@ -2,10 +2,13 @@
 //! first response to a key is kept and replayed to a retry of the same
 //! request, for a day.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use onepane_domain::*;
+use tokio::sync::Mutex;
 
-use crate::tx::{Access, Scope, on_tx};
+use crate::tx::{AMBIENT, Access, Scope, Shared, on_tx};
 use crate::{Store, StoreError, now};
 
 /// How long a record is kept.
@@ -75,6 +78,79 @@ pub enum Claim {
     InFlight,
 }
 
+/// What a keyed write found when it claimed its key.
+#[derive(Debug)]
+pub enum KeyedClaim {
+    /// First use: run the request inside this write.
+    Run(KeyedWrite),
+    /// Already answered: replay this.
+    Replay(StoredResponse),
+    /// The key was used for a different request.
+    Mismatch,
+    /// A request with this key was left running by an earlier version
+    /// and has not yet been given up on.
+    InFlight,
+}
+
+/// A write sent with an `Idempotency-Key`: one transaction that holds the
+/// key's record and every unit of work the request does (as savepoints), so
+/// that the request's writes and the response kept for its retries commit
+/// together. A crash before the commit leaves neither; a retry after it
+/// replays the response and never runs the write again.
+pub struct KeyedWrite {
+    store: Store,
+    shared: Arc<Mutex<Shared>>,
+    owner: KeyOwner,
+    client: String,
+    key: String,
+}
+
+impl std::fmt::Debug for KeyedWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedWrite")
+            .field("owner", &self.owner)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyedWrite {
+    fn id(&self) -> IdempotencyKey<'_> {
+        IdempotencyKey {
+            owner: self.owner,
+            client: &self.client,
+            key: &self.key,
+        }
+    }
+
+    /// Runs `work` (the request's handler) with this store's units of work
+    /// inside the write's transaction.
+    pub async fn run<F: Future>(&self, work: F) -> F::Output {
+        AMBIENT
+            .scope(self.store.ambient(Arc::clone(&self.shared)), work)
+            .await
+    }
+
+    /// Keeps `response` for the key and commits the request's writes with
+    /// it. On an error nothing the request did is kept.
+    pub async fn complete(self, response: &StoredResponse) -> Result<(), StoreError> {
+        self.run(self.store.complete_idempotency_key(self.id(), response))
+            .await?;
+        let KeyedWrite { shared, .. } = self;
+        let mut shared = Arc::try_unwrap(shared)
+            .map_err(|_| StoreError::corrupt("idempotency record", "its transaction is still in use"))?
+            .into_inner();
+        shared.settle().await?;
+        shared.conn.commit().await
+    }
+
+    /// Gives the write up: nothing the request did is kept, and the key
+    /// is free for a retry.
+    pub fn abandon(self) {
+        drop(self);
+    }
+}
+
 /// An idempotency key's stored state and response.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Record {
@@ -87,6 +163,31 @@ pub(crate) struct Record {
 }
 
 impl Store {
+    /// Begins a keyed write: claims `key` for a request with this digest
+    /// inside a new transaction, which the request then runs in.
+    pub async fn begin_keyed_write(
+        &self,
+        key: IdempotencyKey<'_>,
+        request_hash: &[u8],
+    ) -> Result<KeyedClaim, StoreError> {
+        let conn = self.begin_conn(Access::Write).await?;
+        let write = KeyedWrite {
+            store: self.clone(),
+            shared: Arc::new(Mutex::new(Shared::new(conn))),
+            owner: key.owner,
+            client: key.client.to_owned(),
+            key: key.key.to_owned(),
+        };
+        // A second request with the key waits here for the first's commit
+        // (PostgreSQL on the row, SQLite for its writer turn), then replays.
+        Ok(match write.run(self.claim_idempotency_key(key, request_hash)).await? {
+            Claim::Run => KeyedClaim::Run(write),
+            Claim::Replay(stored) => KeyedClaim::Replay(stored),
+            Claim::Mismatch => KeyedClaim::Mismatch,
+            Claim::InFlight => KeyedClaim::InFlight,
+        })
+    }
+
     /// Claims a key for a request with this digest.
     pub async fn claim_idempotency_key(
         &self,
@@ -182,23 +283,6 @@ impl Store {
             .bind(i32::from(response.status))
             .bind(response.content_type.as_deref())
             .bind(&response.body)
-            .execute(&mut *c)
-            .await?;
-        });
-        tx.commit().await
-    }
-
-    /// Releases a claimed key without keeping a response (the request
-    /// failed in a way a retry may fix), so the key can be used again.
-    pub async fn release_idempotency_key(&self, key: IdempotencyKey<'_>) -> Result<(), StoreError> {
-        let mut tx = self.begin(key.owner.scope(), Access::Write).await?;
-        on_tx!(tx, c => {
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE owner = $1 AND client = $2 AND key = $3 AND state = 'running'",
-            )
-            .bind(key.owner.text())
-            .bind(key.client)
-            .bind(key.key)
             .execute(&mut *c)
             .await?;
         });

@@ -7,7 +7,7 @@ use onepane_domain::*;
 use uuid::Uuid;
 
 use crate::tables::LOOKUP_CHUNK;
-use crate::tx::{Tx, on_tx};
+use crate::tx::{Conn, Tx, on_tx};
 use crate::{StoreError, now};
 
 /// What a CRM sink receives.
@@ -51,8 +51,8 @@ pub(crate) async fn mark_all_changed(
     if changed.is_empty() {
         return Ok(());
     }
-    match tx {
-        Tx::Postgres(t) => {
+    match tx.conn() {
+        Conn::Postgres(t) => {
             let ids: Vec<Uuid> = changed.iter().map(|c| c.0).collect();
             let at: Vec<DateTime<Utc>> = changed.iter().map(|c| c.1).collect();
             sqlx::query(&format!(
@@ -66,7 +66,7 @@ pub(crate) async fn mark_all_changed(
             .execute(&mut **t)
             .await?;
         }
-        Tx::Sqlite(t, _) => {
+        Conn::Sqlite(t, _) => {
             for chunk in changed.chunks(LOOKUP_CHUNK) {
                 let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                     "INSERT INTO crm_outbox (workspace_id, entity, entity_id, changed_at) ",
@@ -119,7 +119,7 @@ pub(crate) async fn lock_crm_sinks(
     ws: WorkspaceId,
     shared: bool,
 ) -> Result<(), StoreError> {
-    if let Tx::Postgres(t) = tx {
+    if let Conn::Postgres(t) = tx.conn() {
         // The first key names what is locked (the CRM sinks, "cs"); the
         // second the workspace.
         let sql = if shared {

@@ -11,8 +11,8 @@ use onepane_store::testing::TestDb;
 use onepane_store::testing::content::*;
 use onepane_store::testing::tenants::*;
 use onepane_store::{
-    Attempt, Claim, DeliveryFilter, DeliveryStatus, IdempotencyKey, KeyOwner, StoreError,
-    StoredResponse, StoredSigningKey,
+    Attempt, Claim, DeliveryFilter, DeliveryStatus, IdempotencyKey, KeyOwner, KeyedClaim,
+    KeyedWrite, Store, StoreError, StoredResponse, StoredSigningKey,
 };
 
 crate::on_both_backends!(
@@ -20,6 +20,8 @@ crate::on_both_backends!(
     access_tokens_are_found_by_digest_until_revoked,
     signing_keys_rotate_and_expire_from_the_ring,
     idempotency_keys_claim_replay_and_expire,
+    a_keyed_write_keeps_its_writes_and_response_together_or_neither,
+    a_retry_sent_while_a_keyed_write_runs_waits_and_replays_it,
     the_outbox_delivers_only_what_a_vendor_subscribed_to,
     price_list_terms_and_items_are_put_separately,
     campaign_lead_counts_are_visible_to_the_vendor_without_leads,
@@ -249,23 +251,117 @@ async fn idempotency_keys_claim_replay_and_expire(db: TestDb) {
             .unwrap(),
         Claim::Run
     );
-    // A released key runs again.
-    db.store
-        .release_idempotency_key(other_client)
-        .await
-        .unwrap();
-    assert_eq!(
-        db.store
-            .claim_idempotency_key(other_client, b"h7")
-            .await
-            .unwrap(),
-        Claim::Run
-    );
     // Nothing is old enough to expire yet.
     assert_eq!(
         db.store.system().expire_idempotency_keys().await.unwrap(),
         0
     );
+}
+
+async fn keyed(store: &Store, key: IdempotencyKey<'_>, hash: &[u8]) -> KeyedWrite {
+    match store.begin_keyed_write(key, hash).await.unwrap() {
+        KeyedClaim::Run(write) => write,
+        other => panic!("expected to run, found {other:?}"),
+    }
+}
+
+async fn a_keyed_write_keeps_its_writes_and_response_together_or_neither(db: TestDb) {
+    let (a, v) = linked(&db.store, "A Oy", "Canon", Tier::Gold).await;
+    let s = db.store.vendor(v);
+    let list = ExternalId::parse("eu").unwrap();
+    let k = IdempotencyKey {
+        owner: KeyOwner::Vendor(v),
+        client: "client:1",
+        key: "publish-1",
+    };
+    let response = StoredResponse {
+        status: 200,
+        content_type: Some("application/json".into()),
+        body: br#"{"items":2}"#.to_vec(),
+    };
+    let items = [item("S-1", "10"), item("S-2", "12")];
+    // Given up (the process died, or the handler failed): nothing it wrote
+    // stays, and the key runs again.
+    let write = keyed(&db.store, k, b"h1").await;
+    write
+        .run(async {
+            s.put_price_list_terms(&list, &terms(Currency::EUR))
+                .await
+                .unwrap();
+            s.put_price_list_items(&list, &items).await.unwrap();
+            // Inside the write, its own units see what it wrote.
+            assert_eq!(s.price_list_items(&list, None, 10).await.unwrap().len(), 2);
+        })
+        .await;
+    write.abandon();
+    assert!(s.price_lists().await.unwrap().is_empty());
+    // Run again and kept: the writes and the response commit together. A
+    // unit that failed on the way (a duplicate SKU: an error in the
+    // database) is undone alone.
+    let write = keyed(&db.store, k, b"h1").await;
+    write
+        .run(async {
+            s.put_price_list_terms(&list, &terms(Currency::EUR))
+                .await
+                .unwrap();
+            let dup = [item("D-1", "1"), item("D-1", "2")];
+            assert!(matches!(
+                s.put_price_list_items(&list, &dup).await,
+                Err(StoreError::Conflict(_))
+            ));
+            s.put_price_list_items(&list, &items).await.unwrap();
+        })
+        .await;
+    // Not yet committed: nobody else sees it.
+    assert!(db.store.partner(a).pricing().await.unwrap().items.is_empty());
+    write.complete(&response).await.unwrap();
+    let data = db.store.partner(a).pricing().await.unwrap();
+    assert_eq!((data.lists.len(), data.items.len()), (1, 2));
+    // A retry replays; the same key with another request is refused.
+    assert!(matches!(
+        db.store.begin_keyed_write(k, b"h1").await.unwrap(),
+        KeyedClaim::Replay(r) if r == response
+    ));
+    assert!(matches!(
+        db.store.begin_keyed_write(k, b"h2").await.unwrap(),
+        KeyedClaim::Mismatch
+    ));
+    // Outside a keyed write, units are transactions of their own again.
+    s.put_price_list_items(&list, &[item("S-3", "1")])
+        .await
+        .unwrap();
+    assert_eq!(db.store.partner(a).pricing().await.unwrap().items.len(), 1);
+}
+
+async fn a_retry_sent_while_a_keyed_write_runs_waits_and_replays_it(db: TestDb) {
+    let ws = workspace(&db.store, "Acme Oy").await;
+    let k = IdempotencyKey {
+        owner: KeyOwner::Workspace(ws),
+        client: "token:1",
+        key: "order-1",
+    };
+    let response = StoredResponse {
+        status: 201,
+        content_type: None,
+        body: b"first".to_vec(),
+    };
+    let first = keyed(&db.store, k, b"h1").await;
+    let store = db.store.clone();
+    let retry = tokio::spawn(async move {
+        let k = IdempotencyKey {
+            owner: KeyOwner::Workspace(ws),
+            client: "token:1",
+            key: "order-1",
+        };
+        match store.begin_keyed_write(k, b"h1").await {
+            Ok(KeyedClaim::Replay(r)) => Ok(r),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!retry.is_finished(), "the retry did not wait for the first");
+    first.complete(&response).await.unwrap();
+    assert_eq!(retry.await.unwrap(), Ok(response));
 }
 
 async fn the_outbox_delivers_only_what_a_vendor_subscribed_to(db: TestDb) {

@@ -234,7 +234,7 @@ impl PartnerStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<CampaignWeek>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let sqlite = matches!(tx, crate::tx::Tx::Sqlite(..));
+        let sqlite = tx.is_sqlite();
         // The Monday of each lead's week, as text on both backends.
         let week = if sqlite {
             "date(created_at, '-6 days', 'weekday 1')"

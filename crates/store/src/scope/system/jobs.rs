@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::rows::select;
 use crate::tables::jobs::*;
-use crate::tx::{Access, Tx, on_tx};
+use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
 
 use super::SystemStore;
@@ -44,9 +44,10 @@ impl SystemStore {
             .execute(&mut *c)
             .await?;
         });
-        let lock = match &tx {
-            Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Tx::Sqlite(..) => "",
+        let lock = if tx.is_sqlite() {
+            ""
+        } else {
+            " FOR UPDATE SKIP LOCKED"
         };
         let due: Option<(Uuid, Uuid)> = on_tx!(tx, c => {
             sqlx::query_as(&format!(

@@ -12,7 +12,7 @@ use crate::tables::leads::*;
 use crate::tables::outbox::*;
 use crate::tables::prefixed;
 use crate::tables::runs::*;
-use crate::tx::{Access, Tx, on_tx};
+use crate::tx::{Access, Conn, on_tx};
 use crate::{StoreError, now};
 
 use super::SystemStore;
@@ -99,10 +99,10 @@ impl SystemStore {
         let upsert = "ON CONFLICT (workspace_id, connection_id, entity, entity_id) DO UPDATE SET status = 'pending', \
               changed_at = excluded.changed_at, attempts = 0, due_at = excluded.due_at, updated_at = excluded.updated_at \
             WHERE crm_pushes.changed_at < excluded.changed_at";
-        let taken = match &mut tx {
+        let taken = match tx.conn() {
             // One statement: an entry changed again meanwhile is taken with
             // its newest time or stays for the next round.
-            Tx::Postgres(t) => sqlx::query(&format!(
+            Conn::Postgres(t) => sqlx::query(&format!(
                 "WITH taken AS (DELETE FROM crm_outbox WHERE workspace_id = $1 RETURNING entity, entity_id, changed_at), \
                    pushed AS (INSERT INTO crm_pushes (workspace_id, connection_id, entity, entity_id, status, changed_at, attempts, due_at, updated_at) \
                      SELECT $1, c.id, t.entity, t.entity_id, 'pending', t.changed_at, 0, $2, $2 FROM taken t \
@@ -116,7 +116,7 @@ impl SystemStore {
             .await
             .and_then(|r| sqlx::Row::try_get::<i64, _>(&r, 0))?,
             // SQLite writes one at a time: two statements are as good as one.
-            Tx::Sqlite(t, _) => {
+            Conn::Sqlite(t, _) => {
                 sqlx::query(&format!(
                     "INSERT INTO crm_pushes (workspace_id, connection_id, entity, entity_id, status, changed_at, attempts, due_at, updated_at) \
                      SELECT $1, c.id, o.entity, o.entity_id, 'pending', o.changed_at, 0, $2, $2 FROM crm_outbox o \

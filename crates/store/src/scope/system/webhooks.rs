@@ -3,7 +3,7 @@
 use onepane_domain::*;
 
 use crate::tables::webhooks::*;
-use crate::tx::{Access, Tx, on_tx};
+use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
 
 use super::SystemStore;
@@ -20,9 +20,10 @@ impl SystemStore {
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
         let at = now();
-        let lock = match &tx {
-            Tx::Postgres(_) => " FOR UPDATE OF d SKIP LOCKED",
-            Tx::Sqlite(..) => "",
+        let lock = if tx.is_sqlite() {
+            ""
+        } else {
+            " FOR UPDATE OF d SKIP LOCKED"
         };
         let rows: Vec<DueRow> = on_tx!(tx, c => {
             sqlx::query_as(&format!(

@@ -31,7 +31,7 @@ use crate::tables::LOOKUP_CHUNK;
 use crate::tables::leads::*;
 use crate::tables::outbox::{CrmEntity, has_crm_sink, lock_crm_sinks, mark_all_changed};
 use crate::tables::sources::*;
-use crate::tx::{Access, Tx, on_tx};
+use crate::tx::{Access, Conn, Tx, on_tx};
 use crate::{StoreError, now};
 
 use super::VendorStore;
@@ -342,9 +342,9 @@ impl VendorStore {
     ) -> Result<(), StoreError> {
         const UPSERT: &str = " ON CONFLICT (workspace_id, connection_id, stream, key) DO UPDATE SET \
                content_hash = excluded.content_hash";
-        match tx {
+        match tx.conn() {
             // One statement for the page, its rows as arrays.
-            Tx::Postgres(t) => {
+            Conn::Postgres(t) => {
                 let keys: Vec<&str> = written.iter().map(|w| w.0).collect();
                 let hashes: Vec<&[u8]> = written.iter().map(|w| w.1).collect();
                 sqlx::query(&format!(
@@ -360,7 +360,7 @@ impl VendorStore {
                 .execute(&mut **t)
                 .await?;
             }
-            Tx::Sqlite(t, _) => {
+            Conn::Sqlite(t, _) => {
                 for chunk in written.chunks(LOOKUP_CHUNK) {
                     let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                         "INSERT INTO source_records (workspace_id, connection_id, vendor_id, stream, key, content_hash) ",
@@ -506,7 +506,7 @@ impl VendorStore {
     /// database checks the link itself: naming a workspace grants nothing).
     async fn work_in(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<VendorLink, StoreError> {
         let link = self.ensure_linked(tx, ws).await?;
-        if let Tx::Postgres(t) = tx {
+        if let Conn::Postgres(t) = tx.conn() {
             sqlx::query("SELECT set_config('onepane.vendor_workspace', $1, true)")
                 .bind(ws.as_uuid().to_string())
                 .execute(&mut **t)
@@ -528,9 +528,9 @@ impl VendorStore {
     ) -> Result<(Vec<Changed<'r>>, Vec<&'r str>), StoreError> {
         let stream = page.stream.as_str();
         let leads = page.stream == Stream::Leads;
-        let t = match tx {
-            Tx::Postgres(t) => t,
-            Tx::Sqlite(..) => {
+        let t = match tx.conn() {
+            Conn::Postgres(t) => t,
+            Conn::Sqlite(..) => {
                 let keys = page.records.iter().map(|r| r.0.as_str());
                 let known = self.known_hashes(tx, ws, conn, page.stream, keys).await?;
                 return Ok(sort_out_changed(&page.records, &known));
@@ -670,9 +670,9 @@ impl VendorStore {
             .iter()
             .map(|(new, hash)| (vendor_lead(ws, self.vendor_id(), new, at), *hash))
             .collect();
-        let written = match tx {
-            Tx::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at).await?,
-            Tx::Sqlite(t, _) => upsert_vendor_leads_sqlite(t, ws, &fresh, at).await?,
+        let written = match tx.conn() {
+            Conn::Postgres(t) => self.pull_leads_pg(t, ws, fresh, at).await?,
+            Conn::Sqlite(t, _) => upsert_vendor_leads_sqlite(t, ws, &fresh, at).await?,
         };
         lock_crm_sinks(tx, ws, true).await?;
         if has_crm_sink(tx, ws).await? {
