@@ -160,3 +160,23 @@ fn an_unreachable_database_is_exit_1_with_one_line_under_default_logging() {
     );
     assert!(!line.contains("hunter2"), "{line}");
 }
+
+#[tokio::test]
+async fn healthcheck_asks_the_server_at_the_listen_address_and_fails_when_it_is_gone() {
+    let work = Workdir::new();
+    let server = work.serve(&[], &[]);
+    // A wildcard listen address is asked on loopback.
+    let listen = format!("0.0.0.0:{}", server.addr.port());
+    work.run_with(&["healthcheck"], &[("ONEPANE_LISTEN", &listen)])
+        .ok();
+    let url = server.url("/healthz");
+    work.run(&["healthcheck", "--url", &url]).ok();
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{logs:#?}");
+    let run = work.run(&["healthcheck", "--url", &url]);
+    let line = run.error_line(1);
+    assert!(
+        line.starts_with(&format!("error: the server at {url} is not healthy: ")),
+        "{line}"
+    );
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{CliError, output, parse_flag};
 use onepane_server::auth::credentials::{
-    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
+    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, ClientSecrets, random_secret, token_digest,
 };
 use onepane_server::auth::jwt::TokenPolicy;
 use onepane_server::auth::keys::new_stored_key;
@@ -230,15 +230,12 @@ fn parse_scopes(raw: Option<&str>) -> Result<Vec<String>, CliError> {
     Ok(scopes)
 }
 
-/// A new client secret and its hash (hashing is slow on purpose).
-async fn new_client_secret() -> Result<(String, String), CliError> {
+/// A new client secret and its digest under the server's secret key.
+fn new_client_secret(config: &Config) -> Result<(String, String), CliError> {
+    let key = resolve_secret_key(config).map_err(StartupError::from)?;
     let secret = random_secret(CLIENT_SECRET_PREFIX).map_err(|e| CliError::Secret(Box::new(e)))?;
-    let for_hash = secret.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_secret(&for_hash))
-        .await
-        .map_err(|e| CliError::Secret(Box::new(e)))?
-        .map_err(|e| CliError::Secret(Box::new(e)))?;
-    Ok((secret, hash))
+    let digest = ClientSecrets::new(&key).digest(&secret);
+    Ok((secret, digest))
 }
 
 #[derive(Debug, Serialize)]
@@ -309,7 +306,7 @@ async fn create_workspace(args: CreateWorkspaceArgs, config: &Config) -> Result<
 async fn create_vendor(args: CreateVendorArgs, config: &Config) -> Result<(), CliError> {
     let name = parse_flag::<Name>("--name", &args.name)?;
     let kind = parse_flag::<VendorKind>("--kind", &args.kind)?;
-    let (secret, hash) = new_client_secret().await?;
+    let (secret, hash) = new_client_secret(config)?;
     let scopes = parse_scopes(None)?;
     let (vendor, client) = in_store(config, async |store| {
         let vendor = store.operator().create_vendor(&name, kind).await?;
@@ -342,7 +339,7 @@ async fn create_api_client(args: CreateApiClientArgs, config: &Config) -> Result
     let vendor_id = parse_flag::<VendorId>("--vendor", &args.vendor)?;
     let name = parse_flag::<Name>("--name", &args.name)?;
     let scopes = parse_scopes(args.scopes.as_deref())?;
-    let (secret, hash) = new_client_secret().await?;
+    let (secret, hash) = new_client_secret(config)?;
     let client = in_store(config, async |store| {
         Ok(store
             .operator()

@@ -10,6 +10,7 @@ use tracing::warn;
 
 use super::{CliError, output};
 use onepane_demo::{Demo, DemoOptions, Ready, WORKSPACE_NAME};
+use onepane_server::auth::credentials::ClientSecrets;
 use onepane_server::config::Config;
 use onepane_server::seal::Sealer;
 use onepane_server::startup::{Application, StartupError, resolve_secret_key, shutdown_signal};
@@ -65,8 +66,8 @@ pub(crate) async fn run(args: DemoArgs, config: Config) -> Result<(), CliError> 
     let app = Application::build(&config).await?;
     let bound = app.local_addr();
     let reachable = reachable(bound);
-    let sealer = match resolve_secret_key(&config) {
-        Ok(key) => Sealer::new(&key),
+    let (sealer, client_secrets) = match resolve_secret_key(&config) {
+        Ok(key) => (Sealer::new(&key), ClientSecrets::new(&key)),
         Err(e) => {
             app.store().close().await;
             return Err(StartupError::from(e).into());
@@ -77,6 +78,7 @@ pub(crate) async fn run(args: DemoArgs, config: Config) -> Result<(), CliError> 
         onepane_url: format!("http://{reachable}"),
         decide_after: Duration::from_secs(args.decide_after),
         started,
+        client_secrets,
     };
     let mut demo = match Demo::start(app.store().clone(), sealer, options).await {
         Ok(demo) => demo,

@@ -86,6 +86,18 @@ pub enum Command {
     /// Connection syncs: run one now, list the latest runs.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Ask a running server whether it is alive (`GET /healthz` at the
+    /// listen address, or --url); exits 0 when it answers. For container
+    /// health checks, whose images have no HTTP client.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// `healthcheck`'s flags.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The URL to ask [default: /healthz at the configured listen address]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// `serve`'s own flags.
@@ -141,6 +153,14 @@ pub enum CliError {
     /// The demo could not start.
     #[error(transparent)]
     Demo(#[from] onepane_demo::DemoError),
+    /// The server did not answer its health check.
+    #[error("the server at {url} is not healthy: {why}")]
+    Unhealthy {
+        /// What was asked.
+        url: String,
+        /// What came back.
+        why: String,
+    },
 }
 
 impl CliError {
@@ -154,9 +174,11 @@ impl CliError {
             CliError::Startup(e) => e.is_bad_input(),
             CliError::Demo(onepane_demo::DemoError::Store(e)) => store_refused_input(e),
             CliError::Demo(e) => e.is_bad_input(),
-            CliError::Runtime(_) | CliError::Output(_) | CliError::Secret(_) | CliError::Run(_) => {
-                false
-            }
+            CliError::Runtime(_)
+            | CliError::Output(_)
+            | CliError::Secret(_)
+            | CliError::Run(_)
+            | CliError::Unhealthy { .. } => false,
         };
         if bad_input { 2 } else { 1 }
     }
@@ -314,8 +336,41 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Command::Migrate => migrate(&config).await,
             Command::Admin(admin) => admin::run(admin, &config).await,
             Command::Sync(command) => sync::run(command, &config).await,
+            Command::Healthcheck(args) => healthcheck(args, &config).await,
         }
     })
+}
+
+/// `healthcheck`: a wildcard listen address is asked on loopback.
+async fn healthcheck(args: HealthcheckArgs, config: &Config) -> Result<(), CliError> {
+    let url = args.url.unwrap_or_else(|| {
+        let mut addr = config.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}/healthz")
+    });
+    let unhealthy = |why: String| CliError::Unhealthy {
+        url: url.clone(),
+        why,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| unhealthy(e.to_string()))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| unhealthy(cause_chain(&e)))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(unhealthy(format!("it answered {}", response.status())))
+    }
 }
 
 async fn serve(config: &Config) -> Result<(), CliError> {

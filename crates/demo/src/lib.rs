@@ -49,8 +49,8 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use onepane_server::auth::credentials::{
-    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, hash_secret, random_secret, token_digest,
-    verify_secret,
+    ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, ClientSecrets, hash_password, random_secret,
+    token_digest,
 };
 use onepane_server::report::cause_chain;
 use onepane_server::seal::Sealer;
@@ -185,6 +185,8 @@ pub struct DemoOptions {
     pub decide_after: Duration,
     /// When the command started, for the time to "every vendor is in".
     pub started: Instant,
+    /// The server's client-secret digester, for the vendors' API clients.
+    pub client_secrets: ClientSecrets,
 }
 
 /// How one simulated vendor is plugged into the workspace.
@@ -576,10 +578,8 @@ async fn seed_workspaces(store: &Store, password: &str) -> Result<Workspaces, De
                 what: "user",
                 id: LOGIN_EMAIL.to_owned(),
             })?;
-    let for_hash = password.to_owned();
-    let phc = tokio::task::spawn_blocking(move || hash_secret(&for_hash))
+    let phc = hash_password(password.to_owned())
         .await
-        .map_err(DemoError::secret)?
         .map_err(DemoError::secret)?;
     store.system().set_password(subject.user_id, &phc).await?;
 
@@ -802,6 +802,7 @@ async fn ensure_api_token(
 /// The saved API client when it still works for `vendor`, else a new one.
 async fn ensure_api_client(
     store: &Store,
+    secrets: &ClientSecrets,
     vendor: VendorId,
     name: &str,
     scopes: &[String],
@@ -812,21 +813,14 @@ async fn ensure_api_client(
         && let Some(client) = store.system().api_client(id).await?
         && client.vendor_id == vendor
         && client.revoked_at.is_none()
-    {
-        let (secret, phc) = (saved.client_secret.clone(), client.secret_hash.clone());
-        let matches = tokio::task::spawn_blocking(move || verify_secret(&secret, &phc))
+        && secrets
+            .verify(&saved.client_secret, Some(&client.secret_hash))
             .await
-            .map_err(DemoError::secret)?;
-        if matches {
-            return Ok(saved);
-        }
+    {
+        return Ok(saved);
     }
     let secret = random_secret(CLIENT_SECRET_PREFIX).map_err(DemoError::secret)?;
-    let for_hash = secret.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_secret(&for_hash))
-        .await
-        .map_err(DemoError::secret)?
-        .map_err(DemoError::secret)?;
+    let hash = secrets.digest(&secret);
     let client = store
         .operator()
         .create_api_client(vendor, &parse("API client name", name)?, &hash, scopes)
@@ -1540,6 +1534,7 @@ async fn start_connector_api_vendors(
         .collect();
     let contoso_login = ensure_api_client(
         store,
+        &options.client_secrets,
         tenants.contoso,
         "Contoso partner platform",
         &all_scopes,
@@ -1551,6 +1546,7 @@ async fn start_connector_api_vendors(
     let deal_scopes = vec!["deals:read".to_owned(), "deals:write".to_owned()];
     let northwind_login = ensure_api_client(
         store,
+        &options.client_secrets,
         tenants.northwind,
         "Northwind deal desk",
         &deal_scopes,

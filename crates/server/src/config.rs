@@ -57,7 +57,30 @@ pub enum ConfigError {
     /// An `ONEPANE_*` variable holds bytes that are not UTF-8.
     #[error("the environment variable {0} is not valid UTF-8")]
     NotUnicode(String),
+    /// The file a `*_FILE` variable names could not be read.
+    #[error("cannot read {variable} from {} (named by {variable}_FILE)", path.display())]
+    SecretFile {
+        /// The variable the file sets.
+        variable: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A variable is set both directly and from a file.
+    #[error("both {0} and {0}_FILE are set; set one of them")]
+    SetTwice(&'static str),
 }
+
+/// The variables that may also be read from a file (`ONEPANE_SECRET_KEY_FILE`
+/// and so on), as container secrets are mounted: the secret ones.
+pub const FROM_FILE: [&str; 4] = [
+    "ONEPANE_SECRET_KEY",
+    "ONEPANE_DATABASE_URL",
+    "ONEPANE_MIGRATION_DATABASE_URL",
+    "ONEPANE_SMTP_URL",
+];
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,7 +535,34 @@ impl Environment {
                 .map_err(|_| ConfigError::NotUnicode(name.to_owned()))?;
             vars.insert(name.to_owned(), value);
         }
-        Ok(Self(vars))
+        Self(vars).with_files()
+    }
+
+    /// Reads each `X_FILE` of [`FROM_FILE`] into `X` (the file's text,
+    /// without its final line break). Setting both is an error.
+    pub fn with_files(mut self) -> Result<Self, ConfigError> {
+        for variable in FROM_FILE {
+            let Some(path) = self.0.remove(&format!("{variable}_FILE")) else {
+                continue;
+            };
+            if path.is_empty() {
+                continue;
+            }
+            if self.get(variable).is_some() {
+                return Err(ConfigError::SetTwice(variable));
+            }
+            let path = PathBuf::from(path);
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
+                    variable,
+                    path: path.clone(),
+                    source,
+                })?;
+            let value = text.strip_suffix('\n').unwrap_or(&text);
+            let value = value.strip_suffix('\r').unwrap_or(value);
+            self.0.insert(variable.to_owned(), value.to_owned());
+        }
+        Ok(self)
     }
 
     /// The value of one variable; empty values count as unset.
@@ -656,6 +706,48 @@ mod tests {
         assert_eq!(
             config.database_url(),
             DatabaseUrl::in_data_dir(Path::new("from-env"))
+        );
+    }
+
+    #[test]
+    fn secrets_are_read_from_the_files_their_file_variables_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::generate().unwrap().to_base64();
+        let key_file = dir.path().join("secret-key");
+        std::fs::write(&key_file, format!("{key}\n")).unwrap();
+        let url_file = dir.path().join("database-url");
+        std::fs::write(&url_file, "postgres://app:pw@db/onepane").unwrap();
+        let env: Environment = [
+            ("ONEPANE_SECRET_KEY_FILE", key_file.to_str().unwrap()),
+            ("ONEPANE_DATABASE_URL_FILE", url_file.to_str().unwrap()),
+        ]
+        .into_iter()
+        .collect();
+        let config = Config::load(&Overrides::default(), &env.with_files().unwrap()).unwrap();
+        assert_eq!(config.secret_key.as_ref().unwrap().to_base64(), key);
+        assert_eq!(
+            config.database_url(),
+            DatabaseUrl::Postgres("postgres://app:pw@db/onepane".into())
+        );
+
+        let both: Environment = [
+            ("ONEPANE_SECRET_KEY", key.as_str()),
+            ("ONEPANE_SECRET_KEY_FILE", key_file.to_str().unwrap()),
+        ]
+        .into_iter()
+        .collect();
+        let e = both.with_files().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "both ONEPANE_SECRET_KEY and ONEPANE_SECRET_KEY_FILE are set; set one of them"
+        );
+        let missing: Environment = [("ONEPANE_SMTP_URL_FILE", "/nonexistent/smtp")]
+            .into_iter()
+            .collect();
+        let e = missing.with_files().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot read ONEPANE_SMTP_URL from /nonexistent/smtp (named by ONEPANE_SMTP_URL_FILE)"
         );
     }
 

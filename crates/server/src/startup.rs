@@ -227,6 +227,7 @@ impl Application {
         let state = AppState {
             store,
             metrics,
+            client_secrets: crate::auth::credentials::ClientSecrets::new(&secret_key),
             sealer,
             keys: Arc::new(keys),
             rate_limiter: Arc::new(RateLimiter::new(RateLimit {

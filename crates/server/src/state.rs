@@ -20,6 +20,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Seals and opens secrets with that key.
     pub sealer: Sealer,
+    /// Digests and checks API client secrets with that key.
+    pub client_secrets: crate::auth::credentials::ClientSecrets,
     /// The access-token signing keys.
     pub keys: Arc<Keys>,
     /// Per-client request limits.

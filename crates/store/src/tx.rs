@@ -46,10 +46,7 @@ pub(crate) enum Access {
 /// A transaction on either backend. An SQLite writer holds the process's
 /// write turn until it commits or is dropped.
 pub(crate) enum Conn {
-    Sqlite(
-        Transaction<'static, Sqlite>,
-        Option<OwnedMutexGuard<()>>,
-    ),
+    Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -137,7 +134,9 @@ impl Shared {
             self.conn
                 .execute(&format!("ROLLBACK TO SAVEPOINT {UNIT}"))
                 .await?;
-            self.conn.execute(&format!("RELEASE SAVEPOINT {UNIT}")).await?;
+            self.conn
+                .execute(&format!("RELEASE SAVEPOINT {UNIT}"))
+                .await?;
             self.undo = false;
         }
         Ok(())
@@ -238,10 +237,7 @@ impl Store {
             .await
             .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
         shared.settle().await?;
-        shared
-            .conn
-            .execute(&format!("SAVEPOINT {UNIT}"))
-            .await?;
+        shared.conn.execute(&format!("SAVEPOINT {UNIT}")).await?;
         // From here a failure rolls the savepoint back.
         let mut tx = Tx(Some(Unit::Shared(shared)));
         if let Conn::Postgres(t) = tx.conn() {

@@ -832,7 +832,7 @@ async fn backend(
 ) {
     let base = fake_vendor(n).await;
     for page in PAGES {
-        engine_phases(rows, backend, &base, page, n).await;
+        Box::pin(engine_phases(rows, backend, &base, page, n)).await;
         match dlt {
             Ok(_) => dlt_phase(rows, backend, &base, page, n).await,
             Err(why) => println!("  {backend} dlt: skipped: {why}"),

@@ -6,13 +6,21 @@ use std::net::SocketAddr;
 
 use onepane_domain::VendorId;
 use onepane_domain::text::Name;
-use onepane_server::auth::credentials::{CLIENT_SECRET_PREFIX, hash_secret, random_secret};
+use onepane_server::auth::credentials::{CLIENT_SECRET_PREFIX, ClientSecrets, random_secret};
 use onepane_server::http::oauth::SCOPES;
+use onepane_server::secret_key::SecretKey;
 use onepane_server::{Application, Config, StartupError};
 use onepane_store::testing::{TEST_SERVER_ROLE, TestDb};
 use onepane_store::{DatabaseUrl, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The secret key every benchmarked server runs with, so that the API
+/// clients made here digest their secrets as the server does.
+fn bench_key() -> &'static SecretKey {
+    static KEY: std::sync::OnceLock<SecretKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| SecretKey::generate().unwrap())
+}
 
 /// A size from the environment (to scale a run down), else `default`.
 pub fn scale(var: &str, default: usize) -> usize {
@@ -44,6 +52,7 @@ where
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             rate_limit_per_minute: u32::MAX / 2,
             rate_limit_burst: 1_000_000,
+            secret_key: Some(bench_key().clone()),
             ..base
         };
         run(
@@ -126,7 +135,7 @@ pub async fn vendor_token(
         .create_api_client(
             vendor,
             &Name::parse("bench").unwrap(),
-            &hash_secret(&secret).unwrap(),
+            &ClientSecrets::new(bench_key()).digest(&secret),
             &scopes,
         )
         .await

@@ -12,7 +12,6 @@ use onepane_domain::ApiClientId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::credentials::{decoy_hash, verify_secret};
 use crate::state::AppState;
 
 pub use super::scopes::{SCOPES, scope_description};
@@ -311,14 +310,12 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
         })?,
         Err(_) => None,
     };
-    // The hash is checked even for an unknown client, so timing does not
-    // tell which client ids exist.
-    let hash = client
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |c| c.secret_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
-        .await
-        .unwrap_or(false);
+    // The secret is digested even for an unknown client, so timing does
+    // not tell which client ids exist.
+    let matches = state
+        .client_secrets
+        .verify(&secret, client.as_ref().map(|c| c.secret_hash.as_str()))
+        .await;
     let client = match client {
         Some(c) if matches && c.revoked_at.is_none() => c,
         _ => return Err(invalid_client()),

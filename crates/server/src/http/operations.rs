@@ -119,6 +119,9 @@ mod tests {
             );
             assert_eq!(body_limit(route), ITEMS_BODY_LIMIT);
         }
-        assert_eq!(body_limit("/api/v1/deal-registrations"), super::super::BODY_LIMIT);
+        assert_eq!(
+            body_limit("/api/v1/deal-registrations"),
+            super::super::BODY_LIMIT
+        );
     }
 }

@@ -27,9 +27,7 @@ use super::session::{
     AnonymousForm, CookieNames, NoFields, Posted, anonymous_csrf, cookie, new_session_secrets,
     session_expiry, with_cookie,
 };
-use crate::auth::credentials::{
-    decoy_hash, hash_secret, random_secret, token_digest, verify_secret,
-};
+use crate::auth::credentials::{decoy_hash, random_secret, token_digest, verify_password};
 use crate::state::AppState;
 
 /// The window failures are counted over.
@@ -203,12 +201,8 @@ async fn login(
         .as_ref()
         .and_then(|s| s.phc.clone())
         .unwrap_or_else(|| decoy_hash().to_owned());
-    let password = form.password.clone();
-    let matched = tokio::task::spawn_blocking(move || {
-        password.len() <= MAX_PASSWORD && verify_secret(&password, &phc)
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.into()))?;
+    let matched =
+        form.password.len() <= MAX_PASSWORD && verify_password(form.password.clone(), phc).await;
     let user = match subject {
         Some(s) if matched && s.phc.is_some() => s.user_id,
         _ => {
@@ -444,9 +438,8 @@ fn password_problem(password: &str, confirm: &str) -> Option<&'static str> {
 }
 
 async fn hash_password(password: String) -> Result<String, WebError> {
-    tokio::task::spawn_blocking(move || hash_secret(&password))
+    crate::auth::credentials::hash_password(password)
         .await
-        .map_err(|e| WebError::Internal(e.into()))?
         .map_err(|e| WebError::Internal(e.into()))
 }
 
@@ -564,10 +557,7 @@ async fn accept_invitation(
             .await?
             .and_then(|s| s.phc)
             .unwrap_or_else(|| decoy_hash().to_owned());
-        let password = form.password.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_secret(&password, &phc))
-            .await
-            .map_err(|e| WebError::Internal(e.into()))?;
+        let ok = verify_password(form.password.clone(), phc).await;
         if !ok {
             system.throttle_record(&[&key], since).await?;
             return refuse(t, StatusCode::UNAUTHORIZED, "login-failed");

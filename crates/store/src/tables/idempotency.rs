@@ -138,7 +138,9 @@ impl KeyedWrite {
             .await?;
         let KeyedWrite { shared, .. } = self;
         let mut shared = Arc::try_unwrap(shared)
-            .map_err(|_| StoreError::corrupt("idempotency record", "its transaction is still in use"))?
+            .map_err(|_| {
+                StoreError::corrupt("idempotency record", "its transaction is still in use")
+            })?
             .into_inner();
         shared.settle().await?;
         shared.conn.commit().await
@@ -180,12 +182,17 @@ impl Store {
         };
         // A second request with the key waits here for the first's commit
         // (PostgreSQL on the row, SQLite for its writer turn), then replays.
-        Ok(match write.run(self.claim_idempotency_key(key, request_hash)).await? {
-            Claim::Run => KeyedClaim::Run(write),
-            Claim::Replay(stored) => KeyedClaim::Replay(stored),
-            Claim::Mismatch => KeyedClaim::Mismatch,
-            Claim::InFlight => KeyedClaim::InFlight,
-        })
+        Ok(
+            match write
+                .run(self.claim_idempotency_key(key, request_hash))
+                .await?
+            {
+                Claim::Run => KeyedClaim::Run(write),
+                Claim::Replay(stored) => KeyedClaim::Replay(stored),
+                Claim::Mismatch => KeyedClaim::Mismatch,
+                Claim::InFlight => KeyedClaim::InFlight,
+            },
+        )
     }
 
     /// Claims a key for a request with this digest.

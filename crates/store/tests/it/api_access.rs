@@ -313,7 +313,15 @@ async fn a_keyed_write_keeps_its_writes_and_response_together_or_neither(db: Tes
         })
         .await;
     // Not yet committed: nobody else sees it.
-    assert!(db.store.partner(a).pricing().await.unwrap().items.is_empty());
+    assert!(
+        db.store
+            .partner(a)
+            .pricing()
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     write.complete(&response).await.unwrap();
     let data = db.store.partner(a).pricing().await.unwrap();
     assert_eq!((data.lists.len(), data.items.len()), (1, 2));

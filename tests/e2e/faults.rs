@@ -1,0 +1,263 @@
+//! Faults from outside: the real binary killed and restarted under load.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb};
+use onepane_store::{DatabaseUrl, Store, StoreOptions};
+use serde_json::{Value, json};
+
+use crate::harness::{ServeProcess, Workdir};
+
+/// How many clients write at once.
+const CLIENTS: usize = 8;
+
+/// A workspace linked to a vendor, and a partner token, made with the
+/// operator's commands.
+struct Setup {
+    work: Workdir,
+    env: Vec<(&'static str, String)>,
+    db: Option<TestDb>,
+    vendor: String,
+    token: String,
+}
+
+impl Setup {
+    async fn new(postgres: bool) -> Option<Setup> {
+        // The load is one client's: its rate is not what is tested.
+        let mut env = vec![
+            ("ONEPANE_RATE_LIMIT_PER_MINUTE", "6000000".to_owned()),
+            ("ONEPANE_RATE_LIMIT_BURST", "100000".to_owned()),
+        ];
+        let db = if postgres {
+            let db = TestDb::postgres().await?;
+            env.extend([
+                (
+                    "ONEPANE_DATABASE_URL",
+                    db.postgres_url_as(TEST_SERVER_ROLE).unwrap(),
+                ),
+                (
+                    "ONEPANE_MIGRATION_DATABASE_URL",
+                    db.postgres_url_as(TEST_OWNER_ROLE).unwrap(),
+                ),
+            ]);
+            Some(db)
+        } else {
+            None
+        };
+        let mut setup = Setup {
+            work: Workdir::new(),
+            env,
+            db,
+            vendor: String::new(),
+            token: String::new(),
+        };
+        let ws = setup.admin(&[
+            "create-workspace",
+            "--name",
+            "Acme Oy",
+            "--owner-email",
+            "o@acme.example",
+        ]);
+        let ws = ws["workspace_id"].as_str().unwrap().to_owned();
+        let vendor = setup.admin(&["create-vendor", "--name", "Canon"]);
+        setup.vendor = vendor["vendor_id"].as_str().unwrap().to_owned();
+        let vendor = setup.vendor.clone();
+        setup.admin(&[
+            "link",
+            "--workspace",
+            &ws,
+            "--vendor",
+            &vendor,
+            "--tier",
+            "gold",
+            "--partner-type",
+            "var",
+        ]);
+        let token = setup.admin(&[
+            "create-token",
+            "--workspace",
+            &ws,
+            "--email",
+            "o@acme.example",
+        ]);
+        setup.token = token["token"].as_str().unwrap().to_owned();
+        Some(setup)
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+
+    fn admin(&self, args: &[&str]) -> Value {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        self.work.run_with(&all, &self.env()).json()
+    }
+
+    fn serve(&self) -> ServeProcess {
+        self.work.serve(&[], &self.env())
+    }
+
+    /// The store the server wrote to, for counting what it kept.
+    async fn store(&self) -> Store {
+        match &self.db {
+            Some(db) => db.store.clone(),
+            None => Store::connect(
+                &DatabaseUrl::in_data_dir(&self.work.data_dir()),
+                &StoreOptions::default(),
+            )
+            .await
+            .unwrap(),
+        }
+    }
+}
+
+fn deal(vendor: &str, title: &str) -> Value {
+    json!({
+        "vendor_ids": [vendor],
+        "title": title,
+        "customer": {"name": "Customer Oy", "domain": "customer.example", "country": "FI"},
+        "amount": {"value": "100.00", "currency": "EUR"},
+    })
+}
+
+/// What a keyed write's first attempt got back.
+#[derive(Debug, Clone)]
+enum First {
+    /// An answer, with the registration's id on 201.
+    Answered(u16, Option<String>),
+    /// No answer: the server died under it.
+    Lost,
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::Result<(u16, Value, bool)> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let replayed = response.headers().contains_key("idempotent-replayed");
+    let body = response.json().await.unwrap_or(Value::Null);
+    Ok((status, body, replayed))
+}
+
+fn registration_id(body: &Value) -> Option<String> {
+    body["registrations"][0]["id"].as_str().map(str::to_owned)
+}
+
+/// Deal registrations have no natural key: only the idempotency key keeps
+/// a retry from registering the deal twice. The server is killed with
+/// SIGKILL while clients register deals, each with its own key; after a
+/// restart every key is sent again. Every retry is answered (none 409),
+/// an answered first attempt is replayed as it was, and each deal is
+/// stored exactly once.
+async fn a_keyed_write_retried_after_a_crash_is_stored_exactly_once(postgres: bool) {
+    let Some(setup) = Setup::new(postgres).await else {
+        return;
+    };
+    let server = setup.serve();
+    let url = server.url("/api/v1/deal-registrations");
+    let client = reqwest::Client::new();
+    let mut writers = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, url, token, vendor) = (
+            client.clone(),
+            url.clone(),
+            setup.token.clone(),
+            setup.vendor.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut sent = Vec::new();
+            for i in 0.. {
+                let key = format!("deal-{c}-{i}");
+                match post(&client, &url, &token, &key, &deal(&vendor, &key)).await {
+                    Ok((status, body, _)) => {
+                        sent.push((key, First::Answered(status, registration_id(&body))));
+                    }
+                    Err(_) => {
+                        sent.push((key, First::Lost));
+                        break;
+                    }
+                }
+            }
+            sent
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill();
+    let mut sent = Vec::new();
+    for w in writers {
+        sent.extend(w.await.unwrap());
+    }
+    let answered = sent
+        .iter()
+        .filter(|(_, f)| matches!(f, First::Answered(201, _)))
+        .count();
+    assert!(
+        answered >= CLIENTS,
+        "too few writes before the crash: {answered}"
+    );
+    let odd: Vec<_> = sent
+        .iter()
+        .filter(|(_, f)| !matches!(f, First::Answered(201, _) | First::Lost))
+        .collect();
+    assert!(odd.is_empty(), "{odd:?}");
+
+    let server = setup.serve();
+    let url = server.url("/api/v1/deal-registrations");
+    for (key, first) in &sent {
+        let (status, body, replayed) =
+            post(&client, &url, &setup.token, key, &deal(&setup.vendor, key))
+                .await
+                .unwrap();
+        assert_eq!(status, 201, "retry of {key} (first: {first:?}): {body}");
+        if let First::Answered(_, id) = first {
+            assert!(replayed, "an answered {key} was not replayed: {body}");
+            assert_eq!(&registration_id(&body), id, "{key}");
+        }
+    }
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{logs:#?}");
+
+    let store = setup.store().await;
+    let ws = store
+        .operator()
+        .workspaces()
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+        .id;
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    for r in store.partner(ws).deal_registrations().await.unwrap() {
+        *stored
+            .entry(r.details.title.as_str().to_owned())
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    assert_eq!(stored.len(), sent.len(), "every key's deal is stored");
+}
+
+#[tokio::test]
+async fn a_keyed_write_retried_after_a_crash_is_stored_exactly_once_on_sqlite() {
+    a_keyed_write_retried_after_a_crash_is_stored_exactly_once(false).await;
+}
+
+#[tokio::test]
+async fn a_keyed_write_retried_after_a_crash_is_stored_exactly_once_on_postgres() {
+    a_keyed_write_retried_after_a_crash_is_stored_exactly_once(true).await;
+}
