@@ -240,7 +240,7 @@ async fn back_up_under_load(
         .iter()
         .filter(|(_, at)| *at >= began && *at < ended)
         .count();
-    println!(
+    eprintln!(
         "backup took {:?}: {} leads acknowledged before it, {acked_during} while it ran, {} in all",
         ended - began,
         acked_before.len(),
@@ -335,7 +335,7 @@ async fn check_restored(work: &Workdir, serve_env: &[(&str, &str)], backup: &Bac
         let expected: Vec<usize> = (0..numbers.len()).collect();
         assert_eq!(numbers, expected, "writer {writer}'s leads have a gap");
     }
-    println!(
+    eprintln!(
         "restored {} leads ({} acknowledged before the backup, {} during it)",
         restored.len(),
         backup.acked_before.len(),
@@ -437,6 +437,31 @@ async fn a_restore_refuses_a_file_that_is_not_an_onepane_database_and_changes_no
     assert!(!to.exists());
 }
 
+/// The backup role docs/backups.md describes (BYPASSRLS, reads all data),
+/// made once on the test server; returns its URL for `db`.
+async fn create_backup_role(db: &TestDb) -> String {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(&db.postgres_superuser_url().unwrap())
+        .await
+        .unwrap();
+    // Roles belong to the whole server, which other tests share.
+    sqlx::raw_sql(
+        "SELECT pg_advisory_lock(7250166);
+         DO $$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'onepane_test_backup') THEN
+             CREATE ROLE onepane_test_backup LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS;
+             GRANT pg_read_all_data TO onepane_test_backup;
+           END IF;
+         END $$;
+         SELECT pg_advisory_unlock(7250166);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    db.postgres_url_as("onepane_test_backup").unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pg_dump_taken_while_writes_are_acknowledged_restores_every_write_acknowledged_before_it()
 {
@@ -446,29 +471,42 @@ async fn a_pg_dump_taken_while_writes_are_acknowledged_restores_every_write_ackn
     };
     let app = source_db.postgres_url_as(TEST_SERVER_ROLE).unwrap();
     let owner = source_db.postgres_url_as(TEST_OWNER_ROLE).unwrap();
-    let superuser = source_db.postgres_superuser_url().unwrap();
+    let backup_role = create_backup_role(&source_db).await;
     let source = Workdir::new();
     let file = source.path().join("onepane.dump");
 
-    // The owner cannot read past row-level security, so its dump is
-    // refused before pg_dump runs.
-    let refused = source.run_with(
+    // Neither the owner nor the server role reads past row-level security,
+    // so their dumps are refused before pg_dump runs.
+    for role in [&owner, &app] {
+        let refused = source.run_with(
+            &["admin", "backup", "--to", file.to_str().unwrap()],
+            &[("ONEPANE_DATABASE_URL", role.as_str())],
+        );
+        assert!(
+            refused.error_line(2).contains("row-level security"),
+            "{refused:?}"
+        );
+        assert!(!file.exists());
+    }
+
+    // Without pg_dump on the path the command says what to install.
+    let run = source.run_with(
         &["admin", "backup", "--to", file.to_str().unwrap()],
         &[
-            ("ONEPANE_DATABASE_URL", app.as_str()),
-            ("ONEPANE_MIGRATION_DATABASE_URL", owner.as_str()),
+            ("ONEPANE_DATABASE_URL", backup_role.as_str()),
+            ("PATH", "/nonexistent"),
         ],
     );
     assert!(
-        refused.error_line(2).contains("row-level security"),
-        "{refused:?}"
+        run.error_line(1).contains("pg_dump is not installed"),
+        "{run:?}"
     );
     assert!(!file.exists());
 
     let backup = back_up_under_load(
         &source,
         &[("ONEPANE_DATABASE_URL", app.as_str())],
-        &[("ONEPANE_DATABASE_URL", superuser.as_str())],
+        &[("ONEPANE_DATABASE_URL", backup_role.as_str())],
         &file,
     )
     .await;

@@ -5,8 +5,10 @@
 //! database, checks it (`PRAGMA integrity_check`, migrations this binary
 //! knows), syncs it and renames it into place, so the database is either
 //! the old file or the whole new one. PostgreSQL: `pg_dump` in its custom
-//! format and `pg_restore --clean --if-exists --no-owner` in one
-//! transaction, run as child processes with the password in `PGPASSWORD`.
+//! format, as the role of the database URL, which must bypass row-level
+//! security; `pg_restore --clean --if-exists --no-owner` in one transaction
+//! as the owner (the migration URL when set). Both run as child processes
+//! with the password in `PGPASSWORD`. docs/backups.md tells the whole story.
 
 use std::ffi::OsString;
 use std::io;
@@ -133,7 +135,9 @@ pub(crate) async fn backup(args: BackupArgs, config: &Config) -> Result<(), CliE
     }
     match config.database_url() {
         DatabaseUrl::Sqlite(path) => backup_sqlite(&path, &args.to).await,
-        DatabaseUrl::Postgres(_) => backup_postgres(&config.migration_target(), &args.to).await,
+        // The database URL, not the owner's: row-level security is forced
+        // on the owner too, and only a role that bypasses it dumps every row.
+        url @ DatabaseUrl::Postgres(_) => backup_postgres(&url, &args.to).await,
     }
 }
 

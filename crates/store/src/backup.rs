@@ -186,7 +186,7 @@ impl DatabaseUrl {
         let Ok(mut parsed) = url::Url::parse(raw) else {
             return Some((raw.clone(), None));
         };
-        let password = parsed.password().map(|p| percent_decode(p));
+        let password = parsed.password().map(percent_decode);
         if password.is_some() {
             let _ = parsed.set_password(None);
         }
