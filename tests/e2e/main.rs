@@ -5,6 +5,7 @@
 
 mod api;
 mod api_security;
+mod backups;
 mod browser;
 mod cli;
 mod config;

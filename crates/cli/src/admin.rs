@@ -7,6 +7,7 @@ use onepane_domain::{ApiClientId, Currency, PartnerType, Tier, VendorId, VendorK
 use onepane_store::Store;
 use serde::Serialize;
 
+use super::backup::{self, BackupArgs, RestoreArgs};
 use super::{CliError, output, parse_flag};
 use onepane_server::auth::credentials::{
     ACCESS_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, ClientSecrets, random_secret, token_digest,
@@ -40,6 +41,12 @@ pub enum AdminCommand {
     Link(LinkArgs),
     /// Print the SQL that creates the PostgreSQL roles and database.
     PostgresRoles(PostgresRolesArgs),
+    /// Write a backup of the database to a file while the server serves
+    /// (SQLite: a consistent copy; PostgreSQL: a pg_dump archive).
+    Backup(BackupArgs),
+    /// Restore a backup into the configured database (stop the servers
+    /// first); the secret key of the backed-up installation must be in place.
+    Restore(RestoreArgs),
 }
 
 /// `admin create-workspace`.
@@ -269,6 +276,8 @@ pub(crate) async fn run(command: AdminCommand, config: &Config) -> Result<(), Cl
         AdminCommand::RotateSigningKey => rotate_signing_key(config).await,
         AdminCommand::Link(args) => link(args, config).await,
         AdminCommand::PostgresRoles(args) => postgres_roles(&args),
+        AdminCommand::Backup(args) => backup::backup(args, config).await,
+        AdminCommand::Restore(args) => backup::restore(args, config).await,
     }
 }
 

@@ -6,6 +6,7 @@
 //! Every failure is one `error: ...` line on standard error.
 
 mod admin;
+mod backup;
 mod demo;
 mod output;
 mod sync;
@@ -24,6 +25,7 @@ use onepane_server::startup::{self, Application, StartupError, shutdown_signal};
 use onepane_server::telemetry;
 
 pub use admin::AdminCommand;
+pub use backup::{BackupArgs, BackupError, RestoreArgs};
 pub use demo::DemoArgs;
 
 /// Onepane: one workspace for a channel partner and every vendor it sells for.
@@ -161,6 +163,9 @@ pub enum CliError {
         /// What came back.
         why: String,
     },
+    /// A backup or a restore failed.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
 }
 
 impl CliError {
@@ -174,6 +179,7 @@ impl CliError {
             CliError::Startup(e) => e.is_bad_input(),
             CliError::Demo(onepane_demo::DemoError::Store(e)) => store_refused_input(e),
             CliError::Demo(e) => e.is_bad_input(),
+            CliError::Backup(e) => e.is_bad_input(),
             CliError::Runtime(_)
             | CliError::Output(_)
             | CliError::Secret(_)

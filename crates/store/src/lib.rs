@@ -28,6 +28,7 @@
 //! row-level security enforces it a second time; on SQLite the scoped queries
 //! are the enforcement.
 
+pub mod backup;
 mod codec;
 mod error;
 pub mod postgres;
