@@ -6,7 +6,8 @@
 #     is valid against the Kubernetes schemas of each version in
 #     K8S_VERSIONS, strictly (an unknown field is an error, and so is a kind
 #     with no schema);
-#   - deploy/compose.yaml is valid against the Compose specification's schema;
+#   - deploy/compose.yaml, and the override files in deploy/compose/, are
+#     valid against the Compose specification's schema;
 #   - the shell scripts beside them parse.
 #
 # Needs on PATH: kubernetes-validate and check-jsonschema (PyPI; both carry
@@ -98,13 +99,15 @@ for version in $K8S_VERSIONS; do
     fi
 done
 
-if check-jsonschema --builtin-schema vendor.compose-spec compose.yaml >"$work/compose.out" 2>&1; then
-    printf 'valid     compose.yaml against the Compose specification\n'
-else
-    cat "$work/compose.out" >&2
-    printf 'FAILED    compose.yaml\n' >&2
-    failures=$((failures + 1))
-fi
+for file in compose.yaml compose/*.yaml; do
+    if check-jsonschema --builtin-schema vendor.compose-spec "$file" >"$work/compose.out" 2>&1; then
+        printf 'valid     %s against the Compose specification\n' "$file"
+    else
+        cat "$work/compose.out" >&2
+        printf 'FAILED    %s\n' "$file" >&2
+        failures=$((failures + 1))
+    fi
+done
 
 for script in compose/*.sh; do
     if ! sh -n "$script"; then

@@ -8,11 +8,22 @@
 #   - on every run, the two roles' passwords from their secret files, so a
 #     changed secret file takes effect at the next `docker compose up`.
 #
-# The passwords are read by psql itself (\set with a backquoted command), so
-# they appear on no command line.
+# The files are those the `secrets` service makes (deploy/compose/secrets.sh),
+# unless these variables name others:
+#
+#   POSTGRES_PASSWORD_FILE   PostgreSQL's superuser
+#   OWNER_PASSWORD_FILE      the owner role, onepane_owner
+#   APP_PASSWORD_FILE        the server role, onepane_app
+#
+# The roles' passwords are read by psql itself (\set with a backquoted
+# command), so they appear on no command line.
 set -eu
 
-PGPASSWORD="$(cat /run/secrets/postgres_password)"
+export POSTGRES_PASSWORD_FILE="${POSTGRES_PASSWORD_FILE:-/secrets/postgres-password}"
+export OWNER_PASSWORD_FILE="${OWNER_PASSWORD_FILE:-/secrets/owner-password}"
+export APP_PASSWORD_FILE="${APP_PASSWORD_FILE:-/secrets/app-password}"
+
+PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
 export PGPASSWORD
 export PGHOST="${PGHOST:-postgres}" PGUSER="${PGUSER:-postgres}" PGDATABASE=postgres
 
@@ -36,8 +47,8 @@ else
 fi
 
 psql -X -v ON_ERROR_STOP=1 -q <<'SQL'
-\set owner_password `cat /run/secrets/onepane_owner_password`
-\set app_password `cat /run/secrets/onepane_app_password`
+\set owner_password `cat "$OWNER_PASSWORD_FILE"`
+\set app_password `cat "$APP_PASSWORD_FILE"`
 ALTER ROLE onepane_owner PASSWORD :'owner_password';
 ALTER ROLE onepane_app PASSWORD :'app_password';
 SQL
