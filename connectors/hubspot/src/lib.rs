@@ -380,11 +380,8 @@ fn answer(
     let status = fetched.status;
     match status.as_u16() {
         200 | 201 | 207 => {
-            let batch: BatchResponse =
-                serde_json::from_slice(&fetched.body).map_err(|e| ConnectorError::Malformed {
-                    url: shown.clone(),
-                    message: format!("the batch answer does not parse: {e}"),
-                })?;
+            let batch: BatchResponse = serde_json::from_slice(&fetched.body)
+                .map_err(|e| ConnectorError::unparsable(&shown, "the batch answer", &e))?;
             Ok(transformers::batch_outcomes(&batch, id_property, keys))
         }
         429 => {

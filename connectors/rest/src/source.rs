@@ -224,10 +224,14 @@ impl RestSource {
             message,
         };
         let body: Value = serde_json::from_slice(&fetched.body).map_err(|e| {
-            malformed(format!(
-                "the body is not JSON ({e}): {}",
-                snippet(&fetched.body)
-            ))
+            if e.is_eof() {
+                ConnectorError::unparsable(&shown, "the body", &e)
+            } else {
+                malformed(format!(
+                    "the body is not JSON ({e}): {}",
+                    snippet(&fetched.body)
+                ))
+            }
         })?;
         let selected = select(stream, spec, &body).map_err(malformed)?;
         let total = match spec

@@ -252,11 +252,8 @@ fn answer(
         url.path()
     );
     if (200..300).contains(&status) {
-        let results: Vec<SaveResult> =
-            serde_json::from_slice(body).map_err(|e| ConnectorError::Malformed {
-                url: shown.clone(),
-                message: format!("the per-record results do not parse: {e}"),
-            })?;
+        let results: Vec<SaveResult> = serde_json::from_slice(body)
+            .map_err(|e| ConnectorError::unparsable(&shown, "the per-record results", &e))?;
         if results.len() != count {
             return Err(ConnectorError::Malformed {
                 url: shown,

@@ -52,6 +52,15 @@ pub enum ConnectorError {
         /// What is wrong with it.
         message: String,
     },
+    /// The answer ended early: its body stops in the middle of the JSON (a
+    /// connection cut, a proxy's limit). Reading it again may work.
+    #[error("the answer from {url} ended early: {message}")]
+    Truncated {
+        /// The URL, without query or credentials.
+        url: String,
+        /// Where it ended.
+        message: String,
+    },
     /// The connection's settings or credentials are unusable.
     #[error("{0}")]
     Config(String),
@@ -61,6 +70,23 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
+    /// A JSON body from `url` that does not parse as `what`: truncated
+    /// (transient) when it ends before the JSON does, else malformed.
+    pub fn unparsable(url: &str, what: &str, e: &serde_json::Error) -> Self {
+        let message = format!("{what} does not parse: {e}");
+        if e.is_eof() {
+            ConnectorError::Truncated {
+                url: url.to_owned(),
+                message,
+            }
+        } else {
+            ConnectorError::Malformed {
+                url: url.to_owned(),
+                message,
+            }
+        }
+    }
+
     /// Whether the same work may succeed later without anyone changing
     /// anything: transport failures, throttling and 5xx.
     pub fn is_transient(&self) -> bool {
@@ -69,7 +95,7 @@ impl ConnectorError {
                 e,
                 HttpError::Refused { .. } | HttpError::Client(_) | HttpError::TooLarge { .. }
             ),
-            ConnectorError::Throttled { .. } => true,
+            ConnectorError::Throttled { .. } | ConnectorError::Truncated { .. } => true,
             ConnectorError::Remote { status, .. } => *status >= 500 || *status == 429,
             ConnectorError::Unauthorized(_)
             | ConnectorError::Malformed { .. }

@@ -179,6 +179,12 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of that mail (`Onepane <no-reply@example.com>`).
     pub mail_from: Option<String>,
+    /// Most client connections served at once; more are closed as they
+    /// arrive (and the limit stays below the open-file limit).
+    pub max_connections: u32,
+    /// How long a client may take to send a request's headers, and how long
+    /// a kept-alive connection may sit idle before its next request.
+    pub header_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -200,6 +206,8 @@ impl Default for Config {
             sync_workers: 2,
             smtp_url: None,
             mail_from: None,
+            max_connections: 10_000,
+            header_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -224,6 +232,8 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("outbound_allow", &self.outbound_allow)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -374,6 +384,20 @@ impl Config {
             env_or_file!(layers, rate_limit_burst, "ONEPANE_RATE_LIMIT_BURST")
         {
             self.rate_limit_burst = positive("rate_limit_burst", origin, &value)?;
+        }
+        if let Some((value, origin)) =
+            env_or_file!(layers, max_connections, "ONEPANE_MAX_CONNECTIONS")
+        {
+            self.max_connections = positive("max_connections", origin, &value)?;
+        }
+        if let Some((value, origin)) =
+            env_or_file!(layers, header_timeout_secs, "ONEPANE_HEADER_TIMEOUT_SECS")
+        {
+            self.header_timeout = std::time::Duration::from_secs(u64::from(positive(
+                "header_timeout_secs",
+                origin,
+                &value,
+            )?));
         }
         if let Some((value, origin)) = env_or_file!(
             layers,
@@ -599,6 +623,8 @@ struct FileSettings {
     public_url: Option<String>,
     rate_limit_per_minute: Option<TomlNumber>,
     rate_limit_burst: Option<TomlNumber>,
+    max_connections: Option<TomlNumber>,
+    header_timeout_secs: Option<TomlNumber>,
     webhook_retry_base_ms: Option<TomlNumber>,
     outbound_allow: Option<String>,
     trusted_proxies: Option<String>,

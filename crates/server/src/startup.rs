@@ -1,14 +1,14 @@
 //! Starting the server: the store opened and migrated (or checked), the key
 //! loaded, the listener bound; then serving until told to stop.
 
-use std::future::{Future, IntoFuture as _};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use onepane_store::{DatabaseUrl, Store, StoreError, StoreOptions};
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::rate_limit::{RateLimit, RateLimiter};
@@ -181,6 +181,44 @@ pub struct Application {
     local_addr: SocketAddr,
     state: AppState,
     drain_timeout: Duration,
+    connections: ConnectionLimits,
+}
+
+/// What one client connection may hold.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// Most served at once.
+    max: usize,
+    /// For a request's headers, and for idling between requests.
+    header_timeout: Duration,
+}
+
+/// Open files kept for everything but client connections: the database
+/// pool, outbound requests, the log, the SQLite files.
+const RESERVED_FILES: u64 = 256;
+
+/// Raises the open-file limit to its hard limit, and gives the connection
+/// limit that fits under it (at most `wanted`).
+fn connection_limit(wanted: u32) -> usize {
+    let wanted = u64::from(wanted);
+    let max = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(open_files) => {
+            let fits = open_files.saturating_sub(RESERVED_FILES).max(16);
+            if fits < wanted {
+                warn!(
+                    open_files,
+                    max_connections = fits,
+                    "the open-file limit allows fewer connections than max_connections"
+                );
+            }
+            wanted.min(fits)
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot raise the open-file limit");
+            wanted
+        }
+    };
+    usize::try_from(max).unwrap_or(usize::MAX)
 }
 
 impl Application {
@@ -248,12 +286,17 @@ impl Application {
                 )),
                 _ => None,
             },
+            readiness: crate::http::health::Readiness::new(),
         };
         Ok(Application {
             listener,
             local_addr,
             state,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            connections: ConnectionLimits {
+                max: connection_limit(config.max_connections),
+                header_timeout: config.header_timeout,
+            },
         })
     }
 
@@ -285,21 +328,41 @@ impl Application {
             local_addr,
             state,
             drain_timeout,
+            connections,
         } = self;
         let store = state.store.clone();
         let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
-        let background = spawn_background(&state)?;
+        // Shutdown reaches the sync workers as it reaches the listener, so
+        // they hand their jobs back while requests drain.
+        let (stopping, stop) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        };
+        let Background { workers, others } = spawn_background(&state, &stop)?;
         info!(address = %local_addr, backend = store.backend(), "listening on http://{local_addr}");
         let served = serve(
             listener,
             crate::router::router(state),
             shutdown,
             drain_timeout,
+            connections,
         )
         .await;
         upkeep.abort();
-        for task in background {
+        for task in others {
             task.abort();
+        }
+        let handed_back = async {
+            for worker in workers {
+                let _ = worker.await;
+            }
+        };
+        if tokio::time::timeout(WORKERS_STOP_WITHIN, handed_back)
+            .await
+            .is_err()
+        {
+            warn!("sync workers still stopping; their jobs' leases will run out instead");
         }
         match served {
             Ok(Drained::Fully) => store.close().await,
@@ -329,36 +392,70 @@ enum Drained {
 /// Serves `router` until `shutdown` completes, then waits at most `drain`
 /// for open connections. Without that bound, one client that sends half a
 /// request and stalls would keep the process alive forever.
+///
+/// Each connection must send a request's headers within the header
+/// timeout, and may idle between requests no longer than that; past the
+/// connection limit a new connection is closed as it arrives, so the
+/// process never runs out of files (and `/healthz` keeps answering).
 async fn serve<F>(
     listener: TcpListener,
     router: axum::Router,
     shutdown: F,
     drain: Duration,
+    limits: ConnectionLimits,
 ) -> std::io::Result<Drained>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        let _ = started_tx.send(());
-    };
-    let serving = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .into_future();
-    let deadline = async move {
-        match started_rx.await {
-            Ok(()) => tokio::time::sleep(drain).await,
-            // Serving ended before any shutdown signal: the other branch wins.
-            Err(_) => std::future::pending().await,
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service as _;
+
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of files or a connection reset before it was
+                    // taken: wait a moment rather than spin on it.
+                    debug!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            metrics::counter!("onepane_http_connections_refused_total").increment(1);
+            drop(stream);
+            continue;
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(error = %e, "cannot set TCP_NODELAY");
         }
-    };
+        let Ok(service) = make_service.call(remote).await;
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
     tokio::select! {
-        served = serving => served.map(|()| Drained::Fully),
-        () = deadline => {
+        () = graceful.shutdown() => Ok(Drained::Fully),
+        () = tokio::time::sleep(drain) => {
             // The connections' tasks are left behind; they end with the process.
             warn!(
                 waited_secs = drain.as_secs_f64(),
@@ -370,10 +467,26 @@ where
     }
 }
 
-/// The server's own work beside requests: delivering webhooks, reloading
-/// signing keys, expiring idempotency records. Aborted at shutdown; a
-/// webhook cut off mid-delivery is retried when its lease runs out.
-fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>, StartupError> {
+/// How long the sync workers get to hand their jobs back at shutdown.
+const WORKERS_STOP_WITHIN: Duration = Duration::from_secs(5);
+
+/// The tasks beside request handling.
+struct Background {
+    /// The sync workers: told to stop, and waited for.
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    /// The rest: aborted at shutdown.
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The server's own work beside requests: running sync jobs, delivering
+/// webhooks, reloading signing keys, expiring idempotency records, probing
+/// the database. At shutdown the sync workers hand their jobs back (see
+/// [`onepane_sync::Worker::run`]); the rest is aborted, and a webhook cut
+/// off mid-delivery is retried when its lease runs out.
+fn spawn_background(
+    state: &AppState,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<Background, StartupError> {
     let policy = crate::webhooks::RetryPolicy {
         base: state.webhook_retry_base,
         ..crate::webhooks::RetryPolicy::default()
@@ -387,8 +500,9 @@ fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>
     .map_err(|e| StartupError::Webhooks(Box::new(e)))?;
     let keys = Arc::clone(&state.keys);
     let store = state.store.clone();
-    let mut tasks = spawn_sync(state);
+    let (workers, mut tasks) = spawn_sync(state, stop);
     tasks.extend([
+        tokio::spawn(state.readiness.clone().probe(state.store.clone())),
         tokio::spawn(dispatcher.run(std::future::pending())),
         tokio::spawn(keys.reload_periodically(std::future::pending())),
         tokio::spawn(async move {
@@ -401,7 +515,10 @@ fn spawn_background(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>
             }
         }),
     ]);
-    Ok(tasks)
+    Ok(Background {
+        workers,
+        others: tasks,
+    })
 }
 
 /// The sync engine, sending through the configured address policy.
@@ -424,21 +541,31 @@ pub fn sync_engine(
 
 /// Sync workers and the scheduler that feeds them: the scheduler follows
 /// connections as they change (every 30 seconds).
-fn spawn_sync(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+fn spawn_sync(
+    state: &AppState,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> (
+    Vec<tokio::task::JoinHandle<()>>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
     if state.sync_workers == 0 {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let mut tasks = Vec::new();
+    let mut workers = Vec::new();
     for n in 0..state.sync_workers {
         let owner = format!("{}:{}:{n}", onepane_sync::this_host(), std::process::id());
         let worker =
             onepane_sync::Worker::new(state.engine.clone(), owner, Duration::from_secs(60));
-        tasks.push(tokio::spawn(
-            worker.run(Duration::from_secs(1), std::future::pending()),
-        ));
+        let mut stop = stop.clone();
+        workers.push(tokio::spawn(worker.run(
+            Duration::from_secs(1),
+            async move {
+                let _ = stop.wait_for(|stopping| *stopping).await;
+            },
+        )));
     }
     let store = state.store.clone();
-    tasks.push(tokio::spawn(async move {
+    let scheduler = tokio::spawn(async move {
         let scheduler = match onepane_sync::Scheduler::start(store).await {
             Ok(s) => s,
             Err(e) => {
@@ -453,8 +580,8 @@ fn spawn_sync(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
                 warn!(error = %crate::report::cause_chain(&e), "cannot reload the sync schedule");
             }
         }
-    }));
-    tasks
+    });
+    (workers, vec![scheduler])
 }
 
 async fn metrics_upkeep(metrics: Metrics) {
@@ -537,6 +664,10 @@ mod tests {
                 let _ = stopped.await;
             },
             Duration::from_secs(30),
+            ConnectionLimits {
+                max: 100,
+                header_timeout: Duration::from_secs(10),
+            },
         ));
         let request = tokio::spawn(async move {
             let response = reqwest::get(format!("http://{addr}/slow")).await?;
@@ -563,5 +694,100 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(drained, Drained::Fully);
+    }
+
+    /// Serves a one-route router with `limits` until the test ends.
+    async fn serving(limits: ConnectionLimits) -> SocketAddr {
+        let router = axum::Router::new().route("/", get(|| async { "ok" }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(
+            listener,
+            router,
+            std::future::pending(),
+            Duration::from_secs(1),
+            limits,
+        ));
+        addr
+    }
+
+    /// Reads until the server closes the connection; `None` if it is still
+    /// open after `within`.
+    async fn closed_within(
+        stream: &mut tokio::net::TcpStream,
+        within: Duration,
+    ) -> Option<Vec<u8>> {
+        use tokio::io::AsyncReadExt as _;
+        let mut got = Vec::new();
+        tokio::time::timeout(within, stream.read_to_end(&mut got))
+            .await
+            .ok()
+            .map(|_| got)
+    }
+
+    #[tokio::test]
+    async fn a_client_slow_with_its_headers_or_idle_between_requests_is_cut_off() {
+        use tokio::io::AsyncWriteExt as _;
+        let addr = serving(ConnectionLimits {
+            max: 100,
+            header_timeout: Duration::from_millis(300),
+        })
+        .await;
+        // Half a request, never finished.
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        assert!(
+            closed_within(&mut slow, Duration::from_secs(3))
+                .await
+                .is_some(),
+            "a connection that never finished its headers stayed open"
+        );
+        // A whole request, answered, then silence on the kept-alive connection.
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = closed_within(&mut idle, Duration::from_secs(3))
+            .await
+            .expect("an idle kept-alive connection stayed open");
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_limit_are_closed_as_they_arrive() {
+        let addr = serving(ConnectionLimits {
+            max: 3,
+            header_timeout: Duration::from_secs(30),
+        })
+        .await;
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        let mut over = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(
+            closed_within(&mut over, Duration::from_secs(3))
+                .await
+                .is_some(),
+            "a fourth connection was held past the limit of three"
+        );
+        // A slot freed is a slot served.
+        drop(held.pop());
+        let served = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match reqwest::get(format!("http://{addr}/")).await {
+                    Ok(r) if r.status() == 200 => break,
+                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        })
+        .await;
+        assert!(served.is_ok(), "no request was served once a slot was free");
     }
 }

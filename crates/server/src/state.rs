@@ -44,6 +44,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[onepane_connector::Cidr]>,
     /// Sends reset and invitation links, when an SMTP server is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Whether the database answered its last probe.
+    pub readiness: crate::http::health::Readiness,
 }
 
 impl FromRef<AppState> for Metrics {

@@ -18,7 +18,10 @@
 //! Any 2xx answer means delivered. Anything else, including a 3xx
 //! (redirects are not followed), a timeout or a connection failure, is
 //! retried later. A receiver should answer quickly and do its work
-//! afterwards. Delivery is at least once: the same event may arrive twice.
+//! afterwards. Delivery is at least once: the same event may arrive twice,
+//! for instance when a server stops between sending it and recording the
+//! answer (it is sent again once its lease, the request timeout plus 5 s,
+//! runs out). Receivers drop duplicates by `Onepane-Delivery`.
 //!
 //! With the default [`RetryPolicy`], the n-th failed attempt is followed by
 //! another after 30 s × 2^(n-1), at most an hour, shortened by up to half at
@@ -75,8 +78,10 @@ const BATCH: u32 = 16;
 /// How much of a receiver's answer is read before it is dropped.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024;
 /// How long past the request timeout a claimed delivery stays leased, so
-/// recording the outcome fits in the lease too.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+/// recording the outcome fits in the lease too. Short: a delivery whose
+/// server died mid-attempt is sent again when its lease runs out, and the
+/// lease is how long a receiver may see it twice.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// Limits that keep every computed time well inside what chrono and the
 /// databases can represent.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);

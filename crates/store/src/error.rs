@@ -69,12 +69,30 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(e)
-            }
-            other => StoreError::Database(other),
+        if lost_the_database(&e) {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Database(e)
         }
+    }
+}
+
+/// Whether the error says the database cannot be reached for now (a retry
+/// later may work) rather than that the statement failed: no connection,
+/// a connection cut, or a server shutting down, restarting or full.
+fn lost_the_database(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            // PostgreSQL: class 08 (connection exception), 57P01-57P03
+            // (admin shutdown, crash shutdown, cannot connect now), 53300
+            // (too many connections).
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 

@@ -86,6 +86,10 @@ pub enum RunError {
         /// Until when it holds the connection, unless it renews.
         until: chrono::DateTime<Utc>,
     },
+    /// The run was stopped part-way (the process is shutting down): what
+    /// it wrote is kept, the connection is free, and a later run goes on.
+    #[error("the run was stopped: the server is shutting down")]
+    Interrupted,
 }
 
 impl From<StoreError> for RunError {
@@ -289,12 +293,26 @@ impl Engine {
 
     /// Runs a claimed job.
     pub async fn run_job(&self, job: &Job, progress: &dyn Progress) -> Result<SyncRun, RunError> {
+        self.run_job_until(job, progress, std::future::pending())
+            .await
+    }
+
+    /// As [`Engine::run_job`], stopped when `stop` completes: the run is
+    /// marked interrupted and the connection freed at once, so another
+    /// worker can go on with it ([`RunError::Interrupted`]).
+    pub async fn run_job_until(
+        &self,
+        job: &Job,
+        progress: &dyn Progress,
+        stop: impl Future<Output = ()>,
+    ) -> Result<SyncRun, RunError> {
         let conn = self
             .store
             .system()
             .connection(job.workspace_id, job.connection_id)
             .await?;
-        self.run(&conn, Some(job.id), progress).await
+        self.run_with(&conn, Some(job.id), None, progress, stop)
+            .await
     }
 
     /// Runs a connection now: a sync for a source, a push for a sink. The
@@ -306,7 +324,8 @@ impl Engine {
         job: Option<JobId>,
         progress: &dyn Progress,
     ) -> Result<SyncRun, RunError> {
-        self.run_with(conn, job, None, progress).await
+        self.run_with(conn, job, None, progress, std::future::pending())
+            .await
     }
 
     /// Applies an uploaded CSV file to a `csv` connection: every row or
@@ -321,7 +340,7 @@ impl Engine {
             streams: csv.streams(),
             records,
         };
-        self.run_with(conn, None, Some(&source), &())
+        self.run_with(conn, None, Some(&source), &(), std::future::pending())
             .await
             .map_err(ImportError::Run)
     }
@@ -332,6 +351,7 @@ impl Engine {
         job: Option<JobId>,
         source: Option<&dyn Source>,
         progress: &dyn Progress,
+        stop: impl Future<Output = ()>,
     ) -> Result<SyncRun, RunError> {
         let holder = self.hold(conn).await?;
         let outcome = tokio::select! {
@@ -340,10 +360,17 @@ impl Engine {
                 message: "the run lost its hold on the connection".into(),
                 after: None,
             }),
+            // Each page commits with its position, so cutting the run
+            // between two loses nothing.
+            () = stop => Err(RunError::Interrupted),
         };
-        let released = self
-            .store
-            .system()
+        let system = self.store.system();
+        if matches!(outcome, Err(RunError::Interrupted)) {
+            system
+                .interrupt_connection_runs(conn.workspace_id, conn.id)
+                .await?;
+        }
+        let released = system
             .release_connection_run(conn.workspace_id, conn.id, &holder)
             .await;
         let run = outcome?;

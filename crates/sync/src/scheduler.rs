@@ -169,6 +169,17 @@ impl Scheduler {
     }
 }
 
+/// What one turn of a worker did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Ran a job (to an end, a failure or a lost lease).
+    Ran,
+    /// No job was due.
+    Idle,
+    /// Stopped for shutdown, its job handed back.
+    Stopped,
+}
+
 /// Claims and runs jobs.
 #[derive(Debug, Clone)]
 pub struct Worker {
@@ -197,14 +208,28 @@ impl Worker {
 
     /// Claims one due job and runs it; `false` when none was due.
     pub async fn run_one(&self) -> Result<bool, StoreError> {
+        let step = self
+            .run_one_until(std::pin::pin!(std::future::pending()))
+            .await?;
+        Ok(step == Step::Ran)
+    }
+
+    /// Claims one due job and runs it until `stop` completes. A job
+    /// stopped part-way is handed back at once, its attempt not counted,
+    /// and its connection freed: another worker goes on with it without
+    /// waiting for the lease to run out.
+    async fn run_one_until(
+        &self,
+        stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<Step, StoreError> {
         let system = self.engine.store().system();
         let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
         let Some(job) = system.claim_job(&self.owner, lease).await? else {
-            return Ok(false);
+            return Ok(Step::Idle);
         };
         tracing::info!(job = %job.id, connection = %job.connection_id, kind = %job.kind, attempt = job.attempts, "running");
         let outcome = {
-            let work = self.engine.run_job(&job, &());
+            let work = self.engine.run_job_until(&job, &(), stop);
             let renew = self.renew(&job, lease);
             tokio::select! {
                 outcome = work => Some(outcome),
@@ -214,6 +239,11 @@ impl Worker {
         match outcome {
             // The lease was lost: another worker owns the job now.
             None => tracing::warn!(job = %job.id, "lost the job's lease; stopped"),
+            Some(Err(RunError::Interrupted)) => {
+                tracing::info!(job = %job.id, "stopped for shutdown; handed back");
+                system.defer_job(&job, &self.owner, Utc::now()).await?;
+                return Ok(Step::Stopped);
+            }
             Some(Ok(run)) => {
                 tracing::info!(job = %job.id, read = run.read, created = run.created, updated = run.updated,
                     unchanged = run.unchanged, deleted = run.deleted, failed = run.failed, "done");
@@ -229,7 +259,10 @@ impl Worker {
             Some(Err(e)) => {
                 let retry_at = match &e {
                     RunError::Retry { after, .. } => Some(Utc::now() + self.backoff(&job, *after)),
-                    RunError::Reauthorize(_) | RunError::Fatal(_) | RunError::Busy { .. } => None,
+                    RunError::Reauthorize(_)
+                    | RunError::Fatal(_)
+                    | RunError::Busy { .. }
+                    | RunError::Interrupted => None,
                 };
                 tracing::warn!(job = %job.id, error = %e, retry = retry_at.is_some(), "failed");
                 system
@@ -237,7 +270,7 @@ impl Worker {
                     .await?;
             }
         }
-        Ok(true)
+        Ok(Step::Ran)
     }
 
     fn backoff(&self, job: &Job, asked: Option<Duration>) -> chrono::Duration {
@@ -263,17 +296,14 @@ impl Worker {
     }
 
     /// Runs jobs until `shutdown` resolves, polling every `idle` when none
-    /// is due.
+    /// is due. A job running when it resolves is handed back at once.
     pub async fn run(self, idle: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            let busy = tokio::select! {
-                () = &mut shutdown => return,
-                busy = self.run_one() => busy,
-            };
-            match busy {
-                Ok(true) => continue,
-                Ok(false) => {}
+            match self.run_one_until(shutdown.as_mut()).await {
+                Ok(Step::Ran) => continue,
+                Ok(Step::Stopped) => return,
+                Ok(Step::Idle) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot claim a job"),
             }
             tokio::select! {

@@ -18,6 +18,7 @@ error-csrf = This form has expired or did not come from this site. Go back, relo
 error-bad-request = The request could not be read.
 error-forbidden = Your role does not allow this.
 error-too-many = Too many attempts. Wait a few minutes and try again.
+error-unavailable = The service cannot reach its database just now. Nothing was lost; try again in a few seconds.
 error-internal = Something went wrong on our side. Try again in a moment.
 filter = Filter
 clear-filters = Clear

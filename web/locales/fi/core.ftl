@@ -18,6 +18,7 @@ error-csrf = Lomake on vanhentunut tai se ei tullut tältä sivustolta. Palaa ta
 error-bad-request = Pyyntöä ei voitu lukea.
 error-forbidden = Roolisi ei salli tätä.
 error-too-many = Liian monta yritystä. Odota muutama minuutti ja yritä uudelleen.
+error-unavailable = Palvelu ei juuri nyt tavoita tietokantaansa. Mitään ei menetetty; yritä muutaman sekunnin kuluttua uudelleen.
 error-internal = Jokin meni pieleen meidän päässämme. Yritä hetken päästä uudelleen.
 filter = Suodata
 clear-filters = Tyhjennä

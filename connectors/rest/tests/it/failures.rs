@@ -84,8 +84,10 @@ async fn a_client_error_is_a_remote_error_with_the_vendors_message() {
     assert!(!err.is_transient());
 }
 
+/// A body cut off mid-JSON (a connection or a proxy gave up) is worth
+/// reading again: transient, unlike JSON that is wrong.
 #[tokio::test]
-async fn a_truncated_body_is_malformed() {
+async fn a_truncated_body_is_a_transient_fault() {
     let vendor = vendor_answering(
         ResponseTemplate::new(200).set_body_raw(r#"{"data": [{"id": 1, "na"#, "application/json"),
     )
@@ -94,9 +96,10 @@ async fn a_truncated_body_is_malformed() {
     let err = read_leads(&vendor).await.unwrap_err();
 
     assert!(
-        matches!(&err, ConnectorError::Malformed { message, .. } if message.contains("not JSON")),
+        matches!(&err, ConnectorError::Truncated { message, .. } if message.contains("EOF")),
         "{err:?}"
     );
+    assert!(err.is_transient());
 }
 
 #[tokio::test]

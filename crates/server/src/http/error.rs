@@ -16,6 +16,10 @@ const PROBLEM_BASE: &str = "https://onepane.dev/problems/";
 /// The media type of a problem document.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The seconds a 503 asks the client to wait: about as long as a database
+/// restart or a replica's failover takes.
+pub const UNAVAILABLE_RETRY_AFTER: u32 = 5;
+
 type Cause = Box<dyn StdError + Send + Sync>;
 
 /// What went wrong while answering a request.
@@ -249,6 +253,12 @@ impl IntoResponse for ApiError {
             }
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ApiError::Unavailable { .. } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
+                );
             }
             _ => {}
         }

@@ -61,7 +61,9 @@ A vendor subscribes with `PUT /api/v1/vendor/webhooks` and is shown its `whsec_`
 - `Onepane-Delivery`: the delivery's id, equal to the body's `id` and the same on every retry, so a receiver can drop duplicates.
 - `Onepane-Signature: t=<unix seconds>,v1=<signature>`: the signature is the lowercase hex HMAC-SHA256 of `<t>.<raw body>` keyed with the whole `whsec_...` secret. Accept a request when one `v1` equals it (compare in constant time) and `t` is within a few minutes of your clock.
 
-Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refused connection included, is retried with exponential backoff (30 s, doubling, at most an hour, shortened by up to half at random); after 8 attempts the delivery is dead, and the vendor can redeliver it. Delivery is at least once: the same event may arrive twice."#;
+Any 2xx answer means delivered. Anything else, a redirect, a timeout or a refused connection included, is retried with exponential backoff (30 s, doubling, at most an hour, shortened by up to half at random); after 8 attempts the delivery is dead, and the vendor can redeliver it.
+
+Delivery is **at least once**: the same event may arrive more than once, for instance when a server stops between sending an event and recording the answer (it is sent again about 15 seconds later, when its claim runs out), or when a receiver's 2xx is lost on the way back. Make receivers idempotent: keep the `Onepane-Delivery` ids seen in the last day and drop a repeat."#;
 
 /// What the document says beside its operations: the description, the
 /// shared schemas and answers, and the tags. [`document_with`] adds the

@@ -33,6 +33,9 @@ pub enum WebError {
     /// Too many attempts.
     #[error("too many requests")]
     TooMany,
+    /// The database cannot be reached for now; a retry may work.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StoreError),
     /// Something failed on our side; the log has the cause.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -43,6 +46,9 @@ impl From<StoreError> for WebError {
         match e {
             StoreError::NotFound { .. } | StoreError::NotLinked(_) => WebError::NotFound,
             StoreError::Rule(_) | StoreError::Conflict(_) => WebError::Conflict,
+            e @ (StoreError::Unavailable(_) | StoreError::Connect { .. }) => {
+                WebError::Unavailable(e)
+            }
             other => WebError::Internal(other.into()),
         }
     }
@@ -79,6 +85,7 @@ impl WebError {
             WebError::Conflict => (StatusCode::CONFLICT, "error-conflict"),
             WebError::Forbidden => (StatusCode::FORBIDDEN, "error-forbidden"),
             WebError::TooMany => (StatusCode::TOO_MANY_REQUESTS, "error-too-many"),
+            WebError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "error-unavailable"),
             WebError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error-internal"),
         }
     }
@@ -87,10 +94,22 @@ impl WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, message) = self.status();
-        if let WebError::Internal(cause) = &self {
-            tracing::error!(error = %crate::report::cause_chain(cause.as_ref()), "page failed");
+        match &self {
+            WebError::Internal(cause) => {
+                tracing::error!(error = %crate::report::cause_chain(cause.as_ref()), "page failed");
+            }
+            WebError::Unavailable(cause) => {
+                tracing::error!(error = %crate::report::cause_chain(cause), "page failed");
+            }
+            _ => {}
         }
         let mut response = status.into_response();
+        if let WebError::Unavailable(_) = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::http::error::UNAVAILABLE_RETRY_AFTER),
+            );
+        }
         response.extensions_mut().insert(Failed(message));
         response
     }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use onepane_domain::workspace::ConnectionStatus;
 use onepane_store::testing::TestDb;
 use onepane_store::{JobStatus, Store, StoreOptions};
 use onepane_sync::{JOB_ATTEMPTS, Scheduler, Worker};
@@ -219,3 +220,106 @@ async fn postgres_a_job_whose_worker_died_is_taken_over_after_its_lease() {
     assert!((10..=12).contains(&pages.len()), "{pages:?}");
     assert_exactly_the_source(store, ws, &fake).await;
 }
+
+/// A page whose body ends mid-JSON is a passing fault: the job is retried,
+/// the connection stays active, and the retry brings everything.
+async fn a_truncated_page_is_retried_and_the_connection_stays_active(db: TestDb) {
+    let store = &db.store;
+    let (ws, _, fake, conn) = fake_source(store, VendorData::generate(30, 0, 0, 0), 10).await;
+    fake.state().faults = Some(Faults {
+        rng: Rng::new(7),
+        server_error: 0,
+        too_many: 0,
+        slow: 0,
+        truncated: 0,
+        slow_for: Duration::ZERO,
+        forced: vec!["ok", "truncated"],
+    });
+    let job = store
+        .partner(ws)
+        .request_job(conn.id, "sync", JOB_ATTEMPTS)
+        .await
+        .unwrap();
+    let worker = Worker::new(
+        engine_with(store, config(), "w"),
+        "w".to_owned(),
+        Duration::from_secs(60),
+    )
+    .with_retry_base(Duration::from_millis(100));
+    assert!(worker.run_one().await.unwrap());
+    let after = store.partner(ws).jobs(conn.id).await.unwrap();
+    let first = after.iter().find(|j| j.id == job.id).unwrap();
+    assert_eq!(first.status, JobStatus::Pending, "{first:?}");
+    assert!(
+        first
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("ended early")),
+        "{first:?}"
+    );
+    let status = store.partner(ws).connection(conn.id).await.unwrap().status;
+    assert_eq!(status, ConnectionStatus::Active);
+    // Its retry is due after the backoff and brings every record.
+    eventually(Duration::from_secs(10), "the retry to succeed", || async {
+        worker.run_one().await.unwrap();
+        let jobs = store.partner(ws).jobs(conn.id).await.unwrap();
+        jobs.iter()
+            .find(|j| j.id == job.id && j.status == JobStatus::Succeeded)
+            .map(drop)
+    })
+    .await;
+    assert_exactly_the_source(store, ws, &fake).await;
+}
+
+/// A job running when its server shuts down is handed back at once: its
+/// run is marked interrupted, its connection freed, its attempt not
+/// counted, and another worker goes on with it at once rather than after
+/// the lease (a minute here) runs out.
+async fn a_job_running_at_shutdown_is_handed_back_at_once(db: TestDb) {
+    let store = &db.store;
+    let (ws, _, fake, conn) = fake_source(store, VendorData::generate(40, 0, 0, 0), 10).await;
+    fake.state().page_delay = Duration::from_millis(700);
+    let job = store
+        .partner(ws)
+        .request_job(conn.id, "sync", JOB_ATTEMPTS)
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    let mut long = config();
+    long.run_lease = lease;
+    let (stop_tx, stop) = watch::channel(false);
+    let stopping = Worker::new(engine_with(store, long.clone(), "a"), "a".to_owned(), lease);
+    let mut stop_a = stop.clone();
+    let first = tokio::spawn(stopping.run(Duration::from_millis(50), async move {
+        let _ = stop_a.wait_for(|s| *s).await;
+    }));
+    eventually(Duration::from_secs(10), "a page to be read", || async {
+        (!fake.state().seen.is_empty()).then_some(())
+    })
+    .await;
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(3), first)
+        .await
+        .expect("the worker stops at once")
+        .unwrap();
+    let jobs = store.partner(ws).jobs(conn.id).await.unwrap();
+    let handed = jobs.iter().find(|j| j.id == job.id).unwrap();
+    assert_eq!(handed.status, JobStatus::Pending, "{handed:?}");
+    assert_eq!(handed.attempts, 0, "the stopped attempt is not counted");
+    assert_eq!(handed.lease_owner, None);
+    let runs = store.partner(ws).sync_runs(conn.id, 10).await.unwrap();
+    assert_eq!(runs[0].status, "interrupted", "{runs:?}");
+
+    fake.state().page_delay = Duration::ZERO;
+    let other = Worker::new(engine_with(store, long, "b"), "b".to_owned(), lease);
+    assert!(other.run_one().await.unwrap(), "the job is due at once");
+    let jobs = store.partner(ws).jobs(conn.id).await.unwrap();
+    let done = jobs.iter().find(|j| j.id == job.id).unwrap();
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_exactly_the_source(store, ws, &fake).await;
+}
+
+crate::on_both_backends!(
+    a_truncated_page_is_retried_and_the_connection_stays_active,
+    a_job_running_at_shutdown_is_handed_back_at_once,
+);

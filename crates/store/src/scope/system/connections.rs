@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::rows::*;
 use crate::tables::connections::*;
 use crate::tables::notifications::*;
-use crate::tx::{Access, on_tx};
+use crate::tx::{Access, Tx, on_tx};
 use crate::{StoreError, now};
 
 use super::SystemStore;
@@ -105,19 +105,21 @@ impl SystemStore {
                 Some((owner, until)) => Ok(Err((owner.unwrap_or_default(), until.unwrap_or(at)))),
             };
         }
-        on_tx!(tx, c => {
-            sqlx::query(
-                "UPDATE sync_runs SET status = 'interrupted', finished_at = $3, updated_at = $3 \
-                 WHERE workspace_id = $1 AND connection_id = $2 AND status = 'running'",
-            )
-            .bind(ws.as_uuid())
-            .bind(id.as_uuid())
-            .bind(at)
-            .execute(&mut *c)
-            .await?;
-        });
+        interrupt_runs(&mut tx, ws, id).await?;
         tx.commit().await?;
         Ok(Ok(()))
+    }
+
+    /// Marks the runs of connection `id` still running as interrupted (their
+    /// run stopped part-way).
+    pub async fn interrupt_connection_runs(
+        &self,
+        ws: WorkspaceId,
+        id: ConnectionId,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        interrupt_runs(&mut tx, ws, id).await?;
+        tx.commit().await
     }
 
     /// Extends `owner`'s hold on connection `id`; false when it lost it.
@@ -372,4 +374,19 @@ impl SystemStore {
             },
         ))
     }
+}
+
+async fn interrupt_runs(tx: &mut Tx, ws: WorkspaceId, id: ConnectionId) -> Result<(), StoreError> {
+    on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = $3, updated_at = $3 \
+             WHERE workspace_id = $1 AND connection_id = $2 AND status = 'running'",
+        )
+        .bind(ws.as_uuid())
+        .bind(id.as_uuid())
+        .bind(now())
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
 }
