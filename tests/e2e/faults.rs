@@ -7,7 +7,8 @@ use onepane_store::testing::{TEST_OWNER_ROLE, TEST_SERVER_ROLE, TestDb};
 use onepane_store::{DatabaseUrl, Store, StoreOptions};
 use serde_json::{Value, json};
 
-use crate::harness::{ServeProcess, Workdir};
+use crate::harness::{Backend, ServeProcess, Workdir};
+use crate::world::World;
 
 /// How many clients write at once.
 const CLIENTS: usize = 8;
@@ -260,4 +261,165 @@ async fn a_keyed_write_retried_after_a_crash_is_stored_exactly_once_on_sqlite() 
 #[tokio::test]
 async fn a_keyed_write_retried_after_a_crash_is_stored_exactly_once_on_postgres() {
     a_keyed_write_retried_after_a_crash_is_stored_exactly_once(true).await;
+}
+
+/// PostgreSQL cuts the server's connections (a restart, a failover): a
+/// request whose statement was cut is answered 503 with `Retry-After`, not
+/// 500; while the database refuses connections `/readyz` says 503 at once,
+/// and 200 again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_is_answered_503_and_readiness_says_so_at_once() {
+    use sqlx::Connection as _;
+    let Some(w) = World::new(Backend::Postgres).await else {
+        return;
+    };
+    let db = w.app.db.as_ref().unwrap();
+    let superuser = db.postgres_superuser_url().unwrap();
+    let mut admin = sqlx::PgConnection::connect(&superuser).await.unwrap();
+
+    // A request held on a lock when its connection is cut.
+    let mut locker = sqlx::PgConnection::connect(&superuser).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE deal_registrations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let request = w
+        .request(
+            reqwest::Method::GET,
+            "/api/v1/deal-registrations",
+            &w.gold.token,
+        )
+        .send();
+    let request = tokio::spawn(request);
+    let waiting = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND usename = '{TEST_SERVER_ROLE}' AND wait_event_type = 'Lock'"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let cut = sqlx::query(&waiting).fetch_all(&mut admin).await.unwrap();
+        if !cut.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the request never waited on the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let response = request.await.unwrap().unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["type"], "https://onepane.dev/problems/unavailable");
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+
+    // The database refuses the server's connections, and cuts the open ones.
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    // A database cannot be closed from inside: from the cluster's own.
+    let cluster = std::env::var("ONEPANE_TEST_DATABASE_URL").unwrap();
+    let mut outside = sqlx::PgConnection::connect(&cluster).await.unwrap();
+    let allow = |on: bool| format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {on}");
+    sqlx::query(&allow(false)).execute(&mut outside).await.unwrap();
+    sqlx::query(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND usename = '{TEST_SERVER_ROLE}'"
+    ))
+    .execute(&mut outside)
+    .await
+    .unwrap();
+    let ready = |want: u16| {
+        let app = &w.app;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let asked = std::time::Instant::now();
+                let response = app.get("/readyz").await;
+                let took = asked.elapsed();
+                assert!(took < Duration::from_millis(100), "/readyz took {took:?}");
+                if response.status() == want {
+                    return response;
+                }
+                assert!(std::time::Instant::now() < deadline, "/readyz never said {want}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let down = ready(503).await;
+    assert_eq!(down.headers()["retry-after"], "5");
+    sqlx::query(&allow(true)).execute(&mut outside).await.unwrap();
+    ready(200).await;
+}
+
+/// An `Idempotency-Key` does not lift a route's body limit: a keyed body
+/// past the route's megabyte is refused before it is all read, while the
+/// price-list upload keeps its own larger limit with a key too.
+#[tokio::test]
+async fn a_keyed_body_is_held_to_its_routes_own_limit() {
+    let Some(w) = World::new(Backend::Sqlite).await else {
+        return;
+    };
+    // A client that says 10 MiB follow, sends 1.5 MiB, then waits: the
+    // answer comes without the rest (the server never buffers past 1 MiB).
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(w.app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/deal-registrations HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Idempotency-Key: big-1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        w.app.addr,
+        w.gold.token,
+        10 << 20
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let part = vec![b' '; 3 << 19];
+    // The server may answer and close before all of it is taken.
+    let _ = stream.write_all(&part).await;
+    let mut answer = vec![0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("no answer until the whole body came");
+    let answer = &answer[..read.unwrap()];
+    assert!(
+        answer.starts_with(b"HTTP/1.1 413"),
+        "{}",
+        String::from_utf8_lossy(answer)
+    );
+
+    let (status, body) = w
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/vendor/price-lists/eu-2026",
+            &w.v1.token,
+            Some(json!({"name": "EU 2026", "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // About 2 MiB of items: over the general limit, under the upload's.
+    let n = 20_000;
+    let mut ndjson = String::new();
+    for i in 0..n {
+        ndjson.push_str(
+            &json!({"sku": format!("SKU-{i:05}"), "name": format!("Item {i} {}", "y".repeat(60)), "list_price": "10.00"})
+                .to_string(),
+        );
+        ndjson.push('\n');
+    }
+    assert!(ndjson.len() > 2 << 20, "{}", ndjson.len());
+    let response = w
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/vendor/price-lists/eu-2026/items",
+            &w.v1.token,
+        )
+        .header("idempotency-key", "items-1")
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("\"items\":{n}")), "{body}");
 }

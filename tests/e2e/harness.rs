@@ -265,7 +265,7 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     pub task: JoinHandle<Result<(), onepane_server::StartupError>>,
-    _db: Option<onepane_store::testing::TestDb>,
+    pub db: Option<onepane_store::testing::TestDb>,
     _dir: TempDir,
 }
 
@@ -323,7 +323,7 @@ impl TestApp {
             data_dir: config.data_dir.clone(),
             shutdown: Some(tx),
             task,
-            _db: db,
+            db,
             _dir: dir,
         })
     }
