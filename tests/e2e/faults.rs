@@ -423,3 +423,27 @@ async fn a_keyed_body_is_held_to_its_routes_own_limit() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("\"items\":{n}")), "{body}");
 }
+
+/// Idle connections do not starve the server of files: started with a
+/// soft open-file limit of 128, it raises it to the hard limit, so with
+/// 400 idle connections open `/healthz` still answers at once.
+#[tokio::test]
+async fn idle_connections_past_the_soft_file_limit_leave_healthz_answering() {
+    let work = Workdir::new();
+    let server = work.serve_with_open_files(128, &[]);
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        idle.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    let client = reqwest::Client::new();
+    let response = client
+        .get(server.url("/healthz"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .expect("/healthz did not answer with idle connections open");
+    assert_eq!(response.status(), 200);
+    drop(idle);
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{logs:#?}");
+}

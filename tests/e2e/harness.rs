@@ -40,7 +40,12 @@ impl Workdir {
 
     /// The binary, run here, with no `ONEPANE_*` variable from the test's environment.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(BIN);
+        self.command_of(BIN)
+    }
+
+    /// `program`, run here, with no `ONEPANE_*` variable from the test's environment.
+    fn command_of(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
         command.current_dir(self.dir.path());
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("ONEPANE_") {
@@ -95,9 +100,24 @@ impl Workdir {
 
     /// Starts `onepane serve` on a free port and waits until it says where it listens.
     pub fn serve(&self, args: &[&str], env: &[(&str, &str)]) -> ServeProcess {
+        self.serve_from(self.command(), args, env)
+    }
+
+    /// As [`Workdir::serve`], started with a soft open-file limit of
+    /// `soft` (as a shell's `ulimit -Sn` sets it).
+    pub fn serve_with_open_files(&self, soft: u32, env: &[(&str, &str)]) -> ServeProcess {
+        let mut command = self.command_of("sh");
+        command.args([
+            "-c",
+            &format!("ulimit -Sn {soft} && exec \"$0\" \"$@\""),
+            BIN,
+        ]);
+        self.serve_from(command, &[], env)
+    }
+
+    fn serve_from(&self, mut command: Command, args: &[&str], env: &[(&str, &str)]) -> ServeProcess {
         let started = Instant::now();
-        let mut child = self
-            .command()
+        let mut child = command
             .args(args)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .envs(env.iter().copied())
