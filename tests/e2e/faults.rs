@@ -447,3 +447,135 @@ async fn idle_connections_past_the_soft_file_limit_leave_healthz_answering() {
     let (status, logs) = server.terminate();
     assert!(status.success(), "{logs:#?}");
 }
+
+/// A small proxy on loopback: each connection goes to the next backend
+/// that accepts it, round robin, as a load balancer's would.
+async fn round_robin(backends: Vec<std::net::SocketAddr>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                continue;
+            };
+            let (backends, next) = (backends.clone(), next.clone());
+            tokio::spawn(async move {
+                let first = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                for i in 0..backends.len() {
+                    let to = backends[(first + i) % backends.len()];
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Three replicas on one PostgreSQL database behind a load balancer; under
+/// a load of keyed deal registrations one replica is killed (SIGKILL) and
+/// another stopped (SIGTERM). Clients retry whatever failed with the same
+/// key. Every deal is stored exactly once, no retry is ever answered 409,
+/// and every key sent again afterwards replays its first answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_lose_no_write_and_store_none_twice_when_one_is_killed_and_one_stopped() {
+    let Some(setup) = Setup::new(true).await else {
+        return;
+    };
+    let mut replicas: Vec<Option<ServeProcess>> =
+        (0..3).map(|_| Some(setup.serve())).collect();
+    let addrs = replicas.iter().flatten().map(|r| r.addr).collect();
+    let balancer = round_robin(addrs).await;
+    let url = format!("http://{balancer}/api/v1/deal-registrations");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = reqwest::Client::new();
+    let mut writers = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, url, token, vendor, stop) = (
+            client.clone(),
+            url.clone(),
+            setup.token.clone(),
+            setup.vendor.clone(),
+            stop.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            // Key, its registration, and how many tries it took.
+            let mut done: Vec<(String, String, u32)> = Vec::new();
+            let mut refused = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let key = format!("deal-{c}-{i}");
+                i += 1;
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    assert!(tries < 400, "{key} never went through");
+                    match post(&client, &url, &token, &key, &deal(&vendor, &key)).await {
+                        Ok((201, body, _)) => {
+                            done.push((key, registration_id(&body).unwrap(), tries));
+                            break;
+                        }
+                        Ok((409, body, _)) => refused.push(format!("{key}: {body}")),
+                        // A replica gone mid-request, or a 503 while it goes.
+                        Ok((status, _, _)) if status >= 500 => {}
+                        Ok((status, body, _)) => panic!("{key}: {status} {body}"),
+                        Err(_) => {}
+                    }
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+            }
+            (done, refused)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    if let Some(killed) = replicas[0].take() {
+        killed.kill();
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    if let Some(stopped) = replicas[1].take() {
+        let (status, logs) = stopped.terminate();
+        assert!(status.success(), "{logs:#?}");
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut done = Vec::new();
+    let mut refused = Vec::new();
+    for w in writers {
+        let (d, r) = w.await.unwrap();
+        done.extend(d);
+        refused.extend(r);
+    }
+    assert!(refused.is_empty(), "answered 409: {refused:#?}");
+    assert!(done.len() >= 3 * CLIENTS, "too few writes: {}", done.len());
+    assert!(
+        done.iter().any(|(_, _, tries)| *tries > 1),
+        "no write was cut by the faults; the test proves nothing"
+    );
+
+    // Every key again, through what is left: replayed as first answered.
+    for (key, id, _) in &done {
+        let (status, body, replayed) = post(&client, &url, &setup.token, key, &deal(&setup.vendor, key))
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{key}: {body}");
+        assert!(replayed, "{key} ran again: {body}");
+        assert_eq!(registration_id(&body).as_deref(), Some(id.as_str()), "{key}");
+    }
+    let store = setup.store().await;
+    let ws = store.operator().workspaces().await.unwrap()[0].id;
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    for r in store.partner(ws).deal_registrations().await.unwrap() {
+        *stored.entry(r.details.title.as_str().to_owned()).or_default() += 1;
+    }
+    let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    assert_eq!(stored.len(), done.len(), "every acknowledged deal is stored");
+    println!(
+        "{} keyed writes, {} of them retried through the faults",
+        done.len(),
+        done.iter().filter(|(_, _, t)| *t > 1).count()
+    );
+}
