@@ -302,7 +302,10 @@ async fn a_database_that_goes_away_is_answered_503_and_readiness_says_so_at_once
         if !cut.is_empty() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the request never waited on the lock");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never waited on the lock"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let response = request.await.unwrap().unwrap();
@@ -321,7 +324,10 @@ async fn a_database_that_goes_away_is_answered_503_and_readiness_says_so_at_once
     let cluster = std::env::var("ONEPANE_TEST_DATABASE_URL").unwrap();
     let mut outside = sqlx::PgConnection::connect(&cluster).await.unwrap();
     let allow = |on: bool| format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {on}");
-    sqlx::query(&allow(false)).execute(&mut outside).await.unwrap();
+    sqlx::query(&allow(false))
+        .execute(&mut outside)
+        .await
+        .unwrap();
     sqlx::query(&format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = '{name}' AND usename = '{TEST_SERVER_ROLE}'"
@@ -341,14 +347,20 @@ async fn a_database_that_goes_away_is_answered_503_and_readiness_says_so_at_once
                 if response.status() == want {
                     return response;
                 }
-                assert!(std::time::Instant::now() < deadline, "/readyz never said {want}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "/readyz never said {want}"
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
     };
     let down = ready(503).await;
     assert_eq!(down.headers()["retry-after"], "5");
-    sqlx::query(&allow(true)).execute(&mut outside).await.unwrap();
+    sqlx::query(&allow(true))
+        .execute(&mut outside)
+        .await
+        .unwrap();
     ready(200).await;
 }
 
@@ -485,8 +497,7 @@ async fn three_replicas_lose_no_write_and_store_none_twice_when_one_is_killed_an
     let Some(setup) = Setup::new(true).await else {
         return;
     };
-    let mut replicas: Vec<Option<ServeProcess>> =
-        (0..3).map(|_| Some(setup.serve())).collect();
+    let mut replicas: Vec<Option<ServeProcess>> = (0..3).map(|_| Some(setup.serve())).collect();
     let addrs = replicas.iter().flatten().map(|r| r.addr).collect();
     let balancer = round_robin(addrs).await;
     let url = format!("http://{balancer}/api/v1/deal-registrations");
@@ -557,22 +568,33 @@ async fn three_replicas_lose_no_write_and_store_none_twice_when_one_is_killed_an
 
     // Every key again, through what is left: replayed as first answered.
     for (key, id, _) in &done {
-        let (status, body, replayed) = post(&client, &url, &setup.token, key, &deal(&setup.vendor, key))
-            .await
-            .unwrap();
+        let (status, body, replayed) =
+            post(&client, &url, &setup.token, key, &deal(&setup.vendor, key))
+                .await
+                .unwrap();
         assert_eq!(status, 201, "{key}: {body}");
         assert!(replayed, "{key} ran again: {body}");
-        assert_eq!(registration_id(&body).as_deref(), Some(id.as_str()), "{key}");
+        assert_eq!(
+            registration_id(&body).as_deref(),
+            Some(id.as_str()),
+            "{key}"
+        );
     }
     let store = setup.store().await;
     let ws = store.operator().workspaces().await.unwrap()[0].id;
     let mut stored: HashMap<String, usize> = HashMap::new();
     for r in store.partner(ws).deal_registrations().await.unwrap() {
-        *stored.entry(r.details.title.as_str().to_owned()).or_default() += 1;
+        *stored
+            .entry(r.details.title.as_str().to_owned())
+            .or_default() += 1;
     }
     let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "stored more than once: {twice:?}");
-    assert_eq!(stored.len(), done.len(), "every acknowledged deal is stored");
+    assert_eq!(
+        stored.len(),
+        done.len(),
+        "every acknowledged deal is stored"
+    );
     println!(
         "{} keyed writes, {} of them retried through the faults",
         done.len(),

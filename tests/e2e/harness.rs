@@ -115,7 +115,12 @@ impl Workdir {
         self.serve_from(command, &[], env)
     }
 
-    fn serve_from(&self, mut command: Command, args: &[&str], env: &[(&str, &str)]) -> ServeProcess {
+    fn serve_from(
+        &self,
+        mut command: Command,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServeProcess {
         let started = Instant::now();
         let mut child = command
             .args(args)

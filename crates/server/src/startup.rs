@@ -341,12 +341,14 @@ impl Application {
         };
         let Background { workers, others } = spawn_background(&state, &stop)?;
         info!(address = %local_addr, backend = store.backend(), "listening on http://{local_addr}");
+        let metrics = state.metrics.clone();
         let served = serve(
             listener,
             crate::router::router(state),
             shutdown,
             drain_timeout,
             connections,
+            metrics,
         )
         .await;
         upkeep.abort();
@@ -403,6 +405,7 @@ async fn serve<F>(
     shutdown: F,
     drain: Duration,
     limits: ConnectionLimits,
+    metrics: Metrics,
 ) -> std::io::Result<Drained>
 where
     F: Future<Output = ()> + Send + 'static,
@@ -432,7 +435,7 @@ where
             },
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            metrics::counter!("onepane_http_connections_refused_total").increment(1);
+            metrics.connection_refused();
             drop(stream);
             continue;
         };
@@ -445,10 +448,13 @@ where
             hyper_util::service::TowerToHyperService::new(service),
         );
         let connection = graceful.watch(connection);
+        let metrics = metrics.clone();
+        metrics.connection(1.0);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 debug!(error = %e, "connection ended with an error");
             }
+            metrics.connection(-1.0);
             drop(slot);
         });
     }
@@ -668,6 +674,7 @@ mod tests {
                 max: 100,
                 header_timeout: Duration::from_secs(10),
             },
+            Metrics::new().unwrap(),
         ));
         let request = tokio::spawn(async move {
             let response = reqwest::get(format!("http://{addr}/slow")).await?;
@@ -697,18 +704,20 @@ mod tests {
     }
 
     /// Serves a one-route router with `limits` until the test ends.
-    async fn serving(limits: ConnectionLimits) -> SocketAddr {
+    async fn serving(limits: ConnectionLimits) -> (SocketAddr, Metrics) {
         let router = axum::Router::new().route("/", get(|| async { "ok" }));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics = Metrics::new().unwrap();
         tokio::spawn(serve(
             listener,
             router,
             std::future::pending(),
             Duration::from_secs(1),
             limits,
+            metrics.clone(),
         ));
-        addr
+        (addr, metrics)
     }
 
     /// Reads until the server closes the connection; `None` if it is still
@@ -728,7 +737,7 @@ mod tests {
     #[tokio::test]
     async fn a_client_slow_with_its_headers_or_idle_between_requests_is_cut_off() {
         use tokio::io::AsyncWriteExt as _;
-        let addr = serving(ConnectionLimits {
+        let (addr, _) = serving(ConnectionLimits {
             max: 100,
             header_timeout: Duration::from_millis(300),
         })
@@ -761,7 +770,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_past_the_limit_are_closed_as_they_arrive() {
-        let addr = serving(ConnectionLimits {
+        let (addr, metrics) = serving(ConnectionLimits {
             max: 3,
             header_timeout: Duration::from_secs(30),
         })
@@ -777,6 +786,9 @@ mod tests {
                 .is_some(),
             "a fourth connection was held past the limit of three"
         );
+        let shown = metrics.render();
+        assert!(shown.contains("http_connections_refused_total 1"), "{shown}");
+        assert!(shown.contains("http_connections_open 3"), "{shown}");
         // A slot freed is a slot served.
         drop(held.pop());
         let served = tokio::time::timeout(Duration::from_secs(5), async {

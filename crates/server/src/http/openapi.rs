@@ -43,7 +43,7 @@ Every error of the JSON API is an RFC 9457 problem document (`application/proble
 
 ## Idempotency keys
 
-Every write (`POST`, `PUT`, `DELETE`) under `/api/v1` takes an optional `Idempotency-Key` header of 1 to 255 visible ASCII characters. Sending the same key with the same request again replays the first response, marked `Idempotent-Replayed: true`; the same key with a different request is answered 422; a retry while the first request is still running is answered 409. Keys belong to one client (an API client or an access token) and are kept for 24 hours. A first attempt that failed on the server's side (5xx) releases its key, so a retry runs again.
+Every write (`POST`, `PUT`, `DELETE`) under `/api/v1` takes an optional `Idempotency-Key` header of 1 to 255 visible ASCII characters. Sending the same key with the same request again replays the first response, marked `Idempotent-Replayed: true`; the same key with a different request is answered 422; a retry sent while the first request is still running waits for it and replays its response. Keys belong to one client (an API client or an access token) and are kept for 24 hours. The write and the record of its response commit in one transaction: if a server stops mid-request, a retry either runs the write (it never committed) or replays its response (it did), never both. A first attempt that failed on the server's side (5xx) keeps nothing, so a retry runs again. Send writes without a natural key (deal registrations, decisions) with a key.
 
 ## Rate limits
 
@@ -87,6 +87,7 @@ Delivery is **at least once**: the same event may arrive more than once, for ins
             UnsupportedMediaType,
             Unprocessable,
             TooManyRequests,
+            Unavailable,
         ),
     ),
     tags(
@@ -279,6 +280,13 @@ problem_response!(
     "Too many requests from this client.",
     "Retry-After" => "Seconds to wait before the next request.",
 );
+problem_response!(
+    /// The 503 answer.
+    Unavailable,
+    "The server cannot reach its database just now (a restart or a failover); nothing was \
+     written. Retry, with the same `Idempotency-Key` for a write.",
+    "Retry-After" => "Seconds to wait before retrying.",
+);
 
 // ---- field schemas -------------------------------------------------------
 
@@ -361,9 +369,10 @@ impl Modify for SecuritySchemes {
 }
 
 /// Adds what the layers answer for every operation behind them, so each
-/// handler's annotation lists only its own answers: authentication (401)
-/// and the rate limit (429) for the whole API, the scope check (403) for
-/// vendors, and `Idempotency-Key` (a header; 400, 409 and 422) for writes.
+/// handler's annotation lists only its own answers: authentication (401),
+/// the rate limit (429) and a lost database (503) for the whole API, the
+/// scope check (403) for vendors, and `Idempotency-Key` (a header; 400, 409
+/// and 422) for writes.
 #[derive(Debug)]
 struct SharedAnswers;
 
@@ -400,6 +409,7 @@ fn shared_answers(op: &mut Operation, vendor: bool, write: bool) {
     };
     answer("401", "Unauthorized");
     answer("429", "TooManyRequests");
+    answer("503", "Unavailable");
     if vendor {
         answer("403", "Forbidden");
     }

@@ -12,6 +12,8 @@ use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, Promet
 
 const REQUESTS_TOTAL: &str = "http_requests_total";
 const REQUEST_DURATION: &str = "http_request_duration_seconds";
+const CONNECTIONS_OPEN: &str = "http_connections_open";
+const CONNECTIONS_REFUSED: &str = "http_connections_refused_total";
 
 /// Latency buckets in seconds, from a fast health check to a slow report.
 const DURATION_BUCKETS: &[f64] = &[
@@ -51,6 +53,11 @@ impl Metrics {
                 metrics::Unit::Seconds,
                 "Time to answer an HTTP request"
             );
+            metrics::describe_gauge!(CONNECTIONS_OPEN, "Client connections open");
+            metrics::describe_counter!(
+                CONNECTIONS_REFUSED,
+                "Client connections closed on arrival: the connection limit was reached"
+            );
         });
         Ok(metrics)
     }
@@ -72,6 +79,16 @@ impl Metrics {
             metrics::counter!(REQUESTS_TOTAL, &labels).increment(1);
             metrics::histogram!(REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
         });
+    }
+
+    /// A client connection opened (+1) or closed (-1).
+    pub fn connection(&self, delta: f64) {
+        self.record(|| metrics::gauge!(CONNECTIONS_OPEN).increment(delta));
+    }
+
+    /// A client connection closed on arrival, past the connection limit.
+    pub fn connection_refused(&self) {
+        self.record(|| metrics::counter!(CONNECTIONS_REFUSED).increment(1));
     }
 
     /// The Prometheus text exposition of everything recorded.
