@@ -20,4 +20,5 @@ mod postgres;
 mod serve;
 mod sso;
 mod sync_runs;
+mod traces;
 mod world;

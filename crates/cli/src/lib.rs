@@ -166,6 +166,9 @@ pub enum CliError {
     /// A backup or a restore failed.
     #[error(transparent)]
     Backup(#[from] BackupError),
+    /// The trace exporter could not be set up.
+    #[error(transparent)]
+    Traces(#[from] telemetry::TracesError),
 }
 
 impl CliError {
@@ -180,6 +183,7 @@ impl CliError {
             CliError::Demo(onepane_demo::DemoError::Store(e)) => store_refused_input(e),
             CliError::Demo(e) => e.is_bad_input(),
             CliError::Backup(e) => e.is_bad_input(),
+            CliError::Traces(e) => e.is_bad_input(),
             CliError::Runtime(_)
             | CliError::Output(_)
             | CliError::Secret(_)
@@ -330,20 +334,33 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         log,
     };
     let config = Config::load(&overrides, &env)?;
-    telemetry::init(config.log_format, &config.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
+    // Only the server exports traces: a one-off command (a container's
+    // health check every few seconds) would wait on the collector as it exits.
+    let traces = match &command {
+        Command::Serve(_) => config.trace_export(),
+        _ => None,
+    };
+    let exporting = {
+        let _entered = runtime.enter();
+        telemetry::init(config.log_format, &config.log_filter, traces.as_ref())?
+    };
     runtime.block_on(async move {
-        match command {
+        let result = match command {
             Command::Serve(_) => serve(&config).await,
             Command::Demo(args) => demo::run(args, config).await,
             Command::Migrate => migrate(&config).await,
             Command::Admin(admin) => admin::run(admin, &config).await,
             Command::Sync(command) => sync::run(command, &config).await,
             Command::Healthcheck(args) => healthcheck(args, &config).await,
+        };
+        if let Some(exporting) = exporting {
+            exporting.shutdown().await;
         }
+        result
     })
 }
 

@@ -16,6 +16,9 @@ use serde::Deserialize;
 use crate::secret_key::{SecretKey, SecretKeyError};
 pub use crate::telemetry::{LogFormat, LogFormatError};
 
+/// The `service.name` traces carry when none is configured.
+pub const DEFAULT_SERVICE_NAME: &str = "onepane";
+
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "ONEPANE_CONFIG";
 
@@ -185,6 +188,11 @@ pub struct Config {
     /// How long a client may take to send a request's headers, and how long
     /// a kept-alive connection may sit idle before its next request.
     pub header_timeout: std::time::Duration,
+    /// The OTLP/HTTP collector `serve` sends its traces to; `None` (the
+    /// default) sends none.
+    pub otlp_endpoint: Option<url::Url>,
+    /// The `service.name` of those traces.
+    pub otlp_service_name: String,
 }
 
 impl Default for Config {
@@ -208,6 +216,8 @@ impl Default for Config {
             mail_from: None,
             max_connections: 10_000,
             header_timeout: std::time::Duration::from_secs(10),
+            otlp_endpoint: None,
+            otlp_service_name: DEFAULT_SERVICE_NAME.to_owned(),
         }
     }
 }
@@ -241,6 +251,8 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
             .field("mail_from", &self.mail_from)
             .field("sync_workers", &self.sync_workers)
+            .field("otlp_endpoint", &self.otlp_endpoint)
+            .field("otlp_service_name", &self.otlp_service_name)
             .finish()
     }
 }
@@ -269,6 +281,14 @@ impl Config {
             .unwrap_or_else(|| self.database_url())
     }
 
+    /// Where traces are exported, when they are.
+    pub fn trace_export(&self) -> Option<crate::telemetry::TraceExport> {
+        Some(crate::telemetry::TraceExport {
+            endpoint: self.otlp_endpoint.clone()?,
+            service_name: self.otlp_service_name.clone(),
+        })
+    }
+
     /// Loads the configuration from the file (when one is named), the
     /// environment and the flags.
     pub fn load(flags: &Overrides, env: &Environment) -> Result<Config, ConfigError> {
@@ -279,6 +299,7 @@ impl Config {
         config.load_logging(&layers)?;
         config.load_limits(&layers)?;
         config.load_mail(&layers)?;
+        config.load_traces(&layers)?;
         if let Some((value, origin)) = env_or_file!(layers, sync_workers, "ONEPANE_SYNC_WORKERS") {
             config.sync_workers = parse("sync_workers", origin, value.trim())?;
         }
@@ -446,6 +467,51 @@ impl Config {
                 origin,
                 "a sender is needed with smtp_url (ONEPANE_MAIL_FROM or mail_from)",
             ));
+        }
+        Ok(())
+    }
+
+    /// The trace collector and the service name traces carry.
+    fn load_traces(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
+        if let Some((value, origin)) = env_or_file!(layers, otlp_endpoint, "ONEPANE_OTLP_ENDPOINT")
+        {
+            let url: url::Url = value
+                .trim()
+                .parse()
+                .map_err(|e| invalid("otlp_endpoint", origin.clone(), e))?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
+                return Err(invalid(
+                    "otlp_endpoint",
+                    origin,
+                    "the OTLP endpoint must be an http or https URL without a query or fragment, \
+                     such as http://collector:4318",
+                ));
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(invalid(
+                    "otlp_endpoint",
+                    origin,
+                    "the OTLP endpoint must not carry credentials; give the collector's headers \
+                     in OTEL_EXPORTER_OTLP_HEADERS",
+                ));
+            }
+            self.otlp_endpoint = Some(url);
+        }
+        if let Some((value, origin)) =
+            env_or_file!(layers, otlp_service_name, "ONEPANE_OTLP_SERVICE_NAME")
+        {
+            let value = value.trim();
+            if value.is_empty() {
+                return Err(invalid(
+                    "otlp_service_name",
+                    origin,
+                    "the service name must not be empty",
+                ));
+            }
+            self.otlp_service_name = value.to_owned();
         }
         Ok(())
     }
@@ -631,6 +697,8 @@ struct FileSettings {
     sync_workers: Option<TomlNumber>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    otlp_endpoint: Option<String>,
+    otlp_service_name: Option<String>,
 }
 
 /// A number in the file, written as a number or a string.
@@ -832,6 +900,13 @@ mod tests {
             ("ONEPANE_SECRET_KEY", "c2hvcnQ=", "secret_key"),
             ("ONEPANE_LOG_FORMAT", "xml", "log_format"),
             ("ONEPANE_LOG", "onepane=loud", "log"),
+            ("ONEPANE_OTLP_ENDPOINT", "collector:4318", "otlp_endpoint"),
+            (
+                "ONEPANE_OTLP_ENDPOINT",
+                "http://user:hunter2@collector:4318",
+                "otlp_endpoint",
+            ),
+            ("ONEPANE_OTLP_SERVICE_NAME", " ", "otlp_service_name"),
         ];
         for (var, value, setting) in cases {
             let env: Environment = [(var, value)].into_iter().collect();
@@ -906,6 +981,8 @@ mod tests {
             "sync_workers",
             "smtp_url",
             "mail_from",
+            "otlp_endpoint",
+            "otlp_service_name",
         ];
         for key in known {
             assert!(
@@ -921,6 +998,34 @@ mod tests {
                 "the example documents unknown key {key}: {parsed:?}"
             );
         }
+    }
+
+    #[test]
+    fn traces_are_off_unless_an_otlp_endpoint_is_configured() {
+        let config = Config::load(&Overrides::default(), &Environment::default()).unwrap();
+        assert_eq!(config.trace_export(), None);
+
+        let env: Environment = [
+            ("ONEPANE_OTLP_ENDPOINT", "http://collector:4318"),
+            ("ONEPANE_OTLP_SERVICE_NAME", "onepane-eu"),
+        ]
+        .into_iter()
+        .collect();
+        let export = Config::load(&Overrides::default(), &env)
+            .unwrap()
+            .trace_export()
+            .unwrap();
+        assert_eq!(export.traces_url(), "http://collector:4318/v1/traces");
+        assert_eq!(export.service_name, "onepane-eu");
+
+        let env: Environment = [("ONEPANE_OTLP_ENDPOINT", "https://otel.example.com")]
+            .into_iter()
+            .collect();
+        let export = Config::load(&Overrides::default(), &env)
+            .unwrap()
+            .trace_export()
+            .unwrap();
+        assert_eq!(export.service_name, "onepane");
     }
 
     #[test]

@@ -254,7 +254,9 @@ impl Dispatcher {
     /// attempted. A failure to record one outcome does not stop the others;
     /// the first such failure is returned once all are done, and the
     /// unrecorded delivery is sent again when its lease runs out.
-    #[tracing::instrument(skip(self))]
+    // DEBUG: a tick a second would otherwise be a trace a second; each
+    // delivery is a trace of its own.
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn tick(&self) -> Result<usize, DispatchError> {
         let due = self
             .store

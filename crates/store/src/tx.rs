@@ -34,6 +34,37 @@ pub(crate) enum Scope {
     System,
 }
 
+impl Scope {
+    /// The scope's kind, as traces name it.
+    fn kind(self) -> &'static str {
+        match self {
+            Scope::Partner(_) => "partner",
+            Scope::Vendor(_) => "vendor",
+            Scope::Operator => "operator",
+            Scope::System => "system",
+        }
+    }
+}
+
+/// The span of one unit of work, from `begin` to its end, as a child of
+/// what runs it (a request, a webhook delivery). Work outside any span at
+/// INFO or above (the server's own polling) gets none: a root span a second
+/// would bury the traces of requests. At INFO, so a log or trace filter
+/// drops it as it would a line.
+fn unit_span(scope: Scope, access: Access) -> tracing::Span {
+    let current = tracing::Span::current();
+    let under_info = current
+        .metadata()
+        .is_some_and(|parent| *parent.level() <= tracing::Level::INFO);
+    if !under_info {
+        return tracing::Span::none();
+    }
+    match access {
+        Access::Read => tracing::info_span!("store.read", scope = scope.kind()),
+        Access::Write => tracing::info_span!("store.write", scope = scope.kind()),
+    }
+}
+
 /// Whether the unit of work writes. SQLite takes the write lock up front
 /// for writers (`BEGIN IMMEDIATE`), so two writers wait for each other
 /// instead of failing on a lock upgrade.
@@ -51,8 +82,12 @@ pub(crate) enum Conn {
 }
 
 /// A scoped unit of work: a transaction of its own, or a savepoint of the
-/// request's one transaction.
-pub(crate) struct Tx(Option<Unit>);
+/// request's one transaction. It carries its trace span, which closes with
+/// it (at commit, or when it is dropped).
+pub(crate) struct Tx {
+    unit: Option<Unit>,
+    _span: tracing::Span,
+}
 
 enum Unit {
     Own(Conn),
@@ -146,7 +181,7 @@ impl Shared {
 impl Tx {
     /// The transaction's connection.
     pub(crate) fn conn(&mut self) -> &mut Conn {
-        match self.0.as_mut() {
+        match self.unit.as_mut() {
             Some(Unit::Own(c)) => c,
             Some(Unit::Shared(s)) => &mut s.conn,
             // Only `commit` takes the unit out, and it consumes the `Tx`.
@@ -163,7 +198,7 @@ impl Tx {
     /// a keyed write it releases its savepoint; the request's transaction
     /// commits when the response is kept.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
-        match self.0.take() {
+        match self.unit.take() {
             Some(Unit::Own(c)) => c.commit().await,
             Some(Unit::Shared(mut s)) => {
                 let released = s.conn.execute(&format!("RELEASE SAVEPOINT {UNIT}")).await;
@@ -181,7 +216,7 @@ impl Drop for Tx {
     fn drop(&mut self) {
         // An own transaction rolls back by itself; a savepoint is rolled
         // back by the next unit (or before the request's commit).
-        if let Some(Unit::Shared(s)) = self.0.as_mut() {
+        if let Some(Unit::Shared(s)) = self.unit.as_mut() {
             s.undo = true;
         }
     }
@@ -191,18 +226,22 @@ impl Store {
     /// Begins a transaction acting for `scope` (a savepoint, inside a keyed
     /// write on this store).
     pub(crate) async fn begin(&self, scope: Scope, access: Access) -> Result<Tx, StoreError> {
+        let span = unit_span(scope, access);
         let ambient = AMBIENT
             .try_with(Ambient::clone)
             .ok()
             .filter(|a| Arc::ptr_eq(&a.store, &self.sqlite_writer));
         if let Some(ambient) = ambient {
-            return self.begin_unit(ambient, scope).await;
+            return self.begin_unit(ambient, scope, span).await;
         }
         let mut conn = self.begin_conn(access).await?;
         if let Conn::Postgres(t) = &mut conn {
             set_scope(t, scope).await?;
         }
-        Ok(Tx(Some(Unit::Own(conn))))
+        Ok(Tx {
+            unit: Some(Unit::Own(conn)),
+            _span: span,
+        })
     }
 
     /// A transaction of its own, not yet scoped.
@@ -232,14 +271,22 @@ impl Store {
     /// take turns; one that waits longer than a writer would is refused
     /// (a unit begun while another of the same request is open would wait
     /// for ever).
-    async fn begin_unit(&self, ambient: Ambient, scope: Scope) -> Result<Tx, StoreError> {
+    async fn begin_unit(
+        &self,
+        ambient: Ambient,
+        scope: Scope,
+        span: tracing::Span,
+    ) -> Result<Tx, StoreError> {
         let mut shared = tokio::time::timeout(SQLITE_WRITE_WAIT, ambient.shared.lock_owned())
             .await
             .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
         shared.settle().await?;
         shared.conn.execute(&format!("SAVEPOINT {UNIT}")).await?;
         // From here a failure rolls the savepoint back.
-        let mut tx = Tx(Some(Unit::Shared(shared)));
+        let mut tx = Tx {
+            unit: Some(Unit::Shared(shared)),
+            _span: span,
+        };
         if let Conn::Postgres(t) = tx.conn() {
             set_scope(t, scope).await?;
             // What an earlier unit named stays with it.

@@ -7,9 +7,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::{debug, info};
 
-/// Routes an orchestrator or Prometheus calls every few seconds: logged at
-/// DEBUG, or they would drown the requests people made.
-const QUIET_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
+/// Routes an orchestrator or Prometheus calls every few seconds: logged
+/// (and traced) at DEBUG, or they would drown the requests people made.
+pub(super) const QUIET_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 /// Middleware, inside the request's span: logs the status and latency once
 /// the response is ready.

@@ -2,9 +2,12 @@
 //! kept when it is short and plain), the response echoes it, and the
 //! request's log span carries it.
 
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
+
+use super::access_log::QUIET_ROUTES;
 
 /// The header that carries the id.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -49,20 +52,35 @@ impl MakeRequestId for RequestUuid {
     }
 }
 
-/// The span every request's log lines are recorded in.
+/// The span every request's log lines are recorded in, and its trace's
+/// root. A probe's is at DEBUG, as its access log line is, so health checks
+/// every few seconds make no traces.
 pub fn request_span<B>(request: &Request<B>) -> Span {
     let id = request
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
+    let quiet = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|path| QUIET_ROUTES.contains(&path.as_str()));
     // The path only: a query string may carry tokens.
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %id,
-    )
+    if quiet {
+        tracing::debug_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %id,
+        )
+    } else {
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %id,
+        )
+    }
 }
 
 #[cfg(test)]
