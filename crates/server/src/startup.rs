@@ -787,7 +787,10 @@ mod tests {
             "a fourth connection was held past the limit of three"
         );
         let shown = metrics.render();
-        assert!(shown.contains("http_connections_refused_total 1"), "{shown}");
+        assert!(
+            shown.contains("http_connections_refused_total 1"),
+            "{shown}"
+        );
         assert!(shown.contains("http_connections_open 3"), "{shown}");
         // A slot freed is a slot served.
         drop(held.pop());
