@@ -40,7 +40,17 @@ async fn readyz_is_ok_while_the_database_answers_and_a_503_problem_when_it_does_
     assert_eq!(response.text().await.unwrap(), "ok");
 
     app.store.close().await;
-    let body = problem(app.get("/readyz").await, 503, "unavailable").await;
+    // Readiness is the last probe's answer (one every half second).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let down = loop {
+        let response = app.get("/readyz").await;
+        if response.status() == 503 || std::time::Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(down.headers()["retry-after"], "5");
+    let body = problem(down, 503, "unavailable").await;
     assert!(
         !body["detail"].as_str().unwrap().contains("pool"),
         "internal cause leaked: {body}"

@@ -73,7 +73,7 @@ impl ConnectorError {
     /// A JSON body from `url` that does not parse as `what`: truncated
     /// (transient) when it ends before the JSON does, else malformed.
     pub fn unparsable(url: &str, what: &str, e: &serde_json::Error) -> Self {
-        let message = format!("{what} does not parse: {e}");
+        let message = format!("cannot parse {what}: {e}");
         if e.is_eof() {
             ConnectorError::Truncated {
                 url: url.to_owned(),

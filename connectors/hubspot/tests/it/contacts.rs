@@ -279,12 +279,18 @@ async fn a_spent_daily_limit_stops_the_remaining_batches() {
     assert_eq!(hubspot.checked_requests().await.len(), 1);
 }
 
+/// An answer cut off mid-JSON is worth sending again (the batch is an
+/// upsert by key, so a second send writes nothing twice): transient. One
+/// that is whole but wrong is not.
 #[tokio::test]
-async fn a_truncated_answer_is_malformed() {
-    for body in [
-        r#"{"status":"COMPLETE","results":[{"id":"51","propert"#,
-        "<html><body>Bad gateway</body></html>",
-        r#"{"status":"COMPLETE"}"#,
+async fn a_truncated_answer_is_transient_and_a_wrong_one_malformed() {
+    for (body, truncated) in [
+        (
+            r#"{"status":"COMPLETE","results":[{"id":"51","propert"#,
+            true,
+        ),
+        ("<html><body>Bad gateway</body></html>", false),
+        (r#"{"status":"COMPLETE"}"#, false),
     ] {
         let hubspot = HubSpot::start().await;
         Mock::given(method("POST"))
@@ -298,11 +304,19 @@ async fn a_truncated_answer_is_malformed() {
 
         let err = sink.push_leads(&bearer_io(), &leads(2)).await.unwrap_err();
 
-        assert!(
-            matches!(err, ConnectorError::Malformed { .. }),
-            "{body}: {err:?}"
-        );
-        assert!(!err.is_transient());
+        if truncated {
+            assert!(
+                matches!(err, ConnectorError::Truncated { .. }),
+                "{body}: {err:?}"
+            );
+            assert!(err.is_transient());
+        } else {
+            assert!(
+                matches!(err, ConnectorError::Malformed { .. }),
+                "{body}: {err:?}"
+            );
+            assert!(!err.is_transient());
+        }
         hubspot.checked_requests().await;
     }
 }

@@ -225,14 +225,23 @@ async fn other_refusals_are_remote_errors_with_salesforces_message() {
     assert!(!err.is_transient());
 }
 
+/// An answer cut off mid-JSON is worth sending again (an upsert by
+/// external id writes nothing twice): transient. One that is whole but
+/// wrong (not a list, a result short) is malformed.
 #[tokio::test]
-async fn a_malformed_answer_is_malformed() {
+async fn a_truncated_answer_is_transient_and_a_wrong_one_malformed() {
     let org = Org::start().await;
     let sink = SalesforceSink::from_settings(&org.settings()).unwrap();
-    for body in [
-        r#"[{"id":"00Q000000000001","success":true,"errors":[]},{"id":"00Q0"#,
-        r#"{"id":"00Q000000000001","success":true}"#,
-        r#"[{"id":"00Q000000000001","success":true,"errors":[]}]"#,
+    for (body, truncated) in [
+        (
+            r#"[{"id":"00Q000000000001","success":true,"errors":[]},{"id":"00Q0"#,
+            true,
+        ),
+        (r#"{"id":"00Q000000000001","success":true}"#, false),
+        (
+            r#"[{"id":"00Q000000000001","success":true,"errors":[]}]"#,
+            false,
+        ),
     ] {
         org.server.reset().await;
         Mock::given(method("PATCH"))
@@ -245,10 +254,19 @@ async fn a_malformed_answer_is_malformed() {
 
         let err = sink.push_leads(&bearer_io(), &leads(2)).await.unwrap_err();
 
-        assert!(
-            matches!(err, ConnectorError::Malformed { .. }),
-            "{body}: {err:?}"
-        );
+        if truncated {
+            assert!(
+                matches!(err, ConnectorError::Truncated { .. }),
+                "{body}: {err:?}"
+            );
+            assert!(err.is_transient());
+        } else {
+            assert!(
+                matches!(err, ConnectorError::Malformed { .. }),
+                "{body}: {err:?}"
+            );
+            assert!(!err.is_transient());
+        }
     }
 }
 
