@@ -154,3 +154,47 @@ async fn admin_commands_work_as_the_server_role_through_row_level_security() {
     let partners = db.store.vendor(v).partners().await.unwrap();
     assert_eq!(partners[0].name.as_str(), "Acme Oy");
 }
+
+/// Managed PostgreSQL asks for TLS: a database URL with `sslmode=require`
+/// connects encrypted (the test cluster serves TLS, as Debian's does by
+/// default), and the server serves over it.
+#[tokio::test]
+async fn a_database_url_asking_for_tls_connects_encrypted() {
+    use sqlx::Connection as _;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (server_url, owner_url) = urls(&db);
+    let with_tls = |url: &str| {
+        let joiner = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{joiner}sslmode=require")
+    };
+    let mut plain = sqlx::PgConnection::connect(&server_url).await.unwrap();
+    let served: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(&mut plain)
+        .await
+        .unwrap();
+    assert_eq!(served, "on", "the test cluster must serve TLS (ssl = on)");
+    let mut encrypted = sqlx::PgConnection::connect(&with_tls(&server_url))
+        .await
+        .unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut encrypted)
+        .await
+        .unwrap();
+    assert!(ssl, "the connection is not encrypted");
+
+    let work = Workdir::new();
+    let (server_tls, owner_tls) = (with_tls(&server_url), with_tls(&owner_url));
+    let server = work.serve(
+        &[],
+        &[
+            ("ONEPANE_DATABASE_URL", &server_tls),
+            ("ONEPANE_MIGRATION_DATABASE_URL", &owner_tls),
+        ],
+    );
+    let ready = reqwest::get(server.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{logs:#?}");
+}

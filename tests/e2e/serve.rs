@@ -179,4 +179,8 @@ async fn healthcheck_asks_the_server_at_the_listen_address_and_fails_when_it_is_
         line.starts_with(&format!("error: the server at {url} is not healthy: ")),
         "{line}"
     );
+    // Bad settings fail it with 1 too: container runtimes reserve 2.
+    let run = work.run_with(&["healthcheck"], &[("ONEPANE_LISTEN", "not an address")]);
+    let line = run.error_line(1);
+    assert!(line.contains("listen"), "{line}");
 }

@@ -222,8 +222,12 @@ where
 /// Runs the command line of this process and says how it went.
 pub fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    let mut healthcheck = false;
     let result = match Cli::try_parse_from(&args) {
-        Ok(cli) => run(cli),
+        Ok(cli) => {
+            healthcheck = matches!(cli.command, Command::Healthcheck(_));
+            run(cli)
+        }
         Err(e) => match e.kind() {
             // Help and the version are output, not errors: clap prints them.
             ErrorKind::DisplayHelp
@@ -236,7 +240,13 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             output::report(&error);
-            ExitCode::from(error.exit_code())
+            // A container runtime reads a health check's 0 or 1 only (it
+            // reserves 2), so every failure of one is 1.
+            if healthcheck {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::from(error.exit_code())
+            }
         }
     }
 }

@@ -229,7 +229,17 @@ impl Worker {
         };
         tracing::info!(job = %job.id, connection = %job.connection_id, kind = %job.kind, attempt = job.attempts, "running");
         let outcome = {
-            let work = self.engine.run_job_until(&job, &(), stop);
+            use tracing::Instrument as _;
+            // One trace per job: its store work and its requests to the
+            // vendor or CRM nest under this span.
+            let span = tracing::info_span!(
+                "sync.job",
+                job = %job.id,
+                connection = %job.connection_id,
+                kind = %job.kind,
+                attempt = job.attempts
+            );
+            let work = self.engine.run_job_until(&job, &(), stop).instrument(span);
             let renew = self.renew(&job, lease);
             tokio::select! {
                 outcome = work => Some(outcome),
