@@ -14,6 +14,7 @@ mod demo;
 mod faults;
 mod harness;
 mod http;
+mod input;
 mod openapi;
 mod portal;
 mod postgres;

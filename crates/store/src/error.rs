@@ -71,10 +71,20 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if lost_the_database(&e) {
             StoreError::Unavailable(e)
+        } else if unstorable_text(&e) {
+            // The server refuses NUL before it gets here; this keeps any
+            // path it missed a refusal rather than a failure.
+            StoreError::Rule("text must not contain the NUL character".into())
         } else {
             StoreError::Database(e)
         }
     }
+}
+
+/// PostgreSQL refusing a character it cannot store in text or JSON (NUL):
+/// 22021 (character not in repertoire) and 22P05 (untranslatable character).
+fn unstorable_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| matches!(&*c, "22021" | "22P05")))
 }
 
 /// Whether the error says the database cannot be reached for now (a retry

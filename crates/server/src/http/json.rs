@@ -32,8 +32,19 @@ pub fn pointer(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-/// Parses `bytes` as JSON of type `T`, mapping failures to problems.
+/// Parses `bytes` as JSON of type `T`, mapping failures to problems. A
+/// string holding NUL (`\u0000`) is refused wherever it is, key or value:
+/// PostgreSQL stores no NUL in text or JSON, and no field means one.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.windows(6).any(|w| w == br"\u0000")
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(at) = nul_at(&value, String::from("#"))
+    {
+        return Err(ApiError::invalid(
+            at,
+            "must not contain the NUL character (\\u0000)",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let at = pointer(e.path());
@@ -65,6 +76,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// The JSON pointer of the first key or string in `value` holding NUL.
+fn nul_at(value: &serde_json::Value, at: String) -> Option<String> {
+    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, format!("{at}/{i}"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = format!("{at}/{}", escape(k));
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(v, here)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// serde_json appends " at line L column C"; the pointer says where.

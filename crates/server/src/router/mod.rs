@@ -4,6 +4,7 @@
 //! same layers: request id, tracing, the access log and metrics.
 
 mod access_log;
+mod nul;
 mod request_id;
 
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(nul::refuse_nul))
         // The last layer added is the outermost: a client's unusable id is
         // dropped, then the id is set, so the trace span and the metrics see
         // every request with a usable id.

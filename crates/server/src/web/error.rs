@@ -125,15 +125,21 @@ struct ErrorPage {
 
 /// The "nothing here" page, for addresses no route serves.
 pub fn not_found_page(headers: &axum::http::HeaderMap) -> Response {
+    page(headers, StatusCode::NOT_FOUND, "error-not-found")
+}
+
+/// An error page with `status` and the message `key`, in the browser's
+/// language, for answers given before a page's handler runs.
+pub fn page(headers: &axum::http::HeaderMap, status: StatusCode, key: &str) -> Response {
     let t = Tr::new(browser_lang(headers));
     let page = ErrorPage {
-        message: t.t("error-not-found"),
-        status: 404,
+        message: t.t(key),
+        status: status.as_u16(),
         t,
     };
     match askama::Template::render(&page) {
-        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => status.into_response(),
     }
 }
 

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     idempotency_keys_claim_replay_and_expire,
     a_keyed_write_keeps_its_writes_and_response_together_or_neither,
     a_retry_sent_while_a_keyed_write_runs_waits_and_replays_it,
+    text_the_database_cannot_store_is_refused_not_a_failure,
     the_outbox_delivers_only_what_a_vendor_subscribed_to,
     price_list_terms_and_items_are_put_separately,
     campaign_lead_counts_are_visible_to_the_vendor_without_leads,
@@ -370,6 +371,29 @@ async fn a_retry_sent_while_a_keyed_write_runs_waits_and_replays_it(db: TestDb) 
     assert!(!retry.is_finished(), "the retry did not wait for the first");
     first.complete(&response).await.unwrap();
     assert_eq!(retry.await.unwrap(), Ok(response));
+}
+
+/// The server refuses NUL before the store; a path it missed still gets a
+/// refusal (a rule broken), not a database failure: PostgreSQL stores no
+/// NUL in text, SQLite does.
+async fn text_the_database_cannot_store_is_refused_not_a_failure(db: TestDb) {
+    let ws = workspace(&db.store, "Acme Oy").await;
+    let filter = onepane_store::LeadFilter {
+        text: Some("a\0b".into()),
+        ..Default::default()
+    };
+    let found = db
+        .store
+        .partner(ws)
+        .leads(&filter, onepane_store::Page::default())
+        .await;
+    match db.store.backend() {
+        "postgres" => assert!(
+            matches!(&found, Err(StoreError::Rule(m)) if m.contains("NUL")),
+            "{found:?}"
+        ),
+        _ => assert!(found.is_ok_and(|l| l.is_empty())),
+    }
 }
 
 async fn the_outbox_delivers_only_what_a_vendor_subscribed_to(db: TestDb) {
