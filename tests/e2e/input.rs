@@ -101,3 +101,117 @@ async fn nul_is_refused_with_a_4xx_wherever_it_is_sent(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["items"].as_array().map(Vec::len), Some(0), "{body}");
 }
+
+on_both_backends!(headers_redirects_and_foreign_forms_hold_from_outside);
+
+/// The login form's CSRF cookie and token, fresh.
+async fn login_form(client: &reqwest::Client, base: &str) -> (String, String) {
+    let page = client
+        .get(format!("{base}/login"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let token = crate::portal::csrf(&page.text().await.unwrap());
+    (cookie, token)
+}
+
+async fn headers_redirects_and_foreign_forms_hold_from_outside(backend: Backend) {
+    let Some(w) = World::with_config(backend, |c| onepane_server::Config {
+        public_url: Some("https://pane.example.com".parse().unwrap()),
+        ..c
+    })
+    .await
+    else {
+        return;
+    };
+    // Every answer, JSON included: no sniffing; HTTPS only, as the public
+    // URL is https.
+    let json = w
+        .request(Method::GET, "/api/v1/leads", &w.gold.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 200);
+    assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        json.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = w.app.url("");
+    // A form posted from another site is refused, its token right or not.
+    let (cookie, token) = login_form(&client, &base).await;
+    let foreign = client
+        .post(format!("{base}/login"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("email", "nobody@acme.example"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    // The same form from this site is taken (the login fails, as it should).
+    let own = client
+        .post(format!("{base}/login"))
+        .header("cookie", &cookie)
+        .header("origin", "https://pane.example.com")
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("email", "nobody@acme.example"),
+            ("password", "x"),
+            ("next", "/\t/evil.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(own.status(), 403);
+    // The login page carries only a plain local path on.
+    let page = client
+        .get(format!("{base}/login?next=/%09/evil.example"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("evil.example"), "the next path was kept");
+    // Throttled logins say when to try again.
+    let mut throttled = None;
+    for _ in 0..8 {
+        let (cookie, token) = login_form(&client, &base).await;
+        let answer = client
+            .post(format!("{base}/login"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("email", "held@acme.example"),
+                ("password", "wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == 429 {
+            throttled = Some(answer);
+            break;
+        }
+    }
+    let throttled = throttled.expect("failed logins were never held");
+    assert!(throttled.headers().contains_key("retry-after"));
+}

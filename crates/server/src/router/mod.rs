@@ -24,6 +24,7 @@ use crate::web;
 
 /// All routes with their layers.
 pub fn router(state: AppState) -> Router {
+    let https = state.public_base.starts_with("https://");
     Router::new()
         .merge(http::routes(&state))
         .merge(web::router().layer(DefaultBodyLimit::max(web::BODY_LIMIT)))
@@ -33,6 +34,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(nul::refuse_nul))
+        .layer(axum::middleware::map_response(
+            move |response: axum::response::Response| async move {
+                transport_headers(response, https)
+            },
+        ))
         // The last layer added is the outermost: a client's unusable id is
         // dropped, then the id is set, so the trace span and the metrics see
         // every request with a usable id.
@@ -52,6 +58,27 @@ pub fn router(state: AppState) -> Router {
             request_id::drop_unusable_client_id,
         ))
         .with_state(state)
+}
+
+/// Headers on every response, JSON included: no content sniffing, and
+/// when the public URL is https, HTTPS only for a year (subdomains too).
+fn transport_headers(
+    mut response: axum::response::Response,
+    https: bool,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {

@@ -106,11 +106,20 @@ fn forwarded_client(
     peer
 }
 
-/// A local path to go to after login: never another site.
+/// A local path to go to after login: never another site. Only a plain
+/// path is taken: browsers drop tabs and line breaks from a `Location` and
+/// read a backslash as a slash, so `/\t/evil.example` would be
+/// `//evil.example`; any control character, space or backslash refuses it.
 pub(crate) fn local_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
-        .to_owned()
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    })
+    .unwrap_or("/")
+    .to_owned()
 }
 
 #[derive(askama::Template)]
@@ -628,6 +637,26 @@ pub async fn invite(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plain_local_path_is_followed_after_login() {
+        for kept in ["/", "/leads?status=new", "/leads/1#top"] {
+            assert_eq!(local_next(Some(kept)), kept);
+        }
+        for refused in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "/ /evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(local_next(Some(refused)), "/", "{refused:?}");
+        }
+        assert_eq!(local_next(None), "/");
+    }
 
     #[test]
     fn only_trusted_proxies_are_believed_about_the_client() {

@@ -65,6 +65,16 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     if !h.contains_key(CACHE_CONTROL) {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    // Every page held back (a login throttled, a landing page's limit)
+    // says when to try again; the attempts count over 15 minutes, and a
+    // minute is a fair first wait.
+    if response.status() == axum::http::StatusCode::TOO_MANY_REQUESTS
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(60u32));
+    }
     response
 }
 

@@ -11,7 +11,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use onepane_store::WebSession;
@@ -181,10 +181,34 @@ async fn body_bytes(req: Request, state: &AppState) -> Result<axum::body::Bytes,
         .map_err(|_| WebError::BadRequest)
 }
 
+/// Whether a posted form comes from this site: a browser names the page's
+/// origin in `Origin`, which must be this server (as the request's `Host`
+/// names it, or the public URL). A form without the header (an older
+/// browser) is judged by its CSRF token alone.
+pub fn from_this_site(headers: &HeaderMap, public_base: &str) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if origin.eq_ignore_ascii_case(public_base.trim_end_matches('/')) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let named = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!((named, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        if !from_this_site(req.headers(), &state.public_base) {
+            return Err(WebError::Csrf.into_response());
+        }
         let (mut parts, body) = req.into_parts();
         let viewer = Viewer::from_request_parts(&mut parts, state).await?;
         let bytes = body_bytes(Request::from_parts(parts, body), state)
@@ -218,6 +242,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonymousForm<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let headers = req.headers().clone();
+        if !from_this_site(&headers, &state.public_base) {
+            return Err(WebError::Csrf.into_response());
+        }
         let names = CookieNames::for_base(&state.public_base);
         let bytes = body_bytes(req, state)
             .await
@@ -270,4 +297,62 @@ pub fn new_session_secrets() -> Result<(String, [u8; 32], String), WebError> {
 /// When a session started now ends at the latest.
 pub fn session_expiry() -> chrono::DateTime<Utc> {
     Utc::now() + SESSION_LIFETIME
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_from_another_site_is_told_apart_from_ours() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            h
+        };
+        let base = "https://pane.example.com";
+        // No Origin: the CSRF token alone decides.
+        assert!(from_this_site(
+            &headers(&[("host", "pane.example.com")]),
+            base
+        ));
+        // The public URL's origin, or the Host the browser sent the form to.
+        assert!(from_this_site(
+            &headers(&[("origin", "https://pane.example.com")]),
+            base
+        ));
+        assert!(from_this_site(
+            &headers(&[
+                ("origin", "http://127.0.0.1:8080"),
+                ("host", "127.0.0.1:8080")
+            ]),
+            "http://127.0.0.1:8080"
+        ));
+        assert!(from_this_site(
+            &headers(&[
+                ("origin", "http://localhost:8080"),
+                ("host", "localhost:8080")
+            ]),
+            "http://127.0.0.1:8080"
+        ));
+        // Another site, an opaque origin, a look-alike.
+        for origin in [
+            "https://evil.example",
+            "null",
+            "https://pane.example.com.evil.example",
+        ] {
+            assert!(
+                !from_this_site(
+                    &headers(&[("origin", origin), ("host", "pane.example.com")]),
+                    base
+                ),
+                "{origin}"
+            );
+        }
+    }
 }
