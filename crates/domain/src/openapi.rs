@@ -55,8 +55,28 @@ pub(crate) fn id_schema(doc: &[&str]) -> RefOr<Schema> {
         .into()
 }
 
+/// Text with no control character but tab and line break (long text).
+pub const TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B-\u001F\u007F]*$";
+/// One line: no control character at all.
+pub const LINE_PATTERN: &str = r"^[^\u0000-\u001F\u007F]*$";
+
+/// The pattern a parsed text type's value must match, as its parser checks
+/// it (what the parser trims or changes the case of, the pattern allows).
+fn text_pattern(type_name: &str) -> &'static str {
+    match type_name {
+        "ExternalId" => "^[!-~]+$",
+        "Sku" => r"^[^\s\u0000-\u001F\u007F]+$",
+        "Region" => "^[A-Za-z0-9_-]+$",
+        "Locale" => "^[A-Za-z]{2,3}([-_][A-Za-z]{2})?$",
+        "CountryCode" => "^[A-Za-z]{2}$",
+        "Slug" => "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+        "LongText" => TEXT_PATTERN,
+        _ => LINE_PATTERN,
+    }
+}
+
 /// Parsed text: trimmed, 1 to `max` characters, with a known format where
-/// there is one.
+/// there is one and the pattern its parser checks.
 pub(crate) fn text_schema(doc: &[&str], max: usize, type_name: &str) -> RefOr<Schema> {
     let format = match type_name {
         "Email" => Some(SchemaFormat::KnownFormat(KnownFormat::Email)),
@@ -64,6 +84,7 @@ pub(crate) fn text_schema(doc: &[&str], max: usize, type_name: &str) -> RefOr<Sc
     };
     string()
         .format(format)
+        .pattern(Some(text_pattern(type_name)))
         .min_length(Some(1))
         .max_length(Some(max))
         .description(Some(format!(

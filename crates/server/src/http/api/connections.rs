@@ -111,8 +111,31 @@ pub struct CreateConnection {
     /// "oauth2_client_credentials" | "oauth2_authorization_code", ...}`);
     /// stored sealed and never shown again.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = credentials_schema)]
     credentials: Option<Credentials>,
+}
+
+/// The credentials object: its `type` is required and names the kind; the
+/// other fields are the kind's (see the connector's documentation).
+fn credentials_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "type",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([
+                    "none",
+                    "api_key",
+                    "bearer",
+                    "basic",
+                    "oauth2_client_credentials",
+                    "oauth2_authorization_code",
+                ])),
+        )
+        .required("type")
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
 }
 
 /// A connection just made.

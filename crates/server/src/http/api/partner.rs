@@ -103,6 +103,7 @@ pub struct LeadsQuery {
     #[serde(default, deserialize_with = "parsed")]
     campaign_id: Option<CampaignId>,
     /// Text to search for in the contact, company and message.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F]*$")]
     q: Option<String>,
     /// The `next_cursor` of the previous page.
     #[param(value_type = Option<String>)]

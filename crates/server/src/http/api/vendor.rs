@@ -685,6 +685,7 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<PriceItemInput>, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct ItemsQuery {
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^[^\s\u0000-\u001F\u007F]+$")]
     cursor: Option<String>,
     /// Items per page, 1 to 5000 (default 50).
     #[param(minimum = 1, maximum = 5000)]
