@@ -596,8 +596,16 @@ async fn a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out(backend: 
             ],
         )
         .await;
-    assert_eq!(good.status, 200, "{}", good.body);
-    assert!(good.body.contains("Kiitos!"));
+    // Redirect-after-post: the thank-you view is a GET, so a reload sends
+    // nothing again.
+    assert_eq!(good.status, 303, "{}", good.body);
+    let thanks = good.location.clone().unwrap();
+    assert_eq!(thanks, format!("{landing}?sent"));
+    for _ in 0..2 {
+        let shown = visitor.get(&thanks).await;
+        assert_eq!(shown.status, 200);
+        assert!(shown.body.contains("Kiitos!"));
+    }
     let leads = listing(&w, &w.gold.token, "/api/v1/leads").await;
     assert_eq!(leads.len(), 1);
     assert_eq!(leads[0]["contact"]["name"], "Ville Visitor");
@@ -621,7 +629,8 @@ async fn a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out(backend: 
             ],
         )
         .await;
-    assert_eq!(bot.status, 200);
+    assert_eq!(bot.status, 303);
+    assert_eq!(bot.location.as_deref(), Some(thanks.as_str()));
     assert_eq!(listing(&w, &w.gold.token, "/api/v1/leads").await.len(), 1);
 
     // Ten submissions from one address per window; then 429 and nothing stored.
@@ -632,7 +641,7 @@ async fn a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out(backend: 
                 &[("name", "Flood"), ("email", &format!("f{i}@flood.example"))],
             )
             .await;
-        assert_eq!(sent.status, 200, "submission {i}");
+        assert_eq!(sent.status, 303, "submission {i}");
     }
     let held = visitor
         .post(

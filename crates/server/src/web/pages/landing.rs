@@ -6,12 +6,14 @@
 //! people, filled by bots: such a submission is thanked and dropped) and a
 //! limit per client address. A submitted lead is attributed to the vendor
 //! and the campaign, notifies the workspace and is queued for its CRM (the
-//! store does all three in one transaction).
+//! store does all three in one transaction). The answer to a sent form is
+//! a redirect to the page's thank-you view (`?sent`), so reloading it sends
+//! nothing again.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Utc;
 use onepane_domain::lead::{Company, Contact, NewCampaignLead};
@@ -124,10 +126,17 @@ fn view(page: &LandingPage, headers: &HeaderMap, slug: &str) -> LandingView {
     }
 }
 
+/// The landing page's query: `sent` after a form was taken.
+#[derive(Debug, Default, Deserialize)]
+pub struct Shown {
+    sent: Option<String>,
+}
+
 async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(slug): Path<String>,
+    Query(shown): Query<Shown>,
 ) -> Result<Response, WebError> {
     let page = state
         .store
@@ -135,7 +144,14 @@ async fn show(
         .landing_page(&slug)
         .await?
         .ok_or(WebError::NotFound)?;
-    render(&view(&page, &headers, &slug))
+    let mut view = view(&page, &headers, &slug);
+    view.thanks = shown.sent.is_some();
+    render(&view)
+}
+
+/// Where a taken form goes: the page's thank-you view, by GET.
+fn thanked(slug: &str) -> Response {
+    Redirect::to(&format!("/l/{slug}?sent")).into_response()
 }
 
 /// Checks the form: the lead, or a message per field in error.
@@ -224,8 +240,7 @@ async fn submit(
     system.throttle_record(&[&key], since).await?;
     if !form.website.is_empty() {
         tracing::info!(slug = %slug, "landing-page submission dropped: the honeypot was filled");
-        view.thanks = true;
-        return render(&view);
+        return Ok(thanked(&slug));
     }
     match check(&form, &page, &view.t) {
         Ok(lead) => {
@@ -235,8 +250,7 @@ async fn submit(
                 .capture_campaign_lead(&lead)
                 .await?;
             tracing::info!(lead = %lead.id, slug = %slug, "lead captured");
-            view.thanks = true;
-            render(&view)
+            Ok(thanked(&slug))
         }
         Err(errors) => {
             view.errors = errors;
