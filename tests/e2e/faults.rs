@@ -101,6 +101,22 @@ impl Setup {
         self.work.serve(&[], &self.env())
     }
 
+    /// Asserts that `keys` deals are stored, each (by its title, the key it
+    /// was sent with) exactly once.
+    async fn assert_each_stored_once(&self, keys: usize) {
+        let store = self.store().await;
+        let ws = store.operator().workspaces().await.unwrap()[0].id;
+        let mut stored: HashMap<String, usize> = HashMap::new();
+        for r in store.partner(ws).deal_registrations().await.unwrap() {
+            *stored
+                .entry(r.details.title.as_str().to_owned())
+                .or_default() += 1;
+        }
+        let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "stored more than once: {twice:?}");
+        assert_eq!(stored.len(), keys, "every acknowledged deal is stored");
+    }
+
     /// The store the server wrote to, for counting what it kept.
     async fn store(&self) -> Store {
         match &self.db {
@@ -232,25 +248,7 @@ async fn a_keyed_write_retried_after_a_crash_is_stored_exactly_once(postgres: bo
     let (status, logs) = server.terminate();
     assert!(status.success(), "{logs:#?}");
 
-    let store = setup.store().await;
-    let ws = store
-        .operator()
-        .workspaces()
-        .await
-        .unwrap()
-        .into_iter()
-        .next()
-        .unwrap()
-        .id;
-    let mut stored: HashMap<String, usize> = HashMap::new();
-    for r in store.partner(ws).deal_registrations().await.unwrap() {
-        *stored
-            .entry(r.details.title.as_str().to_owned())
-            .or_default() += 1;
-    }
-    let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "stored more than once: {twice:?}");
-    assert_eq!(stored.len(), sent.len(), "every key's deal is stored");
+    setup.assert_each_stored_once(sent.len()).await;
 }
 
 #[tokio::test]
@@ -580,21 +578,7 @@ async fn three_replicas_lose_no_write_and_store_none_twice_when_one_is_killed_an
             "{key}"
         );
     }
-    let store = setup.store().await;
-    let ws = store.operator().workspaces().await.unwrap()[0].id;
-    let mut stored: HashMap<String, usize> = HashMap::new();
-    for r in store.partner(ws).deal_registrations().await.unwrap() {
-        *stored
-            .entry(r.details.title.as_str().to_owned())
-            .or_default() += 1;
-    }
-    let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "stored more than once: {twice:?}");
-    assert_eq!(
-        stored.len(),
-        done.len(),
-        "every acknowledged deal is stored"
-    );
+    setup.assert_each_stored_once(done.len()).await;
     println!(
         "{} keyed writes, {} of them retried through the faults",
         done.len(),

@@ -378,21 +378,12 @@ impl Config {
     /// outbound requests and forwarded client addresses may come from.
     fn load_limits(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
         if let Some((value, origin)) = env_or_file!(layers, public_url, "ONEPANE_PUBLIC_URL") {
-            let url: url::Url = value
-                .trim()
-                .parse()
-                .map_err(|e| invalid("public_url", origin.clone(), e))?;
-            if !matches!(url.scheme(), "http" | "https")
-                || url.query().is_some()
-                || url.fragment().is_some()
-            {
-                return Err(invalid(
-                    "public_url",
-                    origin,
-                    "the public URL must be an http or https URL without a query or fragment",
-                ));
-            }
-            self.public_url = Some(url);
+            self.public_url = Some(http_url(
+                "public_url",
+                origin,
+                &value,
+                "the public URL must be an http or https URL without a query or fragment",
+            )?);
         }
         if let Some((value, origin)) = env_or_file!(
             layers,
@@ -475,21 +466,13 @@ impl Config {
     fn load_traces(&mut self, layers: &Layers<'_>) -> Result<(), ConfigError> {
         if let Some((value, origin)) = env_or_file!(layers, otlp_endpoint, "ONEPANE_OTLP_ENDPOINT")
         {
-            let url: url::Url = value
-                .trim()
-                .parse()
-                .map_err(|e| invalid("otlp_endpoint", origin.clone(), e))?;
-            if !matches!(url.scheme(), "http" | "https")
-                || url.query().is_some()
-                || url.fragment().is_some()
-            {
-                return Err(invalid(
-                    "otlp_endpoint",
-                    origin,
-                    "the OTLP endpoint must be an http or https URL without a query or fragment, \
-                     such as http://collector:4318",
-                ));
-            }
+            let url = http_url(
+                "otlp_endpoint",
+                origin.clone(),
+                &value,
+                "the OTLP endpoint must be an http or https URL without a query or fragment, \
+                 such as http://collector:4318",
+            )?;
             if !url.username().is_empty() || url.password().is_some() {
                 return Err(invalid(
                     "otlp_endpoint",
@@ -537,6 +520,27 @@ impl<'a> Layers<'a> {
         };
         Ok(Layers { flags, env, file })
     }
+}
+
+/// An http or https URL without a query or fragment; `rule` says so when
+/// it is not one.
+fn http_url(
+    setting: &'static str,
+    origin: Origin,
+    value: &str,
+    rule: &'static str,
+) -> Result<url::Url, ConfigError> {
+    let url: url::Url = value
+        .trim()
+        .parse()
+        .map_err(|e| invalid(setting, origin.clone(), e))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(invalid(setting, origin, rule));
+    }
+    Ok(url)
 }
 
 /// A whole number above zero.

@@ -8,7 +8,7 @@ use std::path::Path;
 use sqlx::Connection as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
-use crate::{DatabaseUrl, POSTGRES_MIGRATIONS, Pool, SQLITE_MIGRATIONS, Store, StoreError};
+use crate::{DatabaseUrl, Pool, SQLITE_MIGRATIONS, Store, StoreError};
 
 /// What [`check_sqlite_file`] found in a healthy file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,23 +43,11 @@ impl Store {
         Ok(())
     }
 
-    /// The migrations the database records as applied, oldest first.
-    pub async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
-        match &self.pool {
-            Pool::Sqlite(p) => crate::applied_versions(p).await,
-            Pool::Postgres(p) => crate::applied_versions(p).await,
-        }
-    }
-
     /// Applied migrations this binary does not know: the database was
     /// written by a newer Onepane.
     pub async fn unknown_migrations(&self) -> Result<Vec<i64>, StoreError> {
         let applied = self.applied_migrations().await?;
-        let known = match &self.pool {
-            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
-            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
-        };
-        Ok(unknown(&applied, known))
+        Ok(unknown(&applied, self.migrator()))
     }
 
     /// On PostgreSQL, the connected role and whether it reads past

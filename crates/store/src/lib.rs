@@ -310,15 +310,29 @@ impl Store {
     /// Migrations this binary knows but the database has not applied. Needs
     /// only read access to the migration table, so the server role can ask.
     pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
-        let (migrator, applied): (&Migrator, Vec<i64>) = match &self.pool {
-            Pool::Sqlite(p) => (&SQLITE_MIGRATIONS, applied_versions(p).await?),
-            Pool::Postgres(p) => (&POSTGRES_MIGRATIONS, applied_versions(p).await?),
-        };
-        Ok(migrator
+        let applied = self.applied_migrations().await?;
+        Ok(self
+            .migrator()
             .iter()
             .map(|m| m.version)
             .filter(|v| !applied.contains(v))
             .collect())
+    }
+
+    /// The migrations the database records as applied, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => applied_versions(p).await,
+            Pool::Postgres(p) => applied_versions(p).await,
+        }
+    }
+
+    /// This binary's migrations for the store's backend.
+    pub(crate) fn migrator(&self) -> &'static Migrator {
+        match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
     }
 
     /// Whether the database answers.

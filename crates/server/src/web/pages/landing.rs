@@ -126,7 +126,9 @@ fn view(page: &LandingPage, headers: &HeaderMap, slug: &str) -> LandingView {
     }
 }
 
-/// The landing page's query: `sent` after a form was taken.
+/// The landing page's query: `sent` after a form was taken. Other
+/// parameters are ignored, not refused: links to a campaign's page carry
+/// their own (`utm_source` and the like).
 #[derive(Debug, Default, Deserialize)]
 pub struct Shown {
     sent: Option<String>,
