@@ -77,6 +77,7 @@ pub struct NewNotification {
 
 /// Who did something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum Actor {
     /// A member of the workspace.
@@ -89,8 +90,19 @@ pub enum Actor {
     Operator,
 }
 
+spelled_enum!(
+    /// Whether an audited action read a record or changed it.
+    AuditAccess, "audit access" {
+        /// The actor read the record.
+        Read => "read",
+        /// The actor created, changed or removed it.
+        Write => "write",
+    }
+);
+
 /// An entry in a workspace's audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// Its id.
     pub id: AuditEventId,
@@ -98,12 +110,51 @@ pub struct AuditEvent {
     pub workspace_id: WorkspaceId,
     /// Who.
     pub actor: Actor,
-    /// What, as `noun.verb` (`lead.accepted`, `campaign.activated`).
+    /// The API client the actor used (a vendor's OAuth client id), when
+    /// known.
+    pub client: Option<String>,
+    /// What, as `noun.verb` (`lead.read`, `link.paused`).
     pub action: String,
-    /// The id of the thing acted on.
+    /// Read or write.
+    pub access: AuditAccess,
+    /// The kind of record acted on (`lead`, `deal-registration`, `link`).
+    pub subject_kind: Option<String>,
+    /// The id of the record acted on.
     pub subject: Option<String>,
     /// Details.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: serde_json::Value,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+impl AuditEvent {
+    /// A new event by `actor` in `workspace_id`, now.
+    pub fn new(workspace_id: WorkspaceId, actor: Actor, action: &str, access: AuditAccess) -> Self {
+        AuditEvent {
+            id: AuditEventId::new(),
+            workspace_id,
+            actor,
+            client: None,
+            action: action.to_owned(),
+            access,
+            subject_kind: None,
+            subject: None,
+            detail: serde_json::json!({}),
+            at: Utc::now(),
+        }
+    }
+
+    /// About the record `id` of kind `kind`.
+    pub fn about(mut self, kind: &str, id: impl std::fmt::Display) -> Self {
+        self.subject_kind = Some(kind.to_owned());
+        self.subject = Some(id.to_string());
+        self
+    }
+
+    /// With details.
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
 }

@@ -111,6 +111,9 @@ spelled_enum!(
         Invited => "invited",
         /// Data flows both ways.
         Active => "active",
+        /// The partner paused it: the vendor reaches nothing in the
+        /// workspace until the partner resumes; its content stays, greyed.
+        Paused => "paused",
         /// The relationship ended; history stays with the partner.
         Ended => "ended",
     }

@@ -176,6 +176,9 @@ pub struct Config {
     /// Sync workers this server runs (0: it runs no connection jobs, and
     /// schedules none).
     pub sync_workers: u32,
+    /// How many days the audit log keeps an event (at least 30); servers
+    /// with sync workers prune older events daily.
+    pub audit_retention_days: u32,
     /// The SMTP server reset and invitation links are mailed through, as a
     /// URL (`smtps://user:password@host`, `smtp://host:25?tls=required`);
     /// without one they are written to the log.
@@ -212,6 +215,7 @@ impl Default for Config {
             outbound_allow: Vec::new(),
             trusted_proxies: Vec::new(),
             sync_workers: 2,
+            audit_retention_days: 400,
             smtp_url: None,
             mail_from: None,
             max_connections: 10_000,
@@ -251,6 +255,7 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
             .field("mail_from", &self.mail_from)
             .field("sync_workers", &self.sync_workers)
+            .field("audit_retention_days", &self.audit_retention_days)
             .field("otlp_endpoint", &self.otlp_endpoint)
             .field("otlp_service_name", &self.otlp_service_name)
             .finish()
@@ -302,6 +307,22 @@ impl Config {
         config.load_traces(&layers)?;
         if let Some((value, origin)) = env_or_file!(layers, sync_workers, "ONEPANE_SYNC_WORKERS") {
             config.sync_workers = parse("sync_workers", origin, value.trim())?;
+        }
+        if let Some((value, origin)) =
+            env_or_file!(layers, audit_retention_days, "ONEPANE_AUDIT_RETENTION_DAYS")
+        {
+            let days = positive("audit_retention_days", origin.clone(), &value)?;
+            if days < onepane_store::SystemStore::AUDIT_FLOOR_DAYS {
+                return Err(invalid(
+                    "audit_retention_days",
+                    origin,
+                    format!(
+                        "the audit log keeps events at least {} days, not {days}",
+                        onepane_store::SystemStore::AUDIT_FLOOR_DAYS
+                    ),
+                ));
+            }
+            config.audit_retention_days = days;
         }
         Ok(config)
     }
@@ -699,6 +720,7 @@ struct FileSettings {
     outbound_allow: Option<String>,
     trusted_proxies: Option<String>,
     sync_workers: Option<TomlNumber>,
+    audit_retention_days: Option<TomlNumber>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
     otlp_endpoint: Option<String>,
@@ -983,6 +1005,7 @@ mod tests {
             "outbound_allow",
             "trusted_proxies",
             "sync_workers",
+            "audit_retention_days",
             "smtp_url",
             "mail_from",
             "otlp_endpoint",

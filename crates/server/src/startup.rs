@@ -279,6 +279,7 @@ impl Application {
             oidc: Arc::new(oidc),
             engine,
             sync_workers: config.sync_workers,
+            audit_retention_days: config.audit_retention_days,
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             mailer: match (&config.smtp_url, &config.mail_from) {
                 (Some(url), Some(from)) => Some(Arc::new(
@@ -571,6 +572,7 @@ fn spawn_sync(
         )));
     }
     let store = state.store.clone();
+    let keep_days = state.audit_retention_days;
     let scheduler = tokio::spawn(async move {
         let scheduler = match onepane_sync::Scheduler::start(store).await {
             Ok(s) => s,
@@ -579,6 +581,9 @@ fn spawn_sync(
                 return;
             }
         };
+        if let Err(e) = scheduler.prune_audit_daily(keep_days).await {
+            warn!(error = %crate::report::cause_chain(&e), "cannot schedule pruning the audit log");
+        }
         let mut every = tokio::time::interval(Duration::from_secs(30));
         loop {
             every.tick().await;

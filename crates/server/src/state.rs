@@ -40,6 +40,8 @@ pub struct AppState {
     pub engine: onepane_sync::Engine,
     /// Sync workers to run beside the server.
     pub sync_workers: u32,
+    /// Days the audit log keeps an event.
+    pub audit_retention_days: u32,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[onepane_connector::Cidr]>,
     /// Sends reset and invitation links, when an SMTP server is configured.

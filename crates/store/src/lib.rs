@@ -58,6 +58,7 @@ pub use scope::vendor::{Backfilled, Partner, VendorStore};
 pub use tables::accounts::{
     Invitation, LoginSubject, MemberOf, NewWebSession, PendingInvitation, WebSession,
 };
+pub use tables::audit::AuditFilter;
 pub use tables::campaigns::LandingPage;
 pub use tables::connections::OAuthState;
 pub use tables::credentials::{AccessToken, ApiClient, StoredSigningKey};

@@ -151,6 +151,27 @@ impl Scheduler {
         Ok(())
     }
 
+    /// When the audit log is pruned: daily at 03:17 UTC.
+    pub const AUDIT_PRUNE: &'static str = "0 17 3 * * *";
+
+    /// Prunes the audit log daily ([`Self::AUDIT_PRUNE`]) to events of the
+    /// last `keep_days` days. Several servers doing it is harmless.
+    pub async fn prune_audit_daily(&self, keep_days: u32) -> Result<(), ScheduleError> {
+        let store = self.store.clone();
+        let job = CronJob::new_async(Self::AUDIT_PRUNE, move |_, _| {
+            let store = store.clone();
+            Box::pin(async move {
+                match store.system().prune_audit(keep_days).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, keep_days, "pruned the audit log"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune the audit log"),
+                }
+            })
+        })?;
+        self.cron.add(job).await?;
+        Ok(())
+    }
+
     /// How many connections are scheduled.
     pub async fn len(&self) -> usize {
         self.jobs.lock().await.len()

@@ -30,6 +30,12 @@ pub struct VendorCaller {
 }
 
 impl VendorCaller {
+    /// The store scope of this caller's vendor, acting through its client
+    /// (named in the access logs of the workspaces it reaches).
+    pub fn store(&self, state: &AppState) -> onepane_store::VendorStore {
+        state.store.vendor(self.vendor_id).through(&self.client_id)
+    }
+
     /// Fails with 403 unless the token carries `scope`.
     pub fn require(&self, scope: &'static str) -> Result<(), ApiError> {
         if self.scopes.iter().any(|s| s == scope) {

@@ -76,6 +76,8 @@ pub fn partner() -> OpenApiRouter<AppState> {
     use super::api::partner::*;
     OpenApiRouter::new()
         .routes(routes!(vendors))
+        .routes(routes!(set_vendor_status))
+        .routes(routes!(audit))
         .routes(routes!(leads))
         .routes(routes!(lead))
         .routes(routes!(accept_lead))

@@ -100,6 +100,7 @@ pub(crate) const FILES: Files = locale_files!(
     "connections",
     "settings",
     "sso",
+    "trust",
 );
 
 /// The messages of both languages.

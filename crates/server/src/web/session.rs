@@ -103,6 +103,29 @@ impl Viewer {
     pub fn store(&self, state: &AppState) -> onepane_store::PartnerStore {
         state.store.partner(self.session.workspace.id)
     }
+
+    /// Records a security-relevant change the viewer made (to `kind`
+    /// record `id`) in the workspace's audit log.
+    pub async fn record(
+        &self,
+        state: &AppState,
+        action: &str,
+        kind: &str,
+        id: impl std::fmt::Display,
+        detail: serde_json::Value,
+    ) -> Result<(), WebError> {
+        use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
+        let event = AuditEvent::new(
+            self.session.workspace.id,
+            Actor::User(self.session.user.id),
+            action,
+            AuditAccess::Write,
+        )
+        .about(kind, id)
+        .with_detail(detail);
+        self.store(state).record(event).await?;
+        Ok(())
+    }
 }
 
 /// Where a visitor without a session is sent.

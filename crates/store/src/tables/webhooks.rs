@@ -177,10 +177,15 @@ pub(crate) fn event_list(events: &[WebhookEvent]) -> String {
 
 /// Writes an event for a vendor into the outbox, inside the caller's
 /// transaction. The dispatcher drops it if the vendor is not subscribed.
+/// The delivery names the workspace and the record it is about
+/// (`subject`: kind and id): a delivery is recorded in that workspace's
+/// access log, and dropped while the workspace's link is not active.
 pub(crate) async fn emit(
     tx: &mut Tx,
     vendor_id: VendorId,
     event: WebhookEvent,
+    workspace_id: WorkspaceId,
+    subject: (&str, String),
     data: serde_json::Value,
 ) -> Result<(), StoreError> {
     let id = WebhookDeliveryId::new();
@@ -193,14 +198,17 @@ pub(crate) async fn emit(
     });
     on_tx!(*tx, c => {
         sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, NULL, NULL, $5, NULL)"
+            "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}, about_workspace_id, about_kind, about_id) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, NULL, NULL, $5, NULL, $6, $7, $8)"
         ))
         .bind(vendor_id.as_uuid())
         .bind(id.as_uuid())
         .bind(event.as_str())
         .bind(Json(&payload))
         .bind(at)
+        .bind(workspace_id.as_uuid())
+        .bind(subject.0)
+        .bind(subject.1)
         .execute(&mut *c)
         .await?;
     });
@@ -226,4 +234,7 @@ pub(crate) struct DueRow {
     pub(crate) events: Option<String>,
     pub(crate) sealed_secret: Option<Vec<u8>>,
     pub(crate) subscribed_at: Option<DateTime<Utc>>,
+    /// Whether the workspace the delivery is about is actively linked
+    /// (or it names none).
+    pub(crate) linked: Option<bool>,
 }

@@ -1,7 +1,7 @@
 //! The store's behaviour, identical on SQLite and PostgreSQL.
 
 use chrono::Utc;
-use onepane_domain::activity::{Actor, NotificationKind};
+use onepane_domain::activity::{Actor, AuditAccess, AuditEvent, NotificationKind};
 use onepane_domain::campaign::CampaignStatus;
 use onepane_domain::deal::{DealDecision, DealStatus};
 use onepane_domain::lead::{LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
@@ -13,7 +13,7 @@ use onepane_domain::{Currency, Tier};
 use onepane_store::testing::TestDb;
 use onepane_store::testing::content::*;
 use onepane_store::testing::tenants::*;
-use onepane_store::{LeadFilter, Page, StoreError};
+use onepane_store::{AuditFilter, LeadFilter, Page, StoreError};
 use rust_decimal::Decimal;
 
 crate::on_both_backends!(
@@ -750,15 +750,22 @@ async fn notifications_and_audit_log(db: TestDb) {
     let user = partner.members().await.unwrap()[0].user_id;
     let event = partner
         .record(
-            Actor::User(user),
-            "lead.accepted",
-            Some("L"),
-            serde_json::json!({"note": "ok"}),
+            AuditEvent::new(ws, Actor::User(user), "lead.accepted", AuditAccess::Write)
+                .about("lead", "L")
+                .with_detail(serde_json::json!({"note": "ok"})),
         )
         .await
         .unwrap();
-    let log = partner.audit_events().await.unwrap();
-    assert_eq!(log[0], event);
+    let log = partner
+        .audit_events(&AuditFilter {
+            limit: 100,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(log[0].id, event.id);
+    assert_eq!(log[0].subject_kind.as_deref(), Some("lead"));
+    assert_eq!(log[0].detail, serde_json::json!({"note": "ok"}));
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert!(actions.contains(&"workspace.created"));
     assert!(actions.contains(&"vendor.linked"));

@@ -9,5 +9,6 @@ mod jobs;
 mod rls;
 mod segregation;
 mod sso;
+mod trust;
 
 pub(crate) use onepane_store::on_both_backends;

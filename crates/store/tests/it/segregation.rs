@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use onepane_domain::activity::{NewNotification, NotificationKind};
+use onepane_domain::activity::{Actor, NewNotification, NotificationKind};
 use onepane_domain::campaign::CampaignStatus;
 use onepane_domain::deal::{DealDecision, DealStatus};
 use onepane_domain::lead::{LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
@@ -643,8 +643,22 @@ async fn check_reads(store: &Store, wss: &[WorkspaceId], vs: &[VendorId], m: &Mo
         for n in p.notifications(false).await.unwrap() {
             assert_eq!(n.workspace_id, w);
         }
-        for e in p.audit_events().await.unwrap() {
+        let log = p
+            .audit_events(&onepane_store::AuditFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for e in log {
             assert_eq!(e.workspace_id, w);
+            // A vendor appears only in the logs of workspaces it was linked to.
+            if let Actor::Vendor(v) = e.actor {
+                assert!(
+                    m.links.contains_key(&(w, v)),
+                    "vendor {v} in the log of {w}"
+                );
+            }
         }
         for r in p.sell_rules().await.unwrap() {
             assert_eq!(r.workspace_id, w);

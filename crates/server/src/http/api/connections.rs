@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use onepane_connector::{ConnectorError, Credentials};
+use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
 use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus, ConnectionTarget, NewConnection};
 use onepane_domain::{ConnectionId, JobId, VendorId};
@@ -242,10 +243,22 @@ pub async fn create_connection(
         schedule: body.schedule,
         settings,
     };
-    let connection = state
-        .store
-        .partner(ws)
-        .create_connection_with(id, &new, &secrets)
+    let store = state.store.partner(ws);
+    let connection = store.create_connection_with(id, &new, &secrets).await?;
+    store
+        .record(
+            AuditEvent::new(
+                ws,
+                Actor::User(caller.user_id),
+                "connection.created",
+                AuditAccess::Write,
+            )
+            .about("connection", connection.id)
+            .with_detail(serde_json::json!({
+                "connector": connection.connector.as_str(),
+                "through": "api",
+            })),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use onepane_domain::activity::Notification;
+use onepane_domain::activity::{AuditEvent, Notification};
 use onepane_domain::campaign::{Asset, AssetBody, AssetKind, Campaign, CampaignActivation};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, VendorFields};
 use onepane_domain::lead::{Company, Lead, LeadStatus};
@@ -18,8 +18,10 @@ use onepane_domain::margin::PriceQuery;
 use onepane_domain::price::Percent;
 use onepane_domain::program::{LinkStatus, PartnerType, Tier, VendorKind};
 use onepane_domain::text::{Locale, Name};
-use onepane_domain::{CampaignId, DealRegistrationId, LeadId, Money, NotificationId, VendorId};
-use onepane_store::{LeadFilter, Page};
+use onepane_domain::{
+    AuditEventId, CampaignId, DealRegistrationId, LeadId, Money, NotificationId, VendorId,
+};
+use onepane_store::{AuditFilter, LeadFilter, Page, PartnerStore};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -81,6 +83,161 @@ pub async fn vendors(
             .collect(),
         next_cursor: None,
     }))
+}
+
+/// The body of `PUT /vendors/{vendor_id}/status`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkStatusChange {
+    /// `paused` stops the vendor reaching the workspace (its content stays,
+    /// greyed); `active` resumes a paused link; `ended` ends it for good
+    /// (the vendor loses all access and its content leaves the workspace;
+    /// the workspace's own leads, registrations and history stay).
+    status: LinkStatus,
+}
+
+/// Pause, resume or end the workspace's link with a vendor.
+///
+/// For owners and admins. A paused or ended vendor gets 404 for the
+/// workspace everywhere (API, connector, webhooks stop). The change is
+/// recorded in the audit log.
+#[utoipa::path(
+    put, path = "/api/v1/vendors/{vendor_id}/status", operation_id = "partner_set_vendor_status",
+    tag = "Partner: vendors", security(("bearer" = [])),
+    params(("vendor_id" = VendorId, Path, description = "The vendor.")),
+    request_body = LinkStatusChange,
+    responses(
+        (status = 200, description = "The vendor with the link's new status.", body = VendorView),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "The member is not an owner or admin."),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn set_vendor_status(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiPath(vendor_id): ApiPath<VendorId>,
+    ApiJson(change): ApiJson<LinkStatusChange>,
+) -> Result<Json<VendorView>, ApiError> {
+    let store = state.store.partner(caller.workspace_id);
+    administrator(&store, &caller).await?;
+    let link = store
+        .set_link_status(vendor_id, change.status, caller.user_id)
+        .await?;
+    let vendor = store
+        .vendors()
+        .await?
+        .into_iter()
+        .find(|v| v.vendor.id == vendor_id)
+        .ok_or_else(|| ApiError::NotFound(format!("vendor {vendor_id} is not linked")))?;
+    Ok(Json(VendorView {
+        id: vendor.vendor.id,
+        name: vendor.vendor.name,
+        kind: vendor.vendor.kind,
+        tier: link.tier,
+        partner_type: link.partner_type,
+        status: link.status,
+    }))
+}
+
+/// Fails with 403 unless the caller is an owner or admin of the workspace.
+async fn administrator(store: &PartnerStore, caller: &PartnerCaller) -> Result<(), ApiError> {
+    let members = store.members().await?;
+    if members
+        .iter()
+        .any(|m| m.user_id == caller.user_id && m.role.can_administer())
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only the workspace's owners and admins may do this".into(),
+        ))
+    }
+}
+
+// ---- audit log -----------------------------------------------------------
+
+/// Query of `GET /audit`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only what this vendor read or changed.
+    #[param(value_type = Option<VendorId>)]
+    #[serde(default, deserialize_with = "parsed")]
+    vendor_id: Option<VendorId>,
+    /// Only events about this kind of record (`lead`, `deal-registration`,
+    /// `campaign`, `asset`, `price-list`, `link`, `member`, `token`,
+    /// `sso`, `connection`, `activation`).
+    #[param(pattern = "^[a-z][a-z-]{0,39}$")]
+    kind: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<AuditEventId>,
+    /// Events per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+/// The workspace's audit log, newest first.
+///
+/// Every read and change a vendor made in the workspace (through its API,
+/// its connector or webhooks delivered to it), naming its API client, and
+/// the security-relevant actions of the workspace's own admins. For owners
+/// and admins. Append-only; kept for the configured retention (400 days by
+/// default).
+#[utoipa::path(
+    get, path = "/api/v1/audit", operation_id = "partner_list_audit_events",
+    tag = "Partner: audit", security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of events.", body = Listing<AuditEvent>),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "The member is not an owner or admin."),
+    )
+)]
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<Listing<AuditEvent>>, ApiError> {
+    let limit = page_size(q.limit, MAX_PAGE)?;
+    let kind = q.kind.filter(|k| !k.is_empty());
+    if let Some(k) = &kind
+        && !valid_kind(k)
+    {
+        return Err(ApiError::bad_request(
+            "kind",
+            "`kind` is a record kind in lower case, such as `lead` or `deal-registration`",
+        ));
+    }
+    let store = state.store.partner(caller.workspace_id);
+    administrator(&store, &caller).await?;
+    let mut items = store
+        .audit_events(&AuditFilter {
+            vendor: q.vendor_id,
+            subject_kind: kind,
+            before: q.cursor,
+            limit: limit + 1,
+        })
+        .await?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| items.last().map(|e| e.id.to_string()))
+        .flatten();
+    Ok(Json(Listing { items, next_cursor }))
+}
+
+/// Whether `kind` looks like a record kind: lower-case letters and dashes.
+pub fn valid_kind(kind: &str) -> bool {
+    (1..=40).contains(&kind.len())
+        && kind.starts_with(|c: char| c.is_ascii_lowercase())
+        && kind.chars().all(|c| c.is_ascii_lowercase() || c == '-')
 }
 
 // ---- leads ---------------------------------------------------------------

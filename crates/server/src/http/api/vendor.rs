@@ -74,7 +74,7 @@ pub async fn partners(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<PartnerView>>, ApiError> {
-    let partners = state.store.vendor(caller.vendor_id).partners().await?;
+    let partners = caller.store(&state).partners().await?;
     Ok(Json(Listing {
         items: partners
             .into_iter()
@@ -118,7 +118,7 @@ pub async fn set_tier(
     ApiPath(ws): ApiPath<WorkspaceId>,
     ApiJson(body): ApiJson<TierBody>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    let vendor = state.store.vendor(caller.vendor_id);
+    let vendor = caller.store(&state);
     let link = vendor.set_tier(ws, body.tier).await?;
     let name = vendor
         .partners()
@@ -203,7 +203,7 @@ pub async fn put_campaign(
     ApiPath(id): ApiPath<ExternalId>,
     ApiJson(content): ApiJson<CampaignContent>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    let vendor = state.store.vendor(caller.vendor_id);
+    let vendor = caller.store(&state);
     let published = vendor.publish_campaign(&id, &content).await?;
     // Content lives in the workspaces it reaches; with none linked there is
     // nowhere to keep it, and saying "published" would be a lie.
@@ -221,7 +221,7 @@ pub async fn campaigns(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<CampaignView>>, ApiError> {
-    let all = state.store.vendor(caller.vendor_id).campaigns().await?;
+    let all = caller.store(&state).campaigns().await?;
     Ok(Json(Listing {
         items: campaign_views(all),
         next_cursor: None,
@@ -233,7 +233,7 @@ async fn one_campaign(
     caller: &VendorCaller,
     id: &ExternalId,
 ) -> Result<CampaignView, ApiError> {
-    let all = state.store.vendor(caller.vendor_id).campaigns().await?;
+    let all = caller.store(&state).campaigns().await?;
     campaign_views(all.into_iter().filter(|c| &c.external_id == id).collect())
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("campaign {id} was not found")))
@@ -274,11 +274,7 @@ pub async fn archive_campaign(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    state
-        .store
-        .vendor(caller.vendor_id)
-        .archive_campaign(&id)
-        .await?;
+    caller.store(&state).archive_campaign(&id).await?;
     Ok(Json(one_campaign(&state, &caller, &id).await?))
 }
 
@@ -312,7 +308,7 @@ pub async fn campaign_stats(
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignStats>, ApiError> {
     let view = one_campaign(&state, &caller, &id).await?;
-    let vendor = state.store.vendor(caller.vendor_id);
+    let vendor = caller.store(&state);
     let activations = vendor
         .activation_counts()
         .await?
@@ -386,11 +382,7 @@ pub async fn put_asset(
     ApiPath(id): ApiPath<ExternalId>,
     ApiJson(content): ApiJson<AssetContent>,
 ) -> Result<Json<AssetView>, ApiError> {
-    let published = state
-        .store
-        .vendor(caller.vendor_id)
-        .publish_asset(&id, &content)
-        .await?;
+    let published = caller.store(&state).publish_asset(&id, &content).await?;
     Ok(Json(asset_views(published).pop().ok_or_else(no_partner)?))
 }
 
@@ -404,7 +396,7 @@ pub async fn assets(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<AssetView>>, ApiError> {
-    let all = state.store.vendor(caller.vendor_id).assets().await?;
+    let all = caller.store(&state).assets().await?;
     Ok(Json(Listing {
         items: asset_views(all),
         next_cursor: None,
@@ -427,7 +419,7 @@ pub async fn asset(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<AssetView>, ApiError> {
-    let all = state.store.vendor(caller.vendor_id).assets().await?;
+    let all = caller.store(&state).assets().await?;
     asset_views(all.into_iter().filter(|a| a.external_id == id).collect())
         .pop()
         .map(Json)
@@ -450,11 +442,7 @@ pub async fn delete_asset(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .vendor(caller.vendor_id)
-        .delete_asset(&id)
-        .await?;
+    caller.store(&state).delete_asset(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -502,9 +490,8 @@ pub async fn put_price_list(
     ApiPath(id): ApiPath<ExternalId>,
     ApiJson(terms): ApiJson<PriceListTerms>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    let lists = state
-        .store
-        .vendor(caller.vendor_id)
+    let lists = caller
+        .store(&state)
         .put_price_list_terms(&id, &terms)
         .await?;
     lists
@@ -524,7 +511,7 @@ pub async fn price_lists(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<Listing<PriceListView>>, ApiError> {
-    let lists = state.store.vendor(caller.vendor_id).price_lists().await?;
+    let lists = caller.store(&state).price_lists().await?;
     Ok(Json(Listing {
         items: lists.into_iter().map(Into::into).collect(),
         next_cursor: None,
@@ -547,9 +534,8 @@ pub async fn price_list(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    state
-        .store
-        .vendor(caller.vendor_id)
+    caller
+        .store(&state)
         .price_lists()
         .await?
         .into_iter()
@@ -640,9 +626,8 @@ pub async fn put_price_items(
             format!("SKU {} appears twice in the upload", dup.sku),
         ));
     }
-    let workspaces = state
-        .store
-        .vendor(caller.vendor_id)
+    let workspaces = caller
+        .store(&state)
         .put_price_list_items(&id, &items)
         .await?;
     Ok(Json(ItemsReplaced {
@@ -713,9 +698,8 @@ pub async fn price_items(
     ApiQuery(q): ApiQuery<ItemsQuery>,
 ) -> Result<Json<Listing<PriceItem>>, ApiError> {
     let limit = page_size(q.limit, MAX_ITEM_PAGE)?;
-    let items = state
-        .store
-        .vendor(caller.vendor_id)
+    let items = caller
+        .store(&state)
         .price_list_items(&id, q.cursor.as_deref(), limit + 1)
         .await?;
     Ok(Json(next_page(items, limit, |i| i.item.sku.to_string())))
@@ -755,11 +739,7 @@ pub async fn send_lead(
     ApiPath(ws): ApiPath<WorkspaceId>,
     ApiJson(lead): ApiJson<NewVendorLead>,
 ) -> Result<(StatusCode, Json<Lead>), ApiError> {
-    let lead = state
-        .store
-        .vendor(caller.vendor_id)
-        .send_lead(ws, &lead)
-        .await?;
+    let lead = caller.store(&state).send_lead(ws, &lead).await?;
     Ok((StatusCode::CREATED, Json(lead)))
 }
 
@@ -820,11 +800,7 @@ pub async fn put_deal_fields(
 ) -> Result<Json<DealFields>, ApiError> {
     onepane_domain::deal::check_deal_fields(&body.fields)
         .map_err(|e| ApiError::invalid("#/fields", e))?;
-    state
-        .store
-        .vendor(caller.vendor_id)
-        .put_deal_fields(&body.fields)
-        .await?;
+    caller.store(&state).put_deal_fields(&body.fields).await?;
     Ok(Json(body))
 }
 
@@ -838,7 +814,7 @@ pub async fn deal_fields(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<DealFields>, ApiError> {
-    let fields = state.store.vendor(caller.vendor_id).deal_fields().await?;
+    let fields = caller.store(&state).deal_fields().await?;
     Ok(Json(DealFields { fields }))
 }
 
@@ -861,18 +837,25 @@ pub async fn deal_registrations(
 ) -> Result<Json<Listing<DealRegistration>>, ApiError> {
     let (status, before) = (q.status, q.cursor);
     let limit = page_size(q.limit, MAX_PAGE)?;
-    let all = state
-        .store
-        .vendor(caller.vendor_id)
-        .deal_registrations(status)
-        .await?;
+    let vendor = caller.store(&state);
+    let all = vendor.deal_registrations(status).await?;
     let items: Vec<DealRegistration> = all
         .into_iter()
         .filter(|d| q.updated_since.is_none_or(|t| d.updated_at >= t))
         .filter(|d| before.is_none_or(|b| d.id < b))
         .take(limit as usize + 1)
         .collect();
-    Ok(Json(next_page(items, limit, |d| d.id.to_string())))
+    let page = next_page(items, limit, |d| d.id.to_string());
+    vendor
+        .record_reads(
+            "deal-registration.read",
+            "deal-registration",
+            page.items
+                .iter()
+                .map(|d| (d.workspace_id, d.id.to_string())),
+        )
+        .await?;
+    Ok(Json(page))
 }
 
 /// Get one deal registration.
@@ -891,13 +874,7 @@ pub async fn deal_registration(
     caller: VendorCaller,
     ApiPath(id): ApiPath<DealRegistrationId>,
 ) -> Result<Json<DealRegistration>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .vendor(caller.vendor_id)
-            .deal_registration(id)
-            .await?,
-    ))
+    Ok(Json(caller.store(&state).deal_registration(id).await?))
 }
 
 /// Approve or reject a submitted deal registration.
@@ -921,13 +898,7 @@ pub async fn decide(
     ApiPath(id): ApiPath<DealRegistrationId>,
     ApiJson(decision): ApiJson<DealDecision>,
 ) -> Result<Json<DealRegistration>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .vendor(caller.vendor_id)
-            .decide(id, decision)
-            .await?,
-    ))
+    Ok(Json(caller.store(&state).decide(id, decision).await?))
 }
 
 // ---- webhooks ------------------------------------------------------------
@@ -1022,7 +993,7 @@ pub async fn put_webhook(
     let mut events = body.events.clone();
     events.sort();
     events.dedup();
-    let vendor = state.store.vendor(caller.vendor_id);
+    let vendor = caller.store(&state);
     let new_secret = if body.rotate_secret || vendor.webhook().await?.is_none() {
         Some(crate::webhooks::generate_secret().map_err(|e| ApiError::Internal(Box::new(e)))?)
     } else {
@@ -1059,7 +1030,7 @@ pub async fn webhook(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let sub = state.store.vendor(caller.vendor_id).webhook().await?;
+    let sub = caller.store(&state).webhook().await?;
     sub.map(|s| Json(WebhookView::new(s, None)))
         .ok_or_else(|| ApiError::NotFound("this vendor has no webhook subscription".into()))
 }
@@ -1077,12 +1048,7 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     caller: VendorCaller,
 ) -> Result<StatusCode, ApiError> {
-    if state
-        .store
-        .vendor(caller.vendor_id)
-        .delete_webhook()
-        .await?
-    {
+    if caller.store(&state).delete_webhook().await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(
@@ -1177,11 +1143,7 @@ pub async fn deliveries(
         before: q.cursor,
         limit: limit + 1,
     };
-    let rows = state
-        .store
-        .vendor(caller.vendor_id)
-        .webhook_deliveries(filter)
-        .await?;
+    let rows = caller.store(&state).webhook_deliveries(filter).await?;
     let page = next_page(rows, limit, |d| d.id.to_string());
     Ok(Json(Listing {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -1206,12 +1168,5 @@ pub async fn redeliver(
     caller: VendorCaller,
     ApiPath(id): ApiPath<WebhookDeliveryId>,
 ) -> Result<Json<DeliveryView>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .vendor(caller.vendor_id)
-            .redeliver(id)
-            .await?
-            .into(),
-    ))
+    Ok(Json(caller.store(&state).redeliver(id).await?.into()))
 }

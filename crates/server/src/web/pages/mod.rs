@@ -1,6 +1,7 @@
 //! The pages of the pane, one module per section.
 
 pub mod assets;
+pub mod audit;
 pub mod campaigns;
 pub mod connections;
 pub mod deals;
@@ -10,6 +11,7 @@ pub mod leads;
 pub mod notifications;
 pub mod prices;
 pub mod settings;
+pub mod vendors;
 
 use crate::state::AppState;
 use axum::Router;
@@ -27,4 +29,6 @@ pub fn routes() -> Router<AppState> {
         .merge(connections::routes())
         .merge(notifications::routes())
         .merge(settings::routes())
+        .merge(vendors::routes())
+        .merge(audit::routes())
 }

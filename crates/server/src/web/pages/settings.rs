@@ -482,6 +482,15 @@ async fn invite(
         return Err(WebError::Forbidden);
     }
     let link = crate::web::auth::invite(&state, &viewer, &email, role).await?;
+    viewer
+        .record(
+            &state,
+            "member.invited",
+            "member",
+            email.as_str(),
+            serde_json::json!({ "role": role.as_str() }),
+        )
+        .await?;
     let p = page(
         &state,
         &viewer,
@@ -616,12 +625,21 @@ async fn create_token(
     let token =
         crate::auth::credentials::random_secret(crate::auth::credentials::ACCESS_TOKEN_PREFIX)
             .map_err(|e| WebError::Internal(e.into()))?;
-    viewer
+    let created = viewer
         .store(&state)
         .create_access_token(
             viewer.session.user.id,
             &name,
             &crate::auth::credentials::token_digest(&token),
+        )
+        .await?;
+    viewer
+        .record(
+            &state,
+            "token.created",
+            "token",
+            created.id,
+            serde_json::json!({ "name": name.as_str() }),
         )
         .await?;
     let message = Some(viewer.tr.ts("token-created", "name", name.as_str()));
@@ -641,6 +659,9 @@ async fn revoke_token(
     {
         return Err(WebError::NotFound);
     }
+    viewer
+        .record(&state, "token.revoked", "token", id, serde_json::json!({}))
+        .await?;
     again(&state, &viewer, Ok("token-revoked")).await
 }
 
@@ -735,6 +756,15 @@ async fn save_sso(
     match saved {
         Ok(()) => {
             tracing::info!(workspace = %ws, user = %viewer.session.user.id, enabled, "single sign-on configured");
+            viewer
+                .record(
+                    &state,
+                    "sso.configured",
+                    "sso",
+                    issuer.as_str(),
+                    serde_json::json!({ "enabled": enabled, "email_domain": domain.as_str() }),
+                )
+                .await?;
             again(&state, &viewer, Ok("sso-saved")).await
         }
         Err(StoreError::Conflict(_)) => {
@@ -787,7 +817,18 @@ async fn change_role(
     let role: Role = form.role.parse().map_err(|_| WebError::BadRequest)?;
     may_manage(&state, &viewer, member, Some(role)).await?;
     match viewer.store(&state).set_member_role(member, role).await {
-        Ok(()) => again(&state, &viewer, Ok("settings-saved")).await,
+        Ok(()) => {
+            viewer
+                .record(
+                    &state,
+                    "member.role-changed",
+                    "member",
+                    member,
+                    serde_json::json!({ "role": role.as_str() }),
+                )
+                .await?;
+            again(&state, &viewer, Ok("settings-saved")).await
+        }
         Err(onepane_store::StoreError::Rule(_)) => {
             again(&state, &viewer, Err("member-last-owner")).await
         }
@@ -803,7 +844,18 @@ async fn remove_member(
     let member: onepane_domain::UserId = id.parse().map_err(|_| WebError::NotFound)?;
     may_manage(&state, &viewer, member, None).await?;
     match viewer.store(&state).remove_member(member).await {
-        Ok(()) => again(&state, &viewer, Ok("member-removed")).await,
+        Ok(()) => {
+            viewer
+                .record(
+                    &state,
+                    "member.removed",
+                    "member",
+                    member,
+                    serde_json::json!({}),
+                )
+                .await?;
+            again(&state, &viewer, Ok("member-removed")).await
+        }
         Err(onepane_store::StoreError::Rule(_)) => {
             again(&state, &viewer, Err("member-last-owner")).await
         }

@@ -3,6 +3,7 @@
 use onepane_domain::activity::*;
 use onepane_domain::*;
 
+use crate::AuditFilter;
 use crate::rows::select;
 use crate::tables::audit::*;
 use crate::tables::notifications::*;
@@ -55,46 +56,43 @@ impl PartnerStore {
         tx.commit().await
     }
 
-    /// Appends to the audit log.
-    pub async fn record(
-        &self,
-        actor: Actor,
-        action: &str,
-        subject: Option<&str>,
-        detail: serde_json::Value,
-    ) -> Result<AuditEvent, StoreError> {
-        // A workspace records what its own people and Onepane did; vendors
-        // and the operator write their entries through their own scopes.
-        if !matches!(actor, Actor::User(_) | Actor::System) {
+    /// Appends to the audit log. A workspace records what its own people
+    /// and Onepane did; vendors and the operator write their entries
+    /// through their own scopes.
+    pub async fn record(&self, event: AuditEvent) -> Result<AuditEvent, StoreError> {
+        if !matches!(event.actor, Actor::User(_) | Actor::System) {
             return Err(StoreError::Rule(
                 "a workspace records only its users' and the system's actions".into(),
             ));
         }
+        if event.workspace_id != self.workspace_id {
+            return Err(StoreError::not_found("workspace", event.workspace_id));
+        }
         let mut tx = self.begin(Access::Write).await?;
-        let event = AuditEvent {
-            id: AuditEventId::new(),
-            workspace_id: self.workspace_id,
-            actor,
-            action: action.to_owned(),
-            subject: subject.map(str::to_owned),
-            detail,
-            at: now(),
-        };
-        insert_audit(&mut tx, &event).await?;
+        insert_audit(&mut tx, std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Ok(event)
     }
 
-    /// The audit log, newest first.
-    pub async fn audit_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+    /// A page of the audit log, newest first.
+    pub async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let limit = i64::from(filter.limit.clamp(1, 1000));
         select!(
             all,
             AuditRow,
             read(self),
             &format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE workspace_id = $1 ORDER BY id DESC LIMIT 500"
+                "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE workspace_id = $1 \
+                 AND ($2 IS NULL OR (actor_type = 'vendor' AND actor_id = $2)) \
+                 AND ($3 IS NULL OR subject_kind = $3) \
+                 AND ($4 IS NULL OR id < $4) \
+                 ORDER BY id DESC LIMIT $5"
             ),
-            self.ws()
+            self.ws(),
+            filter.vendor.map(|v| v.as_uuid()),
+            filter.subject_kind.as_deref(),
+            filter.before.map(|b| b.as_uuid()),
+            limit
         )
     }
 }

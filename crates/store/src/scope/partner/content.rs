@@ -40,7 +40,7 @@ impl PartnerStore {
     pub async fn campaign(&self, id: CampaignId) -> Result<Campaign, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let campaign = self.campaign_in(&mut tx, id).await?;
-        let links = self.active_links(&mut tx).await?;
+        let links = self.visible_links(&mut tx).await?;
         let activated = self.activation_of(&mut tx, id).await?.is_some();
         tx.commit().await?;
         if activated || in_audience(&links, campaign.vendor_id, &campaign.content.audience) {
@@ -101,10 +101,11 @@ impl PartnerStore {
                 "the campaign is archived and cannot be activated".into(),
             ));
         }
-        let links = self.active_links(&mut tx).await?;
+        let links = self.visible_links(&mut tx).await?;
         if !in_audience(&links, campaign.vendor_id, &campaign.content.audience) {
             return Err(StoreError::not_found("campaign", campaign_id));
         }
+        self.active_link(&mut tx, campaign.vendor_id).await?;
         if let Some(existing) = self.activation_of(&mut tx, campaign_id).await? {
             tx.commit().await?;
             return Ok(existing);
@@ -156,6 +157,8 @@ impl PartnerStore {
             &mut tx,
             campaign.vendor_id,
             WebhookEvent::CampaignActivated,
+            self.workspace_id,
+            ("activation", activation.id.to_string()),
             serde_json::json!({
                 "workspace_id": self.workspace_id,
                 "campaign_external_id": campaign.external_id,
@@ -208,14 +211,14 @@ impl PartnerStore {
         T: TryFrom<R, Error = StoreError>,
     {
         let mut tx = self.begin(Access::Read).await?;
-        let links = self.active_links(&mut tx).await?;
+        let links = self.visible_links(&mut tx).await?;
         let rows: Vec<T> = select!(
             all,
             R,
             tx,
             &format!(
                 "SELECT {} FROM {table} x JOIN vendor_links l \
-                   ON l.workspace_id = x.workspace_id AND l.vendor_id = x.vendor_id AND l.status = 'active' \
+                   ON l.workspace_id = x.workspace_id AND l.vendor_id = x.vendor_id AND l.status IN ('active', 'paused') \
                  WHERE x.workspace_id = $1 {and} ORDER BY x.id DESC",
                 prefixed("x", columns)
             ),

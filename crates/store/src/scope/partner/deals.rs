@@ -128,6 +128,8 @@ impl PartnerStore {
                 &mut tx,
                 vendor_id,
                 WebhookEvent::DealRegistrationSubmitted,
+                self.workspace_id,
+                ("deal-registration", reg.id.to_string()),
                 serde_json::to_value(&reg)
                     .map_err(|e| StoreError::corrupt("deal registration", e))?,
             )

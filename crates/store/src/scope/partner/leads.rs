@@ -205,16 +205,22 @@ impl PartnerStore {
             )));
         }
         mark_lead_changed(&mut tx, self.workspace_id, id.as_uuid(), lead.updated_at).await?;
-        // The vendor is told only while it is linked: an ended link's
-        // vendor learns nothing more about the workspace.
+        // The vendor is told only while the link is active: a paused or
+        // ended link's vendor learns nothing more about the workspace.
         if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted) =
             (lead.source, lead.vendor_id, lead.status)
-            && self.active_links(&mut tx).await?.contains_key(&vendor)
+            && self
+                .visible_links(&mut tx)
+                .await?
+                .get(&vendor)
+                .is_some_and(|l| l.status == LinkStatus::Active)
         {
             emit(
                 &mut tx,
                 vendor,
                 WebhookEvent::LeadAccepted,
+                self.workspace_id,
+                ("lead", lead.id.to_string()),
                 serde_json::json!({
                     "workspace_id": self.workspace_id,
                     "lead_id": lead.id,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
 use onepane_domain::lead::*;
 use onepane_domain::price::*;
 use onepane_domain::workspace::*;
@@ -10,11 +11,12 @@ use uuid::Uuid;
 
 use crate::rows::select;
 use crate::tables::accounts::*;
+use crate::tables::audit::insert_audit;
 use crate::tables::links::*;
 use crate::tables::vendors::*;
 use crate::tables::workspaces::*;
 use crate::tx::{Access, Scope, Tx};
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, now};
 
 mod activity;
 mod connections;
@@ -204,18 +206,97 @@ impl PartnerStore {
         Ok(link)
     }
 
-    async fn active_links(&self, tx: &mut Tx) -> Result<HashMap<VendorId, VendorLink>, StoreError> {
+    /// The links whose vendor's content the workspace sees: active and
+    /// paused ones (a paused vendor's content stays, greyed). Acting with
+    /// a vendor takes an active link ([`Self::active_link`]).
+    async fn visible_links(
+        &self,
+        tx: &mut Tx,
+    ) -> Result<HashMap<VendorId, VendorLink>, StoreError> {
         let rows: Vec<VendorLink> = select!(
             all,
             LinkRow,
             *tx,
             &format!(
-                "SELECT {} FROM vendor_links WHERE workspace_id = $1 AND status = 'active'",
+                "SELECT {} FROM vendor_links WHERE workspace_id = $1 AND status IN ('active', 'paused')",
                 LINK_COLUMNS
             ),
             self.ws()
         )?;
         let links: Vec<VendorLink> = rows;
         Ok(links.into_iter().map(|l| (l.vendor_id, l)).collect())
+    }
+
+    /// Pauses, resumes or ends the workspace's link with a vendor, as
+    /// `by`. Pausing stops the vendor reaching the workspace (its API
+    /// answers as for an unlinked workspace, webhooks stop) and keeps its
+    /// content, greyed; ending also takes its content out of the pane, for
+    /// good. The workspace's own leads, registrations and history stay.
+    /// An ended link cannot be changed here; the change is recorded.
+    pub async fn set_link_status(
+        &self,
+        vendor_id: VendorId,
+        status: LinkStatus,
+        by: UserId,
+    ) -> Result<VendorLink, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let row: Option<VendorLink> = select!(
+            optional,
+            LinkRow,
+            tx,
+            &format!(
+                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE workspace_id = $1 AND vendor_id = $2"
+            ),
+            self.ws(),
+            vendor_id.as_uuid()
+        )?;
+        let link = row.ok_or_else(|| StoreError::not_found("vendor", vendor_id))?;
+        let allowed = match (link.status, status) {
+            (from, to) if from == to => {
+                tx.commit().await?;
+                return Ok(link);
+            }
+            (LinkStatus::Active, LinkStatus::Paused | LinkStatus::Ended)
+            | (LinkStatus::Paused, LinkStatus::Active | LinkStatus::Ended) => true,
+            _ => false,
+        };
+        if !allowed {
+            return Err(StoreError::Rule(format!(
+                "the link with this vendor is {}; it cannot become {status}",
+                link.status
+            )));
+        }
+        let row: VendorLink = select!(
+            optional,
+            LinkRow,
+            tx,
+            &format!(
+                "UPDATE vendor_links SET status = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
+            ),
+            self.ws(),
+            vendor_id.as_uuid(),
+            status.as_str(),
+            now()
+        )?
+        .ok_or_else(|| StoreError::not_found("vendor", vendor_id))?;
+        let action = match status {
+            LinkStatus::Paused => "link.paused",
+            LinkStatus::Active => "link.resumed",
+            _ => "link.ended",
+        };
+        insert_audit(
+            &mut tx,
+            &[AuditEvent::new(
+                self.workspace_id,
+                Actor::User(by),
+                action,
+                AuditAccess::Write,
+            )
+            .about("vendor", vendor_id)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row)
     }
 }

@@ -23,7 +23,7 @@ impl PartnerStore {
             read(self),
             &format!(
                 "SELECT {} FROM price_lists p JOIN vendor_links l \
-                   ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status = 'active' \
+                   ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status IN ('active', 'paused') \
                  WHERE p.workspace_id = $1 ORDER BY p.id",
                 prefixed("p", PRICE_LIST_COLUMNS)
             ),
@@ -44,7 +44,7 @@ impl PartnerStore {
 
     async fn pricing_terms_in(&self, tx: &mut Tx) -> Result<PricingData, StoreError> {
         let workspace = fetch_workspace(tx, self.workspace_id).await?;
-        let links = self.active_links(tx).await?;
+        let links = self.visible_links(tx).await?;
         let list_rows: Vec<PriceList> = select!(
             all,
             PriceListRow,

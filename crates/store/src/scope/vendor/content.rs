@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::codec::DbDecimal;
 use crate::rows::*;
 use crate::tables::assets::*;
+use crate::tables::audit::insert_audit;
 use crate::tables::campaigns::*;
 use crate::tables::notifications::*;
 use crate::tables::prefixed;
@@ -34,10 +35,18 @@ impl VendorStore {
         let mut tx = self.begin(Access::Write).await?;
         let mut out = Vec::new();
         for link in self.active_links(&mut tx).await? {
-            out.push(
-                self.put_campaign_in(&mut tx, &link, external_id, content)
-                    .await?,
-            );
+            let c = self
+                .put_campaign_in(&mut tx, &link, external_id, content)
+                .await?;
+            self.wrote(
+                &mut tx,
+                c.workspace_id,
+                "campaign.published",
+                "campaign",
+                c.id,
+            )
+            .await?;
+            out.push(c);
         }
         tx.commit().await?;
         Ok(out)
@@ -54,6 +63,8 @@ impl VendorStore {
         let link = self.ensure_linked(&mut tx, ws).await?;
         let c = self
             .put_campaign_in(&mut tx, &link, external_id, content)
+            .await?;
+        self.wrote(&mut tx, ws, "campaign.published", "campaign", c.id)
             .await?;
         tx.commit().await?;
         Ok(c)
@@ -133,17 +144,21 @@ impl VendorStore {
         let mut tx = self.begin(Access::Write).await?;
         let mut n = 0;
         for ws in self.linked_workspaces(&mut tx).await? {
-            n += on_tx!(tx, c => {
-                sqlx::query("UPDATE campaigns SET status = $4, updated_at = $5 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+            let ids: Vec<(Uuid,)> = on_tx!(tx, c => {
+                sqlx::query_as("UPDATE campaigns SET status = $4, updated_at = $5 WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 RETURNING id")
                     .bind(ws.as_uuid())
                     .bind(self.v())
                     .bind(external_id.as_str())
                     .bind(CampaignStatus::Archived.as_str())
                     .bind(now())
-                    .execute(&mut *c)
+                    .fetch_all(&mut *c)
                     .await?
-                    .rows_affected()
             });
+            for (id,) in ids {
+                self.wrote(&mut tx, ws, "campaign.archived", "campaign", id)
+                    .await?;
+                n += 1;
+            }
         }
         if n == 0 {
             return Err(StoreError::not_found("campaign", external_id));
@@ -202,7 +217,10 @@ impl VendorStore {
         let mut tx = self.begin(Access::Write).await?;
         let mut out = Vec::new();
         for ws in self.linked_workspaces(&mut tx).await? {
-            out.push(self.put_asset_in(&mut tx, ws, external_id, content).await?);
+            let a = self.put_asset_in(&mut tx, ws, external_id, content).await?;
+            self.wrote(&mut tx, ws, "asset.published", "asset", a.id)
+                .await?;
+            out.push(a);
         }
         tx.commit().await?;
         Ok(out)
@@ -324,6 +342,21 @@ impl VendorStore {
                 done.price_items += inputs.len();
             }
         }
+        let event = self
+            .event(
+                ws,
+                "content.backfilled",
+                AuditAccess::Write,
+                "link",
+                self.vendor_id,
+            )
+            .with_detail(serde_json::json!({
+                "campaigns": done.campaigns,
+                "assets": done.assets,
+                "price_lists": done.price_lists,
+                "price_items": done.price_items,
+            }));
+        insert_audit(&mut tx, &[event]).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -333,15 +366,19 @@ impl VendorStore {
         let mut tx = self.begin(Access::Write).await?;
         let mut n = 0;
         for ws in self.linked_workspaces(&mut tx).await? {
-            n += on_tx!(tx, c => {
-                sqlx::query("DELETE FROM assets WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3")
+            let ids: Vec<(Uuid,)> = on_tx!(tx, c => {
+                sqlx::query_as("DELETE FROM assets WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3 RETURNING id")
                     .bind(ws.as_uuid())
                     .bind(self.v())
                     .bind(external_id.as_str())
-                    .execute(&mut *c)
+                    .fetch_all(&mut *c)
                     .await?
-                    .rows_affected()
             });
+            for (id,) in ids {
+                self.wrote(&mut tx, ws, "asset.withdrawn", "asset", id)
+                    .await?;
+                n += 1;
+            }
         }
         if n == 0 {
             return Err(StoreError::not_found("asset", external_id));
@@ -379,6 +416,8 @@ impl VendorStore {
         for ws in self.linked_workspaces(&mut tx).await? {
             let list = self.upsert_terms(&mut tx, ws, external_id, terms).await?;
             self.replace_items(&mut tx, ws, &list, items).await?;
+            self.wrote(&mut tx, ws, "price-list.published", "price-list", list.id)
+                .await?;
             out.push(list);
         }
         tx.commit().await?;
@@ -404,6 +443,8 @@ impl VendorStore {
                     .execute(&mut *c)
                     .await?;
             });
+            self.wrote(&mut tx, ws, "price-list.terms-set", "price-list", list.id)
+                .await?;
             out.push(list);
         }
         tx.commit().await?;
@@ -439,6 +480,14 @@ impl VendorStore {
         for list in rows {
             self.replace_items(&mut tx, list.workspace_id, &list, items)
                 .await?;
+            self.wrote(
+                &mut tx,
+                list.workspace_id,
+                "price-list.items-set",
+                "price-list",
+                list.id,
+            )
+            .await?;
             n += 1;
         }
         tx.commit().await?;

@@ -74,6 +74,8 @@ impl VendorStore {
             )
             .await?;
         }
+        self.wrote(&mut tx, ws, "lead.sent", "lead", lead.id)
+            .await?;
         tx.commit().await?;
         Ok(lead)
     }
@@ -145,6 +147,12 @@ impl VendorStore {
         let mut tx = self.begin(Access::Read).await?;
         let d = self.fetch_deal(&mut tx, id).await?;
         tx.commit().await?;
+        self.record_reads(
+            "deal-registration.read",
+            "deal-registration",
+            [(d.workspace_id, d.id.to_string())],
+        )
+        .await?;
         Ok(d)
     }
 
@@ -199,11 +207,12 @@ impl VendorStore {
             },
         )
         .await?;
-        self.audit(
+        self.wrote(
             &mut tx,
             reg.workspace_id,
             "deal-registration.decided",
-            &id.to_string(),
+            "deal-registration",
+            id,
         )
         .await?;
         tx.commit().await?;

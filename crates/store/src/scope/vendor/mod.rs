@@ -50,12 +50,25 @@ pub struct Partner {
 pub struct VendorStore {
     store: Store,
     vendor_id: VendorId,
+    /// The API client acting, named in the workspaces' access logs.
+    client: Option<String>,
 }
 
 impl VendorStore {
     /// The scope of one vendor.
     pub(crate) fn new(store: Store, vendor_id: VendorId) -> Self {
-        Self { store, vendor_id }
+        Self {
+            store,
+            vendor_id,
+            client: None,
+        }
+    }
+
+    /// The same scope, acting through the API client `client_id`: the
+    /// access logs of the workspaces it reaches name the client.
+    pub fn through(mut self, client_id: &str) -> Self {
+        self.client = Some(client_id.to_owned());
+        self
     }
 
     /// The vendor this scope is for.
@@ -175,31 +188,74 @@ impl VendorStore {
             .fetch_one(&mut *c)
             .await?
         });
-        self.audit(&mut tx, ws, "vendor.tier-set", tier.as_str())
-            .await?;
+        insert_audit(
+            &mut tx,
+            &[self
+                .event(
+                    ws,
+                    "link.tier-set",
+                    AuditAccess::Write,
+                    "link",
+                    self.vendor_id,
+                )
+                .with_detail(serde_json::json!({ "tier": tier.as_str() }))],
+        )
+        .await?;
         tx.commit().await?;
         row.try_into()
     }
 
-    async fn audit(
+    /// An access-log entry for this vendor (and client) in `ws`.
+    pub(crate) fn event(
+        &self,
+        ws: WorkspaceId,
+        action: &str,
+        access: AuditAccess,
+        kind: &str,
+        id: impl std::fmt::Display,
+    ) -> AuditEvent {
+        let mut event =
+            AuditEvent::new(ws, Actor::Vendor(self.vendor_id), action, access).about(kind, id);
+        event.client = self.client.clone();
+        event.at = now();
+        event
+    }
+
+    /// Records in `tx` that this vendor changed `kind` record `id` in `ws`.
+    pub(crate) async fn wrote(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
         action: &str,
-        subject: &str,
+        kind: &str,
+        id: impl std::fmt::Display,
     ) -> Result<(), StoreError> {
-        insert_audit(
-            tx,
-            &AuditEvent {
-                id: AuditEventId::new(),
-                workspace_id: ws,
-                actor: Actor::Vendor(self.vendor_id),
-                action: action.to_owned(),
-                subject: Some(subject.to_owned()),
-                detail: serde_json::json!({}),
-                at: now(),
-            },
-        )
-        .await
+        insert_audit(tx, &[self.event(ws, action, AuditAccess::Write, kind, id)]).await
+    }
+
+    /// Records in the access logs of their workspaces that this vendor
+    /// read the records `seen` (workspace and id) of kind `kind`: for
+    /// what an API answer showed it.
+    pub async fn record_reads(
+        &self,
+        action: &str,
+        kind: &str,
+        seen: impl IntoIterator<Item = (WorkspaceId, String)>,
+    ) -> Result<(), StoreError> {
+        let events: Vec<AuditEvent> = seen
+            .into_iter()
+            .map(|(ws, id)| self.event(ws, action, AuditAccess::Read, kind, id))
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin(Access::Write).await?;
+        let workspaces: std::collections::BTreeSet<WorkspaceId> =
+            events.iter().map(|e| e.workspace_id).collect();
+        for ws in workspaces {
+            self.ensure_linked(&mut tx, ws).await?;
+        }
+        insert_audit(&mut tx, &events).await?;
+        tx.commit().await
     }
 }

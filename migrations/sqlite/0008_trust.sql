@@ -1,0 +1,25 @@
+-- Trust a partner can see: the access log, and pausing or ending a vendor.
+
+-- 1. The access log: who (the actor and, for a vendor, the API client it
+--    used), what (the kind and id of the record, read or changed), when.
+ALTER TABLE audit_events ADD COLUMN client TEXT;
+ALTER TABLE audit_events ADD COLUMN subject_kind TEXT;
+ALTER TABLE audit_events ADD COLUMN access TEXT NOT NULL DEFAULT 'write';
+CREATE INDEX audit_events_at ON audit_events (at);
+
+-- Append-only: no update, and no deletion of an event younger than the
+-- retention floor (30 days). Pruning deletes only older events.
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'onepane: the audit log is append-only');
+END;
+CREATE TRIGGER audit_events_kept BEFORE DELETE ON audit_events
+    WHEN julianday(old.at) > julianday('now', '-30 days')
+BEGIN
+    SELECT RAISE(ABORT, 'onepane: the audit log is append-only');
+END;
+
+-- 3. What a webhook delivery is about: its workspace and record.
+ALTER TABLE webhook_deliveries ADD COLUMN about_workspace_id BLOB;
+ALTER TABLE webhook_deliveries ADD COLUMN about_kind TEXT;
+ALTER TABLE webhook_deliveries ADD COLUMN about_id TEXT;
