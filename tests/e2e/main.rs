@@ -22,4 +22,5 @@ mod serve;
 mod sso;
 mod sync_runs;
 mod traces;
+mod trust;
 mod world;

@@ -45,6 +45,8 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/vendor/webhooks/deliveries"),
     ("POST", "/api/v1/vendor/webhooks/deliveries/{id}/redeliver"),
     ("GET", "/api/v1/vendors"),
+    ("PUT", "/api/v1/vendors/{vendor_id}/status"),
+    ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/leads"),
     ("GET", "/api/v1/leads/{id}"),
     ("POST", "/api/v1/leads/{id}/accept"),

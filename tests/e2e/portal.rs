@@ -146,7 +146,7 @@ pub fn csrf(body: &str) -> String {
 }
 
 /// Invites `email` with `role` through the settings page; the link shown.
-async fn invitation_link(owner: &mut Visitor, email: &str, role: &str) -> String {
+pub async fn invitation_link(owner: &mut Visitor, email: &str, role: &str) -> String {
     let invited = owner
         .submit(
             "/settings",
@@ -175,7 +175,7 @@ fn shown_token(body: &str) -> String {
 }
 
 /// The id of the user with this email.
-async fn user_id(app: &TestApp, email: &str) -> onepane_domain::UserId {
+pub async fn user_id(app: &TestApp, email: &str) -> onepane_domain::UserId {
     app.store
         .system()
         .login_subject(&Email::parse(email).unwrap())
@@ -800,6 +800,8 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
             "/connections".to_owned(),
             "/notifications".to_owned(),
             "/settings".to_owned(),
+            "/vendors".to_owned(),
+            "/audit".to_owned(),
         ] {
             let page = v.get(&path).await;
             assert_eq!(page.status, 200, "{path}: {}", page.body);
@@ -813,6 +815,9 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
                 "campaign-",
                 "prices-",
                 "settings-",
+                "vendor-",
+                "link-",
+                "audit-",
             ] {
                 assert!(
                     !page.body.contains(&format!(">{id}")),

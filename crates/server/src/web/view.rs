@@ -44,7 +44,7 @@ impl Choice {
 
 /// Vendors by id, for naming rows.
 #[derive(Debug, Clone, Default)]
-pub struct VendorNames(Vec<(VendorId, String)>);
+pub struct VendorNames(Vec<(VendorId, String)>, Vec<VendorId>);
 
 impl VendorNames {
     /// From the workspace's vendors.
@@ -54,7 +54,17 @@ impl VendorNames {
                 .iter()
                 .map(|v| (v.vendor.id, v.vendor.name.to_string()))
                 .collect(),
+            vendors
+                .iter()
+                .filter(|v| v.link.status == onepane_domain::LinkStatus::Paused)
+                .map(|v| v.vendor.id)
+                .collect(),
         )
+    }
+
+    /// Whether the partner paused this vendor (its content shows greyed).
+    pub fn paused(&self, id: &VendorId) -> bool {
+        self.1.contains(id)
     }
 
     /// A vendor's name (or its id when it is no longer linked).

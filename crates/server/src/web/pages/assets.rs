@@ -55,6 +55,8 @@ pub struct AssetCard {
     pub id: String,
     /// The vendor.
     pub vendor: String,
+    /// Whether the partner paused the vendor (shown greyed).
+    pub paused: bool,
     /// Its title in the chosen language.
     pub title: String,
     /// What kind it is.
@@ -237,6 +239,7 @@ fn asset_card(a: &Asset, language: Option<&str>, names: &VendorNames, t: &Tr) ->
     AssetCard {
         id: a.id.to_string(),
         vendor: names.name(&a.vendor_id),
+        paused: names.paused(&a.vendor_id),
         title: v.title.to_string(),
         kind: t.t(kind_id(a.content.kind)),
         language: v.locale.as_str().to_owned(),

@@ -32,6 +32,8 @@ pub struct CampaignCard {
     pub id: String,
     /// The vendor.
     pub vendor: String,
+    /// Whether the partner paused the vendor (shown greyed).
+    pub paused: bool,
     /// Its name in the viewer's language.
     pub name: String,
     /// Its description.
@@ -70,6 +72,7 @@ fn card(
     CampaignCard {
         id: c.id.to_string(),
         vendor: names.name(&c.vendor_id),
+        paused: names.paused(&c.vendor_id),
         name: variant.name.to_string(),
         description: variant
             .description

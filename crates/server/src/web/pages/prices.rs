@@ -42,6 +42,8 @@ pub struct PriceLine {
     pub name: String,
     /// The vendor.
     pub vendor: String,
+    /// Whether the partner paused the vendor (shown greyed).
+    pub paused: bool,
     /// Its category.
     pub category: String,
     /// List price.
@@ -243,6 +245,7 @@ fn price_line(
         sku: i.sku.clone(),
         name: i.name.clone(),
         vendor: names.name(&i.vendor_id),
+        paused: names.paused(&i.vendor_id),
         category: i.category.clone().unwrap_or_default(),
         list: t.money(&i.list_price),
         negative: i.sort_margin.is_some_and(|m| m < Decimal::ZERO),

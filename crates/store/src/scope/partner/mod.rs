@@ -293,7 +293,7 @@ impl PartnerStore {
                 action,
                 AuditAccess::Write,
             )
-            .about("vendor", vendor_id)],
+            .about("link", vendor_id)],
         )
         .await?;
         tx.commit().await?;
