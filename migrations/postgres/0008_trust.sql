@@ -94,3 +94,32 @@ CREATE TRIGGER guard_partner BEFORE UPDATE ON vendor_links
 ALTER TABLE webhook_deliveries ADD COLUMN about_workspace_id uuid;
 ALTER TABLE webhook_deliveries ADD COLUMN about_kind text;
 ALTER TABLE webhook_deliveries ADD COLUMN about_id text;
+
+-- 4. A person's data erased on request: what remains of the lead and its
+--    registrations says when. The partner may rewrite a registration's
+--    title and details (to remove personal data), nothing else of it: the
+--    vendor's decision stays the vendor's.
+ALTER TABLE leads ADD COLUMN erased_at timestamptz;
+ALTER TABLE deal_registrations ADD COLUMN erased_at timestamptz;
+CREATE POLICY partner_erase ON deal_registrations FOR UPDATE
+    USING (workspace_id = onepane_scope_workspace())
+    WITH CHECK (workspace_id = onepane_scope_workspace());
+CREATE FUNCTION onepane_guard_partner_deal() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, public
+    AS $$
+BEGIN
+    IF public.onepane_scope_workspace() IS NOT NULL
+       AND (NEW.vendor_id, NEW.lead_id, NEW.status, NEW.reason, NEW.protection_expires_on,
+            NEW.extra_discount, NEW.submitted_by, NEW.submitted_at, NEW.decided_at)
+           IS DISTINCT FROM
+           (OLD.vendor_id, OLD.lead_id, OLD.status, OLD.reason, OLD.protection_expires_on,
+            OLD.extra_discount, OLD.submitted_by, OLD.submitted_at, OLD.decided_at) THEN
+        RAISE EXCEPTION 'onepane: a partner may change only the title and details of a registration'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER guard_partner BEFORE UPDATE ON deal_registrations
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_partner_deal();
+-- A person is found by email among the workspace's leads.
+CREATE INDEX leads_email ON leads (workspace_id, lower(contact ->> 'email'));

@@ -23,3 +23,10 @@ END;
 ALTER TABLE webhook_deliveries ADD COLUMN about_workspace_id BLOB;
 ALTER TABLE webhook_deliveries ADD COLUMN about_kind TEXT;
 ALTER TABLE webhook_deliveries ADD COLUMN about_id TEXT;
+
+-- 4. A person's data erased on request: what remains of the lead and its
+--    registrations says when.
+ALTER TABLE leads ADD COLUMN erased_at TEXT;
+ALTER TABLE deal_registrations ADD COLUMN erased_at TEXT;
+-- A person is found by email among the workspace's leads.
+CREATE INDEX leads_email ON leads (workspace_id, lower(json_extract(contact, '$.email')));

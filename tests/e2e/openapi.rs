@@ -47,6 +47,8 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/vendors"),
     ("PUT", "/api/v1/vendors/{vendor_id}/status"),
     ("GET", "/api/v1/audit"),
+    ("POST", "/api/v1/privacy/export"),
+    ("POST", "/api/v1/privacy/erase"),
     ("GET", "/api/v1/leads"),
     ("GET", "/api/v1/leads/{id}"),
     ("POST", "/api/v1/leads/{id}/accept"),

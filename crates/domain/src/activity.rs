@@ -33,6 +33,9 @@ spelled_enum!(
         CampaignActivated => "campaign.activated",
         /// A partner accepted a lead the vendor sent.
         LeadAccepted => "lead.accepted",
+        /// A partner erased a person's data on their request: the vendor
+        /// should erase its copy of the lead too.
+        LeadErased => "lead.erased",
     }
 );
 

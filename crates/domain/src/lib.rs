@@ -12,6 +12,7 @@ pub mod money;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod price;
+pub mod privacy;
 pub mod program;
 pub mod record;
 pub mod text;

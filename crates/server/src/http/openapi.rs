@@ -106,6 +106,7 @@ Delivery is **at least once**: the same event may arrive more than once, for ins
         (name = "Partner: prices", description = "Every vendor's items with cost, sell price and margin."),
         (name = "Partner: deal registrations", description = "One form to register a deal with one vendor or several."),
         (name = "Partner: notifications", description = "What happened that the workspace should know."),
+        (name = "Partner: privacy", description = "A person's data: everything the workspace holds about them, exported, or erased on their request."),
         (name = "Partner: audit", description = "The append-only log of what each vendor read and changed in the workspace, and of its admins' security-relevant actions."),
         (name = "Partner: connections", description = "Vendor sources and CRM sinks: create them with sealed credentials, run them now, follow their runs, upload CSV files, connect a CRM with OAuth."),
     ),

@@ -78,6 +78,8 @@ pub fn partner() -> OpenApiRouter<AppState> {
         .routes(routes!(vendors))
         .routes(routes!(set_vendor_status))
         .routes(routes!(audit))
+        .routes(routes!(export_personal_data))
+        .routes(routes!(erase_personal_data))
         .routes(routes!(leads))
         .routes(routes!(lead))
         .routes(routes!(accept_lead))

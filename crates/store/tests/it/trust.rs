@@ -6,6 +6,7 @@ use onepane_domain::activity::{Actor, AuditAccess, AuditEvent, WebhookEvent};
 use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::LeadStatus;
 use onepane_domain::program::{LinkStatus, Role};
+use onepane_domain::text::Email;
 use onepane_domain::{Tier, WorkspaceId};
 use onepane_store::Attempt;
 use onepane_store::testing::content::*;
@@ -19,6 +20,7 @@ crate::on_both_backends!(
     an_ended_vendor_loses_everything_and_the_partner_keeps_its_records,
     webhooks_about_a_paused_workspace_are_dropped_and_deliveries_are_logged,
     the_audit_log_cannot_be_changed_and_prunes_only_old_events,
+    a_person_is_found_exported_and_erased_and_the_vendor_told,
 );
 
 fn all() -> AuditFilter {
@@ -499,4 +501,145 @@ fn approve() -> DealDecision {
         protection_expires_on: chrono::Utc::now().date_naive() + chrono::Duration::days(90),
         extra_discount: None,
     }
+}
+
+async fn a_person_is_found_exported_and_erased_and_the_vendor_told(db: TestDb) {
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
+    let quiet = vendor(&db.store, "Quiet").await;
+    link(&db.store, ws, quiet, Tier::Gold).await;
+    let owner = member(&db.store, ws, "owner@acme.test", Role::Owner).await;
+    let vs = db.store.vendor(v);
+    vs.put_webhook(
+        "https://hooks.canon.test/onepane",
+        &[WebhookEvent::LeadErased],
+        Some(b"sealed"),
+    )
+    .await
+    .unwrap();
+    let partner = db.store.partner(ws);
+    // Ann Person: a lead from Canon, and one the partner typed in.
+    let mut from_canon = vendor_lead("ANN-1", "Ann Person");
+    from_canon.message = Some("Call Ann on her mobile".parse().unwrap());
+    let sent = vs.send_lead(ws, &from_canon).await.unwrap();
+    let typed = partner
+        .create_manual_lead(&onepane_domain::lead::NewManualLead {
+            vendor_id: Some(quiet),
+            contact: contact("Ann Person"),
+            company: None,
+            message: None,
+        })
+        .await
+        .unwrap();
+    let bob = vs
+        .send_lead(ws, &vendor_lead("BOB-1", "Bob Other"))
+        .await
+        .unwrap();
+    partner
+        .set_lead_status(sent.id, LeadStatus::Accepted)
+        .await
+        .unwrap();
+    let mut details = deal("Printers for Ann Person");
+    details.fields = std::collections::BTreeMap::from([
+        ("reseller_account".to_owned(), "R-1".to_owned()),
+        (
+            "contact".to_owned(),
+            "ann.person@customer.example".to_owned(),
+        ),
+    ])
+    .try_into()
+    .unwrap();
+    let reg = partner
+        .register_deal(v, &details, Some(sent.id), None)
+        .await
+        .unwrap();
+
+    let email: Email = "Ann.Person@Customer.Example".parse().unwrap();
+    let found = partner.personal_data(&email).await.unwrap();
+    let mut ids: Vec<_> = found.leads.iter().map(|l| l.id).collect();
+    ids.sort();
+    let mut expected = vec![sent.id, typed.id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(found.deal_registrations.len(), 1);
+    assert_eq!(found.deal_registrations[0].id, reg.id);
+    // The export is plain JSON of the records.
+    let json = serde_json::to_value(&found).unwrap();
+    assert_eq!(json["email"], "ann.person@customer.example");
+    assert_eq!(json["leads"].as_array().unwrap().len(), 2);
+
+    // Drain what the registration queued, so only the erasure is left.
+    let system = db.store.system();
+    let _ = system
+        .claim_due_deliveries(10, chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    let erased = partner.erase_person(&email, owner.id).await.unwrap();
+    assert_eq!(
+        (erased.leads, erased.deal_registrations, erased.vendors_told),
+        (2, 1, 1),
+        "Canon sent the lead; Quiet never received the typed one"
+    );
+    assert!(
+        partner
+            .personal_data(&email)
+            .await
+            .unwrap()
+            .leads
+            .is_empty()
+    );
+    let after = partner.lead(sent.id).await.unwrap();
+    assert_eq!(after.contact.name.as_str(), "Erased person");
+    assert_eq!(after.contact.email, None);
+    assert_eq!(after.message, None);
+    assert_eq!(after.status, LeadStatus::Accepted, "the status stays");
+    assert_eq!(after.external_id, sent.external_id);
+    let reg_after = partner.deal_registration(reg.id).await.unwrap();
+    assert_eq!(reg_after.details.title.as_str(), "[erased]");
+    assert_eq!(reg_after.details.fields.as_map()["contact"], "[erased]");
+    assert_eq!(reg_after.details.fields.as_map()["reseller_account"], "R-1");
+    assert_eq!(reg_after.details.amount, reg.details.amount, "amounts stay");
+    assert_eq!(reg_after.status, reg.status);
+    // The vendor sees the erased registration too, and is told.
+    assert_eq!(
+        vs.deal_registration(reg.id)
+            .await
+            .unwrap()
+            .details
+            .title
+            .as_str(),
+        "[erased]"
+    );
+    let due = system
+        .claim_due_deliveries(10, chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].delivery.event, WebhookEvent::LeadErased);
+    assert_eq!(
+        due[0].delivery.payload["data"]["lead_id"],
+        sent.id.to_string()
+    );
+    assert_eq!(due[0].delivery.payload["data"]["external_id"], "ANN-1");
+    // Bob is untouched; the log records the erasure without the address.
+    assert_eq!(
+        partner.lead(bob.id).await.unwrap().contact.name.as_str(),
+        "Bob Other"
+    );
+    let entry = log(&db, ws)
+        .await
+        .into_iter()
+        .find(|e| e.action == "person.erased")
+        .unwrap();
+    assert_eq!(entry.actor, Actor::User(owner.id));
+    assert!(
+        !entry.detail.to_string().contains("ann"),
+        "{}",
+        entry.detail
+    );
+    // Erasing again finds nothing and changes nothing.
+    let again = partner.erase_person(&email, owner.id).await.unwrap();
+    assert_eq!(
+        (again.leads, again.deal_registrations, again.vendors_told),
+        (0, 0, 0)
+    );
 }

@@ -10,14 +10,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use onepane_domain::activity::{AuditEvent, Notification};
+use onepane_domain::activity::{Actor, AuditAccess, AuditEvent, Notification};
 use onepane_domain::campaign::{Asset, AssetBody, AssetKind, Campaign, CampaignActivation};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, VendorFields};
 use onepane_domain::lead::{Company, Lead, LeadStatus};
 use onepane_domain::margin::PriceQuery;
 use onepane_domain::price::Percent;
+use onepane_domain::privacy::{Erasure, PersonalData};
 use onepane_domain::program::{LinkStatus, PartnerType, Tier, VendorKind};
-use onepane_domain::text::{Locale, Name};
+use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::{
     AuditEventId, CampaignId, DealRegistrationId, LeadId, Money, NotificationId, VendorId,
 };
@@ -238,6 +239,90 @@ pub fn valid_kind(kind: &str) -> bool {
     (1..=40).contains(&kind.len())
         && kind.starts_with(|c: char| c.is_ascii_lowercase())
         && kind.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+}
+
+// ---- privacy -------------------------------------------------------------
+
+/// The body of `POST /privacy/export` and `POST /privacy/erase`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRequest {
+    /// The person's email address.
+    #[schema(value_type = String, format = "email", max_length = 254)]
+    email: Email,
+}
+
+/// Export everything the workspace holds about one person.
+///
+/// For owners and admins: the person's leads (from vendors, landing pages,
+/// by hand or synced), the deal registrations made from them and where
+/// they were pushed to CRMs, found by email. Recorded in the audit log.
+#[utoipa::path(
+    post, path = "/api/v1/privacy/export", operation_id = "partner_export_personal_data",
+    tag = "Partner: privacy", security(("bearer" = [])),
+    request_body = PersonRequest,
+    responses(
+        (status = 200, description = "Every record about the person.", body = PersonalData),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "The member is not an owner or admin."),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn export_personal_data(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiJson(person): ApiJson<PersonRequest>,
+) -> Result<Json<PersonalData>, ApiError> {
+    let store = state.store.partner(caller.workspace_id);
+    administrator(&store, &caller).await?;
+    let data = store.personal_data(&person.email).await?;
+    store
+        .record(
+            AuditEvent::new(caller.workspace_id, Actor::User(caller.user_id), "person.exported", AuditAccess::Read)
+                .with_detail(serde_json::json!({
+                    "leads": data.leads.iter().map(|l| l.id).collect::<Vec<_>>(),
+                    "deal_registrations": data.deal_registrations.iter().map(|d| d.id).collect::<Vec<_>>(),
+                })),
+        )
+        .await?;
+    Ok(Json(data))
+}
+
+/// Erase one person's data.
+///
+/// For owners and admins. Each of the person's leads loses the contact's
+/// name (replaced), email, phone, title and message; the registrations made
+/// from them lose any title or vendor field naming the person. Statuses,
+/// amounts, products and dates stay. Every actively linked vendor that
+/// received one of the leads is sent `lead.erased`; CRMs get the erased
+/// record on their next push. Recorded in the audit log (without the
+/// address). Erasing someone the workspace holds nothing about changes
+/// nothing and answers zeros.
+#[utoipa::path(
+    post, path = "/api/v1/privacy/erase", operation_id = "partner_erase_personal_data",
+    tag = "Partner: privacy", security(("bearer" = [])),
+    request_body = PersonRequest,
+    responses(
+        (status = 200, description = "What was erased.", body = Erasure),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "The member is not an owner or admin."),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn erase_personal_data(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiJson(person): ApiJson<PersonRequest>,
+) -> Result<Json<Erasure>, ApiError> {
+    let store = state.store.partner(caller.workspace_id);
+    administrator(&store, &caller).await?;
+    Ok(Json(
+        store.erase_person(&person.email, caller.user_id).await?,
+    ))
 }
 
 // ---- leads ---------------------------------------------------------------

@@ -10,6 +10,7 @@ pub mod landing;
 pub mod leads;
 pub mod notifications;
 pub mod prices;
+pub mod privacy;
 pub mod settings;
 pub mod vendors;
 
@@ -31,4 +32,5 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(vendors::routes())
         .merge(audit::routes())
+        .merge(privacy::routes())
 }

@@ -24,6 +24,7 @@ mod content;
 mod deals;
 mod leads;
 mod pricing;
+pub(crate) mod privacy;
 pub(crate) mod summaries;
 mod workspace;
 
