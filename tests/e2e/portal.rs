@@ -802,6 +802,7 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
             "/settings".to_owned(),
             "/vendors".to_owned(),
             "/audit".to_owned(),
+            "/privacy".to_owned(),
         ] {
             let page = v.get(&path).await;
             assert_eq!(page.status, 200, "{path}: {}", page.body);
@@ -818,6 +819,7 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
                 "vendor-",
                 "link-",
                 "audit-",
+                "privacy-",
             ] {
                 assert!(
                     !page.body.contains(&format!(">{id}")),

@@ -14,6 +14,7 @@ use crate::world::{World, on_both_backends};
 on_both_backends!(
     the_partner_reads_what_each_vendor_did_and_pauses_and_ends_it_through_the_api,
     an_admin_pauses_and_ends_a_vendor_in_the_portal_and_reads_the_access_log,
+    a_persons_data_is_exported_and_erased_through_the_api_and_the_portal,
 );
 
 /// The partner's audit log through the API, with a query.
@@ -389,4 +390,128 @@ async fn an_admin_pauses_and_ends_a_vendor_in_the_portal_and_reads_the_access_lo
     assert!(!page.body.contains(&action), "no actions for a sales rep");
     assert_eq!(rep.get("/audit").await.status, 403);
     assert_eq!(rep.get("/audit.csv").await.status, 403);
+}
+
+async fn a_persons_data_is_exported_and_erased_through_the_api_and_the_portal(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let lead = send_lead(&w, w.gold.id, "pia", "Pia Person").await;
+    let other = send_lead(&w, w.gold.id, "olli", "Olli Other").await;
+    let token = &w.gold.token;
+    let (status, data) = w
+        .call(
+            Method::POST,
+            "/api/v1/privacy/export",
+            token,
+            Some(json!({"email": "PIA@customer.example"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{data}");
+    assert_eq!(data["email"], "pia@customer.example");
+    let leads = data["leads"].as_array().unwrap();
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0]["id"], lead);
+    assert_eq!(leads[0]["contact"]["name"], "Pia Person");
+    for bad in [
+        json!({"email": "not an address"}),
+        json!({"email": "a@b.example", "extra": 1}),
+        json!({}),
+    ] {
+        let (status, problem) = w
+            .call(
+                Method::POST,
+                "/api/v1/privacy/export",
+                token,
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(status, 422, "{bad}: {problem}");
+    }
+    // Another partner finds nothing of this workspace's.
+    let (_, theirs) = w
+        .call(
+            Method::POST,
+            "/api/v1/privacy/export",
+            &w.registered.token,
+            Some(json!({"email": "pia@customer.example"})),
+        )
+        .await;
+    assert!(theirs["leads"].as_array().unwrap().is_empty());
+
+    // In the portal: find, download, then erase after confirming.
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let found = owner
+        .submit(
+            "/privacy",
+            "/privacy/find",
+            &[("email", "pia@customer.example")],
+        )
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(found.body.contains("Pia Person"));
+    assert!(!found.body.contains("Olli Other"));
+    let download = owner
+        .submit(
+            "/privacy",
+            "/privacy/export",
+            &[("email", "pia@customer.example")],
+        )
+        .await;
+    assert_eq!(download.status, 200);
+    let exported: Value = serde_json::from_str(&download.body).unwrap();
+    assert_eq!(exported["leads"][0]["id"], lead);
+    let unconfirmed = owner
+        .submit(
+            "/privacy",
+            "/privacy/erase",
+            &[("email", "pia@customer.example")],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, 422);
+    let invalid = owner
+        .submit("/privacy", "/privacy/find", &[("email", "nope")])
+        .await;
+    assert_eq!(invalid.status, 422);
+    let erased = owner
+        .submit(
+            "/privacy",
+            "/privacy/erase",
+            &[("email", "pia@customer.example"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(erased.status, 303, "{}", erased.body);
+    assert_eq!(erased.location.as_deref(), Some("/privacy?erased=1&told=1"));
+    assert!(
+        owner
+            .get("/privacy?erased=1&told=1")
+            .await
+            .body
+            .contains("Erased 1 records")
+    );
+
+    let (_, after) = w
+        .call(Method::GET, &format!("/api/v1/leads/{lead}"), token, None)
+        .await;
+    assert_eq!(after["contact"]["name"], "Erased person");
+    assert!(
+        after["contact"].get("email").is_none_or(Value::is_null),
+        "{after}"
+    );
+    let (_, kept) = w
+        .call(Method::GET, &format!("/api/v1/leads/{other}"), token, None)
+        .await;
+    assert_eq!(kept["contact"]["name"], "Olli Other");
+    let users = audit(&w, token, "").await;
+    let done = actions(&users);
+    assert!(
+        done.contains(&"person.erased") && done.contains(&"person.exported"),
+        "{done:?}"
+    );
+    assert!(
+        !serde_json::to_string(&users).unwrap().contains("pia@"),
+        "the log keeps no address"
+    );
 }
