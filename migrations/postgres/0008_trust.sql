@@ -123,3 +123,25 @@ CREATE TRIGGER guard_partner BEFORE UPDATE ON deal_registrations
     FOR EACH ROW EXECUTE FUNCTION onepane_guard_partner_deal();
 -- A person is found by email among the workspace's leads.
 CREATE INDEX leads_email ON leads (workspace_id, lower(contact ->> 'email'));
+
+-- 5. An erasure a CRM sink must still carry out (HubSpot deletes a contact
+--    for good by email). The address is kept only until the CRM confirms.
+CREATE TABLE crm_erasures (
+    workspace_id uuid NOT NULL,
+    connection_id uuid NOT NULL,
+    id uuid NOT NULL,
+    email text NOT NULL,
+    attempts integer NOT NULL,
+    due_at timestamptz NOT NULL,
+    last_error text,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (workspace_id, connection_id, id),
+    FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE
+);
+ALTER TABLE crm_erasures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_erasures FORCE ROW LEVEL SECURITY;
+CREATE POLICY partner_all ON crm_erasures FOR ALL
+    USING (workspace_id = onepane_scope_workspace())
+    WITH CHECK (workspace_id = onepane_scope_workspace());
+CREATE POLICY system_all ON crm_erasures FOR ALL
+    USING (onepane_scope_system()) WITH CHECK (onepane_scope_system());

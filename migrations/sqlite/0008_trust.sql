@@ -30,3 +30,18 @@ ALTER TABLE leads ADD COLUMN erased_at TEXT;
 ALTER TABLE deal_registrations ADD COLUMN erased_at TEXT;
 -- A person is found by email among the workspace's leads.
 CREATE INDEX leads_email ON leads (workspace_id, lower(json_extract(contact, '$.email')));
+
+-- 5. An erasure a CRM sink must still carry out (HubSpot deletes a contact
+--    for good by email). The address is kept only until the CRM confirms.
+CREATE TABLE crm_erasures (
+    workspace_id BLOB NOT NULL,
+    connection_id BLOB NOT NULL,
+    id BLOB NOT NULL,
+    email TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    due_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, connection_id, id),
+    FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE
+);

@@ -348,6 +348,8 @@ struct Provider {
     token_calls: usize,
     pushed: Vec<Value>,
     deals: Vec<Value>,
+    /// GDPR deletes received.
+    erased: Vec<Value>,
 }
 
 /// An OAuth provider's token endpoint and HubSpot's batch upsert, checking
@@ -428,9 +430,21 @@ async fn fake_crm(state: Arc<Mutex<Provider>>) -> SocketAddr {
             json!({"status": "COMPLETE", "results": results, "startedAt": "2026-11-24T00:00:00Z", "completedAt": "2026-11-24T00:00:00Z"}),
         ))
     }
+    async fn gdpr_delete(
+        State(state): State<Arc<Mutex<Provider>>>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> StatusCode {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer at-1") {
+            return StatusCode::UNAUTHORIZED;
+        }
+        state.lock().unwrap().erased.push(body);
+        StatusCode::NO_CONTENT
+    }
     listen(
         Router::new()
             .route("/oauth/token", post(token))
+            .route("/crm/v3/objects/contacts/gdpr-delete", post(gdpr_delete))
             .route("/crm/v3/objects/0-3/batch/upsert", post(upsert_deals))
             .route("/crm/v3/objects/contacts/batch/upsert", post(upsert))
             .with_state(state),
@@ -601,6 +615,47 @@ async fn a_crm_is_connected_with_pkce_and_its_state_works_once(backend: Backend)
     );
     assert_eq!(provider.lock().unwrap().deals.len(), 2);
     assert_eq!(provider.lock().unwrap().pushed.len(), 1);
+
+    // The person asks to be erased: HubSpot deletes the contact for good,
+    // by email, and gets the erased lead and registration.
+    let (status, erased) = w
+        .call(
+            Method::POST,
+            "/api/v1/privacy/erase",
+            &w.gold.token,
+            Some(json!({"email": "aino@example.com"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["leads"], 1);
+    w.call(
+        Method::POST,
+        &format!("/api/v1/connections/{id}/sync"),
+        &w.gold.token,
+        None,
+    )
+    .await;
+    let mut third = finished_run(&w, &w.gold.token, &id).await;
+    for _ in 0..50 {
+        if third["id"] != again["id"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        third = finished_run(&w, &w.gold.token, &id).await;
+    }
+    assert_eq!(third["status"], "succeeded", "{third}");
+    assert_eq!(third["deleted"], 1, "{third}");
+    let provider = provider.lock().unwrap();
+    assert_eq!(
+        provider.erased,
+        [json!({"objectId": "aino@example.com", "idProperty": "email"})]
+    );
+    assert_eq!(provider.pushed.len(), 2);
+    let last = &provider.pushed[1]["properties"];
+    assert!(
+        last.get("email").is_none_or(Value::is_null) && !last.to_string().contains("Aino"),
+        "{last}"
+    );
 }
 
 async fn a_webhook_sink_gets_every_lead_signed(backend: Backend) {

@@ -165,6 +165,69 @@ impl HubSpotSink {
         Ok(url)
     }
 
+    /// `{base}/crm/v3/objects/contacts/gdpr-delete`.
+    fn gdpr_delete_url(&self) -> Result<url::Url, ConnectorError> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| ConnectorError::Config("HubSpot base_url cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(["crm", "v3", "objects", CONTACTS, "gdpr-delete"]);
+        Ok(url)
+    }
+
+    /// Deletes each contact for good by email, with HubSpot's GDPR delete
+    /// (`idProperty: email`; an address HubSpot does not hold is blocked
+    /// from future use, which is what an erasure asks).
+    #[tracing::instrument(name = "hubspot.erase_contacts", skip_all, fields(count = emails.len()))]
+    async fn erase(&self, io: &Io, emails: &[String]) -> Result<Vec<PushOutcome>, ConnectorError> {
+        let url = self.gdpr_delete_url()?;
+        let shown = format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default(),
+            url.path()
+        );
+        let mut outcomes = Vec::with_capacity(emails.len());
+        for email in emails {
+            let body = transformers::GdprDelete {
+                object_id: email.clone(),
+                id_property: "email".to_owned(),
+            };
+            let fetched = io
+                .send(|client| client.post(url.clone()).json(&body))
+                .await
+                .map_err(throttled)?;
+            let describe = || {
+                serde_json::from_slice::<ErrorBody>(&fetched.body)
+                    .map(|e| e.describe())
+                    .unwrap_or_else(|_| snippet(&fetched.body))
+            };
+            outcomes.push(match fetched.status.as_u16() {
+                200..=299 | 404 => PushOutcome::Pushed { remote_id: None },
+                429 => {
+                    let (message, after) = rate_limit_wait(&fetched.headers, &fetched.body);
+                    return Err(ConnectorError::Throttled { message, after });
+                }
+                401 | 403 => {
+                    return Err(ConnectorError::Remote {
+                        url: shown,
+                        status: fetched.status.as_u16(),
+                        message: describe(),
+                    });
+                }
+                status @ 400..=499 => PushOutcome::Failed {
+                    message: format!("HubSpot refused the erasure ({status}): {}", describe()),
+                    retryable: false,
+                },
+                status => PushOutcome::Failed {
+                    message: format!("HubSpot failed the erasure ({status}): {}", describe()),
+                    retryable: true,
+                },
+            });
+        }
+        Ok(outcomes)
+    }
+
     #[tracing::instrument(name = "hubspot.push_leads", skip_all, fields(count = leads.len()))]
     async fn leads(&self, io: &Io, leads: &[LeadPush]) -> Result<Vec<PushOutcome>, ConnectorError> {
         let inputs = leads
@@ -290,6 +353,18 @@ impl Sink for HubSpotSink {
         deals: &'a [DealPush],
     ) -> BoxFuture<'a, Result<Vec<PushOutcome>, ConnectorError>> {
         Box::pin(self.deals(io, deals))
+    }
+
+    fn erases(&self) -> bool {
+        true
+    }
+
+    fn erase_contacts<'a>(
+        &'a self,
+        io: &'a Io,
+        emails: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<PushOutcome>, ConnectorError>> {
+        Box::pin(self.erase(io, emails))
     }
 }
 

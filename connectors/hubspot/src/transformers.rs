@@ -34,6 +34,17 @@ pub const DEAL_PROPERTIES: &[&str] = &[
     "description",
 ];
 
+/// `PublicGdprDeleteInput`: the contact to delete for good, by a unique
+/// property's value.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GdprDelete {
+    /// The value (an email address).
+    pub object_id: String,
+    /// The property it is a value of (`email`).
+    pub id_property: String,
+}
+
 /// `BatchInputSimplePublicObjectBatchInputUpsert`.
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchUpsert {

@@ -73,4 +73,26 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<Vec<PushOutcome>, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Config("this CRM takes no deals".into())) })
     }
+
+    /// Whether the CRM's API can delete a person for good on their request
+    /// (a GDPR erasure). A CRM that cannot still gets the erased lead
+    /// (without the person's details) on its next push.
+    fn erases(&self) -> bool {
+        false
+    }
+
+    /// Deletes for good the contacts with these email addresses (only when
+    /// [`Sink::erases`]); outcomes in the same order. An address the CRM
+    /// does not hold counts as erased.
+    fn erase_contacts<'a>(
+        &'a self,
+        _io: &'a Io,
+        _emails: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<PushOutcome>, ConnectorError>> {
+        Box::pin(async {
+            Err(ConnectorError::Config(
+                "this CRM cannot erase contacts".into(),
+            ))
+        })
+    }
 }

@@ -17,8 +17,8 @@ use onepane_domain::text::Name;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{ConnectionId, JobId, VendorId};
 use onepane_store::{
-    CrmEntity, Job, PageCounts, PageWrite, PushResult, Store, StoreError, StreamState, SyncRun,
-    VendorStore,
+    CrmEntity, ErasureResult, Job, PageCounts, PageWrite, PushResult, Store, StoreError,
+    StreamState, SyncRun, VendorStore,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -673,12 +673,93 @@ impl Engine {
         let system = self.store.system();
         system.fan_out_leads(conn.workspace_id).await?;
         let push = self.sink_push(conn).await?;
+        self.erase_contacts(&push, run).await?;
         if push.sink.takes_deals() {
             self.push_outbox::<Leads>(&push, run, progress).await?;
             self.push_outbox::<Deals>(&push, run, progress).await
         } else {
             system.skip_deal_pushes(conn.workspace_id, conn.id).await?;
             self.push_outbox::<Leads>(&push, run, progress).await
+        }
+    }
+
+    /// Deletes from the CRM, for good, the people erased in the workspace
+    /// since the last run, where the CRM's API allows it; a CRM that
+    /// cannot gets only the erased leads, on the push that follows.
+    async fn erase_contacts(&self, push: &SinkPush<'_>, run: &mut SyncRun) -> Result<(), RunError> {
+        let system = self.store.system();
+        let (ws, conn) = (push.conn.workspace_id, push.conn.id);
+        if !push.sink.erases() {
+            system.drop_erasures(ws, conn).await?;
+            return Ok(());
+        }
+        loop {
+            let due = system.due_erasures(ws, conn, push.batch_size).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            let emails: Vec<String> = due.iter().map(|d| d.email.clone()).collect();
+            let outcomes = match push.sink.erase_contacts(&push.io, &emails).await {
+                Ok(outcomes) => one_per_record(outcomes, due.len()),
+                Err(e) => {
+                    let e = classify(e);
+                    if let RunError::Retry { after, .. } = &e {
+                        let at = Utc::now()
+                            + chrono::Duration::from_std(
+                                after.unwrap_or(self.config.push_retry_base),
+                            )
+                            .unwrap_or_default();
+                        let results: Vec<_> = due
+                            .iter()
+                            .map(|d| {
+                                (
+                                    d.id,
+                                    ErasureResult::Retry {
+                                        error: e.to_string(),
+                                        at,
+                                    },
+                                )
+                            })
+                            .collect();
+                        system.record_erasures(ws, conn, &results).await?;
+                    }
+                    return Err(e);
+                }
+            };
+            let results: Vec<(Uuid, ErasureResult)> = due
+                .iter()
+                .zip(outcomes)
+                .map(|(d, outcome)| {
+                    let result = match outcome {
+                        PushOutcome::Pushed { .. } => {
+                            run.deleted += 1;
+                            ErasureResult::Done
+                        }
+                        // The CRM's message may quote the address: the run
+                        // keeps only that an erasure failed.
+                        PushOutcome::Failed { retryable, .. } => {
+                            run.failed += 1;
+                            if retryable && d.attempts + 1 < self.config.push_max_attempts {
+                                run.errors
+                                    .push("an erasure failed; it is tried again later".into());
+                                ErasureResult::Retry {
+                                    error: "the CRM failed the erasure".into(),
+                                    at: Utc::now() + self.push_backoff(d.attempts),
+                                }
+                            } else {
+                                run.errors.push(
+                                    "the CRM refused to erase a person; erase them there by hand"
+                                        .into(),
+                                );
+                                ErasureResult::Refused
+                            }
+                        }
+                    };
+                    (d.id, result)
+                })
+                .collect();
+            system.record_erasures(ws, conn, &results).await?;
+            system.update_run(run).await?;
         }
     }
 

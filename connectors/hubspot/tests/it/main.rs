@@ -9,6 +9,7 @@ mod openapi;
 
 mod contacts;
 mod deals;
+mod erasure;
 mod oauth;
 mod settings;
 mod validator;

@@ -169,6 +169,23 @@ impl PartnerStore {
                 told.insert((v, lead.id), lead.external_id.clone());
             }
         }
+        // Each CRM sink deletes the person for good where its API can; the
+        // address waits here only until it confirms.
+        if !leads.is_empty() {
+            on_tx!(tx, c => {
+                sqlx::query(
+                    "INSERT INTO crm_erasures (workspace_id, connection_id, id, email, attempts, due_at, created_at) \
+                     SELECT workspace_id, id, $2, $3, 0, $4, $4 FROM connections \
+                     WHERE workspace_id = $1 AND purpose = 'crm-sink'",
+                )
+                .bind(self.ws())
+                .bind(Uuid::now_v7())
+                .bind(email.as_str())
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+            });
+        }
         for reg in &regs {
             let mut details = reg.details.clone();
             let fields: BTreeMap<String, String> = details
