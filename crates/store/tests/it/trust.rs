@@ -643,3 +643,64 @@ async fn a_person_is_found_exported_and_erased_and_the_vendor_told(db: TestDb) {
         (0, 0, 0)
     );
 }
+
+/// PostgreSQL's policies on the link's status, attacked with raw SQL as the
+/// server role: the partner moves only its own link, only between active,
+/// paused and ended, and never back from ended; the vendor never resumes.
+#[tokio::test]
+async fn link_status_moves_only_as_the_partner_may_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (a, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
+    let b = workspace(&db.store, "Bolt").await;
+    link(&db.store, b, v, Tier::Gold).await;
+    let server = sqlx::PgPool::connect(&db.postgres_url_as(TEST_SERVER_ROLE).unwrap())
+        .await
+        .unwrap();
+    let run = |scope: (String, String), sql: String| {
+        let server = server.clone();
+        async move {
+            let mut tx = server.begin().await.unwrap();
+            sqlx::query("SELECT set_config('onepane.workspace_id', $1, true), set_config('onepane.vendor_id', $2, true)")
+                .bind(&scope.0)
+                .bind(&scope.1)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let r = sqlx::query(&sql).execute(&mut *tx).await.map(|r| r.rows_affected());
+            match r {
+                Ok(n) => {
+                    tx.commit().await.unwrap();
+                    Ok(n)
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    let partner_a = (a.to_string(), String::new());
+    let vendor = (String::new(), v.to_string());
+    // Pausing its own link works; another workspace's link is out of reach.
+    assert_eq!(
+        run(partner_a.clone(), format!("UPDATE vendor_links SET status = 'paused' WHERE workspace_id = '{a}'")).await,
+        Ok(1)
+    );
+    assert_eq!(
+        run(partner_a.clone(), format!("UPDATE vendor_links SET status = 'paused' WHERE workspace_id = '{b}'")).await,
+        Ok(0)
+    );
+    // The vendor cannot resume what the partner paused.
+    assert_eq!(
+        run(vendor.clone(), format!("UPDATE vendor_links SET status = 'active' WHERE workspace_id = '{a}'")).await,
+        Ok(0)
+    );
+    // A status that is not one of the partner's is refused.
+    let invited = run(partner_a.clone(), "UPDATE vendor_links SET status = 'invited'".into()).await;
+    assert!(invited.as_ref().is_err_and(|e| e.contains("row-level security")), "{invited:?}");
+    // Ended stays ended.
+    assert_eq!(run(partner_a.clone(), "UPDATE vendor_links SET status = 'ended'".into()).await, Ok(1));
+    assert_eq!(run(partner_a.clone(), "UPDATE vendor_links SET status = 'active'".into()).await, Ok(0));
+    let links = db.store.partner(a).vendors().await.unwrap();
+    assert_eq!(links[0].link.status, LinkStatus::Ended);
+    assert_eq!(db.store.partner(b).vendors().await.unwrap()[0].link.status, LinkStatus::Active);
+}

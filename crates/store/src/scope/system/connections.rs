@@ -47,15 +47,20 @@ impl SystemStore {
     }
 
     /// Every connection that runs on its schedule, across workspaces: not
-    /// paused, and not waiting for the partner to authorize it again.
+    /// paused, not waiting for the partner to authorize it again, and (for
+    /// a vendor's source) while the partner's link with that vendor is
+    /// active: a paused or ended vendor's source is not scheduled.
     pub async fn active_connections(&self) -> Result<Vec<Connection>, StoreError> {
         select!(
             all,
             ConnectionRow,
             read(self),
             &format!(
-                "SELECT {CONNECTION_COLUMNS} FROM connections WHERE status IN ('active', 'failing') \
-                 ORDER BY workspace_id, id"
+                "SELECT {} FROM connections c WHERE c.status IN ('active', 'failing') \
+                 AND (c.vendor_id IS NULL OR EXISTS (SELECT 1 FROM vendor_links l \
+                      WHERE l.workspace_id = c.workspace_id AND l.vendor_id = c.vendor_id AND l.status = 'active')) \
+                 ORDER BY c.workspace_id, c.id",
+                crate::tables::prefixed("c", CONNECTION_COLUMNS)
             )
         )
     }

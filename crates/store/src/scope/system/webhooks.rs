@@ -10,6 +10,10 @@ use crate::{StoreError, now};
 
 use super::SystemStore;
 
+/// What a delivery is about: its workspace, the record's kind and id, and
+/// the event.
+type About = (Option<uuid::Uuid>, Option<String>, Option<String>, String);
+
 impl SystemStore {
     /// Claims up to `limit` due deliveries: each is pushed back by `lease`,
     /// so another dispatcher does not send it while this one is. Events for
@@ -123,7 +127,7 @@ impl SystemStore {
                 ),
             },
         };
-        let about: Option<(Option<uuid::Uuid>, Option<String>, Option<String>, String)> = on_tx!(tx, c => {
+        let about: Option<About> = on_tx!(tx, c => {
             sqlx::query_as(
                 "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4, \
                  last_attempt_at = $5, last_response_status = $6, last_error = $7, delivered_at = $8 \
