@@ -722,7 +722,10 @@ async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backe
         .await;
     assert_eq!(status, 422, "{problem}");
     assert!(
-        problem["detail"].as_str().unwrap().contains("privacy notice"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("privacy notice"),
         "{problem}"
     );
 
@@ -730,7 +733,11 @@ async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backe
     let mut owner = Visitor::new(&w.app);
     assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
     let page = owner.get(&format!("/campaigns/{campaign}")).await;
-    assert!(page.body.contains(r#"id="privacy-needed""#), "{}", page.body);
+    assert!(
+        page.body.contains(r#"id="privacy-needed""#),
+        "{}",
+        page.body
+    );
     let refused = owner
         .submit(
             &format!("/campaigns/{campaign}"),
@@ -740,7 +747,11 @@ async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backe
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.body.contains(r#"id="activate-error""#));
-    assert!(refused.body.contains("set its address before activating a campaign"));
+    assert!(
+        refused
+            .body
+            .contains("set its address before activating a campaign")
+    );
     assert!(refused.body.contains(r#"href="/settings#profile-heading""#));
     assert!(
         w.app
@@ -781,6 +792,15 @@ async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backe
         "nothing was saved"
     );
 
+    let long = "x".repeat(1_001);
+    let saved = save_profile(&mut owner, "https://gold.example/privacy", &long).await;
+    assert_eq!(saved.status, 422);
+    assert!(
+        saved
+            .body
+            .contains("The marketing consent text can be at most 1,000 characters.")
+    );
+
     // With a notice, the same click activates it.
     let saved = save_profile(&mut owner, "https://gold.example/privacy", "").await;
     assert_eq!(saved.status, 200, "{}", saved.body);
@@ -808,7 +828,11 @@ async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backe
     // While its page is live, the notice can be replaced but not removed.
     let removed = save_profile(&mut owner, "", "").await;
     assert_eq!(removed.status, 422);
-    assert!(removed.body.contains("replace the privacy notice address rather than removing it"));
+    assert!(
+        removed
+            .body
+            .contains("replace the privacy notice address rather than removing it")
+    );
     let replaced = save_profile(&mut owner, "https://gold.example/tietosuoja", "").await;
     assert_eq!(replaced.status, 200, "{}", replaced.body);
 }
@@ -824,32 +848,28 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
     let campaigns = listing(&w, &w.gold.token, "/api/v1/campaigns").await;
     let campaign = campaigns[0]["id"].as_str().unwrap().to_owned();
     let activated = owner
-        .submit("/campaigns", &format!("/campaigns/{campaign}/activate"), &[])
+        .submit(
+            "/campaigns",
+            &format!("/campaigns/{campaign}/activate"),
+            &[],
+        )
         .await;
     assert_eq!(activated.status, 303);
     let landing = landing_address(&mut owner, &campaign).await;
     let slug = landing.trim_start_matches("/l/").to_owned();
-    let activation_id = w
-        .app
-        .store
-        .partner(w.gold.id)
-        .activations()
-        .await
-        .unwrap()[0]
+    let activation_id = w.app.store.partner(w.gold.id).activations().await.unwrap()[0]
         .id
         .to_string();
     let mut visitor = Visitor::new(&w.app);
-    let newest_lead = || async {
-        listing(&w, &w.gold.token, "/api/v1/leads").await[0].clone()
-    };
+    let newest_lead = || async { listing(&w, &w.gold.token, "/api/v1/leads").await[0].clone() };
 
     // No consent text: the privacy notice is linked, and there is no checkbox.
     let shown = visitor.get(&landing).await;
     assert_eq!(shown.status, 200);
     assert!(
-        shown
-            .body
-            .contains(r#"<a href="https://gold.example/privacy" id="privacy-notice">Privacy notice</a>"#),
+        shown.body.contains(
+            r#"<a href="https://gold.example/privacy" id="privacy-notice">Privacy notice</a>"#
+        ),
         "{}",
         shown.body
     );
@@ -874,7 +894,10 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
     assert_eq!(consent["marketing_text_version"], Value::Null);
     assert_eq!(consent["landing_page"], slug.as_str());
     assert_eq!(consent["activation_id"], activation_id.as_str());
-    assert_eq!(consent["privacy_notice_url"], "https://gold.example/privacy");
+    assert_eq!(
+        consent["privacy_notice_url"],
+        "https://gold.example/privacy"
+    );
     assert_eq!(consent["recorded_at"], lead["created_at"]);
 
     // With a consent text the page shows it beside an unticked checkbox.
@@ -885,12 +908,19 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
     )
     .await;
     assert_eq!(saved.status, 200, "{}", saved.body);
-    assert!(saved.body.contains("The text is now at version 1."), "{}", saved.body);
+    assert!(
+        saved.body.contains("The text is now at version 1."),
+        "{}",
+        saved.body
+    );
     let shown = visitor.get(&landing).await;
-    let checkbox = r#"<input type="checkbox" id="marketing_consent" name="marketing_consent" value="yes">"#;
+    let checkbox =
+        r#"<input type="checkbox" id="marketing_consent" name="marketing_consent" value="yes">"#;
     assert!(shown.body.contains(checkbox), "unticked: {}", shown.body);
     assert!(!shown.body.contains(" checked"), "{}", shown.body);
-    assert!(shown.body.contains(r#"<label for="marketing_consent">Gold Oy may send me offers by email.</label>"#));
+    assert!(shown.body.contains(
+        r#"<label for="marketing_consent">Gold Oy may send me offers by email.</label>"#
+    ));
     assert!(shown.body.contains(r#"name="consent_version" value="1""#));
     assert!(shown.body.contains(r#"id="privacy-notice""#));
 
@@ -911,10 +941,16 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
     assert_eq!(ticked["contact"]["name"], "Tia Ticked");
     let consent = &ticked["consent"];
     assert_eq!(consent["marketing"], "given", "{ticked}");
-    assert_eq!(consent["marketing_text"], "Gold Oy may send me offers by email.");
+    assert_eq!(
+        consent["marketing_text"],
+        "Gold Oy may send me offers by email."
+    );
     assert_eq!(consent["marketing_text_version"], 1);
     assert_eq!(consent["landing_page"], slug.as_str());
-    assert_eq!(consent["privacy_notice_url"], "https://gold.example/privacy");
+    assert_eq!(
+        consent["privacy_notice_url"],
+        "https://gold.example/privacy"
+    );
     assert_eq!(consent["recorded_at"], ticked["created_at"]);
 
     // Unticked: declined, which is not the same as not asked.
@@ -958,11 +994,26 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
         )
         .await;
     assert_eq!(stale.status, 422, "{}", stale.body);
-    assert!(stale.body.contains("The consent text below has just changed."));
-    assert!(stale.body.contains("Gold Oy may send me offers and news by email."));
-    assert!(stale.body.contains(r#"value="Sami Stale""#), "what was typed is kept");
+    assert!(
+        stale
+            .body
+            .contains("The consent text below has just changed.")
+    );
+    assert!(
+        stale
+            .body
+            .contains("Gold Oy may send me offers and news by email.")
+    );
+    assert!(
+        stale.body.contains(r#"value="Sami Stale""#),
+        "what was typed is kept"
+    );
     assert!(!stale.body.contains(" checked"), "{}", stale.body);
-    assert_eq!(newest_lead().await["contact"]["name"], "Ulla Unticked", "nothing stored");
+    assert_eq!(
+        newest_lead().await["contact"]["name"],
+        "Ulla Unticked",
+        "nothing stored"
+    );
     let sent = visitor
         .post(
             &landing,
@@ -985,7 +1036,12 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
     // The earlier lead keeps what it was shown.
     let id = ticked["id"].as_str().unwrap();
     let (status, kept) = w
-        .call(Method::GET, &format!("/api/v1/leads/{id}"), &w.gold.token, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/leads/{id}"),
+            &w.gold.token,
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(kept["consent"], ticked["consent"]);
@@ -993,22 +1049,43 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
     // The lead page shows the record.
     let page = owner.get(&format!("/leads/{id}")).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains(r#"id="consent-answer">Consent given (the box was ticked)"#), "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"id="consent-answer">Consent given (the box was ticked)"#),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Gold Oy may send me offers by email."));
     assert!(page.body.contains("version 1"));
-    assert!(page.body.contains(&format!(r#"<a href="{landing}" id="consent-page">"#)));
-    assert!(page.body.contains(r#"id="consent-privacy">https://gold.example/privacy"#));
+    assert!(
+        page.body
+            .contains(&format!(r#"<a href="{landing}" id="consent-page">"#))
+    );
+    assert!(
+        page.body
+            .contains(r#"id="consent-privacy">https://gold.example/privacy"#)
+    );
     // And in Finnish.
     let mut finnish = Visitor::new(&w.app).finnish();
     assert_eq!(finnish.login(GOLD_OWNER, PASSWORD).await.status, 303);
     let id = unticked["id"].as_str().unwrap();
     let page = finnish.get(&format!("/leads/{id}")).await;
-    assert!(page.body.contains("Ei annettu (ruutu jätettiin valitsematta)"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Ei annettu (ruutu jätettiin valitsematta)"),
+        "{}",
+        page.body
+    );
 
     // A lead from elsewhere has no consent record.
     let sent = send_lead(&w, w.gold.id, "L-1", "Vera Vendor").await;
     let (_, vendor_lead) = w
-        .call(Method::GET, &format!("/api/v1/leads/{sent}"), &w.gold.token, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/leads/{sent}"),
+            &w.gold.token,
+            None,
+        )
         .await;
     assert_eq!(vendor_lead["consent"], Value::Null, "{vendor_lead}");
 }

@@ -291,6 +291,33 @@ mod tests {
     }
 
     #[test]
+    fn consent_records_tell_not_asked_from_declined_in_json() {
+        let record = LeadConsent {
+            marketing: MarketingConsent::Declined,
+            marketing_text: Some(LongText::parse("Offers by email").unwrap()),
+            marketing_text_version: Some(3),
+            landing_page: Slug::parse("spring-print-abc123").unwrap(),
+            activation_id: ActivationId::new(),
+            privacy_notice_url: Some("https://acme.example/privacy".parse().unwrap()),
+            recorded_at: Utc::now(),
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["marketing"], "declined");
+        assert_eq!(json["marketing_text"], "Offers by email");
+        assert_eq!(json["marketing_text_version"], 3);
+        assert_eq!(json["landing_page"], "spring-print-abc123");
+        assert_eq!(json["privacy_notice_url"], "https://acme.example/privacy");
+        let back: LeadConsent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, record);
+        let spellings: Vec<&str> = MarketingConsent::ALL.iter().map(|m| m.as_str()).collect();
+        assert_eq!(spellings, ["not-asked", "given", "declined"]);
+        // A stored record naming a script as its privacy notice is refused on read.
+        let mut forged = serde_json::to_value(&record).unwrap();
+        forged["privacy_notice_url"] = "javascript:alert(1)".into();
+        assert!(serde_json::from_value::<LeadConsent>(forged).is_err());
+    }
+
+    #[test]
     fn refusal_names_the_move() {
         let err = Won.transition(Campaign, New).unwrap_err();
         assert_eq!(err.to_string(), "a campaign lead cannot go from won to new");

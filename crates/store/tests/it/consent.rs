@@ -114,7 +114,12 @@ async fn consent_privacy_notice_stays_while_a_landing_page_is_live(db: TestDb) {
     let err = partner.put_profile(&profile(None, None)).await.unwrap_err();
     assert!(matches!(err, StoreError::Rule(_)), "{err:?}");
     assert_eq!(
-        partner.profile().await.unwrap().privacy_notice_url.as_deref(),
+        partner
+            .profile()
+            .await
+            .unwrap()
+            .privacy_notice_url
+            .as_deref(),
         Some(PRIVACY),
         "the notice is kept"
     );
@@ -198,9 +203,15 @@ async fn consent_leads_record_what_the_visitor_was_shown_and_answered(db: TestDb
     )
     .await
     .unwrap();
-    let c = ticked.consent.clone().expect("a landing-page lead has a consent record");
+    let c = ticked
+        .consent
+        .clone()
+        .expect("a landing-page lead has a consent record");
     assert_eq!(c.marketing, MarketingConsent::Given);
-    assert_eq!(c.marketing_text.as_ref().map(|t| t.as_str()), Some("Send me offers"));
+    assert_eq!(
+        c.marketing_text.as_ref().map(|t| t.as_str()),
+        Some("Send me offers")
+    );
     assert_eq!(c.marketing_text_version, Some(1));
     assert_eq!(c.landing_page, a.slug);
     assert_eq!(c.activation_id, a.id);
@@ -208,7 +219,10 @@ async fn consent_leads_record_what_the_visitor_was_shown_and_answered(db: TestDb
         c.privacy_notice_url.as_ref().map(|u| u.as_url().as_str()),
         Some(PRIVACY)
     );
-    assert_eq!(c.recorded_at, ticked.created_at, "recorded when the lead was taken");
+    assert_eq!(
+        c.recorded_at, ticked.created_at,
+        "recorded when the lead was taken"
+    );
     assert_eq!(
         partner.lead(ticked.id).await.unwrap(),
         ticked,
@@ -228,7 +242,10 @@ async fn consent_leads_record_what_the_visitor_was_shown_and_answered(db: TestDb
     .unwrap();
     let c = unticked.consent.clone().unwrap();
     assert_eq!(c.marketing, MarketingConsent::Declined);
-    assert_eq!(c.marketing_text.as_ref().map(|t| t.as_str()), Some("Send me offers"));
+    assert_eq!(
+        c.marketing_text.as_ref().map(|t| t.as_str()),
+        Some("Send me offers")
+    );
     assert_eq!(c.marketing_text_version, Some(1));
 
     // A new text: new leads record it and its version, old leads keep theirs.
@@ -256,7 +273,10 @@ async fn consent_leads_record_what_the_visitor_was_shown_and_answered(db: TestDb
     assert_eq!(c.marketing_text_version, Some(2));
     let old = partner.lead(ticked.id).await.unwrap().consent.unwrap();
     assert_eq!(old.marketing_text_version, Some(1));
-    assert_eq!(old.marketing_text.as_ref().map(|t| t.as_str()), Some("Send me offers"));
+    assert_eq!(
+        old.marketing_text.as_ref().map(|t| t.as_str()),
+        Some("Send me offers")
+    );
 
     // No text: no question, recorded as not asked (not as declined).
     partner
@@ -325,7 +345,10 @@ async fn consent_answers_to_another_text_version_are_refused(db: TestDb) {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, StoreError::Rule(_)), "a box no page shows now: {err:?}");
+    assert!(
+        matches!(err, StoreError::Rule(_)),
+        "a box no page shows now: {err:?}"
+    );
     assert_eq!(lead_count(&partner).await, 0, "nothing half-written");
     assert!(
         !partner

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod api_access;
-mod consent;
 mod conformance;
+mod consent;
 mod jobs;
 mod rls;
 mod segregation;

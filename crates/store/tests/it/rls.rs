@@ -1121,7 +1121,13 @@ async fn a_landing_page_leads_consent_record_cannot_be_forged_or_rewritten() {
     let vendor_1 = ("", v1.as_str());
     let id = lead.id;
     assert_eq!(
-        count_in_scope(&server, vendor_1, "leads", &format!("id = '{id}' AND consent IS NOT NULL")).await,
+        count_in_scope(
+            &server,
+            vendor_1,
+            "leads",
+            &format!("id = '{id}' AND consent IS NOT NULL")
+        )
+        .await,
         1,
         "the vendor reads the shared lead with its consent"
     );
@@ -1132,7 +1138,10 @@ async fn a_landing_page_leads_consent_record_cannot_be_forged_or_rewritten() {
                 "UPDATE leads SET consent = jsonb_set(consent, '{{marketing}}', '\"given\"') WHERE id = '{id}'"
             ),
         ] {
-            blocked(&format!("{what} rewrites a consent record"), as_scope(&server, scope, &sql).await);
+            blocked(
+                &format!("{what} rewrites a consent record"),
+                as_scope(&server, scope, &sql).await,
+            );
         }
     }
     // A vendor's own lead cannot carry a consent record, sent or resent.
@@ -1144,12 +1153,19 @@ async fn a_landing_page_leads_consent_record_cannot_be_forged_or_rewritten() {
     .await
     .unwrap_err();
     assert!(
-        forged.to_string().contains("leads_consent_from_landing_page"),
+        forged
+            .to_string()
+            .contains("leads_consent_from_landing_page"),
         "refused for the wrong reason: {forged}"
     );
     blocked(
         "vendor adds a consent record to its lead",
-        as_scope(&server, vendor_1, "UPDATE leads SET consent = '{\"marketing\": \"given\"}' WHERE source = 'vendor'").await,
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE leads SET consent = '{\"marketing\": \"given\"}' WHERE source = 'vendor'",
+        )
+        .await,
     );
     // Nothing changed: the record reads back as written.
     assert_eq!(p.lead(id).await.unwrap().consent, lead.consent);

@@ -211,7 +211,12 @@ async fn activate(
         // The page says why (no privacy notice, or the campaign is not
         // running) and what to do about it.
         Err(StoreError::Rule(_)) => {
-            let has_notice = viewer.store(&state).profile().await?.privacy_notice_url.is_some();
+            let has_notice = viewer
+                .store(&state)
+                .profile()
+                .await?
+                .privacy_notice_url
+                .is_some();
             let why = if has_notice {
                 "campaign-not-activated"
             } else {

@@ -226,22 +226,24 @@ fn check(
         errors.push(("marketing_consent", t.t("landing-error-consent-changed")));
     }
     match (name, email, company, phone, message, consent) {
-        (Ok(name), Ok(email), Ok(company), Ok(phone), Ok(message), Some(consent)) => Ok(NewCampaignLead {
-            activation_id: page.activation.id,
-            contact: Contact {
-                name,
-                email: Some(email),
-                phone,
-                title: None,
-            },
-            company: company.map(|name| Company {
-                name,
-                domain: None,
-                country: None,
-            }),
-            message,
-            consent,
-        }),
+        (Ok(name), Ok(email), Ok(company), Ok(phone), Ok(message), Some(consent)) => {
+            Ok(NewCampaignLead {
+                activation_id: page.activation.id,
+                contact: Contact {
+                    name,
+                    email: Some(email),
+                    phone,
+                    title: None,
+                },
+                company: company.map(|name| Company {
+                    name,
+                    domain: None,
+                    country: None,
+                }),
+                message,
+                consent,
+            })
+        }
         _ => Err(errors),
     }
 }

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::campaign::WebUrl;
+use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::text::{Email, Locale, LongText};
 use onepane_domain::{Currency, Role, SellRuleId, VendorId};
 use onepane_store::{PartnerStore, StoreError, WorkspaceProfile};
@@ -820,9 +820,7 @@ async fn change_role(
     may_manage(&state, &viewer, member, Some(role)).await?;
     match viewer.store(&state).set_member_role(member, role).await {
         Ok(()) => again(&state, &viewer, Ok("settings-saved")).await,
-        Err(StoreError::Rule(_)) => {
-            again(&state, &viewer, Err("member-last-owner")).await
-        }
+        Err(StoreError::Rule(_)) => again(&state, &viewer, Err("member-last-owner")).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -836,9 +834,7 @@ async fn remove_member(
     may_manage(&state, &viewer, member, None).await?;
     match viewer.store(&state).remove_member(member).await {
         Ok(()) => again(&state, &viewer, Ok("member-removed")).await,
-        Err(StoreError::Rule(_)) => {
-            again(&state, &viewer, Err("member-last-owner")).await
-        }
+        Err(StoreError::Rule(_)) => again(&state, &viewer, Err("member-last-owner")).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -36,7 +36,13 @@ fn consent_record(
     let version = profile.marketing_consent_version;
     let (marketing, marketing_text, marketing_text_version) = match (new.consent, current) {
         (ConsentAnswer::NotAsked, None) => (MarketingConsent::NotAsked, None, None),
-        (ConsentAnswer::Answered { given, text_version }, Some(text)) if text_version == version => {
+        (
+            ConsentAnswer::Answered {
+                given,
+                text_version,
+            },
+            Some(text),
+        ) if text_version == version => {
             let answer = if given {
                 MarketingConsent::Given
             } else {
@@ -56,7 +62,10 @@ fn consent_record(
         marketing_text_version,
         landing_page: parse("activation", slug)?,
         activation_id: new.activation_id,
-        privacy_notice_url: parse_opt::<WebUrl>("workspace profile", profile.privacy_notice_url.as_deref())?,
+        privacy_notice_url: parse_opt::<WebUrl>(
+            "workspace profile",
+            profile.privacy_notice_url.as_deref(),
+        )?,
         recorded_at: at,
     })
 }
