@@ -924,6 +924,21 @@ async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(b
     assert!(shown.body.contains(r#"name="consent_version" value="1""#));
     assert!(shown.body.contains(r#"id="privacy-notice""#));
 
+    // A form sent back for another field keeps the visitor's tick.
+    let bad = visitor
+        .post(
+            &landing,
+            &[
+                ("name", ""),
+                ("email", "tia@visitor.example"),
+                ("consent_version", "1"),
+                ("marketing_consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains(r#"value="yes" checked"#), "{}", bad.body);
+
     // Ticked: consent given, with the text and version shown.
     let sent = visitor
         .post(

@@ -72,6 +72,14 @@ pub struct LeadForm {
     consent_version: String,
 }
 
+impl LeadForm {
+    /// Whether the marketing consent checkbox was ticked (a browser sends
+    /// its value only then).
+    fn ticked(&self) -> bool {
+        self.marketing_consent.as_deref() == Some("yes")
+    }
+}
+
 #[derive(askama::Template)]
 #[template(path = "landing.html")]
 struct LandingView {
@@ -259,7 +267,7 @@ fn consent_answer(form: &LeadForm, page: &LandingPage) -> Option<ConsentAnswer> 
         Some(_) => {
             let version = profile.marketing_consent_version;
             (shown.parse::<u32>().ok() == Some(version)).then_some(ConsentAnswer::Answered {
-                given: form.marketing_consent.is_some(),
+                given: form.ticked(),
                 text_version: version,
             })
         }
