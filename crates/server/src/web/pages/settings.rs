@@ -12,7 +12,7 @@ use onepane_domain::campaign::WebUrl;
 use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::text::{Email, Locale, LongText};
 use onepane_domain::{Currency, Role, SellRuleId, VendorId};
-use onepane_store::{PartnerStore, StoreError, WorkspaceProfile};
+use onepane_store::{PartnerStore, WorkspaceProfile};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -487,7 +487,10 @@ async fn profile(
         .await;
     match saved {
         Ok(()) => again(&state, &viewer, Ok("settings-saved")).await,
-        Err(StoreError::Rule(_)) => again(&state, &viewer, Err("profile-privacy-needed")).await,
+        // The one rule: the notice stays while a landing page is live.
+        Err(onepane_store::StoreError::Rule(_)) => {
+            again(&state, &viewer, Err("profile-privacy-needed")).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -820,7 +823,9 @@ async fn change_role(
     may_manage(&state, &viewer, member, Some(role)).await?;
     match viewer.store(&state).set_member_role(member, role).await {
         Ok(()) => again(&state, &viewer, Ok("settings-saved")).await,
-        Err(StoreError::Rule(_)) => again(&state, &viewer, Err("member-last-owner")).await,
+        Err(onepane_store::StoreError::Rule(_)) => {
+            again(&state, &viewer, Err("member-last-owner")).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -834,7 +839,9 @@ async fn remove_member(
     may_manage(&state, &viewer, member, None).await?;
     match viewer.store(&state).remove_member(member).await {
         Ok(()) => again(&state, &viewer, Ok("member-removed")).await,
-        Err(StoreError::Rule(_)) => again(&state, &viewer, Err("member-last-owner")).await,
+        Err(onepane_store::StoreError::Rule(_)) => {
+            again(&state, &viewer, Err("member-last-owner")).await
+        }
         Err(e) => Err(e.into()),
     }
 }
