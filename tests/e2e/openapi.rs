@@ -732,6 +732,64 @@ async fn real_answers_have_the_shape_their_schemas_promise() {
     )
     .await;
     assert_eq!(s, 200, "{body}");
+    // A lead from the landing page, with consent given to the partner's
+    // text: its consent record is in the shape the schema describes.
+    w.app
+        .store
+        .partner(w.gold.id)
+        .put_profile(&onepane_store::WorkspaceProfile {
+            privacy_notice_url: Some("https://gold.example/privacy".into()),
+            marketing_consent_text: Some("Offers by email, please.".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let sent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(w.app.url(&format!("/l/{}", body["slug"].as_str().unwrap())))
+        .form(&[
+            ("name", "Lena Landing"),
+            ("email", "lena@visitor.example"),
+            ("consent_version", "1"),
+            ("marketing_consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    let (_, leads) = call(
+        Method::GET,
+        "/api/v1/leads",
+        "/api/v1/leads?status=new".into(),
+        gold.clone(),
+        None,
+    )
+    .await;
+    let landed = leads["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["source"] == "campaign")
+        .expect("the landing page's lead")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, landed) = call(
+        Method::GET,
+        "/api/v1/leads/{id}",
+        format!("/api/v1/leads/{landed}"),
+        gold.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{landed}");
+    assert_eq!(landed["consent"]["marketing"], "given", "{landed}");
+    assert_eq!(
+        landed["consent"]["marketing_text"],
+        "Offers by email, please."
+    );
     let deal = json!({
         "vendor_ids": [w.v1.id.to_string()],
         "title": "Printers for Customer Oy",

@@ -260,6 +260,8 @@ on_both_backends!(
     forms_without_their_csrf_token_are_refused_and_change_nothing,
     another_workspaces_pages_are_not_found,
     a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out,
+    a_campaign_needs_a_privacy_notice_before_it_is_activated,
+    a_landing_page_links_the_privacy_notice_and_records_marketing_consent,
     invitations_and_password_resets_work_once,
     every_page_renders_in_english_and_finnish,
     the_home_page_charts_margins_once_prices_are_priced,
@@ -540,6 +542,8 @@ async fn a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out(backend: 
                 ("contact_phone", "+358 40 123 4567"),
                 ("website", "https://gold.example"),
                 ("logo_url", ""),
+                ("privacy_notice_url", "https://gold.example/privacy"),
+                ("marketing_consent_text", ""),
             ],
         )
         .await;
@@ -654,6 +658,451 @@ async fn a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out(backend: 
 
     // An unknown slug is not found.
     assert_eq!(visitor.get("/l/no-such-page").await.status, 404);
+}
+
+/// Clears a workspace's landing-page profile (and so its privacy notice).
+async fn clear_profile(w: &World, ws: onepane_domain::WorkspaceId) {
+    w.app
+        .store
+        .partner(ws)
+        .put_profile(&onepane_store::WorkspaceProfile::default())
+        .await
+        .unwrap();
+}
+
+/// Saves Gold's landing-page profile through the settings form.
+async fn save_profile(owner: &mut Visitor, privacy: &str, consent_text: &str) -> Answer {
+    owner
+        .submit(
+            "/settings",
+            "/settings/profile",
+            &[
+                ("contact_name", "Gunnar Gold"),
+                ("contact_email", "sales@gold.example"),
+                ("contact_phone", ""),
+                ("website", ""),
+                ("logo_url", ""),
+                ("privacy_notice_url", privacy),
+                ("marketing_consent_text", consent_text),
+            ],
+        )
+        .await
+}
+
+/// The address of a campaign's landing page, as its portal page shows it.
+async fn landing_address(owner: &mut Visitor, campaign: &str) -> String {
+    let page = owner.get(&format!("/campaigns/{campaign}")).await;
+    let at = page
+        .body
+        .find("/l/")
+        .expect("the landing page's address is shown");
+    let slug: String = page.body[at + 3..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    format!("/l/{slug}")
+}
+
+async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    clear_profile(&w, w.gold.id).await;
+    let campaigns = listing(&w, &w.gold.token, "/api/v1/campaigns").await;
+    let campaign = campaigns[0]["id"].as_str().unwrap().to_owned();
+
+    // The API refuses with a problem that says what is missing.
+    let (status, problem) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/campaigns/{campaign}/activate"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("privacy notice"),
+        "{problem}"
+    );
+
+    // The portal says so before the click, and after it.
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let page = owner.get(&format!("/campaigns/{campaign}")).await;
+    assert!(
+        page.body.contains(r#"id="privacy-needed""#),
+        "{}",
+        page.body
+    );
+    let refused = owner
+        .submit(
+            &format!("/campaigns/{campaign}"),
+            &format!("/campaigns/{campaign}/activate"),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains(r#"id="activate-error""#));
+    assert!(
+        refused
+            .body
+            .contains("set its address before activating a campaign")
+    );
+    assert!(refused.body.contains(r#"href="/settings#profile-heading""#));
+    assert!(
+        w.app
+            .store
+            .partner(w.gold.id)
+            .activations()
+            .await
+            .unwrap()
+            .is_empty(),
+        "no landing page was made"
+    );
+
+    // Settings refuse an address that is not one, or not https, and say why.
+    for bad in [
+        "our privacy page",
+        "javascript:alert(1)",
+        "http://gold.example/privacy",
+    ] {
+        let saved = save_profile(&mut owner, bad, "").await;
+        assert_eq!(saved.status, 422, "{bad}");
+        assert!(
+            saved
+                .body
+                .contains("The privacy notice must be a web address starting with https://"),
+            "{bad}: {}",
+            saved.body
+        );
+    }
+    assert_eq!(
+        w.app
+            .store
+            .partner(w.gold.id)
+            .profile()
+            .await
+            .unwrap()
+            .privacy_notice_url,
+        None,
+        "nothing was saved"
+    );
+
+    let long = "x".repeat(1_001);
+    let saved = save_profile(&mut owner, "https://gold.example/privacy", &long).await;
+    assert_eq!(saved.status, 422);
+    assert!(
+        saved
+            .body
+            .contains("The marketing consent text can be at most 1,000 characters.")
+    );
+
+    // With a notice, the same click activates it.
+    let saved = save_profile(&mut owner, "https://gold.example/privacy", "").await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let page = owner.get(&format!("/campaigns/{campaign}")).await;
+    assert!(!page.body.contains(r#"id="privacy-needed""#));
+    let activated = owner
+        .submit(
+            &format!("/campaigns/{campaign}"),
+            &format!("/campaigns/{campaign}/activate"),
+            &[],
+        )
+        .await;
+    assert_eq!(activated.status, 303, "{}", activated.body);
+    assert_eq!(
+        w.app
+            .store
+            .partner(w.gold.id)
+            .activations()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // While its page is live, the notice can be replaced but not removed.
+    let removed = save_profile(&mut owner, "", "").await;
+    assert_eq!(removed.status, 422);
+    assert!(
+        removed
+            .body
+            .contains("replace the privacy notice address rather than removing it")
+    );
+    let replaced = save_profile(&mut owner, "https://gold.example/tietosuoja", "").await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+}
+
+async fn a_landing_page_links_the_privacy_notice_and_records_marketing_consent(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let saved = save_profile(&mut owner, "https://gold.example/privacy", "").await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let campaigns = listing(&w, &w.gold.token, "/api/v1/campaigns").await;
+    let campaign = campaigns[0]["id"].as_str().unwrap().to_owned();
+    let activated = owner
+        .submit(
+            "/campaigns",
+            &format!("/campaigns/{campaign}/activate"),
+            &[],
+        )
+        .await;
+    assert_eq!(activated.status, 303);
+    let landing = landing_address(&mut owner, &campaign).await;
+    let slug = landing.trim_start_matches("/l/").to_owned();
+    let activation_id = w.app.store.partner(w.gold.id).activations().await.unwrap()[0]
+        .id
+        .to_string();
+    let mut visitor = Visitor::new(&w.app);
+    let newest_lead = || async { listing(&w, &w.gold.token, "/api/v1/leads").await[0].clone() };
+
+    // No consent text: the privacy notice is linked, and there is no checkbox.
+    let shown = visitor.get(&landing).await;
+    assert_eq!(shown.status, 200);
+    assert!(
+        shown.body.contains(
+            r#"<a href="https://gold.example/privacy" id="privacy-notice">Privacy notice</a>"#
+        ),
+        "{}",
+        shown.body
+    );
+    assert!(!shown.body.contains("marketing_consent"), "{}", shown.body);
+    // A tick sent for a box the page does not show is not consent.
+    let sent = visitor
+        .post(
+            &landing,
+            &[
+                ("name", "Nora Notasked"),
+                ("email", "nora@visitor.example"),
+                ("marketing_consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let lead = newest_lead().await;
+    assert_eq!(lead["contact"]["name"], "Nora Notasked");
+    let consent = &lead["consent"];
+    assert_eq!(consent["marketing"], "not-asked", "{lead}");
+    assert_eq!(consent["marketing_text"], Value::Null);
+    assert_eq!(consent["marketing_text_version"], Value::Null);
+    assert_eq!(consent["landing_page"], slug.as_str());
+    assert_eq!(consent["activation_id"], activation_id.as_str());
+    assert_eq!(
+        consent["privacy_notice_url"],
+        "https://gold.example/privacy"
+    );
+    assert_eq!(consent["recorded_at"], lead["created_at"]);
+
+    // With a consent text the page shows it beside an unticked checkbox.
+    let saved = save_profile(
+        &mut owner,
+        "https://gold.example/privacy",
+        "Gold Oy may send me offers by email.",
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(
+        saved.body.contains("The text is now at version 1."),
+        "{}",
+        saved.body
+    );
+    let shown = visitor.get(&landing).await;
+    let checkbox =
+        r#"<input type="checkbox" id="marketing_consent" name="marketing_consent" value="yes">"#;
+    assert!(shown.body.contains(checkbox), "unticked: {}", shown.body);
+    assert!(!shown.body.contains(" checked"), "{}", shown.body);
+    assert!(shown.body.contains(
+        r#"<label for="marketing_consent">Gold Oy may send me offers by email.</label>"#
+    ));
+    assert!(shown.body.contains(r#"name="consent_version" value="1""#));
+    assert!(shown.body.contains(r#"id="privacy-notice""#));
+
+    // A form sent back for another field keeps the visitor's tick.
+    let bad = visitor
+        .post(
+            &landing,
+            &[
+                ("name", ""),
+                ("email", "tia@visitor.example"),
+                ("consent_version", "1"),
+                ("marketing_consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains(r#"value="yes" checked"#), "{}", bad.body);
+
+    // Ticked: consent given, with the text and version shown.
+    let sent = visitor
+        .post(
+            &landing,
+            &[
+                ("name", "Tia Ticked"),
+                ("email", "tia@visitor.example"),
+                ("consent_version", "1"),
+                ("marketing_consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let ticked = newest_lead().await;
+    assert_eq!(ticked["contact"]["name"], "Tia Ticked");
+    let consent = &ticked["consent"];
+    assert_eq!(consent["marketing"], "given", "{ticked}");
+    assert_eq!(
+        consent["marketing_text"],
+        "Gold Oy may send me offers by email."
+    );
+    assert_eq!(consent["marketing_text_version"], 1);
+    assert_eq!(consent["landing_page"], slug.as_str());
+    assert_eq!(
+        consent["privacy_notice_url"],
+        "https://gold.example/privacy"
+    );
+    assert_eq!(consent["recorded_at"], ticked["created_at"]);
+
+    // Unticked: declined, which is not the same as not asked.
+    let sent = visitor
+        .post(
+            &landing,
+            &[
+                ("name", "Ulla Unticked"),
+                ("email", "ulla@visitor.example"),
+                ("consent_version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let unticked = newest_lead().await;
+    assert_eq!(unticked["contact"]["name"], "Ulla Unticked");
+    assert_eq!(unticked["consent"]["marketing"], "declined");
+    assert_eq!(unticked["consent"]["marketing_text_version"], 1);
+
+    // A new text is a new version.
+    let saved = save_profile(
+        &mut owner,
+        "https://gold.example/privacy",
+        "Gold Oy may send me offers and news by email.",
+    )
+    .await;
+    assert_eq!(saved.status, 200);
+    assert!(saved.body.contains("The text is now at version 2."));
+    let shown = visitor.get(&landing).await;
+    assert!(shown.body.contains(r#"name="consent_version" value="2""#));
+    // A form ticked under the old text comes back with the new one, unticked.
+    let stale = visitor
+        .post(
+            &landing,
+            &[
+                ("name", "Sami Stale"),
+                ("email", "sami@visitor.example"),
+                ("consent_version", "1"),
+                ("marketing_consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 422, "{}", stale.body);
+    assert!(
+        stale
+            .body
+            .contains("The consent text below has just changed.")
+    );
+    assert!(
+        stale
+            .body
+            .contains("Gold Oy may send me offers and news by email.")
+    );
+    assert!(
+        stale.body.contains(r#"value="Sami Stale""#),
+        "what was typed is kept"
+    );
+    assert!(!stale.body.contains(" checked"), "{}", stale.body);
+    assert_eq!(
+        newest_lead().await["contact"]["name"],
+        "Ulla Unticked",
+        "nothing stored"
+    );
+    let sent = visitor
+        .post(
+            &landing,
+            &[
+                ("name", "Sami Stale"),
+                ("email", "sami@visitor.example"),
+                ("consent_version", "2"),
+                ("marketing_consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let later = newest_lead().await;
+    assert_eq!(later["consent"]["marketing"], "given");
+    assert_eq!(
+        later["consent"]["marketing_text"],
+        "Gold Oy may send me offers and news by email."
+    );
+    assert_eq!(later["consent"]["marketing_text_version"], 2);
+    // The earlier lead keeps what it was shown.
+    let id = ticked["id"].as_str().unwrap();
+    let (status, kept) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/leads/{id}"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(kept["consent"], ticked["consent"]);
+
+    // The lead page shows the record.
+    let page = owner.get(&format!("/leads/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains(r#"id="consent-answer">Consent given (the box was ticked)"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Gold Oy may send me offers by email."));
+    assert!(page.body.contains("version 1"));
+    assert!(
+        page.body
+            .contains(&format!(r#"<a href="{landing}" id="consent-page">"#))
+    );
+    assert!(
+        page.body
+            .contains(r#"id="consent-privacy">https://gold.example/privacy"#)
+    );
+    // And in Finnish.
+    let mut finnish = Visitor::new(&w.app).finnish();
+    assert_eq!(finnish.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let id = unticked["id"].as_str().unwrap();
+    let page = finnish.get(&format!("/leads/{id}")).await;
+    assert!(
+        page.body
+            .contains("Ei annettu (ruutu jätettiin valitsematta)"),
+        "{}",
+        page.body
+    );
+
+    // A lead from elsewhere has no consent record.
+    let sent = send_lead(&w, w.gold.id, "L-1", "Vera Vendor").await;
+    let (_, vendor_lead) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/leads/{sent}"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(vendor_lead["consent"], Value::Null, "{vendor_lead}");
 }
 
 async fn invitations_and_password_resets_work_once(backend: Backend) {

@@ -136,6 +136,16 @@ async fn partner(app: &TestApp, name: &str) -> Partner {
         })
         .await
         .unwrap();
+    // Campaigns are activated in these workspaces: landing pages link to a
+    // privacy notice, and activation needs one.
+    app.store
+        .partner(ws.id)
+        .put_profile(&onepane_store::WorkspaceProfile {
+            privacy_notice_url: Some(onepane_store::testing::tenants::privacy_notice_url(name)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let token = random_secret(ACCESS_TOKEN_PREFIX).unwrap();
     app.store
         .operator()

@@ -104,6 +104,7 @@ pub fn lead(n: usize) -> LeadPush {
             message: Some(LongText::parse("Needs 40 laptops by May.").expect("a message")),
             respond_by: None,
             shared_with_vendor_at: None,
+            consent: None,
             created_at: now,
             updated_at: now,
         },

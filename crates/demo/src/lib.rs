@@ -592,6 +592,13 @@ async fn seed_workspaces(store: &Store, password: &str) -> Result<Workspaces, De
             contact_phone: Some("+358 9 4242 1000".into()),
             website: Some("https://aurora-it.example".into()),
             logo_url: None,
+            privacy_notice_url: Some("https://aurora-it.example/tietosuoja".into()),
+            marketing_consent_text: Some(
+                "Aurora IT saa lähettää minulle tarjouksia ja uutisia sähköpostilla. \
+                 Voin perua luvan milloin tahansa."
+                    .into(),
+            ),
+            marketing_consent_version: 0,
         },
     )
     .await?;
@@ -604,6 +611,9 @@ async fn seed_workspaces(store: &Store, password: &str) -> Result<Workspaces, De
             contact_phone: Some("+46 8 555 012 34".into()),
             website: Some("https://borealis-solutions.example".into()),
             logo_url: None,
+            privacy_notice_url: Some("https://borealis-solutions.example/privacy".into()),
+            marketing_consent_text: None,
+            marketing_consent_version: 0,
         },
     )
     .await?;
@@ -650,14 +660,25 @@ async fn ensure_member(
     Ok(())
 }
 
+/// Sets the demo profile of a workspace that has none; one made before
+/// privacy notices were asked for gets the demo's notice (its campaigns
+/// cannot be activated without one) and keeps the rest.
 async fn put_profile_once(
     store: &Store,
     ws: WorkspaceId,
     profile: WorkspaceProfile,
 ) -> Result<(), DemoError> {
     let partner = store.partner(ws);
-    if partner.profile().await? == WorkspaceProfile::default() {
+    let current = partner.profile().await?;
+    if current == WorkspaceProfile::default() {
         partner.put_profile(&profile).await?;
+    } else if current.privacy_notice_url.is_none() {
+        partner
+            .put_profile(&WorkspaceProfile {
+                privacy_notice_url: profile.privacy_notice_url,
+                ..current
+            })
+            .await?;
     }
     Ok(())
 }

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::campaign::WebUrl;
 use crate::ids::{ActivationId, CampaignId, LeadId, VendorId, WorkspaceId};
 use crate::program::spelled_enum;
-use crate::text::{CountryCode, Email, ExternalId, LongText, Name};
+use crate::text::{CountryCode, Email, ExternalId, LongText, Name, Slug};
 
 spelled_enum!(
     /// Where a lead came from.
@@ -39,6 +40,57 @@ spelled_enum!(
         Lost => "lost",
     }
 );
+
+spelled_enum!(
+    /// What a landing page's visitor said to the partner's marketing.
+    MarketingConsent, "marketing consent" {
+        /// The page asked nothing: the partner set no consent text.
+        NotAsked => "not-asked",
+        /// The visitor ticked the box.
+        Given => "given",
+        /// The box was shown and left unticked.
+        Declined => "declined",
+    }
+);
+
+/// What a landing page's visitor was shown and agreed to, recorded with
+/// the lead it sent: the store builds it from the page and the partner's
+/// profile as they were when the lead was taken, and never changes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LeadConsent {
+    /// The answer to the marketing question (`not-asked` when the page had no checkbox).
+    pub marketing: MarketingConsent,
+    /// The checkbox's text exactly as shown; null when not asked.
+    pub marketing_text: Option<LongText>,
+    /// The version of that text (it moves by one each time the partner
+    /// changes the text); null when not asked.
+    pub marketing_text_version: Option<u32>,
+    /// The landing page the lead came from (its address is `/l/{landing_page}`).
+    pub landing_page: Slug,
+    /// The activation whose landing page it was.
+    pub activation_id: ActivationId,
+    /// The privacy notice the page linked to; null when it linked to none.
+    pub privacy_notice_url: Option<WebUrl>,
+    /// When the visitor sent the form.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What a visitor answered to the marketing checkbox of a landing page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentAnswer {
+    /// The page showed no checkbox.
+    NotAsked,
+    /// The page showed the checkbox with version `text_version` of the
+    /// partner's text, and the visitor ticked it (`given`) or not.
+    Answered {
+        /// Whether the box was ticked.
+        given: bool,
+        /// The version of the text the page showed.
+        text_version: u32,
+    },
+}
 
 /// A status change the state machine does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,6 +205,9 @@ pub struct Lead {
     /// When the partner shared the lead's details with its vendor (a deal
     /// registration shares it too). Until then the vendor sees counts only.
     pub shared_with_vendor_at: Option<DateTime<Utc>>,
+    /// What the visitor consented to on the landing page that captured it;
+    /// null for a lead from any other source.
+    pub consent: Option<LeadConsent>,
     /// When it arrived.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -201,6 +256,8 @@ pub struct NewCampaignLead {
     pub company: Option<Company>,
     /// What the visitor wrote.
     pub message: Option<LongText>,
+    /// What the visitor answered to the page's marketing checkbox.
+    pub consent: ConsentAnswer,
 }
 
 #[cfg(test)]
@@ -231,6 +288,33 @@ mod tests {
             assert!(Declined.transition(Vendor, *to).is_err());
         }
         assert_eq!(Lost.transition(Manual, Working), Ok(Working));
+    }
+
+    #[test]
+    fn consent_records_tell_not_asked_from_declined_in_json() {
+        let record = LeadConsent {
+            marketing: MarketingConsent::Declined,
+            marketing_text: Some(LongText::parse("Offers by email").unwrap()),
+            marketing_text_version: Some(3),
+            landing_page: Slug::parse("spring-print-abc123").unwrap(),
+            activation_id: ActivationId::new(),
+            privacy_notice_url: Some("https://acme.example/privacy".parse().unwrap()),
+            recorded_at: Utc::now(),
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["marketing"], "declined");
+        assert_eq!(json["marketing_text"], "Offers by email");
+        assert_eq!(json["marketing_text_version"], 3);
+        assert_eq!(json["landing_page"], "spring-print-abc123");
+        assert_eq!(json["privacy_notice_url"], "https://acme.example/privacy");
+        let back: LeadConsent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, record);
+        let spellings: Vec<&str> = MarketingConsent::ALL.iter().map(|m| m.as_str()).collect();
+        assert_eq!(spellings, ["not-asked", "given", "declined"]);
+        // A stored record naming a script as its privacy notice is refused on read.
+        let mut forged = serde_json::to_value(&record).unwrap();
+        forged["privacy_notice_url"] = "javascript:alert(1)".into();
+        assert!(serde_json::from_value::<LeadConsent>(forged).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use onepane_domain::deal::DealDetails;
-use onepane_domain::lead::{Company, Contact, NewCampaignLead, NewVendorLead};
+use onepane_domain::lead::{Company, ConsentAnswer, Contact, NewCampaignLead, NewVendorLead};
 use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::workspace::NewWorkspace;
 use onepane_domain::{Currency, Money, PartnerType, Tier, VendorId, VendorKind};
@@ -73,6 +73,15 @@ async fn seed(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Worl
         .create_workspace(&NewWorkspace {
             locale: Locale::parse("en").unwrap(),
             ..tenants::new_workspace("Bench Oy")
+        })
+        .await
+        .unwrap();
+    // Campaigns are activated below: their landing pages need a privacy notice.
+    store
+        .partner(ws.id)
+        .put_profile(&onepane_store::WorkspaceProfile {
+            privacy_notice_url: Some(tenants::privacy_notice_url("Bench Oy")),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -200,6 +209,7 @@ async fn seed(store: &Store, addr: SocketAddr, client: &reqwest::Client) -> Worl
                 contact: contact(n),
                 company: Some(company(n)),
                 message: None,
+                consent: ConsentAnswer::NotAsked,
             })
             .await
             .unwrap();

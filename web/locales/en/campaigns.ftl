@@ -9,3 +9,6 @@ campaign-until = until { $to }
 campaign-from = from { $from }
 campaign-always = running now
 campaign-languages = in { $languages }
+campaign-needs-privacy-notice = Landing pages link to your privacy notice: set its address before activating a campaign.
+campaign-privacy-settings = Set it in Settings
+campaign-not-activated = The campaign could not be activated: it is not running now.

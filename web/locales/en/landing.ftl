@@ -14,3 +14,6 @@ landing-error-company = The company name is too long.
 landing-error-phone = The phone number is too long.
 landing-error-message = The message is too long (at most 20,000 characters).
 landing-error-too-many = Too many messages from your address. Try again in a few minutes.
+landing-privacy = { $partner } handles your details as its privacy notice describes.
+landing-privacy-link = Privacy notice
+landing-error-consent-changed = The consent text below has just changed. Read it and tick the box again if you agree.

@@ -9,3 +9,6 @@ campaign-until = { $to } asti
 campaign-from = { $from } alkaen
 campaign-always = käynnissä nyt
 campaign-languages = kielet: { $languages }
+campaign-needs-privacy-notice = Laskeutumissivut linkittävät tietosuojaselosteeseesi: anna sen osoite ennen kuin aktivoit kampanjan.
+campaign-privacy-settings = Anna se asetuksissa
+campaign-not-activated = Kampanjaa ei voitu aktivoida: se ei ole nyt käynnissä.

@@ -14,3 +14,6 @@ landing-error-company = Yrityksen nimi on liian pitkä.
 landing-error-phone = Puhelinnumero on liian pitkä.
 landing-error-message = Viesti on liian pitkä (enintään 20 000 merkkiä).
 landing-error-too-many = Osoitteestasi on tullut liian monta viestiä. Yritä muutaman minuutin kuluttua uudelleen.
+landing-privacy = { $partner } käsittelee tietojasi tietosuojaselosteensa mukaisesti.
+landing-privacy-link = Tietosuojaseloste
+landing-error-consent-changed = Alla oleva suostumusteksti muuttui juuri. Lue se ja valitse ruutu uudelleen, jos hyväksyt.

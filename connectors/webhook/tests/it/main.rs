@@ -71,6 +71,7 @@ fn lead(n: u32) -> LeadPush {
             message: Some(LongText::parse("Needs 40 printers").unwrap()),
             respond_by: None,
             shared_with_vendor_at: None,
+            consent: None,
             created_at: at,
             updated_at: at,
         },

@@ -15,7 +15,7 @@ use crate::{StoreError, micros};
 
 pub(crate) const LEAD_COLUMNS: &str = "workspace_id, id, vendor_id, campaign_id, activation_id, \
     external_id, source, status, contact, company, message, respond_by, shared_with_vendor_at, \
-    created_at, updated_at";
+    consent, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LeadRow {
@@ -32,6 +32,7 @@ pub(crate) struct LeadRow {
     message: Option<String>,
     respond_by: Option<DateTime<Utc>>,
     shared_with_vendor_at: Option<DateTime<Utc>>,
+    consent: Option<Json<LeadConsent>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -65,6 +66,7 @@ impl TryFrom<LeadRow> for Lead {
             message: parse_opt::<LongText>("lead", r.message.as_deref())?,
             respond_by: r.respond_by,
             shared_with_vendor_at: r.shared_with_vendor_at,
+            consent: r.consent.map(|c| c.0),
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -108,6 +110,7 @@ pub(crate) fn vendor_lead(
         message: new.message.clone(),
         respond_by: new.respond_by.map(micros),
         shared_with_vendor_at: None,
+        consent: None,
         created_at: at,
         updated_at: at,
     }
@@ -146,7 +149,7 @@ pub(crate) async fn write_leads(
         let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO leads (workspace_id, id, vendor_id, campaign_id, activation_id, external_id, \
                source, status, contact, company, message, respond_by, shared_with_vendor_at, \
-               created_at, updated_at, search_text) ",
+               consent, created_at, updated_at, search_text) ",
         );
         insert.push_values(leads, |mut row, lead| {
             row.push_bind(lead.workspace_id.as_uuid())
@@ -162,6 +165,7 @@ pub(crate) async fn write_leads(
                 .push_bind(lead.message.as_ref().map(|m| m.as_str()))
                 .push_bind(lead.respond_by)
                 .push_bind(lead.shared_with_vendor_at)
+                .push_bind(lead.consent.as_ref().map(Json))
                 .push_bind(lead.created_at)
                 .push_bind(lead.updated_at)
                 .push_bind(search_text(lead));

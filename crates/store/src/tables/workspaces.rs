@@ -60,6 +60,16 @@ pub struct WorkspaceProfile {
     pub website: Option<String>,
     /// Its logo (an https URL).
     pub logo_url: Option<String>,
+    /// Its privacy notice (an https URL), linked from every landing page;
+    /// a campaign cannot be activated without one.
+    pub privacy_notice_url: Option<String>,
+    /// The text of the marketing consent checkbox landing pages show
+    /// (unticked); no checkbox without it.
+    pub marketing_consent_text: Option<String>,
+    /// The version of that text: it moves by one each time the text
+    /// changes (0 while it was never set). Kept by the store:
+    /// [`PartnerStore::put_profile`](crate::PartnerStore::put_profile) ignores it.
+    pub marketing_consent_version: u32,
 }
 
 #[derive(sqlx::FromRow)]
@@ -69,17 +79,25 @@ pub(crate) struct ProfileRow {
     contact_phone: Option<String>,
     website: Option<String>,
     logo_url: Option<String>,
+    privacy_notice_url: Option<String>,
+    marketing_consent_text: Option<String>,
+    marketing_consent_version: i32,
 }
 
-impl From<ProfileRow> for WorkspaceProfile {
-    fn from(r: ProfileRow) -> Self {
-        WorkspaceProfile {
+impl TryFrom<ProfileRow> for WorkspaceProfile {
+    type Error = StoreError;
+    fn try_from(r: ProfileRow) -> Result<Self, StoreError> {
+        Ok(WorkspaceProfile {
             contact_name: r.contact_name,
             contact_email: r.contact_email,
             contact_phone: r.contact_phone,
             website: r.website,
             logo_url: r.logo_url,
-        }
+            privacy_notice_url: r.privacy_notice_url,
+            marketing_consent_text: r.marketing_consent_text,
+            marketing_consent_version: u32::try_from(r.marketing_consent_version)
+                .map_err(|e| StoreError::corrupt("workspace profile", e))?,
+        })
     }
 }
 
@@ -90,12 +108,13 @@ pub(crate) async fn read_profile(
 ) -> Result<WorkspaceProfile, StoreError> {
     let row: Option<ProfileRow> = on_tx!(*tx, c => {
         sqlx::query_as(
-            "SELECT contact_name, contact_email, contact_phone, website, logo_url \
+            "SELECT contact_name, contact_email, contact_phone, website, logo_url, \
+             privacy_notice_url, marketing_consent_text, marketing_consent_version \
              FROM workspace_profiles WHERE workspace_id = $1",
         )
         .bind(ws.as_uuid())
         .fetch_optional(&mut *c)
         .await?
     });
-    Ok(row.map(Into::into).unwrap_or_default())
+    Ok(row.map(TryInto::try_into).transpose()?.unwrap_or_default())
 }

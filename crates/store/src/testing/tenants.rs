@@ -10,7 +10,7 @@ use onepane_domain::{
 };
 
 use super::content::name;
-use crate::Store;
+use crate::{Store, WorkspaceProfile};
 
 /// `owner@<name as a slug>.example`: the owner every [`workspace`] gets, so
 /// a test can sign in as it (`"Acme Oy"` gives `owner@acme-oy.example`).
@@ -30,13 +30,30 @@ pub fn new_workspace(workspace_name: &str) -> NewWorkspace {
     }
 }
 
-/// Creates the workspace [`new_workspace`] describes and its owner.
+/// `https://<name as a slug>.example/privacy`: the privacy notice every
+/// [`workspace`] links its landing pages to.
+pub fn privacy_notice_url(workspace_name: &str) -> String {
+    let slug = workspace_name.to_lowercase().replace(' ', "-");
+    format!("https://{slug}.example/privacy")
+}
+
+/// Creates the workspace [`new_workspace`] describes and its owner, with a
+/// profile naming its [`privacy_notice_url`] (a campaign cannot be
+/// activated without one).
 pub async fn workspace(store: &Store, workspace_name: &str) -> WorkspaceId {
     let (ws, _owner) = store
         .operator()
         .create_workspace(&new_workspace(workspace_name))
         .await
         .expect("create a workspace");
+    store
+        .partner(ws.id)
+        .put_profile(&WorkspaceProfile {
+            privacy_notice_url: Some(privacy_notice_url(workspace_name)),
+            ..WorkspaceProfile::default()
+        })
+        .await
+        .expect("set the workspace's privacy notice");
     ws.id
 }
 

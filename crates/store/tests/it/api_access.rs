@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use onepane_domain::activity::WebhookEvent;
-use onepane_domain::lead::NewCampaignLead;
+use onepane_domain::lead::{ConsentAnswer, NewCampaignLead};
 use onepane_domain::text::ExternalId;
 use onepane_domain::{ApiClientId, Currency, Tier, WebhookDeliveryId};
 use onepane_store::testing::TestDb;
@@ -614,6 +614,7 @@ async fn campaign_lead_counts_are_visible_to_the_vendor_without_leads(db: TestDb
             contact: contact(n),
             company: None,
             message: None,
+            consent: ConsentAnswer::NotAsked,
         })
         .await
         .unwrap();

@@ -4,7 +4,7 @@ use chrono::Utc;
 use onepane_domain::activity::{Actor, AuditAccess, AuditEvent, NotificationKind};
 use onepane_domain::campaign::CampaignStatus;
 use onepane_domain::deal::{DealDecision, DealStatus};
-use onepane_domain::lead::{LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
+use onepane_domain::lead::{ConsentAnswer, LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
 use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::program::LinkStatus;
 use onepane_domain::text::{Category, LongText};
@@ -190,6 +190,7 @@ async fn activation_is_one_click_and_captures_attributed_leads(db: TestDb) {
             contact: contact("Maija Meik"),
             company: None,
             message: None,
+            consent: ConsentAnswer::NotAsked,
         })
         .await
         .unwrap();
@@ -244,6 +245,7 @@ async fn archived_campaign_takes_no_leads(db: TestDb) {
             contact: contact("Late Visitor"),
             company: None,
             message: None,
+            consent: ConsentAnswer::NotAsked,
         })
         .await
         .unwrap_err();

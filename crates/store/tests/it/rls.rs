@@ -4,7 +4,7 @@
 
 use onepane_domain::activity::WebhookEvent;
 use onepane_domain::deal::DealDecision;
-use onepane_domain::lead::NewManualLead;
+use onepane_domain::lead::{ConsentAnswer, NewCampaignLead, NewManualLead};
 use onepane_domain::text::Email;
 use onepane_domain::text::LongText;
 use onepane_store::testing::content::*;
@@ -274,6 +274,7 @@ async fn populate(store: &Store) -> Tenants {
         .unwrap();
         p.put_profile(&onepane_store::WorkspaceProfile {
             contact_name: Some("Contact".into()),
+            privacy_notice_url: Some("https://partner.example/privacy".into()),
             ..Default::default()
         })
         .await
@@ -1095,4 +1096,89 @@ async fn a_temporary_table_cannot_shadow_the_links_the_policies_read() {
     .unwrap();
     assert_eq!(leads, 0);
     sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_landing_page_leads_consent_record_cannot_be_forged_or_rewritten() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    // A landing-page lead of A (with its consent record), shared with vendor one
+    // by a deal registration so the vendor can read it.
+    let p = db.store.partner(w.a);
+    let activation = p
+        .activations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.vendor_id == w.v1)
+        .unwrap();
+    let lead = p
+        .capture_campaign_lead(&NewCampaignLead {
+            activation_id: activation.id,
+            contact: contact("Consenting Visitor"),
+            company: None,
+            message: None,
+            consent: ConsentAnswer::NotAsked,
+        })
+        .await
+        .unwrap();
+    p.register_deal(w.v1, &deal("From the page"), Some(lead.id), None)
+        .await
+        .unwrap();
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, v1) = (w.a.to_string(), w.v1.to_string());
+    let partner_a = (a.as_str(), "");
+    let vendor_1 = ("", v1.as_str());
+    let id = lead.id;
+    assert_eq!(
+        count_in_scope(
+            &server,
+            vendor_1,
+            "leads",
+            &format!("id = '{id}' AND consent IS NOT NULL")
+        )
+        .await,
+        1,
+        "the vendor reads the shared lead with its consent"
+    );
+    for (what, scope) in [("vendor", vendor_1), ("partner", partner_a)] {
+        for sql in [
+            format!("UPDATE leads SET consent = NULL WHERE id = '{id}'"),
+            format!(
+                "UPDATE leads SET consent = jsonb_set(consent, '{{marketing}}', '\"given\"') WHERE id = '{id}'"
+            ),
+        ] {
+            blocked(
+                &format!("{what} rewrites a consent record"),
+                as_scope(&server, scope, &sql).await,
+            );
+        }
+    }
+    // A vendor's own lead cannot carry a consent record, sent or resent.
+    let forged = as_scope(&server, vendor_1, &format!(
+        "INSERT INTO leads (workspace_id, id, vendor_id, source, status, search_text, contact, consent, created_at, updated_at) \
+         VALUES ('{a}', '{}', '{v1}', 'vendor', 'new', 'forged', '{{\"name\": \"Forged\"}}', '{{\"marketing\": \"given\"}}', now(), now())",
+        uuid::Uuid::now_v7()
+    ))
+    .await
+    .unwrap_err();
+    assert!(
+        forged
+            .to_string()
+            .contains("leads_consent_from_landing_page"),
+        "refused for the wrong reason: {forged}"
+    );
+    blocked(
+        "vendor adds a consent record to its lead",
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE leads SET consent = '{\"marketing\": \"given\"}' WHERE source = 'vendor'",
+        )
+        .await,
+    );
+    // Nothing changed: the record reads back as written.
+    assert_eq!(p.lead(id).await.unwrap().consent, lead.consent);
 }

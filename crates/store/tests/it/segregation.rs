@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use onepane_domain::activity::{Actor, NewNotification, NotificationKind};
 use onepane_domain::campaign::CampaignStatus;
 use onepane_domain::deal::{DealDecision, DealStatus};
-use onepane_domain::lead::{LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
+use onepane_domain::lead::{ConsentAnswer, LeadSource, LeadStatus, NewCampaignLead, NewManualLead};
 use onepane_domain::price::{ExchangeRate, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::program::LinkStatus;
 use onepane_domain::text::LongText;
@@ -396,6 +396,7 @@ async fn run_world(store: &Store, world: World) {
                         contact: contact("Visitor"),
                         company: None,
                         message: None,
+                        consent: ConsentAnswer::NotAsked,
                     })
                     .await;
                 if let Some(lead) = ok_or_refused(&what, r, owner == wss[ws]) {

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onepane_domain::CampaignId;
 use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
+use onepane_store::StoreError;
 
 use crate::state::AppState;
 use crate::web::chrome::{Chrome, render};
@@ -141,6 +143,10 @@ struct CampaignPage {
     body: String,
     call_to_action: String,
     leads_link: String,
+    /// Whether the workspace has a privacy notice (no activation without one).
+    has_privacy_notice: bool,
+    /// Why the last activation was refused.
+    error: Option<String>,
 }
 
 async fn show(
@@ -149,22 +155,32 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id: CampaignId = id.parse().map_err(|_| WebError::NotFound)?;
-    let store = viewer.store(&state);
+    render(&campaign_page(&state, &viewer, id, None).await?)
+}
+
+async fn campaign_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: CampaignId,
+    error: Option<String>,
+) -> Result<CampaignPage, WebError> {
+    let store = viewer.store(state);
     let t = viewer.tr.clone();
     let campaign = store.campaign(id).await?;
-    let chrome = Chrome::load(&state, &viewer, "campaigns").await?;
+    let chrome = Chrome::load(state, viewer, "campaigns").await?;
     let names = VendorNames::new(&store.vendors().await?);
     let activation = store
         .activations()
         .await?
         .into_iter()
         .find(|a| a.campaign_id == id);
+    let has_privacy_notice = store.profile().await?.privacy_notice_url.is_some();
     let locale = locale_of(&t);
     let variant = locale.as_ref().map_or_else(
         || campaign.content.variants.first(),
         |l| campaign.content.variant_for(l),
     );
-    let page = CampaignPage {
+    Ok(CampaignPage {
         headline: variant.landing.headline.to_string(),
         body: variant.landing.body.to_string(),
         call_to_action: variant.landing.call_to_action.to_string(),
@@ -176,10 +192,11 @@ async fn show(
             &t,
             &state.public_base,
         ),
+        has_privacy_notice,
+        error,
         t,
         chrome,
-    };
-    render(&page)
+    })
 }
 
 async fn activate(
@@ -188,9 +205,29 @@ async fn activate(
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, WebError> {
     let id: CampaignId = id.parse().map_err(|_| WebError::NotFound)?;
-    viewer
+    let activated = viewer
         .store(&state)
         .activate_campaign(id, Some(viewer.session.user.id))
-        .await?;
-    Ok(Redirect::to(&format!("/campaigns/{id}")).into_response())
+        .await;
+    match activated {
+        Ok(_) => Ok(Redirect::to(&format!("/campaigns/{id}")).into_response()),
+        // The page says why (no privacy notice, or the campaign is not
+        // running) and what to do about it.
+        Err(StoreError::Rule(_)) => {
+            let has_notice = viewer
+                .store(&state)
+                .profile()
+                .await?
+                .privacy_notice_url
+                .is_some();
+            let why = if has_notice {
+                "campaign-not-activated"
+            } else {
+                "campaign-needs-privacy-notice"
+            };
+            let page = campaign_page(&state, &viewer, id, Some(viewer.tr.t(why))).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

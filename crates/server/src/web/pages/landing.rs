@@ -1,6 +1,16 @@
 //! The public landing page of an activated campaign, at `/l/{slug}`: the
-//! vendor's content with the partner's name, logo and contact, in the
-//! visitor's language when the campaign has it, and a lead form.
+//! vendor's content with the partner's name, logo, contact and privacy
+//! notice, in the visitor's language when the campaign has it, and a lead
+//! form.
+//!
+//! When the partner has set a marketing consent text, the form shows it
+//! beside an unticked checkbox, with the text's version in a hidden field.
+//! The lead records the answer, and the store builds the rest of its
+//! consent record (the text as shown, its version, the page, the privacy
+//! notice, the time) from the page and profile. A form answered to another
+//! version of the text than the current one comes back with the current
+//! text to answer again, so no lead claims consent to words its visitor
+//! never saw.
 //!
 //! The form is guarded against spam by a honeypot field (hidden from
 //! people, filled by bots: such a submission is thanked and dropped) and a
@@ -16,7 +26,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Utc;
-use onepane_domain::lead::{Company, Contact, NewCampaignLead};
+use onepane_domain::lead::{Company, ConsentAnswer, Contact, NewCampaignLead};
 use onepane_domain::text::Locale;
 use onepane_store::LandingPage;
 use serde::Deserialize;
@@ -54,6 +64,20 @@ pub struct LeadForm {
     /// The honeypot: people never see it.
     #[serde(default)]
     website: String,
+    /// The marketing consent checkbox: present only when ticked.
+    #[serde(default)]
+    marketing_consent: Option<String>,
+    /// The version of the consent text the page showed (empty: no checkbox).
+    #[serde(default)]
+    consent_version: String,
+}
+
+impl LeadForm {
+    /// Whether the marketing consent checkbox was ticked (a browser sends
+    /// its value only then).
+    fn ticked(&self) -> bool {
+        self.marketing_consent.as_deref() == Some("yes")
+    }
 }
 
 #[derive(askama::Template)]
@@ -71,6 +95,9 @@ struct LandingView {
     contact_phone: String,
     website: String,
     logo_url: String,
+    privacy_notice_url: String,
+    consent_text: String,
+    consent_version: u32,
     initials: String,
     form: LeadForm,
     errors: Vec<(&'static str, String)>,
@@ -118,6 +145,13 @@ fn view(page: &LandingPage, headers: &HeaderMap, slug: &str) -> LandingView {
             .clone()
             .filter(|u| u.starts_with("https://"))
             .unwrap_or_default(),
+        privacy_notice_url: p
+            .privacy_notice_url
+            .clone()
+            .filter(|u| u.starts_with("https://"))
+            .unwrap_or_default(),
+        consent_text: p.marketing_consent_text.clone().unwrap_or_default(),
+        consent_version: p.marketing_consent_version,
         initials,
         partner,
         form: LeadForm::default(),
@@ -195,23 +229,48 @@ fn check(
     if message.is_err() {
         errors.push(("message", t.t("landing-error-message")));
     }
-    match (name, email, company, phone, message) {
-        (Ok(name), Ok(email), Ok(company), Ok(phone), Ok(message)) => Ok(NewCampaignLead {
-            activation_id: page.activation.id,
-            contact: Contact {
-                name,
-                email: Some(email),
-                phone,
-                title: None,
-            },
-            company: company.map(|name| Company {
-                name,
-                domain: None,
-                country: None,
-            }),
-            message,
-        }),
+    let consent = consent_answer(form, page);
+    if consent.is_none() {
+        errors.push(("marketing_consent", t.t("landing-error-consent-changed")));
+    }
+    match (name, email, company, phone, message, consent) {
+        (Ok(name), Ok(email), Ok(company), Ok(phone), Ok(message), Some(consent)) => {
+            Ok(NewCampaignLead {
+                activation_id: page.activation.id,
+                contact: Contact {
+                    name,
+                    email: Some(email),
+                    phone,
+                    title: None,
+                },
+                company: company.map(|name| Company {
+                    name,
+                    domain: None,
+                    country: None,
+                }),
+                message,
+                consent,
+            })
+        }
         _ => Err(errors),
+    }
+}
+
+/// The visitor's answer to the page's marketing checkbox, or `None` when
+/// the form was answered to another version of the text than the page has
+/// now (or to a checkbox it no longer shows, or without one it now shows).
+fn consent_answer(form: &LeadForm, page: &LandingPage) -> Option<ConsentAnswer> {
+    let profile = &page.profile;
+    let shown = form.consent_version.trim();
+    match &profile.marketing_consent_text {
+        None => shown.is_empty().then_some(ConsentAnswer::NotAsked),
+        Some(_) => {
+            let version = profile.marketing_consent_version;
+            (shown.parse::<u32>().ok() == Some(version)).then_some(ConsentAnswer::Answered {
+                given: form.ticked(),
+                text_version: version,
+            })
+        }
     }
 }
 
@@ -255,8 +314,13 @@ async fn submit(
             Ok(thanked(&slug))
         }
         Err(errors) => {
+            let changed = errors.iter().any(|(f, _)| *f == "marketing_consent");
             view.errors = errors;
             view.form = form;
+            if changed {
+                // A tick given to other words is no answer to these.
+                view.form.marketing_consent = None;
+            }
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&view)?).into_response())
         }
     }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use onepane_domain::lead::{Lead, LeadSource, LeadStatus};
+use onepane_domain::lead::{Lead, LeadConsent, LeadSource, LeadStatus, MarketingConsent};
 use onepane_domain::{CampaignId, LeadId, VendorId};
 use onepane_store::{LeadFilter, Page};
 use serde::Deserialize;
@@ -235,8 +235,55 @@ struct LeadPage {
     message: String,
     source: String,
     campaign: Option<(String, String)>,
+    consent: Option<ConsentView>,
     can_respond: bool,
     deals: Vec<(String, String, String)>,
+}
+
+/// A landing-page lead's consent record, as the lead page shows it.
+struct ConsentView {
+    /// The answer: given, declined or not asked.
+    answer: String,
+    /// Its style: the answer's spelling.
+    marker: &'static str,
+    /// The checkbox's text as shown (empty when not asked).
+    text: String,
+    /// Which version of the text that was.
+    version: String,
+    /// The landing page's address.
+    page: String,
+    /// The privacy notice the page linked to (empty: none).
+    privacy_notice_url: String,
+    /// When it was recorded.
+    at: String,
+}
+
+fn consent_view(c: &LeadConsent, t: &Tr) -> ConsentView {
+    let answer = match c.marketing {
+        MarketingConsent::Given => "lead-consent-given",
+        MarketingConsent::Declined => "lead-consent-declined",
+        MarketingConsent::NotAsked => "lead-consent-not-asked",
+    };
+    ConsentView {
+        answer: t.t(answer),
+        marker: c.marketing.as_str(),
+        text: c
+            .marketing_text
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        version: c
+            .marketing_text_version
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        page: format!("/l/{}", c.landing_page),
+        privacy_notice_url: c
+            .privacy_notice_url
+            .as_ref()
+            .map(|u| u.as_url().to_string())
+            .unwrap_or_default(),
+        at: t.datetime(&c.recorded_at),
+    }
 }
 
 async fn show(
@@ -322,6 +369,7 @@ async fn show(
             .unwrap_or_default(),
         source,
         campaign,
+        consent: lead.consent.as_ref().map(|c| consent_view(c, &t)),
         can_respond: lead.source == LeadSource::Vendor && lead.status == LeadStatus::New,
         deals,
         t,

@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
+use onepane_domain::campaign::WebUrl;
 use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
-use onepane_domain::text::{Email, Locale};
+use onepane_domain::text::{Email, Locale, LongText};
 use onepane_domain::{Currency, Role, SellRuleId, VendorId};
 use onepane_store::{PartnerStore, WorkspaceProfile};
 use rust_decimal::Decimal;
@@ -401,7 +402,12 @@ struct ProfileForm {
     contact_phone: String,
     website: String,
     logo_url: String,
+    privacy_notice_url: String,
+    marketing_consent_text: String,
 }
+
+/// The most a marketing consent checkbox's text may say.
+const CONSENT_TEXT_MAX: usize = 1_000;
 
 fn optional(s: &str, max: usize) -> Result<Option<String>, ()> {
     let s = s.trim();
@@ -447,7 +453,25 @@ async fn profile(
     else {
         return again(&state, &viewer, Err("profile-invalid")).await;
     };
-    viewer
+    // Landing pages link to the notice: a web address, and a secure one.
+    let privacy_notice_url = match form.privacy_notice_url.trim() {
+        "" => None,
+        u => match u.parse::<WebUrl>() {
+            Ok(url) if url.as_url().scheme() == "https" => Some(String::from(url)),
+            _ => return again(&state, &viewer, Err("profile-privacy-invalid")).await,
+        },
+    };
+    let marketing_consent_text = match form.marketing_consent_text.trim() {
+        "" => None,
+        t if t.chars().count() > CONSENT_TEXT_MAX => {
+            return again(&state, &viewer, Err("profile-consent-invalid")).await;
+        }
+        t => match t.parse::<LongText>() {
+            Ok(text) => Some(text.to_string()),
+            Err(_) => return again(&state, &viewer, Err("profile-consent-invalid")).await,
+        },
+    };
+    let saved = viewer
         .store(&state)
         .put_profile(&WorkspaceProfile {
             contact_name,
@@ -455,9 +479,20 @@ async fn profile(
             contact_phone,
             website,
             logo_url,
+            privacy_notice_url,
+            marketing_consent_text,
+            // The store moves the version when the text changes.
+            marketing_consent_version: 0,
         })
-        .await?;
-    again(&state, &viewer, Ok("settings-saved")).await
+        .await;
+    match saved {
+        Ok(()) => again(&state, &viewer, Ok("settings-saved")).await,
+        // The one rule: the notice stays while a landing page is live.
+        Err(onepane_store::StoreError::Rule(_)) => {
+            again(&state, &viewer, Err("profile-privacy-needed")).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

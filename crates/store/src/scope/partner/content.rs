@@ -10,10 +10,14 @@ use crate::tables::assets::*;
 use crate::tables::campaigns::*;
 use crate::tables::prefixed;
 use crate::tables::webhooks::*;
+use crate::tables::workspaces::read_profile;
 use crate::tx::{Access, Tx, on_tx};
 use crate::{StoreError, now};
 
 use super::PartnerStore;
+
+/// Why a campaign cannot be activated yet.
+const NO_PRIVACY_NOTICE: &str = "set the workspace's privacy notice link (Settings, landing page profile) before activating a campaign: every landing page links to it";
 
 impl PartnerStore {
     /// Published, running campaigns of actively linked vendors whose audience
@@ -88,7 +92,9 @@ impl PartnerStore {
     }
 
     /// Activates a campaign: one click, one landing page. Activating an
-    /// already active campaign returns the existing activation.
+    /// already active campaign returns the existing activation. A broken
+    /// rule while the workspace has no privacy notice: every landing page
+    /// links to it.
     pub async fn activate_campaign(
         &self,
         campaign_id: CampaignId,
@@ -111,6 +117,13 @@ impl PartnerStore {
             return Ok(existing);
         }
         ensure_running(&campaign)?;
+        if read_profile(&mut tx, self.workspace_id)
+            .await?
+            .privacy_notice_url
+            .is_none()
+        {
+            return Err(StoreError::Rule(NO_PRIVACY_NOTICE.into()));
+        }
         let id = ActivationId::new();
         let name = campaign.content.variants.first().name.as_str().to_owned();
         // The id's random tail keeps slugs unique without a lookup.

@@ -7,16 +7,68 @@ use onepane_domain::text::*;
 use onepane_domain::*;
 use uuid::Uuid;
 
-use crate::rows::select;
+use crate::rows::{parse, parse_opt, select};
 use crate::tables::campaigns::*;
 use crate::tables::leads::*;
 use crate::tables::notifications::*;
 use crate::tables::outbox::*;
 use crate::tables::webhooks::*;
+use crate::tables::workspaces::{WorkspaceProfile, read_profile};
 use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
 
 use super::{LeadFilter, Page, PartnerStore};
+
+/// What a landing page's visitor consented to, from their answer and the
+/// page and profile they answered: a broken rule when the answer is to
+/// another version of the marketing text than the profile's.
+fn consent_record(
+    new: &NewCampaignLead,
+    profile: &WorkspaceProfile,
+    slug: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<LeadConsent, StoreError> {
+    let current = profile
+        .marketing_consent_text
+        .as_deref()
+        .map(|t| parse::<LongText>("workspace profile", t))
+        .transpose()?;
+    let version = profile.marketing_consent_version;
+    let (marketing, marketing_text, marketing_text_version) = match (new.consent, current) {
+        (ConsentAnswer::NotAsked, None) => (MarketingConsent::NotAsked, None, None),
+        (
+            ConsentAnswer::Answered {
+                given,
+                text_version,
+            },
+            Some(text),
+        ) if text_version == version => {
+            let answer = if given {
+                MarketingConsent::Given
+            } else {
+                MarketingConsent::Declined
+            };
+            (answer, Some(text), Some(version))
+        }
+        _ => {
+            return Err(StoreError::Rule(
+                "the marketing consent text changed since the page was shown".into(),
+            ));
+        }
+    };
+    Ok(LeadConsent {
+        marketing,
+        marketing_text,
+        marketing_text_version,
+        landing_page: parse("activation", slug)?,
+        activation_id: new.activation_id,
+        privacy_notice_url: parse_opt::<WebUrl>(
+            "workspace profile",
+            profile.privacy_notice_url.as_deref(),
+        )?,
+        recorded_at: at,
+    })
+}
 
 impl PartnerStore {
     /// A new lead of this workspace from `source`, made now: no vendor,
@@ -43,6 +95,7 @@ impl PartnerStore {
             message: message.clone(),
             respond_by: None,
             shared_with_vendor_at: None,
+            consent: None,
             created_at: at,
             updated_at: at,
         }
@@ -64,12 +117,16 @@ impl PartnerStore {
     }
 
     /// Records a lead captured by an activation's landing page, attributed
-    /// to the campaign and its vendor, and notifies the workspace.
+    /// to the campaign and its vendor, with what its visitor consented to,
+    /// and notifies the workspace. The consent record is built here, from
+    /// the page and the profile as they are in this transaction: a broken
+    /// rule when the visitor answered another version of the consent text
+    /// than the current one (the page changed under them; show it again).
     pub async fn capture_campaign_lead(&self, new: &NewCampaignLead) -> Result<Lead, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<(Uuid, Uuid, String)> = on_tx!(tx, c => {
+        let row: Option<(Uuid, Uuid, String, String)> = on_tx!(tx, c => {
             sqlx::query_as(
-                "SELECT a.campaign_id, a.vendor_id, c.status FROM campaign_activations a \
+                "SELECT a.campaign_id, a.vendor_id, c.status, a.slug FROM campaign_activations a \
                  JOIN campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
                  WHERE a.workspace_id = $1 AND a.id = $2",
             )
@@ -78,7 +135,7 @@ impl PartnerStore {
             .fetch_optional(&mut *c)
             .await?
         });
-        let (campaign_id, vendor_id, status) =
+        let (campaign_id, vendor_id, status, slug) =
             row.ok_or_else(|| StoreError::not_found("activation", new.activation_id))?;
         if status != CampaignStatus::Published.as_str() {
             return Err(StoreError::Rule(
@@ -89,16 +146,20 @@ impl PartnerStore {
             .campaign_in(&mut tx, CampaignId::from_uuid(campaign_id))
             .await?;
         ensure_running(&campaign)?;
+        let profile = read_profile(&mut tx, self.workspace_id).await?;
+        let lead = self.new_lead(
+            LeadSource::Campaign,
+            &new.contact,
+            &new.company,
+            &new.message,
+        );
+        let consent = consent_record(new, &profile, &slug, lead.created_at)?;
         let lead = Lead {
             vendor_id: Some(VendorId::from_uuid(vendor_id)),
             campaign_id: Some(CampaignId::from_uuid(campaign_id)),
             activation_id: Some(new.activation_id),
-            ..self.new_lead(
-                LeadSource::Campaign,
-                &new.contact,
-                &new.company,
-                &new.message,
-            )
+            consent: Some(consent),
+            ..lead
         };
         insert_lead(&mut tx, &lead).await?;
         // The vendor reads counts, never the leads: keep the count beside

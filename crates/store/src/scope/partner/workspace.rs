@@ -76,17 +76,47 @@ impl PartnerStore {
         Ok(profile)
     }
 
-    /// Replaces the workspace's public profile.
+    /// Replaces the workspace's public profile. The marketing consent
+    /// text's version moves by one when the text changes (in the same
+    /// statement, so two changes at once make two versions). The privacy
+    /// notice cannot be removed while a campaign's landing page is live.
     pub async fn put_profile(&self, profile: &WorkspaceProfile) -> Result<(), StoreError> {
         let mut tx = self.begin(Access::Write).await?;
+        if profile.privacy_notice_url.is_none() {
+            let live: Option<(i32,)> = on_tx!(tx, c => {
+                sqlx::query_as(
+                    "SELECT 1 FROM campaign_activations a \
+                     JOIN campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
+                     WHERE a.workspace_id = $1 AND c.status = 'published' LIMIT 1",
+                )
+                .bind(self.workspace_id().as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+            });
+            if live.is_some() {
+                return Err(StoreError::Rule(
+                    "the privacy notice cannot be removed while a campaign's landing page is live"
+                        .into(),
+                ));
+            }
+        }
         on_tx!(tx, c => {
             sqlx::query(
                 "INSERT INTO workspace_profiles \
-                 (workspace_id, contact_name, contact_email, contact_phone, website, logo_url, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 (workspace_id, contact_name, contact_email, contact_phone, website, logo_url, \
+                  privacy_notice_url, marketing_consent_text, marketing_consent_version, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (workspace_id) DO UPDATE SET contact_name = excluded.contact_name, \
                  contact_email = excluded.contact_email, contact_phone = excluded.contact_phone, \
-                 website = excluded.website, logo_url = excluded.logo_url, updated_at = excluded.updated_at",
+                 website = excluded.website, logo_url = excluded.logo_url, \
+                 privacy_notice_url = excluded.privacy_notice_url, \
+                 marketing_consent_text = excluded.marketing_consent_text, \
+                 marketing_consent_version = CASE \
+                   WHEN COALESCE(workspace_profiles.marketing_consent_text, '') \
+                      = COALESCE(excluded.marketing_consent_text, '') \
+                   THEN workspace_profiles.marketing_consent_version \
+                   ELSE workspace_profiles.marketing_consent_version + 1 END, \
+                 updated_at = excluded.updated_at",
             )
             .bind(self.workspace_id().as_uuid())
             .bind(profile.contact_name.as_deref())
@@ -94,6 +124,10 @@ impl PartnerStore {
             .bind(profile.contact_phone.as_deref())
             .bind(profile.website.as_deref())
             .bind(profile.logo_url.as_deref())
+            .bind(profile.privacy_notice_url.as_deref())
+            .bind(profile.marketing_consent_text.as_deref())
+            // A first profile with a text holds its first version.
+            .bind(i32::from(profile.marketing_consent_text.is_some()))
             .bind(now())
             .execute(&mut *c)
             .await?;
