@@ -104,6 +104,15 @@ impl Viewer {
         state.store.partner(self.session.workspace.id)
     }
 
+    /// Fails with 403 unless the viewer is an owner or admin.
+    pub fn require_admin(&self) -> Result<(), WebError> {
+        if self.session.role.can_administer() {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden)
+        }
+    }
+
     /// Records a security-relevant change the viewer made (to `kind`
     /// record `id`) in the workspace's audit log.
     pub async fn record(

@@ -170,20 +170,8 @@ impl OperatorStore {
         status: LinkStatus,
     ) -> Result<VendorLink, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let row: Option<VendorLink> = select!(
-            optional,
-            LinkRow,
-            tx,
-            &format!(
-                "UPDATE vendor_links SET status = $3, updated_at = $4 \
-                 WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
-            ),
-            workspace_id.as_uuid(),
-            vendor_id.as_uuid(),
-            status.as_str(),
-            now()
-        )?;
-        let row = row
+        let row = update_link_status(&mut tx, workspace_id, vendor_id, status)
+            .await?
             .ok_or_else(|| StoreError::not_found("link", format!("{workspace_id}/{vendor_id}")))?;
         tx.commit().await?;
         Ok(row)

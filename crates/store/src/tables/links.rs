@@ -21,3 +21,26 @@ table_row! {
         updated_at: DateTime<Utc>,
     }
 }
+
+/// Sets a link's status in `tx`; the link as it now stands, or `None` when
+/// there is no such link (or the scope may not change it).
+pub(crate) async fn update_link_status(
+    tx: &mut crate::tx::Tx,
+    ws: WorkspaceId,
+    vendor: VendorId,
+    status: LinkStatus,
+) -> Result<Option<VendorLink>, crate::StoreError> {
+    select!(
+        optional,
+        LinkRow,
+        *tx,
+        &format!(
+            "UPDATE vendor_links SET status = $3, updated_at = $4 \
+             WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
+        ),
+        ws.as_uuid(),
+        vendor.as_uuid(),
+        status.as_str(),
+        crate::now()
+    )
+}

@@ -668,7 +668,10 @@ async fn link_status_moves_only_as_the_partner_may_on_postgres() {
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            let r = sqlx::query(&sql).execute(&mut *tx).await.map(|r| r.rows_affected());
+            let r = sqlx::query(&sql)
+                .execute(&mut *tx)
+                .await
+                .map(|r| r.rows_affected());
             match r {
                 Ok(n) => {
                     tx.commit().await.unwrap();
@@ -682,25 +685,63 @@ async fn link_status_moves_only_as_the_partner_may_on_postgres() {
     let vendor = (String::new(), v.to_string());
     // Pausing its own link works; another workspace's link is out of reach.
     assert_eq!(
-        run(partner_a.clone(), format!("UPDATE vendor_links SET status = 'paused' WHERE workspace_id = '{a}'")).await,
+        run(
+            partner_a.clone(),
+            format!("UPDATE vendor_links SET status = 'paused' WHERE workspace_id = '{a}'")
+        )
+        .await,
         Ok(1)
     );
     assert_eq!(
-        run(partner_a.clone(), format!("UPDATE vendor_links SET status = 'paused' WHERE workspace_id = '{b}'")).await,
+        run(
+            partner_a.clone(),
+            format!("UPDATE vendor_links SET status = 'paused' WHERE workspace_id = '{b}'")
+        )
+        .await,
         Ok(0)
     );
     // The vendor cannot resume what the partner paused.
     assert_eq!(
-        run(vendor.clone(), format!("UPDATE vendor_links SET status = 'active' WHERE workspace_id = '{a}'")).await,
+        run(
+            vendor.clone(),
+            format!("UPDATE vendor_links SET status = 'active' WHERE workspace_id = '{a}'")
+        )
+        .await,
         Ok(0)
     );
     // A status that is not one of the partner's is refused.
-    let invited = run(partner_a.clone(), "UPDATE vendor_links SET status = 'invited'".into()).await;
-    assert!(invited.as_ref().is_err_and(|e| e.contains("row-level security")), "{invited:?}");
+    let invited = run(
+        partner_a.clone(),
+        "UPDATE vendor_links SET status = 'invited'".into(),
+    )
+    .await;
+    assert!(
+        invited
+            .as_ref()
+            .is_err_and(|e| e.contains("row-level security")),
+        "{invited:?}"
+    );
     // Ended stays ended.
-    assert_eq!(run(partner_a.clone(), "UPDATE vendor_links SET status = 'ended'".into()).await, Ok(1));
-    assert_eq!(run(partner_a.clone(), "UPDATE vendor_links SET status = 'active'".into()).await, Ok(0));
+    assert_eq!(
+        run(
+            partner_a.clone(),
+            "UPDATE vendor_links SET status = 'ended'".into()
+        )
+        .await,
+        Ok(1)
+    );
+    assert_eq!(
+        run(
+            partner_a.clone(),
+            "UPDATE vendor_links SET status = 'active'".into()
+        )
+        .await,
+        Ok(0)
+    );
     let links = db.store.partner(a).vendors().await.unwrap();
     assert_eq!(links[0].link.status, LinkStatus::Ended);
-    assert_eq!(db.store.partner(b).vendors().await.unwrap()[0].link.status, LinkStatus::Active);
+    assert_eq!(
+        db.store.partner(b).vendors().await.unwrap()[0].link.status,
+        LinkStatus::Active
+    );
 }

@@ -233,7 +233,7 @@ async fn one_campaign(
     caller: &VendorCaller,
     id: &ExternalId,
 ) -> Result<CampaignView, ApiError> {
-    let all = caller.store(&state).campaigns().await?;
+    let all = caller.store(state).campaigns().await?;
     campaign_views(all.into_iter().filter(|c| &c.external_id == id).collect())
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("campaign {id} was not found")))

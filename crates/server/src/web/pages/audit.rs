@@ -144,14 +144,6 @@ fn line(
     }
 }
 
-fn admin_only(viewer: &Viewer) -> Result<(), WebError> {
-    if viewer.session.role.can_administer() {
-        Ok(())
-    } else {
-        Err(WebError::Forbidden)
-    }
-}
-
 async fn context(
     state: &AppState,
     viewer: &Viewer,
@@ -182,7 +174,7 @@ async fn list(
     viewer: Viewer,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let t = viewer.tr.clone();
     let mut f = filter(&q)?;
     let chrome = Chrome::load(&state, &viewer, "vendors").await?;
@@ -246,7 +238,7 @@ async fn export(
     viewer: Viewer,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let mut f = filter(&q)?;
     f.before = None;
     f.limit = CSV_BATCH;

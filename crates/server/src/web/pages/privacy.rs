@@ -73,14 +73,6 @@ pub struct PersonForm {
     confirm: Option<String>,
 }
 
-fn admin_only(viewer: &Viewer) -> Result<(), WebError> {
-    if viewer.session.role.can_administer() {
-        Ok(())
-    } else {
-        Err(WebError::Forbidden)
-    }
-}
-
 fn empty(state: &AppState, viewer: &Viewer) -> impl Future<Output = Result<PrivacyPage, WebError>> {
     let (state, viewer) = (state.clone(), viewer.clone());
     async move {
@@ -102,7 +94,7 @@ async fn show(
     viewer: Viewer,
     Query(erased): Query<Erased>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let mut page = empty(&state, &viewer).await?;
     if let Some(n) = erased.erased {
         let told = erased.told.unwrap_or(0).to_string();
@@ -171,7 +163,7 @@ async fn find(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<PersonForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let email = match address(&state, &viewer, &form).await? {
         Ok(e) => e,
         Err(answer) => return Ok(answer),
@@ -184,7 +176,7 @@ async fn export(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<PersonForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let email = match address(&state, &viewer, &form).await? {
         Ok(e) => e,
         Err(answer) => return Ok(answer),
@@ -224,7 +216,7 @@ async fn erase(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<PersonForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let email = match address(&state, &viewer, &form).await? {
         Ok(e) => e,
         Err(answer) => return Ok(answer),

@@ -366,14 +366,6 @@ async fn again(
     }
 }
 
-fn admin_only(viewer: &Viewer) -> Result<(), WebError> {
-    if viewer.session.role.can_administer() {
-        Ok(())
-    } else {
-        Err(WebError::Forbidden)
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct LanguageForm {
     language: String,
@@ -422,7 +414,7 @@ async fn profile(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<ProfileForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let web = |s: &str| -> Result<Option<String>, ()> {
         let s = optional(s, 500)?;
         match &s {
@@ -505,7 +497,7 @@ async fn invite(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<InviteForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let (Ok(email), Ok(role)) = (
         form.email.trim().parse::<Email>(),
         form.role.parse::<Role>(),
@@ -558,7 +550,7 @@ async fn add_sell_rule(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<SellRuleForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let vendor: Result<Option<VendorId>, _> = match form.vendor.trim() {
         "" => Ok(None),
         v => v.parse().map(Some),
@@ -593,7 +585,7 @@ async fn delete_sell_rule(
     Path(id): Path<String>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let id: SellRuleId = id.parse().map_err(|_| WebError::NotFound)?;
     viewer.store(&state).delete_sell_rule(id).await?;
     again(&state, &viewer, Ok("settings-saved")).await
@@ -610,7 +602,7 @@ async fn add_rate(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<RateForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let home = viewer.session.workspace.home_currency;
     let rate = (
         form.base.trim().to_uppercase().parse::<Currency>(),
@@ -636,7 +628,7 @@ async fn home_currency(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<CurrencyForm>,
 ) -> Result<Response, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let Ok(currency) = form.currency.trim().to_uppercase().parse::<Currency>() else {
         return again(&state, &viewer, Err("currency-invalid")).await;
     };
@@ -720,7 +712,7 @@ async fn save_sso(
     use onepane_domain::text::EmailDomain;
     use onepane_store::{SsoConfigUpdate, StoreError};
 
-    admin_only(&viewer)?;
+    viewer.require_admin()?;
     let t = viewer.tr.clone();
     let enabled = form.enabled.is_some();
     // The form again with what was typed (never the secret) and the problem.
@@ -824,7 +816,7 @@ async fn may_manage(
     member: onepane_domain::UserId,
     to: Option<Role>,
 ) -> Result<(), WebError> {
-    admin_only(viewer)?;
+    viewer.require_admin()?;
     if member == viewer.session.user.id {
         return Err(WebError::Forbidden);
     }

@@ -131,9 +131,7 @@ async fn set_status(
     Path(id): Path<String>,
     Posted { viewer, form }: Posted<StatusForm>,
 ) -> Result<Response, WebError> {
-    if !viewer.session.role.can_administer() {
-        return Err(WebError::Forbidden);
-    }
+    viewer.require_admin()?;
     let vendor: VendorId = id.parse().map_err(|_| WebError::NotFound)?;
     let status: LinkStatus = match form.status.parse() {
         Ok(s @ (LinkStatus::Active | LinkStatus::Paused | LinkStatus::Ended)) => s,

@@ -16,7 +16,7 @@ use crate::tables::links::*;
 use crate::tables::vendors::*;
 use crate::tables::workspaces::*;
 use crate::tx::{Access, Scope, Tx};
-use crate::{Store, StoreError, now};
+use crate::{Store, StoreError};
 
 mod activity;
 mod connections;
@@ -267,20 +267,9 @@ impl PartnerStore {
                 link.status
             )));
         }
-        let row: VendorLink = select!(
-            optional,
-            LinkRow,
-            tx,
-            &format!(
-                "UPDATE vendor_links SET status = $3, updated_at = $4 \
-                 WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
-            ),
-            self.ws(),
-            vendor_id.as_uuid(),
-            status.as_str(),
-            now()
-        )?
-        .ok_or_else(|| StoreError::not_found("vendor", vendor_id))?;
+        let row = update_link_status(&mut tx, self.workspace_id, vendor_id, status)
+            .await?
+            .ok_or_else(|| StoreError::not_found("vendor", vendor_id))?;
         let action = match status {
             LinkStatus::Paused => "link.paused",
             LinkStatus::Active => "link.resumed",
