@@ -93,6 +93,19 @@ async fn populate(store: &Store) -> Tenants {
         p.create_connection(&crm_sink("webhook", "Hook"))
             .await
             .unwrap();
+        // A person erased: the CRM sink still has to delete them.
+        p.create_manual_lead(&NewManualLead {
+            vendor_id: None,
+            contact: contact("Erased Person"),
+            company: None,
+            message: None,
+        })
+        .await
+        .unwrap();
+        let owner = p.members().await.unwrap()[0].user_id;
+        p.erase_person(&"erased.person@customer.example".parse().unwrap(), owner)
+            .await
+            .unwrap();
     }
     for reg in store
         .vendor(v1)
@@ -684,14 +697,14 @@ async fn writes_outside_the_scope_are_refused() {
         )
         .await,
     );
-    // Still all there.
+    // Still all there: the vendors' two, its own and the erased person's.
     let p = db.store.partner(w.a);
     assert_eq!(
         p.leads(&LeadFilter::default(), Page::default())
             .await
             .unwrap()
             .len(),
-        3
+        4
     );
 }
 
