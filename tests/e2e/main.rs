@@ -18,6 +18,7 @@ mod input;
 mod openapi;
 mod portal;
 mod postgres;
+mod prices;
 mod serve;
 mod sso;
 mod sync_runs;

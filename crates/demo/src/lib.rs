@@ -32,7 +32,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use onepane_connector::{Credentials, Secret};
-use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
+use onepane_domain::price::{ExchangeRate, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::text::{Category, Email, Locale};
 use onepane_domain::workspace::{Connection, ConnectionStatus, ConnectionTarget, NewConnection};
 use onepane_domain::{
@@ -730,24 +730,27 @@ async fn seed_pricing(
 ) -> Result<(), DemoError> {
     let partner = store.partner(ws);
     if partner.sell_rules().await?.is_empty() {
-        let markup = |percent: &str| -> Result<SellMethod, DemoError> {
-            let value = parse::<Decimal>("markup", percent)?;
-            Markup::new(value)
-                .map(SellMethod::MarkupOnCost)
+        // What a reseller quotes: a discount off the vendor's list price,
+        // deeper where the partner's tier leaves room (the cost is the list
+        // less the tier's discount, so each of these keeps a margin).
+        let off_list = |percent: &str| -> Result<SellMethod, DemoError> {
+            let value = parse::<Decimal>("discount", percent)?;
+            Percent::new(value)
+                .map(SellMethod::DiscountOffList)
                 .map_err(|e| DemoError::Data {
-                    what: "markup",
+                    what: "discount",
                     detail: e.to_string(),
                 })
         };
         let rules = [
-            (None, None, markup("12")?),
-            (Some(northwind), None, markup("15")?),
-            (Some(contoso), None, markup("22")?),
-            (Some(fabrikam), None, markup("8")?),
+            (None, None, off_list("2")?),
+            (Some(northwind), None, off_list("5")?),
+            (Some(contoso), None, off_list("4")?),
+            (Some(fabrikam), None, off_list("1")?),
             (
                 Some(northwind),
                 Some(parse::<Category>("category", "licenses")?),
-                markup("25")?,
+                off_list("8")?,
             ),
             (
                 None,

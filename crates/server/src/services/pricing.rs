@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use onepane_domain::margin::{Figures, PriceQuery, PricingContext, quote_item};
+use onepane_domain::price::SellMethod;
 use onepane_domain::{Currency, Money, PriceItemId, PriceListId, VendorId, WorkspaceId};
 use onepane_store::{PricingData, Store, StoreError};
 use serde::Serialize;
@@ -190,6 +191,7 @@ fn price_all(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> Vec<Price
                     Ok(q) => (Some((&q.unit).into()), Some((&q.home_unit).into()), None),
                     Err(e) => (None, None, Some(e.to_string())),
                 };
+            let how = quoted.as_ref().ok().map(Explanation::of);
             Some(PricedItem {
                 id: item.id,
                 vendor_id: item.vendor_id,
@@ -206,6 +208,7 @@ fn price_all(data: &PricingData, on: NaiveDate, query: &PriceQuery) -> Vec<Price
                     .and_then(|q| q.home_unit.margin_percent),
                 item_currency: item_fig,
                 home_currency: home_fig,
+                how,
                 pricing_error: error,
             })
         })
@@ -247,6 +250,89 @@ impl From<&Figures> for FiguresView {
     }
 }
 
+/// How an item's figures were made.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Explanation {
+    /// The partner's tier discount off list, in percent (zero when the
+    /// list names no discount for the tier).
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = percent_schema)]
+    pub(crate) tier_discount: rust_decimal::Decimal,
+    /// The volume break's discount, when one applied.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schema(schema_with = onepane_domain::openapi::decimal_or_null_schema)]
+    pub(crate) volume_discount: Option<rust_decimal::Decimal>,
+    /// The promotion that applied (its name and discount), when one did.
+    pub(crate) promotion: Option<PromotionView>,
+    /// The registered deal's extra discount, when one was asked for.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schema(schema_with = onepane_domain::openapi::decimal_or_null_schema)]
+    pub(crate) deal_discount: Option<rust_decimal::Decimal>,
+    /// The sell rule that made the price; null when none matched and the
+    /// item sells at the vendor's list price.
+    pub(crate) sell_rule: Option<SellRuleView>,
+    /// Whether the sell price is above the vendor's list price.
+    pub(crate) above_list: bool,
+}
+
+/// A promotion as applied.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PromotionView {
+    /// What the vendor calls it.
+    pub(crate) name: String,
+    /// Its discount, in percent.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = percent_schema)]
+    pub(crate) discount: rust_decimal::Decimal,
+}
+
+/// A sell rule as applied.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SellRuleView {
+    /// `markup-on-cost` or `discount-off-list`.
+    pub(crate) method: String,
+    /// The markup or the discount, in percent.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(schema_with = percent_schema)]
+    pub(crate) percent: rust_decimal::Decimal,
+    /// The vendor it is limited to, if any.
+    pub(crate) vendor_id: Option<VendorId>,
+    /// The category it is limited to, if any.
+    pub(crate) category: Option<String>,
+}
+
+fn percent_schema() -> utoipa::openapi::ObjectBuilder {
+    onepane_domain::openapi::decimal_schema("A percentage.")
+}
+
+impl Explanation {
+    fn of(q: &onepane_domain::margin::Quote) -> Self {
+        let a = &q.applied;
+        Self {
+            tier_discount: a.tier.value(),
+            volume_discount: a.volume.map(|v| v.discount.value()),
+            promotion: a.promotion.as_ref().map(|p| PromotionView {
+                name: p.name.to_string(),
+                discount: p.discount.value(),
+            }),
+            deal_discount: a.deal.map(|d| d.value()),
+            sell_rule: a.sell_rule.as_ref().map(|r| {
+                let (method, percent) = match r.method {
+                    SellMethod::MarkupOnCost(m) => ("markup-on-cost", m.value()),
+                    SellMethod::DiscountOffList(d) => ("discount-off-list", d.value()),
+                };
+                SellRuleView {
+                    method: method.to_owned(),
+                    percent,
+                    vendor_id: r.selector.vendor_id,
+                    category: r.selector.category.as_ref().map(ToString::to_string),
+                }
+            }),
+            above_list: q.unit.sell.amount > q.list.amount,
+        }
+    }
+}
+
 /// A price item with its figures from the margin engine.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PricedItem {
@@ -272,6 +358,10 @@ pub struct PricedItem {
     /// Per unit, in the workspace's home currency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) home_currency: Option<FiguresView>,
+    /// How the figures were made: the discounts that made the cost and the
+    /// sell rule that made the price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) how: Option<Explanation>,
     /// Why the item could not be priced (e.g. a missing exchange rate).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pricing_error: Option<String>,

@@ -310,6 +310,28 @@ impl Tr {
         format!("{sign}{grouped}{point}{frac}")
     }
 
+    /// A percentage as this language writes it, with only the decimals it
+    /// has (`20 %`, `12.5 %`; `12,5 %` in Finnish).
+    pub fn percent(&self, value: &Decimal) -> String {
+        let shown = self.decimal(value);
+        let point = match self.lang {
+            Lang::En => '.',
+            Lang::Fi => ',',
+        };
+        let trimmed = match shown.split_once(point) {
+            Some((whole, frac)) => {
+                let frac = frac.trim_end_matches('0');
+                if frac.is_empty() {
+                    whole.to_owned()
+                } else {
+                    format!("{whole}{point}{frac}")
+                }
+            }
+            None => shown,
+        };
+        format!("{trimmed} %")
+    }
+
     /// A number as a person of this language types it, or `None`.
     ///
     /// Spaces may group thousands in either language. In Finnish a comma
@@ -451,6 +473,10 @@ mod tests {
         assert_eq!(en.decimal(&d), "-123,456.79");
         assert_eq!(fi.decimal(&d), "-123\u{a0}456,79");
         assert_eq!(en.decimal(&Decimal::new(5, 1)), "0.50");
+        assert_eq!(en.percent(&Decimal::new(2000, 2)), "20 %");
+        assert_eq!(en.percent(&Decimal::new(125, 1)), "12.5 %");
+        assert_eq!(fi.percent(&Decimal::new(125, 1)), "12,5 %");
+        assert_eq!(fi.percent(&Decimal::new(12_500, 1)), "1\u{a0}250 %");
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         assert_eq!(en.date(&day), "24 Nov 2026");
         assert_eq!(fi.date(&day), "24.11.2026");

@@ -16,7 +16,9 @@ use onepane_domain::{Money, PriceItemId, VendorId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::services::pricing::{FiguresView, PriceSearch, PriceSort, PricedItem, priced_items};
+use crate::services::pricing::{
+    Explanation, FiguresView, PriceSearch, PriceSort, PricedItem, priced_items,
+};
 use crate::state::AppState;
 use crate::web::chrome::{Chrome, render};
 use crate::web::error::WebError;
@@ -54,8 +56,13 @@ pub struct PriceLine {
     pub home: Option<[String; 4]>,
     /// Whether the margin is negative.
     pub negative: bool,
-    /// What the deal discount adds to the home margin.
+    /// What the deal discount adds to the home margin at the same sell
+    /// price (what it takes off the cost).
     pub with_deal: Option<String>,
+    /// How the cost and the price were made, in words.
+    pub how: String,
+    /// Whether the sell price is above the vendor's list price.
+    pub above_list: bool,
     /// Why it could not be priced.
     pub error: Option<String>,
 }
@@ -69,6 +76,12 @@ struct PricesPage {
     vendors: Vec<Choice>,
     categories: Vec<Choice>,
     sorts: Vec<Choice>,
+    /// The current order: `sku`, `margin` or `margin_percent`.
+    sort: &'static str,
+    /// The first page in each order, for the column headers.
+    by_sku: String,
+    by_margin: String,
+    by_margin_percent: String,
     q: String,
     discount: String,
     discount_error: bool,
@@ -160,7 +173,7 @@ async fn list(
         .take(PER_PAGE)
         .copied()
         .collect();
-    let with_deal = with_discount.map(|priced| deal_margins(&priced, &shown));
+    let with_deal = with_discount.map(|priced| deal_costs(&priced, &shown));
     let lines: Vec<PriceLine> = shown
         .iter()
         .map(|i| price_line(i, &names, with_deal.as_ref(), &t))
@@ -191,6 +204,10 @@ async fn list(
         .into_iter()
         .map(|(value, label)| choice(value, t.t(label), Some(sort)))
         .collect(),
+        sort,
+        by_sku: page_link(&f, "sku", 0),
+        by_margin: page_link(&f, "margin", 0),
+        by_margin_percent: page_link(&f, "margin_percent", 0),
         q: f.q.clone().unwrap_or_default(),
         discount: discount_text,
         discount_error: discount.is_err(),
@@ -235,11 +252,13 @@ fn price_line(
         .as_ref()
         .filter(|h| Some(h.currency) != i.item_currency.as_ref().map(|f| f.currency))
         .map(|f| figures(f, t));
+    // The deal's discount lowers the cost; the price the reseller quoted
+    // stays, so the margin grows by what the cost fell.
     let added = with_deal.and_then(|m| {
         let after = m.get(&i.id)?;
-        let before = i.sort_margin?;
-        let home = i.home_currency.as_ref()?.currency;
-        Some(t.money(&Money::new(after - before, home).rounded()))
+        let before = i.home_currency.as_ref()?;
+        let gained = (before.cost - after).max(Decimal::ZERO);
+        Some(t.money(&Money::new(gained, before.currency).rounded()))
     });
     PriceLine {
         sku: i.sku.clone(),
@@ -252,18 +271,69 @@ fn price_line(
         item,
         home,
         with_deal: added,
+        how: i
+            .how
+            .as_ref()
+            .map(|h| explain(h, names, t))
+            .unwrap_or_default(),
+        above_list: i.how.as_ref().is_some_and(|h| h.above_list),
         error: i.pricing_error.as_ref().map(|_| t.t("prices-error")),
     }
 }
 
-/// The margins with the deal discount of the items shown, by item.
-fn deal_margins(priced: &[PricedItem], shown: &[&PricedItem]) -> HashMap<PriceItemId, Decimal> {
+/// The home-currency costs with the deal discount of the items shown, by
+/// item.
+fn deal_costs(priced: &[PricedItem], shown: &[&PricedItem]) -> HashMap<PriceItemId, Decimal> {
     let wanted: std::collections::HashSet<PriceItemId> = shown.iter().map(|i| i.id).collect();
     priced
         .iter()
         .filter(|i| wanted.contains(&i.id))
-        .filter_map(|i| i.sort_margin.map(|m| (i.id, m)))
+        .filter_map(|i| i.home_currency.as_ref().map(|h| (i.id, h.cost)))
         .collect()
+}
+
+/// How an item's cost and price were made, in words: each discount off
+/// list, then the sell rule (or the list price).
+fn explain(h: &Explanation, names: &VendorNames, t: &Tr) -> String {
+    let pct = |d: &Decimal| t.percent(d);
+    let mut parts = Vec::new();
+    if !h.tier_discount.is_zero() {
+        parts.push(t.ts("prices-how-tier", "percent", &pct(&h.tier_discount)));
+    }
+    if let Some(v) = &h.volume_discount {
+        parts.push(t.ts("prices-how-volume", "percent", &pct(v)));
+    }
+    if let Some(p) = &h.promotion {
+        parts.push(format!(
+            "{} ({})",
+            t.ts("prices-how-promotion", "percent", &pct(&p.discount)),
+            p.name
+        ));
+    }
+    if let Some(d) = &h.deal_discount {
+        parts.push(t.ts("prices-how-deal", "percent", &pct(d)));
+    }
+    if parts.is_empty() {
+        parts.push(t.t("prices-how-no-discount"));
+    }
+    let sell = match &h.sell_rule {
+        None => t.t("prices-how-sell-list"),
+        Some(r) => {
+            let scope = match (&r.vendor_id, &r.category) {
+                (Some(v), Some(c)) => format!("{}, {c}", names.name(v)),
+                (Some(v), None) => names.name(v),
+                (None, Some(c)) => c.clone(),
+                (None, None) => t.t("prices-how-every-item"),
+            };
+            let id = if r.method == "markup-on-cost" {
+                "prices-how-sell-markup"
+            } else {
+                "prices-how-sell-discount"
+            };
+            format!("{} ({scope})", t.ts(id, "percent", &pct(&r.percent)))
+        }
+    };
+    format!("{} · {sell}", parts.join(" · "))
 }
 
 /// The address of page `page` with the same filters.
