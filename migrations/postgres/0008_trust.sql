@@ -7,6 +7,8 @@ ALTER TABLE audit_events ADD COLUMN client text;
 ALTER TABLE audit_events ADD COLUMN subject_kind text;
 ALTER TABLE audit_events ADD COLUMN access text NOT NULL DEFAULT 'write';
 CREATE INDEX audit_events_at ON audit_events (at);
+-- A record's history (a lead's moves, what its vendor was told).
+CREATE INDEX audit_events_subject ON audit_events (workspace_id, subject_kind, subject);
 
 -- Append-only for every role. No role but the owner may update, delete or
 -- truncate it; the trigger refuses every update and the deletion of any

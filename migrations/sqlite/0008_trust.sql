@@ -6,6 +6,8 @@ ALTER TABLE audit_events ADD COLUMN client TEXT;
 ALTER TABLE audit_events ADD COLUMN subject_kind TEXT;
 ALTER TABLE audit_events ADD COLUMN access TEXT NOT NULL DEFAULT 'write';
 CREATE INDEX audit_events_at ON audit_events (at);
+-- A record's history (a lead's moves, what its vendor was told).
+CREATE INDEX audit_events_subject ON audit_events (workspace_id, subject_kind, subject);
 
 -- Append-only: no update, and no deletion of an event younger than the
 -- retention floor (30 days). Pruning deletes only older events.

@@ -15,6 +15,7 @@ mod faults;
 mod harness;
 mod http;
 mod input;
+mod leads;
 mod openapi;
 mod portal;
 mod postgres;

@@ -482,11 +482,15 @@ async fn another_workspaces_pages_are_not_found(backend: Backend) {
         assert_eq!(probe.status, 404, "{path}");
         assert!(!probe.body.contains("Rita"), "{path} leaks nothing");
     }
-    for action in [
-        format!("/leads/{lead}/accept"),
-        format!("/leads/{lead}/decline"),
+    for (action, fields) in [
+        (format!("/leads/{lead}/accept"), vec![]),
+        (
+            format!("/leads/{lead}/decline"),
+            vec![("reason", "mine now")],
+        ),
+        (format!("/leads/{lead}/status"), vec![("status", "working")]),
     ] {
-        let probe = gold.submit("/", &action, &[]).await;
+        let probe = gold.submit("/", &action, &fields).await;
         assert_eq!(probe.status, 404, "{action}");
     }
     // Registering a deal from another workspace's lead is refused too.
@@ -514,9 +518,10 @@ async fn another_workspaces_pages_are_not_found(backend: Backend) {
         )
         .await;
     assert_eq!(probe.status, 404);
-    // Nothing changed for Registered.
+    // Nothing changed for Registered: the lead stays where its own
+    // registration moved it (qualified), not accepted, declined or worked.
     let leads = listing(&w, &w.registered.token, "/api/v1/leads").await;
-    assert_eq!(leads[0]["status"], "new");
+    assert_eq!(leads[0]["status"], "qualified");
     assert_eq!(
         listing(&w, &w.registered.token, "/api/v1/deal-registrations")
             .await

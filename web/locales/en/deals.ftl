@@ -43,3 +43,4 @@ deal-field-required = required
 deal-asked-by = Asked by { $vendors }
 deal-error-required = { $vendor } requires this field.
 deal-fields-sent = Fields for the vendor
+deal-error-registered = This lead is already registered with that vendor; its registration is listed on the lead's page.

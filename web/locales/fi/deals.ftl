@@ -43,3 +43,4 @@ deal-field-required = pakollinen
 deal-asked-by = Kysyjä: { $vendors }
 deal-error-required = { $vendor } vaatii tämän kentän.
 deal-fields-sent = Kentät toimittajalle
+deal-error-registered = Tämä liidi on jo ilmoitettu tälle toimittajalle; ilmoitus näkyy liidin sivulla.

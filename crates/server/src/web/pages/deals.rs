@@ -457,10 +457,22 @@ async fn register(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
     };
-    let regs = viewer
+    let registered = viewer
         .store(&state)
         .register_deals(&vendors, &details, lead, Some(viewer.session.user.id))
-        .await?;
+        .await;
+    let regs = match registered {
+        Ok(regs) => regs,
+        // The lead is already registered with one of these vendors: the
+        // form comes back saying so, with what was typed.
+        Err(onepane_store::StoreError::Conflict(_)) if lead.is_some() => {
+            let mut errors = BTreeMap::new();
+            errors.insert("vendor".into(), viewer.tr.t("deal-error-registered"));
+            let page = form_page(&state, &viewer, form, errors).await?;
+            return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let target = match regs.as_slice() {
         [one] => format!("/deals/{}", one.id),
         _ => "/deals".to_owned(),

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}", get(show))
         .route("/leads/{id}/accept", post(accept))
         .route("/leads/{id}/decline", post(decline))
+        .route("/leads/{id}/status", post(move_to))
 }
 
 /// A lead as a row of the list.
@@ -238,6 +239,91 @@ struct LeadPage {
     consent: Option<ConsentView>,
     can_respond: bool,
     deals: Vec<(String, String, String)>,
+    /// Where the lead may move next: status, label, whether a reason is asked.
+    moves: Vec<(String, String, bool)>,
+    /// What happened to it, newest first: when, who, what.
+    history: Vec<(String, String, String)>,
+    /// What was just done.
+    notice: Option<String>,
+    /// Why the last action was refused.
+    problem: Option<String>,
+}
+
+/// The query after a move: where the lead went.
+#[derive(Debug, Default, Deserialize)]
+struct Moved {
+    moved: Option<String>,
+}
+
+/// The fields of a move (and of a decline).
+#[derive(Debug, Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The lead's history as lines: when, who, what.
+fn history_lines(
+    events: &[onepane_domain::activity::AuditEvent],
+    names: &VendorNames,
+    members: &[(onepane_domain::UserId, String)],
+    t: &Tr,
+) -> Vec<(String, String, String)> {
+    use onepane_domain::activity::Actor;
+    events
+        .iter()
+        .map(|e| {
+            let who = match &e.actor {
+                Actor::User(u) => members
+                    .iter()
+                    .find(|(id, _)| id == u)
+                    .map_or_else(|| t.t("lead-history-someone"), |(_, email)| email.clone()),
+                Actor::Vendor(v) => names.name(v),
+                Actor::System | Actor::Operator => t.t("audit-system"),
+            };
+            let what = match e.action.as_str() {
+                "lead.moved" => {
+                    let to = e.detail["to"]
+                        .as_str()
+                        .and_then(|s| s.parse::<LeadStatus>().ok())
+                        .map(|s| t.t(status_id(s)))
+                        .unwrap_or_default();
+                    let moved = t.ts("lead-history-moved", "status", &to);
+                    match e.detail["reason"].as_str() {
+                        Some(reason) => format!("{moved}: {reason}"),
+                        None => moved,
+                    }
+                }
+                "lead.sent" => t.t("lead-history-sent"),
+                "webhook.delivered" => t.t("lead-history-told"),
+                other => other.to_owned(),
+            };
+            (t.datetime(&e.at), who, what)
+        })
+        .collect()
+}
+
+/// The statuses a lead may move to from the page (accepting and declining
+/// have their own buttons).
+fn next_moves(lead: &Lead, t: &Tr) -> Vec<(String, String, bool)> {
+    [
+        LeadStatus::Working,
+        LeadStatus::Qualified,
+        LeadStatus::Won,
+        LeadStatus::Lost,
+    ]
+    .into_iter()
+    .filter(|to| lead.status.transition(lead.source, *to).is_ok())
+    .map(|to| {
+        (
+            to.as_str().to_owned(),
+            t.t(status_id(to)),
+            to == LeadStatus::Lost,
+        )
+    })
+    .collect()
 }
 
 /// A landing-page lead's consent record, as the lead page shows it.
@@ -290,13 +376,42 @@ async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(moved): Query<Moved>,
 ) -> Result<Response, WebError> {
     let id: LeadId = id.parse().map_err(|_| WebError::NotFound)?;
+    let notice = moved
+        .moved
+        .as_deref()
+        .and_then(|m| m.parse::<LeadStatus>().ok())
+        .map(|s| {
+            viewer
+                .tr
+                .ts("lead-moved", "status", &viewer.tr.t(status_id(s)))
+        });
+    render(&lead_page(&state, &viewer, id, notice, None).await?)
+}
+
+async fn lead_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: LeadId,
+    notice: Option<String>,
+    problem: Option<String>,
+) -> Result<LeadPage, WebError> {
+    let state = state.clone();
+    let viewer = viewer.clone();
     let store = viewer.store(&state);
     let t = viewer.tr.clone();
     let lead = store.lead(id).await?;
     let chrome = Chrome::load(&state, &viewer, "leads").await?;
     let names = VendorNames::new(&store.vendors().await?);
+    let history = store.lead_history(lead.id).await?;
+    let members: Vec<(onepane_domain::UserId, String)> = store
+        .members()
+        .await?
+        .into_iter()
+        .map(|m| (m.user_id, m.email.to_string()))
+        .collect();
     let campaign = match lead.campaign_id {
         Some(c) => {
             let campaign = store.campaign(c).await.ok();
@@ -372,21 +487,60 @@ async fn show(
         consent: lead.consent.as_ref().map(|c| consent_view(c, &t)),
         can_respond: lead.source == LeadSource::Vendor && lead.status == LeadStatus::New,
         deals,
+        moves: next_moves(&lead, &t),
+        history: history_lines(&history, &names, &members, &t),
+        notice,
+        problem,
         t,
         chrome,
     };
-    render(&page)
+    Ok(page)
 }
 
-async fn respond(
+/// Moves the lead as the viewer, with a reason when one is given; back to
+/// the lead's page saying what was done, or again with the problem.
+async fn move_lead(
     state: &AppState,
     viewer: &Viewer,
     id: &str,
     to: LeadStatus,
+    reason: &str,
 ) -> Result<Response, WebError> {
     let id: LeadId = id.parse().map_err(|_| WebError::NotFound)?;
-    viewer.store(state).set_lead_status(id, to).await?;
-    Ok(Redirect::to(&format!("/leads/{id}")).into_response())
+    let reason = reason.trim();
+    let reason: Option<onepane_domain::text::LongText> = if reason.is_empty() {
+        None
+    } else {
+        match reason.parse() {
+            Ok(r) => Some(r),
+            Err(_) => {
+                let problem = Some(viewer.tr.t("lead-reason-invalid"));
+                let page = lead_page(state, viewer, id, None, problem).await?;
+                return Ok(
+                    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response(),
+                );
+            }
+        }
+    };
+    let moved = viewer
+        .store(state)
+        .move_lead(id, to, reason.as_ref(), Some(viewer.session.user.id))
+        .await;
+    match moved {
+        Ok(_) => Ok(Redirect::to(&format!("/leads/{id}?moved={to}")).into_response()),
+        Err(onepane_store::StoreError::Rule(_)) => {
+            let problem = Some(
+                if reason.is_none() && matches!(to, LeadStatus::Declined | LeadStatus::Lost) {
+                    viewer.tr.t("lead-reason-needed")
+                } else {
+                    viewer.tr.t("lead-move-refused")
+                },
+            );
+            let page = lead_page(state, viewer, id, None, problem).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn accept(
@@ -394,13 +548,22 @@ async fn accept(
     Path(id): Path<String>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, WebError> {
-    respond(&state, &viewer, &id, LeadStatus::Accepted).await
+    move_lead(&state, &viewer, &id, LeadStatus::Accepted, "").await
 }
 
 async fn decline(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { viewer, .. }: Posted<NoFields>,
+    Posted { viewer, form }: Posted<MoveForm>,
 ) -> Result<Response, WebError> {
-    respond(&state, &viewer, &id, LeadStatus::Declined).await
+    move_lead(&state, &viewer, &id, LeadStatus::Declined, &form.reason).await
+}
+
+async fn move_to(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, form }: Posted<MoveForm>,
+) -> Result<Response, WebError> {
+    let to: LeadStatus = form.status.parse().map_err(|_| WebError::BadRequest)?;
+    move_lead(&state, &viewer, &id, to, &form.reason).await
 }

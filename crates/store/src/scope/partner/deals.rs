@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use onepane_domain::activity::*;
 use onepane_domain::deal::*;
+use onepane_domain::lead::{LeadSource, LeadStatus};
 use onepane_domain::*;
 use sqlx::types::Json;
 
@@ -80,7 +81,43 @@ impl PartnerStore {
                 }
                 None => first,
             };
+            // One registration of a lead per vendor at a time.
+            for &vendor_id in vendor_ids {
+                let existing: Option<(uuid::Uuid,)> = on_tx!(tx, c => {
+                    sqlx::query_as(
+                        "SELECT id FROM deal_registrations WHERE workspace_id = $1 AND lead_id = $2 \
+                         AND vendor_id = $3 AND status IN ('submitted', 'approved') LIMIT 1",
+                    )
+                    .bind(self.ws())
+                    .bind(lead_id.as_uuid())
+                    .bind(vendor_id.as_uuid())
+                    .fetch_optional(&mut *c)
+                    .await?
+                });
+                if let Some((id,)) = existing {
+                    return Err(StoreError::Conflict(format!(
+                        "this lead is already registered with vendor {vendor_id}: deal registration {}",
+                        DealRegistrationId::from_uuid(id)
+                    )));
+                }
+            }
             share(&mut tx, self.workspace_id, lead_id, owner, at).await?;
+            // A registered deal is a qualified opportunity: the lead moves on
+            // (a vendor's new lead is accepted on the way).
+            let lead = fetch_lead(&mut tx, self.workspace_id, lead_id).await?;
+            let lead = if lead.status == LeadStatus::New && lead.source == LeadSource::Vendor {
+                self.move_lead_in(&mut tx, lead, LeadStatus::Accepted, None, by)
+                    .await?
+            } else {
+                lead
+            };
+            if matches!(
+                lead.status,
+                LeadStatus::New | LeadStatus::Accepted | LeadStatus::Working
+            ) {
+                self.move_lead_in(&mut tx, lead, LeadStatus::Qualified, None, by)
+                    .await?;
+            }
         }
         let mut regs = Vec::with_capacity(vendor_ids.len());
         for &vendor_id in vendor_ids {

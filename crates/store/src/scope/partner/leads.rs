@@ -8,6 +8,7 @@ use onepane_domain::*;
 use uuid::Uuid;
 
 use crate::rows::{parse, parse_opt, select};
+use crate::tables::audit::*;
 use crate::tables::campaigns::*;
 use crate::tables::leads::*;
 use crate::tables::notifications::*;
@@ -237,8 +238,40 @@ impl PartnerStore {
 
     /// Moves a lead to a new status, as the lead state machine allows.
     pub async fn set_lead_status(&self, id: LeadId, to: LeadStatus) -> Result<Lead, StoreError> {
+        self.move_lead(id, to, None, None).await
+    }
+
+    /// Moves a lead to a new status as `by`, with a reason (required to
+    /// decline or lose a lead when a person moves it: `by` set), and
+    /// records the move in the lead's history (the audit log).
+    pub async fn move_lead(
+        &self,
+        id: LeadId,
+        to: LeadStatus,
+        reason: Option<&LongText>,
+        by: Option<UserId>,
+    ) -> Result<Lead, StoreError> {
+        if by.is_some() && reason.is_none() && matches!(to, LeadStatus::Declined | LeadStatus::Lost)
+        {
+            return Err(StoreError::Rule(format!("say why the lead is {to}")));
+        }
         let mut tx = self.begin(Access::Write).await?;
-        let mut lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
+        let lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
+        let lead = self.move_lead_in(&mut tx, lead, to, reason, by).await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Moves `lead` to `to` in `tx`, as the lead state machine allows.
+    pub(super) async fn move_lead_in(
+        &self,
+        tx: &mut crate::tx::Tx,
+        mut lead: Lead,
+        to: LeadStatus,
+        reason: Option<&LongText>,
+        by: Option<UserId>,
+    ) -> Result<Lead, StoreError> {
+        let id = lead.id;
         let from = lead.status;
         lead.status = from
             .transition(lead.source, to)
@@ -246,7 +279,7 @@ impl PartnerStore {
         lead.updated_at = now();
         // Only from the status just read: a concurrent change (PostgreSQL
         // reads committed data, so it can slip in) makes this a conflict.
-        let moved = on_tx!(tx, c => {
+        let moved = on_tx!(*tx, c => {
             sqlx::query(
                 "UPDATE leads SET status = $3, updated_at = $4 \
                  WHERE workspace_id = $1 AND id = $2 AND status = $5",
@@ -265,19 +298,33 @@ impl PartnerStore {
                 "lead {id} changed while it was being updated; reload it and try again"
             )));
         }
-        mark_lead_changed(&mut tx, self.workspace_id, id.as_uuid(), lead.updated_at).await?;
+        mark_lead_changed(tx, self.workspace_id, id.as_uuid(), lead.updated_at).await?;
+        let actor = by.map_or(Actor::System, Actor::User);
+        insert_audit(
+            tx,
+            &[
+                AuditEvent::new(self.workspace_id, actor, "lead.moved", AuditAccess::Write)
+                    .about("lead", id)
+                    .with_detail(serde_json::json!({
+                        "from": from.as_str(),
+                        "to": lead.status.as_str(),
+                        "reason": reason.map(LongText::as_str),
+                    })),
+            ],
+        )
+        .await?;
         // The vendor is told only while the link is active: a paused or
         // ended link's vendor learns nothing more about the workspace.
         if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted) =
             (lead.source, lead.vendor_id, lead.status)
             && self
-                .visible_links(&mut tx)
+                .visible_links(tx)
                 .await?
                 .get(&vendor)
                 .is_some_and(|l| l.status == LinkStatus::Active)
         {
             emit(
-                &mut tx,
+                tx,
                 vendor,
                 WebhookEvent::LeadAccepted,
                 self.workspace_id,
@@ -291,8 +338,23 @@ impl PartnerStore {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(lead)
+    }
+
+    /// What happened to a lead, newest first: its moves, who sent it, what
+    /// vendors were told.
+    pub async fn lead_history(&self, id: LeadId) -> Result<Vec<AuditEvent>, StoreError> {
+        select!(
+            all,
+            AuditRow,
+            read(self),
+            &format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE workspace_id = $1 \
+                 AND subject_kind = 'lead' AND subject = $2 ORDER BY id DESC LIMIT 200"
+            ),
+            self.ws(),
+            id.to_string()
+        )
     }
 
     /// Shares a lead's details with its vendor.

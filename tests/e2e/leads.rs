@@ -1,0 +1,133 @@
+//! A lead's whole life in the portal: accepted, worked, registered (which
+//! qualifies it, once per vendor), won; lost and declined only with a
+//! reason; each move confirmed on the page and kept in the lead's history.
+
+use crate::harness::Backend;
+use crate::portal::{GOLD_OWNER, PASSWORD, Visitor, send_lead, set_password};
+use crate::world::{World, on_both_backends};
+
+on_both_backends!(a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason);
+
+async fn a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let lead = send_lead(&w, w.gold.id, "life-1", "Liisa Life").await;
+    let other = send_lead(&w, w.gold.id, "life-2", "Otto Other").await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let page = format!("/leads/{lead}");
+
+    // Declining asks why.
+    let refused = owner.submit(&page, &format!("{page}/decline"), &[]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Say why"), "{}", refused.body);
+
+    let accepted = owner.submit(&page, &format!("{page}/accept"), &[]).await;
+    assert_eq!(accepted.status, 303);
+    let shown = owner.get(accepted.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("Moved to Accepted."), "{}", shown.body);
+    assert!(shown.body.contains(r#"id="move-working""#));
+    assert!(
+        !shown.body.contains(r#"id="move-won""#),
+        "won comes after qualified"
+    );
+    let working = owner
+        .submit(&page, &format!("{page}/status"), &[("status", "working")])
+        .await;
+    assert_eq!(working.status, 303);
+    let skipped = owner
+        .submit(&page, &format!("{page}/status"), &[("status", "won")])
+        .await;
+    assert_eq!(skipped.status, 422, "not qualified yet");
+
+    // Registering the deal qualifies the lead; a second one with the same
+    // vendor is refused with the form kept.
+    let v1 = w.v1.id.to_string();
+    let fields = [
+        ("lead", lead.as_str()),
+        ("vendor", v1.as_str()),
+        ("title", "Printers for Life Oy"),
+        ("customer", "Life Oy"),
+        ("amount", "4200"),
+        ("currency", "EUR"),
+    ];
+    let registered = owner
+        .submit(&format!("/deals/new?lead={lead}"), "/deals/new", &fields)
+        .await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let shown = owner.get(&page).await;
+    assert!(
+        shown.body.contains(r#"id="lead-status">Qualified"#),
+        "{}",
+        shown.body
+    );
+    let again = owner
+        .submit(&format!("/deals/new?lead={lead}"), "/deals/new", &fields)
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("already registered with that vendor"));
+    assert!(
+        again.body.contains("Printers for Life Oy"),
+        "what was typed is kept"
+    );
+
+    let won = owner
+        .submit(&page, &format!("{page}/status"), &[("status", "won")])
+        .await;
+    assert_eq!(won.status, 303);
+    let shown = owner.get(&page).await;
+    let history = &shown.body[shown.body.find(r#"id="lead-history""#).unwrap()..];
+    let order: Vec<usize> = [
+        "moved it to Won",
+        "moved it to Qualified",
+        "moved it to Working",
+        "moved it to Accepted",
+        "Vendor One: sent it",
+    ]
+    .iter()
+    .map(|s| {
+        history
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} in {history}"))
+    })
+    .collect();
+    assert!(
+        order.windows(2).all(|p| p[0] < p[1]),
+        "newest first: {order:?}"
+    );
+    assert!(history.contains(GOLD_OWNER), "who moved it");
+
+    // The other lead is lost, with its reason kept.
+    let other_page = format!("/leads/{other}");
+    owner
+        .submit(&other_page, &format!("{other_page}/accept"), &[])
+        .await;
+    let no_reason = owner
+        .submit(
+            &other_page,
+            &format!("{other_page}/status"),
+            &[("status", "lost")],
+        )
+        .await;
+    assert_eq!(no_reason.status, 422);
+    let lost = owner
+        .submit(
+            &other_page,
+            &format!("{other_page}/status"),
+            &[("status", "lost"), ("reason", "Budget cut")],
+        )
+        .await;
+    assert_eq!(lost.status, 303);
+    let shown = owner.get(&other_page).await;
+    assert!(
+        shown.body.contains("moved it to Lost: Budget cut"),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown.body.contains(r#"id="move-working""#),
+        "a lost lead can be reopened"
+    );
+}
