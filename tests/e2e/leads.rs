@@ -6,7 +6,44 @@ use crate::harness::Backend;
 use crate::portal::{GOLD_OWNER, PASSWORD, Visitor, send_lead, set_password};
 use crate::world::{World, on_both_backends};
 
-on_both_backends!(a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason);
+on_both_backends!(
+    a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason,
+    home_says_when_more_leads_wait_than_it_lists,
+);
+
+async fn home_says_when_more_leads_wait_than_it_lists(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    for n in 0..10 {
+        send_lead(
+            &w,
+            w.gold.id,
+            &format!("wait-{n}"),
+            &format!("Waiting Person{n}"),
+        )
+        .await;
+    }
+    let home = owner.get("/").await;
+    assert_eq!(home.body.matches("Waiting Person").count(), 10);
+    assert!(!home.body.contains("More leads are waiting"), "ten fit");
+    send_lead(&w, w.gold.id, "wait-10", "Waiting Person10").await;
+    let home = owner.get("/").await;
+    assert_eq!(
+        home.body.matches("Waiting Person").count(),
+        10,
+        "still ten listed"
+    );
+    assert!(
+        home.body
+            .contains(r#"<a href="/leads?status=new">More leads are waiting"#),
+        "{}",
+        home.body
+    );
+}
 
 async fn a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason(backend: Backend) {
     let Some(w) = World::new(backend).await else {
@@ -57,6 +94,8 @@ async fn a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason(backend
         .submit(&format!("/deals/new?lead={lead}"), "/deals/new", &fields)
         .await;
     assert_eq!(registered.status, 303, "{}", registered.body);
+    let sent = owner.get(registered.location.as_deref().unwrap()).await;
+    assert!(sent.body.contains("Sent to Vendor One."), "{}", sent.body);
     let shown = owner.get(&page).await;
     assert!(
         shown.body.contains(r#"id="lead-status">Qualified"#),

@@ -12,3 +12,4 @@ campaign-languages = in { $languages }
 campaign-needs-privacy-notice = Landing pages link to your privacy notice: set its address before activating a campaign.
 campaign-privacy-settings = Set it in Settings
 campaign-not-activated = The campaign could not be activated: it is not running now.
+campaign-activated = Activated: the landing page below is live and takes leads now.

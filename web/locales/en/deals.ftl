@@ -44,3 +44,4 @@ deal-asked-by = Asked by { $vendors }
 deal-error-required = { $vendor } requires this field.
 deal-fields-sent = Fields for the vendor
 deal-error-registered = This lead is already registered with that vendor; its registration is listed on the lead's page.
+deal-registered = Sent to { $vendor }. You are told here and in your notifications when they decide.

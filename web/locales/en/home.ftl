@@ -28,3 +28,6 @@ tier-silver = Silver
 tier-gold = Gold
 tier-platinum = Platinum
 home-chart-margin-pending = No margins yet: prices are being calculated, or no vendor has sent a price list.
+home-ends = ends { $when }
+home-more-leads = More leads are waiting: see them all
+home-more-deals = More registrations need attention: see them all

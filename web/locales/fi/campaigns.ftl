@@ -12,3 +12,4 @@ campaign-languages = kielet: { $languages }
 campaign-needs-privacy-notice = Laskeutumissivut linkittävät tietosuojaselosteeseesi: anna sen osoite ennen kuin aktivoit kampanjan.
 campaign-privacy-settings = Anna se asetuksissa
 campaign-not-activated = Kampanjaa ei voitu aktivoida: se ei ole nyt käynnissä.
+campaign-activated = Aktivoitu: alla oleva laskeutumissivu on käytössä ja ottaa liidejä vastaan.

@@ -44,3 +44,4 @@ deal-asked-by = Kysyjä: { $vendors }
 deal-error-required = { $vendor } vaatii tämän kentän.
 deal-fields-sent = Kentät toimittajalle
 deal-error-registered = Tämä liidi on jo ilmoitettu tälle toimittajalle; ilmoitus näkyy liidin sivulla.
+deal-registered = Lähetetty toimittajalle { $vendor }. Saat tiedon täällä ja ilmoituksissasi, kun se päättää.

@@ -28,3 +28,6 @@ tier-silver = Hopea
 tier-gold = Kulta
 tier-platinum = Platina
 home-chart-margin-pending = Ei vielä katteita: hintoja lasketaan, tai yksikään toimittaja ei ole lähettänyt hinnastoa.
+home-ends = päättyy { $when }
+home-more-leads = Vastausta odottaa useampia liidejä: katso kaikki
+home-more-deals = Useampi kauppailmoitus vaatii huomiota: katso kaikki

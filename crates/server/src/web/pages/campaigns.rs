@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onepane_domain::CampaignId;
 use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
 use onepane_store::StoreError;
+use serde::Deserialize;
 
 use crate::state::AppState;
 use crate::web::chrome::{Chrome, render};
@@ -143,19 +144,32 @@ struct CampaignPage {
     body: String,
     call_to_action: String,
     leads_link: String,
+    /// What was just done.
+    notice: Option<String>,
     /// Whether the workspace has a privacy notice (no activation without one).
     has_privacy_notice: bool,
     /// Why the last activation was refused.
     error: Option<String>,
 }
 
+/// The query after an activation.
+#[derive(Debug, Default, Deserialize)]
+pub struct Activated {
+    activated: Option<String>,
+}
+
 async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(activated): Query<Activated>,
 ) -> Result<Response, WebError> {
     let id: CampaignId = id.parse().map_err(|_| WebError::NotFound)?;
-    render(&campaign_page(&state, &viewer, id, None).await?)
+    let mut page = campaign_page(&state, &viewer, id, None).await?;
+    if activated.activated.is_some() && page.campaign.landing.is_some() {
+        page.notice = Some(viewer.tr.t("campaign-activated"));
+    }
+    render(&page)
 }
 
 async fn campaign_page(
@@ -194,6 +208,7 @@ async fn campaign_page(
         ),
         has_privacy_notice,
         error,
+        notice: None,
         t,
         chrome,
     })
@@ -210,7 +225,7 @@ async fn activate(
         .activate_campaign(id, Some(viewer.session.user.id))
         .await;
     match activated {
-        Ok(_) => Ok(Redirect::to(&format!("/campaigns/{id}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/campaigns/{id}?activated")).into_response()),
         // The page says why (no privacy notice, or the campaign is not
         // running) and what to do about it.
         Err(StoreError::Rule(_)) => {

@@ -474,7 +474,7 @@ async fn register(
         Err(e) => return Err(e.into()),
     };
     let target = match regs.as_slice() {
-        [one] => format!("/deals/{}", one.id),
+        [one] => format!("/deals/{}?registered", one.id),
         _ => "/deals".to_owned(),
     };
     Ok(Redirect::to(&target).into_response())
@@ -499,12 +499,21 @@ struct DealPage {
     decided: Option<String>,
     products: Vec<(String, u32)>,
     fields: Vec<(String, String)>,
+    /// What was just done.
+    notice: Option<String>,
+}
+
+/// The query after a registration was sent.
+#[derive(Debug, Default, Deserialize)]
+pub struct Registered {
+    registered: Option<String>,
 }
 
 async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(registered): Query<Registered>,
 ) -> Result<Response, WebError> {
     let id: DealRegistrationId = id.parse().map_err(|_| WebError::NotFound)?;
     let store = viewer.store(&state);
@@ -547,6 +556,10 @@ async fn show(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        notice: registered
+            .registered
+            .is_some()
+            .then(|| t.ts("deal-registered", "vendor", &names.name(&deal.vendor_id))),
         t,
         chrome,
     };

@@ -41,6 +41,8 @@ pub struct Action {
     pub text: String,
     /// When it is due, when it has a deadline.
     pub due: Option<String>,
+    /// Whether `due` is when it ends (a campaign) rather than a deadline.
+    pub ends: bool,
     /// Where to act on it.
     pub href: String,
 }
@@ -68,11 +70,16 @@ struct HomePage {
     t: Tr,
     chrome: Chrome,
     actions: Vec<Action>,
+    /// Where the rest is when the list was capped: (text, link).
+    more: Vec<(String, String)>,
     vendors: Vec<VendorLine>,
     pipeline_chart: Option<BarChart>,
     margin_chart: Option<BarChart>,
     campaign_chart: Option<LineChart>,
 }
+
+/// Waiting leads, and registrations needing attention, listed at most.
+const SHOWN: u32 = 10;
 
 /// How far back decided registrations and new campaigns count as news.
 const RECENT: Duration = Duration::days(14);
@@ -115,8 +122,8 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         read(store.vendors()),
         read(store.campaigns()),
         read(store.activations()),
-        read(store.leads_awaiting_response(10)),
-        read(store.deals_needing_attention(now - RECENT, today + EXPIRING, 10)),
+        read(store.leads_awaiting_response(SHOWN + 1)),
+        read(store.deals_needing_attention(now - RECENT, today + EXPIRING, SHOWN + 1)),
         read(store.connections()),
         read(store.vendor_counts(NEW_LEADS_COUNTED)),
         read(store.pipeline()),
@@ -131,6 +138,17 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     )?;
     let names = VendorNames::new(&vendors);
 
+    // Capped lists say so, with where the rest is.
+    let mut more = Vec::new();
+    let (mut awaiting, mut deals) = (awaiting, deals);
+    if awaiting.len() > SHOWN as usize {
+        awaiting.truncate(SHOWN as usize);
+        more.push((t.t("home-more-leads"), "/leads?status=new".to_owned()));
+    }
+    if deals.len() > SHOWN as usize {
+        deals.truncate(SHOWN as usize);
+        more.push((t.t("home-more-deals"), "/deals".to_owned()));
+    }
     let mut actions = campaign_actions(&campaigns, activations, &names, &t, now);
     actions.extend(lead_actions(awaiting, &names, &t));
     actions.extend(deal_actions(deals, &names, &t, today));
@@ -155,6 +173,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         t,
         chrome,
         actions,
+        more,
         vendors: lines,
         pipeline_chart,
         margin_chart,
@@ -187,6 +206,7 @@ fn campaign_actions(
                 vendor: names.name(&c.vendor_id),
                 text: t.ts("home-action-campaign", "name", &name),
                 due: c.content.window.ends_on().map(|d| t.date(&d)),
+                ends: true,
                 href: format!("/campaigns/{}", c.id),
             }
         })
@@ -202,6 +222,7 @@ fn lead_actions(awaiting: Vec<Lead>, names: &VendorNames, t: &Tr) -> Vec<Action>
             vendor: names.name_opt(&lead.vendor_id),
             text: t.ts("home-action-lead", "name", lead.contact.name.as_str()),
             due: lead.respond_by.map(|d| t.datetime(&d)),
+            ends: false,
             href: format!("/leads/{}", lead.id),
         })
         .collect()
@@ -233,6 +254,7 @@ fn deal_actions(
                 vendor: names.name(&deal.vendor_id),
                 text: t.ts(id, "title", deal.details.title.as_str()),
                 due,
+                ends: false,
                 href: format!("/deals/{}", deal.id),
             }
         })
@@ -258,6 +280,7 @@ fn connection_actions(connections: Vec<Connection>, names: &VendorNames, t: &Tr)
                     .unwrap_or_default(),
                 text: t.ts(id, "name", conn.name.as_str()),
                 due: None,
+                ends: false,
                 href: format!("/connections#connection-{}", conn.id),
             })
         })
