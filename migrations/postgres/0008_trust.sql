@@ -147,3 +147,7 @@ CREATE POLICY partner_all ON crm_erasures FOR ALL
     WITH CHECK (workspace_id = onepane_scope_workspace());
 CREATE POLICY system_all ON crm_erasures FOR ALL
     USING (onepane_scope_system()) WITH CHECK (onepane_scope_system());
+
+-- 6. A notification's title as named values, so each member reads it in
+--    their own language (the stored title is the English one).
+ALTER TABLE notifications ADD COLUMN args jsonb;

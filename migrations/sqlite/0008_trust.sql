@@ -47,3 +47,7 @@ CREATE TABLE crm_erasures (
     PRIMARY KEY (workspace_id, connection_id, id),
     FOREIGN KEY (workspace_id, connection_id) REFERENCES connections (workspace_id, id) ON DELETE CASCADE
 );
+
+-- 6. A notification's title as named values, so each member reads it in
+--    their own language (the stored title is the English one).
+ALTER TABLE notifications ADD COLUMN args TEXT;

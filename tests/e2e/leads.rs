@@ -9,7 +9,29 @@ use crate::world::{World, on_both_backends};
 on_both_backends!(
     a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason,
     home_says_when_more_leads_wait_than_it_lists,
+    notifications_speak_each_readers_language,
 );
+
+async fn notifications_speak_each_readers_language(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    send_lead(&w, w.gold.id, "kieli-1", "Kaisa Kieli").await;
+    let mut english = Visitor::new(&w.app);
+    assert_eq!(english.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let page = english.get("/notifications").await;
+    assert!(page.body.contains("New lead: Kaisa Kieli"), "{}", page.body);
+    let mut finnish = Visitor::new(&w.app).finnish();
+    assert_eq!(finnish.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let page = finnish.get("/notifications").await;
+    assert!(
+        page.body.contains("Uusi liidi: Kaisa Kieli"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("New lead:"), "no English left");
+}
 
 async fn home_says_when_more_leads_wait_than_it_lists(backend: Backend) {
     let Some(w) = World::new(backend).await else {

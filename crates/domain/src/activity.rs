@@ -57,6 +57,11 @@ pub struct Notification {
     pub body: Option<LongText>,
     /// The in-app path to open (e.g. `/leads/{id}`).
     pub link: Option<String>,
+    /// What the title says, as named values (`name`, `title`, `status`,
+    /// `count`, ...), so each reader sees it in their own language; `title`
+    /// is the same in English.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub args: serde_json::Value,
     /// When it was read.
     pub read_at: Option<DateTime<Utc>>,
     /// When it was created.
@@ -76,6 +81,9 @@ pub struct NewNotification {
     pub body: Option<LongText>,
     /// The in-app path to open.
     pub link: Option<String>,
+    /// The title's named values, for other languages (see
+    /// [`Notification::args`]).
+    pub args: serde_json::Value,
 }
 
 /// Who did something.

@@ -656,6 +656,7 @@ impl Engine {
                     title: Name::parse(&title).unwrap_or_else(|_| conn.name.clone()),
                     body: None,
                     link: Some("/leads".to_owned()),
+                    args: json!({ "count": n, "connection": conn.name.as_str() }),
                 },
             )
             .await?;

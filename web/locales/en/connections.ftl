@@ -21,3 +21,18 @@ run-summary = { $read } read, { $created } new, { $updated } updated, { $failed 
 notifications-none = No notifications.
 notification-unread = Unread
 notification-read = Read
+notification-new-lead = New lead: { $name }
+notification-leads-synced = { $count ->
+    [one] 1 new lead from { $connection }
+   *[other] { $count } new leads from { $connection }
+}
+notification-new-campaign = New campaign: { $name }
+notification-deal-decided = { $status ->
+    [approved] Deal approved: { $title }
+   *[other] Deal rejected: { $title }
+}
+notification-deal-expiring = Protection ends soon: { $title }
+notification-connection-attention = { $status ->
+    [needs-reauthorization] A connection needs to be authorized again
+   *[other] A connection is failing
+}

@@ -21,3 +21,18 @@ run-summary = { $read } luettu, { $created } uutta, { $updated } päivitetty, { 
 notifications-none = Ei ilmoituksia.
 notification-unread = Lukematon
 notification-read = Luettu
+notification-new-lead = Uusi liidi: { $name }
+notification-leads-synced = { $count ->
+    [one] 1 uusi liidi yhteydestä { $connection }
+   *[other] { $count } uutta liidiä yhteydestä { $connection }
+}
+notification-new-campaign = Uusi kampanja: { $name }
+notification-deal-decided = { $status ->
+    [approved] Kauppailmoitus hyväksytty: { $title }
+   *[other] Kauppailmoitus hylätty: { $title }
+}
+notification-deal-expiring = Suoja päättyy pian: { $title }
+notification-connection-attention = { $status ->
+    [needs-reauthorization] Yhteys on valtuutettava uudelleen
+   *[other] Yhteys ei toimi
+}

@@ -259,6 +259,27 @@ impl Tr {
         self.format(id, Some(&args))
     }
 
+    /// A message with the named values of a JSON object: numbers stay
+    /// numbers (for plurals), everything else is text.
+    pub fn tjson(&self, id: &str, values: &serde_json::Value) -> String {
+        let mut args = FluentArgs::new();
+        if let Some(map) = values.as_object() {
+            for (name, value) in map {
+                match value {
+                    serde_json::Value::Number(n) => args.set(
+                        name.as_str(),
+                        FluentValue::from(n.as_f64().unwrap_or_default()),
+                    ),
+                    serde_json::Value::String(text) => {
+                        args.set(name.as_str(), FluentValue::from(text.clone()))
+                    }
+                    other => args.set(name.as_str(), FluentValue::from(other.to_string())),
+                }
+            }
+        }
+        self.format(id, Some(&args))
+    }
+
     /// A message with any arguments, as text.
     pub fn targs(&self, id: &str, pairs: &[(&str, String)]) -> String {
         let mut args = FluentArgs::new();

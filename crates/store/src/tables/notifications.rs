@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use onepane_domain::activity::*;
 use onepane_domain::text::*;
 use onepane_domain::*;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::rows::*;
@@ -11,7 +12,7 @@ use crate::tx::{Tx, on_tx};
 use crate::{StoreError, now};
 
 pub(crate) const NOTIFICATION_COLUMNS: &str =
-    "workspace_id, id, kind, vendor_id, title, body, link, read_at, created_at";
+    "workspace_id, id, kind, vendor_id, title, body, link, args, read_at, created_at";
 
 table_row! {
     NotificationRow => Notification {
@@ -22,6 +23,7 @@ table_row! {
         title: String => parse::<Name>("notification", &title)?,
         body: Option<String> => parse_opt::<LongText>("notification", body.as_deref())?,
         link: Option<String>,
+        args: Option<Json<serde_json::Value>> => args.map_or_else(|| serde_json::json!({}), |a| a.0),
         read_at: Option<DateTime<Utc>>,
         created_at: DateTime<Utc>,
     }
@@ -41,12 +43,13 @@ pub(crate) async fn insert_notification(
         title: new.title.clone(),
         body: new.body.clone(),
         link: new.link.clone(),
+        args: new.args.clone(),
         read_at: None,
         created_at: now(),
     };
     on_tx!(*tx, c => {
         sqlx::query(&format!(
-            "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)"
+            "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $9, NULL, $8)"
         ))
         .bind(ws.as_uuid())
         .bind(n.id.as_uuid())
@@ -56,6 +59,7 @@ pub(crate) async fn insert_notification(
         .bind(n.body.as_ref().map(|b| b.as_str()))
         .bind(n.link.as_deref())
         .bind(n.created_at)
+        .bind(Json(&n.args))
         .execute(&mut *c)
         .await?;
     });

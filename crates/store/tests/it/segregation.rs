@@ -505,6 +505,7 @@ async fn run_world(store: &Store, world: World) {
                         title: name("Hello"),
                         body: None,
                         link: None,
+                        args: serde_json::json!({}),
                     })
                     .await
                     .unwrap();

@@ -53,7 +53,7 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         .into_iter()
         .map(|n| NotificationLine {
             id: n.id.to_string(),
-            title: n.title.to_string(),
+            title: title(&n, &t),
             body: n.body.map(|b| b.to_string()).unwrap_or_default(),
             when: t.datetime(&n.created_at),
             unread: n.read_at.is_none(),
@@ -64,6 +64,24 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         chrome,
         notifications,
     })
+}
+
+/// A notification's title in the viewer's language, from its kind and
+/// named values; one stored before it had them keeps its stored title.
+pub fn title(n: &onepane_domain::activity::Notification, t: &Tr) -> String {
+    use onepane_domain::activity::NotificationKind as K;
+    if n.args.as_object().is_none_or(serde_json::Map::is_empty) {
+        return n.title.to_string();
+    }
+    let id = match n.kind {
+        K::NewLead if n.args.get("count").is_some() => "notification-leads-synced",
+        K::NewLead => "notification-new-lead",
+        K::NewCampaign => "notification-new-campaign",
+        K::DealDecided => "notification-deal-decided",
+        K::DealExpiring => "notification-deal-expiring",
+        K::ConnectionAttention => "notification-connection-attention",
+    };
+    t.tjson(id, &n.args)
 }
 
 /// Where a notification may send the browser: only a path of this site.

@@ -185,6 +185,7 @@ impl PartnerStore {
                 title,
                 body: None,
                 link: Some(format!("/leads/{}", lead.id)),
+                args: serde_json::json!({ "name": lead.contact.name.as_str() }),
             },
         )
         .await?;

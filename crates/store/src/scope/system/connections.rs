@@ -211,6 +211,7 @@ impl SystemStore {
                     title: parse("title", title)?,
                     body: text::LongText::parse(reason).ok(),
                     link: Some(format!("/connections/{id}")),
+                    args: serde_json::json!({ "status": status.as_str() }),
                 },
             )
             .await?;

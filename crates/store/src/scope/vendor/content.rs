@@ -115,6 +115,7 @@ impl VendorStore {
                     title,
                     body: None,
                     link: Some(format!("/campaigns/{}", campaign.id)),
+                    args: serde_json::json!({ "name": content.variants.first().name.as_str() }),
                 },
             )
             .await?;

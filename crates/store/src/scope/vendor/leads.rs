@@ -70,6 +70,7 @@ impl VendorStore {
                     title,
                     body: None,
                     link: Some(format!("/leads/{}", lead.id)),
+                    args: serde_json::json!({ "name": lead.contact.name.as_str() }),
                 },
             )
             .await?;
@@ -204,6 +205,7 @@ impl VendorStore {
                 title,
                 body: reg.reason.clone(),
                 link: Some(format!("/deal-registrations/{id}")),
+                args: serde_json::json!({ "status": reg.status.as_str(), "title": reg.details.title.as_str() }),
             },
         )
         .await?;
