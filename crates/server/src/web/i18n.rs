@@ -331,6 +331,16 @@ impl Tr {
         format!("{sign}{grouped}{point}{frac}")
     }
 
+    /// A number with every decimal it has (an exchange rate), with this
+    /// language's decimal point.
+    pub fn number(&self, value: &Decimal) -> String {
+        let text = value.normalize().to_string();
+        match self.lang {
+            Lang::En => text,
+            Lang::Fi => text.replace('.', ","),
+        }
+    }
+
     /// A percentage as this language writes it, with only the decimals it
     /// has (`20 %`, `12.5 %`; `12,5 %` in Finnish).
     pub fn percent(&self, value: &Decimal) -> String {
@@ -495,6 +505,8 @@ mod tests {
         assert_eq!(fi.decimal(&d), "-123\u{a0}456,79");
         assert_eq!(en.decimal(&Decimal::new(5, 1)), "0.50");
         assert_eq!(en.percent(&Decimal::new(2000, 2)), "20 %");
+        assert_eq!(en.number(&Decimal::new(92150, 5)), "0.9215");
+        assert_eq!(fi.number(&Decimal::new(92150, 5)), "0,9215");
         assert_eq!(en.percent(&Decimal::new(125, 1)), "12.5 %");
         assert_eq!(fi.percent(&Decimal::new(125, 1)), "12,5 %");
         assert_eq!(fi.percent(&Decimal::new(12_500, 1)), "1\u{a0}250 %");

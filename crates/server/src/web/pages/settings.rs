@@ -315,7 +315,7 @@ async fn rate_lines(
         .map(|r| {
             (
                 format!("{}/{}", r.base().code(), r.quote().code()),
-                r.rate().normalize().to_string(),
+                t.number(&r.rate()),
                 t.date(&r.as_of()),
             )
         })
