@@ -1,8 +1,7 @@
 connections-none = No connections yet.
 connection-source = { $vendor }: source
 connection-crm = Your CRM
-connection-default-schedule = the default schedule
-connection-schedule = runs on { $schedule }
+connection-schedule = runs { $schedule }
 connection-sync-now = Sync now
 connection-authorize = Connect with the provider
 connection-authorized = The connection is authorized.
@@ -36,3 +35,8 @@ notification-connection-attention = { $status ->
     [needs-reauthorization] A connection needs to be authorized again
    *[other] A connection is failing
 }
+schedule-every-minute = every minute
+schedule-every-minutes = every { $minutes } minutes
+schedule-hourly = hourly
+schedule-every-hours = every { $hours } hours
+schedule-daily = daily at { $time } UTC

@@ -1,7 +1,6 @@
 connections-none = Ei vielä yhteyksiä.
 connection-source = { $vendor }: lähde
 connection-crm = CRM-järjestelmäsi
-connection-default-schedule = oletusaikataulu
 connection-schedule = ajetaan: { $schedule }
 connection-sync-now = Synkronoi nyt
 connection-authorize = Yhdistä palveluntarjoajaan
@@ -36,3 +35,8 @@ notification-connection-attention = { $status ->
     [needs-reauthorization] Yhteys on valtuutettava uudelleen
    *[other] Yhteys ei toimi
 }
+schedule-every-minute = minuutin välein
+schedule-every-minutes = { $minutes } minuutin välein
+schedule-hourly = tunnin välein
+schedule-every-hours = { $hours } tunnin välein
+schedule-daily = päivittäin klo { $time } UTC

@@ -154,10 +154,7 @@ async fn list(
             target,
             status: status_id(c.status),
             status_text: t.t(status_id(c.status)),
-            schedule: c
-                .schedule
-                .clone()
-                .unwrap_or_else(|| t.t("connection-default-schedule")),
+            schedule: schedule_words(&onepane_sync::cron_for(&c), &t),
             runs: runs.iter().map(|r| run_line(r, &t)).collect(),
             oauth: c.connector.as_str() == "hubspot" || c.connector.as_str() == "salesforce",
             following: q.syncing.as_deref() == Some(&c.id.to_string()),
@@ -286,4 +283,57 @@ async fn progress(
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// A cron schedule in words when it is one of the common ones ("every 15
+/// minutes", "hourly", "daily at 06:30 UTC"); otherwise the expression.
+pub fn schedule_words(cron: &str, t: &Tr) -> String {
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    let [sec, min, hour, dom, month, dow] = fields.as_slice() else {
+        return cron.to_owned();
+    };
+    let every_day = (*dom, *month, *dow) == ("*", "*", "*");
+    let number = |f: &str| f.parse::<u32>().ok();
+    match (*sec, *min, *hour) {
+        ("0", "*", "*") if every_day => t.t("schedule-every-minute"),
+        ("0", m, "*") if every_day && m.starts_with("*/") => match number(&m[2..]) {
+            Some(n) => t.tn("schedule-every-minutes", "minutes", i64::from(n)),
+            None => cron.to_owned(),
+        },
+        ("0", "0", "*") if every_day => t.t("schedule-hourly"),
+        ("0", "0", h) if every_day && h.starts_with("*/") => match number(&h[2..]) {
+            Some(n) => t.tn("schedule-every-hours", "hours", i64::from(n)),
+            None => cron.to_owned(),
+        },
+        ("0", m, h) if every_day => match (number(h), number(m)) {
+            (Some(h), Some(m)) if h < 24 && m < 60 => {
+                t.ts("schedule-daily", "time", &format!("{h:02}:{m:02}"))
+            }
+            _ => cron.to_owned(),
+        },
+        _ => cron.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schedule_words;
+    use crate::web::i18n::{Lang, Tr};
+
+    #[test]
+    fn common_schedules_read_as_words_and_others_as_cron() {
+        let en = Tr::new(Lang::En);
+        let fi = Tr::new(Lang::Fi);
+        assert_eq!(schedule_words("0 */15 * * * *", &en), "every 15 minutes");
+        assert_eq!(schedule_words("0 * * * * *", &en), "every minute");
+        assert_eq!(schedule_words("0 0 * * * *", &en), "hourly");
+        assert_eq!(schedule_words("0 0 */6 * * *", &en), "every 6 hours");
+        assert_eq!(schedule_words("0 30 6 * * *", &en), "daily at 06:30 UTC");
+        assert_eq!(
+            schedule_words("0 30 6 * * *", &fi),
+            "päivittäin klo 06:30 UTC"
+        );
+        assert_eq!(schedule_words("0 30 6 * * MON", &en), "0 30 6 * * MON");
+        assert_eq!(schedule_words("nonsense", &en), "nonsense");
+    }
 }
