@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use onepane_domain::activity::{Actor, AuditAccess, AuditEvent, Notification};
+use onepane_domain::activity::{AuditEvent, Notification};
 use onepane_domain::campaign::{Asset, AssetBody, AssetKind, Campaign, CampaignActivation};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, VendorFields};
 use onepane_domain::lead::{Company, Lead, LeadStatus};
@@ -277,15 +277,8 @@ pub async fn export_personal_data(
 ) -> Result<Json<PersonalData>, ApiError> {
     let store = state.store.partner(caller.workspace_id);
     administrator(&store, &caller).await?;
-    let data = store.personal_data(&person.email).await?;
-    store
-        .record(
-            AuditEvent::new(caller.workspace_id, Actor::User(caller.user_id), "person.exported", AuditAccess::Read)
-                .with_detail(serde_json::json!({
-                    "leads": data.leads.iter().map(|l| l.id).collect::<Vec<_>>(),
-                    "deal_registrations": data.deal_registrations.iter().map(|d| d.id).collect::<Vec<_>>(),
-                })),
-        )
+    let data = store
+        .export_personal_data(&person.email, caller.user_id)
         .await?;
     Ok(Json(data))
 }

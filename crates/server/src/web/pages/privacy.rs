@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
 use onepane_domain::privacy::PersonalData;
 use onepane_domain::text::Email;
 use serde::Deserialize;
@@ -181,21 +180,9 @@ async fn export(
         Ok(e) => e,
         Err(answer) => return Ok(answer),
     };
-    let store = viewer.store(&state);
-    let data = store.personal_data(&email).await?;
-    store
-        .record(
-            AuditEvent::new(
-                viewer.session.workspace.id,
-                Actor::User(viewer.session.user.id),
-                "person.exported",
-                AuditAccess::Read,
-            )
-            .with_detail(serde_json::json!({
-                "leads": data.leads.iter().map(|l| l.id).collect::<Vec<_>>(),
-                "deal_registrations": data.deal_registrations.iter().map(|d| d.id).collect::<Vec<_>>(),
-            })),
-        )
+    let data = viewer
+        .store(&state)
+        .export_personal_data(&email, viewer.session.user.id)
         .await?;
     let body = serde_json::to_vec_pretty(&data).map_err(|e| WebError::Internal(e.into()))?;
     Ok((

@@ -119,6 +119,28 @@ impl PartnerStore {
         })
     }
 
+    /// Every record about the person with `email`, exported by `by`: the
+    /// export is recorded (which records, not the address).
+    pub async fn export_personal_data(
+        &self,
+        email: &Email,
+        by: UserId,
+    ) -> Result<PersonalData, StoreError> {
+        let data = self.personal_data(email).await?;
+        let mut tx = self.begin(Access::Write).await?;
+        insert_audit(
+            &mut tx,
+            &[AuditEvent::new(self.workspace_id, Actor::User(by), "person.exported", AuditAccess::Read)
+                .with_detail(serde_json::json!({
+                    "leads": data.leads.iter().map(|l| l.id).collect::<Vec<_>>(),
+                    "deal_registrations": data.deal_registrations.iter().map(|d| d.id).collect::<Vec<_>>(),
+                }))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(data)
+    }
+
     /// Erases the person with `email`, as `by`: each of their leads loses
     /// its contact's name (replaced), email, phone, title and message; the
     /// registrations made from them lose any vendor field or title text
