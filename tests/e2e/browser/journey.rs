@@ -290,7 +290,9 @@ async fn journey(t: &Texts) {
     assert_eq!(text(&partner, "h1").await, t.deal_title);
     assert_eq!(text(&partner, "#deal-status").await, t.submitted);
     let deal_page = partner.current_url().await;
-    let deal_id = deal_page
+    // The page says the registration was sent (`?registered`).
+    let deal_path = deal_page.split('?').next().unwrap_or(&deal_page);
+    let deal_id = deal_path
         .rsplit('/')
         .next()
         .expect("the deal's address ends in its id")
