@@ -95,9 +95,12 @@ pub enum RunError {
 impl From<StoreError> for RunError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound { .. } | StoreError::NotLinked(_) | StoreError::Rule(_) => {
-                RunError::Fatal(e.to_string())
-            }
+            // A source writes in its vendor's scope: the link is not active.
+            StoreError::NotLinked(_) => RunError::Fatal(
+                "the link with this vendor is not active (paused or ended); resume the vendor to sync"
+                    .into(),
+            ),
+            StoreError::NotFound { .. } | StoreError::Rule(_) => RunError::Fatal(e.to_string()),
             other => RunError::Retry {
                 message: format!("the database: {other}"),
                 after: None,

@@ -500,4 +500,21 @@ on_both_backends!(
     a_failed_page_is_resumed_from_not_reread,
     duplicate_and_shuffled_pages_end_exactly_right,
     vendors_at_private_addresses_are_refused_unasked,
+    a_paused_vendors_source_says_so_and_writes_nothing,
 );
+
+async fn a_paused_vendors_source_says_so_and_writes_nothing(db: TestDb) {
+    let store = &db.store;
+    let (ws, vendor, _fake, conn) = fake_source(store, VendorData::generate(6, 0, 0, 0), 5).await;
+    store
+        .operator()
+        .set_link_status(ws, vendor, onepane_domain::LinkStatus::Paused)
+        .await
+        .unwrap();
+    let err = engine(store).run(&conn, None, &()).await.unwrap_err();
+    assert!(
+        matches!(&err, RunError::Fatal(m) if m.contains("paused or ended")),
+        "{err:?}"
+    );
+    assert!(leads(store, ws).await.is_empty(), "nothing was written");
+}
