@@ -155,6 +155,8 @@ struct Model {
     activations: Vec<(ActivationId, WorkspaceId, CampaignId)>,
     /// deal -> (workspace, vendor, status)
     deals: BTreeMap<DealRegistrationId, (WorkspaceId, VendorId, DealStatus)>,
+    /// deal -> the lead it was registered from
+    deal_leads: BTreeMap<DealRegistrationId, LeadId>,
     rates: BTreeMap<WorkspaceId, Decimal>,
 }
 
@@ -420,7 +422,18 @@ async fn run_world(store: &Store, world: World) {
                     let (owner, lv, ..) = m.leads[&l];
                     owner == wss[ws] && lv.is_none_or(|lv| lv == vs[v])
                 });
-                let expect = m.active(wss[ws], vs[v]) && lead_ok;
+                // A lead is registered once per vendor while that
+                // registration is submitted or approved.
+                let registered = lead_id.is_some_and(|l| {
+                    m.deal_leads.iter().any(|(d, dl)| {
+                        *dl == l
+                            && matches!(
+                                m.deals.get(d),
+                                Some((_, dv, DealStatus::Submitted | DealStatus::Approved)) if *dv == vs[v]
+                            )
+                    })
+                });
+                let expect = m.active(wss[ws], vs[v]) && lead_ok && !registered;
                 let r = store
                     .partner(wss[ws])
                     .register_deal(vs[v], &deal("Deal"), lead_id, None)
@@ -430,10 +443,19 @@ async fn run_world(store: &Store, world: World) {
                     m.deals
                         .insert(reg.id, (wss[ws], vs[v], DealStatus::Submitted));
                     if let Some(l) = lead_id {
+                        m.deal_leads.insert(reg.id, l);
                         let lead = m.leads.get_mut(&l).unwrap();
                         lead.3 = true;
                         // A lead with no vendor is attributed to the one it is registered with.
                         lead.1 = lead.1.or(Some(vs[v]));
+                        // Registering qualifies the lead (a vendor's new
+                        // lead is accepted on the way).
+                        if matches!(
+                            lead.4,
+                            LeadStatus::New | LeadStatus::Accepted | LeadStatus::Working
+                        ) {
+                            lead.4 = LeadStatus::Qualified;
+                        }
                     }
                 }
             }
