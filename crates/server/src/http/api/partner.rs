@@ -34,6 +34,7 @@ use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
 use crate::http::params::{ApiPath, SortOrder, parsed};
+use crate::services::audit::valid_kind;
 use crate::services::pricing::{self, PriceSearch, PriceSort, PricedItem};
 use crate::state::AppState;
 
@@ -232,13 +233,6 @@ pub async fn audit(
         .then(|| items.last().map(|e| e.id.to_string()))
         .flatten();
     Ok(Json(Listing { items, next_cursor }))
-}
-
-/// Whether `kind` looks like a record kind: lower-case letters and dashes.
-pub fn valid_kind(kind: &str) -> bool {
-    (1..=40).contains(&kind.len())
-        && kind.starts_with(|c: char| c.is_ascii_lowercase())
-        && kind.chars().all(|c| c.is_ascii_lowercase() || c == '-')
 }
 
 // ---- privacy -------------------------------------------------------------

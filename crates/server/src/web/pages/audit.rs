@@ -13,7 +13,7 @@ use onepane_domain::{AuditEventId, VendorId};
 use onepane_store::{AuditFilter, LinkedVendor};
 use serde::Deserialize;
 
-use crate::http::api::partner::valid_kind;
+use crate::services::audit::{KINDS, valid_kind};
 use crate::state::AppState;
 use crate::web::chrome::{Chrome, render};
 use crate::web::error::WebError;
@@ -25,21 +25,6 @@ use crate::web::view::{Choice, VendorNames, chosen, urlencode};
 const PAGE: u32 = 50;
 /// Events read from the store at a time for the CSV.
 const CSV_BATCH: u32 = 1000;
-
-/// The kinds of record the log names, for the filter.
-pub const KINDS: [&str; 11] = [
-    "lead",
-    "deal-registration",
-    "activation",
-    "campaign",
-    "asset",
-    "price-list",
-    "link",
-    "member",
-    "token",
-    "sso",
-    "connection",
-];
 
 /// The access log's routes.
 pub fn routes() -> Router<AppState> {
