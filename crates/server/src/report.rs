@@ -2,6 +2,10 @@
 
 use std::error::Error as StdError;
 
+/// The seconds a 503 asks the client to wait (API and portal alike):
+/// about as long as a database restart or a replica's failover takes.
+pub const UNAVAILABLE_RETRY_AFTER: u32 = 5;
+
 /// The error and its causes on one line, `: `-separated, for logs and the
 /// command line.
 pub fn cause_chain(error: &(dyn StdError + 'static)) -> String {

@@ -16,9 +16,7 @@ const PROBLEM_BASE: &str = "https://onepane.dev/problems/";
 /// The media type of a problem document.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// The seconds a 503 asks the client to wait: about as long as a database
-/// restart or a replica's failover takes.
-pub const UNAVAILABLE_RETRY_AFTER: u32 = 5;
+pub use crate::report::UNAVAILABLE_RETRY_AFTER;
 
 type Cause = Box<dyn StdError + Send + Sync>;
 

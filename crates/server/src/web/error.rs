@@ -107,7 +107,7 @@ impl IntoResponse for WebError {
         if let WebError::Unavailable(_) = &self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(crate::http::error::UNAVAILABLE_RETRY_AFTER),
+                axum::http::HeaderValue::from(crate::report::UNAVAILABLE_RETRY_AFTER),
             );
         }
         response.extensions_mut().insert(Failed(message));
