@@ -398,12 +398,10 @@ async fn lead_page(
     notice: Option<String>,
     problem: Option<String>,
 ) -> Result<LeadPage, WebError> {
-    let state = state.clone();
-    let viewer = viewer.clone();
-    let store = viewer.store(&state);
+    let store = viewer.store(state);
     let t = viewer.tr.clone();
     let lead = store.lead(id).await?;
-    let chrome = Chrome::load(&state, &viewer, "leads").await?;
+    let chrome = Chrome::load(state, viewer, "leads").await?;
     let names = VendorNames::new(&store.vendors().await?);
     let history = store.lead_history(lead.id).await?;
     let members: Vec<(onepane_domain::UserId, String)> = store
