@@ -8,6 +8,7 @@ use onepane_connector::{
 use onepane_domain::Tier;
 use onepane_domain::campaign::{AssetContent, CampaignContent};
 use onepane_domain::lead::NewVendorLead;
+use onepane_domain::deal::VendorDealStatus;
 use onepane_domain::price::{PriceItemInput, PriceListTerms};
 use onepane_domain::text::ExternalId;
 use reqwest::header::{ACCEPT, HeaderValue, LINK, LOCATION};
@@ -404,6 +405,7 @@ fn map_record(stream: Stream, map: &Template, raw: &Value) -> Result<Record, Str
             }
         }
         Stream::Tier => Record::Tier(entity::<Tier>(mapped)?),
+        Stream::DealStatus => Record::DealStatus(entity::<VendorDealStatus>(mapped)?),
     })
 }
 
@@ -426,6 +428,7 @@ fn record_key(stream: Stream, map: &Template, raw: &Value) -> Option<String> {
             text(&["item", "sku"])?
         )),
         Stream::Tier => Some("tier".to_owned()),
+        Stream::DealStatus => text(&["vendor_ref"]).or_else(|| text(&["registration"])),
     }
 }
 

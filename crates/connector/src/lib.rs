@@ -38,4 +38,4 @@ pub use io::{Applied, Authorizer, BoxFuture, ConnectorError, Io, NoAuth, snippet
 pub use net::{AddressPolicy, Cidr, CidrError, OutboundError};
 pub use record::{Page, Record, RecordError, SeenPage, SourceRecord, Stream, StreamSpec, SyncMode};
 pub use sink::{DealPush, LeadPush, PushOutcome, Sink};
-pub use source::{PageRead, PageRequest, Source};
+pub use source::{DealToRegister, Delivered, LeadAnswer, PageRead, PageRequest, Source};

@@ -36,6 +36,10 @@ pub struct DealProduct {
     pub sku: Sku,
     /// How many.
     pub quantity: u32,
+    /// The vendor whose product it is, when the deal names several vendors
+    /// and the SKU alone does not say (only that vendor is sent the line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<VendorId>,
 }
 
 /// What the partner fills in: the same form for every vendor.
@@ -239,6 +243,70 @@ impl DealRegistration {
         (self.status_on(today) == DealStatus::Approved)
             .then_some(self.extra_discount)
             .flatten()
+    }
+}
+
+/// A registration's status as the vendor's own system reports it (a
+/// `deal_status` stream): which registration, by Onepane's id as the
+/// vendor echoes it or by the vendor's own id, and the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorDealStatus {
+    /// Onepane's id of the registration, when the vendor keeps it.
+    #[serde(default)]
+    pub registration: Option<DealRegistrationId>,
+    /// The vendor's own id of the registration.
+    #[serde(default)]
+    pub vendor_ref: Option<crate::text::ExternalId>,
+    /// Where it stands: `submitted` (still waiting), `approved` or
+    /// `rejected`.
+    pub status: DealStatus,
+    /// The vendor's reason or conditions.
+    #[serde(default)]
+    pub reason: Option<LongText>,
+    /// The last day of protection, on approval.
+    #[serde(default)]
+    pub protection_expires_on: Option<NaiveDate>,
+    /// An extra discount granted on approval.
+    #[serde(default)]
+    pub extra_discount: Option<Percent>,
+}
+
+impl VendorDealStatus {
+    /// The key it is stored under within its stream: the vendor's id, else
+    /// Onepane's.
+    pub fn key(&self) -> String {
+        match (&self.vendor_ref, self.registration) {
+            (Some(r), _) => r.as_str().to_owned(),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The decision it reports, if any: `None` while the vendor has not
+    /// decided. An approval without a protection end, or a refusal without
+    /// a reason, is an error naming what is missing.
+    pub fn decision(&self) -> Result<Option<DealDecision>, String> {
+        match self.status {
+            DealStatus::Submitted | DealStatus::Expired => Ok(None),
+            DealStatus::Approved => {
+                let protection_expires_on = self.protection_expires_on.ok_or_else(|| {
+                    "the vendor approved the registration without a protection end".to_owned()
+                })?;
+                Ok(Some(DealDecision::Approved {
+                    reason: self.reason.clone(),
+                    protection_expires_on,
+                    extra_discount: self.extra_discount,
+                }))
+            }
+            DealStatus::Rejected => Ok(Some(DealDecision::Rejected {
+                reason: match &self.reason {
+                    Some(r) => r.clone(),
+                    None => LongText::parse("The vendor gave no reason.")
+                        .map_err(|e| e.to_string())?,
+                },
+            })),
+        }
     }
 }
 

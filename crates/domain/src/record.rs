@@ -25,18 +25,22 @@ pub enum Stream {
     PriceItems,
     /// The partner's tier in the vendor's program.
     Tier,
+    /// The vendor's decisions on the partner's deal registrations, read
+    /// back from the vendor's own system.
+    DealStatus,
 }
 
 impl Stream {
     /// Every stream, in the order a sync reads them: price lists before
     /// their items.
-    pub const ALL: [Stream; 6] = [
+    pub const ALL: [Stream; 7] = [
         Stream::Tier,
         Stream::Campaigns,
         Stream::Assets,
         Stream::PriceLists,
         Stream::PriceItems,
         Stream::Leads,
+        Stream::DealStatus,
     ];
 
     /// The stored spelling (`leads`, `price_items`, ...).
@@ -48,6 +52,7 @@ impl Stream {
             Stream::PriceLists => "price_lists",
             Stream::PriceItems => "price_items",
             Stream::Tier => "tier",
+            Stream::DealStatus => "deal_status",
         }
     }
 }
@@ -64,7 +69,7 @@ impl std::str::FromStr for Stream {
         Stream::ALL
             .into_iter()
             .find(|stream| stream.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not a stream (leads, campaigns, assets, price_lists, price_items, tier)"))
+            .ok_or_else(|| format!("`{s}` is not a stream (leads, campaigns, assets, price_lists, price_items, tier, deal_status)"))
     }
 }
 
@@ -125,6 +130,8 @@ pub enum Record {
     },
     /// The partner's tier.
     Tier(Tier),
+    /// The vendor's word on one of the partner's registrations.
+    DealStatus(crate::deal::VendorDealStatus),
 }
 
 impl Record {
@@ -142,6 +149,7 @@ impl Record {
                 format!("{} {}", price_list.as_str(), item.sku.as_str())
             }
             Record::Tier(_) => "tier".to_owned(),
+            Record::DealStatus(status) => status.key(),
         }
     }
 
@@ -154,6 +162,7 @@ impl Record {
             Record::PriceList { .. } => Stream::PriceLists,
             Record::PriceItem { .. } => Stream::PriceItems,
             Record::Tier(_) => Stream::Tier,
+            Record::DealStatus(_) => Stream::DealStatus,
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn deal() -> DealPush {
                 products: vec![DealProduct {
                     sku: Sku::parse("TP-X1-G12").unwrap(),
                     quantity: 40,
+                    vendor_id: None,
                 }],
                 fields: VendorFields::default(),
             },

@@ -378,7 +378,7 @@ fn check(
         }
         let key = PRODUCT_KEYS[i.min(PRODUCT_KEYS.len() - 1)];
         match (sku.parse(), qty.parse::<u32>()) {
-            (Ok(sku), Ok(quantity)) if quantity > 0 => products.push(DealProduct { sku, quantity }),
+            (Ok(sku), Ok(quantity)) if quantity > 0 => products.push(DealProduct { sku, quantity, vendor_id: None }),
             _ => {
                 errors.insert(key.to_owned(), t.t("deal-error-product"));
             }

@@ -320,7 +320,7 @@ impl VendorStore {
                     });
                 }
                 // The engine gives a page one stream's records only.
-                Record::Lead(_) | Record::PriceItem { .. } => {
+                Record::Lead(_) | Record::PriceItem { .. } | Record::DealStatus(_) => {
                     unchanged.push(c.key);
                     continue;
                 }
@@ -786,7 +786,7 @@ impl VendorStore {
                         AND price_list_id IN (SELECT id FROM price_lists WHERE workspace_id = $1 AND vendor_id = $2 AND external_id = $3) \
                         AND $5 IS NOT NULL"
                     }
-                    Stream::Leads | Stream::Tier => continue,
+                    Stream::Leads | Stream::Tier | Stream::DealStatus => continue,
                 };
                 let n = on_tx!(tx, c => {
                     sqlx::query(sql)
