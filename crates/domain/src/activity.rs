@@ -21,6 +21,9 @@ spelled_enum!(
         DealExpiring => "deal-expiring",
         /// A connection needs the partner's attention.
         ConnectionAttention => "connection-attention",
+        /// A vendor's system refused what the partner sent it, or it could
+        /// not be sent.
+        DeliveryRefused => "delivery-refused",
     }
 );
 

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod campaign;
 pub mod deal;
+pub mod delivery;
 pub mod ids;
 pub mod lead;
 pub mod margin;

@@ -12,6 +12,7 @@ pub(crate) mod connections;
 pub(crate) mod credentials;
 pub(crate) mod deal_fields;
 pub(crate) mod deal_registrations;
+pub(crate) mod deliveries;
 pub(crate) mod idempotency;
 pub(crate) mod jobs;
 pub(crate) mod leads;

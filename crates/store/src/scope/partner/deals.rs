@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use onepane_domain::activity::*;
 use onepane_domain::deal::*;
+use onepane_domain::delivery::{Delivery, DeliveryKind};
 use onepane_domain::lead::{LeadSource, LeadStatus};
 use onepane_domain::*;
 use sqlx::types::Json;
@@ -11,6 +12,7 @@ use sqlx::types::Json;
 use crate::rows::select;
 use crate::tables::deal_fields::*;
 use crate::tables::deal_registrations::*;
+use crate::tables::deliveries::*;
 use crate::tables::leads::*;
 use crate::tables::outbox::*;
 use crate::tables::webhooks::*;
@@ -69,6 +71,9 @@ impl PartnerStore {
                 )));
             }
         }
+        let parts = self
+            .parts_for_vendors(&mut tx, vendor_ids, details, &asked)
+            .await?;
         let at = now();
         if let Some(lead_id) = lead_id {
             let lead = fetch_lead(&mut tx, self.workspace_id, lead_id).await?;
@@ -120,13 +125,13 @@ impl PartnerStore {
             }
         }
         let mut regs = Vec::with_capacity(vendor_ids.len());
-        for &vendor_id in vendor_ids {
+        for (&vendor_id, details) in vendor_ids.iter().zip(parts) {
             let reg = DealRegistration {
                 id: DealRegistrationId::new(),
                 workspace_id: self.workspace_id,
                 vendor_id,
                 lead_id,
-                details: details.clone(),
+                details,
                 status: DealStatus::Submitted,
                 reason: None,
                 protection_expires_on: None,
@@ -161,6 +166,16 @@ impl PartnerStore {
                 at,
             )
             .await?;
+            queue_delivery(
+                &mut tx,
+                self.workspace_id,
+                vendor_id,
+                DeliveryKind::Deal,
+                reg.id.as_uuid(),
+                None,
+                at,
+            )
+            .await?;
             emit(
                 &mut tx,
                 vendor_id,
@@ -175,6 +190,209 @@ impl PartnerStore {
         }
         tx.commit().await?;
         Ok(regs)
+    }
+
+    /// What each vendor of a multi-vendor deal is sent: the shared form,
+    /// the fields that vendor asks for and its own products, so that no
+    /// vendor sees another's field names, values or SKUs. A deal with one
+    /// vendor sends it everything. In a deal with several, a field goes to
+    /// each vendor that asks for it (one no named vendor asks for is
+    /// refused), and a product to the vendor it names, else to the one
+    /// vendor whose price lists have its SKU.
+    async fn parts_for_vendors(
+        &self,
+        tx: &mut crate::tx::Tx,
+        vendor_ids: &[VendorId],
+        details: &DealDetails,
+        asked: &HashMap<VendorId, Vec<DealFieldSpec>>,
+    ) -> Result<Vec<DealDetails>, StoreError> {
+        for product in &details.products {
+            if let Some(v) = product.vendor_id
+                && !vendor_ids.contains(&v)
+            {
+                return Err(StoreError::Rule(format!(
+                    "product {} is for vendor {v}, which the deal does not name",
+                    product.sku
+                )));
+            }
+        }
+        if let [only] = vendor_ids {
+            let mut part = details.clone();
+            for p in &mut part.products {
+                p.vendor_id = Some(*only);
+            }
+            return Ok(vec![part]);
+        }
+        let asks = |v: &VendorId, name: &str| {
+            asked
+                .get(v)
+                .is_some_and(|specs| specs.iter().any(|s| s.name == name))
+        };
+        if let Some(name) = details
+            .fields
+            .as_map()
+            .keys()
+            .find(|name| !vendor_ids.iter().any(|v| asks(v, name)))
+        {
+            return Err(StoreError::Rule(format!(
+                "no vendor of this deal asks for the field `{name}`; a deal with several vendors sends each only the fields it asks for"
+            )));
+        }
+        let mut owners = Vec::with_capacity(details.products.len());
+        for product in &details.products {
+            if let Some(v) = product.vendor_id {
+                owners.push(v);
+                continue;
+            }
+            let found: Vec<(uuid::Uuid,)> = on_tx!(*tx, c => {
+                sqlx::query_as(
+                    "SELECT DISTINCT vendor_id FROM price_items WHERE workspace_id = $1 AND sku = $2",
+                )
+                .bind(self.ws())
+                .bind(product.sku.as_str())
+                .fetch_all(&mut *c)
+                .await?
+            });
+            let mut named = found
+                .into_iter()
+                .map(|(v,)| VendorId::from_uuid(v))
+                .filter(|v| vendor_ids.contains(v));
+            match (named.next(), named.next()) {
+                (Some(v), None) => owners.push(v),
+                (None, _) => {
+                    return Err(StoreError::Rule(format!(
+                        "say which vendor product {} is for: no price list of the deal's vendors has it",
+                        product.sku
+                    )));
+                }
+                (Some(_), Some(_)) => {
+                    return Err(StoreError::Rule(format!(
+                        "say which vendor product {} is for: several of the deal's vendors sell it",
+                        product.sku
+                    )));
+                }
+            }
+        }
+        Ok(vendor_ids
+            .iter()
+            .map(|v| {
+                let fields: std::collections::BTreeMap<String, String> = details
+                    .fields
+                    .as_map()
+                    .iter()
+                    .filter(|(name, _)| asks(v, name))
+                    .map(|(k, val)| (k.clone(), val.clone()))
+                    .collect();
+                DealDetails {
+                    title: details.title.clone(),
+                    customer: details.customer.clone(),
+                    amount: details.amount.clone(),
+                    products: details
+                        .products
+                        .iter()
+                        .zip(&owners)
+                        .filter(|(_, owner)| *owner == v)
+                        .map(|(p, owner)| DealProduct {
+                            vendor_id: Some(*owner),
+                            ..p.clone()
+                        })
+                        .collect(),
+                    // A subset of valid fields is valid.
+                    fields: VendorFields::try_from(fields).unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    /// How something the workspace submitted is being delivered to its
+    /// vendor.
+    pub async fn delivery(
+        &self,
+        kind: DeliveryKind,
+        subject: uuid::Uuid,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let row: Option<VendorDeliveryRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {VENDOR_DELIVERY_COLUMNS} FROM vendor_deliveries WHERE workspace_id = $1 AND kind = $2 AND subject_id = $3"
+            ))
+            .bind(self.ws())
+            .bind(kind.as_str())
+            .bind(subject)
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        row.map(Delivery::try_from).transpose()
+    }
+
+    /// Every delivery of one kind in the workspace, by subject.
+    pub async fn deliveries(
+        &self,
+        kind: DeliveryKind,
+    ) -> Result<HashMap<uuid::Uuid, Delivery>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<VendorDeliveryRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT {VENDOR_DELIVERY_COLUMNS} FROM vendor_deliveries WHERE workspace_id = $1 AND kind = $2"
+            ))
+            .bind(self.ws())
+            .bind(kind.as_str())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|r| Delivery::try_from(r).map(|d| (d.subject_id, d)))
+            .collect()
+    }
+
+    /// Sends a refused or failed delivery again, now. A refused one goes
+    /// as a new sending (a new idempotency key: the vendor's system
+    /// remembers its refusal of the old one); a failed one as the same.
+    pub async fn retry_delivery(
+        &self,
+        kind: DeliveryKind,
+        subject: uuid::Uuid,
+        by: Option<UserId>,
+    ) -> Result<Delivery, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let at = now();
+        let row: Option<VendorDeliveryRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "UPDATE vendor_deliveries SET status = 'pending', attempts = 0, due_at = $4,                    generation = generation + CASE WHEN status = 'refused' THEN 1 ELSE 0 END,                    route = NULL, connection_id = NULL, vendor_ref = NULL, leased_until = NULL, updated_at = $4                  WHERE workspace_id = $1 AND kind = $2 AND subject_id = $3 AND status IN ('refused', 'failed')                  RETURNING {VENDOR_DELIVERY_COLUMNS}"
+            ))
+            .bind(self.ws())
+            .bind(kind.as_str())
+            .bind(subject)
+            .bind(at)
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let Some(row) = row else {
+            return Err(StoreError::Rule(
+                "only a refused or failed delivery can be sent again".into(),
+            ));
+        };
+        let delivery = Delivery::try_from(row)?;
+        let subject_kind = match kind {
+            DeliveryKind::Deal => "deal-registration",
+            DeliveryKind::LeadAnswer => "lead",
+        };
+        crate::tables::audit::insert_audit(
+            &mut tx,
+            &[AuditEvent::new(
+                self.workspace_id,
+                by.map_or(Actor::System, Actor::User),
+                "delivery.retried",
+                AuditAccess::Write,
+            )
+            .about(subject_kind, subject)
+            .with_detail(serde_json::json!({ "vendor_id": delivery.vendor_id }))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(delivery)
     }
 
     /// The workspace's deal registrations, newest first.

@@ -1,5 +1,7 @@
 //! A workspace's leads.
 
+use onepane_domain::delivery::{AnswerToSend, DeliveryKind};
+use crate::tables::deliveries::queue_delivery;
 use onepane_domain::activity::*;
 use onepane_domain::campaign::*;
 use onepane_domain::lead::*;
@@ -300,6 +302,26 @@ impl PartnerStore {
             )));
         }
         mark_lead_changed(tx, self.workspace_id, id.as_uuid(), lead.updated_at).await?;
+        // A vendor's lead taken on or turned down: the answer goes back to
+        // the vendor, however it is reached.
+        if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted | LeadStatus::Declined) =
+            (lead.source, lead.vendor_id, lead.status)
+        {
+            let answer = AnswerToSend {
+                accepted: lead.status == LeadStatus::Accepted,
+                reason: reason.map(|r| r.as_str().to_owned()),
+            };
+            queue_delivery(
+                tx,
+                self.workspace_id,
+                vendor,
+                DeliveryKind::LeadAnswer,
+                id.as_uuid(),
+                Some(&answer),
+                lead.updated_at,
+            )
+            .await?;
+        }
         let actor = by.map_or(Actor::System, Actor::User);
         insert_audit(
             tx,

@@ -8,6 +8,7 @@ use crate::{Store, StoreError, now};
 mod accounts;
 mod connections;
 mod credentials;
+pub(crate) mod deliveries;
 pub(crate) mod erasures;
 mod idempotency;
 mod jobs;

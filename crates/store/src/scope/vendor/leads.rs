@@ -119,7 +119,7 @@ impl VendorStore {
         )
     }
 
-    async fn fetch_deal(
+    pub(crate) async fn fetch_deal(
         &self,
         tx: &mut Tx,
         id: DealRegistrationId,
@@ -164,11 +164,24 @@ impl VendorStore {
         decision: DealDecision,
     ) -> Result<DealRegistration, StoreError> {
         let mut tx = self.begin(Access::Write).await?;
-        let mut reg = self.fetch_deal(&mut tx, id).await?;
+        let reg = self.decide_in(&mut tx, id, decision).await?;
+        tx.commit().await?;
+        Ok(reg)
+    }
+
+    /// [`VendorStore::decide`] in `tx` (a decision read back from the
+    /// vendor's own system is applied in its source page's transaction).
+    pub(crate) async fn decide_in(
+        &self,
+        tx: &mut Tx,
+        id: DealRegistrationId,
+        decision: DealDecision,
+    ) -> Result<DealRegistration, StoreError> {
+        let mut reg = self.fetch_deal(tx, id).await?;
         reg.decide(decision, now())
             .map_err(|e| StoreError::Rule(e.to_string()))?;
         // Decided once: a concurrent decision that committed first wins.
-        let decided = on_tx!(tx, c => {
+        let decided = on_tx!(*tx, c => {
             sqlx::query(
                 "UPDATE deal_registrations SET status = $4, reason = $5, protection_expires_on = $6, \
                    extra_discount = $7, decided_at = $8, updated_at = $8 \
@@ -192,12 +205,12 @@ impl VendorStore {
             )));
         }
         if let Some(at) = reg.decided_at {
-            mark_changed(&mut tx, reg.workspace_id, CrmEntity::Deal, id.as_uuid(), at).await?;
+            mark_changed(tx, reg.workspace_id, CrmEntity::Deal, id.as_uuid(), at).await?;
         }
         let title = Name::parse(&format!("Deal {}: {}", reg.status, reg.details.title))
             .unwrap_or_else(|_| reg.details.title.clone());
         insert_notification(
-            &mut tx,
+            tx,
             reg.workspace_id,
             &NewNotification {
                 kind: NotificationKind::DealDecided,
@@ -210,14 +223,13 @@ impl VendorStore {
         )
         .await?;
         self.wrote(
-            &mut tx,
+            tx,
             reg.workspace_id,
             "deal-registration.decided",
             "deal-registration",
             id,
         )
         .await?;
-        tx.commit().await?;
         Ok(reg)
     }
 

@@ -132,6 +132,10 @@ impl VendorStore {
                 self.write_price_item_records(&mut tx, ws, &changed, &mut counts.failed, at)
                     .await?
             }
+            Stream::DealStatus => {
+                self.write_deal_status_records(&mut tx, ws, &changed, &mut unchanged, &mut counts.failed)
+                    .await?
+            }
             _ => {
                 self.write_content_records(&mut tx, &link, &changed, &mut unchanged, at)
                     .await?
@@ -267,6 +271,82 @@ impl VendorStore {
                     .execute(&mut *c)
                     .await?;
             });
+        }
+        Ok(written)
+    }
+
+    /// Applies a page of the vendor's decisions read back from its own
+    /// system: each names a registration of this workspace by Onepane's id
+    /// or by the vendor's own (as its answer to the registration gave it),
+    /// and decides it as a decision through the connector API would. A
+    /// status for a registration the workspace does not have (one made
+    /// elsewhere) is passed over; one already decided is left as it is.
+    async fn write_deal_status_records<'r>(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        changed: &[Changed<'r>],
+        unchanged: &mut Vec<&'r str>,
+        failed: &mut Vec<RecordError>,
+    ) -> Result<Vec<Written<'r>>, StoreError> {
+        let mut written = Vec::with_capacity(changed.len());
+        for c in changed {
+            let Record::DealStatus(status) = c.record else {
+                unchanged.push(c.key);
+                continue;
+            };
+            let by_ref: Option<(Uuid,)> = match &status.vendor_ref {
+                Some(vendor_ref) => on_tx!(*tx, c => {
+                    sqlx::query_as(
+                        "SELECT subject_id FROM vendor_deliveries WHERE workspace_id = $1 AND vendor_id = $2 \
+                         AND vendor_ref = $3 AND kind = 'deal' LIMIT 1",
+                    )
+                    .bind(ws.as_uuid())
+                    .bind(self.v())
+                    .bind(vendor_ref.as_str())
+                    .fetch_optional(&mut *c)
+                    .await?
+                }),
+                None => None,
+            };
+            let id = by_ref
+                .map(|(id,)| DealRegistrationId::from_uuid(id))
+                .or(status.registration);
+            let reg = match id {
+                Some(id) => match self.fetch_deal(tx, id).await {
+                    Ok(reg) if reg.workspace_id == ws => Some(reg),
+                    Ok(_) | Err(StoreError::NotFound { .. }) => None,
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            let Some(reg) = reg else {
+                unchanged.push(c.key);
+                continue;
+            };
+            let reject = |message: String| RecordError {
+                at: format!("record {}", c.index),
+                key: Some(c.key.to_owned()),
+                message,
+            };
+            if reg.status == deal::DealStatus::Submitted {
+                match status.decision() {
+                    Ok(None) => {}
+                    Ok(Some(decision)) => match self.decide_in(tx, reg.id, decision).await {
+                        Ok(_) => {}
+                        Err(StoreError::Rule(message)) => {
+                            failed.push(reject(message));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    },
+                    Err(message) => {
+                        failed.push(reject(message));
+                        continue;
+                    }
+                }
+            }
+            written.push((c.key, c.hash, c.before));
         }
         Ok(written)
     }
