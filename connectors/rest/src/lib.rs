@@ -6,8 +6,12 @@
 //! - [`Manifest`]: parsed once, checked completely (unknown fields, bad
 //!   pointers and templates fail with the field's path).
 //! - [`RestSource`]: the [`onepane_connector::Source`] that reads it, one
-//!   request per page; next links never leave the base URL's origin.
+//!   request per page; next links never leave the base URL's origin. Its
+//!   actions send deal registrations and answers to leads to the vendor's
+//!   own system, and a `deal_status` stream reads the vendor's decisions
+//!   back.
 
+mod actions;
 mod manifest;
 mod paging;
 mod pointer;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use crate::actions::{ACTIONS, Action, RawAction};
 use crate::pointer::{Pointer, kind, scalar_text};
 use crate::template::Template;
 
@@ -41,7 +42,7 @@ pub enum ManifestError {
 }
 
 impl ManifestError {
-    fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
         ManifestError::Invalid {
             path: path.into(),
             message: message.into(),
@@ -66,6 +67,8 @@ pub struct Manifest {
     pub(crate) headers: HeaderMap,
     pub(crate) streams: BTreeMap<Stream, StreamManifest>,
     pub(crate) rate_limit: Option<RateLimit>,
+    /// What the partner sends to the vendor's system, by action name.
+    pub(crate) actions: BTreeMap<String, Action>,
 }
 
 /// The request rate the vendor allows, as its manifest states it.
@@ -194,6 +197,9 @@ struct RawManifest {
     rate_limit: Option<RawRateLimit>,
     /// By name, so that errors can name the stream.
     streams: BTreeMap<String, RawStream>,
+    /// By name: `register_deal`, `answer_lead`.
+    #[serde(default)]
+    actions: BTreeMap<String, RawAction>,
 }
 
 #[derive(Deserialize)]
@@ -299,6 +305,11 @@ impl Manifest {
     pub fn rate_limit(&self) -> Option<RateLimit> {
         self.rate_limit
     }
+
+    /// The actions the manifest describes (`register_deal`, `answer_lead`).
+    pub fn actions(&self) -> impl Iterator<Item = &str> {
+        self.actions.keys().map(String::as_str)
+    }
 }
 
 impl RawManifest {
@@ -355,12 +366,24 @@ impl RawManifest {
             None => None,
             Some(raw) => Some(rate_limit(raw)?),
         };
+        let mut actions = BTreeMap::new();
+        for (name, raw) in self.actions {
+            if !ACTIONS.contains(&name.as_str()) {
+                return Err(ManifestError::invalid(
+                    format!("actions.{name}"),
+                    format!("`{name}` is not an action ({})", ACTIONS.join(", ")),
+                ));
+            }
+            let action = raw.check(&name, &base_url)?;
+            actions.insert(name, action);
+        }
         Ok(Manifest {
             base_url,
             auth: self.auth,
             headers,
             streams,
             rate_limit,
+            actions,
         })
     }
 }

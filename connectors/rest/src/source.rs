@@ -2,7 +2,7 @@
 //! mapped onto Onepane's entities.
 
 use onepane_connector::{
-    BoxFuture, ConnectorError, Credentials, Io, KeyPlacement, Page, PageRead, PageRequest, Record,
+    BoxFuture, ConnectorError, Credentials, DealToRegister, Delivered, Io, LeadAnswer, KeyPlacement, Page, PageRead, PageRequest, Record,
     RecordError, SeenPage, Source, SourceRecord, Stream, StreamSpec, snippet,
 };
 use onepane_domain::Tier;
@@ -314,6 +314,90 @@ impl Source for RestSource {
     fn rate_limit(&self) -> Option<onepane_connector::RateLimit> {
         self.manifest.rate_limit()
     }
+
+    fn registers_deals(&self) -> bool {
+        self.manifest.actions.contains_key("register_deal")
+    }
+
+    fn register_deal<'a>(
+        &'a self,
+        io: &'a Io,
+        deal: &'a DealToRegister,
+    ) -> BoxFuture<'a, Result<Delivered, ConnectorError>> {
+        Box::pin(async move {
+            let action = self.manifest.actions.get("register_deal").ok_or_else(|| {
+                ConnectorError::Config("the manifest has no `register_deal` action".into())
+            })?;
+            let document = registration_document(deal);
+            action
+                .send(
+                    io,
+                    &self.manifest.base_url,
+                    &self.manifest.headers,
+                    &document,
+                    &deal.idempotency_key,
+                )
+                .await
+        })
+    }
+
+    fn answers_leads(&self) -> bool {
+        self.manifest.actions.contains_key("answer_lead")
+    }
+
+    fn answer_lead<'a>(
+        &'a self,
+        io: &'a Io,
+        answer: &'a LeadAnswer,
+    ) -> BoxFuture<'a, Result<Delivered, ConnectorError>> {
+        Box::pin(async move {
+            let action = self.manifest.actions.get("answer_lead").ok_or_else(|| {
+                ConnectorError::Config("the manifest has no `answer_lead` action".into())
+            })?;
+            let document = serde_json::json!({
+                "lead_id": answer.lead.id,
+                "external_id": answer.lead.external_id,
+                "accepted": answer.accepted,
+                "decision": if answer.accepted { "accepted" } else { "declined" },
+                "reason": answer.reason,
+                "idempotency_key": answer.idempotency_key,
+            });
+            action
+                .send(
+                    io,
+                    &self.manifest.base_url,
+                    &self.manifest.headers,
+                    &document,
+                    &answer.idempotency_key,
+                )
+                .await
+        })
+    }
+}
+
+/// The document a `register_deal` action's templates read (the crate's
+/// README lists its fields).
+fn registration_document(deal: &DealToRegister) -> Value {
+    let d = &deal.deal.details;
+    serde_json::json!({
+        "id": deal.deal.id,
+        "title": d.title,
+        "customer": {
+            "name": d.customer.name,
+            "domain": d.customer.domain,
+            "country": d.customer.country,
+        },
+        "amount": d.amount.amount.to_string(),
+        "currency": d.amount.currency.code(),
+        "products": d.products.iter().map(|p| serde_json::json!({
+            "sku": p.sku,
+            "quantity": p.quantity,
+        })).collect::<Vec<_>>(),
+        "fields": d.fields,
+        "lead_external_id": deal.lead_external_id,
+        "submitted_at": deal.deal.submitted_at,
+        "idempotency_key": deal.idempotency_key,
+    })
 }
 
 fn placement_name(placement: KeyPlacement) -> &'static str {

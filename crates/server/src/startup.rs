@@ -571,6 +571,15 @@ fn spawn_sync(
             },
         )));
     }
+    // What partners submit to vendors goes out from the outbox.
+    let deliverer = onepane_sync::Deliverer::new(state.engine.clone(), Duration::from_secs(60));
+    let mut stop_delivering = stop.clone();
+    workers.push(tokio::spawn(deliverer.run(
+        Duration::from_secs(1),
+        async move {
+            let _ = stop_delivering.wait_for(|stopping| *stopping).await;
+        },
+    )));
     let store = state.store.clone();
     let keep_days = state.audit_retention_days;
     let scheduler = tokio::spawn(async move {

@@ -259,6 +259,20 @@ impl Engine {
 
     /// The connection's client, credentials and rate limiter: `stated` when
     /// the source states the provider's rate, else the engine's default.
+    /// The engine's settings.
+    pub(crate) fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// A connection's client, or why it cannot be had.
+    pub(crate) async fn io_for(
+        &self,
+        conn: &Connection,
+        stated: Option<RateLimit>,
+    ) -> Result<Io, String> {
+        self.io(conn, stated).await.map_err(|e| e.to_string())
+    }
+
     async fn io(&self, conn: &Connection, stated: Option<RateLimit>) -> Result<Io, RunError> {
         let credentials = self.credentials(conn).await?;
         let auth = match credentials.static_authorizer().map_err(classify)? {
@@ -886,7 +900,7 @@ impl Engine {
             .collect()
     }
 
-    fn push_backoff(&self, attempts: u32) -> chrono::Duration {
+    pub(crate) fn push_backoff(&self, attempts: u32) -> chrono::Duration {
         let base = self.config.push_retry_base.as_millis();
         let wait = base
             .saturating_mul(1u128 << attempts.min(16))

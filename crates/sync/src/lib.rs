@@ -14,7 +14,11 @@
 //! - [`Engine::push_sink`] moves the CRM outbox into the sink's pushes and
 //!   sends them (leads, then deal registrations where the CRM takes them) in
 //!   batches of the sink's size, recording each record's result.
+//! - [`Deliverer`] sends what partners submit to vendors (deal
+//!   registrations, answers to leads) to each vendor's own system where a
+//!   connection reaches it, from the outbox the submission wrote.
 
+mod deliver;
 mod engine;
 mod outbox;
 mod registry;
@@ -22,6 +26,7 @@ mod scheduler;
 mod tokens;
 mod vault;
 
+pub use deliver::Deliverer;
 pub use engine::{Engine, EngineConfig, ImportError, Progress, RunError, this_host};
 pub use registry::{Connector, Registry, SinkSecrets};
 pub use scheduler::{

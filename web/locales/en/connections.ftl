@@ -35,6 +35,16 @@ notification-connection-attention = { $status ->
     [needs-reauthorization] A connection needs to be authorized again
    *[other] A connection is failing
 }
+notification-delivery-refused = { $kind ->
+    [lead-answer] { $status ->
+        [refused] The vendor refused your answer to a lead
+       *[other] Your answer to a lead could not be sent to the vendor
+    }
+   *[other] { $status ->
+        [refused] The vendor refused your deal registration
+       *[other] Your deal registration could not be sent to the vendor
+    }
+}
 schedule-every-minute = every minute
 schedule-every-minutes = every { $minutes } minutes
 schedule-hourly = hourly

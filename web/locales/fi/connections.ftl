@@ -35,6 +35,16 @@ notification-connection-attention = { $status ->
     [needs-reauthorization] Yhteys on valtuutettava uudelleen
    *[other] Yhteys ei toimi
 }
+notification-delivery-refused = { $kind ->
+    [lead-answer] { $status ->
+        [refused] Toimittaja hylkäsi vastauksesi liidiin
+       *[other] Vastaustasi liidiin ei voitu lähettää toimittajalle
+    }
+   *[other] { $status ->
+        [refused] Toimittaja hylkäsi kaupan rekisteröintisi
+       *[other] Kaupan rekisteröintiäsi ei voitu lähettää toimittajalle
+    }
+}
 schedule-every-minute = minuutin välein
 schedule-every-minutes = { $minutes } minuutin välein
 schedule-hourly = tunnin välein

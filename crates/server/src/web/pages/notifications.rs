@@ -80,6 +80,7 @@ pub fn title(n: &onepane_domain::activity::Notification, t: &Tr) -> String {
         K::DealDecided => "notification-deal-decided",
         K::DealExpiring => "notification-deal-expiring",
         K::ConnectionAttention => "notification-connection-attention",
+        K::DeliveryRefused => "notification-delivery-refused",
     };
     t.tjson(id, &n.args)
 }
