@@ -3,6 +3,7 @@
 // Helpers outside `#[test]` functions panic on a broken fixture too.
 #![allow(clippy::unwrap_used)]
 
+mod actions;
 mod example;
 mod failures;
 mod incremental;
