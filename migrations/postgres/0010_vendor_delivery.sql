@@ -68,3 +68,9 @@ CREATE POLICY partner_requeue ON vendor_deliveries FOR UPDATE
 -- ids), in linked workspaces only.
 CREATE POLICY vendor_read ON vendor_deliveries FOR SELECT
     USING (vendor_id = onepane_scope_vendor() AND onepane_vendor_linked(workspace_id));
+
+-- How each delivery went is recorded in the log of the workspace that sent
+-- it, by the deliverer.
+CREATE POLICY system_delivered ON audit_events FOR INSERT
+    WITH CHECK (onepane_scope_system() AND actor_type = 'system'
+                AND action IN ('deal-registration.delivered', 'lead.answer-delivered'));

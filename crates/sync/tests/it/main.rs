@@ -6,6 +6,7 @@
 //! policy.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod bridge;
 mod faults;
 mod jobs;
 mod oauth;

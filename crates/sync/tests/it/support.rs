@@ -614,7 +614,7 @@ impl FakeVendor {
 /// A fake's server task; it stops when the fake is dropped, so a test's
 /// fakes do not outlive it.
 #[derive(Debug)]
-struct Serving(JoinHandle<()>);
+pub struct Serving(JoinHandle<()>);
 
 impl Drop for Serving {
     fn drop(&mut self) {
@@ -622,7 +622,7 @@ impl Drop for Serving {
     }
 }
 
-async fn serve(app: Router) -> (String, Serving) {
+pub async fn serve(app: Router) -> (String, Serving) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
