@@ -99,6 +99,35 @@ pub enum Credentials {
         #[serde(default)]
         scopes: Vec<String>,
     },
+    /// An AWS access key: requests are signed with AWS Signature Version 4,
+    /// by the connector, since the signature covers each request's body.
+    AwsAccessKey {
+        /// The access key id (`AKIA...`, or `ASIA...` for temporary keys).
+        access_key_id: String,
+        /// The secret access key.
+        secret_access_key: Secret,
+        /// The session token of temporary keys.
+        #[serde(default)]
+        session_token: Option<Secret>,
+    },
+}
+
+/// An AWS access key as a connector signs requests with it (see
+/// [`Authorizer::aws_access_key`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsAccessKey {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: Secret,
+    /// The session token of temporary keys.
+    pub session_token: Option<Secret>,
+}
+
+impl std::fmt::Debug for AwsAccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AwsAccessKey(..)")
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -117,6 +146,7 @@ impl Credentials {
             Credentials::Basic { .. } => "basic",
             Credentials::Oauth2ClientCredentials { .. } => "oauth2_client_credentials",
             Credentials::Oauth2AuthorizationCode { .. } => "oauth2_authorization_code",
+            Credentials::AwsAccessKey { .. } => "aws_access_key",
         }
     }
 
@@ -130,7 +160,8 @@ impl Credentials {
     }
 
     /// The authorizer of credentials that need no token: none, API key,
-    /// bearer, basic. `None` for OAuth, which needs a token store.
+    /// bearer, basic, AWS access key. `None` for OAuth, which needs a token
+    /// store.
     pub fn static_authorizer(&self) -> Result<Option<Arc<dyn Authorizer>>, ConnectorError> {
         let mut applied = Applied::default();
         match self {
@@ -164,6 +195,22 @@ impl Credentials {
                 applied
                     .headers
                     .insert(AUTHORIZATION, sensitive(&format!("Basic {pair}"))?);
+            }
+            Credentials::AwsAccessKey {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => {
+                if access_key_id.trim().is_empty() || secret_access_key.expose().is_empty() {
+                    return Err(ConnectorError::Config(
+                        "an AWS access key needs its id and its secret".into(),
+                    ));
+                }
+                return Ok(Some(Arc::new(AwsSigned(AwsAccessKey {
+                    access_key_id: access_key_id.trim().to_owned(),
+                    secret_access_key: secret_access_key.clone(),
+                    session_token: session_token.clone(),
+                }))));
             }
             Credentials::Oauth2ClientCredentials { .. }
             | Credentials::Oauth2AuthorizationCode { .. } => return Ok(None),
@@ -205,6 +252,33 @@ impl Authorizer for Fixed {
     }
 }
 
+/// An AWS access key: it adds nothing to a request by itself; the
+/// connector signs each request with [`Authorizer::aws_access_key`].
+#[derive(Debug)]
+struct AwsSigned(AwsAccessKey);
+
+impl Authorizer for AwsSigned {
+    fn apply(&self) -> BoxFuture<'_, Result<Applied, ConnectorError>> {
+        Box::pin(async { Ok(Applied::default()) })
+    }
+    fn renew<'a>(&'a self, _: &'a Applied) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        Box::pin(async {
+            Err(ConnectorError::Unauthorized(
+                "AWS refused the stored access key".into(),
+            ))
+        })
+    }
+    fn token_field<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn aws_access_key(&self) -> Option<&AwsAccessKey> {
+        Some(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +290,7 @@ mod tests {
             r#"{"type":"bearer","token":"s3cret"}"#,
             r#"{"type":"basic","username":"u","password":"s3cret"}"#,
             r#"{"type":"oauth2_client_credentials","token_url":"https://p.example/token","client_id":"c","client_secret":"s3cret"}"#,
+            r#"{"type":"aws_access_key","access_key_id":"AKIDEXAMPLE","secret_access_key":"s3cret","session_token":"s3cret"}"#,
         ];
         for json in all {
             let c: Credentials = serde_json::from_str(json).unwrap();
@@ -268,5 +343,43 @@ mod tests {
         let bad: Credentials =
             serde_json::from_str(r#"{"type":"api_key","name":"bad header","value":"k"}"#).unwrap();
         assert!(bad.static_authorizer().is_err());
+    }
+
+    #[tokio::test]
+    async fn an_aws_access_key_is_handed_to_the_connector_that_signs() {
+        let aws: Credentials = serde_json::from_str(
+            r#"{"type":"aws_access_key","access_key_id":" AKIDEXAMPLE ","secret_access_key":"wJalr"}"#,
+        )
+        .unwrap();
+        assert_eq!(aws.kind(), "aws_access_key");
+        let auth = aws.static_authorizer().unwrap().unwrap();
+        let applied = auth.apply().await.unwrap();
+        assert!(applied.headers.is_empty() && applied.query.is_empty());
+        let key = auth.aws_access_key().unwrap();
+        assert_eq!(key.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(key.secret_access_key.expose(), "wJalr");
+        assert_eq!(key.session_token, None);
+        assert!(
+            Credentials::None
+                .static_authorizer()
+                .unwrap()
+                .unwrap()
+                .aws_access_key()
+                .is_none()
+        );
+
+        for incomplete in [
+            r#"{"type":"aws_access_key","access_key_id":"","secret_access_key":"s"}"#,
+            r#"{"type":"aws_access_key","access_key_id":"AKID","secret_access_key":""}"#,
+        ] {
+            let c: Credentials = serde_json::from_str(incomplete).unwrap();
+            assert!(c.static_authorizer().is_err(), "{incomplete}");
+        }
+        assert!(
+            serde_json::from_str::<Credentials>(
+                r#"{"type":"aws_access_key","access_key_id":"AKID"}"#
+            )
+            .is_err()
+        );
     }
 }

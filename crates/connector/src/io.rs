@@ -11,6 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+use crate::credentials::AwsAccessKey;
 use crate::http::{Fetched, HttpClient, HttpError, RateLimiter};
 
 /// A boxed future, so that connectors can be chosen at run time.
@@ -155,6 +156,13 @@ pub trait Authorizer: Send + Sync + std::fmt::Debug {
         &'a self,
         name: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, ConnectorError>>;
+
+    /// The AWS access key, when the credentials are one. AWS Signature
+    /// Version 4 covers each request's body, which [`Authorizer::apply`]
+    /// never sees, so the connector signs each request with it.
+    fn aws_access_key(&self) -> Option<&AwsAccessKey> {
+        None
+    }
 }
 
 /// No credentials.

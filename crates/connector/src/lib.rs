@@ -10,8 +10,9 @@
 //!   [`AddressPolicy`] that refuses loopback, private, link-local and
 //!   metadata addresses after DNS resolution.
 //! - [`Credentials`]: API key, bearer, basic, OAuth 2.0 client credentials
-//!   and authorization code with PKCE; [`oauth`] keeps tokens fresh with
-//!   one refresh however many workers need it.
+//!   and authorization code with PKCE, an AWS access key (the connector
+//!   signs each request); [`oauth`] keeps tokens fresh with one refresh
+//!   however many workers need it.
 //! - `testkit` (the `testkit` feature, for connectors' tests only): an
 //!   in-memory [`oauth::TokenStore`], connections to local fakes and leads
 //!   to push, so each connector's tests need not copy them.
@@ -32,7 +33,7 @@ pub mod source;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use credentials::{Credentials, KeyPlacement, Secret};
+pub use credentials::{AwsAccessKey, Credentials, KeyPlacement, Secret};
 pub use http::{ClientConfig, Fetched, HttpClient, HttpError, RateLimit, RateLimiter};
 pub use io::{Applied, Authorizer, BoxFuture, ConnectorError, Io, NoAuth, snippet};
 pub use net::{AddressPolicy, Cidr, CidrError, OutboundError};
