@@ -16,19 +16,23 @@ pub enum Connector {
     Salesforce,
     /// A signed JSON POST per lead change.
     Webhook,
+    /// AWS Partner Central: opportunities, their reviews, AWS referrals.
+    AwsPartnerCentral,
 }
 
 impl Connector {
     /// Every kind.
-    pub const ALL: [Connector; 5] = [
+    pub const ALL: [Connector; 6] = [
         Connector::Rest,
         Connector::Csv,
         Connector::HubSpot,
         Connector::Salesforce,
         Connector::Webhook,
+        Connector::AwsPartnerCentral,
     ];
 
-    /// Its name in a connection (`rest`, `csv`, `hubspot`, `salesforce`, `webhook`).
+    /// Its name in a connection (`rest`, `csv`, `hubspot`, `salesforce`,
+    /// `webhook`, `aws-partner-central`).
     pub fn name(self) -> &'static str {
         match self {
             Connector::Rest => "rest",
@@ -36,6 +40,7 @@ impl Connector {
             Connector::HubSpot => "hubspot",
             Connector::Salesforce => "salesforce",
             Connector::Webhook => "webhook",
+            Connector::AwsPartnerCentral => "aws-partner-central",
         }
     }
 
@@ -46,14 +51,17 @@ impl Connector {
             .find(|c| c.name() == name)
             .ok_or_else(|| {
                 ConnectorError::Config(format!(
-                    "`{name}` is not a connector (rest, csv, hubspot, salesforce, webhook)"
+                    "`{name}` is not a connector (rest, csv, hubspot, salesforce, webhook, aws-partner-central)"
                 ))
             })
     }
 
     /// Whether it is a vendor source (else a CRM sink).
     pub fn is_source(self) -> bool {
-        matches!(self, Connector::Rest | Connector::Csv)
+        matches!(
+            self,
+            Connector::Rest | Connector::Csv | Connector::AwsPartnerCentral
+        )
     }
 }
 
@@ -116,6 +124,14 @@ impl Registry {
                     credentials.kind()
                 ))
             }
+            Connector::AwsPartnerCentral
+                if !matches!(credentials, Credentials::AwsAccessKey { .. }) =>
+            {
+                Err(format!(
+                    "aws-partner-central needs `aws_access_key` credentials (an access key id and secret access key of an IAM user or role allowed to use Partner Central), got `{}`",
+                    credentials.kind()
+                ))
+            }
             Connector::Salesforce if !credentials.is_oauth() => Err(format!(
                 "salesforce needs `oauth2_authorization_code` credentials (your connected app's consumer key and secret), got `{}`",
                 credentials.kind()
@@ -133,6 +149,11 @@ impl Registry {
             Connector::Csv => Ok(Box::new(onepane_connector_csv::CsvSource::from_settings(
                 &conn.settings,
             )?)),
+            Connector::AwsPartnerCentral => Ok(Box::new(
+                onepane_connector_aws_partner_central::AwsPartnerCentral::from_settings(
+                    &conn.settings,
+                )?,
+            )),
             other => Err(ConnectorError::Config(format!(
                 "`{}` is a CRM sink, not a source",
                 other.name()

@@ -109,7 +109,8 @@ pub struct CreateConnection {
     #[schema(value_type = Object)]
     settings: serde_json::Value,
     /// Credentials (`{"type": "api_key" | "bearer" | "basic" |
-    /// "oauth2_client_credentials" | "oauth2_authorization_code", ...}`);
+    /// "oauth2_client_credentials" | "oauth2_authorization_code" |
+    /// "aws_access_key", ...}`);
     /// stored sealed and never shown again.
     #[serde(default)]
     #[schema(schema_with = credentials_schema)]
@@ -133,6 +134,7 @@ fn credentials_schema() -> utoipa::openapi::schema::ObjectBuilder {
                     "basic",
                     "oauth2_client_credentials",
                     "oauth2_authorization_code",
+                    "aws_access_key",
                 ])),
         )
         .required("type")
