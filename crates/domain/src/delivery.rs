@@ -56,6 +56,7 @@ impl Delivery {
 
 /// The partner's answer to a vendor's lead, as it is delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnswerToSend {
     /// Accepted, or declined.
@@ -67,16 +68,20 @@ pub struct AnswerToSend {
 
 /// One delivery to a vendor and how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// The workspace that submitted it.
     pub workspace_id: WorkspaceId,
-    /// Its id: the idempotency key every attempt carries.
+    /// Its id (with `generation`, the idempotency key every attempt of a
+    /// sending carries).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: Uuid,
     /// The vendor.
     pub vendor_id: VendorId,
     /// What it delivers.
     pub kind: DeliveryKind,
     /// The registration's or the lead's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub subject_id: Uuid,
     /// How it went to the vendor, once known.
     pub route: Option<DeliveryRoute>,

@@ -90,6 +90,8 @@ pub fn partner() -> OpenApiRouter<AppState> {
         .routes(routes!(price_items))
         .routes(routes!(deal_registrations, register_deal))
         .routes(routes!(deal_registration))
+        .routes(routes!(deal_delivery))
+        .routes(routes!(retry_deal_delivery))
         .routes(routes!(notifications))
         .routes(routes!(read_notification))
         .routes(routes!(

@@ -205,3 +205,24 @@ async fn oauth_app(state: &AppState, connection: &Connection) -> Result<OAuthApp
         ))),
     }
 }
+
+/// The connection that takes the workspace's deal registrations to
+/// `vendor`'s own system, if any: the first of its sources for that vendor
+/// whose connector registers deals (a `rest` manifest with a
+/// `register_deal` action, AWS Partner Central). Without one, the vendor
+/// reads registrations on Onepane's connector API.
+pub fn deal_route<'a>(
+    state: &AppState,
+    connections: &'a [Connection],
+    vendor: onepane_domain::VendorId,
+) -> Option<&'a Connection> {
+    connections.iter().find(|c| {
+        c.target.vendor_id() == Some(vendor)
+            && c.status != ConnectionStatus::Paused
+            && state
+                .engine
+                .registry()
+                .source(c)
+                .is_ok_and(|s| s.registers_deals())
+    })
+}

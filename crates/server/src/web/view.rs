@@ -90,3 +90,72 @@ impl VendorNames {
 pub fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// How something the partner submitted is being delivered to its vendor,
+/// as the registration and lead pages show it.
+#[derive(Debug, Clone)]
+pub struct DeliveryView {
+    /// The status's spelling, for styling and tests.
+    pub status: &'static str,
+    /// The status in words.
+    pub status_text: String,
+    /// How it reaches (or reached) the vendor.
+    pub route: String,
+    /// The vendor's own id for it.
+    pub vendor_ref: Option<String>,
+    /// The label of `message`.
+    pub message_label: String,
+    /// The vendor's message, or the last error.
+    pub message: Option<String>,
+    /// When it last changed.
+    pub when: String,
+    /// Whether the partner may send it again.
+    pub can_retry: bool,
+}
+
+impl DeliveryView {
+    /// The view of `d`; `connections` names the partner's connections.
+    pub fn new(
+        d: &onepane_domain::delivery::Delivery,
+        connections: &[onepane_domain::workspace::Connection],
+        t: &Tr,
+    ) -> Self {
+        use onepane_domain::delivery::{DeliveryRoute, SendStatus};
+        let status_text = match d.status {
+            SendStatus::Pending if d.attempts > 0 => {
+                t.ts("delivery-status-pending-retry", "attempts", &d.attempts.to_string())
+            }
+            SendStatus::Pending => t.t("delivery-status-pending"),
+            SendStatus::Sent => t.t("delivery-status-sent"),
+            SendStatus::Refused => t.t("delivery-status-refused"),
+            SendStatus::Failed => t.t("delivery-status-failed"),
+            SendStatus::Unsupported => t.t("delivery-status-unsupported"),
+        };
+        let route = match (d.route, d.connection_id) {
+            (Some(DeliveryRoute::VendorSystem), Some(c)) => {
+                let name = connections
+                    .iter()
+                    .find(|conn| conn.id == c)
+                    .map_or_else(|| c.to_string(), |conn| conn.name.to_string());
+                t.ts("delivery-route-vendor-system", "connection", &name)
+            }
+            (Some(DeliveryRoute::VendorSystem), None) => t.t("delivery-route-vendor-system-gone"),
+            (Some(DeliveryRoute::OnepaneApi), _) => t.t("delivery-route-onepane-api"),
+            (None, _) => t.t("delivery-route-unknown"),
+        };
+        Self {
+            status: d.status.as_str(),
+            status_text,
+            route,
+            vendor_ref: d.vendor_ref.clone(),
+            message_label: t.t(if d.status == SendStatus::Refused {
+                "delivery-message"
+            } else {
+                "delivery-last-error"
+            }),
+            message: d.message.clone(),
+            when: t.datetime(&d.updated_at),
+            can_retry: matches!(d.status, SendStatus::Refused | SendStatus::Failed),
+        }
+    }
+}

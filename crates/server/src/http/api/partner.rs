@@ -745,6 +745,60 @@ pub async fn deal_registration(
     ))
 }
 
+/// How a deal registration is being delivered to its vendor.
+#[utoipa::path(
+    get, path = "/api/v1/deal-registrations/{id}/delivery", operation_id = "partner_get_deal_delivery",
+    tag = "Partner: deal registrations", security(("bearer" = [])),
+    params(("id" = DealRegistrationId, Path, description = "The registration.")),
+    responses(
+        (status = 200, description = "How it reaches the vendor: the route (the vendor's own system through one of the workspace's connections, or Onepane's connector API), pending, sent, refused (with the vendor's message) or failed, and the vendor's id for it.", body = onepane_domain::delivery::Delivery),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn deal_delivery(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiPath(id): ApiPath<DealRegistrationId>,
+) -> Result<Json<onepane_domain::delivery::Delivery>, ApiError> {
+    let store = state.store.partner(caller.workspace_id);
+    // The registration first: a missing one is named as such.
+    store.deal_registration(id).await?;
+    store
+        .delivery(onepane_domain::delivery::DeliveryKind::Deal, id.as_uuid())
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("deal registration {id} has no delivery to its vendor"))
+        })
+}
+
+/// Sends a refused or failed registration to its vendor again.
+#[utoipa::path(
+    post, path = "/api/v1/deal-registrations/{id}/delivery/retry", operation_id = "partner_retry_deal_delivery",
+    tag = "Partner: deal registrations", security(("bearer" = [])),
+    params(("id" = DealRegistrationId, Path, description = "The registration.")),
+    responses(
+        (status = 200, description = "Pending again: a refused registration goes as a new sending (a new idempotency key), a failed one as the same.", body = onepane_domain::delivery::Delivery),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn retry_deal_delivery(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiPath(id): ApiPath<DealRegistrationId>,
+) -> Result<Json<onepane_domain::delivery::Delivery>, ApiError> {
+    let store = state.store.partner(caller.workspace_id);
+    store.deal_registration(id).await?;
+    Ok(Json(
+        store
+            .retry_delivery(onepane_domain::delivery::DeliveryKind::Deal, id.as_uuid(), None)
+            .await?,
+    ))
+}
+
 /// The body of `POST /deal-registrations`: one uniform form for any vendor.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

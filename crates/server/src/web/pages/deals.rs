@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, DealStatus, VendorFields};
 use onepane_domain::lead::Company;
 use onepane_domain::{Currency, DealRegistrationId, LeadId, Money, VendorId};
@@ -18,9 +18,10 @@ use crate::state::AppState;
 use crate::web::chrome::{Chrome, render};
 use crate::web::error::WebError;
 use crate::web::i18n::Tr;
-use crate::web::session::{Posted, Viewer};
+use crate::web::session::{NoFields, Posted, Viewer};
 use crate::web::view::Choice;
-use crate::web::view::VendorNames;
+use crate::web::view::{DeliveryView, VendorNames};
+use onepane_domain::delivery::DeliveryKind;
 
 /// Product lines the form offers.
 const PRODUCT_LINES: usize = 5;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deals", get(list))
         .route("/deals/new", get(new_form).post(register))
         .route("/deals/{id}", get(show))
+        .route("/deals/{id}/send-again", post(send_again))
         // Notifications point here (the API's name for the same thing).
         .route("/deal-registrations/{id}", get(alias))
 }
@@ -154,7 +156,8 @@ struct DealFormPage {
     t: Tr,
     chrome: Chrome,
     form: DealForm,
-    vendors: Vec<Choice>,
+    /// The vendors to choose, each with how a registration reaches it.
+    vendors: Vec<(Choice, String)>,
     asked: Vec<AskedField>,
     errors: BTreeMap<String, String>,
 }
@@ -181,10 +184,11 @@ async fn form_page(
     errors: BTreeMap<String, String>,
 ) -> Result<DealFormPage, WebError> {
     let store = viewer.store(state);
-    let (chrome, linked, specs) = tokio::try_join!(
+    let (chrome, linked, specs, connections) = tokio::try_join!(
         Chrome::load(state, viewer, "deals"),
         async { Ok::<_, WebError>(store.vendors().await?) },
         async { Ok::<_, WebError>(store.deal_fields().await?) },
+        async { Ok::<_, WebError>(store.connections().await?) },
     )?;
     let active: Vec<_> = linked
         .into_iter()
@@ -209,12 +213,21 @@ async fn form_page(
             }
         }
     }
+    let t = &viewer.tr;
     let vendors = active
         .into_iter()
-        .map(|v| Choice {
-            value: v.vendor.id.to_string(),
-            selected: form.vendors.contains(&v.vendor.id.to_string()),
-            label: v.vendor.name.to_string(),
+        .map(|v| {
+            let route =
+                match crate::services::connections::deal_route(state, &connections, v.vendor.id) {
+                    Some(c) => t.ts("deal-route-vendor-system", "connection", c.name.as_str()),
+                    None => t.t("deal-route-onepane-api"),
+                };
+            let choice = Choice {
+                value: v.vendor.id.to_string(),
+                selected: form.vendors.contains(&v.vendor.id.to_string()),
+                label: v.vendor.name.to_string(),
+            };
+            (choice, route)
         })
         .collect();
     Ok(DealFormPage {
@@ -499,14 +512,19 @@ struct DealPage {
     decided: Option<String>,
     products: Vec<(String, u32)>,
     fields: Vec<(String, String)>,
+    /// How it reaches the vendor.
+    delivery: Option<DeliveryView>,
+    /// Where "send again" posts.
+    retry_action: String,
     /// What was just done.
     notice: Option<String>,
 }
 
-/// The query after a registration was sent.
+/// The query after a registration was sent, or sent again.
 #[derive(Debug, Default, Deserialize)]
 pub struct Registered {
     registered: Option<String>,
+    resent: Option<String>,
 }
 
 async fn show(
@@ -518,10 +536,24 @@ async fn show(
     let id: DealRegistrationId = id.parse().map_err(|_| WebError::NotFound)?;
     let store = viewer.store(&state);
     let t = viewer.tr.clone();
-    let deal = store.deal_registration(id).await?;
+    let (deal, delivery, connections) = tokio::try_join!(
+        store.deal_registration(id),
+        store.delivery(DeliveryKind::Deal, id.as_uuid()),
+        store.connections(),
+    )?;
     let chrome = Chrome::load(&state, &viewer, "deals").await?;
     let names = VendorNames::new(&store.vendors().await?);
+    let notice = if registered.resent.is_some() {
+        Some(t.t("delivery-sent-again"))
+    } else {
+        registered
+            .registered
+            .is_some()
+            .then(|| t.ts("deal-registered", "vendor", &names.name(&deal.vendor_id)))
+    };
     let page = DealPage {
+        delivery: delivery.map(|d| DeliveryView::new(&d, &connections, &t)),
+        retry_action: format!("/deals/{id}/send-again"),
         deal: line(&deal, &names, &t),
         domain: deal
             .details
@@ -556,12 +588,23 @@ async fn show(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        notice: registered
-            .registered
-            .is_some()
-            .then(|| t.ts("deal-registered", "vendor", &names.name(&deal.vendor_id))),
+        notice,
         t,
         chrome,
     };
     render(&page)
+}
+
+/// Sends a refused or failed registration to its vendor again.
+async fn send_again(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    let id: DealRegistrationId = id.parse().map_err(|_| WebError::NotFound)?;
+    viewer
+        .store(&state)
+        .retry_delivery(DeliveryKind::Deal, id.as_uuid(), Some(viewer.session.user.id))
+        .await?;
+    Ok(Redirect::to(&format!("/deals/{id}?resent")).into_response())
 }

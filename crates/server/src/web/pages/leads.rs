@@ -1,6 +1,8 @@
 //! Leads: one list across vendors with filters, one lead with accept,
 //! decline and "Register deal".
 
+use onepane_domain::delivery::DeliveryKind;
+use crate::web::view::DeliveryView;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/accept", post(accept))
         .route("/leads/{id}/decline", post(decline))
         .route("/leads/{id}/status", post(move_to))
+        .route("/leads/{id}/send-answer-again", post(send_answer_again))
 }
 
 /// A lead as a row of the list.
@@ -247,12 +250,17 @@ struct LeadPage {
     notice: Option<String>,
     /// Why the last action was refused.
     problem: Option<String>,
+    /// How the answer to a vendor's lead reaches the vendor.
+    delivery: Option<DeliveryView>,
+    /// Where "send again" posts.
+    retry_action: String,
 }
 
 /// The query after a move: where the lead went.
 #[derive(Debug, Default, Deserialize)]
 struct Moved {
     moved: Option<String>,
+    resent: Option<String>,
 }
 
 /// The fields of a move (and of a decline).
@@ -387,7 +395,8 @@ async fn show(
             viewer
                 .tr
                 .ts("lead-moved", "status", &viewer.tr.t(status_id(s)))
-        });
+        })
+        .or_else(|| moved.resent.is_some().then(|| viewer.tr.t("delivery-sent-again")));
     render(&lead_page(&state, &viewer, id, notice, None).await?)
 }
 
@@ -403,7 +412,11 @@ async fn lead_page(
     let lead = store.lead(id).await?;
     let chrome = Chrome::load(state, viewer, "leads").await?;
     let names = VendorNames::new(&store.vendors().await?);
-    let history = store.lead_history(lead.id).await?;
+    let (history, delivery, connections) = tokio::try_join!(
+        store.lead_history(lead.id),
+        store.delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid()),
+        store.connections(),
+    )?;
     let members: Vec<(onepane_domain::UserId, String)> = store
         .members()
         .await?
@@ -444,6 +457,8 @@ async fn lead_page(
         LeadSource::Manual => t.t("lead-source-manual"),
     };
     let page = LeadPage {
+        delivery: delivery.map(|d| DeliveryView::new(&d, &connections, &t)),
+        retry_action: format!("/leads/{}/send-answer-again", lead.id),
         lead: line(&lead, &names, &t),
         email: lead
             .contact
@@ -564,4 +579,18 @@ async fn move_to(
 ) -> Result<Response, WebError> {
     let to: LeadStatus = form.status.parse().map_err(|_| WebError::BadRequest)?;
     move_lead(&state, &viewer, &id, to, &form.reason).await
+}
+
+/// Sends a refused or failed answer to the vendor again.
+async fn send_answer_again(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    let id: LeadId = id.parse().map_err(|_| WebError::NotFound)?;
+    viewer
+        .store(&state)
+        .retry_delivery(DeliveryKind::LeadAnswer, id.as_uuid(), Some(viewer.session.user.id))
+        .await?;
+    Ok(Redirect::to(&format!("/leads/{id}?resent")).into_response())
 }
