@@ -5,6 +5,7 @@
 
 mod api_access;
 mod conformance;
+mod deliveries;
 mod consent;
 mod jobs;
 mod rls;

@@ -850,6 +850,9 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             // Pruning the audit log by age, across workspaces (only the
             // owner's function deletes, and only old events).
             ("audit_events", "at"),
+            // The deliverer claims what falls due to vendors, across
+            // workspaces (the system scope only).
+            ("vendor_deliveries", "due_at"),
         ];
         assert!(
             first == "workspace_id"
@@ -981,6 +984,54 @@ async fn owned_columns_and_keys_cannot_be_rewritten_by_the_other_side() {
     blocked("partner writes as the vendor", as_scope(&server, partner_a, &format!(
         "INSERT INTO audit_events (workspace_id, id, actor_type, actor_id, action, detail, at) \
          VALUES ('{a}', '{}', 'vendor', '{v1}', 'x', '{{}}', now())", uuid::Uuid::now_v7())).await);
+    // What a partner sends its vendors is queued, never marked sent by the
+    // partner itself, nor by the vendor (which only reads its own).
+    assert!(
+        count_in_scope(&server, partner_a, "vendor_deliveries", "true").await >= 1,
+        "the partner sees its deliveries (so the attacks below can fail)"
+    );
+    assert!(count_in_scope(&server, vendor_1, "vendor_deliveries", "true").await >= 1);
+    blocked(
+        "partner marks its delivery sent",
+        as_scope(
+            &server,
+            partner_a,
+            "UPDATE vendor_deliveries SET status = 'sent', vendor_ref = 'forged'",
+        )
+        .await,
+    );
+    blocked(
+        "partner queues a delivery as already sent",
+        as_scope(&server, partner_a, &format!(
+            "INSERT INTO vendor_deliveries (workspace_id, id, vendor_id, kind, subject_id, status, attempts, due_at, created_at, updated_at) \
+             VALUES ('{a}', '{}', '{v1}', 'deal', '{}', 'sent', 1, now(), now(), now())",
+            uuid::Uuid::now_v7(), uuid::Uuid::now_v7())).await,
+    );
+    blocked(
+        "partner moves a delivery to another vendor",
+        as_scope(
+            &server,
+            partner_a,
+            &format!(
+                "UPDATE vendor_deliveries SET vendor_id = '{}', status = 'pending', attempts = 0, vendor_ref = NULL",
+                w.v2
+            ),
+        )
+        .await,
+    );
+    blocked(
+        "vendor marks a delivery sent",
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE vendor_deliveries SET status = 'sent'",
+        )
+        .await,
+    );
+    blocked(
+        "vendor deletes a delivery",
+        as_scope(&server, vendor_1, "DELETE FROM vendor_deliveries").await,
+    );
     // A vendor cannot work the partner's lead, nor rewrite a registration's form.
     blocked(
         "vendor marks its lead won",
