@@ -74,3 +74,55 @@ CREATE POLICY vendor_read ON vendor_deliveries FOR SELECT
 CREATE POLICY system_delivered ON audit_events FOR INSERT
     WITH CHECK (onepane_scope_system() AND actor_type = 'system'
                 AND action IN ('deal-registration.delivered', 'lead.answer-delivered'));
+
+-- A vendor with no system at all: the partner names the vendor's channel
+-- contact, and registrations are mailed there with single-use links to
+-- decide them.
+CREATE TABLE vendor_contacts (
+    workspace_id uuid NOT NULL,
+    vendor_id uuid NOT NULL,
+    email text NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (workspace_id, vendor_id),
+    FOREIGN KEY (workspace_id, vendor_id) REFERENCES vendor_links (workspace_id, vendor_id)
+);
+ALTER TABLE vendor_contacts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vendor_contacts FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER guard BEFORE UPDATE ON vendor_contacts
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_update();
+CREATE POLICY partner_all ON vendor_contacts FOR ALL
+    USING (workspace_id = onepane_scope_workspace())
+    WITH CHECK (workspace_id = onepane_scope_workspace());
+CREATE POLICY system_read ON vendor_contacts FOR SELECT
+    USING (onepane_scope_system());
+
+-- The links of a mailed registration: found by the digest of the token in
+-- the link (the token itself is only in the mail), each for one decision,
+-- until a deadline, used once (using one uses its sibling).
+CREATE TABLE decision_links (
+    workspace_id uuid NOT NULL,
+    digest bytea NOT NULL,
+    registration_id uuid NOT NULL,
+    vendor_id uuid NOT NULL,
+    decision text COLLATE "C" NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (workspace_id, digest),
+    FOREIGN KEY (workspace_id, registration_id) REFERENCES deal_registrations (workspace_id, id) ON DELETE CASCADE,
+    CONSTRAINT decision_links_decision CHECK (decision IN ('approve', 'reject'))
+);
+CREATE UNIQUE INDEX decision_links_digest ON decision_links (digest);
+CREATE INDEX decision_links_registration ON decision_links (workspace_id, registration_id);
+ALTER TABLE decision_links ENABLE ROW LEVEL SECURITY;
+ALTER TABLE decision_links FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER guard BEFORE UPDATE ON decision_links
+    FOR EACH ROW EXECUTE FUNCTION onepane_guard_update();
+-- Only the server's own work makes and uses them: the public page has no
+-- tenant scope until a link names one.
+CREATE POLICY system_all ON decision_links FOR ALL
+    USING (onepane_scope_system()) WITH CHECK (onepane_scope_system());
+-- The partner sees when its links were used (not their tokens, which are
+-- not stored).
+CREATE POLICY partner_read ON decision_links FOR SELECT
+    USING (workspace_id = onepane_scope_workspace());

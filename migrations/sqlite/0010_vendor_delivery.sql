@@ -27,3 +27,27 @@ CREATE UNIQUE INDEX vendor_deliveries_subject ON vendor_deliveries (workspace_id
 CREATE INDEX vendor_deliveries_due ON vendor_deliveries (due_at) WHERE status = 'pending';
 CREATE INDEX vendor_deliveries_ref ON vendor_deliveries (workspace_id, vendor_id, vendor_ref)
     WHERE vendor_ref IS NOT NULL;
+
+CREATE TABLE vendor_contacts (
+    workspace_id BLOB NOT NULL,
+    vendor_id BLOB NOT NULL,
+    email TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, vendor_id),
+    FOREIGN KEY (workspace_id, vendor_id) REFERENCES vendor_links (workspace_id, vendor_id)
+);
+
+CREATE TABLE decision_links (
+    workspace_id BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    registration_id BLOB NOT NULL,
+    vendor_id BLOB NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, digest),
+    FOREIGN KEY (workspace_id, registration_id) REFERENCES deal_registrations (workspace_id, id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX decision_links_digest ON decision_links (digest);
+CREATE INDEX decision_links_registration ON decision_links (workspace_id, registration_id);

@@ -60,6 +60,8 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/deal-registrations"),
     ("POST", "/api/v1/deal-registrations"),
     ("GET", "/api/v1/deal-registrations/{id}"),
+    ("GET", "/api/v1/deal-registrations/{id}/delivery"),
+    ("POST", "/api/v1/deal-registrations/{id}/delivery/retry"),
     ("GET", "/api/v1/notifications"),
     ("POST", "/api/v1/notifications/{id}/read"),
     ("GET", "/api/v1/connections"),
@@ -850,6 +852,26 @@ async fn real_answers_have_the_shape_their_schemas_promise() {
     )
     .await;
     assert_eq!(s, 200);
+    let (s, body) = call(
+        Method::GET,
+        "/api/v1/deal-registrations/{id}/delivery",
+        format!("/api/v1/deal-registrations/{deal_id}/delivery"),
+        gold.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["kind"], "deal", "{body}");
+    // Only a refused or failed delivery is sent again.
+    let (s, body) = call(
+        Method::POST,
+        "/api/v1/deal-registrations/{id}/delivery/retry",
+        format!("/api/v1/deal-registrations/{deal_id}/delivery/retry"),
+        gold.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
 
     // Problems are the documented problem document.
     let response = w

@@ -51,7 +51,9 @@ async fn the_partner_reads_what_each_vendor_did_and_pauses_and_ends_it_through_t
                 "vendor_ids": [w.v1.id.to_string(), w.v2.id.to_string()],
                 "title": "Printers for Oulu", "customer": {"name": "Oulu Works"},
                 "amount": {"value": "1000.00", "currency": "EUR"},
-                "products": [{"sku": "P-1", "quantity": 2}],
+                // A SKU no price list has names its vendor: each vendor is
+                // sent only its own products.
+                "products": [{"sku": "P-1", "quantity": 2, "vendor_id": w.v1.id.to_string()}],
             })),
         )
         .await;

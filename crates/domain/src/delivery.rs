@@ -26,8 +26,38 @@ spelled_enum!(
         VendorSystem => "vendor-system",
         /// Onepane's connector API: the vendor reads it there.
         OnepaneApi => "onepane-api",
+        /// Mailed to the vendor's channel contact, decided by a link.
+        Email => "email",
     }
 );
+
+spelled_enum!(
+    /// What a mailed decision link decides.
+    LinkDecision, "link decision" {
+        /// Approve the registration.
+        Approve => "approve",
+        /// Reject it.
+        Reject => "reject",
+    }
+);
+
+/// A mailed registration's decision link, as the store keeps it (by the
+/// digest of its token; the token is only in the mail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionLink {
+    /// The registering workspace.
+    pub workspace_id: WorkspaceId,
+    /// The registration it decides.
+    pub registration_id: crate::ids::DealRegistrationId,
+    /// The vendor it was mailed for.
+    pub vendor_id: VendorId,
+    /// What it decides.
+    pub decision: LinkDecision,
+    /// Until when it works.
+    pub expires_at: DateTime<Utc>,
+    /// When it (or its sibling) was used.
+    pub used_at: Option<DateTime<Utc>>,
+}
 
 spelled_enum!(
     /// Where a delivery stands.

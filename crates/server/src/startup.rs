@@ -572,7 +572,12 @@ fn spawn_sync(
         )));
     }
     // What partners submit to vendors goes out from the outbox.
-    let deliverer = onepane_sync::Deliverer::new(state.engine.clone(), Duration::from_secs(60));
+    let deliverer = onepane_sync::Deliverer::new(state.engine.clone(), Duration::from_secs(60))
+        .with_mailer(Arc::new(crate::services::decisions::DecisionMailer::new(
+            state.store.clone(),
+            state.mailer.clone(),
+            state.public_base.clone(),
+        )));
     let mut stop_delivering = stop.clone();
     workers.push(tokio::spawn(deliverer.run(
         Duration::from_secs(1),

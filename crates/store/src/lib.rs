@@ -54,7 +54,9 @@ pub use scope::operator::OperatorStore;
 pub use scope::partner::summaries::{CampaignWeek, Pipeline, VendorCounts};
 pub use scope::partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
 pub use scope::system::SystemStore;
-pub use scope::system::deliveries::{DeliveryOutcome, DeliverySubject, DueVendorDelivery};
+pub use scope::system::deliveries::{
+    DeliveryOutcome, DeliverySubject, DueVendorDelivery, LinkRefused,
+};
 pub use scope::system::erasures::{DueErasure, ErasureResult};
 pub use scope::vendor::{Backfilled, Partner, VendorStore};
 pub use tables::accounts::{

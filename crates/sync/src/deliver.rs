@@ -5,26 +5,45 @@
 //! A [`Deliverer`] claims due deliveries with a lease and sends each: to
 //! the vendor's own system when one of the workspace's connections to that
 //! vendor takes it (a `rest` manifest's action), otherwise it is left for
-//! the vendor on Onepane's connector API, where it already is. Every
+//! the vendor on Onepane's connector API, where it already is, or mailed
+//! to the vendor's channel contact when the partner named one. Every
 //! attempt of one sending carries the same idempotency key, so a send that
 //! was cut off after the vendor took it is not a second record there; a
 //! transient failure is retried with backoff until the last attempt, a
 //! refusal is kept with the vendor's message for the partner to read.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use onepane_connector::{ConnectorError, DealToRegister, Delivered, LeadAnswer};
+use onepane_connector::{BoxFuture, ConnectorError, DealToRegister, Delivered, LeadAnswer};
 use onepane_domain::delivery::DeliveryRoute;
+use onepane_domain::text::Email;
 use onepane_store::{DeliveryOutcome, DeliverySubject, DueVendorDelivery, StoreError};
 
 use crate::engine::Engine;
 
+/// Mails a registration to a vendor's channel contact, with links to
+/// decide it (the server's mail and public pages).
+pub trait RegistrationMailer: Send + Sync + std::fmt::Debug {
+    /// Mails `due`'s registration to `to`; an error is retried.
+    fn mail_registration<'a>(
+        &'a self,
+        to: &'a Email,
+        due: &'a DueVendorDelivery,
+    ) -> BoxFuture<'a, Result<(), String>>;
+}
+
 impl Engine {
     /// Sends one claimed delivery and says how it went (the caller records
-    /// it).
-    pub async fn deliver(&self, due: &DueVendorDelivery) -> DeliveryOutcome {
+    /// it). A registration no connection takes goes by mail to the vendor's
+    /// channel contact when the partner named one and `mailer` is given.
+    pub async fn deliver(
+        &self,
+        due: &DueVendorDelivery,
+        mailer: Option<&dyn RegistrationMailer>,
+    ) -> DeliveryOutcome {
         let key = due.delivery.idempotency_key();
         for conn in &due.connections {
             let Ok(source) = self.registry().source(conn) else {
@@ -74,6 +93,18 @@ impl Engine {
                     message,
                 },
                 Err(e) => self.failed_send(due, &e),
+            };
+        }
+        if let (DeliverySubject::Deal { .. }, Some(to), Some(mailer)) =
+            (&due.subject, &due.contact, mailer)
+        {
+            return match mailer.mail_registration(to, due).await {
+                Ok(()) => DeliveryOutcome::Sent {
+                    route: DeliveryRoute::Email,
+                    connection: None,
+                    vendor_ref: None,
+                },
+                Err(message) => self.again_or_fail(due, message, None),
             };
         }
         match &due.subject {
@@ -137,6 +168,7 @@ pub struct Deliverer {
     engine: Engine,
     lease: chrono::Duration,
     batch: u32,
+    mailer: Option<Arc<dyn RegistrationMailer>>,
 }
 
 impl Deliverer {
@@ -147,7 +179,15 @@ impl Deliverer {
             engine,
             lease: chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60)),
             batch: 50,
+            mailer: None,
         }
+    }
+
+    /// Mails registrations for vendors with no system to their channel
+    /// contacts through `mailer`.
+    pub fn with_mailer(mut self, mailer: Arc<dyn RegistrationMailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// Claims what is due and sends it, up to eight at once; returns how
@@ -164,8 +204,9 @@ impl Deliverer {
             while tasks.len() < 8 {
                 let Some(d) = due.next() else { break };
                 let engine = self.engine.clone();
+                let mailer = self.mailer.clone();
                 tasks.spawn(async move {
-                    let outcome = engine.deliver(&d).await;
+                    let outcome = engine.deliver(&d, mailer.as_deref()).await;
                     tracing::info!(
                         delivery = %d.delivery.id,
                         kind = %d.delivery.kind,

@@ -26,7 +26,7 @@ mod scheduler;
 mod tokens;
 mod vault;
 
-pub use deliver::Deliverer;
+pub use deliver::{Deliverer, RegistrationMailer};
 pub use engine::{Engine, EngineConfig, ImportError, Progress, RunError, this_host};
 pub use registry::{Connector, Registry, SinkSecrets};
 pub use scheduler::{

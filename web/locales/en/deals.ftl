@@ -64,3 +64,5 @@ delivery-send-again = Send again
 delivery-sent-again = Sent again: it goes out in a moment.
 deal-route-vendor-system = Sent to the vendor's own system through your connection { $connection }
 deal-route-onepane-api = The vendor reads it on Onepane
+deal-route-email = Mailed to { $email }, who decides it by a link
+delivery-route-email = Mailed to the vendor's channel contact, who decides it by a link

@@ -64,3 +64,5 @@ delivery-send-again = Lähetä uudelleen
 delivery-sent-again = Lähetetty uudelleen: se lähtee hetken kuluttua.
 deal-route-vendor-system = Lähetetään toimittajan omaan järjestelmään yhteytesi { $connection } kautta
 deal-route-onepane-api = Toimittaja lukee sen Onepanesta
+deal-route-email = Lähetetään sähköpostilla osoitteeseen { $email }, joka päättää siitä linkillä
+delivery-route-email = Lähetetty toimittajan kanavayhteyshenkilölle, joka päättää siitä linkillä

@@ -101,6 +101,7 @@ pub(crate) const FILES: Files = locale_files!(
     "settings",
     "sso",
     "trust",
+    "decide",
 );
 
 /// The messages of both languages.

@@ -141,6 +141,7 @@ impl DeliveryView {
             }
             (Some(DeliveryRoute::VendorSystem), None) => t.t("delivery-route-vendor-system-gone"),
             (Some(DeliveryRoute::OnepaneApi), _) => t.t("delivery-route-onepane-api"),
+            (Some(DeliveryRoute::Email), _) => t.t("delivery-route-email"),
             (None, _) => t.t("delivery-route-unknown"),
         };
         Self {

@@ -16,7 +16,7 @@ use onepane_store::{DeliveryOutcome, DeliverySubject, StoreError};
 
 crate::on_both_backends!(
     a_deal_with_several_vendors_sends_each_only_its_fields_and_products,
-    a_product_or_field_no_vendor_of_the_deal_owns_is_refused,
+    a_product_no_vendor_of_the_deal_owns_is_refused_and_notes_go_to_all,
     registrations_and_answers_are_queued_and_claimed_once,
 );
 
@@ -90,7 +90,7 @@ async fn a_deal_with_several_vendors_sends_each_only_its_fields_and_products(db:
     // The shared form goes to both.
     assert_eq!(for_canon.details.amount, for_hp.details.amount);
 
-    // Canon never sees HP's names, values or SKUs: not in the registration
+    // Canon never sees the names, values or SKUs HP asked for: not in the registration
     // it reads, not in its webhook, not in its delivery.
     let seen_by_canon = store.vendor(canon).deal_registrations(None).await.unwrap();
     let canon_text = serde_json::to_string(&seen_by_canon).unwrap();
@@ -122,7 +122,7 @@ async fn a_deal_with_several_vendors_sends_each_only_its_fields_and_products(db:
     assert_eq!(due.len(), 2);
 }
 
-async fn a_product_or_field_no_vendor_of_the_deal_owns_is_refused(db: TestDb) {
+async fn a_product_no_vendor_of_the_deal_owns_is_refused_and_notes_go_to_all(db: TestDb) {
     let store = &db.store;
     let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
     let hp = vendor(store, "HP").await;
@@ -140,22 +140,32 @@ async fn a_product_or_field_no_vendor_of_the_deal_owns_is_refused(db: TestDb) {
         matches!(&e, StoreError::Rule(m) if m.contains("MYSTERY-1") && m.contains("which vendor")),
         "{e}"
     );
-    // A field only a vendor outside the deal asks for.
-    let mut details = deal("Stray field");
-    details.fields = VendorFields::try_from(BTreeMap::from([("nobody_asks".to_owned(), "x".to_owned())])).unwrap();
-    let e = partner
-        .register_deals(&[canon, hp], &details, None, None)
-        .await
-        .unwrap_err();
-    assert!(matches!(&e, StoreError::Rule(m) if m.contains("nobody_asks")), "{e}");
     // A product named for a vendor the deal does not name.
     let stranger = vendor(store, "Stranger").await;
     let mut details = deal("Wrong vendor");
     details.products = vec![product("X-1", 1, Some(stranger))];
     assert!(partner.register_deals(&[canon], &details, None, None).await.is_err());
-    // Nothing was registered or queued.
-    assert!(partner.deal_registrations().await.unwrap().is_empty());
-    assert!(partner.deliveries(DeliveryKind::Deal).await.unwrap().is_empty());
+    // A field none of the deal's vendors asks for is the partner's note,
+    // for all of them; one a vendor asks for is that vendor's only.
+    let mut details = deal("Notes for both");
+    details.fields = VendorFields::try_from(BTreeMap::from([
+        ("our_note".to_owned(), "ship in May".to_owned()),
+        ("reseller_account".to_owned(), "R-9".to_owned()),
+    ]))
+    .unwrap();
+    let regs = partner.register_deals(&[canon, hp], &details, None, None).await.unwrap();
+    let names = |r: &onepane_domain::deal::DealRegistration| -> Vec<String> {
+        r.details.fields.as_map().keys().cloned().collect()
+    };
+    assert_eq!(names(&regs[0]), ["our_note", "reseller_account"]);
+    assert_eq!(names(&regs[1]), ["our_note"]);
+    for r in &regs {
+        partner.retry_delivery(DeliveryKind::Deal, r.id.as_uuid(), None).await.unwrap_err();
+    }
+    let registered = partner.deal_registrations().await.unwrap().len();
+    // Nothing more was registered or queued by the refusals.
+    assert_eq!(registered, 2);
+    assert_eq!(partner.deliveries(DeliveryKind::Deal).await.unwrap().len(), 2);
     // With one vendor, everything is that vendor's.
     let mut details = deal("One vendor");
     details.products = vec![product("MYSTERY-1", 2, None)];

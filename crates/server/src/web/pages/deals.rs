@@ -184,11 +184,12 @@ async fn form_page(
     errors: BTreeMap<String, String>,
 ) -> Result<DealFormPage, WebError> {
     let store = viewer.store(state);
-    let (chrome, linked, specs, connections) = tokio::try_join!(
+    let (chrome, linked, specs, connections, contacts) = tokio::try_join!(
         Chrome::load(state, viewer, "deals"),
         async { Ok::<_, WebError>(store.vendors().await?) },
         async { Ok::<_, WebError>(store.deal_fields().await?) },
         async { Ok::<_, WebError>(store.connections().await?) },
+        async { Ok::<_, WebError>(store.vendor_contacts().await?) },
     )?;
     let active: Vec<_> = linked
         .into_iter()
@@ -220,7 +221,10 @@ async fn form_page(
             let route =
                 match crate::services::connections::deal_route(state, &connections, v.vendor.id) {
                     Some(c) => t.ts("deal-route-vendor-system", "connection", c.name.as_str()),
-                    None => t.t("deal-route-onepane-api"),
+                    None => match contacts.get(&v.vendor.id) {
+                        Some(e) => t.ts("deal-route-email", "email", e.as_str()),
+                        None => t.t("deal-route-onepane-api"),
+                    },
                 };
             let choice = Choice {
                 value: v.vendor.id.to_string(),

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod connections;
 pub mod deals;
+pub mod decide;
 pub mod home;
 pub mod landing;
 pub mod leads;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(deals::routes())
         .merge(campaigns::routes())
         .merge(landing::routes())
+        .merge(decide::routes())
         .merge(assets::routes())
         .merge(prices::routes())
         .merge(connections::routes())

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/vendors", get(list))
         .route("/vendors/{id}/status", post(set_status))
+        .route("/vendors/{id}/contact", post(set_contact))
 }
 
 /// A vendor as a line.
@@ -43,6 +44,10 @@ pub struct VendorLine {
     pub status_text: String,
     /// Since when.
     pub since: String,
+    /// How a deal registration reaches it.
+    pub route: String,
+    /// The channel contact registrations are mailed to, when named.
+    pub contact: String,
 }
 
 #[derive(askama::Template)]
@@ -78,12 +83,26 @@ async fn page(
 ) -> Result<VendorsPage, WebError> {
     let t = viewer.tr.clone();
     let chrome = Chrome::load(state, viewer, "vendors").await?;
-    let vendors = viewer
-        .store(state)
-        .vendors()
-        .await?
+    let store = viewer.store(state);
+    let (linked, contacts, connections) = tokio::try_join!(
+        store.vendors(),
+        store.vendor_contacts(),
+        store.connections(),
+    )?;
+    let vendors = linked
         .into_iter()
         .map(|v| VendorLine {
+            route: match crate::services::connections::deal_route(state, &connections, v.vendor.id) {
+                Some(c) => t.ts("deal-route-vendor-system", "connection", c.name.as_str()),
+                None => match contacts.get(&v.vendor.id) {
+                    Some(e) => t.ts("deal-route-email", "email", e.as_str()),
+                    None => t.t("deal-route-onepane-api"),
+                },
+            },
+            contact: contacts
+                .get(&v.vendor.id)
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             id: v.vendor.id.to_string(),
             name: v.vendor.name.to_string(),
             kind: t.t(&format!("vendor-kind-{}", v.vendor.kind)),
@@ -112,6 +131,7 @@ async fn list(
         Some("paused") => Some(viewer.tr.t("vendor-paused")),
         Some("active") => Some(viewer.tr.t("vendor-resumed")),
         Some("ended") => Some(viewer.tr.t("vendor-ended")),
+        Some("contact") => Some(viewer.tr.t("vendor-contact-saved")),
         _ => None,
     };
     render(&page(&state, &viewer, message, None).await?)
@@ -155,4 +175,41 @@ async fn set_status(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The fields of a channel contact change: an email address, or empty to
+/// forget it.
+#[derive(Debug, Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Names the vendor's channel contact, where registrations are mailed
+/// when no connection reaches the vendor's own system.
+async fn set_contact(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, form }: Posted<ContactForm>,
+) -> Result<Response, WebError> {
+    viewer.require_admin()?;
+    let vendor: VendorId = id.parse().map_err(|_| WebError::NotFound)?;
+    let email = form.email.trim();
+    let email = if email.is_empty() {
+        None
+    } else {
+        match onepane_domain::text::Email::parse(email) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                let problem = Some(viewer.tr.t("vendor-contact-invalid"));
+                let p = page(&state, &viewer, None, problem).await?;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response());
+            }
+        }
+    };
+    viewer
+        .store(&state)
+        .set_vendor_contact(vendor, email.as_ref(), Some(viewer.session.user.id))
+        .await?;
+    Ok(Redirect::to("/vendors?done=contact").into_response())
 }

@@ -195,10 +195,11 @@ impl PartnerStore {
     /// What each vendor of a multi-vendor deal is sent: the shared form,
     /// the fields that vendor asks for and its own products, so that no
     /// vendor sees another's field names, values or SKUs. A deal with one
-    /// vendor sends it everything. In a deal with several, a field goes to
-    /// each vendor that asks for it (one no named vendor asks for is
-    /// refused), and a product to the vendor it names, else to the one
-    /// vendor whose price lists have its SKU.
+    /// vendor sends it everything. In a deal with several, a field some of
+    /// them ask for goes to those that ask for it (one none of them asks
+    /// for is the partner's note, sent to all), and a product to the
+    /// vendor it names, else to the one vendor whose price lists have its
+    /// SKU.
     async fn parts_for_vendors(
         &self,
         tx: &mut crate::tx::Tx,
@@ -228,16 +229,9 @@ impl PartnerStore {
                 .get(v)
                 .is_some_and(|specs| specs.iter().any(|s| s.name == name))
         };
-        if let Some(name) = details
-            .fields
-            .as_map()
-            .keys()
-            .find(|name| !vendor_ids.iter().any(|v| asks(v, name)))
-        {
-            return Err(StoreError::Rule(format!(
-                "no vendor of this deal asks for the field `{name}`; a deal with several vendors sends each only the fields it asks for"
-            )));
-        }
+        // A field some vendor of the deal asks for is that vendor's; one
+        // none of them asks for is the partner's note on the deal, for all.
+        let asked_by_any = |name: &str| vendor_ids.iter().any(|v| asks(v, name));
         let mut owners = Vec::with_capacity(details.products.len());
         for product in &details.products {
             if let Some(v) = product.vendor_id {
@@ -280,7 +274,7 @@ impl PartnerStore {
                     .fields
                     .as_map()
                     .iter()
-                    .filter(|(name, _)| asks(v, name))
+                    .filter(|(name, _)| asks(v, name) || !asked_by_any(name))
                     .map(|(k, val)| (k.clone(), val.clone()))
                     .collect();
                 DealDetails {
@@ -302,6 +296,74 @@ impl PartnerStore {
                 }
             })
             .collect())
+    }
+
+    /// Names (or, with `None`, forgets) the vendor's channel contact:
+    /// registrations with a vendor that no connection reaches are mailed
+    /// there, with links to decide them.
+    pub async fn set_vendor_contact(
+        &self,
+        vendor: VendorId,
+        email: Option<&text::Email>,
+        by: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        self.active_link(&mut tx, vendor).await?;
+        let at = now();
+        on_tx!(tx, c => {
+            match email {
+                Some(email) => sqlx::query(
+                    "INSERT INTO vendor_contacts (workspace_id, vendor_id, email, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (workspace_id, vendor_id) DO UPDATE SET email = excluded.email, updated_at = excluded.updated_at",
+                )
+                .bind(self.ws())
+                .bind(vendor.as_uuid())
+                .bind(email.as_str())
+                .bind(at)
+                .execute(&mut *c)
+                .await?,
+                None => sqlx::query("DELETE FROM vendor_contacts WHERE workspace_id = $1 AND vendor_id = $2")
+                    .bind(self.ws())
+                    .bind(vendor.as_uuid())
+                    .execute(&mut *c)
+                    .await?,
+            };
+        });
+        crate::tables::audit::insert_audit(
+            &mut tx,
+            &[AuditEvent::new(
+                self.workspace_id,
+                by.map_or(Actor::System, Actor::User),
+                "link.contact-set",
+                AuditAccess::Write,
+            )
+            .about("vendor", vendor)
+            .with_detail(serde_json::json!({ "email": email.map(|e| e.as_str()) }))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The channel contacts the workspace named, by vendor.
+    pub async fn vendor_contacts(
+        &self,
+    ) -> Result<HashMap<VendorId, text::Email>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<(uuid::Uuid, String)> = on_tx!(tx, c => {
+            sqlx::query_as("SELECT vendor_id, email FROM vendor_contacts WHERE workspace_id = $1")
+                .bind(self.ws())
+                .fetch_all(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(v, e)| {
+                text::Email::parse(&e)
+                    .map(|e| (VendorId::from_uuid(v), e))
+                    .map_err(|e| StoreError::corrupt("vendor contact", e))
+            })
+            .collect()
     }
 
     /// How something the workspace submitted is being delivered to its

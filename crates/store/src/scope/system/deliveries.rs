@@ -6,7 +6,7 @@ use onepane_domain::activity::*;
 use onepane_domain::deal::DealRegistration;
 use onepane_domain::delivery::*;
 use onepane_domain::lead::Lead;
-use onepane_domain::text::Name;
+use onepane_domain::text::{Email, Name};
 use onepane_domain::workspace::Connection;
 use onepane_domain::*;
 
@@ -19,6 +19,7 @@ use crate::tables::leads::*;
 use crate::tables::notifications::*;
 use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
+use uuid::Uuid;
 
 use super::SystemStore;
 
@@ -51,6 +52,23 @@ pub struct DueVendorDelivery {
     /// The workspace's source connections to the vendor, which may reach
     /// the vendor's own system.
     pub connections: Vec<Connection>,
+    /// The vendor's channel contact the partner named, for a vendor with
+    /// no system: registrations are mailed there.
+    pub contact: Option<Email>,
+}
+
+/// Why a decision link changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkRefused {
+    /// No link has this token (mistyped, forged, or its registration gone).
+    #[error("this link is not valid: it may be incomplete or altered")]
+    Unknown,
+    /// Its deadline passed.
+    #[error("this link expired on {0}")]
+    Expired(DateTime<Utc>),
+    /// It, or the other link of the same registration, was used.
+    #[error("this registration was already decided through its link on {0}")]
+    Used(DateTime<Utc>),
 }
 
 /// How one attempt went.
@@ -92,7 +110,184 @@ pub enum DeliveryOutcome {
     },
 }
 
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    workspace_id: Uuid,
+    registration_id: Uuid,
+    vendor_id: Uuid,
+    decision: String,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<LinkRow> for DecisionLink {
+    type Error = StoreError;
+    fn try_from(r: LinkRow) -> Result<Self, StoreError> {
+        Ok(DecisionLink {
+            workspace_id: WorkspaceId::from_uuid(r.workspace_id),
+            registration_id: DealRegistrationId::from_uuid(r.registration_id),
+            vendor_id: VendorId::from_uuid(r.vendor_id),
+            decision: parse("decision link", &r.decision)?,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        })
+    }
+}
+
+const LINK_COLUMNS: &str = "workspace_id, registration_id, vendor_id, decision, expires_at, used_at";
+
 impl SystemStore {
+    /// A vendor's name, for a mail to its people.
+    pub async fn vendor_name(&self, vendor: VendorId) -> Result<String, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let name: Option<(String,)> = on_tx!(tx, c => {
+            sqlx::query_as("SELECT name FROM vendors WHERE id = $1")
+                .bind(vendor.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        name.map(|n| n.0)
+            .ok_or_else(|| StoreError::not_found("vendor", vendor))
+    }
+
+    /// A workspace's name, for a mail sent on its behalf.
+    pub async fn workspace_name(&self, ws: WorkspaceId) -> Result<String, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let name: Option<(String,)> = on_tx!(tx, c => {
+            sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")
+                .bind(ws.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        name.map(|n| n.0)
+            .ok_or_else(|| StoreError::not_found("workspace", ws))
+    }
+
+    /// Keeps the decision links mailed for a registration, by the digests
+    /// of their tokens, until `expires_at`.
+    pub async fn create_decision_links(
+        &self,
+        ws: WorkspaceId,
+        registration: DealRegistrationId,
+        vendor: VendorId,
+        links: &[(LinkDecision, [u8; 32])],
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let at = now();
+        for (decision, digest) in links {
+            on_tx!(tx, c => {
+                sqlx::query(
+                    "INSERT INTO decision_links (workspace_id, digest, registration_id, vendor_id, decision, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(ws.as_uuid())
+                .bind(&digest[..])
+                .bind(registration.as_uuid())
+                .bind(vendor.as_uuid())
+                .bind(decision.as_str())
+                .bind(expires_at)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The link with this token digest and the registration it decides,
+    /// when it may still be used; otherwise why not. Reading does not use
+    /// it (mail scanners open links).
+    pub async fn decision_link(
+        &self,
+        digest: &[u8; 32],
+    ) -> Result<Result<(DecisionLink, DealRegistration), LinkRefused>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let link = self.usable_link(&mut tx, digest).await?;
+        let out = match link {
+            Ok(link) => {
+                let deal: Option<DealRegistration> = select!(
+                    optional,
+                    DealRow,
+                    tx,
+                    &format!("SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 AND id = $2"),
+                    link.workspace_id.as_uuid(),
+                    link.registration_id.as_uuid()
+                )?;
+                match deal {
+                    Some(deal) => Ok((link, deal)),
+                    None => Err(LinkRefused::Unknown),
+                }
+            }
+            Err(refused) => Err(refused),
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Uses the link with this token digest, once: it and its sibling are
+    /// marked used in one statement, so of two concurrent uses one wins.
+    pub async fn use_decision_link(
+        &self,
+        digest: &[u8; 32],
+    ) -> Result<Result<DecisionLink, LinkRefused>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let link = match self.usable_link(&mut tx, digest).await? {
+            Ok(link) => link,
+            Err(refused) => {
+                tx.commit().await?;
+                return Ok(Err(refused));
+            }
+        };
+        let at = now();
+        let used = on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE decision_links SET used_at = $3 \
+                 WHERE workspace_id = $1 AND registration_id = $2 AND used_at IS NULL",
+            )
+            .bind(link.workspace_id.as_uuid())
+            .bind(link.registration_id.as_uuid())
+            .bind(at)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        if used == 0 {
+            return Ok(Err(LinkRefused::Used(at)));
+        }
+        Ok(Ok(DecisionLink {
+            used_at: Some(at),
+            ..link
+        }))
+    }
+
+    async fn usable_link(
+        &self,
+        tx: &mut crate::tx::Tx,
+        digest: &[u8; 32],
+    ) -> Result<Result<DecisionLink, LinkRefused>, StoreError> {
+        let row: Option<LinkRow> = on_tx!(*tx, c => {
+            sqlx::query_as(&format!("SELECT {LINK_COLUMNS} FROM decision_links WHERE digest = $1"))
+                .bind(&digest[..])
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        let Some(link) = row.map(DecisionLink::try_from).transpose()? else {
+            return Ok(Err(LinkRefused::Unknown));
+        };
+        if let Some(at) = link.used_at {
+            return Ok(Err(LinkRefused::Used(at)));
+        }
+        if link.expires_at <= now() {
+            return Ok(Err(LinkRefused::Expired(link.expires_at)));
+        }
+        Ok(Ok(link))
+    }
+
     /// Claims up to `limit` due deliveries for `lease`: each is due again
     /// only after the lease, so a deliverer that dies leaves it to another.
     /// A delivery whose vendor link is no longer active fails at once (the
@@ -211,10 +406,21 @@ impl SystemStore {
                     .execute(&mut *c)
                     .await?;
             });
+            let contact: Option<(String,)> = on_tx!(tx, c => {
+                sqlx::query_as("SELECT email FROM vendor_contacts WHERE workspace_id = $1 AND vendor_id = $2")
+                    .bind(ws.as_uuid())
+                    .bind(delivery.vendor_id.as_uuid())
+                    .fetch_optional(&mut *c)
+                    .await?
+            });
+            let contact = contact
+                .map(|(e,)| Email::parse(&e).map_err(|e| StoreError::corrupt("vendor contact", e)))
+                .transpose()?;
             due.push(DueVendorDelivery {
                 delivery,
                 subject,
                 connections,
+                contact,
             });
         }
         tx.commit().await?;
