@@ -6,6 +6,7 @@
 mod api;
 mod api_security;
 mod backups;
+mod bridge;
 mod browser;
 mod cli;
 mod config;

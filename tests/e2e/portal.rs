@@ -1632,7 +1632,7 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
 
 /// A mail server speaking SMTP's plain path (RFC 5321: greeting, EHLO,
 /// MAIL, RCPT, DATA, QUIT) on loopback; it keeps each message it is given.
-async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+pub(crate) async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -1760,7 +1760,7 @@ async fn reset_links_are_mailed_through_the_configured_smtp_server(backend: Back
 
 /// Decodes a quoted-printable body (RFC 2045): soft line breaks joined,
 /// `=XX` bytes restored.
-fn quoted_printable(text: &str) -> String {
+pub(crate) fn quoted_printable(text: &str) -> String {
     let joined = text.replace("=\n", "");
     let bytes = joined.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

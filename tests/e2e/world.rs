@@ -160,7 +160,7 @@ async fn partner(app: &TestApp, name: &str) -> Partner {
     Partner { id: ws.id, token }
 }
 
-async fn vendor(app: &TestApp, name: &str) -> Vendor {
+pub(crate) async fn vendor(app: &TestApp, name: &str) -> Vendor {
     let v = app
         .store
         .operator()

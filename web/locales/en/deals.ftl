@@ -66,3 +66,7 @@ deal-route-vendor-system = Sent to the vendor's own system through your connecti
 deal-route-onepane-api = The vendor reads it on Onepane
 deal-route-email = Mailed to { $email }, who decides it by a link
 delivery-route-email = Mailed to the vendor's channel contact, who decides it by a link
+deal-products-hint = With several vendors, each is sent only its own products: a SKU in a vendor's price list goes to that vendor; choose the vendor of any other line.
+deal-product-vendor = Vendor of line
+deal-product-vendor-any = The vendor whose price list has it
+deal-error-product-vendor = Choose the vendor of each product line that none of the chosen vendors' price lists has, or that several of them sell.

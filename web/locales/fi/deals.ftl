@@ -66,3 +66,7 @@ deal-route-vendor-system = Lähetetään toimittajan omaan järjestelmään yhte
 deal-route-onepane-api = Toimittaja lukee sen Onepanesta
 deal-route-email = Lähetetään sähköpostilla osoitteeseen { $email }, joka päättää siitä linkillä
 delivery-route-email = Lähetetty toimittajan kanavayhteyshenkilölle, joka päättää siitä linkillä
+deal-products-hint = Kun toimittajia on useita, kullekin lähetetään vain sen omat tuotteet: toimittajan hinnastossa oleva SKU menee sille; valitse muiden rivien toimittaja.
+deal-product-vendor = Rivin toimittaja
+deal-product-vendor-any = Toimittaja, jonka hinnastossa se on
+deal-error-product-vendor = Valitse toimittaja jokaiselle tuoteriville, jota yhdenkään valitun toimittajan hinnastossa ei ole tai jota useampi myy.

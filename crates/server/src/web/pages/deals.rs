@@ -128,7 +128,9 @@ pub struct DealForm {
     /// Its currency.
     pub currency: String,
     /// Product lines: SKU and quantity.
-    pub products: Vec<(String, String)>,
+    /// Product lines: SKU, quantity and (in a deal with several vendors)
+    /// whose product it is, empty for the vendor whose price list has it.
+    pub products: Vec<(String, String, String)>,
     /// Other fields for the vendor: name and value.
     pub fields: Vec<(String, String)>,
     /// The fields the vendors ask for, by name.
@@ -251,7 +253,7 @@ async fn new_form(
 ) -> Result<Response, WebError> {
     let mut form = DealForm {
         currency: viewer.session.workspace.home_currency.code().to_owned(),
-        products: vec![(String::new(), String::new()); PRODUCT_LINES],
+        products: vec![(String::new(), String::new(), String::new()); PRODUCT_LINES],
         fields: vec![(String::new(), String::new()); EXTRA_FIELDS],
         ..DealForm::default()
     };
@@ -308,7 +310,13 @@ fn read_form(pairs: &[(String, String)]) -> DealForm {
         amount: get("amount"),
         currency: get("currency").to_uppercase(),
         products: (1..=PRODUCT_LINES)
-            .map(|i| (get(&format!("sku_{i}")), get(&format!("qty_{i}"))))
+            .map(|i| {
+                (
+                    get(&format!("sku_{i}")),
+                    get(&format!("qty_{i}")),
+                    get(&format!("vendor_{i}")),
+                )
+            })
             .collect(),
         fields: (1..=EXTRA_FIELDS)
             .map(|i| {
@@ -389,13 +397,21 @@ fn check(
         }
     };
     let mut products = Vec::new();
-    for (i, (sku, qty)) in form.products.iter().enumerate() {
+    for (i, (sku, qty, vendor)) in form.products.iter().enumerate() {
         if sku.is_empty() && qty.is_empty() {
             continue;
         }
         let key = PRODUCT_KEYS[i.min(PRODUCT_KEYS.len() - 1)];
-        match (sku.parse(), qty.parse::<u32>()) {
-            (Ok(sku), Ok(quantity)) if quantity > 0 => products.push(DealProduct { sku, quantity, vendor_id: None }),
+        let vendor_id = match vendor.as_str() {
+            "" => Ok(None),
+            v => v.parse::<VendorId>().map(Some).map_err(drop),
+        };
+        match (sku.parse(), qty.parse::<u32>(), vendor_id) {
+            (Ok(sku), Ok(quantity), Ok(vendor_id)) if quantity > 0 => products.push(DealProduct {
+                sku,
+                quantity,
+                vendor_id,
+            }),
             _ => {
                 errors.insert(key.to_owned(), t.t("deal-error-product"));
             }
@@ -487,6 +503,14 @@ async fn register(
             errors.insert("vendor".into(), viewer.tr.t("deal-error-registered"));
             let page = form_page(&state, &viewer, form, errors).await?;
             return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        }
+        // A product line whose vendor the form left to be found, and that
+        // no chosen vendor's price list has (or several have).
+        Err(onepane_store::StoreError::Rule(_)) if vendors.len() > 1 => {
+            let mut errors = BTreeMap::new();
+            errors.insert("products".into(), viewer.tr.t("deal-error-product-vendor"));
+            let page = form_page(&state, &viewer, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
         Err(e) => return Err(e.into()),
     };
