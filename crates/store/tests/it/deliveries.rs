@@ -18,6 +18,7 @@ crate::on_both_backends!(
     a_deal_with_several_vendors_sends_each_only_its_fields_and_products,
     a_product_no_vendor_of_the_deal_owns_is_refused_and_notes_go_to_all,
     registrations_and_answers_are_queued_and_claimed_once,
+    a_decision_link_works_once_until_its_deadline,
 );
 
 fn field(name: &str) -> DealFieldSpec {
@@ -263,4 +264,54 @@ async fn registrations_and_answers_are_queued_and_claimed_once(db: TestDb) {
             .await
             .is_err()
     );
+}
+
+async fn a_decision_link_works_once_until_its_deadline(db: TestDb) {
+    use onepane_domain::delivery::LinkDecision;
+    use onepane_store::LinkRefused;
+    let store = &db.store;
+    let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
+    let partner = store.partner(ws);
+    let system = store.system();
+    let reg = partner.register_deal(canon, &deal("Printers"), None, None).await.unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(14);
+    let (approve, reject) = ([1u8; 32], [2u8; 32]);
+    system
+        .create_decision_links(
+            ws,
+            reg.id,
+            canon,
+            &[(LinkDecision::Approve, approve), (LinkDecision::Reject, reject)],
+            later,
+        )
+        .await
+        .unwrap();
+    // Reading a link does not use it.
+    let (link, shown) = system.decision_link(&approve).await.unwrap().unwrap();
+    assert_eq!((link.decision, link.registration_id, link.vendor_id), (LinkDecision::Approve, reg.id, canon));
+    assert_eq!(shown.id, reg.id);
+    assert!(system.decision_link(&approve).await.unwrap().is_ok());
+    // An unknown token.
+    assert_eq!(system.decision_link(&[9u8; 32]).await.unwrap().unwrap_err(), LinkRefused::Unknown);
+    assert_eq!(system.use_decision_link(&[9u8; 32]).await.unwrap().unwrap_err(), LinkRefused::Unknown);
+    // Used once: it and its sibling are spent.
+    let used = system.use_decision_link(&reject).await.unwrap().unwrap();
+    assert_eq!(used.decision, LinkDecision::Reject);
+    assert!(matches!(system.use_decision_link(&reject).await.unwrap(), Err(LinkRefused::Used(_))));
+    assert!(matches!(system.use_decision_link(&approve).await.unwrap(), Err(LinkRefused::Used(_))));
+    // Past its deadline a link does nothing.
+    let other = partner.register_deal(canon, &deal("Scanners"), None, None).await.unwrap();
+    let stale = [3u8; 32];
+    system
+        .create_decision_links(
+            ws,
+            other.id,
+            canon,
+            &[(LinkDecision::Approve, stale)],
+            chrono::Utc::now() - chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(system.decision_link(&stale).await.unwrap(), Err(LinkRefused::Expired(_))));
+    assert!(matches!(system.use_decision_link(&stale).await.unwrap(), Err(LinkRefused::Expired(_))));
 }

@@ -60,7 +60,30 @@ async fn populate(store: &Store) -> Tenants {
             })
             .await
             .unwrap();
-        p.register_deal(v, &deal("Deal"), Some(lead.id), None)
+        let reg = p
+            .register_deal(v, &deal("Deal"), Some(lead.id), None)
+            .await
+            .unwrap();
+        // A vendor with no system: registrations mailed to its contact,
+        // decided by a link.
+        p.set_vendor_contact(
+            v,
+            Some(&Email::parse("channel@vendor.example").unwrap()),
+            None,
+        )
+        .await
+        .unwrap();
+        let mut digest = [7u8; 32];
+        digest[..16].copy_from_slice(reg.id.as_uuid().as_bytes());
+        store
+            .system()
+            .create_decision_links(
+                ws,
+                reg.id,
+                v,
+                &[(onepane_domain::delivery::LinkDecision::Approve, digest)],
+                chrono::Utc::now() + chrono::Duration::days(1),
+            )
             .await
             .unwrap();
         p.create_manual_lead(&NewManualLead {
@@ -853,6 +876,8 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             // The deliverer claims what falls due to vendors, across
             // workspaces (the system scope only).
             ("vendor_deliveries", "due_at"),
+            // A mailed decision link by its token's digest, when opened.
+            ("decision_links", "digest"),
         ];
         assert!(
             first == "workspace_id"
@@ -1031,6 +1056,18 @@ async fn owned_columns_and_keys_cannot_be_rewritten_by_the_other_side() {
     blocked(
         "vendor deletes a delivery",
         as_scope(&server, vendor_1, "DELETE FROM vendor_deliveries").await,
+    );
+    // Decision links are made and used by the server only; the partner
+    // cannot mint one for its own registration, nor mark one unused.
+    blocked(
+        "partner mints a decision link",
+        as_scope(&server, partner_a, &format!(
+            "INSERT INTO decision_links (workspace_id, digest, registration_id, vendor_id, decision, expires_at, created_at) \
+             SELECT workspace_id, '\\x00', id, vendor_id, 'approve', now() + interval '1 day', now() FROM deal_registrations WHERE workspace_id = '{a}'")).await,
+    );
+    blocked(
+        "vendor reads or mints a decision link",
+        as_scope(&server, vendor_1, "UPDATE decision_links SET used_at = NULL").await,
     );
     // A vendor cannot work the partner's lead, nor rewrite a registration's form.
     blocked(
