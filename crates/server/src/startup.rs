@@ -288,6 +288,7 @@ impl Application {
                 _ => None,
             },
             readiness: crate::http::health::Readiness::new(),
+            deliveries_due: Arc::new(tokio::sync::Notify::new()),
         };
         Ok(Application {
             listener,
@@ -581,6 +582,7 @@ fn spawn_sync(
     let mut stop_delivering = stop.clone();
     workers.push(tokio::spawn(deliverer.run(
         Duration::from_secs(1),
+        state.deliveries_due.clone(),
         async move {
             let _ = stop_delivering.wait_for(|stopping| *stopping).await;
         },

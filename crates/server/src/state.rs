@@ -48,6 +48,17 @@ pub struct AppState {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Whether the database answered its last probe.
     pub readiness: crate::http::health::Readiness,
+    /// Wakes this process's deliverer when a request queued a delivery
+    /// to a vendor (another replica's is found on its next poll).
+    pub deliveries_due: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// Says that a request queued something for vendors (a registration,
+    /// an answer to a lead, a delivery sent again).
+    pub fn deliveries_queued(&self) {
+        self.deliveries_due.notify_one();
+    }
 }
 
 impl FromRef<AppState> for Metrics {

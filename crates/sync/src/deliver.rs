@@ -230,9 +230,15 @@ impl Deliverer {
         Ok(n)
     }
 
-    /// Delivers until `shutdown` resolves, polling every `idle` when
-    /// nothing is due.
-    pub async fn run(self, idle: Duration, shutdown: impl Future<Output = ()>) {
+    /// Delivers until `shutdown` resolves: when nothing is due it waits
+    /// for `wake` (notified by this process as it queues a delivery), or
+    /// `idle` at most (what another replica queued).
+    pub async fn run(
+        self,
+        idle: Duration,
+        wake: Arc<tokio::sync::Notify>,
+        shutdown: impl Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
         loop {
             let idle_now = match self.run_once().await {
@@ -246,6 +252,7 @@ impl Deliverer {
             if idle_now {
                 tokio::select! {
                     () = &mut shutdown => return,
+                    () = wake.notified() => {}
                     () = tokio::time::sleep(idle) => {}
                 }
             }

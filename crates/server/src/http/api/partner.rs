@@ -425,7 +425,9 @@ pub async fn accept_lead(
     ApiPath(id): ApiPath<LeadId>,
 ) -> Result<Json<Lead>, ApiError> {
     let store = state.store.partner(caller.workspace_id);
-    Ok(Json(store.set_lead_status(id, LeadStatus::Accepted).await?))
+    let lead = store.set_lead_status(id, LeadStatus::Accepted).await?;
+    state.deliveries_queued();
+    Ok(Json(lead))
 }
 
 /// Decline a lead a vendor sent.
@@ -447,7 +449,9 @@ pub async fn decline_lead(
     ApiPath(id): ApiPath<LeadId>,
 ) -> Result<Json<Lead>, ApiError> {
     let store = state.store.partner(caller.workspace_id);
-    Ok(Json(store.set_lead_status(id, LeadStatus::Declined).await?))
+    let lead = store.set_lead_status(id, LeadStatus::Declined).await?;
+    state.deliveries_queued();
+    Ok(Json(lead))
 }
 
 // ---- campaigns -----------------------------------------------------------
@@ -792,11 +796,11 @@ pub async fn retry_deal_delivery(
 ) -> Result<Json<onepane_domain::delivery::Delivery>, ApiError> {
     let store = state.store.partner(caller.workspace_id);
     store.deal_registration(id).await?;
-    Ok(Json(
-        store
-            .retry_delivery(onepane_domain::delivery::DeliveryKind::Deal, id.as_uuid(), None)
-            .await?,
-    ))
+    let delivery = store
+        .retry_delivery(onepane_domain::delivery::DeliveryKind::Deal, id.as_uuid(), None)
+        .await?;
+    state.deliveries_queued();
+    Ok(Json(delivery))
 }
 
 /// The body of `POST /deal-registrations`: one uniform form for any vendor.
@@ -879,6 +883,7 @@ pub async fn register_deal(
             Some(caller.user_id),
         )
         .await?;
+    state.deliveries_queued();
     Ok((StatusCode::CREATED, Json(Registered { registrations })))
 }
 

@@ -514,6 +514,7 @@ async fn register(
         }
         Err(e) => return Err(e.into()),
     };
+    state.deliveries_queued();
     let target = match regs.as_slice() {
         [one] => format!("/deals/{}?registered", one.id),
         _ => "/deals".to_owned(),
@@ -634,5 +635,6 @@ async fn send_again(
         .store(&state)
         .retry_delivery(DeliveryKind::Deal, id.as_uuid(), Some(viewer.session.user.id))
         .await?;
+    state.deliveries_queued();
     Ok(Redirect::to(&format!("/deals/{id}?resent")).into_response())
 }

@@ -540,7 +540,10 @@ async fn move_lead(
         .move_lead(id, to, reason.as_ref(), Some(viewer.session.user.id))
         .await;
     match moved {
-        Ok(_) => Ok(Redirect::to(&format!("/leads/{id}?moved={to}")).into_response()),
+        Ok(_) => {
+            state.deliveries_queued();
+            Ok(Redirect::to(&format!("/leads/{id}?moved={to}")).into_response())
+        }
         Err(onepane_store::StoreError::Rule(_)) => {
             let problem = Some(
                 if reason.is_none() && matches!(to, LeadStatus::Declined | LeadStatus::Lost) {
@@ -592,5 +595,6 @@ async fn send_answer_again(
         .store(&state)
         .retry_delivery(DeliveryKind::LeadAnswer, id.as_uuid(), Some(viewer.session.user.id))
         .await?;
+    state.deliveries_queued();
     Ok(Redirect::to(&format!("/leads/{id}?resent")).into_response())
 }
