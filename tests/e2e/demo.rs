@@ -407,6 +407,58 @@ async fn the_demo_walks_the_journey_and_a_second_start_reuses_everything() {
     assert_eq!(rejected["status"], "rejected", "{rejected}");
     assert!(rejected["reason"].as_str().is_some_and(|r| !r.is_empty()));
 
+    // Northwind never built to Onepane's API: the registration goes to its
+    // own partner API, its desk decides there, and the next sync reads the
+    // decision back.
+    let northwind = vendor_id(&vendors, "Northwind Networks");
+    let nw_id = register(&demo, &northwind, "Campus switches for Lahden Kuljetus").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let delivery = loop {
+        let d = demo
+            .get(&format!("/api/v1/deal-registrations/{nw_id}/delivery"))
+            .await;
+        if d["status"] != "pending" {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "still pending: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(delivery["status"], "sent", "{delivery}");
+    assert_eq!(delivery["route"], "vendor-system", "{delivery}");
+    assert!(
+        delivery["vendor_ref"].as_str().is_some_and(|r| r.starts_with("NW-DR-")),
+        "{delivery}"
+    );
+    // Its desk waits a second; then a sync now reads the decision.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let connections = demo.get("/api/v1/connections").await;
+    let nw_conn = connections
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Northwind partner API")
+        .unwrap_or_else(|| panic!("no Northwind connection in {connections}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // (A sync already queued or running answers 409; ask again until one
+    // that started after the decision has read it.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let nw_decided = loop {
+        let (status, job) = demo
+            .call(Method::POST, &format!("/api/v1/connections/{nw_conn}/sync"), None)
+            .await;
+        assert!(status == 202 || status == 409, "{status}: {job}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let reg = demo.get(&format!("/api/v1/deal-registrations/{nw_id}")).await;
+        if reg["status"] != "submitted" {
+            break reg;
+        }
+        assert!(Instant::now() < deadline, "Northwind's decision never came back: {reg}");
+    };
+    assert_eq!(nw_decided["status"], "approved", "{nw_decided}");
+    assert_eq!(nw_decided["extra_discount"], "4", "{nw_decided}");
+
     let password = demo.password.clone();
     let token = demo.token.clone();
     let url = demo.url.clone();

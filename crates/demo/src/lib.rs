@@ -299,7 +299,8 @@ impl Demo {
     ) -> Result<Started, DemoError> {
         let tenants = Tenants::seed(store, saved).await?;
         let ws = tenants.workspace;
-        let (northwind_conn, api_base) = start_northwind(store, sealer, &tenants, tasks).await?;
+        let (northwind_conn, api_base) =
+            start_northwind(store, sealer, &tenants, options, tasks).await?;
         let (fabrikam_conn, fabrikam_addr, csv_path) =
             start_fabrikam(store, sealer, &tenants, options, tasks).await?;
         let (contoso_addr, published) =
@@ -333,8 +334,9 @@ impl Demo {
                 kind: VendorKind::Vendor,
                 tier: northwind::TIER,
                 plugged: format!(
-                    "Onepane pulls its partner API at {api_base} (rest connector); decides deal \
-                     registrations after {decide_after} s"
+                    "Onepane pulls its partner API at {api_base} and sends it deal registrations \
+                     (rest connector with actions); its desk decides after {decide_after} s, read \
+                     back on the next sync (every minute)"
                 ),
             },
             VendorSummary {
@@ -1479,10 +1481,11 @@ async fn start_northwind(
     store: &Store,
     sealer: &Sealer,
     tenants: &Tenants,
+    options: &DemoOptions,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<(ConnectionId, String), DemoError> {
     let key = random_secret("nwk_").map_err(DemoError::secret)?;
-    let (addr, task) = northwind::start(key.clone()).await?;
+    let (addr, task) = northwind::start(key.clone(), options.decide_after).await?;
     tasks.push(task);
     let api_base = northwind::api_base(addr);
     let conn = ensure_source(
@@ -1541,7 +1544,7 @@ async fn start_fabrikam(
 }
 
 /// Contoso, a vendor of its own speaking to Onepane's connector API, and
-/// both vendors' deal desks, which decide registrations through it. Gives
+/// its deal desk, which decides registrations through it. Gives
 /// Contoso's file server and word of its first publish.
 async fn start_connector_api_vendors(
     store: &Store,
@@ -1566,19 +1569,6 @@ async fn start_connector_api_vendors(
     )
     .await?;
     saved.contoso = Some(contoso_login.clone());
-    // Northwind decides its deal registrations through the same API.
-    let deal_scopes = vec!["deals:read".to_owned(), "deals:write".to_owned()];
-    let northwind_login = ensure_api_client(
-        store,
-        &options.client_secrets,
-        tenants.northwind,
-        "Northwind deal desk",
-        &deal_scopes,
-        saved.northwind.take(),
-    )
-    .await?;
-    saved.northwind = Some(northwind_login.clone());
-
     // Straight to loopback, whatever proxy the environment names.
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -1595,31 +1585,22 @@ async fn start_connector_api_vendors(
         &options.onepane_url,
         contoso_login,
     ));
-    let northwind_api = Arc::new(ConnectorApi::new(
-        northwind::NAME,
-        http,
-        &options.onepane_url,
-        northwind_login,
-    ));
     let (published_tx, published_rx) = watch::channel(false);
     tasks.push(tokio::spawn(contoso::run(
         Arc::clone(&contoso_api),
         contoso::files_base(contoso_addr),
         published_tx,
     )));
-    for (api, extra_discount) in [
-        (contoso_api, contoso::DEAL_DISCOUNT),
-        (northwind_api, northwind::DEAL_DISCOUNT),
-    ] {
-        tasks.push(tokio::spawn(
-            DealDesk {
-                api,
-                decide_after: options.decide_after,
-                extra_discount,
-            }
-            .run(),
-        ));
-    }
+    // Contoso decides its deal registrations through the connector API;
+    // Northwind's desk decides in its own system.
+    tasks.push(tokio::spawn(
+        DealDesk {
+            api: contoso_api,
+            decide_after: options.decide_after,
+            extra_discount: contoso::DEAL_DISCOUNT,
+        }
+        .run(),
+    ));
     Ok((contoso_addr, published_rx))
 }
 

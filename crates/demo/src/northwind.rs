@@ -5,17 +5,21 @@
 //! way, as real vendor APIs do: campaigns and price items by page number,
 //! assets by offset, leads by cursor (and incrementally, by update time).
 //! Its shapes and names are Northwind's, not Onepane's; the manifest maps
-//! them.
+//! them. It also takes the partner's deal registrations (posted with an
+//! `Idempotency-Key`) and answers to its leads, as the manifest's actions
+//! send them; its deal desk decides each registration once it has waited,
+//! and Onepane reads the decision back through the `deal_status` stream.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use onepane_domain::Tier;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,8 +31,9 @@ use super::{DemoError, VendorFile, bind_loopback, day, file_routes, serve};
 pub const NAME: &str = "Northwind Networks";
 /// The demo partner's tier with it (its API says the same).
 pub(super) const TIER: Tier = Tier::Gold;
-/// When Onepane pulls it again: every five minutes.
-pub(super) const SCHEDULE: &str = "*/5 * * * *";
+/// When Onepane pulls it again (and reads its deal desk's decisions):
+/// every minute.
+pub(super) const SCHEDULE: &str = "* * * * *";
 /// The header its API key goes in.
 pub(super) const API_KEY_HEADER: &str = "X-Northwind-Key";
 /// The extra discount its deal desk grants on approved registrations.
@@ -178,17 +183,76 @@ streams:
           $map:
             min_quantity: /from_qty
             discount: {{$text: /percent}}
+
+  # Its deal desk's decisions on the partner's registrations.
+  deal_status:
+    path: /deal-registrations
+    records: /results
+    pagination:
+      type: page_number
+      param: page
+      page_size: 100
+      page_size_param: per_page
+    map:
+      registration: /partner_reference
+      vendor_ref: /id
+      status:
+        $pointer: /state
+        $values: {{PENDING: submitted, APPROVED: approved, DECLINED: rejected}}
+        $default: submitted
+      reason: /decision_note
+      protection_expires_on: /protected_until
+      extra_discount: {{$text: /additional_discount}}
+
+actions:
+  register_deal:
+    path: /deal-registrations
+    idempotency_header: Idempotency-Key
+    body:
+      partner_reference: /id
+      opportunity_name: /title
+      end_customer:
+        company: /customer/name
+        website: /customer/domain
+        country: /customer/country
+      estimated_value: /amount
+      currency: /currency
+      lines:
+        $each: /products
+        $map: {{part_number: /sku, qty: /quantity}}
+      source_lead: /lead_external_id
+    vendor_ref: /data/id
+    status:
+      $pointer: /data/state
+      $values: {{PENDING: submitted, APPROVED: approved, DECLINED: rejected}}
+    refused:
+      message: /error/message
+
+  answer_lead:
+    path: /leads/{{/external_id}}/response
+    idempotency_header: Idempotency-Key
+    body:
+      action: {{$pointer: /decision, $values: {{accepted: accept, declined: reject}}}}
+      reason: /reason
 "#
     )
 }
 
 /// Starts Northwind's server on loopback: its partner API (which wants
 /// `api_key`) and its files.
-pub(super) async fn start(api_key: String) -> Result<(SocketAddr, JoinHandle<()>), DemoError> {
+pub(super) async fn start(
+    api_key: String,
+    decide_after: Duration,
+) -> Result<(SocketAddr, JoinHandle<()>), DemoError> {
     let (listener, addr) = bind_loopback(NAME).await?;
     let api = Api {
         key: Arc::from(api_key),
         catalog: Arc::new(Catalog::new(&format!("http://{addr}"))),
+        desk: Arc::new(Mutex::new(Desk {
+            decide_after,
+            registrations: Vec::new(),
+            answers: Vec::new(),
+        })),
     };
     let router = Router::new()
         .route(&format!("{API_PATH}/partner"), get(partner))
@@ -197,6 +261,11 @@ pub(super) async fn start(api_key: String) -> Result<(SocketAddr, JoinHandle<()>
         .route(&format!("{API_PATH}/leads"), get(leads))
         .route(&format!("{API_PATH}/price-lists"), get(price_lists))
         .route(&format!("{API_PATH}/price-items"), get(price_items))
+        .route(
+            &format!("{API_PATH}/deal-registrations"),
+            get(registrations).post(register),
+        )
+        .route(&format!("{API_PATH}/leads/{{id}}/response"), post(answer))
         .with_state(api)
         .merge(file_routes(
             NAME,
@@ -211,6 +280,59 @@ pub(super) async fn start(api_key: String) -> Result<(SocketAddr, JoinHandle<()>
 struct Api {
     key: Arc<str>,
     catalog: Arc<Catalog>,
+    desk: Arc<Mutex<Desk>>,
+}
+
+/// Northwind's deal desk: the registrations partners sent, decided once
+/// they have waited `decide_after` (a title with "reject" in it is
+/// rejected with a reason; the rest approved for 90 days with an extra
+/// discount), and the partners' answers to its leads.
+struct Desk {
+    decide_after: Duration,
+    registrations: Vec<Registration>,
+    answers: Vec<(String, Value)>,
+}
+
+/// A registration as Northwind keeps it.
+struct Registration {
+    id: String,
+    key: String,
+    partner_reference: String,
+    title: String,
+    received: Instant,
+    decided: Option<(&'static str, String, Option<String>)>,
+}
+
+impl Desk {
+    /// Decides what has waited long enough.
+    fn decide_due(&mut self) {
+        let wait = self.decide_after;
+        for r in self.registrations.iter_mut().filter(|r| r.decided.is_none()) {
+            if r.received.elapsed() < wait {
+                continue;
+            }
+            r.decided = Some(if r.title.to_lowercase().contains("reject") {
+                (
+                    "DECLINED",
+                    format!(
+                        "{NAME} already protects this opportunity for another partner (registered \
+                         first). Talk to your channel manager if you think this is wrong."
+                    ),
+                    None,
+                )
+            } else {
+                let until = (chrono::Utc::now().date_naive() + chrono::Days::new(90)).to_string();
+                (
+                    "APPROVED",
+                    format!(
+                        "Approved by the {NAME} channel desk: protected for 90 days, with an extra \
+                         {DEAL_DISCOUNT} % discount on the registered products."
+                    ),
+                    Some(until),
+                )
+            });
+        }
+    }
 }
 
 /// Everything Northwind's API answers with, in its own shapes.
@@ -390,6 +512,96 @@ async fn leads(
     let page: Vec<&Value> = matching.iter().skip(start).take(PAGE).copied().collect();
     let next = (start + PAGE < matching.len()).then(|| (start + PAGE).to_string());
     Json(json!({"leads": page, "next_cursor": next})).into_response()
+}
+
+/// Takes a registration; the same `Idempotency-Key` is the same
+/// registration.
+async fn register(State(api): State<Api>, headers: HeaderMap, body: Json<Value>) -> Response {
+    if !authorized(&api, &headers) {
+        return unauthorized();
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = |p: &str| body.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+    if text("/opportunity_name").is_empty() || text("/end_customer/company").is_empty() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": {"code": "invalid", "message": "an opportunity name and an end customer are required"}})),
+        )
+            .into_response();
+    }
+    let mut desk = api.desk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let n = desk.registrations.len() + 1;
+    let id = match desk.registrations.iter().find(|r| !key.is_empty() && r.key == key) {
+        Some(r) => r.id.clone(),
+        None => {
+            let id = format!("NW-DR-{n:05}");
+            desk.registrations.push(Registration {
+                id: id.clone(),
+                key,
+                partner_reference: text("/partner_reference"),
+                title: text("/opportunity_name"),
+                received: Instant::now(),
+                decided: None,
+            });
+            id
+        }
+    };
+    (
+        StatusCode::CREATED,
+        Json(json!({"data": {"id": id, "state": "PENDING"}})),
+    )
+        .into_response()
+}
+
+/// The registrations and their state, numbered pages.
+async fn registrations(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    if !authorized(&api, &headers) {
+        return unauthorized();
+    }
+    let mut desk = api.desk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    desk.decide_due();
+    let all: Vec<Value> = desk
+        .registrations
+        .iter()
+        .map(|r| {
+            let (state, note, until) = match &r.decided {
+                Some((state, note, until)) => (*state, Some(note.clone()), until.clone()),
+                None => ("PENDING", None, None),
+            };
+            json!({
+                "id": r.id,
+                "partner_reference": r.partner_reference,
+                "state": state,
+                "decision_note": note,
+                "protected_until": until,
+                "additional_discount": (state == "APPROVED").then_some(DEAL_DISCOUNT),
+            })
+        })
+        .collect();
+    Json(json!({"results": numbered(&all, &q, 100), "page": q.page.unwrap_or(1)})).into_response()
+}
+
+/// Takes a partner's answer to one of Northwind's leads.
+async fn answer(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Json<Value>,
+) -> Response {
+    if !authorized(&api, &headers) {
+        return unauthorized();
+    }
+    let mut desk = api.desk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    desk.answers.push((id, body.0));
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn price_lists(State(api): State<Api>, headers: HeaderMap) -> Response {
