@@ -158,6 +158,28 @@ impl RestSource {
         Ok(url)
     }
 
+    /// Sends the manifest's action `name` for `document`.
+    async fn act(
+        &self,
+        io: &Io,
+        name: &str,
+        document: Value,
+        idempotency_key: &str,
+    ) -> Result<Delivered, ConnectorError> {
+        let action = self.manifest.actions.get(name).ok_or_else(|| {
+            ConnectorError::Config(format!("the manifest has no `{name}` action"))
+        })?;
+        action
+            .send(
+                io,
+                &self.manifest.base_url,
+                &self.manifest.headers,
+                &document,
+                idempotency_key,
+            )
+            .await
+    }
+
     #[tracing::instrument(name = "rest.read", skip(self, io, request), fields(stream = %stream))]
     async fn read_page(
         &self,
@@ -324,21 +346,12 @@ impl Source for RestSource {
         io: &'a Io,
         deal: &'a DealToRegister,
     ) -> BoxFuture<'a, Result<Delivered, ConnectorError>> {
-        Box::pin(async move {
-            let action = self.manifest.actions.get("register_deal").ok_or_else(|| {
-                ConnectorError::Config("the manifest has no `register_deal` action".into())
-            })?;
-            let document = registration_document(deal);
-            action
-                .send(
-                    io,
-                    &self.manifest.base_url,
-                    &self.manifest.headers,
-                    &document,
-                    &deal.idempotency_key,
-                )
-                .await
-        })
+        Box::pin(self.act(
+            io,
+            "register_deal",
+            registration_document(deal),
+            &deal.idempotency_key,
+        ))
     }
 
     fn answers_leads(&self) -> bool {
@@ -350,28 +363,15 @@ impl Source for RestSource {
         io: &'a Io,
         answer: &'a LeadAnswer,
     ) -> BoxFuture<'a, Result<Delivered, ConnectorError>> {
-        Box::pin(async move {
-            let action = self.manifest.actions.get("answer_lead").ok_or_else(|| {
-                ConnectorError::Config("the manifest has no `answer_lead` action".into())
-            })?;
-            let document = serde_json::json!({
-                "lead_id": answer.lead.id,
-                "external_id": answer.lead.external_id,
-                "accepted": answer.accepted,
-                "decision": if answer.accepted { "accepted" } else { "declined" },
-                "reason": answer.reason,
-                "idempotency_key": answer.idempotency_key,
-            });
-            action
-                .send(
-                    io,
-                    &self.manifest.base_url,
-                    &self.manifest.headers,
-                    &document,
-                    &answer.idempotency_key,
-                )
-                .await
-        })
+        let document = serde_json::json!({
+            "lead_id": answer.lead.id,
+            "external_id": answer.lead.external_id,
+            "accepted": answer.accepted,
+            "decision": if answer.accepted { "accepted" } else { "declined" },
+            "reason": answer.reason,
+            "idempotency_key": answer.idempotency_key,
+        });
+        Box::pin(self.act(io, "answer_lead", document, &answer.idempotency_key))
     }
 }
 

@@ -24,6 +24,7 @@ use onepane_store::Store;
 use onepane_store::testing::TestDb;
 use onepane_store::testing::content::{deal, vendor_lead};
 use onepane_store::testing::tenants::linked;
+use onepane_store::DeliveryOutcome;
 use onepane_sync::Deliverer;
 use serde_json::{Value, json};
 
@@ -56,6 +57,8 @@ struct Northwind {
     cut_after_storing: u32,
     /// 429 with this Retry-After on every request.
     busy: Option<u64>,
+    /// Stores the next registrations, then answers only after this long.
+    slow: Option<(u32, Duration)>,
     answers: Vec<(String, Value, String)>,
     leads: Vec<Value>,
 }
@@ -76,41 +79,57 @@ async fn post_registration(
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let mut s = state.lock().unwrap();
-    if let Some(wait) = s.busy {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", wait.to_string())],
-            "slow down",
-        )
-            .into_response();
-    }
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    s.keys_seen.push(key.clone());
-    if !s.refuse_next.is_empty() {
-        let (status, answer) = s.refuse_next.remove(0);
-        return (StatusCode::from_u16(status).unwrap(), axum::Json(answer)).into_response();
-    }
-    let n = s.registrations.len() + 1;
-    let held = s
-        .registrations
-        .entry(key)
-        .or_insert_with(|| Held {
-            id: format!("DR-{n}"),
-            body: body.0.clone(),
-            state: "PENDING",
-            note: None,
-            protected_until: None,
-            discount: None,
-        })
-        .clone();
-    if s.cut_after_storing > 0 {
-        s.cut_after_storing -= 1;
+    let (held, cut, delay) = {
+        let mut s = state.lock().unwrap();
+        if let Some(wait) = s.busy {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", wait.to_string())],
+                "slow down",
+            )
+                .into_response();
+        }
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        s.keys_seen.push(key.clone());
+        if !s.refuse_next.is_empty() {
+            let (status, answer) = s.refuse_next.remove(0);
+            return (StatusCode::from_u16(status).unwrap(), axum::Json(answer)).into_response();
+        }
+        let n = s.registrations.len() + 1;
+        let held = s
+            .registrations
+            .entry(key)
+            .or_insert_with(|| Held {
+                id: format!("DR-{n}"),
+                body: body.0.clone(),
+                state: "PENDING",
+                note: None,
+                protected_until: None,
+                discount: None,
+            })
+            .clone();
+        let cut = s.cut_after_storing > 0;
+        if cut {
+            s.cut_after_storing -= 1;
+        }
+        let delay = match s.slow {
+            Some((n, wait)) if n > 0 => {
+                s.slow = Some((n - 1, wait));
+                Some(wait)
+            }
+            _ => None,
+        };
+        (held, cut, delay)
+    };
+    if cut {
         return (StatusCode::INTERNAL_SERVER_ERROR, "upstream reset").into_response();
+    }
+    if let Some(wait) = delay {
+        tokio::time::sleep(wait).await;
     }
     (
         StatusCode::CREATED,
@@ -218,6 +237,15 @@ async fn northwind_source(store: &Store, ws: WorkspaceId, vendor: VendorId, fake
     rest_source(store, ws, vendor, Value::String(yaml), Some(&credentials)).await
 }
 
+/// How something the workspace submitted is being delivered.
+async fn delivery(
+    partner: &onepane_store::PartnerStore,
+    kind: DeliveryKind,
+    subject: uuid::Uuid,
+) -> onepane_domain::delivery::Delivery {
+    partner.delivery(kind, subject).await.unwrap().expect("a delivery")
+}
+
 fn deliverer(store: &Store) -> Deliverer {
     Deliverer::new(engine(store), Duration::from_secs(60))
 }
@@ -232,22 +260,14 @@ async fn a_registration_reaches_the_vendors_system_once_and_its_decision_comes_b
         .register_deal(vendor, &deal("Printers for Kesko"), None, None)
         .await
         .unwrap();
-    let queued = partner
-        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let queued = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
     assert_eq!(queued.status, SendStatus::Pending);
 
     // The vendor takes the first attempt, then the answer is lost: the
     // client sends again with the same key and the vendor knows it.
     fake.state().cut_after_storing = 1;
     assert_eq!(deliverer(store).run_once().await.unwrap(), 1);
-    let sent = partner
-        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let sent = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
     assert_eq!(sent.status, SendStatus::Sent, "{sent:?}");
     assert_eq!(sent.route, Some(DeliveryRoute::VendorSystem));
     assert_eq!(sent.connection_id, Some(source.id));
@@ -303,11 +323,7 @@ async fn a_refusal_shows_the_vendors_message_and_is_sent_anew_by_hand(db: TestDb
         .refuse_next
         .push((422, json!({"error": {"message": "deal_type is required for this program"}})));
     deliverer(store).run_once().await.unwrap();
-    let refused = partner
-        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let refused = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
     assert_eq!(refused.status, SendStatus::Refused);
     assert_eq!(
         refused.message.as_deref(),
@@ -324,11 +340,7 @@ async fn a_refusal_shows_the_vendors_message_and_is_sent_anew_by_hand(db: TestDb
     assert_eq!(retried.status, SendStatus::Pending);
     assert_eq!(retried.generation, refused.generation + 1);
     deliverer(store).run_once().await.unwrap();
-    let sent = partner
-        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let sent = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
     assert_eq!(sent.status, SendStatus::Sent);
     assert!(
         partner
@@ -356,11 +368,7 @@ async fn a_busy_vendor_is_tried_again_after_the_wait_it_asks_for(db: TestDb) {
     fake.state().busy = Some(600);
     let before = chrono::Utc::now();
     deliverer(store).run_once().await.unwrap();
-    let waiting = partner
-        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let waiting = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
     assert_eq!(waiting.status, SendStatus::Pending);
     assert_eq!(waiting.attempts, 1);
     assert!(waiting.message.is_some());
@@ -394,11 +402,7 @@ async fn answers_to_leads_go_back_where_the_vendor_takes_them(db: TestDb) {
         .await
         .unwrap();
     deliverer(store).run_once().await.unwrap();
-    let answered = partner
-        .delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let answered = delivery(&partner, DeliveryKind::LeadAnswer, lead.id.as_uuid()).await;
     assert_eq!(answered.status, SendStatus::Sent);
     {
         let s = fake.state();
@@ -433,27 +437,69 @@ async fn answers_to_leads_go_back_where_the_vendor_takes_them(db: TestDb) {
         .await
         .unwrap();
     deliverer(store).run_once().await.unwrap();
-    let unsupported = partner
-        .delivery(DeliveryKind::LeadAnswer, sent.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let unsupported = delivery(&partner, DeliveryKind::LeadAnswer, sent.id.as_uuid()).await;
     assert_eq!(unsupported.status, SendStatus::Unsupported);
     assert_eq!(
         unsupported.message.as_deref(),
         Some("this vendor does not take answers through Onepane")
     );
-    let via_api = partner
-        .delivery(DeliveryKind::LeadAnswer, api_lead.id.as_uuid())
-        .await
-        .unwrap()
-        .unwrap();
+    let via_api = delivery(&partner, DeliveryKind::LeadAnswer, api_lead.id.as_uuid()).await;
     assert_eq!(via_api.status, SendStatus::Sent);
     assert_eq!(via_api.route, Some(DeliveryRoute::OnepaneApi));
     assert_eq!(fake.state().answers.len(), 1);
 }
 
+/// A vendor that answers too slowly is asked again with the same key; a
+/// deliverer killed after the vendor took the registration leaves it to
+/// another once its lease ends, which sends it with the same key. Either
+/// way the vendor holds it once, and Onepane says it was sent.
+async fn a_timeout_or_a_deliverer_killed_mid_send_leaves_one_record_at_the_vendor(db: TestDb) {
+    let store = &db.store;
+    let (ws, vendor) = linked(store, "Reseller Oy", "Northwind", Tier::Gold).await;
+    let fake = FakeNorthwind::start().await;
+    northwind_source(store, ws, vendor, &fake).await;
+    let partner = store.partner(ws);
+
+    // The first answer takes longer than the client waits.
+    let reg = partner
+        .register_deal(vendor, &deal("Routers for Fazer"), None, None)
+        .await
+        .unwrap();
+    fake.state().slow = Some((1, Duration::from_millis(1500)));
+    let mut config = config();
+    config.http.timeout = Duration::from_millis(400);
+    let impatient = Deliverer::new(engine_with(store, config, "impatient"), Duration::from_secs(60));
+    impatient.run_once().await.unwrap();
+    let sent = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
+    assert_eq!(sent.status, SendStatus::Sent, "{sent:?}");
+    assert_eq!(fake.state().registrations.len(), 1);
+
+    // A deliverer claims the next one, sends it, and dies before recording.
+    let reg = partner
+        .register_deal(vendor, &deal("Switches for Fazer"), None, None)
+        .await
+        .unwrap();
+    let lease = chrono::Duration::milliseconds(300);
+    let claimed = store.system().claim_vendor_deliveries(10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let dead = engine(store);
+    let DeliveryOutcome::Sent { vendor_ref, .. } = dead.deliver(&claimed[0], None).await else {
+        panic!("the dead deliverer's send reached the vendor")
+    };
+    // Nothing is due again until its lease ends.
+    assert_eq!(deliverer(store).run_once().await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(deliverer(store).run_once().await.unwrap(), 1);
+    let sent = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
+    assert_eq!(sent.status, SendStatus::Sent);
+    assert_eq!(sent.vendor_ref, vendor_ref, "the vendor knew the key");
+    let s = fake.state();
+    assert_eq!(s.registrations.len(), 2, "one record per registration");
+    assert_eq!(s.keys_seen.iter().filter(|k| **k == sent.idempotency_key()).count(), 2);
+}
+
 on_both_backends!(
+    a_timeout_or_a_deliverer_killed_mid_send_leaves_one_record_at_the_vendor,
     a_registration_reaches_the_vendors_system_once_and_its_decision_comes_back,
     a_refusal_shows_the_vendors_message_and_is_sent_anew_by_hand,
     a_busy_vendor_is_tried_again_after_the_wait_it_asks_for,
