@@ -70,6 +70,8 @@ pub struct DealLine {
     pub expires: Option<String>,
     /// When it was submitted.
     pub submitted: String,
+    /// Why it did not reach its vendor, when it did not.
+    pub undelivered: Option<String>,
 }
 
 fn line(d: &DealRegistration, names: &VendorNames, t: &Tr) -> DealLine {
@@ -83,6 +85,7 @@ fn line(d: &DealRegistration, names: &VendorNames, t: &Tr) -> DealLine {
         status_text: t.t(status_id(d.status)),
         expires: d.protection_expires_on.map(|e| t.date(&e)),
         submitted: t.datetime(&d.submitted_at),
+        undelivered: None,
     }
 }
 
@@ -98,12 +101,33 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     let store = viewer.store(&state);
     let t = viewer.tr.clone();
     let chrome = Chrome::load(&state, &viewer, "deals").await?;
-    let names = VendorNames::new(&store.vendors().await?);
-    let deals = store
-        .deal_registrations()
-        .await?
+    let (vendors, registrations, deliveries) = tokio::try_join!(
+        store.vendors(),
+        store.deal_registrations(),
+        store.deliveries(DeliveryKind::Deal),
+    )?;
+    let names = VendorNames::new(&vendors);
+    let deals = registrations
         .iter()
-        .map(|d| line(d, &names, &t))
+        .map(|d| {
+            let mut row = line(d, &names, &t);
+            // A registration that did not reach its vendor says so here.
+            row.undelivered = deliveries
+                .get(&d.id.as_uuid())
+                .filter(|x| {
+                    matches!(
+                        x.status,
+                        onepane_domain::delivery::SendStatus::Refused
+                            | onepane_domain::delivery::SendStatus::Failed
+                    )
+                })
+                .map(|x| t.t(if x.status == onepane_domain::delivery::SendStatus::Refused {
+                    "delivery-status-refused"
+                } else {
+                    "delivery-status-failed"
+                }));
+            row
+        })
         .collect();
     render(&DealsPage { t, chrome, deals })
 }
