@@ -1,11 +1,14 @@
 //! Two-way vendor connections over HTTP: a partner registers one deal in
-//! the portal's form with three vendors reached three ways (Onepane's
+//! the portal's form with four vendors reached four ways (Onepane's
 //! connector API; the vendor's own partner API through a `rest` connection
-//! with actions, a fake on loopback; mail to a vendor with no system, read
-//! from an SMTP sink on loopback), each receives exactly its own part, each
-//! decides its own way, and the partner reads three decisions with their
-//! reasons. The mailed links are attacked: reused, altered, and used for
-//! another registration.
+//! with actions, a fake on loopback; AWS Partner Central through an
+//! `aws-partner-central` connection, the connector's fake on loopback,
+//! which checks each request against AWS's published model and its SigV4
+//! signature; mail to a vendor with no system, read from an SMTP sink on
+//! loopback), each receives exactly its own part, each decides its own
+//! way, and the partner reads four decisions with their reasons. The
+//! mailed links are attacked: reused, altered, and used for another
+//! registration.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,6 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use onepane_connector_aws_partner_central::testkit::{ACCESS_KEY_ID, Aws, SECRET_ACCESS_KEY};
 use onepane_domain::deal::DealFieldSpec;
 use onepane_domain::text::Name;
 use onepane_domain::{PartnerType, Tier};
@@ -29,7 +33,7 @@ use crate::portal::{
 };
 use crate::world::{World, on_both_backends, vendor};
 
-on_both_backends!(a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back);
+on_both_backends!(a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back);
 
 const NORTHWIND: &str =
     include_str!("../../connectors/rest/examples/northwind-partner-api.yaml");
@@ -125,7 +129,7 @@ fn mailed_link(mail: &str, label: &str) -> String {
         .collect()
 }
 
-async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(backend: Backend) {
+async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(backend: Backend) {
     let (port, mailbox) = smtp_sink().await;
     let Some(w) = World::with_config(backend, |c| onepane_server::Config {
         smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
@@ -140,11 +144,13 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
     let ws = w.registered.id;
     let token = &w.registered.token;
     // Vendor one is on Onepane's API. Northwind has its own partner API;
-    // Oy Paper has no system at all.
+    // AWS takes registrations in Partner Central; Oy Paper has no system
+    // at all.
     let nw = vendor(app, "Northwind").await;
     let paper = vendor(app, "Oy Paper").await;
+    let aws = vendor(app, "Amazon Web Services").await;
     let op = app.store.operator();
-    for v in [nw.id, paper.id] {
+    for v in [nw.id, paper.id, aws.id] {
         op.link(ws, v, Tier::Silver, PartnerType::Var).await.unwrap();
     }
     app.store
@@ -174,9 +180,49 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
         .await;
     assert_eq!(status, 201, "{created}");
     let nw_conn = created["connection"]["id"].as_str().unwrap().to_owned();
+    // AWS refuses an opportunity submitted without the customer's
+    // industry, and protects an approved one until its target close date,
+    // so the AWS vendor asks for both.
+    app.store
+        .vendor(aws.id)
+        .put_deal_fields(&[
+            DealFieldSpec {
+                name: "industry".into(),
+                label: Name::parse("Industry").unwrap(),
+                required: true,
+            },
+            DealFieldSpec {
+                name: "target_close_date".into(),
+                label: Name::parse("Target close date").unwrap(),
+                required: false,
+            },
+        ])
+        .await
+        .unwrap();
+    let partner_central = Aws::start().await;
+    let (status, created) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            token,
+            Some(json!({
+                "target": {"purpose": "vendor-source", "vendor_id": aws.id},
+                "connector": "aws-partner-central",
+                "name": "AWS Partner Central",
+                "settings": partner_central.settings(),
+                "credentials": {
+                    "type": "aws_access_key",
+                    "access_key_id": ACCESS_KEY_ID,
+                    "secret_access_key": SECRET_ACCESS_KEY
+                }
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let aws_conn = created["connection"]["id"].as_str().unwrap().to_owned();
 
     // The owner names Oy Paper's channel contact, then registers one deal
-    // with all three in the portal's form.
+    // with all four in the portal's form.
     set_password(app, REGISTERED_OWNER, PASSWORD).await;
     let mut owner = Visitor::new(app);
     assert_eq!(owner.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
@@ -190,9 +236,11 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
     assert_eq!(saved.status, 303, "{}", saved.body);
     let form = owner.get("/deals/new").await;
     assert!(form.body.contains("through your connection Northwind partner API"), "{}", form.body);
+    assert!(form.body.contains("through your connection AWS Partner Central"), "{}", form.body);
     assert!(form.body.contains("Mailed to channel@paper.example"), "{}", form.body);
     assert!(form.body.contains("The vendor reads it on Onepane"), "{}", form.body);
     let (v1, nw_id, paper_id) = (w.v1.id.to_string(), nw.id.to_string(), paper.id.to_string());
+    let aws_id = aws.id.to_string();
     let sent = owner
         .submit(
             "/deals/new",
@@ -201,6 +249,7 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
                 ("vendor", &v1),
                 ("vendor", &nw_id),
                 ("vendor", &paper_id),
+                ("vendor", &aws_id),
                 ("title", "Office refresh for Kesko"),
                 ("customer", "Kesko Oyj"),
                 ("domain", "kesko.fi"),
@@ -213,7 +262,12 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
                 ("sku_2", "PAPER-A4"),
                 ("qty_2", "200"),
                 ("vendor_2", &paper_id),
+                ("sku_3", "AWS-MAP-ASSESS"),
+                ("qty_3", "1"),
+                ("vendor_3", &aws_id),
                 ("vf.deal_type", "new-business"),
+                ("vf.industry", "Retail"),
+                ("vf.target_close_date", "2099-03-31"),
             ],
         )
         .await;
@@ -222,7 +276,7 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
         .call(Method::GET, "/api/v1/deal-registrations", token, None)
         .await;
     let regs = listed["items"].as_array().unwrap().clone();
-    assert_eq!(regs.len(), 3);
+    assert_eq!(regs.len(), 4);
     let reg_of = |v: &str| -> Value {
         regs.iter()
             .find(|r| r["vendor_id"] == v)
@@ -230,6 +284,7 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
             .unwrap()
     };
     let (to_v1, to_nw, to_paper) = (reg_of(&v1), reg_of(&nw_id), reg_of(&paper_id));
+    let to_aws = reg_of(&aws_id);
     let id = |r: &Value| r["id"].as_str().unwrap().to_owned();
 
     // Each delivery ends as sent, by its own route.
@@ -260,6 +315,12 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
     assert_eq!(d_nw["vendor_ref"], "DR-1");
     let d_paper = delivered(id(&to_paper)).await;
     assert_eq!((d_paper["status"].as_str(), d_paper["route"].as_str()), (Some("sent"), Some("email")), "{d_paper}");
+    let d_aws = delivered(id(&to_aws)).await;
+    assert_eq!((d_aws["status"].as_str(), d_aws["route"].as_str()), (Some("sent"), Some("vendor-system")), "{d_aws}");
+    let opportunities = partner_central.opportunities();
+    assert_eq!(opportunities.len(), 1);
+    let opportunity = &opportunities[0];
+    assert_eq!(d_aws["vendor_ref"], opportunity.id.as_str(), "{d_aws}");
 
     // Each vendor received exactly its own part.
     {
@@ -269,6 +330,27 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
         assert_eq!(body["lines"], json!([{"part_number": "NW-LAPTOP", "qty": 40}]), "{body}");
         assert_eq!(body["deal_type"], "new-business");
         assert!(!body.to_string().contains("PAPER-A4"), "{body}");
+        for foreign in ["AWS-MAP-ASSESS", "industry", "Retail", "2099-03-31"] {
+            assert!(!body.to_string().contains(foreign), "Northwind was sent {foreign}: {body}");
+        }
+    }
+    // AWS's opportunity is its registration, submitted for review, with
+    // AWS's fields and product and nothing of the others'.
+    let body = &opportunity.request;
+    assert_eq!(opportunity.partner_id.as_deref(), Some(id(&to_aws).as_str()));
+    assert_eq!(opportunity.review_status, "Submitted");
+    assert_eq!(body["Customer"]["Account"]["CompanyName"], "Kesko Oyj", "{body}");
+    assert_eq!(body["Customer"]["Account"]["Industry"], "Retail", "{body}");
+    assert_eq!(body["LifeCycle"]["TargetCloseDate"], "2099-03-31", "{body}");
+    assert_eq!(body["Project"]["Title"], "Office refresh for Kesko", "{body}");
+    assert!(body.to_string().contains("AWS-MAP-ASSESS × 1"), "{body}");
+    for foreign in ["NW-LAPTOP", "PAPER-A4", "deal_type", "new-business"] {
+        assert!(!body.to_string().contains(foreign), "AWS was sent {foreign}: {body}");
+    }
+    let calls = partner_central.checked_calls();
+    for operation in ["CreateOpportunity", "StartEngagementFromOpportunityTask"] {
+        let n = calls.iter().filter(|c| c.operation == operation).count();
+        assert_eq!(n, 1, "{operation} was called {n} times");
     }
     let mail = eventually("the mail to Oy Paper", || async {
         mailbox.lock().unwrap().first().cloned()
@@ -277,14 +359,14 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
     let mail = quoted_printable(&mail);
     assert!(mail.contains("To: channel@paper.example"), "{mail}");
     assert!(mail.contains("PAPER-A4"), "{mail}");
-    for foreign in ["NW-LAPTOP", "deal_type", "new-business"] {
+    for foreign in ["NW-LAPTOP", "deal_type", "new-business", "AWS-MAP-ASSESS", "industry", "2099-03-31"] {
         assert!(!mail.contains(foreign), "Oy Paper was mailed {foreign}: {mail}");
     }
     let (_, seen_by_v1) = w
         .call(Method::GET, "/api/v1/vendor/deal-registrations", &w.v1.token, None)
         .await;
     let v1_text = seen_by_v1.to_string();
-    for foreign in ["NW-LAPTOP", "PAPER-A4", "deal_type"] {
+    for foreign in ["NW-LAPTOP", "PAPER-A4", "deal_type", "AWS-MAP-ASSESS", "industry"] {
         assert!(!v1_text.contains(foreign), "vendor one reads {foreign}: {v1_text}");
     }
     assert!(v1_text.contains("Office refresh for Kesko"), "{v1_text}");
@@ -307,6 +389,18 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
         .call(Method::POST, &format!("/api/v1/connections/{nw_conn}/sync"), token, None)
         .await;
     assert_eq!(status, 202, "{body}");
+    // AWS approves the opportunity in Partner Central; the partner syncs
+    // now.
+    partner_central.review(
+        &opportunity.id,
+        "Approved",
+        Some("Validated with the AWS account team"),
+        None,
+    );
+    let (status, body) = w
+        .call(Method::POST, &format!("/api/v1/connections/{aws_conn}/sync"), token, None)
+        .await;
+    assert_eq!(status, 202, "{body}");
     // Oy Paper's person opens the reject link (nothing changes by opening
     // it), then rejects with a reason.
     let reject = mailed_link(&mail, "Reject");
@@ -325,8 +419,8 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("id=\"decide-done\""), "{}", done.body);
 
-    // The partner sees three decisions with their reasons.
-    let decided = eventually("three decisions", || async {
+    // The partner sees four decisions with their reasons.
+    let decided = eventually("four decisions", || async {
         let (_, listed) = w
             .call(Method::GET, "/api/v1/deal-registrations", token, None)
             .await;
@@ -345,6 +439,19 @@ async fn a_deal_reaches_three_vendors_three_ways_and_each_decision_comes_back(ba
     assert_eq!(by_vendor(&nw_id)["protection_expires_on"], "2099-01-31");
     assert_eq!(by_vendor(&paper_id)["status"], "rejected");
     assert_eq!(by_vendor(&paper_id)["reason"], "We do not protect paper deals in Q1");
+    assert_eq!(by_vendor(&aws_id)["status"], "approved");
+    assert_eq!(by_vendor(&aws_id)["reason"], "Validated with the AWS account team");
+    // Protected until the target close date the partner gave AWS.
+    assert_eq!(by_vendor(&aws_id)["protection_expires_on"], "2099-03-31");
+    // Every request AWS received followed its published model and was
+    // signed with the connection's key.
+    let operations: Vec<String> = partner_central
+        .checked_calls()
+        .into_iter()
+        .map(|c| c.operation)
+        .collect();
+    assert!(operations.contains(&"ListOpportunities".to_owned()), "{operations:?}");
+    assert_eq!(partner_central.opportunities().len(), 1);
     let deal_page = owner.get(&format!("/deals/{}", id(&to_paper))).await;
     assert!(deal_page.body.contains("We do not protect paper deals in Q1"));
     assert!(deal_page.body.contains("id=\"delivery-route\""), "{}", deal_page.body);

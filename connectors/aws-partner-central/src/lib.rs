@@ -17,6 +17,10 @@
 //! Partner Central (the Benefits API's `ListBenefitAllocations`, for a
 //! benefits stream) is one more [`wire::Api`] and one more arm of
 //! [`Source::read`].
+//!
+//! The `testkit` feature (for tests only) adds `testkit`: a fake Partner
+//! Central that checks each request against AWS's published model and its
+//! signature.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +35,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod transformers;
 pub mod wire;
 

@@ -1,8 +1,8 @@
 //! The partner's answers to AWS's referrals go back to Partner Central.
 
 use onepane_connector::{Delivered, Source};
+use onepane_connector_aws_partner_central::testkit::Aws;
 
-use crate::fake::Aws;
 use crate::fixtures::{answer, aws_io, opportunity_invitation, source};
 
 #[tokio::test]

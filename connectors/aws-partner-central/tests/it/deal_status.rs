@@ -3,11 +3,11 @@
 
 use chrono::NaiveDate;
 use onepane_connector::{Record, Stream};
+use onepane_connector_aws_partner_central::testkit::Aws;
 use onepane_domain::deal::{DealStatus, VendorDealStatus};
 use onepane_domain::ids::DealRegistrationId;
 use serde_json::{Value, json};
 
-use crate::fake::Aws;
 use crate::fixtures::{aws_io, read_all, reviewed, source};
 
 fn statuses(pages: &[onepane_connector::Page]) -> Vec<(VendorDealStatus, Option<Value>)> {

@@ -4,10 +4,10 @@ use std::time::{Duration, Instant};
 
 use onepane_connector::{ConnectorError, Delivered, Source};
 use onepane_connector_aws_partner_central::AwsPartnerCentral;
+use onepane_connector_aws_partner_central::testkit::Aws;
 use onepane_domain::deal::DealStatus;
 use serde_json::json;
 
-use crate::fake::Aws;
 use crate::fixtures::{aws_io, io_with_secret, registration, source};
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Connections, deal registrations, invitations and answers for the tests;
-//! the doubles every connector shares are onepane-connector's `testkit`.
+//! the fake Partner Central is this crate's `testkit`, and the doubles every
+//! connector shares are onepane-connector's.
 
 use std::collections::BTreeMap;
 
@@ -9,19 +10,15 @@ use onepane_connector::{
     Credentials, DealToRegister, Io, LeadAnswer, Page, PageRequest, Source, Stream, testkit,
 };
 use onepane_connector_aws_partner_central::AwsPartnerCentral;
+use onepane_connector_aws_partner_central::testkit::{
+    ACCESS_KEY_ID, Aws, Invitation, Opportunity, SECRET_ACCESS_KEY,
+};
 use onepane_domain::deal::{DealDetails, DealProduct, DealRegistration, DealStatus, VendorFields};
 use onepane_domain::ids::{DealRegistrationId, VendorId, WorkspaceId};
 use onepane_domain::lead::{Company, LeadSource};
 use onepane_domain::money::Money;
 use onepane_domain::text::{CountryCode, ExternalId, Name, Sku};
 use serde_json::{Value, json};
-
-use crate::fake::{Aws, Invitation, Opportunity};
-
-/// AWS's documentation example key.
-pub const ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
-/// Its secret.
-pub const SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 /// A connection holding the test key (and a session token, when given),
 /// through the loopback client.

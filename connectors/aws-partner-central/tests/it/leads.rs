@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use onepane_connector::{Record, Stream};
+use onepane_connector_aws_partner_central::testkit::Aws;
 use onepane_domain::lead::NewVendorLead;
 use serde_json::json;
 
-use crate::fake::Aws;
 use crate::fixtures::{aws_io, lead_invitation, opportunity_invitation, read_all, source};
 
 fn leads(pages: &[onepane_connector::Page]) -> Vec<NewVendorLead> {

@@ -1,12 +1,11 @@
 //! Settings, credentials, streams and the published endpoint.
 
 use onepane_connector::{ConnectorError, Source, Stream, SyncMode, testkit};
+use onepane_connector_aws_partner_central::testkit::{Aws, Model};
 use onepane_connector_aws_partner_central::{AwsPartnerCentral, DEFAULT_ENDPOINT, wire::Api};
 use serde_json::json;
 
-use crate::fake::Aws;
 use crate::fixtures::registration;
-use crate::model::Model;
 
 #[test]
 fn every_setting_is_optional_and_unknown_ones_are_refused() {

@@ -1,12 +1,9 @@
 //! The fake's checks must be able to say no.
 
+use onepane_connector_aws_partner_central::testkit::{Aws, Model, Pattern, Problem};
 use serde_json::{Value, json};
 
-use crate::fake::Aws;
-use crate::model::Model;
-use crate::pattern::Pattern;
-
-fn fields(problems: &[crate::model::Problem]) -> Vec<(String, &'static str)> {
+fn fields(problems: &[Problem]) -> Vec<(String, &'static str)> {
     problems.iter().map(|p| (p.field.clone(), p.code)).collect()
 }
 

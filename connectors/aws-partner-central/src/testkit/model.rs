@@ -1,5 +1,6 @@
 //! AWS's published service model of the Partner Central Selling API (the
-//! botocore `service-2.json`, kept unchanged in `tests/specs`), and a
+//! botocore `service-2.json`, kept unchanged in the crate's `testkit`
+//! folder and built into the fake), and a
 //! validator of JSON values against its shapes: types, required members,
 //! unknown members, enums, string patterns and lengths, list and number
 //! bounds, ISO 8601 timestamps, nested structures, lists and maps.
@@ -9,7 +10,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::pattern::Pattern;
+use super::pattern::Pattern;
+
+/// AWS's model of the Selling API, unchanged.
+const SELLING: &str = include_str!("../../testkit/partnercentral-selling-2022-07-26.json");
 
 /// What is wrong with a value, as AWS's `ValidationExceptionError` says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,22 +39,28 @@ pub struct Model {
     patterns: Mutex<BTreeMap<String, Arc<Result<Pattern, String>>>>,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The document is thousands of lines: its name says which it is.
+        f.debug_struct("Model")
+            .field("uid", &self.doc["metadata"]["uid"])
+            .finish_non_exhaustive()
+    }
+}
+
 impl Model {
-    /// The Selling API's model, loaded once.
+    /// The Selling API's model, read once.
     pub fn selling() -> &'static Model {
         static MODEL: OnceLock<Model> = OnceLock::new();
-        MODEL.get_or_init(|| Model::load("partnercentral-selling-2022-07-26.json"))
+        MODEL.get_or_init(|| Model::parse(SELLING).expect("the Selling API's model is JSON"))
     }
 
-    /// Loads `file` from the crate's copy of the models.
-    pub fn load(file: &str) -> Self {
-        let path = format!("{}/tests/specs/{file}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read the model at {path}: {e}"));
-        Self {
-            doc: serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}")),
+    /// A model from its JSON text (a botocore `service-2.json`).
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            doc: serde_json::from_str(text)?,
             patterns: Mutex::default(),
-        }
+        })
     }
 
     /// The model's document.

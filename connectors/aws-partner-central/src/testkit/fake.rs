@@ -25,8 +25,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::fixtures::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
-use crate::model::{Model, Problem};
+use super::model::{Model, Problem};
+use super::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -46,15 +46,23 @@ pub struct Call {
 /// An opportunity in the fake.
 #[derive(Debug, Clone)]
 pub struct Opportunity {
+    /// `Id` (`O…`).
     pub id: String,
+    /// The `ClientToken` it was created with.
     pub client_token: Option<String>,
     /// The `CreateOpportunity` body it was made from.
     pub request: Value,
+    /// `PartnerOpportunityIdentifier`.
     pub partner_id: Option<String>,
+    /// `LifeCycle.ReviewStatus`.
     pub review_status: String,
+    /// `LifeCycle.ReviewComments`.
     pub review_comments: Option<String>,
+    /// `LifeCycle.ReviewStatusReason`.
     pub review_status_reason: Option<String>,
+    /// `LifeCycle.TargetCloseDate` (`YYYY-MM-DD`).
     pub target_close_date: Option<String>,
+    /// `LastModifiedDate`.
     pub last_modified: DateTime<Utc>,
 }
 
@@ -62,9 +70,13 @@ pub struct Opportunity {
 /// answer, less what changes.
 #[derive(Debug, Clone)]
 pub struct Invitation {
+    /// `Id` (`engi-…`).
     pub id: String,
+    /// `Status`: `PENDING`, `ACCEPTED`, `REJECTED`.
     pub status: String,
+    /// The rest of the `GetEngagementInvitation` answer.
     pub details: Value,
+    /// The `RejectionReason` the partner gave.
     pub rejection_reason: Option<String>,
 }
 
@@ -98,7 +110,7 @@ struct World {
 }
 
 /// The fake, listening on `127.0.0.1`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Aws {
     url: String,
     world: Arc<Mutex<World>>,
@@ -201,6 +213,30 @@ impl Aws {
     /// Adds an invitation.
     pub fn add_invitation(&self, invitation: Invitation) {
         self.world().invitations.push(invitation);
+    }
+
+    /// AWS reviews opportunity `id`: its `ReviewStatus` becomes `status`
+    /// (`Approved`, `Rejected`, `Action Required`, …) with the reviewer's
+    /// `comments`, its `TargetCloseDate` becomes `target_close_date` when
+    /// given (`YYYY-MM-DD`), and it was modified now, so an incremental
+    /// read sees it again.
+    pub fn review(
+        &self,
+        id: &str,
+        status: &str,
+        comments: Option<&str>,
+        target_close_date: Option<&str>,
+    ) {
+        let mut world = self.world();
+        let Some(opportunity) = world.opportunities.iter_mut().find(|o| o.id == id) else {
+            panic!("the fake holds no opportunity {id}");
+        };
+        opportunity.review_status = status.to_owned();
+        opportunity.review_comments = comments.map(str::to_owned);
+        if let Some(date) = target_close_date {
+            opportunity.target_close_date = Some(date.to_owned());
+        }
+        opportunity.last_modified = Utc::now();
     }
 
     /// The opportunities.
