@@ -35,8 +35,7 @@ use crate::world::{World, on_both_backends, vendor};
 
 on_both_backends!(a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back);
 
-const NORTHWIND: &str =
-    include_str!("../../connectors/rest/examples/northwind-partner-api.yaml");
+const NORTHWIND: &str = include_str!("../../connectors/rest/examples/northwind-partner-api.yaml");
 
 /// Northwind's partner API: registrations by idempotency key, and their
 /// state as the vendor's people set it.
@@ -151,7 +150,9 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
     let aws = vendor(app, "Amazon Web Services").await;
     let op = app.store.operator();
     for v in [nw.id, paper.id, aws.id] {
-        op.link(ws, v, Tier::Silver, PartnerType::Var).await.unwrap();
+        op.link(ws, v, Tier::Silver, PartnerType::Var)
+            .await
+            .unwrap();
     }
     app.store
         .vendor(nw.id)
@@ -235,10 +236,28 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let form = owner.get("/deals/new").await;
-    assert!(form.body.contains("through your connection Northwind partner API"), "{}", form.body);
-    assert!(form.body.contains("through your connection AWS Partner Central"), "{}", form.body);
-    assert!(form.body.contains("Mailed to channel@paper.example"), "{}", form.body);
-    assert!(form.body.contains("The vendor reads it on Onepane"), "{}", form.body);
+    assert!(
+        form.body
+            .contains("through your connection Northwind partner API"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body
+            .contains("through your connection AWS Partner Central"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body.contains("Mailed to channel@paper.example"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body.contains("The vendor reads it on Onepane"),
+        "{}",
+        form.body
+    );
     let (v1, nw_id, paper_id) = (w.v1.id.to_string(), nw.id.to_string(), paper.id.to_string());
     let aws_id = aws.id.to_string();
     let sent = owner
@@ -277,12 +296,7 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         .await;
     let regs = listed["items"].as_array().unwrap().clone();
     assert_eq!(regs.len(), 4);
-    let reg_of = |v: &str| -> Value {
-        regs.iter()
-            .find(|r| r["vendor_id"] == v)
-            .cloned()
-            .unwrap()
-    };
+    let reg_of = |v: &str| -> Value { regs.iter().find(|r| r["vendor_id"] == v).cloned().unwrap() };
     let (to_v1, to_nw, to_paper) = (reg_of(&v1), reg_of(&nw_id), reg_of(&paper_id));
     let to_aws = reg_of(&aws_id);
     let id = |r: &Value| r["id"].as_str().unwrap().to_owned();
@@ -309,14 +323,30 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         }
     };
     let d_v1 = delivered(id(&to_v1)).await;
-    assert_eq!((d_v1["status"].as_str(), d_v1["route"].as_str()), (Some("sent"), Some("onepane-api")), "{d_v1}");
+    assert_eq!(
+        (d_v1["status"].as_str(), d_v1["route"].as_str()),
+        (Some("sent"), Some("onepane-api")),
+        "{d_v1}"
+    );
     let d_nw = delivered(id(&to_nw)).await;
-    assert_eq!((d_nw["status"].as_str(), d_nw["route"].as_str()), (Some("sent"), Some("vendor-system")), "{d_nw}");
+    assert_eq!(
+        (d_nw["status"].as_str(), d_nw["route"].as_str()),
+        (Some("sent"), Some("vendor-system")),
+        "{d_nw}"
+    );
     assert_eq!(d_nw["vendor_ref"], "DR-1");
     let d_paper = delivered(id(&to_paper)).await;
-    assert_eq!((d_paper["status"].as_str(), d_paper["route"].as_str()), (Some("sent"), Some("email")), "{d_paper}");
+    assert_eq!(
+        (d_paper["status"].as_str(), d_paper["route"].as_str()),
+        (Some("sent"), Some("email")),
+        "{d_paper}"
+    );
     let d_aws = delivered(id(&to_aws)).await;
-    assert_eq!((d_aws["status"].as_str(), d_aws["route"].as_str()), (Some("sent"), Some("vendor-system")), "{d_aws}");
+    assert_eq!(
+        (d_aws["status"].as_str(), d_aws["route"].as_str()),
+        (Some("sent"), Some("vendor-system")),
+        "{d_aws}"
+    );
     let opportunities = partner_central.opportunities();
     assert_eq!(opportunities.len(), 1);
     let opportunity = &opportunities[0];
@@ -327,25 +357,44 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         let s = nw_state.lock().unwrap();
         assert_eq!(s.registrations.len(), 1);
         let body = &s.registrations.values().next().unwrap().1;
-        assert_eq!(body["lines"], json!([{"part_number": "NW-LAPTOP", "qty": 40}]), "{body}");
+        assert_eq!(
+            body["lines"],
+            json!([{"part_number": "NW-LAPTOP", "qty": 40}]),
+            "{body}"
+        );
         assert_eq!(body["deal_type"], "new-business");
         assert!(!body.to_string().contains("PAPER-A4"), "{body}");
         for foreign in ["AWS-MAP-ASSESS", "industry", "Retail", "2099-03-31"] {
-            assert!(!body.to_string().contains(foreign), "Northwind was sent {foreign}: {body}");
+            assert!(
+                !body.to_string().contains(foreign),
+                "Northwind was sent {foreign}: {body}"
+            );
         }
     }
     // AWS's opportunity is its registration, submitted for review, with
     // AWS's fields and product and nothing of the others'.
     let body = &opportunity.request;
-    assert_eq!(opportunity.partner_id.as_deref(), Some(id(&to_aws).as_str()));
+    assert_eq!(
+        opportunity.partner_id.as_deref(),
+        Some(id(&to_aws).as_str())
+    );
     assert_eq!(opportunity.review_status, "Submitted");
-    assert_eq!(body["Customer"]["Account"]["CompanyName"], "Kesko Oyj", "{body}");
+    assert_eq!(
+        body["Customer"]["Account"]["CompanyName"], "Kesko Oyj",
+        "{body}"
+    );
     assert_eq!(body["Customer"]["Account"]["Industry"], "Retail", "{body}");
     assert_eq!(body["LifeCycle"]["TargetCloseDate"], "2099-03-31", "{body}");
-    assert_eq!(body["Project"]["Title"], "Office refresh for Kesko", "{body}");
+    assert_eq!(
+        body["Project"]["Title"], "Office refresh for Kesko",
+        "{body}"
+    );
     assert!(body.to_string().contains("AWS-MAP-ASSESS × 1"), "{body}");
     for foreign in ["NW-LAPTOP", "PAPER-A4", "deal_type", "new-business"] {
-        assert!(!body.to_string().contains(foreign), "AWS was sent {foreign}: {body}");
+        assert!(
+            !body.to_string().contains(foreign),
+            "AWS was sent {foreign}: {body}"
+        );
     }
     let calls = partner_central.checked_calls();
     for operation in ["CreateOpportunity", "StartEngagementFromOpportunityTask"] {
@@ -359,15 +408,39 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
     let mail = quoted_printable(&mail);
     assert!(mail.contains("To: channel@paper.example"), "{mail}");
     assert!(mail.contains("PAPER-A4"), "{mail}");
-    for foreign in ["NW-LAPTOP", "deal_type", "new-business", "AWS-MAP-ASSESS", "industry", "2099-03-31"] {
-        assert!(!mail.contains(foreign), "Oy Paper was mailed {foreign}: {mail}");
+    for foreign in [
+        "NW-LAPTOP",
+        "deal_type",
+        "new-business",
+        "AWS-MAP-ASSESS",
+        "industry",
+        "2099-03-31",
+    ] {
+        assert!(
+            !mail.contains(foreign),
+            "Oy Paper was mailed {foreign}: {mail}"
+        );
     }
     let (_, seen_by_v1) = w
-        .call(Method::GET, "/api/v1/vendor/deal-registrations", &w.v1.token, None)
+        .call(
+            Method::GET,
+            "/api/v1/vendor/deal-registrations",
+            &w.v1.token,
+            None,
+        )
         .await;
     let v1_text = seen_by_v1.to_string();
-    for foreign in ["NW-LAPTOP", "PAPER-A4", "deal_type", "AWS-MAP-ASSESS", "industry"] {
-        assert!(!v1_text.contains(foreign), "vendor one reads {foreign}: {v1_text}");
+    for foreign in [
+        "NW-LAPTOP",
+        "PAPER-A4",
+        "deal_type",
+        "AWS-MAP-ASSESS",
+        "industry",
+    ] {
+        assert!(
+            !v1_text.contains(foreign),
+            "vendor one reads {foreign}: {v1_text}"
+        );
     }
     assert!(v1_text.contains("Office refresh for Kesko"), "{v1_text}");
 
@@ -386,7 +459,12 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         r.2 = "APPROVED";
     }
     let (status, body) = w
-        .call(Method::POST, &format!("/api/v1/connections/{nw_conn}/sync"), token, None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/connections/{nw_conn}/sync"),
+            token,
+            None,
+        )
         .await;
     assert_eq!(status, 202, "{body}");
     // AWS approves the opportunity in Partner Central; the partner syncs
@@ -398,7 +476,12 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         None,
     );
     let (status, body) = w
-        .call(Method::POST, &format!("/api/v1/connections/{aws_conn}/sync"), token, None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/connections/{aws_conn}/sync"),
+            token,
+            None,
+        )
         .await;
     assert_eq!(status, 202, "{body}");
     // Oy Paper's person opens the reject link (nothing changes by opening
@@ -414,7 +497,10 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
     let empty = person.post(&reject, &[("reason", "")]).await;
     assert_eq!(empty.status, 422, "a reason is asked for: {}", empty.body);
     let done = person
-        .post(&reject, &[("reason", "We do not protect paper deals in Q1")])
+        .post(
+            &reject,
+            &[("reason", "We do not protect paper deals in Q1")],
+        )
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("id=\"decide-done\""), "{}", done.body);
@@ -431,16 +517,28 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
             .then_some(items)
     })
     .await;
-    let by_vendor = |v: &str| decided.iter().find(|r| r["vendor_id"] == v).unwrap().clone();
+    let by_vendor = |v: &str| {
+        decided
+            .iter()
+            .find(|r| r["vendor_id"] == v)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(by_vendor(&v1)["status"], "rejected");
     assert_eq!(by_vendor(&v1)["reason"], "Kesko is a named account");
     assert_eq!(by_vendor(&nw_id)["status"], "approved");
     assert_eq!(by_vendor(&nw_id)["reason"], "Protected for the tender");
     assert_eq!(by_vendor(&nw_id)["protection_expires_on"], "2099-01-31");
     assert_eq!(by_vendor(&paper_id)["status"], "rejected");
-    assert_eq!(by_vendor(&paper_id)["reason"], "We do not protect paper deals in Q1");
+    assert_eq!(
+        by_vendor(&paper_id)["reason"],
+        "We do not protect paper deals in Q1"
+    );
     assert_eq!(by_vendor(&aws_id)["status"], "approved");
-    assert_eq!(by_vendor(&aws_id)["reason"], "Validated with the AWS account team");
+    assert_eq!(
+        by_vendor(&aws_id)["reason"],
+        "Validated with the AWS account team"
+    );
     // Protected until the target close date the partner gave AWS.
     assert_eq!(by_vendor(&aws_id)["protection_expires_on"], "2099-03-31");
     // Every request AWS received followed its published model and was
@@ -450,11 +548,22 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         .into_iter()
         .map(|c| c.operation)
         .collect();
-    assert!(operations.contains(&"ListOpportunities".to_owned()), "{operations:?}");
+    assert!(
+        operations.contains(&"ListOpportunities".to_owned()),
+        "{operations:?}"
+    );
     assert_eq!(partner_central.opportunities().len(), 1);
     let deal_page = owner.get(&format!("/deals/{}", id(&to_paper))).await;
-    assert!(deal_page.body.contains("We do not protect paper deals in Q1"));
-    assert!(deal_page.body.contains("id=\"delivery-route\""), "{}", deal_page.body);
+    assert!(
+        deal_page
+            .body
+            .contains("We do not protect paper deals in Q1")
+    );
+    assert!(
+        deal_page.body.contains("id=\"delivery-route\""),
+        "{}",
+        deal_page.body
+    );
 
     // The links cannot be used again, nor altered, nor turned on another
     // registration.
@@ -463,7 +572,11 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
     let sibling = person
         .post(&approve, &[("protection_expires_on", "2099-12-31")])
         .await;
-    assert_eq!(sibling.status, 409, "the approve link closed with the reject: {}", sibling.body);
+    assert_eq!(
+        sibling.status, 409,
+        "the approve link closed with the reject: {}",
+        sibling.body
+    );
     let mut altered = approve.clone();
     let last = altered.pop().unwrap();
     altered.push(if last == 'A' { 'B' } else { 'A' });
@@ -497,7 +610,12 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
         .await;
     assert_eq!(reused.status, 409);
     let (_, still) = w
-        .call(Method::GET, &format!("/api/v1/deal-registrations/{second}"), token, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/deal-registrations/{second}"),
+            token,
+            None,
+        )
         .await;
     assert_eq!(still["status"], "submitted", "{still}");
     let second_mail = quoted_printable(&mailbox.lock().unwrap()[1]);
@@ -507,18 +625,31 @@ async fn a_deal_reaches_four_vendors_four_ways_and_each_decision_comes_back(back
     let approved = person
         .post(
             &second_approve,
-            &[("protection_expires_on", "2099-06-30"), ("extra_discount", "3")],
+            &[
+                ("protection_expires_on", "2099-06-30"),
+                ("extra_discount", "3"),
+            ],
         )
         .await;
     assert_eq!(approved.status, 200, "{}", approved.body);
     let (_, second_now) = w
-        .call(Method::GET, &format!("/api/v1/deal-registrations/{second}"), token, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/deal-registrations/{second}"),
+            token,
+            None,
+        )
         .await;
     assert_eq!(second_now["status"], "approved", "{second_now}");
     assert_eq!(second_now["extra_discount"], "3");
     // The first registration kept its decision.
     let (_, first_now) = w
-        .call(Method::GET, &format!("/api/v1/deal-registrations/{}", id(&to_paper)), token, None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/deal-registrations/{}", id(&to_paper)),
+            token,
+            None,
+        )
         .await;
     assert_eq!(first_now["status"], "rejected");
 }

@@ -426,7 +426,9 @@ async fn the_demo_walks_the_journey_and_a_second_start_reuses_everything() {
     assert_eq!(delivery["status"], "sent", "{delivery}");
     assert_eq!(delivery["route"], "vendor-system", "{delivery}");
     assert!(
-        delivery["vendor_ref"].as_str().is_some_and(|r| r.starts_with("NW-DR-")),
+        delivery["vendor_ref"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("NW-DR-")),
         "{delivery}"
     );
     // Its desk waits a second; then a sync now reads the decision.
@@ -446,15 +448,24 @@ async fn the_demo_walks_the_journey_and_a_second_start_reuses_everything() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let nw_decided = loop {
         let (status, job) = demo
-            .call(Method::POST, &format!("/api/v1/connections/{nw_conn}/sync"), None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/connections/{nw_conn}/sync"),
+                None,
+            )
             .await;
         assert!(status == 202 || status == 409, "{status}: {job}");
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let reg = demo.get(&format!("/api/v1/deal-registrations/{nw_id}")).await;
+        let reg = demo
+            .get(&format!("/api/v1/deal-registrations/{nw_id}"))
+            .await;
         if reg["status"] != "submitted" {
             break reg;
         }
-        assert!(Instant::now() < deadline, "Northwind's decision never came back: {reg}");
+        assert!(
+            Instant::now() < deadline,
+            "Northwind's decision never came back: {reg}"
+        );
     };
     assert_eq!(nw_decided["status"], "approved", "{nw_decided}");
     assert_eq!(nw_decided["extra_discount"], "4", "{nw_decided}");

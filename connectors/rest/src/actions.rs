@@ -119,7 +119,10 @@ impl RawAction {
         let idempotency_header = match self.idempotency_header {
             None => None,
             Some(h) => Some(HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
-                ManifestError::invalid(at("idempotency_header"), format!("`{h}` is not a header name"))
+                ManifestError::invalid(
+                    at("idempotency_header"),
+                    format!("`{h}` is not a header name"),
+                )
             })?),
         };
         let compile = |value: &Value, field: &str| {
@@ -138,7 +141,9 @@ impl RawAction {
                 if let Some(bad) = r.statuses.iter().find(|s| !(400..500).contains(*s)) {
                     return Err(ManifestError::invalid(
                         at("refused.statuses"),
-                        format!("{bad} is not a 4xx status: a refusal is the vendor's answer to what it was sent"),
+                        format!(
+                            "{bad} is not a 4xx status: a refusal is the vendor's answer to what it was sent"
+                        ),
                     ));
                 }
                 (r.statuses, r.message)
@@ -190,11 +195,14 @@ impl Action {
             match part {
                 PathPart::Text(t) => path.push_str(t),
                 PathPart::Value(pointer) => {
-                    let value = pointer.find(document).and_then(scalar_text).ok_or_else(|| {
-                        ConnectorError::Input(format!(
-                            "the action's path needs {pointer}, which this record does not have"
-                        ))
-                    })?;
+                    let value = pointer
+                        .find(document)
+                        .and_then(scalar_text)
+                        .ok_or_else(|| {
+                            ConnectorError::Input(format!(
+                                "the action's path needs {pointer}, which this record does not have"
+                            ))
+                        })?;
                     path.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
                 }
             }
@@ -234,9 +242,12 @@ impl Action {
         let body = body
             .map(|b| serde_json::to_vec(&b))
             .transpose()
-            .map_err(|e| ConnectorError::Input(format!("the request body cannot be written: {e}")))?;
-        let key = HeaderValue::from_str(idempotency_key)
-            .map_err(|_| ConnectorError::Input("the idempotency key is not a header value".into()))?;
+            .map_err(|e| {
+                ConnectorError::Input(format!("the request body cannot be written: {e}"))
+            })?;
+        let key = HeaderValue::from_str(idempotency_key).map_err(|_| {
+            ConnectorError::Input("the idempotency key is not a header value".into())
+        })?;
         let fetched = io
             .send(|client| {
                 let mut request = client

@@ -2,13 +2,14 @@
 //! mapped onto Onepane's entities.
 
 use onepane_connector::{
-    BoxFuture, ConnectorError, Credentials, DealToRegister, Delivered, Io, LeadAnswer, KeyPlacement, Page, PageRead, PageRequest, Record,
-    RecordError, SeenPage, Source, SourceRecord, Stream, StreamSpec, snippet,
+    BoxFuture, ConnectorError, Credentials, DealToRegister, Delivered, Io, KeyPlacement,
+    LeadAnswer, Page, PageRead, PageRequest, Record, RecordError, SeenPage, Source, SourceRecord,
+    Stream, StreamSpec, snippet,
 };
 use onepane_domain::Tier;
 use onepane_domain::campaign::{AssetContent, CampaignContent};
-use onepane_domain::lead::NewVendorLead;
 use onepane_domain::deal::VendorDealStatus;
+use onepane_domain::lead::NewVendorLead;
 use onepane_domain::price::{PriceItemInput, PriceListTerms};
 use onepane_domain::text::ExternalId;
 use reqwest::header::{ACCEPT, HeaderValue, LINK, LOCATION};

@@ -307,7 +307,11 @@ impl Desk {
     /// Decides what has waited long enough.
     fn decide_due(&mut self) {
         let wait = self.decide_after;
-        for r in self.registrations.iter_mut().filter(|r| r.decided.is_none()) {
+        for r in self
+            .registrations
+            .iter_mut()
+            .filter(|r| r.decided.is_none())
+        {
             if r.received.elapsed() < wait {
                 continue;
             }
@@ -525,7 +529,12 @@ async fn register(State(api): State<Api>, headers: HeaderMap, body: Json<Value>)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let text = |p: &str| body.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let text = |p: &str| {
+        body.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     if text("/opportunity_name").is_empty() || text("/end_customer/company").is_empty() {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -533,9 +542,16 @@ async fn register(State(api): State<Api>, headers: HeaderMap, body: Json<Value>)
         )
             .into_response();
     }
-    let mut desk = api.desk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut desk = api
+        .desk
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let n = desk.registrations.len() + 1;
-    let id = match desk.registrations.iter().find(|r| !key.is_empty() && r.key == key) {
+    let id = match desk
+        .registrations
+        .iter()
+        .find(|r| !key.is_empty() && r.key == key)
+    {
         Some(r) => r.id.clone(),
         None => {
             let id = format!("NW-DR-{n:05}");
@@ -566,7 +582,10 @@ async fn registrations(
     if !authorized(&api, &headers) {
         return unauthorized();
     }
-    let mut desk = api.desk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut desk = api
+        .desk
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     desk.decide_due();
     let all: Vec<Value> = desk
         .registrations
@@ -599,7 +618,10 @@ async fn answer(
     if !authorized(&api, &headers) {
         return unauthorized();
     }
-    let mut desk = api.desk.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut desk = api
+        .desk
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     desk.answers.push((id, body.0));
     StatusCode::NO_CONTENT.into_response()
 }

@@ -302,8 +302,9 @@ impl VendorDealStatus {
             DealStatus::Rejected => Ok(Some(DealDecision::Rejected {
                 reason: match &self.reason {
                     Some(r) => r.clone(),
-                    None => LongText::parse("The vendor gave no reason.")
-                        .map_err(|e| e.to_string())?,
+                    None => {
+                        LongText::parse("The vendor gave no reason.").map_err(|e| e.to_string())?
+                    }
                 },
             })),
         }

@@ -105,7 +105,10 @@ async fn take(
     let mut s = s.lock().unwrap();
     s.count += 1;
     let n = s.count;
-    let reference = body["partner_reference"].as_str().unwrap_or_default().to_owned();
+    let reference = body["partner_reference"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let (_, id, _) = s
         .held
         .entry(v)
@@ -316,7 +319,10 @@ async fn run(rows: &mut Vec<Row>, backend: &'static str, db: TestDb) {
         .iter()
         .filter(|x| x.kind == NotificationKind::DealDecided)
         .count();
-    assert!(notified >= n.min(200), "the partner was notified ({notified})");
+    assert!(
+        notified >= n.min(200),
+        "the partner was notified ({notified})"
+    );
     decided.sort_by(f64::total_cmp);
     rows.push(Row {
         backend,
@@ -335,10 +341,7 @@ fn main() {
         .unwrap();
     let mut rows = Vec::new();
     runtime.block_on(async {
-        println!(
-            "{} registrations across {VENDORS} vendors",
-            registrations()
-        );
+        println!("{} registrations across {VENDORS} vendors", registrations());
         Box::pin(run(&mut rows, "sqlite", TestDb::sqlite().await)).await;
         match TestDb::postgres().await {
             Some(db) => Box::pin(run(&mut rows, "postgres", db)).await,

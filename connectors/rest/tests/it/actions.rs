@@ -4,9 +4,7 @@
 //! retry), and its decisions read back through `deal_status`.
 
 use chrono::{NaiveDate, Utc};
-use onepane_connector::{
-    DealToRegister, Delivered, LeadAnswer, Record, Source, Stream,
-};
+use onepane_connector::{DealToRegister, Delivered, LeadAnswer, Record, Source, Stream};
 use onepane_connector_rest::Manifest;
 use onepane_domain::deal::*;
 use onepane_domain::lead::*;
@@ -202,16 +200,19 @@ async fn a_server_error_may_pass_later_and_an_unexpected_client_error_will_not()
         lead_external_id: None,
         idempotency_key: "key-3.0".into(),
     };
-    let e = fabrikam(&fake).register_deal(&io(), &deal).await.unwrap_err();
+    let e = fabrikam(&fake)
+        .register_deal(&io(), &deal)
+        .await
+        .unwrap_err();
     assert!(e.is_transient(), "{e}");
     // Every attempt carried the same key.
     let received = fake.received_requests().await.unwrap();
     assert!(received.len() > 1);
-    assert!(
-        received
-            .iter()
-            .all(|r| r.headers.get("x-request-id").is_some_and(|v| v == "key-3.0"))
-    );
+    assert!(received.iter().all(|r| {
+        r.headers
+            .get("x-request-id")
+            .is_some_and(|v| v == "key-3.0")
+    }));
 
     let fake = MockServer::start().await;
     Mock::given(method("POST"))
@@ -219,7 +220,10 @@ async fn a_server_error_may_pass_later_and_an_unexpected_client_error_will_not()
         .respond_with(ResponseTemplate::new(404).set_body_string("no such program"))
         .mount(&fake)
         .await;
-    let e = fabrikam(&fake).register_deal(&io(), &deal).await.unwrap_err();
+    let e = fabrikam(&fake)
+        .register_deal(&io(), &deal)
+        .await
+        .unwrap_err();
     assert!(!e.is_transient(), "{e}");
     assert!(e.to_string().contains("404"), "{e}");
 }
@@ -230,7 +234,9 @@ async fn a_lead_answer_goes_to_the_vendors_id_for_the_lead() {
     Mock::given(method("POST"))
         .and(path("/api/v1/leads/L-77/response"))
         .and(header("idempotency-key", "key-4.1"))
-        .and(body_json(json!({"action": "reject", "reason": "Outside our region"})))
+        .and(body_json(
+            json!({"action": "reject", "reason": "Outside our region"}),
+        ))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&fake)
@@ -328,11 +334,23 @@ fn bad_actions_are_refused_with_where_they_are() {
     let base = "version: 1\nbase_url: https://v.example/api\nauth: {type: none}\nstreams:\n  tier: {path: /p, records: /p, map: {$const: gold}}\n";
     for (actions, at) in [
         ("  cancel_deal: {path: /x}\n", "actions.cancel_deal"),
-        ("  register_deal: {method: GET, path: /x}\n", "actions.register_deal.method"),
+        (
+            "  register_deal: {method: GET, path: /x}\n",
+            "actions.register_deal.method",
+        ),
         ("  register_deal: {path: x}\n", "actions.register_deal.path"),
-        ("  answer_lead: {path: \"/leads/{external_id}\"}\n", "actions.answer_lead.path"),
-        ("  register_deal: {path: /x, refused: {statuses: [500]}}\n", "actions.register_deal.refused.statuses"),
-        ("  register_deal: {path: /x, idempotency_header: \"bad header\"}\n", "actions.register_deal.idempotency_header"),
+        (
+            "  answer_lead: {path: \"/leads/{external_id}\"}\n",
+            "actions.answer_lead.path",
+        ),
+        (
+            "  register_deal: {path: /x, refused: {statuses: [500]}}\n",
+            "actions.register_deal.refused.statuses",
+        ),
+        (
+            "  register_deal: {path: /x, idempotency_header: \"bad header\"}\n",
+            "actions.register_deal.idempotency_header",
+        ),
     ] {
         let yaml = format!("{base}actions:\n{actions}");
         let e = Manifest::parse(&yaml).unwrap_err();

@@ -122,9 +122,11 @@ impl DeliveryView {
     ) -> Self {
         use onepane_domain::delivery::{DeliveryRoute, SendStatus};
         let status_text = match d.status {
-            SendStatus::Pending if d.attempts > 0 => {
-                t.ts("delivery-status-pending-retry", "attempts", &d.attempts.to_string())
-            }
+            SendStatus::Pending if d.attempts > 0 => t.ts(
+                "delivery-status-pending-retry",
+                "attempts",
+                &d.attempts.to_string(),
+            ),
             SendStatus::Pending => t.t("delivery-status-pending"),
             SendStatus::Sent => t.t("delivery-status-sent"),
             SendStatus::Refused => t.t("delivery-status-refused"),

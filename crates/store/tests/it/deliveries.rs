@@ -42,16 +42,32 @@ async fn a_deal_with_several_vendors_sends_each_only_its_fields_and_products(db:
     let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
     let hp = vendor(store, "HP").await;
     link(store, ws, hp, Tier::Silver).await;
-    store.vendor(canon).put_deal_fields(&[field("canon_program")]).await.unwrap();
-    store.vendor(hp).put_deal_fields(&[field("hp_region"), field("deal_type")]).await.unwrap();
     store
         .vendor(canon)
-        .publish_price_list(&ext("canon-eu"), &terms(Currency::EUR), &[item("CANON-PRINTER", "900")])
+        .put_deal_fields(&[field("canon_program")])
         .await
         .unwrap();
     store
         .vendor(hp)
-        .publish_price_list(&ext("hp-eu"), &terms(Currency::EUR), &[item("HP-LAPTOP", "1200")])
+        .put_deal_fields(&[field("hp_region"), field("deal_type")])
+        .await
+        .unwrap();
+    store
+        .vendor(canon)
+        .publish_price_list(
+            &ext("canon-eu"),
+            &terms(Currency::EUR),
+            &[item("CANON-PRINTER", "900")],
+        )
+        .await
+        .unwrap();
+    store
+        .vendor(hp)
+        .publish_price_list(
+            &ext("hp-eu"),
+            &terms(Currency::EUR),
+            &[item("HP-LAPTOP", "1200")],
+        )
         .await
         .unwrap();
     let mut details = deal("Office refresh for Kesko");
@@ -77,7 +93,11 @@ async fn a_deal_with_several_vendors_sends_each_only_its_fields_and_products(db:
     };
     assert_eq!(for_canon.vendor_id, canon);
     let skus = |r: &onepane_domain::deal::DealRegistration| -> Vec<String> {
-        r.details.products.iter().map(|p| p.sku.to_string()).collect()
+        r.details
+            .products
+            .iter()
+            .map(|p| p.sku.to_string())
+            .collect()
     };
     let names = |r: &onepane_domain::deal::DealRegistration| -> Vec<String> {
         r.details.fields.as_map().keys().cloned().collect()
@@ -87,7 +107,13 @@ async fn a_deal_with_several_vendors_sends_each_only_its_fields_and_products(db:
     assert_eq!(skus(for_hp), ["HP-LAPTOP", "INSTALL-DAY"]);
     assert_eq!(names(for_hp), ["deal_type", "hp_region"]);
     // Every product line says whose it is.
-    assert!(for_hp.details.products.iter().all(|p| p.vendor_id == Some(hp)));
+    assert!(
+        for_hp
+            .details
+            .products
+            .iter()
+            .all(|p| p.vendor_id == Some(hp))
+    );
     // The shared form goes to both.
     assert_eq!(for_canon.details.amount, for_hp.details.amount);
 
@@ -100,12 +126,25 @@ async fn a_deal_with_several_vendors_sends_each_only_its_fields_and_products(db:
         .webhook_deliveries(onepane_store::DeliveryFilter::default())
         .await
         .unwrap();
-    let hook_text = serde_json::to_string(&hooks.iter().map(|h| &h.payload).collect::<Vec<_>>()).unwrap();
-    for secret in ["hp_region", "Nordics", "deal_type", "HP-LAPTOP", "INSTALL-DAY"] {
+    let hook_text =
+        serde_json::to_string(&hooks.iter().map(|h| &h.payload).collect::<Vec<_>>()).unwrap();
+    for secret in [
+        "hp_region",
+        "Nordics",
+        "deal_type",
+        "HP-LAPTOP",
+        "INSTALL-DAY",
+    ] {
         assert!(!canon_text.contains(secret), "canon reads {secret}");
-        assert!(!hook_text.contains(secret), "canon's webhook carries {secret}");
+        assert!(
+            !hook_text.contains(secret),
+            "canon's webhook carries {secret}"
+        );
     }
-    assert!(canon_text.contains("Canon Partner Plus"), "the check can fail");
+    assert!(
+        canon_text.contains("Canon Partner Plus"),
+        "the check can fail"
+    );
     let due = store
         .system()
         .claim_vendor_deliveries(10, chrono::Duration::seconds(60))
@@ -128,7 +167,11 @@ async fn a_product_no_vendor_of_the_deal_owns_is_refused_and_notes_go_to_all(db:
     let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
     let hp = vendor(store, "HP").await;
     link(store, ws, hp, Tier::Silver).await;
-    store.vendor(canon).put_deal_fields(&[field("reseller_account")]).await.unwrap();
+    store
+        .vendor(canon)
+        .put_deal_fields(&[field("reseller_account")])
+        .await
+        .unwrap();
     let partner = store.partner(ws);
 
     let mut details = deal("Unclear lines");
@@ -145,7 +188,12 @@ async fn a_product_no_vendor_of_the_deal_owns_is_refused_and_notes_go_to_all(db:
     let stranger = vendor(store, "Stranger").await;
     let mut details = deal("Wrong vendor");
     details.products = vec![product("X-1", 1, Some(stranger))];
-    assert!(partner.register_deals(&[canon], &details, None, None).await.is_err());
+    assert!(
+        partner
+            .register_deals(&[canon], &details, None, None)
+            .await
+            .is_err()
+    );
     // A field none of the deal's vendors asks for is the partner's note,
     // for all of them; one a vendor asks for is that vendor's only.
     let mut details = deal("Notes for both");
@@ -154,23 +202,35 @@ async fn a_product_no_vendor_of_the_deal_owns_is_refused_and_notes_go_to_all(db:
         ("reseller_account".to_owned(), "R-9".to_owned()),
     ]))
     .unwrap();
-    let regs = partner.register_deals(&[canon, hp], &details, None, None).await.unwrap();
+    let regs = partner
+        .register_deals(&[canon, hp], &details, None, None)
+        .await
+        .unwrap();
     let names = |r: &onepane_domain::deal::DealRegistration| -> Vec<String> {
         r.details.fields.as_map().keys().cloned().collect()
     };
     assert_eq!(names(&regs[0]), ["our_note", "reseller_account"]);
     assert_eq!(names(&regs[1]), ["our_note"]);
     for r in &regs {
-        partner.retry_delivery(DeliveryKind::Deal, r.id.as_uuid(), None).await.unwrap_err();
+        partner
+            .retry_delivery(DeliveryKind::Deal, r.id.as_uuid(), None)
+            .await
+            .unwrap_err();
     }
     let registered = partner.deal_registrations().await.unwrap().len();
     // Nothing more was registered or queued by the refusals.
     assert_eq!(registered, 2);
-    assert_eq!(partner.deliveries(DeliveryKind::Deal).await.unwrap().len(), 2);
+    assert_eq!(
+        partner.deliveries(DeliveryKind::Deal).await.unwrap().len(),
+        2
+    );
     // With one vendor, everything is that vendor's.
     let mut details = deal("One vendor");
     details.products = vec![product("MYSTERY-1", 2, None)];
-    let reg = partner.register_deal(canon, &details, None, None).await.unwrap();
+    let reg = partner
+        .register_deal(canon, &details, None, None)
+        .await
+        .unwrap();
     assert_eq!(reg.details.products[0].vendor_id, Some(canon));
     assert_eq!(reg.details.fields.as_map().len(), 1);
 }
@@ -180,16 +240,32 @@ async fn registrations_and_answers_are_queued_and_claimed_once(db: TestDb) {
     let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
     let partner = store.partner(ws);
     let system = store.system();
-    let reg = partner.register_deal(canon, &deal("Printers"), None, None).await.unwrap();
-    let queued = partner.delivery(DeliveryKind::Deal, reg.id.as_uuid()).await.unwrap().unwrap();
-    assert_eq!((queued.status, queued.attempts, queued.generation), (SendStatus::Pending, 0, 0));
+    let reg = partner
+        .register_deal(canon, &deal("Printers"), None, None)
+        .await
+        .unwrap();
+    let queued = partner
+        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (queued.status, queued.attempts, queued.generation),
+        (SendStatus::Pending, 0, 0)
+    );
     assert_eq!(queued.vendor_id, canon);
 
     // Claimed once: a second deliverer finds nothing until the lease ends.
     let lease = chrono::Duration::seconds(60);
     let first = system.claim_vendor_deliveries(10, lease).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(system.claim_vendor_deliveries(10, lease).await.unwrap().is_empty());
+    assert!(
+        system
+            .claim_vendor_deliveries(10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     system
         .record_vendor_delivery(
             &first[0].delivery,
@@ -201,30 +277,62 @@ async fn registrations_and_answers_are_queued_and_claimed_once(db: TestDb) {
         )
         .await
         .unwrap();
-    let sent = partner.delivery(DeliveryKind::Deal, reg.id.as_uuid()).await.unwrap().unwrap();
+    let sent = partner
+        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((sent.status, sent.attempts), (SendStatus::Sent, 1));
     // Recorded in the workspace's log.
     let log = partner
-        .audit_events(&onepane_store::AuditFilter { limit: 100, ..Default::default() })
+        .audit_events(&onepane_store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert!(log.iter().any(|e| e.action == "deal-registration.delivered"));
+    assert!(
+        log.iter()
+            .any(|e| e.action == "deal-registration.delivered")
+    );
 
     // A vendor's lead declined: the answer is queued with the reason.
-    let lead = store.vendor(canon).send_lead(ws, &vendor_lead("L-1", "Ada Lovelace")).await.unwrap();
+    let lead = store
+        .vendor(canon)
+        .send_lead(ws, &vendor_lead("L-1", "Ada Lovelace"))
+        .await
+        .unwrap();
     let reason = LongText::parse("Not our region").unwrap();
-    partner.move_lead(lead.id, LeadStatus::Declined, Some(&reason), None).await.unwrap();
-    let declined = partner.delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid()).await.unwrap().unwrap();
+    partner
+        .move_lead(lead.id, LeadStatus::Declined, Some(&reason), None)
+        .await
+        .unwrap();
+    let declined = partner
+        .delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(declined.answer.as_ref().map(|a| a.accepted), Some(false));
-    assert_eq!(declined.answer.as_ref().and_then(|a| a.reason.as_deref()), Some("Not our region"));
+    assert_eq!(
+        declined.answer.as_ref().and_then(|a| a.reason.as_deref()),
+        Some("Not our region")
+    );
     let claimed = system.claim_vendor_deliveries(10, lease).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    let DeliverySubject::LeadAnswer { lead: claimed_lead, .. } = &claimed[0].subject else {
+    let DeliverySubject::LeadAnswer {
+        lead: claimed_lead, ..
+    } = &claimed[0].subject
+    else {
         panic!("an answer")
     };
     assert_eq!(claimed_lead.id, lead.id);
     // Pending can't be sent again by hand; refused can, as a new sending.
-    assert!(partner.retry_delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid(), None).await.is_err());
+    assert!(
+        partner
+            .retry_delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid(), None)
+            .await
+            .is_err()
+    );
     system
         .record_vendor_delivery(
             &claimed[0].delivery,
@@ -235,9 +343,16 @@ async fn registrations_and_answers_are_queued_and_claimed_once(db: TestDb) {
         )
         .await
         .unwrap();
-    let refused = partner.delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid()).await.unwrap().unwrap();
+    let refused = partner
+        .delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(refused.status, SendStatus::Refused);
-    let again = partner.retry_delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid(), None).await.unwrap();
+    let again = partner
+        .retry_delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid(), None)
+        .await
+        .unwrap();
     assert_eq!(again.status, SendStatus::Pending);
     assert_ne!(again.idempotency_key(), refused.idempotency_key());
     // The old sending's late result no longer counts.
@@ -252,11 +367,22 @@ async fn registrations_and_answers_are_queued_and_claimed_once(db: TestDb) {
         )
         .await
         .unwrap();
-    let still = partner.delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid()).await.unwrap().unwrap();
+    let still = partner
+        .delivery(DeliveryKind::LeadAnswer, lead.id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(still.status, SendStatus::Pending);
     // Another workspace sees none of it.
     let other = workspace(store, "Bolt").await;
-    assert!(store.partner(other).delivery(DeliveryKind::Deal, reg.id.as_uuid()).await.unwrap().is_none());
+    assert!(
+        store
+            .partner(other)
+            .delivery(DeliveryKind::Deal, reg.id.as_uuid())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         store
             .partner(other)
@@ -273,7 +399,10 @@ async fn a_decision_link_works_once_until_its_deadline(db: TestDb) {
     let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
     let partner = store.partner(ws);
     let system = store.system();
-    let reg = partner.register_deal(canon, &deal("Printers"), None, None).await.unwrap();
+    let reg = partner
+        .register_deal(canon, &deal("Printers"), None, None)
+        .await
+        .unwrap();
     let later = chrono::Utc::now() + chrono::Duration::days(14);
     let (approve, reject) = ([1u8; 32], [2u8; 32]);
     system
@@ -281,26 +410,51 @@ async fn a_decision_link_works_once_until_its_deadline(db: TestDb) {
             ws,
             reg.id,
             canon,
-            &[(LinkDecision::Approve, approve), (LinkDecision::Reject, reject)],
+            &[
+                (LinkDecision::Approve, approve),
+                (LinkDecision::Reject, reject),
+            ],
             later,
         )
         .await
         .unwrap();
     // Reading a link does not use it.
     let (link, shown) = system.decision_link(&approve).await.unwrap().unwrap();
-    assert_eq!((link.decision, link.registration_id, link.vendor_id), (LinkDecision::Approve, reg.id, canon));
+    assert_eq!(
+        (link.decision, link.registration_id, link.vendor_id),
+        (LinkDecision::Approve, reg.id, canon)
+    );
     assert_eq!(shown.id, reg.id);
     assert!(system.decision_link(&approve).await.unwrap().is_ok());
     // An unknown token.
-    assert_eq!(system.decision_link(&[9u8; 32]).await.unwrap().unwrap_err(), LinkRefused::Unknown);
-    assert_eq!(system.use_decision_link(&[9u8; 32]).await.unwrap().unwrap_err(), LinkRefused::Unknown);
+    assert_eq!(
+        system.decision_link(&[9u8; 32]).await.unwrap().unwrap_err(),
+        LinkRefused::Unknown
+    );
+    assert_eq!(
+        system
+            .use_decision_link(&[9u8; 32])
+            .await
+            .unwrap()
+            .unwrap_err(),
+        LinkRefused::Unknown
+    );
     // Used once: it and its sibling are spent.
     let used = system.use_decision_link(&reject).await.unwrap().unwrap();
     assert_eq!(used.decision, LinkDecision::Reject);
-    assert!(matches!(system.use_decision_link(&reject).await.unwrap(), Err(LinkRefused::Used(_))));
-    assert!(matches!(system.use_decision_link(&approve).await.unwrap(), Err(LinkRefused::Used(_))));
+    assert!(matches!(
+        system.use_decision_link(&reject).await.unwrap(),
+        Err(LinkRefused::Used(_))
+    ));
+    assert!(matches!(
+        system.use_decision_link(&approve).await.unwrap(),
+        Err(LinkRefused::Used(_))
+    ));
     // Past its deadline a link does nothing.
-    let other = partner.register_deal(canon, &deal("Scanners"), None, None).await.unwrap();
+    let other = partner
+        .register_deal(canon, &deal("Scanners"), None, None)
+        .await
+        .unwrap();
     let stale = [3u8; 32];
     system
         .create_decision_links(
@@ -312,6 +466,12 @@ async fn a_decision_link_works_once_until_its_deadline(db: TestDb) {
         )
         .await
         .unwrap();
-    assert!(matches!(system.decision_link(&stale).await.unwrap(), Err(LinkRefused::Expired(_))));
-    assert!(matches!(system.use_decision_link(&stale).await.unwrap(), Err(LinkRefused::Expired(_))));
+    assert!(matches!(
+        system.decision_link(&stale).await.unwrap(),
+        Err(LinkRefused::Expired(_))
+    ));
+    assert!(matches!(
+        system.use_decision_link(&stale).await.unwrap(),
+        Err(LinkRefused::Expired(_))
+    ));
 }

@@ -5,8 +5,8 @@
 
 mod api_access;
 mod conformance;
-mod deliveries;
 mod consent;
+mod deliveries;
 mod jobs;
 mod rls;
 mod segregation;

@@ -1067,7 +1067,12 @@ async fn owned_columns_and_keys_cannot_be_rewritten_by_the_other_side() {
     );
     blocked(
         "vendor reads or mints a decision link",
-        as_scope(&server, vendor_1, "UPDATE decision_links SET used_at = NULL").await,
+        as_scope(
+            &server,
+            vendor_1,
+            "UPDATE decision_links SET used_at = NULL",
+        )
+        .await,
     );
     // A vendor cannot work the partner's lead, nor rewrite a registration's form.
     blocked(

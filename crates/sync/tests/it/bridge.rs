@@ -20,19 +20,21 @@ use onepane_domain::lead::LeadStatus;
 use onepane_domain::text::LongText;
 use onepane_domain::workspace::Connection;
 use onepane_domain::{Tier, VendorId, WorkspaceId};
+use onepane_store::DeliveryOutcome;
 use onepane_store::Store;
 use onepane_store::testing::TestDb;
 use onepane_store::testing::content::{deal, vendor_lead};
 use onepane_store::testing::tenants::linked;
-use onepane_store::DeliveryOutcome;
 use onepane_sync::Deliverer;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
 use crate::support::*;
 
-const NORTHWIND: &str = include_str!("../../../../connectors/rest/examples/northwind-partner-api.yaml");
-const FABRIKAM: &str = include_str!("../../../../connectors/rest/examples/fabrikam-channel-hub.yaml");
+const NORTHWIND: &str =
+    include_str!("../../../../connectors/rest/examples/northwind-partner-api.yaml");
+const FABRIKAM: &str =
+    include_str!("../../../../connectors/rest/examples/fabrikam-channel-hub.yaml");
 const KEY: &str = "nw-partner-key";
 
 /// A registration as the fake vendor holds it.
@@ -148,7 +150,10 @@ async fn list_registrations(
     }
     let s = state.lock().unwrap();
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-    let per: usize = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(100);
+    let per: usize = q
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(100);
     let results: Vec<Value> = s
         .registrations
         .values()
@@ -168,10 +173,17 @@ async fn list_registrations(
     axum::Json(json!({"results": results, "page": page})).into_response()
 }
 
-async fn list_leads(State(state): State<Shared>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+async fn list_leads(
+    State(state): State<Shared>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     let s = state.lock().unwrap();
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-    let results: Vec<Value> = if page == 1 { s.leads.clone() } else { Vec::new() };
+    let results: Vec<Value> = if page == 1 {
+        s.leads.clone()
+    } else {
+        Vec::new()
+    };
     axum::Json(json!({"results": results})).into_response()
 }
 
@@ -227,7 +239,12 @@ impl FakeNorthwind {
 }
 
 /// The Northwind example as a `rest` source of `vendor`, pointed at the fake.
-async fn northwind_source(store: &Store, ws: WorkspaceId, vendor: VendorId, fake: &FakeNorthwind) -> Connection {
+async fn northwind_source(
+    store: &Store,
+    ws: WorkspaceId,
+    vendor: VendorId,
+    fake: &FakeNorthwind,
+) -> Connection {
     let yaml = NORTHWIND.replace("https://partners.northwind.example", &fake.base);
     let credentials = Credentials::ApiKey {
         name: "X-Northwind-Key".into(),
@@ -243,7 +260,11 @@ async fn delivery(
     kind: DeliveryKind,
     subject: uuid::Uuid,
 ) -> onepane_domain::delivery::Delivery {
-    partner.delivery(kind, subject).await.unwrap().expect("a delivery")
+    partner
+        .delivery(kind, subject)
+        .await
+        .unwrap()
+        .expect("a delivery")
 }
 
 fn deliverer(store: &Store) -> Deliverer {
@@ -300,9 +321,16 @@ async fn a_registration_reaches_the_vendors_system_once_and_its_decision_comes_b
         decided.reason.as_ref().map(LongText::as_str),
         Some("Protected for the Kesko tender")
     );
-    assert_eq!(decided.extra_discount.map(|p| p.value().to_string()), Some("3".into()));
+    assert_eq!(
+        decided.extra_discount.map(|p| p.value().to_string()),
+        Some("3".into())
+    );
     let notes = partner.notifications(false).await.unwrap();
-    assert!(notes.iter().any(|n| n.kind == NotificationKind::DealDecided));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.kind == NotificationKind::DealDecided)
+    );
     // Read again, the same decision changes nothing.
     engine(store).run(&source, None, &()).await.unwrap();
     let again = partner.deal_registration(reg.id).await.unwrap();
@@ -319,9 +347,10 @@ async fn a_refusal_shows_the_vendors_message_and_is_sent_anew_by_hand(db: TestDb
         .register_deal(vendor, &deal("Switches for Posti"), None, None)
         .await
         .unwrap();
-    fake.state()
-        .refuse_next
-        .push((422, json!({"error": {"message": "deal_type is required for this program"}})));
+    fake.state().refuse_next.push((
+        422,
+        json!({"error": {"message": "deal_type is required for this program"}}),
+    ));
     deliverer(store).run_once().await.unwrap();
     let refused = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
     assert_eq!(refused.status, SendStatus::Refused);
@@ -330,8 +359,12 @@ async fn a_refusal_shows_the_vendors_message_and_is_sent_anew_by_hand(db: TestDb
         Some("deal_type is required for this program")
     );
     let notes = partner.notifications(false).await.unwrap();
-    assert!(notes.iter().any(|n| n.kind == NotificationKind::DeliveryRefused
-        && n.link.as_deref() == Some(&format!("/deal-registrations/{}", reg.id))));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.kind == NotificationKind::DeliveryRefused
+                && n.link.as_deref() == Some(&format!("/deal-registrations/{}", reg.id)))
+    );
     // A sent delivery cannot be sent again by hand; a refused one can.
     let retried = partner
         .retry_delivery(DeliveryKind::Deal, reg.id.as_uuid(), None)
@@ -350,7 +383,10 @@ async fn a_refusal_shows_the_vendors_message_and_is_sent_anew_by_hand(db: TestDb
     );
     let s = fake.state();
     // The refused sending and the new one carried different keys.
-    assert_eq!(s.keys_seen, vec![refused.idempotency_key(), sent.idempotency_key()]);
+    assert_eq!(
+        s.keys_seen,
+        vec![refused.idempotency_key(), sent.idempotency_key()]
+    );
     assert_ne!(refused.idempotency_key(), sent.idempotency_key());
     assert_eq!(s.registrations.len(), 1);
 }
@@ -408,13 +444,23 @@ async fn answers_to_leads_go_back_where_the_vendor_takes_them(db: TestDb) {
         let s = fake.state();
         assert_eq!(s.answers.len(), 1);
         assert_eq!(s.answers[0].0, "L-77");
-        assert_eq!(s.answers[0].1, json!({"action": "reject", "reason": "Outside our region"}));
+        assert_eq!(
+            s.answers[0].1,
+            json!({"action": "reject", "reason": "Outside our region"})
+        );
     }
 
     // Fabrikam's system takes registrations but no answers: its lead says so.
     let fabrikam = onepane_store::testing::tenants::vendor(store, "Fabrikam").await;
     onepane_store::testing::tenants::link(store, ws, fabrikam, Tier::Silver).await;
-    rest_source(store, ws, fabrikam, Value::String(FABRIKAM.replace("https://hub.fabrikam.example", &fake.base)), None).await;
+    rest_source(
+        store,
+        ws,
+        fabrikam,
+        Value::String(FABRIKAM.replace("https://hub.fabrikam.example", &fake.base)),
+        None,
+    )
+    .await;
     let sent = store
         .vendor(fabrikam)
         .send_lead(ws, &vendor_lead("FB-L-1", "Grace Hopper"))
@@ -468,7 +514,10 @@ async fn a_timeout_or_a_deliverer_killed_mid_send_leaves_one_record_at_the_vendo
     fake.state().slow = Some((1, Duration::from_millis(1500)));
     let mut config = config();
     config.http.timeout = Duration::from_millis(400);
-    let impatient = Deliverer::new(engine_with(store, config, "impatient"), Duration::from_secs(60));
+    let impatient = Deliverer::new(
+        engine_with(store, config, "impatient"),
+        Duration::from_secs(60),
+    );
     impatient.run_once().await.unwrap();
     let sent = delivery(&partner, DeliveryKind::Deal, reg.id.as_uuid()).await;
     assert_eq!(sent.status, SendStatus::Sent, "{sent:?}");
@@ -480,7 +529,11 @@ async fn a_timeout_or_a_deliverer_killed_mid_send_leaves_one_record_at_the_vendo
         .await
         .unwrap();
     let lease = chrono::Duration::milliseconds(300);
-    let claimed = store.system().claim_vendor_deliveries(10, lease).await.unwrap();
+    let claimed = store
+        .system()
+        .claim_vendor_deliveries(10, lease)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     let dead = engine(store);
     let DeliveryOutcome::Sent { vendor_ref, .. } = dead.deliver(&claimed[0], None).await else {
@@ -495,7 +548,13 @@ async fn a_timeout_or_a_deliverer_killed_mid_send_leaves_one_record_at_the_vendo
     assert_eq!(sent.vendor_ref, vendor_ref, "the vendor knew the key");
     let s = fake.state();
     assert_eq!(s.registrations.len(), 2, "one record per registration");
-    assert_eq!(s.keys_seen.iter().filter(|k| **k == sent.idempotency_key()).count(), 2);
+    assert_eq!(
+        s.keys_seen
+            .iter()
+            .filter(|k| **k == sent.idempotency_key())
+            .count(),
+        2
+    );
 }
 
 on_both_backends!(

@@ -773,7 +773,9 @@ pub async fn deal_delivery(
         .await?
         .map(Json)
         .ok_or_else(|| {
-            ApiError::NotFound(format!("deal registration {id} has no delivery to its vendor"))
+            ApiError::NotFound(format!(
+                "deal registration {id} has no delivery to its vendor"
+            ))
         })
 }
 
@@ -797,7 +799,11 @@ pub async fn retry_deal_delivery(
     let store = state.store.partner(caller.workspace_id);
     store.deal_registration(id).await?;
     let delivery = store
-        .retry_delivery(onepane_domain::delivery::DeliveryKind::Deal, id.as_uuid(), None)
+        .retry_delivery(
+            onepane_domain::delivery::DeliveryKind::Deal,
+            id.as_uuid(),
+            None,
+        )
         .await?;
     state.deliveries_queued();
     Ok(Json(delivery))

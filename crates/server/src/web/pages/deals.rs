@@ -121,11 +121,15 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
                             | onepane_domain::delivery::SendStatus::Failed
                     )
                 })
-                .map(|x| t.t(if x.status == onepane_domain::delivery::SendStatus::Refused {
-                    "delivery-status-refused"
-                } else {
-                    "delivery-status-failed"
-                }));
+                .map(|x| {
+                    t.t(
+                        if x.status == onepane_domain::delivery::SendStatus::Refused {
+                            "delivery-status-refused"
+                        } else {
+                            "delivery-status-failed"
+                        },
+                    )
+                });
             row
         })
         .collect();
@@ -657,7 +661,11 @@ async fn send_again(
     let id: DealRegistrationId = id.parse().map_err(|_| WebError::NotFound)?;
     viewer
         .store(&state)
-        .retry_delivery(DeliveryKind::Deal, id.as_uuid(), Some(viewer.session.user.id))
+        .retry_delivery(
+            DeliveryKind::Deal,
+            id.as_uuid(),
+            Some(viewer.session.user.id),
+        )
         .await?;
     state.deliveries_queued();
     Ok(Redirect::to(&format!("/deals/{id}?resent")).into_response())

@@ -112,8 +112,14 @@ fn page(t: Tr, token: &str, link: &DecisionLink, deal: &DealRegistration) -> Dec
 fn refused(t: Tr, token: &str, why: &LinkRefused) -> Result<Response, WebError> {
     let (status, message) = match why {
         LinkRefused::Unknown => (StatusCode::NOT_FOUND, t.t("decide-unknown")),
-        LinkRefused::Expired(at) => (StatusCode::GONE, t.ts("decide-expired", "when", &t.datetime(at))),
-        LinkRefused::Used(at) => (StatusCode::CONFLICT, t.ts("decide-used", "when", &t.datetime(at))),
+        LinkRefused::Expired(at) => (
+            StatusCode::GONE,
+            t.ts("decide-expired", "when", &t.datetime(at)),
+        ),
+        LinkRefused::Used(at) => (
+            StatusCode::CONFLICT,
+            t.ts("decide-used", "when", &t.datetime(at)),
+        ),
     };
     let view = DecidePage {
         token: token.to_owned(),
@@ -155,7 +161,11 @@ async fn show(
 }
 
 /// Checks the form for the link's decision.
-fn check(form: &DecisionForm, approve: bool, t: &Tr) -> Result<DealDecision, Vec<(&'static str, String)>> {
+fn check(
+    form: &DecisionForm,
+    approve: bool,
+    t: &Tr,
+) -> Result<DealDecision, Vec<(&'static str, String)>> {
     let mut errors = Vec::new();
     let reason = form.reason.trim();
     let reason = if reason.is_empty() {

@@ -1,12 +1,12 @@
 //! Leads: one list across vendors with filters, one lead with accept,
 //! decline and "Register deal".
 
-use onepane_domain::delivery::DeliveryKind;
 use crate::web::view::DeliveryView;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use onepane_domain::delivery::DeliveryKind;
 use onepane_domain::lead::{Lead, LeadConsent, LeadSource, LeadStatus, MarketingConsent};
 use onepane_domain::{CampaignId, LeadId, VendorId};
 use onepane_store::{LeadFilter, Page};
@@ -396,7 +396,12 @@ async fn show(
                 .tr
                 .ts("lead-moved", "status", &viewer.tr.t(status_id(s)))
         })
-        .or_else(|| moved.resent.is_some().then(|| viewer.tr.t("delivery-sent-again")));
+        .or_else(|| {
+            moved
+                .resent
+                .is_some()
+                .then(|| viewer.tr.t("delivery-sent-again"))
+        });
     render(&lead_page(&state, &viewer, id, notice, None).await?)
 }
 
@@ -593,7 +598,11 @@ async fn send_answer_again(
     let id: LeadId = id.parse().map_err(|_| WebError::NotFound)?;
     viewer
         .store(&state)
-        .retry_delivery(DeliveryKind::LeadAnswer, id.as_uuid(), Some(viewer.session.user.id))
+        .retry_delivery(
+            DeliveryKind::LeadAnswer,
+            id.as_uuid(),
+            Some(viewer.session.user.id),
+        )
         .await?;
     state.deliveries_queued();
     Ok(Redirect::to(&format!("/leads/{id}?resent")).into_response())

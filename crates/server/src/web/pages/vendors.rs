@@ -92,7 +92,8 @@ async fn page(
     let vendors = linked
         .into_iter()
         .map(|v| VendorLine {
-            route: match crate::services::connections::deal_route(state, &connections, v.vendor.id) {
+            route: match crate::services::connections::deal_route(state, &connections, v.vendor.id)
+            {
                 Some(c) => t.ts("deal-route-vendor-system", "connection", c.name.as_str()),
                 None => match contacts.get(&v.vendor.id) {
                     Some(e) => t.ts("deal-route-email", "email", e.as_str()),

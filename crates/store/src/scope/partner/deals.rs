@@ -280,7 +280,7 @@ impl PartnerStore {
                 DealDetails {
                     title: details.title.clone(),
                     customer: details.customer.clone(),
-                    amount: details.amount.clone(),
+                    amount: details.amount,
                     products: details
                         .products
                         .iter()
@@ -346,9 +346,7 @@ impl PartnerStore {
     }
 
     /// The channel contacts the workspace named, by vendor.
-    pub async fn vendor_contacts(
-        &self,
-    ) -> Result<HashMap<VendorId, text::Email>, StoreError> {
+    pub async fn vendor_contacts(&self) -> Result<HashMap<VendorId, text::Email>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let rows: Vec<(uuid::Uuid, String)> = on_tx!(tx, c => {
             sqlx::query_as("SELECT vendor_id, email FROM vendor_contacts WHERE workspace_id = $1")

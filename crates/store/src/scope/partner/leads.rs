@@ -1,9 +1,9 @@
 //! A workspace's leads.
 
-use onepane_domain::delivery::{AnswerToSend, DeliveryKind};
 use crate::tables::deliveries::queue_delivery;
 use onepane_domain::activity::*;
 use onepane_domain::campaign::*;
+use onepane_domain::delivery::{AnswerToSend, DeliveryKind};
 use onepane_domain::lead::*;
 use onepane_domain::text::*;
 use onepane_domain::*;

@@ -134,7 +134,8 @@ impl TryFrom<LinkRow> for DecisionLink {
     }
 }
 
-const LINK_COLUMNS: &str = "workspace_id, registration_id, vendor_id, decision, expires_at, used_at";
+const LINK_COLUMNS: &str =
+    "workspace_id, registration_id, vendor_id, decision, expires_at, used_at";
 
 impl SystemStore {
     /// A vendor's name, for a mail to its people.
@@ -213,7 +214,9 @@ impl SystemStore {
                     optional,
                     DealRow,
                     tx,
-                    &format!("SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 AND id = $2"),
+                    &format!(
+                        "SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 AND id = $2"
+                    ),
                     link.workspace_id.as_uuid(),
                     link.registration_id.as_uuid()
                 )?;
@@ -346,7 +349,9 @@ impl SystemStore {
                         optional,
                         DealRow,
                         tx,
-                        &format!("SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 AND id = $2"),
+                        &format!(
+                            "SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 AND id = $2"
+                        ),
                         ws.as_uuid(),
                         delivery.subject_id
                     )?;
@@ -374,7 +379,9 @@ impl SystemStore {
                         optional,
                         LeadRow,
                         tx,
-                        &format!("SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND id = $2"),
+                        &format!(
+                            "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND id = $2"
+                        ),
                         ws.as_uuid(),
                         delivery.subject_id
                     )?;
@@ -530,7 +537,10 @@ impl SystemStore {
         }
         if matches!(status, SendStatus::Refused | SendStatus::Failed) {
             let link = match due.kind {
-                DeliveryKind::Deal => format!("/deal-registrations/{}", DealRegistrationId::from_uuid(due.subject_id)),
+                DeliveryKind::Deal => format!(
+                    "/deal-registrations/{}",
+                    DealRegistrationId::from_uuid(due.subject_id)
+                ),
                 DeliveryKind::LeadAnswer => format!("/leads/{}", LeadId::from_uuid(due.subject_id)),
             };
             let what = match due.kind {

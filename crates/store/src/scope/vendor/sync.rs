@@ -133,8 +133,14 @@ impl VendorStore {
                     .await?
             }
             Stream::DealStatus => {
-                self.write_deal_status_records(&mut tx, ws, &changed, &mut unchanged, &mut counts.failed)
-                    .await?
+                self.write_deal_status_records(
+                    &mut tx,
+                    ws,
+                    &changed,
+                    &mut unchanged,
+                    &mut counts.failed,
+                )
+                .await?
             }
             _ => {
                 self.write_content_records(&mut tx, &link, &changed, &mut unchanged, at)
