@@ -372,7 +372,9 @@ impl Engine {
     ) -> Result<SyncRun, RunError> {
         let holder = self.hold(conn).await?;
         let outcome = tokio::select! {
-            outcome = self.run_held(conn, job, source, progress) => outcome,
+            // Boxed: a run's state machine is large, and every caller's
+            // future would carry it.
+            outcome = Box::pin(self.run_held(conn, job, source, progress)) => outcome,
             () = self.keep_holding(conn, &holder) => Err(RunError::Retry {
                 message: "the run lost its hold on the connection".into(),
                 after: None,
