@@ -10,6 +10,7 @@ mod bridge;
 mod browser;
 mod cli;
 mod config;
+mod conflicts;
 mod connections;
 mod demo;
 mod faults;

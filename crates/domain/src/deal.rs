@@ -311,6 +311,58 @@ impl VendorDealStatus {
     }
 }
 
+/// An earlier registration of the same customer that a new one may clash
+/// with: one with the same vendor still waiting or protected, or one with
+/// another vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationConflict {
+    /// The earlier registration.
+    pub registration_id: DealRegistrationId,
+    /// Its vendor.
+    pub vendor_id: VendorId,
+    /// Its title.
+    pub title: Name,
+    /// Where it stands (`submitted` or `approved`).
+    pub status: DealStatus,
+    /// The last day of its protection, when approved.
+    pub protection_expires_on: Option<NaiveDate>,
+    /// Whether it is with a vendor the new registration names (else with
+    /// another, perhaps competing, vendor).
+    pub same_vendor: bool,
+}
+
+impl Company {
+    /// The customer's web domain as registrations are compared by it
+    /// (lower case, without `www.`), when it has one.
+    pub fn domain_key(&self) -> Option<String> {
+        self.domain.as_ref().map(|d| {
+            let d = d.as_str().trim().to_ascii_lowercase();
+            d.strip_prefix("www.").map_or(d.clone(), str::to_owned)
+        })
+    }
+
+    /// The name as registrations are compared by it when a domain is
+    /// missing (lower case, spaces collapsed).
+    pub fn name_key(&self) -> String {
+        self.name
+            .as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    }
+
+    /// Whether `other` is the same customer: by web domain when both have
+    /// one, else by name.
+    pub fn same_customer(&self, other: &Company) -> bool {
+        match (self.domain_key(), other.domain_key()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.name_key() == other.name_key(),
+        }
+    }
+}
+
 /// A field a vendor asks for on every deal registration, beyond the form
 /// every vendor shares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -70,3 +70,7 @@ deal-products-hint = With several vendors, each is sent only its own products: a
 deal-product-vendor = Vendor of line
 deal-product-vendor-any = The vendor whose price list has it
 deal-error-product-vendor = Choose the vendor of each product line that none of the chosen vendors' price lists has, or that several of them sell.
+deal-conflicts = You already registered this customer, and those registrations are still waiting or protected:
+deal-conflict-same-vendor = same vendor: likely a duplicate
+deal-conflict-other-vendor = another vendor
+deal-conflicts-confirm = Register anyway

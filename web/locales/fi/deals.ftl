@@ -70,3 +70,7 @@ deal-products-hint = Kun toimittajia on useita, kullekin lähetetään vain sen 
 deal-product-vendor = Rivin toimittaja
 deal-product-vendor-any = Toimittaja, jonka hinnastossa se on
 deal-error-product-vendor = Valitse toimittaja jokaiselle tuoteriville, jota yhdenkään valitun toimittajan hinnastossa ei ole tai jota useampi myy.
+deal-conflicts = Olet jo rekisteröinyt tämän asiakkaan, ja nämä rekisteröinnit odottavat yhä tai ovat suojattuja:
+deal-conflict-same-vendor = sama toimittaja: todennäköisesti kaksoiskappale
+deal-conflict-other-vendor = toinen toimittaja
+deal-conflicts-confirm = Rekisteröi silti

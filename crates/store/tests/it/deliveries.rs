@@ -19,6 +19,7 @@ crate::on_both_backends!(
     a_product_no_vendor_of_the_deal_owns_is_refused_and_notes_go_to_all,
     registrations_and_answers_are_queued_and_claimed_once,
     a_decision_link_works_once_until_its_deadline,
+    earlier_registrations_of_a_customer_are_found_by_domain_else_by_name,
 );
 
 fn field(name: &str) -> DealFieldSpec {
@@ -474,4 +475,83 @@ async fn a_decision_link_works_once_until_its_deadline(db: TestDb) {
         system.use_decision_link(&stale).await.unwrap(),
         Err(LinkRefused::Expired(_))
     ));
+}
+
+async fn earlier_registrations_of_a_customer_are_found_by_domain_else_by_name(db: TestDb) {
+    use onepane_domain::deal::DealDecision;
+    use onepane_domain::lead::Company;
+    let store = &db.store;
+    let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
+    let hp = vendor(store, "HP").await;
+    link(store, ws, hp, Tier::Silver).await;
+    let partner = store.partner(ws);
+    let company = |n: &str, domain: Option<&str>| Company {
+        name: name(n),
+        domain: domain.map(name),
+        country: None,
+    };
+    let mut by_name = deal("No domain");
+    by_name.customer = company("Valio  Oy", None);
+    let a = partner
+        .register_deal(canon, &by_name, None, None)
+        .await
+        .unwrap();
+    let mut by_domain = deal("With domain");
+    by_domain.customer = company("Kesko", Some("kesko.fi"));
+    let b = partner
+        .register_deal(hp, &by_domain, None, None)
+        .await
+        .unwrap();
+
+    // By name (case and spacing aside) when a side has no domain.
+    let found = partner
+        .registration_conflicts(&[canon], &company("valio oy", Some("valio.fi")), None)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].registration_id, found[0].same_vendor),
+        (a.id, true)
+    );
+    // By domain when both have one: the name does not matter, nor `www.`.
+    let found = partner
+        .registration_conflicts(&[canon], &company("K-Group", Some("WWW.kesko.fi")), None)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].registration_id, found[0].same_vendor),
+        (b.id, false)
+    );
+    // Both domains, and different: no conflict, even with the same name.
+    let found = partner
+        .registration_conflicts(&[hp], &company("Kesko", Some("kesko.se")), None)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    // A rejected registration is no conflict.
+    store
+        .vendor(hp)
+        .decide(
+            b.id,
+            DealDecision::Rejected {
+                reason: LongText::parse("No").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    let found = partner
+        .registration_conflicts(&[hp], &company("Kesko", Some("kesko.fi")), None)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    // Another workspace's registrations never show.
+    let other = workspace(store, "Bolt").await;
+    link(store, other, canon, Tier::Gold).await;
+    let found = store
+        .partner(other)
+        .registration_conflicts(&[canon], &company("Valio Oy", None), None)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "{found:?}");
 }

@@ -837,6 +837,11 @@ pub struct RegisterDeal {
 pub struct Registered {
     /// One per vendor named.
     registrations: Vec<DealRegistration>,
+    /// Earlier registrations of the same customer (by web domain, else by
+    /// name) still waiting or protected: with one of these vendors (a
+    /// likely duplicate), or with another vendor. A warning: the
+    /// registrations were made.
+    conflicts: Vec<onepane_domain::deal::RegistrationConflict>,
 }
 
 /// Register a deal.
@@ -847,7 +852,7 @@ pub struct Registered {
     tag = "Partner: deal registrations", security(("bearer" = [])),
     request_body = RegisterDeal,
     responses(
-        (status = 201, description = "The registrations made, one per vendor.", body = Registered),
+        (status = 201, description = "The registrations made, one per vendor, with any earlier registrations of the same customer they may clash with.", body = Registered),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
@@ -879,9 +884,11 @@ pub async fn register_deal(
         products: body.products,
         fields: body.fields,
     };
-    let registrations = state
-        .store
-        .partner(caller.workspace_id)
+    let store = state.store.partner(caller.workspace_id);
+    let conflicts = store
+        .registration_conflicts(&body.vendor_ids, &details.customer, body.lead_id)
+        .await?;
+    let registrations = store
         .register_deals(
             &body.vendor_ids,
             &details,
@@ -890,7 +897,13 @@ pub async fn register_deal(
         )
         .await?;
     state.deliveries_queued();
-    Ok((StatusCode::CREATED, Json(Registered { registrations })))
+    Ok((
+        StatusCode::CREATED,
+        Json(Registered {
+            registrations,
+            conflicts,
+        }),
+    ))
 }
 
 // ---- notifications -------------------------------------------------------

@@ -818,15 +818,59 @@ pub async fn deal_fields(
     Ok(Json(DealFields { fields }))
 }
 
+/// A registration as its vendor reads it: the partner's form and where it
+/// stands, and how often other partners registered the same customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VendorRegistration {
+    /// The registration.
+    #[serde(flatten)]
+    registration: DealRegistration,
+    /// Other partners' registrations of the same customer web domain with
+    /// this vendor in the last 90 days: how many, and the days they were
+    /// submitted, never which partners. Zero when the registration names no
+    /// domain.
+    same_customer_elsewhere: SameCustomer,
+}
+
+/// Other partners' registrations of one customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SameCustomer {
+    /// How many.
+    count: u32,
+    /// The days they were submitted, oldest first.
+    submitted_on: Vec<chrono::NaiveDate>,
+}
+
+/// How many other partners' registrations in `all` (this vendor's) name
+/// `reg`'s customer domain, submitted in the last 90 days.
+fn same_customer(all: &[DealRegistration], reg: &DealRegistration) -> SameCustomer {
+    let since = Utc::now() - chrono::Duration::days(90);
+    let mut submitted_on: Vec<chrono::NaiveDate> = match reg.details.customer.domain_key() {
+        None => Vec::new(),
+        Some(domain) => all
+            .iter()
+            .filter(|o| o.workspace_id != reg.workspace_id && o.submitted_at >= since)
+            .filter(|o| o.details.customer.domain_key().as_deref() == Some(domain.as_str()))
+            .map(|o| o.submitted_at.date_naive())
+            .collect(),
+    };
+    submitted_on.sort_unstable();
+    SameCustomer {
+        count: u32::try_from(submitted_on.len()).unwrap_or(u32::MAX),
+        submitted_on,
+    }
+}
+
 /// List deal registrations, newest first.
 ///
-/// The registrations partners submitted to this vendor.
+/// The registrations partners submitted to this vendor, each saying how
+/// often other partners registered the same customer with it lately.
 #[utoipa::path(
     get, path = "/api/v1/vendor/deal-registrations", operation_id = "vendor_list_deal_registrations",
     tag = "Vendor: deal registrations", security(("oauth2" = ["deals:read"])),
     params(DealsQuery),
     responses(
-        (status = 200, description = "A page of registrations.", body = Listing<DealRegistration>),
+        (status = 200, description = "A page of registrations.", body = Listing<VendorRegistration>),
         (status = 400, response = BadRequest),
     )
 )]
@@ -834,16 +878,18 @@ pub async fn deal_registrations(
     State(state): State<AppState>,
     caller: VendorCaller,
     ApiQuery(q): ApiQuery<DealsQuery>,
-) -> Result<Json<Listing<DealRegistration>>, ApiError> {
+) -> Result<Json<Listing<VendorRegistration>>, ApiError> {
     let (status, before) = (q.status, q.cursor);
     let limit = page_size(q.limit, MAX_PAGE)?;
     let vendor = caller.store(&state);
-    let all = vendor.deal_registrations(status).await?;
-    let items: Vec<DealRegistration> = all
-        .into_iter()
+    let every = vendor.deal_registrations(None).await?;
+    let items: Vec<DealRegistration> = every
+        .iter()
+        .filter(|d| status.is_none_or(|s| d.status == s))
         .filter(|d| q.updated_since.is_none_or(|t| d.updated_at >= t))
         .filter(|d| before.is_none_or(|b| d.id < b))
         .take(limit as usize + 1)
+        .cloned()
         .collect();
     let page = next_page(items, limit, |d| d.id.to_string());
     vendor
@@ -855,7 +901,17 @@ pub async fn deal_registrations(
                 .map(|d| (d.workspace_id, d.id.to_string())),
         )
         .await?;
-    Ok(Json(page))
+    Ok(Json(Listing {
+        items: page
+            .items
+            .into_iter()
+            .map(|registration| VendorRegistration {
+                same_customer_elsewhere: same_customer(&every, &registration),
+                registration,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Get one deal registration.
@@ -864,7 +920,7 @@ pub async fn deal_registrations(
     tag = "Vendor: deal registrations", security(("oauth2" = ["deals:read"])),
     params(("id" = DealRegistrationId, Path, description = "The registration.")),
     responses(
-        (status = 200, description = "The registration.", body = DealRegistration),
+        (status = 200, description = "The registration.", body = VendorRegistration),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
     )
@@ -873,8 +929,14 @@ pub async fn deal_registration(
     State(state): State<AppState>,
     caller: VendorCaller,
     ApiPath(id): ApiPath<DealRegistrationId>,
-) -> Result<Json<DealRegistration>, ApiError> {
-    Ok(Json(caller.store(&state).deal_registration(id).await?))
+) -> Result<Json<VendorRegistration>, ApiError> {
+    let vendor = caller.store(&state);
+    let registration = vendor.deal_registration(id).await?;
+    let every = vendor.deal_registrations(None).await?;
+    Ok(Json(VendorRegistration {
+        same_customer_elsewhere: same_customer(&every, &registration),
+        registration,
+    }))
 }
 
 /// Approve or reject a submitted deal registration.

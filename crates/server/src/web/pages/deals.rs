@@ -163,6 +163,9 @@ pub struct DealForm {
     pub fields: Vec<(String, String)>,
     /// The fields the vendors ask for, by name.
     pub asked: BTreeMap<String, String>,
+    /// `yes` once the partner read the warning about earlier registrations
+    /// of the same customer and registers anyway.
+    pub confirm_conflicts: String,
 }
 
 /// A field one or more of the vendors ask for.
@@ -190,6 +193,9 @@ struct DealFormPage {
     vendors: Vec<(Choice, String)>,
     asked: Vec<AskedField>,
     errors: BTreeMap<String, String>,
+    /// Earlier registrations of the same customer: id, vendor, title,
+    /// status, and whether with a vendor chosen here.
+    conflicts: Vec<(String, String, String, String, bool)>,
 }
 
 impl DealFormPage {
@@ -271,6 +277,7 @@ async fn form_page(
         vendors,
         asked,
         errors,
+        conflicts: Vec::new(),
     })
 }
 
@@ -358,6 +365,7 @@ fn read_form(pairs: &[(String, String)]) -> DealForm {
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix("vf.")?.to_owned(), v.trim().to_owned())))
             .collect(),
+        confirm_conflicts: get("confirm_conflicts"),
     }
 }
 
@@ -518,6 +526,31 @@ async fn register(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
     };
+    // Earlier registrations of the same customer still waiting or
+    // protected: the partner reads them and registers anyway, or not.
+    if form.confirm_conflicts != "yes" {
+        let conflicts = store
+            .registration_conflicts(&vendors, &details.customer, lead)
+            .await?;
+        if !conflicts.is_empty() {
+            let t = &viewer.tr;
+            let shown = conflicts
+                .iter()
+                .map(|c| {
+                    (
+                        c.registration_id.to_string(),
+                        names.name(&c.vendor_id),
+                        c.title.to_string(),
+                        t.t(status_id(c.status)),
+                        c.same_vendor,
+                    )
+                })
+                .collect();
+            let mut page = form_page(&state, &viewer, form, BTreeMap::new()).await?;
+            page.conflicts = shown;
+            return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        }
+    }
     let registered = viewer
         .store(&state)
         .register_deals(&vendors, &details, lead, Some(viewer.session.user.id))

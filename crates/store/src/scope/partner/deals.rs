@@ -455,6 +455,50 @@ impl PartnerStore {
         Ok(delivery)
     }
 
+    /// The workspace's registrations a new one for `customer` with
+    /// `vendors` may clash with: the same customer (by web domain, else by
+    /// name) registered with one of those vendors and still waiting or
+    /// protected, or registered with another vendor and still waiting or
+    /// protected. Newest first. Registrations of `lead` with one of those
+    /// vendors are left out: registering it again is refused outright.
+    pub async fn registration_conflicts(
+        &self,
+        vendors: &[VendorId],
+        customer: &lead::Company,
+        lead: Option<LeadId>,
+    ) -> Result<Vec<RegistrationConflict>, StoreError> {
+        let rows: Vec<DealRegistration> = select!(
+            all,
+            DealRow,
+            read(self),
+            &format!(
+                "SELECT {DEAL_COLUMNS} FROM deal_registrations WHERE workspace_id = $1 \
+                 AND status IN ('submitted', 'approved') ORDER BY id DESC LIMIT 10000"
+            ),
+            self.ws()
+        )?;
+        let today = now().date_naive();
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.status_on(today),
+                    DealStatus::Submitted | DealStatus::Approved
+                )
+            })
+            .filter(|r| customer.same_customer(&r.details.customer))
+            .filter(|r| !(lead.is_some() && r.lead_id == lead && vendors.contains(&r.vendor_id)))
+            .map(|r| RegistrationConflict {
+                registration_id: r.id,
+                vendor_id: r.vendor_id,
+                title: r.details.title.clone(),
+                status: r.status,
+                protection_expires_on: r.protection_expires_on,
+                same_vendor: vendors.contains(&r.vendor_id),
+            })
+            .collect())
+    }
+
     /// The workspace's deal registrations, newest first.
     pub async fn deal_registrations(&self) -> Result<Vec<DealRegistration>, StoreError> {
         select!(

@@ -1,0 +1,179 @@
+//! Conflicts seen before they cost time, over HTTP on both backends: a
+//! partner registering a customer it already registered is warned (the
+//! API answers the earlier registrations beside the new ones; the portal
+//! asks before registering), and a vendor reading a registration learns
+//! how often other partners registered the same customer with it, never
+//! which.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::Backend;
+use crate::portal::{PASSWORD, REGISTERED_OWNER, Visitor, set_password};
+use crate::world::{World, on_both_backends};
+
+on_both_backends!(
+    a_customer_registered_before_is_flagged_to_the_partner_and_counted_for_the_vendor
+);
+
+fn kesko(vendors: &[String], name: &str, domain: &str) -> Value {
+    json!({
+        "vendor_ids": vendors,
+        "title": format!("Printers for {name}"),
+        "customer": {"name": name, "domain": domain, "country": "FI"},
+        "amount": {"value": "9000.00", "currency": "EUR"},
+    })
+}
+
+async fn a_customer_registered_before_is_flagged_to_the_partner_and_counted_for_the_vendor(
+    backend: Backend,
+) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let (v1, v2) = (w.v1.id.to_string(), w.v2.id.to_string());
+    let register = |token: String, body: Value| {
+        let w = &w;
+        async move {
+            let (status, body) = w
+                .call(
+                    Method::POST,
+                    "/api/v1/deal-registrations",
+                    &token,
+                    Some(body),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            body
+        }
+    };
+    let reg_token = w.registered.token.clone();
+    let first = register(reg_token.clone(), kesko(&[v1.clone()], "Kesko", "kesko.fi")).await;
+    assert_eq!(first["conflicts"], json!([]), "{first}");
+    let first_id = first["registrations"][0]["id"].as_str().unwrap().to_owned();
+    // The same customer by domain (spelled otherwise), with the same vendor.
+    let second = register(
+        reg_token.clone(),
+        kesko(&[v1.clone()], "Kesko Oyj", "www.KESKO.fi"),
+    )
+    .await;
+    let conflicts = second["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{second}");
+    assert_eq!(conflicts[0]["registration_id"], first_id.as_str());
+    assert_eq!(conflicts[0]["same_vendor"], true);
+    // With another vendor: both earlier ones, as another vendor's.
+    let third = register(reg_token.clone(), kesko(&[v2.clone()], "Kesko", "kesko.fi")).await;
+    let conflicts = third["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 2, "{third}");
+    assert!(
+        conflicts.iter().all(|c| c["same_vendor"] == false),
+        "{third}"
+    );
+    // A rejected registration no longer conflicts.
+    let (status, body) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/vendor/deal-registrations/{first_id}/decision"),
+            &w.v1.token,
+            Some(json!({"decision": "rejected", "reason": "Duplicate"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let fourth = register(reg_token.clone(), kesko(&[v1.clone()], "Kesko", "kesko.fi")).await;
+    let ids: Vec<&str> = fourth["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["registration_id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&first_id.as_str()), "{fourth}");
+    assert_eq!(ids.len(), 2, "{fourth}");
+    // Another partner's registrations are none of Gold's business.
+    let gold = register(
+        w.gold.token.clone(),
+        kesko(&[v1.clone()], "Kesko", "kesko.fi"),
+    )
+    .await;
+    assert_eq!(gold["conflicts"], json!([]), "{gold}");
+    let gold_id = gold["registrations"][0]["id"].as_str().unwrap().to_owned();
+
+    // Vendor one reads Gold's registration: Registered's three with it
+    // (the rejected one included) are counted, with their days, and
+    // Registered is not named.
+    let (status, seen) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/vendor/deal-registrations/{gold_id}"),
+            &w.v1.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{seen}");
+    let elsewhere = &seen["same_customer_elsewhere"];
+    assert_eq!(elsewhere["count"], 3, "{seen}");
+    assert_eq!(elsewhere["submitted_on"].as_array().unwrap().len(), 3);
+    assert!(
+        !elsewhere.to_string().contains(&w.registered.id.to_string()),
+        "{elsewhere}"
+    );
+    assert_eq!(
+        seen["id"],
+        gold_id.as_str(),
+        "the registration itself is all there"
+    );
+    // In the list, each of Registered's sees Gold's one (and not its own).
+    let (_, listed) = w
+        .call(
+            Method::GET,
+            "/api/v1/vendor/deal-registrations",
+            &w.v1.token,
+            None,
+        )
+        .await;
+    for item in listed["items"].as_array().unwrap() {
+        let expected = if item["workspace_id"] == w.gold.id.to_string() {
+            3
+        } else {
+            1
+        };
+        assert_eq!(item["same_customer_elsewhere"]["count"], expected, "{item}");
+    }
+    // Vendor two sees only registrations with it: none elsewhere.
+    let (_, listed) = w
+        .call(
+            Method::GET,
+            "/api/v1/vendor/deal-registrations",
+            &w.v2.token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed["items"][0]["same_customer_elsewhere"]["count"], 0,
+        "{listed}"
+    );
+
+    // The portal asks before registering the customer again.
+    set_password(&w.app, REGISTERED_OWNER, PASSWORD).await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
+    let fields = [
+        ("vendor", v1.as_str()),
+        ("title", "More printers for Kesko"),
+        ("customer", "Kesko"),
+        ("domain", "kesko.fi"),
+        ("amount", "500"),
+        ("currency", "EUR"),
+    ];
+    let warned = owner.submit("/deals/new", "/deals/new", &fields).await;
+    assert_eq!(warned.status, 409, "{}", warned.body);
+    assert!(warned.body.contains("id=\"conflicts\""), "{}", warned.body);
+    assert!(warned.body.contains("same vendor: likely a duplicate"));
+    assert!(
+        warned.body.contains("More printers for Kesko"),
+        "what was typed is kept"
+    );
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("confirm_conflicts", "yes"));
+    let done = owner.submit("/deals/new", "/deals/new", &confirmed).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+}
