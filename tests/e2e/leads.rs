@@ -2,11 +2,15 @@
 //! qualifies it, once per vendor), won; lost and declined only with a
 //! reason; each move confirmed on the page and kept in the lead's history.
 
+use reqwest::Method;
+use serde_json::json;
+
 use crate::harness::Backend;
 use crate::portal::{GOLD_OWNER, PASSWORD, Visitor, send_lead, set_password};
 use crate::world::{World, on_both_backends};
 
 on_both_backends!(
+    a_lead_declined_through_the_api_carries_its_reason_to_the_vendor,
     a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason,
     home_says_when_more_leads_wait_than_it_lists,
     notifications_speak_each_readers_language,
@@ -191,4 +195,72 @@ async fn a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason(backend
         shown.body.contains(r#"id="move-working""#),
         "a lost lead can be reopened"
     );
+}
+
+async fn a_lead_declined_through_the_api_carries_its_reason_to_the_vendor(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let ws = w.gold.id;
+    let with_reason = send_lead(&w, ws, "L-REASON", "Reason Person").await;
+    let (status, lead) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/leads/{with_reason}/decline"),
+            &w.gold.token,
+            Some(json!({"reason": "Outside our region"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{lead}");
+    assert_eq!(lead["status"], "declined");
+    // The answer queued for the vendor carries the reason.
+    let delivery = w
+        .app
+        .store
+        .partner(ws)
+        .delivery(
+            onepane_domain::delivery::DeliveryKind::LeadAnswer,
+            with_reason.parse::<uuid::Uuid>().unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the answer is queued for the vendor");
+    let answer = delivery.answer.expect("an answer");
+    assert!(!answer.accepted);
+    assert_eq!(answer.reason.as_deref(), Some("Outside our region"));
+    // Without a body, as before.
+    let bare = send_lead(&w, ws, "L-BARE", "Bare Person").await;
+    let response = w
+        .request(
+            Method::POST,
+            &format!("/api/v1/leads/{bare}/decline"),
+            &w.gold.token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // A body that is not JSON is refused, and changes nothing.
+    let third = send_lead(&w, ws, "L-TEXT", "Text Person").await;
+    let response = w
+        .request(
+            Method::POST,
+            &format!("/api/v1/leads/{third}/decline"),
+            &w.gold.token,
+        )
+        .header("content-type", "text/plain")
+        .body("because")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let (_, still) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/leads/{third}"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(still["status"], "new", "{still}");
 }

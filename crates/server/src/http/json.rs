@@ -149,6 +149,33 @@ where
     }
 }
 
+/// A JSON body of type `T` that may be left out: an empty body is `None`;
+/// anything else must be JSON, as for [`ApiJson`].
+#[derive(Debug, Clone)]
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for OptionalApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let json = is_json(req.headers());
+        let bytes = read_body(req).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalApiJson(None));
+        }
+        if !json {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`, or none".into(),
+            ));
+        }
+        parse_json(&bytes).map(|v| OptionalApiJson(Some(v)))
+    }
+}
+
 /// A query string of type `T`; a bad parameter is 400 naming it.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);

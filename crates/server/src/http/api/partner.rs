@@ -18,7 +18,7 @@ use onepane_domain::margin::PriceQuery;
 use onepane_domain::price::Percent;
 use onepane_domain::privacy::{Erasure, PersonalData};
 use onepane_domain::program::{LinkStatus, PartnerType, Tier, VendorKind};
-use onepane_domain::text::{Email, Locale, Name};
+use onepane_domain::text::{Email, Locale, LongText, Name};
 use onepane_domain::{
     AuditEventId, CampaignId, DealRegistrationId, LeadId, Money, NotificationId, VendorId,
 };
@@ -29,7 +29,7 @@ use utoipa::ToSchema;
 use super::{Listing, MAX_PAGE, page_size};
 use crate::http::caller::PartnerCaller;
 use crate::http::error::ApiError;
-use crate::http::json::{ApiJson, ApiQuery};
+use crate::http::json::{ApiJson, ApiQuery, OptionalApiJson};
 use crate::http::openapi::{
     BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType,
 };
@@ -430,16 +430,30 @@ pub async fn accept_lead(
     Ok(Json(lead))
 }
 
+/// Why a lead is declined, told to the vendor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineLead {
+    /// The reason (up to 2,000 characters), sent to the vendor with the
+    /// answer where its system takes answers.
+    #[serde(default)]
+    reason: Option<LongText>,
+}
+
 /// Decline a lead a vendor sent.
+///
+/// With an optional reason; the body may be left out.
 #[utoipa::path(
     post, path = "/api/v1/leads/{id}/decline", operation_id = "partner_decline_lead",
     tag = "Partner: leads", security(("bearer" = [])),
     params(("id" = LeadId, Path, description = "The lead.")),
+    request_body(content = DeclineLead, description = "Optional: why the lead is declined."),
     responses(
         (status = 200, description = "The lead, declined.", body = Lead),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
     )
 )]
@@ -447,9 +461,13 @@ pub async fn decline_lead(
     State(state): State<AppState>,
     caller: PartnerCaller,
     ApiPath(id): ApiPath<LeadId>,
+    OptionalApiJson(body): OptionalApiJson<DeclineLead>,
 ) -> Result<Json<Lead>, ApiError> {
     let store = state.store.partner(caller.workspace_id);
-    let lead = store.set_lead_status(id, LeadStatus::Declined).await?;
+    let reason = body.and_then(|b| b.reason);
+    let lead = store
+        .move_lead(id, LeadStatus::Declined, reason.as_ref(), None)
+        .await?;
     state.deliveries_queued();
     Ok(Json(lead))
 }
