@@ -48,13 +48,17 @@ async fn a_customer_registered_before_is_flagged_to_the_partner_and_counted_for_
         }
     };
     let reg_token = w.registered.token.clone();
-    let first = register(reg_token.clone(), kesko(&[v1.clone()], "Kesko", "kesko.fi")).await;
+    let first = register(
+        reg_token.clone(),
+        kesko(std::slice::from_ref(&v1), "Kesko", "kesko.fi"),
+    )
+    .await;
     assert_eq!(first["conflicts"], json!([]), "{first}");
     let first_id = first["registrations"][0]["id"].as_str().unwrap().to_owned();
     // The same customer by domain (spelled otherwise), with the same vendor.
     let second = register(
         reg_token.clone(),
-        kesko(&[v1.clone()], "Kesko Oyj", "www.KESKO.fi"),
+        kesko(std::slice::from_ref(&v1), "Kesko Oyj", "www.KESKO.fi"),
     )
     .await;
     let conflicts = second["conflicts"].as_array().unwrap();
@@ -62,7 +66,11 @@ async fn a_customer_registered_before_is_flagged_to_the_partner_and_counted_for_
     assert_eq!(conflicts[0]["registration_id"], first_id.as_str());
     assert_eq!(conflicts[0]["same_vendor"], true);
     // With another vendor: both earlier ones, as another vendor's.
-    let third = register(reg_token.clone(), kesko(&[v2.clone()], "Kesko", "kesko.fi")).await;
+    let third = register(
+        reg_token.clone(),
+        kesko(std::slice::from_ref(&v2), "Kesko", "kesko.fi"),
+    )
+    .await;
     let conflicts = third["conflicts"].as_array().unwrap();
     assert_eq!(conflicts.len(), 2, "{third}");
     assert!(
@@ -79,7 +87,11 @@ async fn a_customer_registered_before_is_flagged_to_the_partner_and_counted_for_
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let fourth = register(reg_token.clone(), kesko(&[v1.clone()], "Kesko", "kesko.fi")).await;
+    let fourth = register(
+        reg_token.clone(),
+        kesko(std::slice::from_ref(&v1), "Kesko", "kesko.fi"),
+    )
+    .await;
     let ids: Vec<&str> = fourth["conflicts"]
         .as_array()
         .unwrap()
@@ -91,7 +103,7 @@ async fn a_customer_registered_before_is_flagged_to_the_partner_and_counted_for_
     // Another partner's registrations are none of Gold's business.
     let gold = register(
         w.gold.token.clone(),
-        kesko(&[v1.clone()], "Kesko", "kesko.fi"),
+        kesko(std::slice::from_ref(&v1), "Kesko", "kesko.fi"),
     )
     .await;
     assert_eq!(gold["conflicts"], json!([]), "{gold}");
@@ -176,4 +188,76 @@ async fn a_customer_registered_before_is_flagged_to_the_partner_and_counted_for_
     confirmed.push(("confirm_conflicts", "yes"));
     let done = owner.submit("/deals/new", "/deals/new", &confirmed).await;
     assert_eq!(done.status, 303, "{}", done.body);
+}
+
+on_both_backends!(the_clock_lists_what_falls_due_in_the_api_and_the_portal);
+
+async fn the_clock_lists_what_falls_due_in_the_api_and_the_portal(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    // A lead to answer (the vendor gives an answer-by time) and a
+    // registration waiting for a decision.
+    let lead = crate::portal::send_lead(&w, w.registered.id, "CLOCK-1", "Clock Person").await;
+    let (status, body) = w
+        .call(
+            Method::POST,
+            "/api/v1/deal-registrations",
+            &w.registered.token,
+            Some(kesko(&[w.v1.id.to_string()], "Kesko", "kesko.fi")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, clock) = w
+        .call(Method::GET, "/api/v1/clock", &w.registered.token, None)
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    let items = clock["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"lead-answer"), "{clock}");
+    assert!(kinds.contains(&"decision-awaited"), "{clock}");
+    assert!(
+        items.iter().any(|d| d["link"] == format!("/leads/{lead}")),
+        "{clock}"
+    );
+    let (status, only) = w
+        .call(
+            Method::GET,
+            "/api/v1/clock?kind=lead-answer",
+            &w.registered.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        only["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["kind"] == "lead-answer")
+    );
+    let (status, bad) = w
+        .call(
+            Method::GET,
+            "/api/v1/clock?kind=someday",
+            &w.registered.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    // Gold's clock has none of Registered's.
+    let (_, gold) = w
+        .call(Method::GET, "/api/v1/clock", &w.gold.token, None)
+        .await;
+    assert_eq!(gold["items"], serde_json::json!([]), "{gold}");
+    // The portal's page lists them, linked from the home page.
+    set_password(&w.app, REGISTERED_OWNER, PASSWORD).await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
+    assert!(owner.get("/").await.body.contains("href=\"/clock\""));
+    let page = owner.get("/clock").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Clock Person"), "{}", page.body);
+    assert!(page.body.contains("Printers for Kesko"), "{}", page.body);
+    assert!(page.body.contains("Decision awaited"));
 }

@@ -61,6 +61,7 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("POST", "/api/v1/deal-registrations"),
     ("GET", "/api/v1/deal-registrations/{id}"),
     ("GET", "/api/v1/deal-registrations/{id}/delivery"),
+    ("GET", "/api/v1/clock"),
     ("POST", "/api/v1/deal-registrations/{id}/delivery/retry"),
     ("GET", "/api/v1/notifications"),
     ("POST", "/api/v1/notifications/{id}/read"),

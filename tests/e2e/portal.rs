@@ -1257,6 +1257,8 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
             "/vendors".to_owned(),
             "/audit".to_owned(),
             "/privacy".to_owned(),
+            "/clock".to_owned(),
+            "/clock?kind=lead-answer".to_owned(),
         ] {
             let page = v.get(&path).await;
             assert_eq!(page.status, 200, "{path}: {}", page.body);
@@ -1274,6 +1276,8 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
                 "link-",
                 "audit-",
                 "privacy-",
+                "clock-",
+                "delivery-",
             ] {
                 assert!(
                     !page.body.contains(&format!(">{id}")),

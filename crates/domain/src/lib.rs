@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod campaign;
+pub mod clock;
 pub mod deal;
 pub mod delivery;
 pub mod ids;

@@ -94,6 +94,7 @@ pub fn partner() -> OpenApiRouter<AppState> {
         .routes(routes!(retry_deal_delivery))
         .routes(routes!(notifications))
         .routes(routes!(read_notification))
+        .routes(routes!(clock))
         .routes(routes!(
             connections::connections,
             connections::create_connection

@@ -102,6 +102,7 @@ pub(crate) const FILES: Files = locale_files!(
     "sso",
     "trust",
     "decide",
+    "clock",
 );
 
 /// The messages of both languages.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod api_access;
+mod clock;
 mod conformance;
 mod consent;
 mod deliveries;

@@ -926,6 +926,61 @@ pub async fn register_deal(
 
 // ---- notifications -------------------------------------------------------
 
+/// Query of `GET /clock`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ClockQuery {
+    /// Only this vendor's deadlines.
+    #[serde(default)]
+    vendor_id: Option<VendorId>,
+    /// Only this kind: `lead-answer`, `decision-awaited`,
+    /// `protection-ends`, `reauthorize`, `delivery-refused`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    kind: Option<onepane_domain::clock::DeadlineKind>,
+    /// Only this member's (the registrations they submitted).
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    person: Option<onepane_domain::UserId>,
+}
+
+/// The clock: what falls due across vendors, soonest first.
+///
+/// Vendors' leads awaiting an answer (by their answer-by time),
+/// registrations awaiting a decision (due seven days after submission),
+/// protections ending within 30 days, connections to log in to again, and
+/// deliveries a vendor refused or that failed.
+#[utoipa::path(
+    get, path = "/api/v1/clock", operation_id = "partner_clock",
+    tag = "Partner: notifications", security(("bearer" = [])),
+    params(ClockQuery),
+    responses(
+        (status = 200, description = "Every deadline (one page), soonest or most overdue first.", body = Listing<onepane_domain::clock::Deadline>),
+        (status = 400, response = BadRequest),
+    )
+)]
+pub async fn clock(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiQuery(q): ApiQuery<ClockQuery>,
+) -> Result<Json<Listing<onepane_domain::clock::Deadline>>, ApiError> {
+    let filter = onepane_domain::clock::ClockFilter {
+        vendor_id: q.vendor_id,
+        kind: q.kind,
+        person: q.person,
+    };
+    let items = state
+        .store
+        .partner(caller.workspace_id)
+        .clock(&filter)
+        .await?;
+    Ok(Json(Listing {
+        items,
+        next_cursor: None,
+    }))
+}
+
 /// Query of `GET /notifications`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod audit;
 pub mod campaigns;
+pub mod clock;
 pub mod connections;
 pub mod deals;
 pub mod decide;
@@ -22,6 +23,7 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(home::routes())
+        .merge(clock::routes())
         .merge(leads::routes())
         .merge(deals::routes())
         .merge(campaigns::routes())

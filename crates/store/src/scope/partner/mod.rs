@@ -19,6 +19,7 @@ use crate::tx::{Access, Scope, Tx};
 use crate::{Store, StoreError};
 
 mod activity;
+mod clock;
 mod connections;
 mod content;
 mod deals;

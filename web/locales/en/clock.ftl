@@ -1,0 +1,14 @@
+clock-title = Deadlines
+clock-intro = Everything that falls due across your vendors, soonest or most overdue first. Times are UTC.
+clock-none = Nothing falls due.
+clock-kind = Kind
+clock-person = Person
+clock-due = Due
+clock-what = What
+clock-overdue = overdue
+clock-kind-lead-answer = Answer a lead
+clock-kind-decision-awaited = Decision awaited
+clock-kind-protection-ends = Protection ends
+clock-kind-reauthorize = Log in to a connection again
+clock-kind-delivery-refused = Not taken by the vendor
+clock-all-deadlines = All deadlines

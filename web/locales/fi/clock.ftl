@@ -1,0 +1,14 @@
+clock-title = Määräajat
+clock-intro = Kaikki toimittajiesi määräajat, lähin tai eniten myöhässä oleva ensin. Ajat ovat UTC-aikaa.
+clock-none = Ei määräaikoja.
+clock-kind = Laji
+clock-person = Henkilö
+clock-due = Määräaika
+clock-what = Mitä
+clock-overdue = myöhässä
+clock-kind-lead-answer = Vastaa liidiin
+clock-kind-decision-awaited = Päätöstä odotetaan
+clock-kind-protection-ends = Suojaus päättyy
+clock-kind-reauthorize = Kirjaudu yhteyteen uudelleen
+clock-kind-delivery-refused = Toimittaja ei ottanut vastaan
+clock-all-deadlines = Kaikki määräajat
