@@ -261,3 +261,101 @@ async fn the_clock_lists_what_falls_due_in_the_api_and_the_portal(backend: Backe
     assert!(page.body.contains("Printers for Kesko"), "{}", page.body);
     assert!(page.body.contains("Decision awaited"));
 }
+
+on_both_backends!(the_deadlines_are_a_private_calendar_feed_that_can_be_reset);
+
+async fn the_deadlines_are_a_private_calendar_feed_that_can_be_reset(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    crate::portal::send_lead(&w, w.registered.id, "CAL-1", "Calendar Person").await;
+    let (status, body) = w
+        .call(
+            Method::POST,
+            "/api/v1/deal-registrations",
+            &w.registered.token,
+            Some(kesko(&[w.v1.id.to_string()], "Kesko", "kesko.fi")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, clock) = w
+        .call(Method::GET, "/api/v1/clock", &w.registered.token, None)
+        .await;
+    let expected = clock["items"].as_array().unwrap().clone();
+    assert_eq!(expected.len(), 2, "{clock}");
+
+    set_password(&w.app, REGISTERED_OWNER, PASSWORD).await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
+    let made = owner.submit("/clock", "/clock/feed", &[]).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let url_of = |body: &str| -> String {
+        let marker = "id=\"calendar-url\" readonly value=\"";
+        let at = body.find(marker).expect("the link is shown") + marker.len();
+        body[at..at + body[at..].find('"').unwrap()].to_owned()
+    };
+    let url = url_of(&made.body);
+    let path = &url[url.find("/calendar/").unwrap()..];
+    // Shown once: the page does not show it again.
+    assert!(!owner.get("/clock").await.body.contains(path));
+
+    // Opened without a session, parsed by an independent iCalendar parser.
+    let feed = w.app.get(path).await;
+    assert_eq!(feed.status(), 200);
+    assert!(
+        feed.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let text = feed.text().await.unwrap();
+    let calendars: Vec<_> = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()))
+        .collect::<Result<_, _>>()
+        .expect("a valid calendar");
+    assert_eq!(calendars.len(), 1, "{text}");
+    let events = &calendars[0].events;
+    assert_eq!(events.len(), expected.len(), "{text}");
+    let prop = |e: &ical::parser::ical::component::IcalEvent, name: &str| -> String {
+        e.properties
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.value.clone())
+            .unwrap_or_default()
+    };
+    for deadline in &expected {
+        let due: chrono::DateTime<chrono::Utc> = deadline["due"].as_str().unwrap().parse().unwrap();
+        let link = deadline["link"].as_str().unwrap();
+        let event = events
+            .iter()
+            .find(|e| prop(e, "URL").ends_with(link))
+            .unwrap_or_else(|| panic!("no event for {link} in {text}"));
+        // Times in UTC, to the second.
+        assert_eq!(
+            prop(event, "DTSTART"),
+            due.format("%Y%m%dT%H%M%SZ").to_string(),
+            "{text}"
+        );
+        assert!(!prop(event, "UID").is_empty());
+        assert!(!prop(event, "DTSTAMP").is_empty());
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| prop(e, "SUMMARY").contains("Calendar Person"))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| prop(e, "SUMMARY").contains("Printers for Kesko"))
+    );
+
+    // A new link replaces it: the old one answers 404.
+    let remade = owner.submit("/clock", "/clock/feed", &[]).await;
+    let new_url = url_of(&remade.body);
+    assert_ne!(new_url, url);
+    assert_eq!(w.app.get(path).await.status(), 404);
+    let new_path = &new_url[new_url.find("/calendar/").unwrap()..];
+    assert_eq!(w.app.get(new_path).await.status(), 200);
+    // A made-up secret answers 404 too.
+    assert_eq!(w.app.get("/calendar/opc_made-up").await.status(), 404);
+}

@@ -73,6 +73,11 @@ async fn populate(store: &Store) -> Tenants {
         )
         .await
         .unwrap();
+        // A member's calendar feed.
+        let owner = p.members().await.unwrap()[0].user_id;
+        let mut feed = [9u8; 32];
+        feed[..16].copy_from_slice(reg.id.as_uuid().as_bytes());
+        p.reset_calendar_feed(owner, &feed).await.unwrap();
         let mut digest = [7u8; 32];
         digest[..16].copy_from_slice(reg.id.as_uuid().as_bytes());
         store
@@ -878,6 +883,9 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             ("vendor_deliveries", "due_at"),
             // A mailed decision link by its token's digest, when opened.
             ("decision_links", "digest"),
+            // A calendar feed by its secret's digest, when a calendar app
+            // reads it.
+            ("calendar_feeds", "digest"),
         ];
         assert!(
             first == "workspace_id"

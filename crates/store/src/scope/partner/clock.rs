@@ -12,7 +12,7 @@ use onepane_domain::*;
 use crate::rows::select;
 use crate::tables::deal_registrations::*;
 use crate::tables::leads::*;
-use crate::tx::Access;
+use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
 
 use super::PartnerStore;
@@ -151,5 +151,52 @@ impl PartnerStore {
         }
         out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.link.cmp(&b.link)));
         Ok(out)
+    }
+
+    /// Gives `user` a calendar feed found by `digest` (of the secret in its
+    /// URL), replacing the one it had: the old URL stops working.
+    pub async fn reset_calendar_feed(
+        &self,
+        user: UserId,
+        digest: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query("DELETE FROM calendar_feeds WHERE workspace_id = $1 AND user_id = $2")
+                .bind(self.ws())
+                .bind(user.as_uuid())
+                .execute(&mut *c)
+                .await?;
+        });
+        on_tx!(tx, c => {
+            sqlx::query(
+                "INSERT INTO calendar_feeds (workspace_id, user_id, digest, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(self.ws())
+            .bind(user.as_uuid())
+            .bind(&digest[..])
+            .bind(now())
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When `user`'s calendar feed was made, if it has one.
+    pub async fn calendar_feed_made(
+        &self,
+        user: UserId,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let made: Option<(chrono::DateTime<chrono::Utc>,)> = on_tx!(tx, c => {
+            sqlx::query_as("SELECT created_at FROM calendar_feeds WHERE workspace_id = $1 AND user_id = $2")
+                .bind(self.ws())
+                .bind(user.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(made.map(|m| m.0))
     }
 }

@@ -138,6 +138,23 @@ const LINK_COLUMNS: &str =
     "workspace_id, registration_id, vendor_id, decision, expires_at, used_at";
 
 impl SystemStore {
+    /// The workspace and member of the calendar feed whose secret has this
+    /// digest.
+    pub async fn calendar_feed(
+        &self,
+        digest: &[u8; 32],
+    ) -> Result<Option<(WorkspaceId, UserId)>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let found: Option<(Uuid, Uuid)> = on_tx!(tx, c => {
+            sqlx::query_as("SELECT workspace_id, user_id FROM calendar_feeds WHERE digest = $1")
+                .bind(&digest[..])
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(found.map(|(w, u)| (WorkspaceId::from_uuid(w), UserId::from_uuid(u))))
+    }
+
     /// A vendor's name, for a mail to its people.
     pub async fn vendor_name(&self, vendor: VendorId) -> Result<String, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
