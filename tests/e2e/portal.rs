@@ -256,6 +256,7 @@ async fn listing(w: &World, token: &str, path: &str) -> Vec<Value> {
 }
 
 on_both_backends!(
+    pages_that_are_not_there_speak_the_language_the_member_chose,
     logging_in_is_throttled_per_account_and_a_session_ends_at_logout,
     forms_without_their_csrf_token_are_refused_and_change_nothing,
     another_workspaces_pages_are_not_found,
@@ -1782,4 +1783,42 @@ pub(crate) fn quoted_printable(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn pages_that_are_not_there_speak_the_language_the_member_chose(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    // An English browser; the member chooses Finnish in the settings.
+    let mut v = Visitor::new(&w.app);
+    assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let nowhere = v.get("/no-such-page").await;
+    assert_eq!(nowhere.status, 404);
+    assert!(
+        nowhere.body.contains("There is nothing here."),
+        "{}",
+        nowhere.body
+    );
+    let chosen = v
+        .submit("/settings", "/settings/language", &[("language", "fi")])
+        .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    // An address nothing serves, and a record that is not there.
+    for path in [
+        "/no-such-page".to_owned(),
+        format!("/leads/{}", uuid::Uuid::now_v7()),
+    ] {
+        let page = v.get(&path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(
+            page.body.contains("Täällä ei ole mitään."),
+            "{path}: {}",
+            page.body
+        );
+        assert!(page.body.contains("lang=\"fi\""), "{path}");
+    }
+    // Logged out, the browser's language again.
+    let mut stranger = Visitor::new(&w.app);
+    let page = stranger.get("/no-such-page").await;
+    assert!(page.body.contains("There is nothing here."));
 }

@@ -33,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // The error pages read the member's chosen language through it.
+        .layer(axum::Extension(state.clone()))
         .layer(axum::middleware::from_fn(nul::refuse_nul))
         .layer(axum::middleware::map_response(
             move |response: axum::response::Response| async move {
@@ -81,7 +83,10 @@ fn transport_headers(
     response
 }
 
-async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     // A person in a browser gets the portal's page; a client the problem.
     let browser = headers
@@ -89,7 +94,7 @@ async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if browser {
-        web::error::not_found_page(&headers)
+        web::error::not_found_page(web::session::chosen_lang(&state, &headers).await)
     } else {
         ApiError::NotFound("there is nothing at this address".to_owned()).into_response()
     }

@@ -123,15 +123,20 @@ struct ErrorPage {
     message: String,
 }
 
-/// The "nothing here" page, for addresses no route serves.
-pub fn not_found_page(headers: &axum::http::HeaderMap) -> Response {
-    page(headers, StatusCode::NOT_FOUND, "error-not-found")
+/// The "nothing here" page, for addresses no route serves, in `lang`.
+pub fn not_found_page(lang: Lang) -> Response {
+    page_in(lang, StatusCode::NOT_FOUND, "error-not-found")
 }
 
 /// An error page with `status` and the message `key`, in the browser's
 /// language, for answers given before a page's handler runs.
 pub fn page(headers: &axum::http::HeaderMap, status: StatusCode, key: &str) -> Response {
-    let t = Tr::new(browser_lang(headers));
+    page_in(browser_lang(headers), status, key)
+}
+
+/// An error page with `status` and the message `key`, in `lang`.
+fn page_in(lang: Lang, status: StatusCode, key: &str) -> Response {
+    let t = Tr::new(lang);
     let page = ErrorPage {
         message: t.t(key),
         status: status.as_u16(),
@@ -143,12 +148,18 @@ pub fn page(headers: &axum::http::HeaderMap, status: StatusCode, key: &str) -> R
     }
 }
 
-/// Draws the page for a failed handler, in the request's language.
+/// Draws the page for a failed handler, in the member's chosen language
+/// (else the browser's).
 pub async fn render_errors(req: Request, next: Next) -> Response {
-    let lang: Lang = browser_lang(req.headers());
+    let headers = req.headers().clone();
+    let state = req.extensions().get::<crate::state::AppState>().cloned();
     let response = next.run(req).await;
     let Some(Failed(message)) = response.extensions().get::<Failed>().copied() else {
         return response;
+    };
+    let lang = match &state {
+        Some(state) => super::session::chosen_lang(state, &headers).await,
+        None => browser_lang(&headers),
     };
     let status = response.status();
     let t = Tr::new(lang);

@@ -189,6 +189,23 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
+/// The language to answer a request in when no handler resolved its
+/// viewer (an address nothing serves, a failed handler): the logged-in
+/// member's chosen language, else the browser's.
+pub async fn chosen_lang(state: &AppState, headers: &HeaderMap) -> Lang {
+    let names = CookieNames::for_base(&state.public_base);
+    if let Some(token) = cookie(headers, names.session)
+        && let Ok(Some(session)) = state.store.system().session(&token_digest(token)).await
+        && let Some(lang) = session
+            .locale
+            .as_ref()
+            .and_then(|l| Lang::from_tag(l.as_str()))
+    {
+        return lang;
+    }
+    browser_lang(headers)
+}
+
 /// The fields of a form that posts nothing but its CSRF token (a button).
 #[derive(Debug, serde::Deserialize)]
 pub struct NoFields {}
