@@ -48,16 +48,10 @@ impl DecisionMailer {
         let DeliverySubject::Deal { deal, .. } = &due.subject else {
             return Err("only deal registrations are mailed".into());
         };
-        let vendor_name = self
+        let (workspace_name, vendor_name) = self
             .store
             .system()
-            .vendor_name(deal.vendor_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let workspace_name = self
-            .store
-            .system()
-            .workspace_name(deal.workspace_id)
+            .link_names(deal.workspace_id, deal.vendor_id)
             .await
             .map_err(|e| e.to_string())?;
         let approve = random_secret(TOKEN_PREFIX).map_err(|e| e.to_string())?;

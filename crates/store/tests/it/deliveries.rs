@@ -20,6 +20,7 @@ crate::on_both_backends!(
     registrations_and_answers_are_queued_and_claimed_once,
     a_decision_link_works_once_until_its_deadline,
     earlier_registrations_of_a_customer_are_found_by_domain_else_by_name,
+    a_delivery_to_a_paused_vendor_fails_at_once_saying_why,
 );
 
 fn field(name: &str) -> DealFieldSpec {
@@ -554,4 +555,60 @@ async fn earlier_registrations_of_a_customer_are_found_by_domain_else_by_name(db
         .await
         .unwrap();
     assert!(found.is_empty(), "{found:?}");
+}
+
+async fn a_delivery_to_a_paused_vendor_fails_at_once_saying_why(db: TestDb) {
+    use onepane_domain::program::{LinkStatus, Role};
+    let store = &db.store;
+    let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
+    let partner = store.partner(ws);
+    let admin = member(store, ws, "admin@acme.example", Role::Admin).await;
+    let reg = partner
+        .register_deal(canon, &deal("Printers"), None, None)
+        .await
+        .unwrap();
+    partner
+        .set_link_status(canon, LinkStatus::Paused, admin.id)
+        .await
+        .unwrap();
+    let lease = chrono::Duration::seconds(60);
+    // Not handed to a deliverer, and not due again: failed, saying why.
+    assert!(
+        store
+            .system()
+            .claim_vendor_deliveries(10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let d = partner
+        .delivery(DeliveryKind::Deal, reg.id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, SendStatus::Failed);
+    assert!(
+        d.message
+            .as_deref()
+            .is_some_and(|m| m.contains("not active")),
+        "{d:?}"
+    );
+    // Resumed, it is sent again by hand.
+    partner
+        .set_link_status(canon, LinkStatus::Active, admin.id)
+        .await
+        .unwrap();
+    partner
+        .retry_delivery(DeliveryKind::Deal, reg.id.as_uuid(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .system()
+            .claim_vendor_deliveries(10, lease)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -155,32 +155,27 @@ impl SystemStore {
         Ok(found.map(|(w, u)| (WorkspaceId::from_uuid(w), UserId::from_uuid(u))))
     }
 
-    /// A vendor's name, for a mail to its people.
-    pub async fn vendor_name(&self, vendor: VendorId) -> Result<String, StoreError> {
+    /// The names of a linked workspace and vendor, for a mail sent on the
+    /// workspace's behalf to the vendor's people.
+    pub async fn link_names(
+        &self,
+        ws: WorkspaceId,
+        vendor: VendorId,
+    ) -> Result<(String, String), StoreError> {
         let mut tx = self.begin(Access::Read).await?;
-        let name: Option<(String,)> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT name FROM vendors WHERE id = $1")
-                .bind(vendor.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
+        let names: Option<(String, String)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT w.name, v.name FROM vendor_links l \
+                 JOIN workspaces w ON w.id = l.workspace_id JOIN vendors v ON v.id = l.vendor_id \
+                 WHERE l.workspace_id = $1 AND l.vendor_id = $2",
+            )
+            .bind(ws.as_uuid())
+            .bind(vendor.as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
         });
         tx.commit().await?;
-        name.map(|n| n.0)
-            .ok_or_else(|| StoreError::not_found("vendor", vendor))
-    }
-
-    /// A workspace's name, for a mail sent on its behalf.
-    pub async fn workspace_name(&self, ws: WorkspaceId) -> Result<String, StoreError> {
-        let mut tx = self.begin(Access::Read).await?;
-        let name: Option<(String,)> = on_tx!(tx, c => {
-            sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")
-                .bind(ws.as_uuid())
-                .fetch_optional(&mut *c)
-                .await?
-        });
-        tx.commit().await?;
-        name.map(|n| n.0)
-            .ok_or_else(|| StoreError::not_found("workspace", ws))
+        names.ok_or_else(|| StoreError::not_found("vendor link", vendor))
     }
 
     /// Keeps the decision links mailed for a registration, by the digests
@@ -345,19 +340,12 @@ impl SystemStore {
                     .fetch_optional(&mut *c)
                     .await?
             });
+            // A delivery that cannot go fails at once, saying why, rather
+            // than falling due again on every claim.
             if active.as_ref().map(|a| a.0.as_str()) != Some("active") {
-                on_tx!(tx, c => {
-                    sqlx::query(
-                        "UPDATE vendor_deliveries SET status = 'failed', message = $3, updated_at = $4 \
-                         WHERE workspace_id = $1 AND id = $2",
-                    )
-                    .bind(ws.as_uuid())
-                    .bind(delivery.id)
-                    .bind("the link with this vendor is not active (paused or ended)")
-                    .bind(at)
-                    .execute(&mut *c)
+                let why = "the link with this vendor is not active (paused or ended)";
+                self.fail_delivery(&mut tx, ws, delivery.id, why, at)
                     .await?;
-                });
                 continue;
             }
             let subject = match delivery.kind {
@@ -372,7 +360,12 @@ impl SystemStore {
                         ws.as_uuid(),
                         delivery.subject_id
                     )?;
-                    let Some(deal) = deal else { continue };
+                    let Some(deal) = deal else {
+                        let why = "the registration is gone";
+                        self.fail_delivery(&mut tx, ws, delivery.id, why, at)
+                            .await?;
+                        continue;
+                    };
                     let lead_external_id: Option<(Option<String>,)> = match deal.lead_id {
                         Some(lead) => on_tx!(tx, c => {
                             sqlx::query_as(
@@ -403,6 +396,9 @@ impl SystemStore {
                         delivery.subject_id
                     )?;
                     let (Some(lead), Some(answer)) = (lead, delivery.answer.clone()) else {
+                        let why = "the lead or its answer is gone";
+                        self.fail_delivery(&mut tx, ws, delivery.id, why, at)
+                            .await?;
                         continue;
                     };
                     DeliverySubject::LeadAnswer {
@@ -451,6 +447,30 @@ impl SystemStore {
         Ok(due)
     }
 
+    /// Marks a claimed delivery failed for good with its reason, in `tx`.
+    async fn fail_delivery(
+        &self,
+        tx: &mut crate::tx::Tx,
+        ws: WorkspaceId,
+        id: Uuid,
+        message: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(*tx, c => {
+            sqlx::query(
+                "UPDATE vendor_deliveries SET status = 'failed', message = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(ws.as_uuid())
+            .bind(id)
+            .bind(message)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// Records how an attempt went. Only the attempt of the sending that
     /// was claimed counts: if the partner sent it anew meanwhile (a newer
     /// answer), this result is dropped and the new one stays pending. A
@@ -495,12 +515,16 @@ impl SystemStore {
                 Some(message.clone()),
                 *when,
             ),
-            DeliveryOutcome::Failed { message } | DeliveryOutcome::Unsupported { message } => (
-                if matches!(outcome, DeliveryOutcome::Failed { .. }) {
-                    SendStatus::Failed
-                } else {
-                    SendStatus::Unsupported
-                },
+            DeliveryOutcome::Failed { message } => (
+                SendStatus::Failed,
+                None,
+                None,
+                None,
+                Some(message.clone()),
+                at,
+            ),
+            DeliveryOutcome::Unsupported { message } => (
+                SendStatus::Unsupported,
                 None,
                 None,
                 None,
