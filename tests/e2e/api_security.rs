@@ -12,15 +12,17 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::Signer as _;
 use hmac::{Hmac, Mac as _};
 use onepane_domain::activity::Notification;
-use onepane_domain::campaign::{Asset, Campaign, CampaignActivation};
+use onepane_domain::campaign::CampaignActivation;
 use onepane_domain::deal::{DealRegistration, DealStatus};
 use onepane_domain::lead::{Lead, LeadStatus};
-use onepane_domain::price::{PriceItem, PriceList};
 use onepane_domain::{ApiClientId, Tier, VendorId, WorkspaceId};
 use onepane_server::auth::jwt::{KeyRing, SigningKey, TokenError, TokenPolicy};
 use onepane_server::auth::keys::{new_stored_key, open_key};
 use onepane_server::seal::Sealer;
-use onepane_store::{DeliveryFilter, Partner, WebhookDelivery};
+use onepane_store::{
+    DeliveryFilter, Partner, PublishedAsset, PublishedCampaign, PublishedPriceItem,
+    PublishedPriceList, WebhookDelivery,
+};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -835,10 +837,10 @@ struct Holdings {
     registered_activations: Vec<CampaignActivation>,
     registered_deals: Vec<DealRegistration>,
     v1_partners: Vec<Partner>,
-    v1_campaigns: Vec<Campaign>,
-    v1_assets: Vec<Asset>,
-    v1_price_lists: Vec<PriceList>,
-    v1_price_items: Vec<PriceItem>,
+    v1_campaigns: Vec<PublishedCampaign>,
+    v1_assets: Vec<PublishedAsset>,
+    v1_price_lists: Vec<PublishedPriceList>,
+    v1_price_items: Vec<PublishedPriceItem>,
     v1_deliveries: Vec<WebhookDelivery>,
     v2_deliveries: Vec<WebhookDelivery>,
     v2_leads: Vec<Lead>,
@@ -1009,24 +1011,10 @@ async fn no_vendor_or_partner_reaches_another_tenants_data(backend: Backend) {
         .unwrap();
 
     let store = &world.app.store;
-    let campaign_of = |ws: WorkspaceId| {
-        let store = store.clone();
-        let v1 = v1.id;
-        async move {
-            store
-                .vendor(v1)
-                .campaigns()
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|c| c.workspace_id == ws)
-                .unwrap()
-                .id
-        }
-    };
-    let gold_campaign = campaign_of(gold.id).await;
-    // Registered holds the campaign too, but is not in its audience.
-    let registered_campaign = campaign_of(registered.id).await;
+    // The campaign is stored once: gold is in its audience, registered
+    // (linked to the same vendor) is not.
+    let gold_campaign = store.vendor(v1.id).campaigns().await.unwrap()[0].id;
+    let registered_campaign = gold_campaign;
     let notification = store.partner(gold.id).notifications(true).await.unwrap();
     assert!(!notification.is_empty());
     let notification = notification[0].id;

@@ -87,7 +87,7 @@ fn operator_creates_workspace_and_vendor_then_links_them_using_the_json_ids() {
             "tier": "gold",
             "partner_type": "solution-provider",
             "status": "active",
-            "brought_over": {"campaigns": 0, "assets": 0, "price_lists": 0, "price_items": 0},
+            "sees": {"campaigns": 0, "assets": 0, "price_lists": 0, "price_items": 0},
         })
     );
     // The admin commands migrated the fresh data directory themselves.

@@ -252,11 +252,12 @@ struct Linked {
     tier: &'static str,
     partner_type: &'static str,
     status: &'static str,
-    brought_over: BroughtOver,
+    sees: Sees,
 }
 
-#[derive(Debug, Serialize)]
-struct BroughtOver {
+/// What the workspace sees of the vendor's published content once linked.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+struct Sees {
     campaigns: usize,
     assets: usize,
     price_lists: usize,
@@ -474,15 +475,24 @@ async fn link(args: LinkArgs, config: &Config) -> Result<(), CliError> {
     let vendor_id = parse_flag::<VendorId>("--vendor", &args.vendor)?;
     let tier = parse_flag::<Tier>("--tier", &args.tier)?;
     let partner_type = parse_flag::<PartnerType>("--partner-type", &args.partner_type)?;
-    // The partner also gets what the vendor published before it
-    // was linked: content is kept per workspace.
-    let (link, brought) = in_store(config, async |store| {
+    // What the vendor published is stored once: the link alone makes
+    // what is meant for the partner visible to it.
+    let (link, sees) = in_store(config, async |store| {
         let link = store
             .operator()
             .link(workspace_id, vendor_id, tier, partner_type)
             .await?;
-        let brought = store.vendor(vendor_id).backfill(workspace_id).await?;
-        Ok((link, brought))
+        let partner = store.partner(workspace_id);
+        let mut sees = Sees {
+            campaigns: partner.campaigns().await?.iter().filter(|c| c.vendor_id == vendor_id).count(),
+            assets: partner.assets().await?.iter().filter(|a| a.vendor_id == vendor_id).count(),
+            ..Sees::default()
+        };
+        for list in partner.price_lists().await?.iter().filter(|l| l.vendor_id == vendor_id) {
+            sees.price_lists += 1;
+            sees.price_items += partner.price_items(list.id).await?.len();
+        }
+        Ok((link, sees))
     })
     .await?;
     if args.json {
@@ -492,21 +502,16 @@ async fn link(args: LinkArgs, config: &Config) -> Result<(), CliError> {
             tier: link.tier.as_str(),
             partner_type: link.partner_type.as_str(),
             status: link.status.as_str(),
-            brought_over: BroughtOver {
-                campaigns: brought.campaigns,
-                assets: brought.assets,
-                price_lists: brought.price_lists,
-                price_items: brought.price_items,
-            },
+            sees,
         });
     }
-    let extra = if brought == Default::default() {
+    let extra = if sees == Sees::default() {
         String::new()
     } else {
         format!(
-            " Brought over what the vendor had published: {} campaigns, {} assets, \
+            " It sees what the vendor published for it: {} campaigns, {} assets, \
              {} price lists ({} items).",
-            brought.campaigns, brought.assets, brought.price_lists, brought.price_items
+            sees.campaigns, sees.assets, sees.price_lists, sees.price_items
         )
     };
     output::line(&format!(

@@ -717,7 +717,6 @@ async fn ensure_link(
             .operator()
             .link(ws, vendor, tier, partner_type)
             .await?;
-        store.vendor(vendor).backfill(ws).await?;
     }
     Ok(())
 }

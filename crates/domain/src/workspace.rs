@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ConnectionId, UserId, VendorId, WorkspaceId};
 use crate::money::Currency;
 use crate::program::{LinkStatus, PartnerType, Role, Tier, VendorKind, spelled_enum};
-use crate::text::{Email, Locale, Name};
+use crate::text::{Email, Locale, Name, Region};
 
 /// A partner organization's workspace: everything the partner owns lives in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +90,10 @@ pub struct VendorLink {
     pub tier: Tier,
     /// The partner's route to market with this vendor.
     pub partner_type: PartnerType,
+    /// The regions the vendor gives the partner: content whose audience
+    /// names regions reaches it when one of them is here.
+    #[serde(default)]
+    pub regions: Vec<Region>,
     /// Invited, active or ended.
     pub status: LinkStatus,
     /// When the link was made.

@@ -59,6 +59,12 @@ impl AppState {
     pub fn deliveries_queued(&self) {
         self.deliveries_due.notify_one();
     }
+
+    /// Says that a vendor published something new: the deliverer also
+    /// announces new content to the partners it reaches.
+    pub fn content_published(&self) {
+        self.deliveries_due.notify_one();
+    }
 }
 
 impl FromRef<AppState> for Metrics {

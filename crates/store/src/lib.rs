@@ -54,11 +54,13 @@ pub use scope::operator::OperatorStore;
 pub use scope::partner::summaries::{CampaignWeek, Pipeline, VendorCounts};
 pub use scope::partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
 pub use scope::system::SystemStore;
+pub use scope::system::announcements::ANNOUNCE_BATCH;
 pub use scope::system::deliveries::{
     DeliveryOutcome, DeliverySubject, DueVendorDelivery, LinkRefused,
 };
 pub use scope::system::erasures::{DueErasure, ErasureResult};
-pub use scope::vendor::{Backfilled, Partner, VendorStore};
+pub use scope::vendor::content::MAX_PAGE as MAX_VENDOR_PAGE;
+pub use scope::vendor::{Partner, VendorStore};
 pub use tables::accounts::{
     Invitation, LoginSubject, MemberOf, NewWebSession, PendingInvitation, WebSession,
 };
@@ -71,6 +73,10 @@ pub use tables::idempotency::{
     StoredResponse,
 };
 pub use tables::jobs::{Job, JobStatus};
+pub use tables::published::{
+    ItemsChanged, PriceItemChange, PublishedAsset, PublishedCampaign, PublishedPriceItem,
+    PublishedPriceList, Reach,
+};
 pub use tables::outbox::{CrmEntity, DueDealPush, DuePush, PushCounts, PushResult};
 pub use tables::runs::{RUN_ERRORS_KEPT, SyncRun};
 pub use tables::sources::{PageCounts, PageWrite, StreamState};
@@ -306,7 +312,7 @@ impl Store {
     #[tracing::instrument(skip(self), fields(backend = self.backend()))]
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Sqlite(p) => migrate_sqlite(p).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
@@ -447,4 +453,41 @@ mod tests {
             Ok("postgres")
         );
     }
+}
+
+/// Applies SQLite's migrations on one connection with foreign keys off
+/// while they run: SQLite changes a table's constraints only by rebuilding
+/// it, which with foreign keys on would cascade into the tables that refer
+/// to it, and the pragma cannot change inside the transaction a migration
+/// runs in. Afterwards every foreign key is checked, and a violation is an
+/// error.
+async fn migrate_sqlite(pool: &sqlx::SqlitePool) -> Result<(), StoreError> {
+    use sqlx::Connection as _;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await?;
+    let ran = SQLITE_MIGRATIONS.run_direct(&mut *conn).await;
+    let broken: Result<Vec<(String, i64, String, i64)>, sqlx::Error> =
+        sqlx::query_as("PRAGMA foreign_key_check").fetch_all(&mut *conn).await;
+    let on = sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *conn)
+        .await;
+    if ran.is_err() || on.is_err() {
+        // Never hand a connection with foreign keys off back to the pool.
+        conn.detach().close().await.ok();
+    }
+    ran?;
+    on?;
+    let broken = broken?;
+    if let Some((table, row, parent, _)) = broken.first() {
+        return Err(StoreError::Corrupt {
+            what: "database",
+            detail: format!(
+                "{} rows break foreign keys after migrating, the first in {table} (row {row}) to {parent}",
+                broken.len()
+            ),
+        });
+    }
+    Ok(())
 }

@@ -42,12 +42,18 @@ where
 
 /// Selects rows of type `$row` and converts each into its domain type:
 /// `select!(all, Row, tx, sql, binds...)` gives a `Vec`, `optional` an
-/// `Option`. With `read(scope)` in place of a transaction it runs in a read
-/// transaction of its own in that scope. One query text serves both
+/// `Option`. With `read(scope)` (or `write(scope)`) in place of a transaction
+/// it runs in a read (write) transaction of its own in that scope. One query text serves both
 /// backends, as with [`on_tx`](crate::tx::on_tx).
 macro_rules! select {
     ($kind:ident, $row:ty, read($scope:expr), $($rest:tt)*) => {{
         let mut tx = $scope.begin($crate::tx::Access::Read).await?;
+        let out = $crate::rows::select!($kind, $row, tx, $($rest)*);
+        tx.commit().await?;
+        out
+    }};
+    ($kind:ident, $row:ty, write($scope:expr), $($rest:tt)*) => {{
+        let mut tx = $scope.begin($crate::tx::Access::Write).await?;
         let out = $crate::rows::select!($kind, $row, tx, $($rest)*);
         tx.commit().await?;
         out

@@ -230,7 +230,8 @@ impl Deliverer {
         Ok(n)
     }
 
-    /// Delivers until `shutdown` resolves: when nothing is due it waits
+    /// Delivers (and announces what vendors newly published) until
+    /// `shutdown` resolves: when nothing is due it waits
     /// for `wake` (notified by this process as it queues a delivery), or
     /// `idle` at most (what another replica queued).
     pub async fn run(
@@ -241,7 +242,7 @@ impl Deliverer {
     ) {
         tokio::pin!(shutdown);
         loop {
-            let idle_now = match self.run_once().await {
+            let mut idle_now = match self.run_once().await {
                 Ok(0) => true,
                 Ok(_) => false,
                 Err(e) => {
@@ -249,6 +250,22 @@ impl Deliverer {
                     true
                 }
             };
+            // New content vendors published, told to their partners a
+            // batch at a time.
+            match self
+                .engine
+                .store()
+                .system()
+                .announce_content(onepane_store::ANNOUNCE_BATCH)
+                .await
+            {
+                Ok(Some(told)) => {
+                    tracing::debug!(told, "announced new content");
+                    idle_now = false;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot announce new content"),
+            }
             if idle_now {
                 tokio::select! {
                     () = &mut shutdown => return,

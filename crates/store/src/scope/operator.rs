@@ -137,7 +137,8 @@ impl OperatorStore {
         let at = now();
         let row: LinkRow = on_tx!(tx, c => {
             sqlx::query_as(&format!(
-                "INSERT INTO vendor_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, 'active', $5, $5) \
+                "INSERT INTO vendor_links (workspace_id, vendor_id, tier, partner_type, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'active', $5, $5) \
                  ON CONFLICT (workspace_id, vendor_id) DO UPDATE SET \
                    tier = excluded.tier, partner_type = excluded.partner_type, \
                    status = 'active', updated_at = excluded.updated_at \

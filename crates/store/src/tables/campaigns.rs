@@ -62,8 +62,7 @@ pub struct LandingPage {
 }
 
 /// Whether content with `audience` from `vendor` is meant for the workspace
-/// with these active links. Workspace regions are not modelled yet, so a
-/// region-limited audience reaches a workspace only when it names no region.
+/// with these links (by their tier, partner type and regions).
 pub(crate) fn in_audience(
     links: &HashMap<VendorId, VendorLink>,
     vendor: VendorId,
@@ -71,7 +70,7 @@ pub(crate) fn in_audience(
 ) -> bool {
     links
         .get(&vendor)
-        .is_some_and(|l| audience.includes(l.tier, l.partner_type, &[]))
+        .is_some_and(|l| audience.includes(l.tier, l.partner_type, &l.regions))
 }
 
 /// Refuses a campaign that is archived or outside its date window today.

@@ -1,6 +1,7 @@
 //! The links between workspaces and vendors: tier, partner type, status.
 
 use chrono::{DateTime, Utc};
+use onepane_domain::text::Region;
 use onepane_domain::workspace::*;
 use onepane_domain::*;
 use uuid::Uuid;
@@ -8,7 +9,7 @@ use uuid::Uuid;
 use crate::rows::*;
 
 pub(crate) const LINK_COLUMNS: &str =
-    "workspace_id, vendor_id, tier, partner_type, status, created_at, updated_at";
+    "workspace_id, vendor_id, tier, partner_type, regions, status, created_at, updated_at";
 
 table_row! {
     LinkRow => VendorLink {
@@ -16,6 +17,7 @@ table_row! {
         vendor_id: Uuid => VendorId::from_uuid(vendor_id),
         tier: String => parse("vendor link", &tier)?,
         partner_type: String => parse("vendor link", &partner_type)?,
+        regions: sqlx::types::Json<Vec<Region>> => regions.0,
         status: String => parse("vendor link", &status)?,
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,

@@ -20,6 +20,7 @@ pub(crate) mod links;
 pub(crate) mod notifications;
 pub(crate) mod outbox;
 pub(crate) mod prices;
+pub(crate) mod published;
 pub(crate) mod runs;
 pub(crate) mod sources;
 pub(crate) mod sso;

@@ -559,13 +559,13 @@ async fn price_list_terms_and_items_are_put_separately(db: TestDb) {
         s.put_price_list_terms(&list, &terms(Currency::EUR))
             .await
             .unwrap()
-            .len(),
-        2
+            .external_id,
+        list
     );
     let items: Vec<_> = (0..25)
         .map(|i| item(&format!("S-{i:02}"), "10.50"))
         .collect();
-    assert_eq!(s.put_price_list_items(&list, &items).await.unwrap(), 2);
+    assert_eq!(s.put_price_list_items(&list, &items).await.unwrap(), 25);
     // New terms keep the items and re-denominate them.
     s.put_price_list_terms(&list, &terms(Currency::USD))
         .await
@@ -579,7 +579,7 @@ async fn price_list_terms_and_items_are_put_separately(db: TestDb) {
         .unwrap();
     assert_eq!(next.len(), 15);
     assert_eq!(next[0].item.sku.as_str(), "S-10");
-    // One list per external id, though each workspace holds a copy.
+    // One list per external id, stored once for both partners.
     assert_eq!(s.price_lists().await.unwrap().len(), 1);
     // A duplicate SKU leaves the list as it was.
     let dup = [item("D-1", "1"), item("D-1", "2")];
@@ -620,8 +620,9 @@ async fn campaign_lead_counts_are_visible_to_the_vendor_without_leads(db: TestDb
         .unwrap();
     }
     assert_eq!(
-        db.store.vendor(v).campaign_lead_count(&ext).await.unwrap(),
-        2
+        db.store.vendor(v).campaign_counts(&ext).await.unwrap(),
+        (1, 2),
+        "one activation, two leads"
     );
     // The count is all it gets: the landing-page leads are the partner's.
     assert!(db.store.vendor(v).leads().await.unwrap().is_empty());
@@ -650,42 +651,40 @@ async fn a_partner_linked_later_gets_what_was_published_before(db: TestDb) {
     )
     .await
     .unwrap();
-    // Not linked yet: refused.
-    assert!(matches!(
-        s.backfill(late).await,
-        Err(StoreError::NotLinked(_))
-    ));
-
-    link(&db.store, late, v, Tier::Gold).await;
-    let brought = s.backfill(late).await.unwrap();
-    assert_eq!(
-        (
-            brought.campaigns,
-            brought.assets,
-            brought.price_lists,
-            brought.price_items
-        ),
-        (1, 1, 1, 2),
-        "the archived campaign stays behind"
-    );
+    // The partners linked when it was published are told, after the fact.
+    assert_eq!(db.store.system().announce_all().await.unwrap(), 1);
+    let store = &db.store;
+    let told = |ws| async move {
+        store
+            .partner(ws)
+            .notifications(true)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|n| n.kind == onepane_domain::activity::NotificationKind::NewCampaign)
+            .count()
+    };
+    assert_eq!(told(first).await, 1);
+    // Not linked yet: it sees none of it.
     let p = db.store.partner(late);
+    assert!(p.campaigns().await.unwrap().is_empty());
+    assert!(p.pricing().await.unwrap().items.is_empty());
+
+    // Linking is all it takes: nothing is copied.
+    link(&db.store, late, v, Tier::Gold).await;
     let campaigns = p.campaigns().await.unwrap();
-    assert_eq!(campaigns.len(), 1);
+    assert_eq!(campaigns.len(), 1, "the archived campaign stays behind");
     assert_eq!(campaigns[0].external_id.as_str(), "spring");
+    assert_eq!(campaigns[0].workspace_id, late);
     assert_eq!(p.assets().await.unwrap().len(), 1);
     let data = p.pricing().await.unwrap();
     assert_eq!((data.lists.len(), data.items.len()), (1, 2));
-    // The partner is told about the campaign in its audience.
-    let notes = p.notifications(true).await.unwrap();
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.kind == onepane_domain::activity::NotificationKind::NewCampaign)
-    );
-    // Running it again changes nothing.
-    s.backfill(late).await.unwrap();
-    assert_eq!(p.campaigns().await.unwrap().len(), 1);
-    assert_eq!(p.pricing().await.unwrap().items.len(), 2);
+    // Both partners see the same campaign, by the same id.
+    let first_sees = db.store.partner(first).campaigns().await.unwrap();
+    assert_eq!(first_sees[0].id, campaigns[0].id);
+    // Announcements were for the partners of the day.
+    assert_eq!(db.store.system().announce_all().await.unwrap(), 0);
+    assert_eq!(told(late).await, 0);
 }
 
 async fn accepting_a_lead_after_the_link_ended_tells_the_vendor_nothing(db: TestDb) {

@@ -115,7 +115,12 @@ async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(published.len(), 2, "one row per linked workspace");
+    assert_eq!(published.external_id, ext("spring-26"));
+    assert_eq!(
+        db.store.vendor(v).reach().await.unwrap().of(&published.content.audience),
+        1,
+        "stored once, it reaches the gold partner only"
+    );
     assert_eq!(db.store.partner(gold).campaigns().await.unwrap().len(), 1);
     assert!(
         db.store
@@ -134,7 +139,9 @@ async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
             .unwrap()
             .is_empty()
     );
-    // Only the partner in the audience is notified; republishing does not notify again.
+    // Only the partner in the audience is notified, after the publishing
+    // commits; republishing does not notify again.
+    assert_eq!(db.store.system().announce_all().await.unwrap(), 1);
     for (ws, expected) in [(silver, 0), (gold, 1)] {
         let n = db.store.partner(ws).notifications(true).await.unwrap();
         assert_eq!(
@@ -149,6 +156,7 @@ async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
         .publish_campaign(&ext("spring-26"), &campaign("Spring v2", &[Tier::Gold]))
         .await
         .unwrap();
+    assert_eq!(db.store.system().announce_all().await.unwrap(), 0);
     let n = db.store.partner(gold).notifications(true).await.unwrap();
     assert_eq!(
         n.iter()
@@ -210,8 +218,9 @@ async fn activation_is_one_click_and_captures_attributed_leads(db: TestDb) {
     assert_eq!(arrived.link, Some(format!("/leads/{}", lead.id)));
     // The vendor sees the activation count, never the captured lead.
     assert_eq!(
-        db.store.vendor(v).activation_counts().await.unwrap(),
-        vec![(ext("c1"), 1)]
+        db.store.vendor(v).campaign_counts(&ext("c1")).await.unwrap(),
+        (1, 1),
+        "one activation, one lead"
     );
     assert!(db.store.vendor(v).leads().await.unwrap().is_empty());
 }
@@ -231,8 +240,9 @@ async fn archived_campaign_takes_no_leads(db: TestDb) {
             .vendor(v)
             .archive_campaign(&ext("c1"))
             .await
-            .unwrap(),
-        1
+            .unwrap()
+            .status,
+        CampaignStatus::Archived
     );
     assert_eq!(
         partner.campaign(c.id).await.unwrap().status,
@@ -644,8 +654,10 @@ async fn ended_link_hides_vendor_rows_both_ways(db: TestDb) {
     );
     assert!(vs.partners().await.unwrap().is_empty());
     assert!(vs.leads().await.unwrap().is_empty());
-    assert!(vs.campaigns().await.unwrap().is_empty());
-    assert!(vs.assets().await.unwrap().is_empty());
+    // What the vendor published stays its own; it no longer reaches anyone.
+    assert_eq!(vs.campaigns().await.unwrap().len(), 1);
+    assert_eq!(vs.assets().await.unwrap().len(), 1);
+    assert_eq!(vs.reach().await.unwrap().partners(), 0);
     assert!(
         matches!(vs.send_lead(ws, &vendor_lead("L2", "X Y")).await, Err(StoreError::NotLinked(w)) if w == ws)
     );
@@ -653,12 +665,11 @@ async fn ended_link_hides_vendor_rows_both_ways(db: TestDb) {
         vs.set_tier(ws, Tier::Platinum).await,
         Err(StoreError::NotLinked(_))
     ));
-    assert!(
-        vs.publish_campaign(&ext("c2"), &campaign("C2", &[]))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    vs.publish_campaign(&ext("c2"), &campaign("C2", &[]))
+        .await
+        .unwrap();
+    assert!(partner.campaigns().await.unwrap().is_empty());
+    assert_eq!(db.store.system().announce_all().await.unwrap(), 0);
 }
 
 async fn connections_need_a_linked_vendor(db: TestDb) {
@@ -779,11 +790,11 @@ async fn large_price_lists_publish_in_chunks_atomically(db: TestDb) {
     let items: Vec<_> = (0..2_345)
         .map(|i| item(&format!("SKU-{i:05}"), &format!("{i}.{:02}", i % 100)))
         .collect();
-    let lists = vs
+    let list = vs
         .publish_price_list(&ext("big"), &terms(Currency::EUR), &items)
         .await
         .unwrap();
-    let stored = db.store.partner(ws).price_items(lists[0].id).await.unwrap();
+    let stored = db.store.partner(ws).price_items(list.id).await.unwrap();
     assert_eq!(stored.len(), items.len());
     assert_eq!(stored[1_234].item, items[1_234]);
     // A duplicate in the last chunk undoes the chunks already written.
@@ -797,7 +808,7 @@ async fn large_price_lists_publish_in_chunks_atomically(db: TestDb) {
         err.to_string(),
         "SKU SKU-00007 appears twice in the price list"
     );
-    let after = db.store.partner(ws).price_items(lists[0].id).await.unwrap();
+    let after = db.store.partner(ws).price_items(list.id).await.unwrap();
     assert_eq!(after.len(), items.len());
     assert_eq!(after[7].item, items[7]);
 }
@@ -923,8 +934,7 @@ async fn campaigns_run_inside_their_window(db: TestDb) {
     let ended = vs
         .publish_campaign(&ext("ended"), &ended)
         .await
-        .unwrap()
-        .remove(0);
+        .unwrap();
     vs.publish_campaign(&ext("running"), &running)
         .await
         .unwrap();

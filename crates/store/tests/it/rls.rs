@@ -6,6 +6,7 @@ use onepane_domain::activity::WebhookEvent;
 use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::{ConsentAnswer, NewCampaignLead, NewManualLead};
 use onepane_domain::text::Email;
+use onepane_domain::program::Tier;
 use onepane_domain::text::LongText;
 use onepane_store::testing::content::*;
 use onepane_store::testing::tenants::*;
@@ -253,6 +254,60 @@ async fn populate(store: &Store) -> Tenants {
             )
             .await
             .unwrap();
+        // What the partner's own connection pulled from the vendor's
+        // system: kept per workspace.
+        let pulled = [
+            (
+                onepane_domain::record::Stream::Campaigns,
+                "pulled",
+                onepane_domain::record::Record::Campaign {
+                    external_id: ext("pulled"),
+                    content: campaign("Pulled", &[]),
+                },
+            ),
+            (
+                onepane_domain::record::Stream::Assets,
+                "pulled",
+                onepane_domain::record::Record::Asset {
+                    external_id: ext("pulled"),
+                    content: asset("Pulled deck"),
+                },
+            ),
+            (
+                onepane_domain::record::Stream::PriceLists,
+                "pulled",
+                onepane_domain::record::Record::PriceList {
+                    external_id: ext("pulled"),
+                    terms: terms(onepane_domain::Currency::EUR),
+                },
+            ),
+            (
+                onepane_domain::record::Stream::PriceItems,
+                "pulled P-1",
+                onepane_domain::record::Record::PriceItem {
+                    price_list: ext("pulled"),
+                    item: item("P-1", "1.00"),
+                },
+            ),
+        ];
+        for (stream, key, record) in &pulled {
+            store
+                .vendor(v)
+                .apply_page(
+                    ws,
+                    id,
+                    &onepane_store::PageWrite {
+                        stream: *stream,
+                        pass_id: uuid::Uuid::now_v7(),
+                        records: vec![((*key).into(), vec![2; 32], record)],
+                        next: None,
+                        pass_max: None,
+                        seen_page: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
         store
             .system()
             .start_run(ws, id, None, "sync")
@@ -894,6 +949,30 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             "index {index} on {table} leads with {first}, not a scope column"
         );
     }
+    // What a vendor publishes is stored once, keyed by the vendor: every
+    // index of those tables leads with it, but the outbox the system
+    // scope claims from by age.
+    let vendor_indexes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, i.relname::text, a.attname::text \
+         FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' \
+           AND (c.relname LIKE 'published\\_%' OR c.relname = 'content_announcements')",
+    )
+    .fetch_all(&server)
+    .await
+    .unwrap();
+    assert!(
+        vendor_indexes.iter().any(|i| i.0 == "published_price_items"),
+        "{vendor_indexes:?}"
+    );
+    for (table, index, first) in &vendor_indexes {
+        assert!(
+            first == "vendor_id" || (table == "content_announcements" && first == "created_at"),
+            "index {index} on {table} leads with {first}, not the vendor"
+        );
+    }
     let (superuser, bypass): (bool, bool) =
         sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
             .fetch_one(&server)
@@ -1295,4 +1374,131 @@ async fn a_landing_page_leads_consent_record_cannot_be_forged_or_rewritten() {
     );
     // Nothing changed: the record reads back as written.
     assert_eq!(p.lead(id).await.unwrap().consent, lead.consent);
+}
+
+/// What a vendor publishes is stored once: the database itself lets a
+/// partner read it only while linked and in its audience (tier, partner
+/// type, regions), lets the vendor alone write it, and follows a tier, a
+/// region or a link's end at once.
+#[tokio::test]
+async fn published_content_is_read_through_the_link_and_the_audience_only() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, b, v1, v2) = (
+        w.a.to_string(),
+        w.b.to_string(),
+        w.v1.to_string(),
+        w.v2.to_string(),
+    );
+    let count = |scope: (String, String), table: &'static str, filter: String| {
+        let server = server.clone();
+        async move { count_in_scope(&server, (&scope.0, &scope.1), table, &filter).await }
+    };
+    let partner = |ws: &str| (ws.to_owned(), String::new());
+    let vendor = |v: &str| (String::new(), v.to_owned());
+    let published = [
+        "published_campaigns",
+        "published_assets",
+        "published_price_lists",
+        "published_price_items",
+    ];
+    // Partner A is linked to vendor one only; B to both.
+    for t in published {
+        assert_eq!(count(partner(&a), t, format!("vendor_id = '{v1}'")).await, 1, "A reads v1's {t}");
+        assert_eq!(count(partner(&a), t, format!("vendor_id = '{v2}'")).await, 0, "A reads unlinked v2's {t}");
+        assert_eq!(count(partner(&b), t, "true".into()).await, 2, "B reads both vendors' {t}");
+        assert_eq!(count(vendor(&v2), t, format!("vendor_id = '{v1}'")).await, 0, "v2 reads v1's {t}");
+        assert_eq!(count(vendor(&v1), t, "true".into()).await, 1, "v1 reads its own {t}");
+    }
+    // Through the views, each workspace gets its own rows and nothing of
+    // a vendor it is not linked to.
+    for view in ["workspace_campaigns", "workspace_assets", "workspace_price_lists", "workspace_price_items"] {
+        assert_eq!(count(partner(&a), view, format!("workspace_id = '{b}'")).await, 0, "A reads B's {view}");
+        assert_eq!(count(partner(&a), view, format!("vendor_id = '{v2}'")).await, 0, "A reads v2's {view}");
+        // Published by v1 and pulled by A's own connection to v1.
+        assert_eq!(count(partner(&a), view, format!("workspace_id = '{a}'")).await, 2, "A's {view}");
+    }
+
+    // Writes: only the vendor, only its own rows.
+    for t in published {
+        blocked(
+            &format!("partner A deletes v1's {t}"),
+            as_scope(&server, (&a, ""), &format!("DELETE FROM {t}")).await,
+        );
+        blocked(
+            &format!("v2 deletes v1's {t}"),
+            as_scope(&server, ("", &v2), &format!("DELETE FROM {t} WHERE vendor_id = '{v1}'")).await,
+        );
+    }
+    blocked(
+        "partner A rewrites v1's campaign",
+        as_scope(&server, (&a, ""), "UPDATE published_campaigns SET status = 'archived'").await,
+    );
+    blocked(
+        "partner A publishes in v1's name",
+        as_scope(
+            &server,
+            (&a, ""),
+            &format!(
+                "INSERT INTO published_assets (vendor_id, id, external_id, kind, audience, content, created_at, updated_at) \
+                 VALUES ('{v1}', gen_random_uuid(), 'forged', 'pdf', '{{}}', '{{}}', now(), now())"
+            ),
+        )
+        .await,
+    );
+    blocked(
+        "v1 hands its campaign to v2",
+        as_scope(&server, ("", &v1), &format!("UPDATE published_campaigns SET vendor_id = '{v2}'")).await,
+    );
+    blocked(
+        "v1 sets partner B's regions through the partner's columns",
+        as_scope(&server, (&b, ""), "UPDATE vendor_links SET regions = '[\"EMEA\"]'").await,
+    );
+    // The checks can pass: the vendor's own write goes through.
+    assert_eq!(
+        as_scope(&server, ("", &v1), "UPDATE published_campaigns SET status = 'published'").await.unwrap(),
+        1
+    );
+
+    // A gold-only asset for the NORDICS: nobody yet.
+    let vs = db.store.vendor(w.v1);
+    let mut nordic = asset("Nordic playbook");
+    nordic.audience.tiers = vec![Tier::Gold];
+    nordic.audience.regions = vec![onepane_domain::text::Region::parse("nordics").unwrap()];
+    vs.publish_asset(&ext("nordic"), &nordic).await.unwrap();
+    let nordic_rows = || count(partner(&a), "published_assets", "external_id = 'nordic'".into());
+    assert_eq!(nordic_rows().await, 0, "outside the audience");
+    // The region alone is not enough while the tier is not gold...
+    vs.set_tier(w.a, Tier::Silver).await.unwrap();
+    vs.set_regions(w.a, &[onepane_domain::text::Region::parse("Nordics").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(nordic_rows().await, 0, "region without the tier");
+    // ...the tier change opens it at once.
+    vs.set_tier(w.a, Tier::Gold).await.unwrap();
+    assert_eq!(nordic_rows().await, 1, "tier and region");
+    assert_eq!(
+        count(partner(&a), "workspace_assets", "content->>'kind' IS NOT NULL".into()).await,
+        3
+    );
+    // Another region closes it again.
+    vs.set_regions(w.a, &[onepane_domain::text::Region::parse("DACH").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(nordic_rows().await, 0, "another region");
+
+    // The link ends: every published row of v1 disappears for A at once,
+    // items included, while B still reads them.
+    db.store
+        .operator()
+        .set_link_status(w.a, w.v1, onepane_domain::program::LinkStatus::Ended)
+        .await
+        .unwrap();
+    for t in published {
+        assert_eq!(count(partner(&a), t, "true".into()).await, 0, "A reads {t} after the link ended");
+        assert!(count(partner(&b), t, format!("vendor_id = '{v1}'")).await >= 1, "B still reads v1's {t}");
+    }
 }

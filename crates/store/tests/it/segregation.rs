@@ -149,8 +149,11 @@ struct Model {
     links: BTreeMap<(WorkspaceId, VendorId), (LinkStatus, Tier)>,
     /// lead -> (workspace, vendor, source, shared, status)
     leads: BTreeMap<LeadId, (WorkspaceId, Option<VendorId>, LeadSource, bool, LeadStatus)>,
-    /// campaign row -> (workspace, vendor, gold only)
-    campaigns: BTreeMap<CampaignId, (WorkspaceId, VendorId, bool)>,
+    /// campaign (stored once per vendor) -> (vendor, gold only)
+    campaigns: BTreeMap<CampaignId, (VendorId, bool)>,
+    /// published assets and price lists: (vendor, external id)
+    assets: BTreeSet<(VendorId, String)>,
+    price_lists: BTreeSet<(VendorId, String)>,
     /// activation -> (workspace, campaign)
     activations: Vec<(ActivationId, WorkspaceId, CampaignId)>,
     /// deal -> (workspace, vendor, status)
@@ -163,6 +166,13 @@ struct Model {
 impl Model {
     fn active(&self, ws: WorkspaceId, v: VendorId) -> bool {
         matches!(self.links.get(&(ws, v)), Some((LinkStatus::Active, _)))
+    }
+    /// Whether `ws` sees campaign `id` among the campaigns meant for it:
+    /// linked now, and in its audience by the tier it has now.
+    fn meant_for(&self, ws: WorkspaceId, id: CampaignId) -> bool {
+        let (v, gold_only) = self.campaigns[&id];
+        self.active(ws, v)
+            && (!gold_only || self.links.get(&(ws, v)).is_some_and(|l| l.1 == Tier::Gold))
     }
     fn nth<K: Copy, V>(map: &BTreeMap<K, V>, nth: usize) -> Option<K> {
         if map.is_empty() {
@@ -235,52 +245,35 @@ async fn run_world(store: &Store, world: World) {
             }
             Op::PublishCampaign { v, key, gold_only } => {
                 let tiers = if gold_only { vec![Tier::Gold] } else { vec![] };
-                let rows = store
+                let c = store
                     .vendor(vs[v])
                     .publish_campaign(&ext(&format!("c{key}")), &campaign("Camp", &tiers))
                     .await
                     .unwrap();
-                let expected: BTreeSet<WorkspaceId> = wss
-                    .iter()
-                    .copied()
-                    .filter(|w| m.active(*w, vs[v]))
-                    .collect();
-                assert_eq!(
-                    rows.iter().map(|c| c.workspace_id).collect::<BTreeSet<_>>(),
-                    expected,
-                    "{what}"
-                );
-                for c in rows {
-                    assert_eq!(c.vendor_id, vs[v]);
-                    m.campaigns.insert(c.id, (c.workspace_id, vs[v], gold_only));
-                }
+                assert_eq!(c.vendor_id, vs[v], "{what}");
+                // Stored once: republishing keeps its id.
+                m.campaigns.insert(c.id, (vs[v], gold_only));
             }
             Op::PublishAsset { v, key } => {
-                let rows = store
+                let a = store
                     .vendor(vs[v])
                     .publish_asset(&ext(&format!("a{key}")), &asset("Brochure"))
                     .await
                     .unwrap();
-                assert!(
-                    rows.iter()
-                        .all(|a| m.active(a.workspace_id, vs[v]) && a.vendor_id == vs[v]),
-                    "{what}"
-                );
+                assert_eq!(a.vendor_id, vs[v], "{what}");
+                m.assets.insert((vs[v], a.external_id.to_string()));
             }
             Op::PublishPrices { v, key, items } => {
                 let list: Vec<_> = (0..items)
                     .map(|i| item(&format!("SKU-{i}"), "10.50"))
                     .collect();
-                let rows = store
+                let l = store
                     .vendor(vs[v])
                     .publish_price_list(&ext(&format!("p{key}")), &terms(Currency::EUR), &list)
                     .await
                     .unwrap();
-                assert!(
-                    rows.iter()
-                        .all(|p| m.active(p.workspace_id, vs[v]) && p.vendor_id == vs[v]),
-                    "{what}"
-                );
+                assert_eq!(l.vendor_id, vs[v], "{what}");
+                m.price_lists.insert((vs[v], l.external_id.to_string()));
             }
             Op::SendLead { v, ws, key } => {
                 let r = store
@@ -366,15 +359,14 @@ async fn run_world(store: &Store, world: World) {
                 let Some(id) = Model::nth(&m.campaigns, nth) else {
                     continue;
                 };
-                let (owner, v, gold_only) = m.campaigns[&id];
+                let (v, _) = m.campaigns[&id];
                 let r = store.partner(wss[ws]).activate_campaign(id, None).await;
-                let tier_ok =
-                    !gold_only || m.links.get(&(owner, v)).is_some_and(|l| l.1 == Tier::Gold);
-                let expect = owner == wss[ws] && m.active(owner, v) && tier_ok;
-                if owner != wss[ws] {
+                let already = m.activations.iter().any(|(_, w, c)| *w == wss[ws] && *c == id);
+                let expect = m.meant_for(wss[ws], id) || (already && m.active(wss[ws], v));
+                if !m.links.contains_key(&(wss[ws], v)) {
                     assert!(
                         matches!(r, Err(StoreError::NotFound { .. })),
-                        "{what}: foreign campaign activated: {r:?}"
+                        "{what}: an unlinked vendor's campaign activated: {r:?}"
                     );
                 } else if let Some(a) = ok_or_refused(&what, r, expect) {
                     assert_eq!(
@@ -568,14 +560,15 @@ async fn run_world(store: &Store, world: World) {
                 }
                 if let Some(id) = Model::nth(&m.campaigns, nth) {
                     let r = p.campaign(id).await;
-                    // Its own campaign, when meant for it or once it activated it.
-                    let (owner, v, gold_only) = m.campaigns[&id];
-                    let tier_ok =
-                        !gold_only || m.links.get(&(owner, v)).is_some_and(|l| l.1 == Tier::Gold);
-                    let activated = m.activations.iter().any(|(_, _, c)| *c == id);
+                    // While linked: when meant for it, or once it activated it.
+                    let (v, _) = m.campaigns[&id];
+                    let activated = m
+                        .activations
+                        .iter()
+                        .any(|(_, w, c)| *w == wss[ws] && *c == id);
                     assert_eq!(
                         r.is_ok(),
-                        owner == wss[ws] && (activated || (m.active(owner, v) && tier_ok)),
+                        m.meant_for(wss[ws], id) || (activated && m.active(wss[ws], v)),
                         "{what}: campaign read across workspaces"
                     );
                 }
@@ -627,23 +620,55 @@ async fn check_reads(store: &Store, wss: &[WorkspaceId], vs: &[VendorId], m: &Mo
             })
             .collect();
         assert_eq!(seen, linked, "partner vendors");
+        let mut seen_campaigns = BTreeSet::new();
         for c in p.campaigns().await.unwrap() {
             assert_eq!(c.workspace_id, w);
             assert!(m.active(w, c.vendor_id), "campaign of an inactive link");
             assert_eq!(c.status, CampaignStatus::Published);
+            seen_campaigns.insert(c.id);
         }
+        // Exactly what is meant for it now: an ended link or a tier change
+        // takes effect at once.
+        assert_eq!(
+            seen_campaigns,
+            m.campaigns
+                .keys()
+                .copied()
+                .filter(|id| m.meant_for(w, *id))
+                .collect(),
+            "partner campaigns"
+        );
         for a in p.activations().await.unwrap() {
             assert_eq!(a.workspace_id, w);
         }
+        let mut seen_assets = BTreeSet::new();
         for a in p.assets().await.unwrap() {
             assert_eq!(a.workspace_id, w);
             assert!(m.active(w, a.vendor_id));
+            seen_assets.insert((a.vendor_id, a.external_id.to_string()));
         }
+        assert_eq!(
+            seen_assets,
+            m.assets.iter().filter(|(v, _)| m.active(w, *v)).cloned().collect(),
+            "partner assets"
+        );
+        let mut seen_lists = BTreeSet::new();
         for l in p.price_lists().await.unwrap() {
             assert_eq!(l.workspace_id, w);
+            seen_lists.insert((l.vendor_id, l.external_id.to_string()));
             for i in p.price_items(l.id).await.unwrap() {
                 assert_eq!((i.workspace_id, i.vendor_id), (w, l.vendor_id));
             }
+        }
+        assert_eq!(
+            seen_lists,
+            m.price_lists.iter().filter(|(v, _)| m.active(w, *v)).cloned().collect(),
+            "partner price lists"
+        );
+        // Pricing reads every item of exactly those lists.
+        for i in p.pricing().await.unwrap().items {
+            assert_eq!(i.workspace_id, w);
+            assert!(m.active(w, i.vendor_id), "item of an inactive link");
         }
         let deals: BTreeSet<DealRegistrationId> = p
             .deal_registrations()
@@ -719,14 +744,40 @@ async fn check_reads(store: &Store, wss: &[WorkspaceId], vs: &[VendorId], m: &Mo
             wss.iter().copied().filter(|w| mine(*w)).collect(),
             "vendor partners"
         );
-        for c in s.campaigns().await.unwrap() {
-            assert!(c.vendor_id == v && mine(c.workspace_id));
-        }
-        for a in s.assets().await.unwrap() {
-            assert!(a.vendor_id == v && mine(a.workspace_id));
-        }
+        // Its own content, whoever it reaches, and nobody else's.
+        let campaigns: BTreeSet<CampaignId> = s
+            .campaigns()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                assert_eq!(c.vendor_id, v);
+                c.id
+            })
+            .collect();
+        assert_eq!(
+            campaigns,
+            m.campaigns
+                .iter()
+                .filter(|(_, c)| c.0 == v)
+                .map(|(id, _)| *id)
+                .collect(),
+            "vendor campaigns"
+        );
+        let assets: BTreeSet<(VendorId, String)> = s
+            .assets()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.vendor_id, a.external_id.to_string()))
+            .collect();
+        assert_eq!(
+            assets,
+            m.assets.iter().filter(|a| a.0 == v).cloned().collect(),
+            "vendor assets"
+        );
         for i in s.price_items().await.unwrap() {
-            assert!(i.vendor_id == v && mine(i.workspace_id));
+            assert_eq!(i.vendor_id, v);
         }
         let leads: BTreeSet<LeadId> = s.leads().await.unwrap().into_iter().map(|l| l.id).collect();
         let expected: BTreeSet<LeadId> = m

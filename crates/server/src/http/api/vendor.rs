@@ -6,8 +6,6 @@
 //! authentication, 403 for a missing scope, and the `Idempotency-Key`
 //! answers of writes) are added from the layers in `http::openapi`.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,11 +14,14 @@ use onepane_domain::activity::WebhookEvent;
 use onepane_domain::campaign::{AssetContent, CampaignContent, CampaignStatus};
 use onepane_domain::deal::{DealDecision, DealRegistration, DealStatus};
 use onepane_domain::lead::{Lead, NewVendorLead};
-use onepane_domain::price::{PriceItem, PriceItemInput, PriceList, PriceListTerms};
+use onepane_domain::price::{PriceItemInput, PriceListTerms};
 use onepane_domain::program::{PartnerType, Tier};
-use onepane_domain::text::{ExternalId, Name};
+use onepane_domain::text::{ExternalId, Name, Region, Sku};
 use onepane_domain::{DealRegistrationId, WebhookDeliveryId, WorkspaceId};
-use onepane_store::{DeliveryFilter, DeliveryStatus, WebhookDelivery, WebhookSubscription};
+use onepane_store::{
+    DeliveryFilter, DeliveryStatus, Partner, PriceItemChange, PublishedAsset, PublishedCampaign,
+    PublishedPriceList, Reach, WebhookDelivery, WebhookSubscription,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,15 +38,6 @@ use crate::state::AppState;
 /// The most items one price-list upload may carry.
 pub const MAX_PRICE_ITEMS: usize = 50_000;
 
-/// Publishing with no partner linked: the content would reach no one.
-fn no_partner() -> ApiError {
-    ApiError::Conflict(
-        "no partner workspace is linked to this vendor yet, so there is nowhere to publish; \
-         publish again once the operator links a partner"
-            .into(),
-    )
-}
-
 // ---- partners ------------------------------------------------------------
 
 /// A linked partner workspace as its vendor sees it.
@@ -59,33 +51,65 @@ pub struct PartnerView {
     tier: Tier,
     /// The partner's route to market with this vendor.
     partner_type: PartnerType,
+    /// The regions this vendor gives the partner: content whose audience
+    /// names regions reaches it through one of them.
+    #[schema(value_type = Vec<String>)]
+    regions: Vec<Region>,
+}
+
+impl From<Partner> for PartnerView {
+    fn from(p: Partner) -> Self {
+        Self {
+            workspace_id: p.workspace_id,
+            name: p.name,
+            tier: p.link.tier,
+            partner_type: p.link.partner_type,
+            regions: p.link.regions,
+        }
+    }
+}
+
+/// A page of partners.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PartnersQuery {
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<WorkspaceId>,
+    /// Partners per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
 }
 
 /// List the linked partners.
 ///
-/// Each partner workspace linked to this vendor, with its tier and route to
-/// market.
+/// Each partner workspace actively linked to this vendor, with its tier,
+/// route to market and regions, by workspace id.
 #[utoipa::path(
     get, path = "/api/v1/vendor/partners", operation_id = "vendor_list_partners",
     tag = "Vendor: partners", security(("oauth2" = ["partners:read"])),
-    responses((status = 200, description = "Every linked partner (one page).", body = Listing<PartnerView>))
+    params(PartnersQuery),
+    responses(
+        (status = 200, description = "A page of linked partners.", body = Listing<PartnerView>),
+        (status = 400, response = BadRequest),
+    )
 )]
 pub async fn partners(
     State(state): State<AppState>,
     caller: VendorCaller,
+    ApiQuery(q): ApiQuery<PartnersQuery>,
 ) -> Result<Json<Listing<PartnerView>>, ApiError> {
-    let partners = caller.store(&state).partners().await?;
+    let limit = page_size(q.limit, MAX_PAGE)?;
+    let rows = caller
+        .store(&state)
+        .partners_page(q.cursor, limit + 1)
+        .await?;
+    let page = next_page(rows, limit, |p| p.workspace_id.to_string());
     Ok(Json(Listing {
-        items: partners
-            .into_iter()
-            .map(|p| PartnerView {
-                workspace_id: p.workspace_id,
-                name: p.name,
-                tier: p.link.tier,
-                partner_type: p.link.partner_type,
-            })
-            .collect(),
-        next_cursor: None,
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
     }))
 }
 
@@ -119,25 +143,68 @@ pub async fn set_tier(
     ApiJson(body): ApiJson<TierBody>,
 ) -> Result<Json<PartnerView>, ApiError> {
     let vendor = caller.store(&state);
-    let link = vendor.set_tier(ws, body.tier).await?;
-    let name = vendor
-        .partners()
-        .await?
-        .into_iter()
-        .find(|p| p.workspace_id == ws)
-        .map(|p| p.name)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("workspace {ws} is not linked to this vendor"))
-        })?;
-    Ok(Json(PartnerView {
-        workspace_id: ws,
-        name,
-        tier: link.tier,
-        partner_type: link.partner_type,
-    }))
+    vendor.set_tier(ws, body.tier).await?;
+    Ok(Json(vendor.partner(ws).await?.into()))
+}
+
+/// The body of `PUT /partners/{workspace_id}/regions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionsBody {
+    /// The regions (letters, digits, `-`, `_`; kept uppercase); empty for none.
+    #[schema(value_type = Vec<String>)]
+    regions: Vec<Region>,
+}
+
+/// Set the regions a linked partner covers.
+///
+/// Content whose audience names regions reaches the partner when one of
+/// its regions is named; at once, for everything already published.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/partners/{workspace_id}/regions", operation_id = "vendor_set_regions",
+    tag = "Vendor: partners", security(("oauth2" = ["partners:write"])),
+    params(("workspace_id" = WorkspaceId, Path, description = "The partner's workspace.")),
+    request_body = RegionsBody,
+    responses(
+        (status = 200, description = "The partner with its new regions.", body = PartnerView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn set_regions(
+    State(state): State<AppState>,
+    caller: VendorCaller,
+    ApiPath(ws): ApiPath<WorkspaceId>,
+    ApiJson(body): ApiJson<RegionsBody>,
+) -> Result<Json<PartnerView>, ApiError> {
+    if body.regions.len() > 100 {
+        return Err(ApiError::invalid(
+            "#/regions",
+            "a partner covers at most 100 regions",
+        ));
+    }
+    let vendor = caller.store(&state);
+    vendor.set_regions(ws, &body.regions).await?;
+    Ok(Json(vendor.partner(ws).await?.into()))
 }
 
 // ---- campaigns -----------------------------------------------------------
+
+/// A page query of a vendor's own content, by external id.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ContentQuery {
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^[^\s\u0000-\u001F\u007F]+$")]
+    cursor: Option<String>,
+    /// Rows per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
 
 /// A campaign as its vendor published it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -148,41 +215,30 @@ pub struct CampaignView {
     status: CampaignStatus,
     #[serde(flatten)]
     content: CampaignContent,
-    /// How many linked workspaces hold it.
-    workspaces: usize,
+    /// How many actively linked partners are in its audience.
+    workspaces: u64,
     /// When it was first published.
     created_at: DateTime<Utc>,
     /// When it last changed.
     updated_at: DateTime<Utc>,
 }
 
-fn campaign_views(campaigns: Vec<onepane_domain::campaign::Campaign>) -> Vec<CampaignView> {
-    let mut by_id: BTreeMap<String, CampaignView> = BTreeMap::new();
-    for c in campaigns {
-        let entry = by_id
-            .entry(c.external_id.as_str().to_owned())
-            .or_insert_with(|| CampaignView {
-                external_id: c.external_id.clone(),
-                status: c.status,
-                content: c.content.clone(),
-                workspaces: 0,
-                created_at: c.created_at,
-                updated_at: c.updated_at,
-            });
-        entry.workspaces += 1;
-        entry.created_at = entry.created_at.min(c.created_at);
-        if c.updated_at > entry.updated_at {
-            entry.updated_at = c.updated_at;
-            entry.status = c.status;
-            entry.content = c.content;
-        }
+fn campaign_view(c: PublishedCampaign, reach: &Reach) -> CampaignView {
+    CampaignView {
+        workspaces: reach.of(&c.content.audience),
+        external_id: c.external_id,
+        status: c.status,
+        content: c.content,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
     }
-    by_id.into_values().collect()
 }
 
 /// Publish or change a campaign.
 ///
-/// It lands in every linked workspace whose partner is in its audience.
+/// It is stored once and reaches every linked partner in its audience
+/// (tiers, partner types, regions) at once; a new campaign is announced to
+/// them in the background.
 #[utoipa::path(
     put, path = "/api/v1/vendor/campaigns/{external_id}", operation_id = "vendor_put_campaign",
     tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:write"])),
@@ -205,38 +261,34 @@ pub async fn put_campaign(
 ) -> Result<Json<CampaignView>, ApiError> {
     let vendor = caller.store(&state);
     let published = vendor.publish_campaign(&id, &content).await?;
-    // Content lives in the workspaces it reaches; with none linked there is
-    // nowhere to keep it, and saying "published" would be a lie.
-    let view = campaign_views(published).pop().ok_or_else(no_partner)?;
-    Ok(Json(view))
+    state.content_published();
+    Ok(Json(campaign_view(published, &vendor.reach().await?)))
 }
 
-/// List this vendor's campaigns.
+/// List this vendor's campaigns, by external id.
 #[utoipa::path(
     get, path = "/api/v1/vendor/campaigns", operation_id = "vendor_list_campaigns",
     tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:read"])),
-    responses((status = 200, description = "Every campaign (one page).", body = Listing<CampaignView>))
+    params(ContentQuery),
+    responses(
+        (status = 200, description = "A page of campaigns.", body = Listing<CampaignView>),
+        (status = 400, response = BadRequest),
+    )
 )]
 pub async fn campaigns(
     State(state): State<AppState>,
     caller: VendorCaller,
+    ApiQuery(q): ApiQuery<ContentQuery>,
 ) -> Result<Json<Listing<CampaignView>>, ApiError> {
-    let all = caller.store(&state).campaigns().await?;
+    let limit = page_size(q.limit, MAX_PAGE)?;
+    let vendor = caller.store(&state);
+    let rows = vendor.campaigns_page(q.cursor.as_deref(), limit + 1).await?;
+    let reach = vendor.reach().await?;
+    let page = next_page(rows, limit, |c| c.external_id.to_string());
     Ok(Json(Listing {
-        items: campaign_views(all),
-        next_cursor: None,
+        items: page.items.into_iter().map(|c| campaign_view(c, &reach)).collect(),
+        next_cursor: page.next_cursor,
     }))
-}
-
-async fn one_campaign(
-    state: &AppState,
-    caller: &VendorCaller,
-    id: &ExternalId,
-) -> Result<CampaignView, ApiError> {
-    let all = caller.store(state).campaigns().await?;
-    campaign_views(all.into_iter().filter(|c| &c.external_id == id).collect())
-        .pop()
-        .ok_or_else(|| ApiError::NotFound(format!("campaign {id} was not found")))
 }
 
 /// Get one campaign.
@@ -253,9 +305,11 @@ async fn one_campaign(
 pub async fn campaign(
     State(state): State<AppState>,
     caller: VendorCaller,
-    ApiPath(raw): ApiPath<ExternalId>,
+    ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    Ok(Json(one_campaign(&state, &caller, &raw).await?))
+    let vendor = caller.store(&state);
+    let c = vendor.campaign(&id).await?;
+    Ok(Json(campaign_view(c, &vendor.reach().await?)))
 }
 
 /// Archive a campaign everywhere: its activations stop taking leads.
@@ -274,8 +328,9 @@ pub async fn archive_campaign(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    caller.store(&state).archive_campaign(&id).await?;
-    Ok(Json(one_campaign(&state, &caller, &id).await?))
+    let vendor = caller.store(&state);
+    let c = vendor.archive_campaign(&id).await?;
+    Ok(Json(campaign_view(c, &vendor.reach().await?)))
 }
 
 /// Activation counts: no lead data.
@@ -283,8 +338,8 @@ pub async fn archive_campaign(
 pub struct CampaignStats {
     /// This vendor's id for the campaign.
     external_id: ExternalId,
-    /// How many linked workspaces hold it.
-    workspaces: usize,
+    /// How many actively linked partners are in its audience.
+    workspaces: u64,
     /// How many workspaces activated it.
     activations: u64,
     /// How many leads its landing pages captured.
@@ -307,18 +362,12 @@ pub async fn campaign_stats(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<CampaignStats>, ApiError> {
-    let view = one_campaign(&state, &caller, &id).await?;
     let vendor = caller.store(&state);
-    let activations = vendor
-        .activation_counts()
-        .await?
-        .into_iter()
-        .find(|(e, _)| e == &id)
-        .map_or(0, |(_, n)| n);
-    let leads = vendor.campaign_lead_count(&id).await?;
+    let c = vendor.campaign(&id).await?;
+    let (activations, leads) = vendor.campaign_counts(&id).await?;
     Ok(Json(CampaignStats {
+        workspaces: vendor.reach().await?.of(&c.content.audience),
         external_id: id,
-        workspaces: view.workspaces,
         activations,
         leads,
     }))
@@ -333,35 +382,22 @@ pub struct AssetView {
     external_id: ExternalId,
     #[serde(flatten)]
     content: AssetContent,
-    /// How many linked workspaces hold it.
-    workspaces: usize,
+    /// How many actively linked partners are in its audience.
+    workspaces: u64,
     /// When it last changed.
     updated_at: DateTime<Utc>,
 }
 
-fn asset_views(assets: Vec<onepane_domain::campaign::Asset>) -> Vec<AssetView> {
-    let mut by_id: BTreeMap<String, AssetView> = BTreeMap::new();
-    for a in assets {
-        let entry = by_id
-            .entry(a.external_id.as_str().to_owned())
-            .or_insert_with(|| AssetView {
-                external_id: a.external_id.clone(),
-                content: a.content.clone(),
-                workspaces: 0,
-                updated_at: a.updated_at,
-            });
-        entry.workspaces += 1;
-        if a.updated_at > entry.updated_at {
-            entry.updated_at = a.updated_at;
-            entry.content = a.content;
-        }
+fn asset_view(a: PublishedAsset, reach: &Reach) -> AssetView {
+    AssetView {
+        workspaces: reach.of(&a.content.audience),
+        external_id: a.external_id,
+        content: a.content,
+        updated_at: a.updated_at,
     }
-    by_id.into_values().collect()
 }
 
-/// Publish or change a marketing asset.
-///
-/// It lands in every linked workspace whose partner is in its audience.
+/// Publish or change an asset.
 #[utoipa::path(
     put, path = "/api/v1/vendor/assets/{external_id}", operation_id = "vendor_put_asset",
     tag = "Vendor: assets", security(("oauth2" = ["assets:write"])),
@@ -372,7 +408,6 @@ fn asset_views(assets: Vec<onepane_domain::campaign::Asset>) -> Vec<AssetView> {
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 409, response = Conflict),
         (status = 422, response = Unprocessable),
     )
 )]
@@ -382,24 +417,34 @@ pub async fn put_asset(
     ApiPath(id): ApiPath<ExternalId>,
     ApiJson(content): ApiJson<AssetContent>,
 ) -> Result<Json<AssetView>, ApiError> {
-    let published = caller.store(&state).publish_asset(&id, &content).await?;
-    Ok(Json(asset_views(published).pop().ok_or_else(no_partner)?))
+    let vendor = caller.store(&state);
+    let published = vendor.publish_asset(&id, &content).await?;
+    Ok(Json(asset_view(published, &vendor.reach().await?)))
 }
 
-/// List this vendor's assets.
+/// List this vendor's assets, by external id.
 #[utoipa::path(
     get, path = "/api/v1/vendor/assets", operation_id = "vendor_list_assets",
     tag = "Vendor: assets", security(("oauth2" = ["assets:read"])),
-    responses((status = 200, description = "Every asset (one page).", body = Listing<AssetView>))
+    params(ContentQuery),
+    responses(
+        (status = 200, description = "A page of assets.", body = Listing<AssetView>),
+        (status = 400, response = BadRequest),
+    )
 )]
 pub async fn assets(
     State(state): State<AppState>,
     caller: VendorCaller,
+    ApiQuery(q): ApiQuery<ContentQuery>,
 ) -> Result<Json<Listing<AssetView>>, ApiError> {
-    let all = caller.store(&state).assets().await?;
+    let limit = page_size(q.limit, MAX_PAGE)?;
+    let vendor = caller.store(&state);
+    let rows = vendor.assets_page(q.cursor.as_deref(), limit + 1).await?;
+    let reach = vendor.reach().await?;
+    let page = next_page(rows, limit, |a| a.external_id.to_string());
     Ok(Json(Listing {
-        items: asset_views(all),
-        next_cursor: None,
+        items: page.items.into_iter().map(|a| asset_view(a, &reach)).collect(),
+        next_cursor: page.next_cursor,
     }))
 }
 
@@ -419,20 +464,18 @@ pub async fn asset(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<AssetView>, ApiError> {
-    let all = caller.store(&state).assets().await?;
-    asset_views(all.into_iter().filter(|a| a.external_id == id).collect())
-        .pop()
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("asset {id} was not found")))
+    let vendor = caller.store(&state);
+    let a = vendor.asset(&id).await?;
+    Ok(Json(asset_view(a, &vendor.reach().await?)))
 }
 
-/// Delete an asset from every workspace.
+/// Withdraw an asset from every partner.
 #[utoipa::path(
     delete, path = "/api/v1/vendor/assets/{external_id}", operation_id = "vendor_delete_asset",
     tag = "Vendor: assets", security(("oauth2" = ["assets:write"])),
     params(("external_id" = ExternalId, Path, description = "This vendor's id for the asset.")),
     responses(
-        (status = 204, description = "Deleted."),
+        (status = 204, description = "Withdrawn."),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
     )
@@ -448,19 +491,19 @@ pub async fn delete_asset(
 
 // ---- price lists ---------------------------------------------------------
 
-/// A price list's terms as published.
+/// A price list's terms as its vendor published them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PriceListView {
     /// This vendor's id for it.
     external_id: ExternalId,
     #[serde(flatten)]
     terms: PriceListTerms,
-    /// When its terms last changed.
+    /// When its terms or items last changed.
     updated_at: DateTime<Utc>,
 }
 
-impl From<PriceList> for PriceListView {
-    fn from(l: PriceList) -> Self {
+impl From<PublishedPriceList> for PriceListView {
+    fn from(l: PublishedPriceList) -> Self {
         Self {
             external_id: l.external_id,
             terms: l.terms,
@@ -469,16 +512,15 @@ impl From<PriceList> for PriceListView {
     }
 }
 
-/// Publish a price list's terms, or change them; its items are kept.
+/// Publish a price list's terms, or change them (its items stay).
 #[utoipa::path(
     put, path = "/api/v1/vendor/price-lists/{external_id}", operation_id = "vendor_put_price_list",
     tag = "Vendor: price lists", security(("oauth2" = ["prices:write"])),
     params(("external_id" = ExternalId, Path, description = "This vendor's id for the price list.")),
     request_body = PriceListTerms,
     responses(
-        (status = 200, description = "The price list's terms as published.", body = PriceListView),
+        (status = 200, description = "The price list's terms.", body = PriceListView),
         (status = 400, response = BadRequest),
-        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
@@ -490,31 +532,37 @@ pub async fn put_price_list(
     ApiPath(id): ApiPath<ExternalId>,
     ApiJson(terms): ApiJson<PriceListTerms>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    let lists = caller
+    let list = caller
         .store(&state)
         .put_price_list_terms(&id, &terms)
         .await?;
-    lists
-        .into_iter()
-        .next()
-        .map(|l| Json(l.into()))
-        .ok_or_else(no_partner)
+    Ok(Json(list.into()))
 }
 
-/// List this vendor's price lists (their terms).
+/// List this vendor's price lists, by external id.
 #[utoipa::path(
     get, path = "/api/v1/vendor/price-lists", operation_id = "vendor_list_price_lists",
     tag = "Vendor: price lists", security(("oauth2" = ["prices:read"])),
-    responses((status = 200, description = "Every price list (one page).", body = Listing<PriceListView>))
+    params(ContentQuery),
+    responses(
+        (status = 200, description = "A page of price lists.", body = Listing<PriceListView>),
+        (status = 400, response = BadRequest),
+    )
 )]
 pub async fn price_lists(
     State(state): State<AppState>,
     caller: VendorCaller,
+    ApiQuery(q): ApiQuery<ContentQuery>,
 ) -> Result<Json<Listing<PriceListView>>, ApiError> {
-    let lists = caller.store(&state).price_lists().await?;
+    let limit = page_size(q.limit, MAX_PAGE)?;
+    let rows = caller
+        .store(&state)
+        .price_lists_page(q.cursor.as_deref(), limit + 1)
+        .await?;
+    let page = next_page(rows, limit, |l| l.external_id.to_string());
     Ok(Json(Listing {
-        items: lists.into_iter().map(Into::into).collect(),
-        next_cursor: None,
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
     }))
 }
 
@@ -534,33 +582,65 @@ pub async fn price_list(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
 ) -> Result<Json<PriceListView>, ApiError> {
-    caller
-        .store(&state)
-        .price_lists()
-        .await?
-        .into_iter()
-        .find(|l| l.external_id == id)
-        .map(|l| Json(l.into()))
-        .ok_or_else(|| ApiError::NotFound(format!("price list {id} was not found")))
+    Ok(Json(caller.store(&state).price_list(&id).await?.into()))
 }
 
-/// The result of an items upload.
+/// What replacing a price list's items did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ItemsReplaced {
     /// This vendor's id for the price list.
     external_id: ExternalId,
-    /// How many items the list now has.
+    /// The items the list holds now.
     items: usize,
-    /// How many workspaces received them.
-    workspaces: u64,
 }
 
-/// Replace a price list's items.
+/// The body's media type: JSON (an array) or NDJSON (one per line).
+fn body_kind(req: &axum::extract::Request) -> Result<bool, ApiError> {
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match content_type.as_str() {
+        "application/json" => Ok(false),
+        "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => Ok(true),
+        _ => Err(ApiError::UnsupportedMediaType(
+            "send the items as application/json (an array) or application/x-ndjson (one per line)"
+                .into(),
+        )),
+    }
+}
+
+/// Refuses more than one request takes, and a SKU given twice.
+fn check_batch<'a>(skus: impl ExactSizeIterator<Item = &'a str>) -> Result<(), ApiError> {
+    if skus.len() > MAX_PRICE_ITEMS {
+        return Err(ApiError::invalid(
+            "#",
+            format!(
+                "{} items is more than the {MAX_PRICE_ITEMS} one request takes; send the rest \
+                 in further PATCH requests",
+                skus.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, sku) in skus.enumerate() {
+        if !seen.insert(sku) {
+            return Err(ApiError::invalid(
+                format!("#/{i}/sku"),
+                format!("SKU {sku} appears twice in the request"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Replace every item of a price list.
 ///
-/// The complete set, at most 50,000 items, is applied atomically. Send a JSON array (`application/json`) or NDJSON, one item per line
-/// (`application/x-ndjson`; `application/jsonl` and `application/jsonlines`
-/// are read too). An NDJSON error's pointer starts with its line number.
-/// The body may be up to 64 MiB.
+/// The list holds exactly these items afterwards. Up to 50,000 items per
+/// request; a longer list is filled with further `PATCH` requests.
 #[utoipa::path(
     put, path = "/api/v1/vendor/price-lists/{external_id}/items", operation_id = "vendor_put_price_items",
     tag = "Vendor: price lists", security(("oauth2" = ["prices:write"])),
@@ -573,9 +653,10 @@ pub struct ItemsReplaced {
         ),
     ),
     responses(
-        (status = 200, description = "How many items were stored, in how many workspaces.", body = ItemsReplaced),
+        (status = 200, description = "The list's items were replaced.", body = ItemsReplaced),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
@@ -587,63 +668,130 @@ pub async fn put_price_items(
     ApiPath(id): ApiPath<ExternalId>,
     req: axum::extract::Request,
 ) -> Result<Json<ItemsReplaced>, ApiError> {
-    let content_type = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let ndjson = body_kind(&req)?;
     let body = read_body(req).await?;
-    let items: Vec<PriceItemInput> = match content_type.as_str() {
-        "application/json" => parse_json(&body)?,
-        "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
-            parse_ndjson(&body)?
-        }
-        _ => {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the items as application/json (an array) or application/x-ndjson (one per line)".into(),
-            ));
-        }
+    let items: Vec<PriceItemInput> = if ndjson {
+        parse_ndjson(&body)?
+    } else {
+        parse_json(&body)?
     };
-    if items.len() > MAX_PRICE_ITEMS {
-        return Err(ApiError::invalid(
-            "#",
-            format!(
-                "{} items is more than the {MAX_PRICE_ITEMS} one upload takes",
-                items.len()
-            ),
-        ));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some((i, dup)) = items
-        .iter()
-        .enumerate()
-        .find(|(_, it)| !seen.insert(it.sku.as_str()))
-    {
-        return Err(ApiError::invalid(
-            format!("#/{i}/sku"),
-            format!("SKU {} appears twice in the upload", dup.sku),
-        ));
-    }
-    let workspaces = caller
+    check_batch(items.iter().map(|i| i.sku.as_str()))?;
+    caller
         .store(&state)
         .put_price_list_items(&id, &items)
         .await?;
     Ok(Json(ItemsReplaced {
         external_id: id,
         items: items.len(),
-        workspaces,
     }))
 }
 
-fn parse_ndjson(body: &[u8]) -> Result<Vec<PriceItemInput>, ApiError> {
+/// One change to a price list's items: an item to add or replace (by its
+/// SKU), or `{"sku": ..., "delete": true}` to remove one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ItemChange {
+    /// Removes the item with this SKU.
+    Delete(ItemDeletion),
+    /// Adds the item, or replaces the one with its SKU.
+    Upsert(PriceItemInput),
+}
+
+/// An item to remove.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemDeletion {
+    /// The SKU to remove.
+    sku: Sku,
+    /// Must be `true`.
+    delete: bool,
+}
+
+/// What a change to a price list's items did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemsPatched {
+    /// This vendor's id for the price list.
+    external_id: ExternalId,
+    /// Items added or replaced.
+    upserted: u64,
+    /// Items removed (a SKU the list did not hold counts nothing).
+    deleted: u64,
+    /// Items the list holds now.
+    items: u64,
+}
+
+/// Change items of a price list by SKU.
+///
+/// Adds or replaces each item given, and removes each `{"sku", "delete":
+/// true}`, all or nothing; up to 50,000 changes per request. Partners'
+/// prices change for this list only.
+#[utoipa::path(
+    patch, path = "/api/v1/vendor/price-lists/{external_id}/items", operation_id = "vendor_patch_price_items",
+    tag = "Vendor: price lists", security(("oauth2" = ["prices:write"])),
+    params(("external_id" = ExternalId, Path, description = "This vendor's id for the price list.")),
+    request_body(
+        description = "The changes; each SKU at most once.",
+        content(
+            (Vec<ItemChange> = "application/json"),
+            (ItemChange = "application/x-ndjson"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The changes were made.", body = ItemsPatched),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn patch_price_items(
+    State(state): State<AppState>,
+    caller: VendorCaller,
+    ApiPath(id): ApiPath<ExternalId>,
+    req: axum::extract::Request,
+) -> Result<Json<ItemsPatched>, ApiError> {
+    let ndjson = body_kind(&req)?;
+    let body = read_body(req).await?;
+    let given: Vec<ItemChange> = if ndjson {
+        parse_ndjson(&body)?
+    } else {
+        parse_json(&body)?
+    };
+    let mut changes = Vec::with_capacity(given.len());
+    for (i, c) in given.into_iter().enumerate() {
+        changes.push(match c {
+            ItemChange::Upsert(item) => PriceItemChange::Upsert(item),
+            ItemChange::Delete(d) if d.delete => PriceItemChange::Delete(d.sku),
+            ItemChange::Delete(_) => {
+                return Err(ApiError::invalid(
+                    format!("#/{i}/delete"),
+                    "`delete` must be true (leave it out to add or replace the item)",
+                ));
+            }
+        });
+    }
+    check_batch(changes.iter().map(|c| c.sku().as_str()))?;
+    let done = caller
+        .store(&state)
+        .patch_price_list_items(&id, &changes)
+        .await?;
+    Ok(Json(ItemsPatched {
+        external_id: id,
+        upserted: done.upserted,
+        deleted: done.deleted,
+        items: done.total,
+    }))
+}
+
+fn parse_ndjson<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, ApiError> {
     let mut items = Vec::new();
     for (n, line) in body.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let item = parse_json::<PriceItemInput>(line).map_err(|e| match e {
+        let item = parse_json::<T>(line).map_err(|e| match e {
             ApiError::Invalid { detail, errors } | ApiError::BadRequest { detail, errors } => {
                 ApiError::Invalid {
                     detail: format!("line {}: {detail}", n + 1),
@@ -664,7 +812,19 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<PriceItemInput>, ApiError> {
     Ok(items)
 }
 
-/// Query of `GET /price-lists/{external_id}/items`.
+/// A published price item as its vendor reads it back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceItemView {
+    /// The item's id.
+    #[schema(value_type = String)]
+    id: onepane_domain::PriceItemId,
+    /// The list's currency.
+    #[schema(value_type = String)]
+    currency: onepane_domain::Currency,
+    /// The item as published.
+    item: PriceItemInput,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -672,12 +832,12 @@ pub struct ItemsQuery {
     /// The `next_cursor` of the previous page.
     #[param(pattern = r"^[^\s\u0000-\u001F\u007F]+$")]
     cursor: Option<String>,
-    /// Items per page, 1 to 5000 (default 50).
+    /// Items per page, 1 to 5,000 (default 50).
     #[param(minimum = 1, maximum = 5000)]
     limit: Option<u32>,
 }
 
-/// List a price list's items by SKU, a page at a time.
+/// List a price list's items, by SKU.
 #[utoipa::path(
     get, path = "/api/v1/vendor/price-lists/{external_id}/items", operation_id = "vendor_list_price_items",
     tag = "Vendor: price lists", security(("oauth2" = ["prices:read"])),
@@ -686,7 +846,7 @@ pub struct ItemsQuery {
         ItemsQuery,
     ),
     responses(
-        (status = 200, description = "A page of items, in SKU order.", body = Listing<PriceItem>),
+        (status = 200, description = "A page of items.", body = Listing<PriceItemView>),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
     )
@@ -696,13 +856,25 @@ pub async fn price_items(
     caller: VendorCaller,
     ApiPath(id): ApiPath<ExternalId>,
     ApiQuery(q): ApiQuery<ItemsQuery>,
-) -> Result<Json<Listing<PriceItem>>, ApiError> {
+) -> Result<Json<Listing<PriceItemView>>, ApiError> {
     let limit = page_size(q.limit, MAX_ITEM_PAGE)?;
     let items = caller
         .store(&state)
         .price_list_items(&id, q.cursor.as_deref(), limit + 1)
         .await?;
-    Ok(Json(next_page(items, limit, |i| i.item.sku.to_string())))
+    let page = next_page(items, limit, |i| i.item.sku.to_string());
+    Ok(Json(Listing {
+        items: page
+            .items
+            .into_iter()
+            .map(|i| PriceItemView {
+                id: i.id,
+                currency: i.currency,
+                item: i.item,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 fn next_page<T>(mut items: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> Listing<T> {

@@ -26,7 +26,7 @@ impl PartnerStore {
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
         let campaigns = self
             .linked_content::<CampaignRow, Campaign>(
-                "campaigns",
+                "workspace_campaigns",
                 CAMPAIGN_COLUMNS,
                 "AND x.status = 'published'",
                 |c| (c.vendor_id, &c.content.audience),
@@ -65,7 +65,7 @@ impl PartnerStore {
             CampaignRow,
             *tx,
             &format!(
-                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
+                "SELECT {CAMPAIGN_COLUMNS} FROM workspace_campaigns WHERE workspace_id = $1 AND id = $2"
             ),
             self.ws(),
             id.as_uuid()
@@ -200,7 +200,7 @@ impl PartnerStore {
 
     /// Assets of actively linked vendors meant for this workspace, newest first.
     pub async fn assets(&self) -> Result<Vec<Asset>, StoreError> {
-        self.linked_content::<AssetRow, Asset>("assets", ASSET_COLUMNS, "", |a| {
+        self.linked_content::<AssetRow, Asset>("workspace_assets", ASSET_COLUMNS, "", |a| {
             (a.vendor_id, &a.content.audience)
         })
         .await

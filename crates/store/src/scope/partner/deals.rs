@@ -240,7 +240,7 @@ impl PartnerStore {
             }
             let found: Vec<(uuid::Uuid,)> = on_tx!(*tx, c => {
                 sqlx::query_as(
-                    "SELECT DISTINCT vendor_id FROM price_items WHERE workspace_id = $1 AND sku = $2",
+                    "SELECT DISTINCT vendor_id FROM workspace_price_items WHERE workspace_id = $1 AND sku = $2",
                 )
                 .bind(self.ws())
                 .bind(product.sku.as_str())

@@ -130,7 +130,7 @@ impl PartnerStore {
         let row: Option<(Uuid, Uuid, String, String)> = on_tx!(tx, c => {
             sqlx::query_as(
                 "SELECT a.campaign_id, a.vendor_id, c.status, a.slug FROM campaign_activations a \
-                 JOIN campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
+                 JOIN workspace_campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
                  WHERE a.workspace_id = $1 AND a.id = $2",
             )
             .bind(self.ws())

@@ -22,7 +22,7 @@ impl PartnerStore {
             PriceListRow,
             read(self),
             &format!(
-                "SELECT {} FROM price_lists p JOIN vendor_links l \
+                "SELECT {} FROM workspace_price_lists p JOIN vendor_links l \
                    ON l.workspace_id = p.workspace_id AND l.vendor_id = p.vendor_id AND l.status IN ('active', 'paused') \
                  WHERE p.workspace_id = $1 ORDER BY p.id",
                 prefixed("p", PRICE_LIST_COLUMNS)
@@ -50,7 +50,7 @@ impl PartnerStore {
             PriceListRow,
             *tx,
             &format!(
-                "SELECT {PRICE_LIST_COLUMNS} FROM price_lists WHERE workspace_id = $1 ORDER BY id"
+                "SELECT {PRICE_LIST_COLUMNS} FROM workspace_price_lists WHERE workspace_id = $1 ORDER BY id"
             ),
             self.ws()
         )?;
@@ -81,7 +81,7 @@ impl PartnerStore {
             PriceItemRow,
             tx,
             &format!(
-                "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 ORDER BY sku, id"
+                "SELECT {PRICE_ITEM_COLUMNS} FROM workspace_price_items WHERE workspace_id = $1 ORDER BY sku, id"
             ),
             self.ws()
         )?;
@@ -104,7 +104,7 @@ impl PartnerStore {
             PriceItemRow,
             read(self),
             &format!(
-                "SELECT {PRICE_ITEM_COLUMNS} FROM price_items WHERE workspace_id = $1 AND price_list_id = $2 ORDER BY sku"
+                "SELECT {PRICE_ITEM_COLUMNS} FROM workspace_price_items WHERE workspace_id = $1 AND price_list_id = $2 ORDER BY sku"
             ),
             self.ws(),
             price_list_id.as_uuid()

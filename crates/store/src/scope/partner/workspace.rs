@@ -86,7 +86,7 @@ impl PartnerStore {
             let live: Option<(i32,)> = on_tx!(tx, c => {
                 sqlx::query_as(
                     "SELECT 1 FROM campaign_activations a \
-                     JOIN campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
+                     JOIN workspace_campaigns c ON c.workspace_id = a.workspace_id AND c.id = a.campaign_id \
                      WHERE a.workspace_id = $1 AND c.status = 'published' LIMIT 1",
                 )
                 .bind(self.workspace_id().as_uuid())

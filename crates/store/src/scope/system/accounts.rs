@@ -449,7 +449,7 @@ impl SystemStore {
             CampaignRow,
             tx,
             &format!(
-                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2"
+                "SELECT {CAMPAIGN_COLUMNS} FROM workspace_campaigns WHERE workspace_id = $1 AND id = $2"
             ),
             ws,
             activation.campaign_id.as_uuid()

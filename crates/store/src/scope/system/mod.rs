@@ -6,6 +6,7 @@ use crate::tx::{Access, Scope, Tx, on_tx};
 use crate::{Store, StoreError, now};
 
 mod accounts;
+pub(crate) mod announcements;
 mod connections;
 mod credentials;
 pub(crate) mod deliveries;

@@ -16,23 +16,11 @@ use crate::tables::vendors::*;
 use crate::tx::{Access, Scope, Tx, on_tx};
 use crate::{Store, StoreError, now};
 
-mod content;
+pub(crate) mod content;
 mod leads;
+mod pulled;
 mod sync;
 mod webhooks;
-
-/// What [`VendorStore::backfill`] brought into a workspace.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Backfilled {
-    /// Published campaigns.
-    pub campaigns: usize,
-    /// Assets.
-    pub assets: usize,
-    /// Price lists.
-    pub price_lists: usize,
-    /// Their items.
-    pub price_items: usize,
-}
 
 /// A linked workspace as its vendor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,16 +90,54 @@ impl VendorStore {
 
     /// The workspaces actively linked to this vendor, by name.
     pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        let mut all = self.partners_where("AND $2 IS NULL", None, None).await?;
+        all.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()).then(a.workspace_id.cmp(&b.workspace_id)));
+        Ok(all)
+    }
+
+    /// A page of the workspaces actively linked to this vendor, by
+    /// workspace id, after `after`.
+    pub async fn partners_page(
+        &self,
+        after: Option<WorkspaceId>,
+        limit: u32,
+    ) -> Result<Vec<Partner>, StoreError> {
+        self.partners_where(
+            "AND ($2 IS NULL OR l.workspace_id > $2)",
+            after.map(|w| w.as_uuid()),
+            Some(limit),
+        )
+        .await
+    }
+
+    /// One actively linked workspace.
+    pub async fn partner(&self, ws: WorkspaceId) -> Result<Partner, StoreError> {
+        self.partners_where("AND l.workspace_id = $2", Some(ws.as_uuid()), None)
+            .await?
+            .pop()
+            .ok_or(StoreError::NotLinked(ws))
+    }
+
+    async fn partners_where(
+        &self,
+        and: &str,
+        arg: Option<Uuid>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Partner>, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
+        let limit = limit.map_or(i64::MAX, i64::from);
         let rows: Vec<(String, LinkRow)> = on_tx!(tx, c => {
             use sqlx::Row;
             sqlx::query(&format!(
                 "SELECT w.name AS workspace_name, {} FROM vendor_links l \
                  JOIN workspaces w ON w.id = l.workspace_id \
-                 WHERE l.vendor_id = $1 AND l.status = 'active' ORDER BY w.name, w.id",
+                 WHERE l.vendor_id = $1 AND l.status = 'active' {and} \
+                 ORDER BY l.workspace_id LIMIT $3",
                 prefixed("l", LINK_COLUMNS)
             ))
             .bind(self.v())
+            .bind(arg)
+            .bind(limit)
             .fetch_all(&mut *c)
             .await?
             .into_iter()
@@ -129,28 +155,6 @@ impl VendorStore {
                 })
             })
             .collect()
-    }
-
-    async fn active_links(&self, tx: &mut Tx) -> Result<Vec<VendorLink>, StoreError> {
-        let rows: Vec<VendorLink> = select!(
-            all,
-            LinkRow,
-            *tx,
-            &format!(
-                "SELECT {LINK_COLUMNS} FROM vendor_links WHERE vendor_id = $1 AND status = 'active' ORDER BY workspace_id"
-            ),
-            self.v()
-        )?;
-        Ok(rows)
-    }
-
-    async fn linked_workspaces(&self, tx: &mut Tx) -> Result<Vec<WorkspaceId>, StoreError> {
-        Ok(self
-            .active_links(tx)
-            .await?
-            .into_iter()
-            .map(|l| l.workspace_id)
-            .collect())
     }
 
     /// The active link to `ws`; refused as not linked when there is none.
@@ -199,6 +203,41 @@ impl VendorStore {
                     self.vendor_id,
                 )
                 .with_detail(serde_json::json!({ "tier": tier.as_str() }))],
+        )
+        .await?;
+        tx.commit().await?;
+        row.try_into()
+    }
+
+    /// Sets the regions a linked partner covers for this vendor: content
+    /// whose audience names regions reaches it through one of them.
+    pub async fn set_regions(
+        &self,
+        ws: WorkspaceId,
+        regions: &[Region],
+    ) -> Result<VendorLink, StoreError> {
+        let mut regions = regions.to_vec();
+        regions.sort();
+        regions.dedup();
+        let mut tx = self.begin(Access::Write).await?;
+        self.ensure_linked(&mut tx, ws).await?;
+        let row: LinkRow = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "UPDATE vendor_links SET regions = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND vendor_id = $2 RETURNING {LINK_COLUMNS}"
+            ))
+            .bind(ws.as_uuid())
+            .bind(self.v())
+            .bind(sqlx::types::Json(&regions))
+            .bind(now())
+            .fetch_one(&mut *c)
+            .await?
+        });
+        insert_audit(
+            &mut tx,
+            &[self
+                .event(ws, "link.regions-set", AuditAccess::Write, "link", self.vendor_id)
+                .with_detail(serde_json::json!({ "regions": regions }))],
         )
         .await?;
         tx.commit().await?;
