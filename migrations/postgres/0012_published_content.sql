@@ -204,6 +204,20 @@ ALTER TABLE leads DROP CONSTRAINT leads_workspace_id_campaign_id_fkey;
 -- connection did not pull) into one row per vendor and external id: the
 -- newest copy's content, the earliest copy's arrival. Activations, leads
 -- and notifications that named a copy name the folded row.
+-- The owner runs this under forced row-level security, which would show it
+-- no rows: it is lifted for the fold and forced again after it.
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['campaigns', 'assets', 'price_lists', 'price_items',
+        'source_records', 'campaign_activations', 'leads', 'notifications',
+        'published_campaigns', 'published_assets', 'published_price_lists',
+        'published_price_items']
+    LOOP
+        EXECUTE format('ALTER TABLE %I NO FORCE ROW LEVEL SECURITY', t);
+    END LOOP;
+END $$;
+
 CREATE TABLE fold_map (kind text, workspace_id uuid, old_id uuid, new_id uuid);
 
 WITH pushed AS (
@@ -299,6 +313,18 @@ DELETE FROM price_lists l USING fold_map f
 WHERE f.kind = 'price-list' AND l.workspace_id = f.workspace_id AND l.id = f.old_id;
 
 DROP TABLE fold_map;
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['campaigns', 'assets', 'price_lists', 'price_items',
+        'source_records', 'campaign_activations', 'leads', 'notifications',
+        'published_campaigns', 'published_assets', 'published_price_lists',
+        'published_price_items']
+    LOOP
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+    END LOOP;
+END $$;
 
 -- What a workspace sees of each kind: its own pulled rows, and what its
 -- linked vendors published for it (while a partner has paused a vendor,

@@ -484,11 +484,26 @@ async fn link(args: LinkArgs, config: &Config) -> Result<(), CliError> {
             .await?;
         let partner = store.partner(workspace_id);
         let mut sees = Sees {
-            campaigns: partner.campaigns().await?.iter().filter(|c| c.vendor_id == vendor_id).count(),
-            assets: partner.assets().await?.iter().filter(|a| a.vendor_id == vendor_id).count(),
+            campaigns: partner
+                .campaigns()
+                .await?
+                .iter()
+                .filter(|c| c.vendor_id == vendor_id)
+                .count(),
+            assets: partner
+                .assets()
+                .await?
+                .iter()
+                .filter(|a| a.vendor_id == vendor_id)
+                .count(),
             ..Sees::default()
         };
-        for list in partner.price_lists().await?.iter().filter(|l| l.vendor_id == vendor_id) {
+        for list in partner
+            .price_lists()
+            .await?
+            .iter()
+            .filter(|l| l.vendor_id == vendor_id)
+        {
             sees.price_lists += 1;
             sees.price_items += partner.price_items(list.id).await?.len();
         }

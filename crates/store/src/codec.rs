@@ -10,7 +10,7 @@ use sqlx::{Decode, Encode, Postgres, Sqlite, Type};
 /// An exact decimal: `numeric` on PostgreSQL, canonical text on SQLite
 /// (SQLite's own numbers are binary floating point, which money must never be).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DbDecimal(pub Decimal);
+pub struct DbDecimal(pub Decimal);
 
 impl Type<Sqlite> for DbDecimal {
     fn type_info() -> SqliteTypeInfo {

@@ -73,11 +73,11 @@ pub use tables::idempotency::{
     StoredResponse,
 };
 pub use tables::jobs::{Job, JobStatus};
+pub use tables::outbox::{CrmEntity, DueDealPush, DuePush, PushCounts, PushResult};
 pub use tables::published::{
     ItemsChanged, PriceItemChange, PublishedAsset, PublishedCampaign, PublishedPriceItem,
     PublishedPriceList, Reach,
 };
-pub use tables::outbox::{CrmEntity, DueDealPush, DuePush, PushCounts, PushResult};
 pub use tables::runs::{RUN_ERRORS_KEPT, SyncRun};
 pub use tables::sources::{PageCounts, PageWrite, StreamState};
 pub use tables::sso::{NewSsoLogin, SsoConfig, SsoConfigUpdate, SsoLogin};
@@ -419,6 +419,45 @@ pub(crate) fn micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chron
     t.trunc_subsecs(6)
 }
 
+/// Applies SQLite's migrations on one connection with foreign keys off
+/// while they run: SQLite changes a table's constraints only by rebuilding
+/// it, which with foreign keys on would cascade into the tables that refer
+/// to it, and the pragma cannot change inside the transaction a migration
+/// runs in. Afterwards every foreign key is checked, and a violation is an
+/// error.
+async fn migrate_sqlite(pool: &SqlitePool) -> Result<(), StoreError> {
+    use sqlx::Connection as _;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await?;
+    let ran = SQLITE_MIGRATIONS.run_direct(&mut *conn).await;
+    let broken: Result<Vec<(String, i64, String, i64)>, sqlx::Error> =
+        sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(&mut *conn)
+            .await;
+    let on = sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *conn)
+        .await;
+    if ran.is_err() || on.is_err() {
+        // Never hand a connection with foreign keys off back to the pool.
+        conn.detach().close().await.ok();
+    }
+    ran?;
+    on?;
+    let broken = broken?;
+    if let Some((table, row, parent, _)) = broken.first() {
+        return Err(StoreError::Corrupt {
+            what: "database",
+            detail: format!(
+                "{} rows break foreign keys after migrating, the first in {table} (row {row}) to {parent}",
+                broken.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,41 +492,4 @@ mod tests {
             Ok("postgres")
         );
     }
-}
-
-/// Applies SQLite's migrations on one connection with foreign keys off
-/// while they run: SQLite changes a table's constraints only by rebuilding
-/// it, which with foreign keys on would cascade into the tables that refer
-/// to it, and the pragma cannot change inside the transaction a migration
-/// runs in. Afterwards every foreign key is checked, and a violation is an
-/// error.
-async fn migrate_sqlite(pool: &sqlx::SqlitePool) -> Result<(), StoreError> {
-    use sqlx::Connection as _;
-    let mut conn = pool.acquire().await?;
-    sqlx::query("PRAGMA foreign_keys = OFF")
-        .execute(&mut *conn)
-        .await?;
-    let ran = SQLITE_MIGRATIONS.run_direct(&mut *conn).await;
-    let broken: Result<Vec<(String, i64, String, i64)>, sqlx::Error> =
-        sqlx::query_as("PRAGMA foreign_key_check").fetch_all(&mut *conn).await;
-    let on = sqlx::query("PRAGMA foreign_keys = ON")
-        .execute(&mut *conn)
-        .await;
-    if ran.is_err() || on.is_err() {
-        // Never hand a connection with foreign keys off back to the pool.
-        conn.detach().close().await.ok();
-    }
-    ran?;
-    on?;
-    let broken = broken?;
-    if let Some((table, row, parent, _)) = broken.first() {
-        return Err(StoreError::Corrupt {
-            what: "database",
-            detail: format!(
-                "{} rows break foreign keys after migrating, the first in {table} (row {row}) to {parent}",
-                broken.len()
-            ),
-        });
-    }
-    Ok(())
 }

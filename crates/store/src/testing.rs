@@ -120,6 +120,56 @@ impl TestDb {
         })
     }
 
+    /// A fresh, empty PostgreSQL database (no migrations, grants given),
+    /// connected as the server role: for tests that build an older schema.
+    pub async fn postgres_empty() -> Option<TestDb> {
+        let admin = admin_url();
+        let mut conn = match connect_admin(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("PostgreSQL at {} is not available: {e}", redact(&admin));
+                if require_all() {
+                    panic!("{why} (ONEPANE_TEST_REQUIRE_ALL=1 forbids skipping)");
+                }
+                println!("skipped: {why}");
+                return None;
+            }
+        };
+        // The roles exist once a template does.
+        ensure_template(&mut conn, &admin).await;
+        let name = format!("onepane_test_{}", uuid::Uuid::now_v7().simple());
+        sqlx::query(&format!("CREATE DATABASE {name} OWNER {TEST_OWNER_ROLE}"))
+            .execute(&mut conn)
+            .await
+            .expect("create empty test database");
+        sqlx::query(&format!("REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC"))
+            .execute(&mut conn)
+            .await
+            .expect("revoke temporary tables");
+        let _ = conn.close().await;
+        let mut in_db = connect_admin(&role_url_keep_user(&admin, &name))
+            .await
+            .expect("connect to the new database as admin");
+        sqlx::raw_sql(&postgres::database_grants_sql(
+            TEST_OWNER_ROLE,
+            TEST_SERVER_ROLE,
+        ))
+        .execute(&mut in_db)
+        .await
+        .expect("grant on the new database");
+        let _ = in_db.close().await;
+        let url = DatabaseUrl::Postgres(role_url(&admin, TEST_SERVER_ROLE, &name));
+        let store = Store::connect(&url, &StoreOptions::default())
+            .await
+            .expect("connect as the server role");
+        Some(TestDb {
+            store,
+            url,
+            pg_name: Some(name),
+            _dir: None,
+        })
+    }
+
     /// On PostgreSQL, the URL of this database for the test server's superuser.
     pub fn postgres_superuser_url(&self) -> Option<String> {
         self.pg_name

@@ -60,7 +60,8 @@ pub fn vendor() -> OpenApiRouter<AppState> {
         .routes(routes!(price_lists))
         .routes(routes!(put_price_list, price_list))
         .routes(
-            routes!(put_price_items, patch_price_items, price_items).layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
+            routes!(put_price_items, patch_price_items, price_items)
+                .layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
         )
         .routes(routes!(put_deal_fields, deal_fields))
         .routes(routes!(deal_registrations))

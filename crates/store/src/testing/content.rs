@@ -139,3 +139,9 @@ pub fn deal(title: &str) -> DealDetails {
             .expect("valid deal fields"),
     }
 }
+
+/// A decimal as the store writes it (text on SQLite, numeric on
+/// PostgreSQL), for tests that write rows by hand.
+pub fn db_decimal(s: &str) -> crate::codec::DbDecimal {
+    crate::codec::DbDecimal(s.parse().expect("a decimal"))
+}

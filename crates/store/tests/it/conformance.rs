@@ -117,7 +117,12 @@ async fn published_campaign_reaches_linked_partners_by_tier(db: TestDb) {
         .unwrap();
     assert_eq!(published.external_id, ext("spring-26"));
     assert_eq!(
-        db.store.vendor(v).reach().await.unwrap().of(&published.content.audience),
+        db.store
+            .vendor(v)
+            .reach()
+            .await
+            .unwrap()
+            .of(&published.content.audience),
         1,
         "stored once, it reaches the gold partner only"
     );
@@ -218,7 +223,11 @@ async fn activation_is_one_click_and_captures_attributed_leads(db: TestDb) {
     assert_eq!(arrived.link, Some(format!("/leads/{}", lead.id)));
     // The vendor sees the activation count, never the captured lead.
     assert_eq!(
-        db.store.vendor(v).campaign_counts(&ext("c1")).await.unwrap(),
+        db.store
+            .vendor(v)
+            .campaign_counts(&ext("c1"))
+            .await
+            .unwrap(),
         (1, 1),
         "one activation, one lead"
     );
@@ -931,10 +940,7 @@ async fn campaigns_run_inside_their_window(db: TestDb) {
     let mut running = campaign("Running", &[]);
     running.window = onepane_domain::campaign::DateWindow::new(Some(today), Some(today)).unwrap();
     let vs = db.store.vendor(v);
-    let ended = vs
-        .publish_campaign(&ext("ended"), &ended)
-        .await
-        .unwrap();
+    let ended = vs.publish_campaign(&ext("ended"), &ended).await.unwrap();
     vs.publish_campaign(&ext("running"), &running)
         .await
         .unwrap();

@@ -5,8 +5,8 @@
 use onepane_domain::activity::WebhookEvent;
 use onepane_domain::deal::DealDecision;
 use onepane_domain::lead::{ConsentAnswer, NewCampaignLead, NewManualLead};
-use onepane_domain::text::Email;
 use onepane_domain::program::Tier;
+use onepane_domain::text::Email;
 use onepane_domain::text::LongText;
 use onepane_store::testing::content::*;
 use onepane_store::testing::tenants::*;
@@ -964,7 +964,9 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
     .await
     .unwrap();
     assert!(
-        vendor_indexes.iter().any(|i| i.0 == "published_price_items"),
+        vendor_indexes
+            .iter()
+            .any(|i| i.0 == "published_price_items"),
         "{vendor_indexes:?}"
     );
     for (table, index, first) in &vendor_indexes {
@@ -1407,19 +1409,56 @@ async fn published_content_is_read_through_the_link_and_the_audience_only() {
     ];
     // Partner A is linked to vendor one only; B to both.
     for t in published {
-        assert_eq!(count(partner(&a), t, format!("vendor_id = '{v1}'")).await, 1, "A reads v1's {t}");
-        assert_eq!(count(partner(&a), t, format!("vendor_id = '{v2}'")).await, 0, "A reads unlinked v2's {t}");
-        assert_eq!(count(partner(&b), t, "true".into()).await, 2, "B reads both vendors' {t}");
-        assert_eq!(count(vendor(&v2), t, format!("vendor_id = '{v1}'")).await, 0, "v2 reads v1's {t}");
-        assert_eq!(count(vendor(&v1), t, "true".into()).await, 1, "v1 reads its own {t}");
+        assert_eq!(
+            count(partner(&a), t, format!("vendor_id = '{v1}'")).await,
+            1,
+            "A reads v1's {t}"
+        );
+        assert_eq!(
+            count(partner(&a), t, format!("vendor_id = '{v2}'")).await,
+            0,
+            "A reads unlinked v2's {t}"
+        );
+        assert_eq!(
+            count(partner(&b), t, "true".into()).await,
+            2,
+            "B reads both vendors' {t}"
+        );
+        assert_eq!(
+            count(vendor(&v2), t, format!("vendor_id = '{v1}'")).await,
+            0,
+            "v2 reads v1's {t}"
+        );
+        assert_eq!(
+            count(vendor(&v1), t, "true".into()).await,
+            1,
+            "v1 reads its own {t}"
+        );
     }
     // Through the views, each workspace gets its own rows and nothing of
     // a vendor it is not linked to.
-    for view in ["workspace_campaigns", "workspace_assets", "workspace_price_lists", "workspace_price_items"] {
-        assert_eq!(count(partner(&a), view, format!("workspace_id = '{b}'")).await, 0, "A reads B's {view}");
-        assert_eq!(count(partner(&a), view, format!("vendor_id = '{v2}'")).await, 0, "A reads v2's {view}");
+    for view in [
+        "workspace_campaigns",
+        "workspace_assets",
+        "workspace_price_lists",
+        "workspace_price_items",
+    ] {
+        assert_eq!(
+            count(partner(&a), view, format!("workspace_id = '{b}'")).await,
+            0,
+            "A reads B's {view}"
+        );
+        assert_eq!(
+            count(partner(&a), view, format!("vendor_id = '{v2}'")).await,
+            0,
+            "A reads v2's {view}"
+        );
         // Published by v1 and pulled by A's own connection to v1.
-        assert_eq!(count(partner(&a), view, format!("workspace_id = '{a}'")).await, 2, "A's {view}");
+        assert_eq!(
+            count(partner(&a), view, format!("workspace_id = '{a}'")).await,
+            2,
+            "A's {view}"
+        );
     }
 
     // Writes: only the vendor, only its own rows.
@@ -1430,12 +1469,22 @@ async fn published_content_is_read_through_the_link_and_the_audience_only() {
         );
         blocked(
             &format!("v2 deletes v1's {t}"),
-            as_scope(&server, ("", &v2), &format!("DELETE FROM {t} WHERE vendor_id = '{v1}'")).await,
+            as_scope(
+                &server,
+                ("", &v2),
+                &format!("DELETE FROM {t} WHERE vendor_id = '{v1}'"),
+            )
+            .await,
         );
     }
     blocked(
         "partner A rewrites v1's campaign",
-        as_scope(&server, (&a, ""), "UPDATE published_campaigns SET status = 'archived'").await,
+        as_scope(
+            &server,
+            (&a, ""),
+            "UPDATE published_campaigns SET status = 'archived'",
+        )
+        .await,
     );
     blocked(
         "partner A publishes in v1's name",
@@ -1451,15 +1500,31 @@ async fn published_content_is_read_through_the_link_and_the_audience_only() {
     );
     blocked(
         "v1 hands its campaign to v2",
-        as_scope(&server, ("", &v1), &format!("UPDATE published_campaigns SET vendor_id = '{v2}'")).await,
+        as_scope(
+            &server,
+            ("", &v1),
+            &format!("UPDATE published_campaigns SET vendor_id = '{v2}'"),
+        )
+        .await,
     );
     blocked(
         "v1 sets partner B's regions through the partner's columns",
-        as_scope(&server, (&b, ""), "UPDATE vendor_links SET regions = '[\"EMEA\"]'").await,
+        as_scope(
+            &server,
+            (&b, ""),
+            "UPDATE vendor_links SET regions = '[\"EMEA\"]'",
+        )
+        .await,
     );
     // The checks can pass: the vendor's own write goes through.
     assert_eq!(
-        as_scope(&server, ("", &v1), "UPDATE published_campaigns SET status = 'published'").await.unwrap(),
+        as_scope(
+            &server,
+            ("", &v1),
+            "UPDATE published_campaigns SET status = 'published'"
+        )
+        .await
+        .unwrap(),
         1
     );
 
@@ -1469,19 +1534,33 @@ async fn published_content_is_read_through_the_link_and_the_audience_only() {
     nordic.audience.tiers = vec![Tier::Gold];
     nordic.audience.regions = vec![onepane_domain::text::Region::parse("nordics").unwrap()];
     vs.publish_asset(&ext("nordic"), &nordic).await.unwrap();
-    let nordic_rows = || count(partner(&a), "published_assets", "external_id = 'nordic'".into());
+    let nordic_rows = || {
+        count(
+            partner(&a),
+            "published_assets",
+            "external_id = 'nordic'".into(),
+        )
+    };
     assert_eq!(nordic_rows().await, 0, "outside the audience");
     // The region alone is not enough while the tier is not gold...
     vs.set_tier(w.a, Tier::Silver).await.unwrap();
-    vs.set_regions(w.a, &[onepane_domain::text::Region::parse("Nordics").unwrap()])
-        .await
-        .unwrap();
+    vs.set_regions(
+        w.a,
+        &[onepane_domain::text::Region::parse("Nordics").unwrap()],
+    )
+    .await
+    .unwrap();
     assert_eq!(nordic_rows().await, 0, "region without the tier");
     // ...the tier change opens it at once.
     vs.set_tier(w.a, Tier::Gold).await.unwrap();
     assert_eq!(nordic_rows().await, 1, "tier and region");
     assert_eq!(
-        count(partner(&a), "workspace_assets", "content->>'kind' IS NOT NULL".into()).await,
+        count(
+            partner(&a),
+            "workspace_assets",
+            "content->>'kind' IS NOT NULL".into()
+        )
+        .await,
         3
     );
     // Another region closes it again.
@@ -1498,7 +1577,14 @@ async fn published_content_is_read_through_the_link_and_the_audience_only() {
         .await
         .unwrap();
     for t in published {
-        assert_eq!(count(partner(&a), t, "true".into()).await, 0, "A reads {t} after the link ended");
-        assert!(count(partner(&b), t, format!("vendor_id = '{v1}'")).await >= 1, "B still reads v1's {t}");
+        assert_eq!(
+            count(partner(&a), t, "true".into()).await,
+            0,
+            "A reads {t} after the link ended"
+        );
+        assert!(
+            count(partner(&b), t, format!("vendor_id = '{v1}'")).await >= 1,
+            "B still reads v1's {t}"
+        );
     }
 }

@@ -361,7 +361,10 @@ async fn run_world(store: &Store, world: World) {
                 };
                 let (v, _) = m.campaigns[&id];
                 let r = store.partner(wss[ws]).activate_campaign(id, None).await;
-                let already = m.activations.iter().any(|(_, w, c)| *w == wss[ws] && *c == id);
+                let already = m
+                    .activations
+                    .iter()
+                    .any(|(_, w, c)| *w == wss[ws] && *c == id);
                 let expect = m.meant_for(wss[ws], id) || (already && m.active(wss[ws], v));
                 if !m.links.contains_key(&(wss[ws], v)) {
                     assert!(
@@ -649,7 +652,11 @@ async fn check_reads(store: &Store, wss: &[WorkspaceId], vs: &[VendorId], m: &Mo
         }
         assert_eq!(
             seen_assets,
-            m.assets.iter().filter(|(v, _)| m.active(w, *v)).cloned().collect(),
+            m.assets
+                .iter()
+                .filter(|(v, _)| m.active(w, *v))
+                .cloned()
+                .collect(),
             "partner assets"
         );
         let mut seen_lists = BTreeSet::new();
@@ -662,7 +669,11 @@ async fn check_reads(store: &Store, wss: &[WorkspaceId], vs: &[VendorId], m: &Mo
         }
         assert_eq!(
             seen_lists,
-            m.price_lists.iter().filter(|(v, _)| m.active(w, *v)).cloned().collect(),
+            m.price_lists
+                .iter()
+                .filter(|(v, _)| m.active(w, *v))
+                .cloned()
+                .collect(),
             "partner price lists"
         );
         // Pricing reads every item of exactly those lists.

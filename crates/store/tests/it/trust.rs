@@ -125,7 +125,11 @@ async fn a_vendors_reads_and_writes_are_logged_in_that_workspace_only(db: TestDb
         .filter(|e| e.actor == Actor::Vendor(v1))
         .map(|e| e.action.as_str())
         .collect();
-    assert_eq!(in_b, ["link.tier-set"], "publishing is not an entry in any log");
+    assert_eq!(
+        in_b,
+        ["link.tier-set"],
+        "publishing is not an entry in any log"
+    );
     assert!(
         events.iter().all(|e| e.actor != Actor::Vendor(v2)),
         "Dell did nothing"

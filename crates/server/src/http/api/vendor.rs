@@ -282,11 +282,17 @@ pub async fn campaigns(
 ) -> Result<Json<Listing<CampaignView>>, ApiError> {
     let limit = page_size(q.limit, MAX_PAGE)?;
     let vendor = caller.store(&state);
-    let rows = vendor.campaigns_page(q.cursor.as_deref(), limit + 1).await?;
+    let rows = vendor
+        .campaigns_page(q.cursor.as_deref(), limit + 1)
+        .await?;
     let reach = vendor.reach().await?;
     let page = next_page(rows, limit, |c| c.external_id.to_string());
     Ok(Json(Listing {
-        items: page.items.into_iter().map(|c| campaign_view(c, &reach)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|c| campaign_view(c, &reach))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -443,7 +449,11 @@ pub async fn assets(
     let reach = vendor.reach().await?;
     let page = next_page(rows, limit, |a| a.external_id.to_string());
     Ok(Json(Listing {
-        items: page.items.into_iter().map(|a| asset_view(a, &reach)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|a| asset_view(a, &reach))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }

@@ -83,7 +83,8 @@ impl SystemStore {
                 .filter(|l| reaches(l, &c.content.audience))
                 .collect();
             let name = c.content.variants.first().name.clone();
-            let title = Name::parse(&format!("New campaign: {name}")).unwrap_or_else(|_| name.clone());
+            let title =
+                Name::parse(&format!("New campaign: {name}")).unwrap_or_else(|_| name.clone());
             let link = format!("/campaigns/{}", c.id);
             let args = serde_json::json!({ "name": name.as_str() });
             let at = now();

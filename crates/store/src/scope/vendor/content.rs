@@ -128,14 +128,18 @@ impl VendorStore {
 
     /// Every campaign of this vendor, by external id.
     pub async fn campaigns(&self) -> Result<Vec<PublishedCampaign>, StoreError> {
-        self.all_pages(|after| async move { self.campaigns_page(after.as_deref(), MAX_PAGE).await }, |c| {
-            c.external_id.to_string()
-        })
+        self.all_pages(
+            |after| async move { self.campaigns_page(after.as_deref(), MAX_PAGE).await },
+            |c| c.external_id.to_string(),
+        )
         .await
     }
 
     /// One campaign of this vendor, by its external id.
-    pub async fn campaign(&self, external_id: &ExternalId) -> Result<PublishedCampaign, StoreError> {
+    pub async fn campaign(
+        &self,
+        external_id: &ExternalId,
+    ) -> Result<PublishedCampaign, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let c = self.campaign_in(&mut tx, external_id).await?;
         tx.commit().await?;
@@ -185,7 +189,10 @@ impl VendorStore {
     /// How many actively linked workspaces activated this vendor's campaign,
     /// and how many leads its landing pages captured. Counts only: no lead
     /// data.
-    pub async fn campaign_counts(&self, external_id: &ExternalId) -> Result<(u64, u64), StoreError> {
+    pub async fn campaign_counts(
+        &self,
+        external_id: &ExternalId,
+    ) -> Result<(u64, u64), StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let campaign = self.campaign_in(&mut tx, external_id).await?;
         let (n, leads): (i64, i64) = on_tx!(tx, c => {
@@ -261,9 +268,10 @@ impl VendorStore {
 
     /// Every asset of this vendor, by external id.
     pub async fn assets(&self) -> Result<Vec<PublishedAsset>, StoreError> {
-        self.all_pages(|after| async move { self.assets_page(after.as_deref(), MAX_PAGE).await }, |a| {
-            a.external_id.to_string()
-        })
+        self.all_pages(
+            |after| async move { self.assets_page(after.as_deref(), MAX_PAGE).await },
+            |a| a.external_id.to_string(),
+        )
         .await
     }
 
@@ -581,7 +589,10 @@ impl VendorStore {
     }
 
     /// One price list of this vendor.
-    pub async fn price_list(&self, external_id: &ExternalId) -> Result<PublishedPriceList, StoreError> {
+    pub async fn price_list(
+        &self,
+        external_id: &ExternalId,
+    ) -> Result<PublishedPriceList, StoreError> {
         let mut tx = self.begin(Access::Read).await?;
         let list = self.list_in(&mut tx, external_id).await?;
         tx.commit().await?;

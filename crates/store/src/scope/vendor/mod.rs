@@ -91,7 +91,12 @@ impl VendorStore {
     /// The workspaces actively linked to this vendor, by name.
     pub async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
         let mut all = self.partners_where("AND $2 IS NULL", None, None).await?;
-        all.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()).then(a.workspace_id.cmp(&b.workspace_id)));
+        all.sort_by(|a, b| {
+            a.name
+                .as_str()
+                .cmp(b.name.as_str())
+                .then(a.workspace_id.cmp(&b.workspace_id))
+        });
         Ok(all)
     }
 
@@ -236,7 +241,13 @@ impl VendorStore {
         insert_audit(
             &mut tx,
             &[self
-                .event(ws, "link.regions-set", AuditAccess::Write, "link", self.vendor_id)
+                .event(
+                    ws,
+                    "link.regions-set",
+                    AuditAccess::Write,
+                    "link",
+                    self.vendor_id,
+                )
                 .with_detail(serde_json::json!({ "regions": regions }))],
         )
         .await?;
