@@ -20,6 +20,7 @@ use crate::{DatabaseUrl, POSTGRES_MIGRATIONS, Store, StoreOptions, postgres};
 
 mod backends;
 pub mod content;
+pub mod program;
 pub mod tenants;
 
 pub use backends::{Backend, OnBackend, run_on};
