@@ -367,3 +367,17 @@ CREATE VIEW workspace_price_items WITH (security_invoker = true) AS
     FROM vendor_links l JOIN published_price_items i ON i.vendor_id = l.vendor_id
     JOIN published_price_lists p ON p.vendor_id = i.vendor_id AND p.id = i.price_list_id
     WHERE (l.status = 'active' OR (l.status = 'paused' AND p.created_at <= l.updated_at));
+
+-- A vendor's reads of what partners sent it page by id, and its registrations
+-- are compared by the customer's web domain (lower case, without `www.`, as
+-- the store writes it), so each lookup leads with the vendor.
+ALTER TABLE deal_registrations ADD COLUMN customer_domain text;
+ALTER TABLE deal_registrations NO FORCE ROW LEVEL SECURITY;
+UPDATE deal_registrations
+    SET customer_domain = regexp_replace(lower(btrim(details -> 'customer' ->> 'domain')), '^www\.', '')
+    WHERE details -> 'customer' ->> 'domain' IS NOT NULL;
+ALTER TABLE deal_registrations FORCE ROW LEVEL SECURITY;
+CREATE INDEX deal_registrations_vendor_id ON deal_registrations (vendor_id, id);
+CREATE INDEX deal_registrations_customer ON deal_registrations (vendor_id, customer_domain, submitted_at)
+    WHERE customer_domain IS NOT NULL;
+CREATE INDEX leads_vendor_id ON leads (vendor_id, id) WHERE vendor_id IS NOT NULL;

@@ -331,3 +331,17 @@ CREATE VIEW workspace_price_items AS
     JOIN published_price_lists p ON p.vendor_id = i.vendor_id AND p.id = i.price_list_id
     WHERE (l.status = 'active' OR (l.status = 'paused' AND p.created_at <= l.updated_at));
 
+-- A vendor's reads of what partners sent it page by id, and its registrations
+-- are compared by the customer's web domain (lower case, without `www.`, as
+-- the store writes it), so each lookup leads with the vendor.
+ALTER TABLE deal_registrations ADD COLUMN customer_domain TEXT;
+UPDATE deal_registrations
+    SET customer_domain = CASE
+        WHEN lower(trim(json_extract(details, '$.customer.domain'))) LIKE 'www.%'
+            THEN substr(lower(trim(json_extract(details, '$.customer.domain'))), 5)
+        ELSE lower(trim(json_extract(details, '$.customer.domain'))) END
+    WHERE json_extract(details, '$.customer.domain') IS NOT NULL;
+CREATE INDEX deal_registrations_vendor_id ON deal_registrations (vendor_id, id);
+CREATE INDEX deal_registrations_customer ON deal_registrations (vendor_id, customer_domain, submitted_at)
+    WHERE customer_domain IS NOT NULL;
+CREATE INDEX leads_vendor_id ON leads (vendor_id, id) WHERE vendor_id IS NOT NULL;

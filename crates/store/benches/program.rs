@@ -112,16 +112,23 @@ async fn run(backend: &str, db: TestDb) {
 
         let before = rows(&db).await;
         let list = ext(&format!("PL-{size}"));
-        let (_, new_list) = timed(vs.publish_price_list(&list, &terms(), &items(item_count, 0))).await;
+        let (_, new_list) =
+            timed(vs.publish_price_list(&list, &terms(), &items(item_count, 0))).await;
         let list_rows = rows(&db).await - before;
         let (_, republish) =
-            timed(vs.publish_price_list(&ext("PL"), &terms(), &items(item_count, size as i64))).await;
+            timed(vs.publish_price_list(&ext("PL"), &terms(), &items(item_count, size as i64)))
+                .await;
         // The new list goes again, so the partner's prices stay one list.
-        vs.put_price_list_items(&list, &[]).await.expect("empty the list");
+        vs.put_price_list_items(&list, &[])
+            .await
+            .expect("empty the list");
 
         let before = rows(&db).await;
-        let (_, campaign_time) =
-            timed(vs.publish_campaign(&ext(&format!("C-{size}")), &campaign("Spring", &[Tier::Gold]))).await;
+        let (_, campaign_time) = timed(vs.publish_campaign(
+            &ext(&format!("C-{size}")),
+            &campaign("Spring", &[Tier::Gold]),
+        ))
+        .await;
         let campaign_rows = rows(&db).await - before;
         let before = rows(&db).await;
         let (_, asset_time) =

@@ -3,7 +3,9 @@
 //! the cache keys each result on everything the figures depend on (the
 //! price lists' terms and last change, the tiers, sell rules, exchange
 //! rates, home currency, the day, quantity and deal discount), read fresh
-//! on every request, so a change anywhere is seen at once.
+//! on every request, so a change anywhere is seen at once. Each list's
+//! priced items are also kept on their own: a change to one vendor's list
+//! reads and prices that list again, not every item of the workspace.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -25,6 +27,11 @@ const MAX_CACHED_ITEMS: usize = 200_000;
 
 /// One cached result: whose, for which data and which query, what.
 type Entry = (WorkspaceId, u64, u64, Arc<Vec<PricedItem>>);
+/// One list's priced items: whose, which list, for which of its data and
+/// which query, what.
+type ListEntry = (WorkspaceId, PriceListId, u64, u64, Arc<Vec<PricedItem>>);
+/// Priced items kept list by list, across workspaces (about 80 MB).
+const MAX_LIST_ITEMS: usize = 400_000;
 
 /// The cache, shared by every request.
 #[derive(Debug, Default)]
@@ -33,6 +40,9 @@ pub struct PricingCache {
     entries: Mutex<Vec<Entry>>,
     /// Workspaces whose items are being priced in the background.
     refreshing: Mutex<std::collections::HashSet<WorkspaceId>>,
+    /// Each price list's priced items, most recently used last: when one
+    /// list of a workspace changes, only that list is read and priced again.
+    lists: Mutex<Vec<ListEntry>>,
 }
 
 impl PricingCache {
@@ -45,6 +55,45 @@ impl PricingCache {
         let items = Arc::clone(&entry.3);
         entries.push(entry);
         Some(items)
+    }
+
+    fn list_get(
+        &self,
+        ws: WorkspaceId,
+        list: PriceListId,
+        data: u64,
+        query: u64,
+    ) -> Option<Arc<Vec<PricedItem>>> {
+        let mut lists = self.lists.lock().ok()?;
+        let at = lists
+            .iter()
+            .position(|e| e.0 == ws && e.1 == list && e.2 == data && e.3 == query)?;
+        let entry = lists.remove(at);
+        let items = Arc::clone(&entry.4);
+        lists.push(entry);
+        Some(items)
+    }
+
+    fn list_put(
+        &self,
+        ws: WorkspaceId,
+        list: PriceListId,
+        data: u64,
+        query: u64,
+        items: Arc<Vec<PricedItem>>,
+    ) {
+        if items.len() > MAX_LIST_ITEMS {
+            return;
+        }
+        if let Ok(mut lists) = self.lists.lock() {
+            // The list's results for older data are stale now.
+            lists.retain(|e| e.0 != ws || e.1 != list || e.2 == data);
+            lists.push((ws, list, data, query, items));
+            let mut total: usize = lists.iter().map(|e| e.4.len()).sum();
+            while total > MAX_LIST_ITEMS && lists.len() > 1 {
+                total -= lists.remove(0).4.len();
+            }
+        }
     }
 
     /// The newest result for a workspace and query, whatever data it was
@@ -107,6 +156,23 @@ fn data_key(data: &PricingData, on: NaiveDate) -> u64 {
     h.finish()
 }
 
+/// Everything one list's figures depend on but the query, hashed: the
+/// list's terms and last change, the tier with its vendor, the rules,
+/// rates, home currency and the day.
+fn list_key(data: &PricingData, list: &onepane_domain::price::PriceList, on: NaiveDate) -> u64 {
+    let mut h = DefaultHasher::new();
+    let parts = serde_json::json!({
+        "home": data.workspace.home_currency,
+        "tier": data.tiers.get(&list.vendor_id).map(|t| t.as_str()),
+        "rules": data.sell_rules,
+        "rates": data.rates,
+        "list": (list.id, list.updated_at, &list.terms),
+    });
+    parts.to_string().hash(&mut h);
+    on.hash(&mut h);
+    h.finish()
+}
+
 /// The query's part of the key: quantity and deal discount.
 fn query_key(query: &PriceQuery) -> u64 {
     let mut h = DefaultHasher::new();
@@ -132,10 +198,43 @@ pub async fn priced_items(
     if let Some(hit) = cache.get(ws, data_key, query_key) {
         return Ok(hit);
     }
-    let data = partner.pricing().await?;
-    // The items were read after the terms: if anything changed between the
-    // two reads, the key is already stale and the next request recomputes.
-    let priced = Arc::new(price_all(&data, on, &query));
+    // List by list: what is cached for a list's current data is used as
+    // it is; only the lists that changed are read and priced again.
+    let mut parts = Vec::with_capacity(terms.lists.len());
+    let mut missing = Vec::new();
+    for list in &terms.lists {
+        let key = list_key(&terms, list, on);
+        match cache.list_get(ws, list.id, key, query_key) {
+            Some(hit) => parts.push(hit),
+            None => missing.push((list.id, key)),
+        }
+    }
+    if !missing.is_empty() {
+        let ids: Vec<PriceListId> = missing.iter().map(|m| m.0).collect();
+        let mut data = terms;
+        data.items = partner.pricing_items(&ids).await?;
+        // The items were read after the terms: if anything changed between
+        // the two reads, the key is already stale and the next request
+        // recomputes.
+        let mut by_list: HashMap<PriceListId, Vec<PricedItem>> = HashMap::new();
+        for item in price_all(&data, on, &query) {
+            by_list.entry(item.price_list_id).or_default().push(item);
+        }
+        for (id, key) in missing {
+            let priced = Arc::new(by_list.remove(&id).unwrap_or_default());
+            cache.list_put(ws, id, key, query_key, Arc::clone(&priced));
+            parts.push(priced);
+        }
+    }
+    let mut all: Vec<PricedItem> = if parts.len() == 1 {
+        parts[0].as_ref().clone()
+    } else {
+        parts.iter().flat_map(|p| p.iter().cloned()).collect()
+    };
+    if parts.len() > 1 {
+        all.sort_by(|a, b| a.sku.cmp(&b.sku).then(a.id.cmp(&b.id)));
+    }
+    let priced = Arc::new(all);
     cache.put(ws, data_key, query_key, Arc::clone(&priced));
     Ok(priced)
 }
@@ -481,4 +580,78 @@ fn top_by_figure(
         items.truncate(wanted);
     }
     items.sort_by(order);
+}
+
+#[cfg(test)]
+mod tests {
+    use onepane_domain::Tier;
+    use onepane_store::testing::TestDb;
+    use onepane_store::testing::content::{ext, item, terms};
+    use onepane_store::testing::tenants::{link, vendor, workspace};
+
+    use super::*;
+
+    /// Changing one vendor's list prices that list again, and reuses what
+    /// was priced for the other; the result is the same as pricing all.
+    #[tokio::test]
+    async fn a_changed_list_is_priced_again_alone() {
+        let db = TestDb::sqlite().await;
+        let ws = workspace(&db.store, "Acme Oy").await;
+        let (v1, v2) = (
+            vendor(&db.store, "Canon").await,
+            vendor(&db.store, "Dell").await,
+        );
+        link(&db.store, ws, v1, Tier::Gold).await;
+        link(&db.store, ws, v2, Tier::Gold).await;
+        let eur = terms(Currency::EUR);
+        db.store
+            .vendor(v1)
+            .publish_price_list(&ext("a"), &eur, &[item("A-1", "10"), item("C-1", "30")])
+            .await
+            .unwrap();
+        db.store
+            .vendor(v2)
+            .publish_price_list(&ext("b"), &eur, &[item("B-1", "20")])
+            .await
+            .unwrap();
+        let cache = PricingCache::default();
+        let on = chrono::Utc::now().date_naive();
+        let first = priced_items(&db.store, &cache, ws, on, PriceQuery::one())
+            .await
+            .unwrap();
+        let skus: Vec<&str> = first.iter().map(|i| i.sku.as_str()).collect();
+        assert_eq!(skus, ["A-1", "B-1", "C-1"], "merged in SKU order");
+        let of = |vendor| {
+            let lists = cache.lists.lock().unwrap();
+            let e = lists
+                .iter()
+                .find(|e| e.4.first().is_some_and(|i| i.vendor_id == vendor))
+                .unwrap();
+            Arc::clone(&e.4)
+        };
+        let (b_before, a_before) = (of(v2), of(v1));
+
+        db.store
+            .vendor(v1)
+            .put_price_list_items(&ext("a"), &[item("A-1", "11")])
+            .await
+            .unwrap();
+        let second = priced_items(&db.store, &cache, ws, on, PriceQuery::one())
+            .await
+            .unwrap();
+        let skus: Vec<&str> = second.iter().map(|i| i.sku.as_str()).collect();
+        assert_eq!(skus, ["A-1", "B-1"]);
+        assert!(
+            Arc::ptr_eq(&b_before, &of(v2)),
+            "the unchanged list was reused"
+        );
+        assert!(
+            !Arc::ptr_eq(&a_before, &of(v1)),
+            "the changed list was priced again"
+        );
+        assert_eq!(
+            second[0].list_price,
+            Money::new("11".parse().unwrap(), Currency::EUR)
+        );
+    }
 }

@@ -1015,7 +1015,7 @@ pub struct VendorRegistration {
 }
 
 /// Other partners' registrations of one customer.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct SameCustomer {
     /// How many.
     count: u32,
@@ -1023,24 +1023,39 @@ pub struct SameCustomer {
     submitted_on: Vec<chrono::NaiveDate>,
 }
 
-/// How many other partners' registrations in `all` (this vendor's) name
-/// `reg`'s customer domain, submitted in the last 90 days.
-fn same_customer(all: &[DealRegistration], reg: &DealRegistration) -> SameCustomer {
+/// For each registration, how many registrations of the same customer web
+/// domain other partners submitted to this vendor in the last 90 days, and
+/// the days: one indexed query for the whole page.
+async fn same_customers(
+    vendor: &onepane_store::VendorStore,
+    regs: &[DealRegistration],
+) -> Result<Vec<SameCustomer>, ApiError> {
     let since = Utc::now() - chrono::Duration::days(90);
-    let mut submitted_on: Vec<chrono::NaiveDate> = match reg.details.customer.domain_key() {
-        None => Vec::new(),
-        Some(domain) => all
-            .iter()
-            .filter(|o| o.workspace_id != reg.workspace_id && o.submitted_at >= since)
-            .filter(|o| o.details.customer.domain_key().as_deref() == Some(domain.as_str()))
-            .map(|o| o.submitted_at.date_naive())
-            .collect(),
-    };
-    submitted_on.sort_unstable();
-    SameCustomer {
-        count: u32::try_from(submitted_on.len()).unwrap_or(u32::MAX),
-        submitted_on,
-    }
+    let mut domains: Vec<String> = regs
+        .iter()
+        .filter_map(|r| r.details.customer.domain_key())
+        .collect();
+    domains.sort();
+    domains.dedup();
+    let found = vendor.registrations_by_domain(&domains, since).await?;
+    Ok(regs
+        .iter()
+        .map(|reg| {
+            let mut submitted_on: Vec<chrono::NaiveDate> = match reg.details.customer.domain_key() {
+                None => Vec::new(),
+                Some(domain) => found
+                    .iter()
+                    .filter(|(d, ws, _)| *d == domain && *ws != reg.workspace_id)
+                    .map(|(_, _, at)| at.date_naive())
+                    .collect(),
+            };
+            submitted_on.sort_unstable();
+            SameCustomer {
+                count: u32::try_from(submitted_on.len()).unwrap_or(u32::MAX),
+                submitted_on,
+            }
+        })
+        .collect())
 }
 
 /// List deal registrations, newest first.
@@ -1061,18 +1076,11 @@ pub async fn deal_registrations(
     caller: VendorCaller,
     ApiQuery(q): ApiQuery<DealsQuery>,
 ) -> Result<Json<Listing<VendorRegistration>>, ApiError> {
-    let (status, before) = (q.status, q.cursor);
     let limit = page_size(q.limit, MAX_PAGE)?;
     let vendor = caller.store(&state);
-    let every = vendor.deal_registrations(None).await?;
-    let items: Vec<DealRegistration> = every
-        .iter()
-        .filter(|d| status.is_none_or(|s| d.status == s))
-        .filter(|d| q.updated_since.is_none_or(|t| d.updated_at >= t))
-        .filter(|d| before.is_none_or(|b| d.id < b))
-        .take(limit as usize + 1)
-        .cloned()
-        .collect();
+    let items = vendor
+        .deal_registrations_page(q.status, q.updated_since, q.cursor, limit + 1)
+        .await?;
     let page = next_page(items, limit, |d| d.id.to_string());
     vendor
         .record_reads(
@@ -1083,14 +1091,18 @@ pub async fn deal_registrations(
                 .map(|d| (d.workspace_id, d.id.to_string())),
         )
         .await?;
+    let same = same_customers(&vendor, &page.items).await?;
     Ok(Json(Listing {
         items: page
             .items
             .into_iter()
-            .map(|registration| VendorRegistration {
-                same_customer_elsewhere: same_customer(&every, &registration),
-                registration,
-            })
+            .zip(same)
+            .map(
+                |(registration, same_customer_elsewhere)| VendorRegistration {
+                    same_customer_elsewhere,
+                    registration,
+                },
+            )
             .collect(),
         next_cursor: page.next_cursor,
     }))
@@ -1114,9 +1126,12 @@ pub async fn deal_registration(
 ) -> Result<Json<VendorRegistration>, ApiError> {
     let vendor = caller.store(&state);
     let registration = vendor.deal_registration(id).await?;
-    let every = vendor.deal_registrations(None).await?;
+    let same_customer_elsewhere = same_customers(&vendor, std::slice::from_ref(&registration))
+        .await?
+        .pop()
+        .unwrap_or_default();
     Ok(Json(VendorRegistration {
-        same_customer_elsewhere: same_customer(&every, &registration),
+        same_customer_elsewhere,
         registration,
     }))
 }

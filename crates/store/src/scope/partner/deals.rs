@@ -143,8 +143,8 @@ impl PartnerStore {
             };
             on_tx!(tx, c => {
                 sqlx::query(&format!(
-                    "INSERT INTO deal_registrations ({DEAL_COLUMNS}, title) \
-                     VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, $7, $8, NULL, $8, $9)"
+                    "INSERT INTO deal_registrations ({DEAL_COLUMNS}, title, customer_domain) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, $7, $8, NULL, $8, $9, $10)"
                 ))
                 .bind(self.ws())
                 .bind(reg.id.as_uuid())
@@ -155,6 +155,7 @@ impl PartnerStore {
                 .bind(by.map(|u| u.as_uuid()))
                 .bind(at)
                 .bind(reg.details.title.as_str())
+                .bind(reg.details.customer.domain_key())
                 .execute(&mut *c)
                 .await?;
             });

@@ -94,6 +94,36 @@ impl PartnerStore {
         Ok(data)
     }
 
+    /// The items of the price lists `lists` (of actively linked vendors),
+    /// by SKU: what pricing reads again when only those lists changed.
+    pub async fn pricing_items(&self, lists: &[PriceListId]) -> Result<Vec<PriceItem>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let tiers = self.visible_links(&mut tx).await?;
+        let mut out = Vec::new();
+        for chunk in lists.chunks(crate::tables::LOOKUP_CHUNK) {
+            let rows: Vec<PriceItemRow> = on_tx!(tx, c => {
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                    "SELECT {PRICE_ITEM_COLUMNS} FROM workspace_price_items WHERE workspace_id = "
+                ));
+                q.push_bind(self.ws()).push(" AND price_list_id IN (");
+                let mut sep = q.separated(", ");
+                for l in chunk {
+                    sep.push_bind(l.as_uuid());
+                }
+                q.push(") ORDER BY sku, id");
+                q.build_query_as().fetch_all(&mut *c).await?
+            });
+            for row in rows {
+                let item = PriceItem::try_from(row)?;
+                if tiers.contains_key(&item.vendor_id) {
+                    out.push(item);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// The items of one price list, by SKU.
     pub async fn price_items(
         &self,

@@ -119,6 +119,77 @@ impl VendorStore {
         )
     }
 
+    /// A page of the registrations submitted to this vendor, newest first:
+    /// those older than `before`, with `status` when given, changed at or
+    /// after `updated_since` when given.
+    pub async fn deal_registrations_page(
+        &self,
+        status: Option<DealStatus>,
+        updated_since: Option<chrono::DateTime<chrono::Utc>>,
+        before: Option<DealRegistrationId>,
+        limit: u32,
+    ) -> Result<Vec<DealRegistration>, StoreError> {
+        select!(
+            all,
+            DealRow,
+            read(self),
+            &format!(
+                "SELECT {} FROM deal_registrations d JOIN vendor_links l \
+                   ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id AND l.status = 'active' \
+                 WHERE d.vendor_id = $1 AND ($2 IS NULL OR d.status = $2) \
+                   AND ($3 IS NULL OR d.updated_at >= $3) AND ($4 IS NULL OR d.id < $4) \
+                 ORDER BY d.id DESC LIMIT $5",
+                prefixed("d", DEAL_COLUMNS)
+            ),
+            self.v(),
+            status.map(|s| s.as_str()),
+            updated_since,
+            before.map(|b| b.as_uuid()),
+            i64::from(limit)
+        )
+    }
+
+    /// For each customer web domain (as `Company::domain_key` gives it),
+    /// the registrations of it submitted to this vendor since `since`: the
+    /// workspace and the time of each. Read from an index on the vendor and
+    /// the domain, never by loading every registration.
+    pub async fn registrations_by_domain(
+        &self,
+        domains: &[String],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(String, WorkspaceId, chrono::DateTime<chrono::Utc>)>, StoreError> {
+        if domains.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin(Access::Read).await?;
+        let mut out = Vec::new();
+        for chunk in domains.chunks(crate::tables::LOOKUP_CHUNK) {
+            let rows: Vec<(String, uuid::Uuid, chrono::DateTime<chrono::Utc>)> = on_tx!(tx, c => {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT d.customer_domain, d.workspace_id, d.submitted_at FROM deal_registrations d \
+                     JOIN vendor_links l ON l.workspace_id = d.workspace_id AND l.vendor_id = d.vendor_id \
+                       AND l.status = 'active' WHERE d.vendor_id = ",
+                );
+                q.push_bind(self.v())
+                    .push(" AND d.submitted_at >= ")
+                    .push_bind(since)
+                    .push(" AND d.customer_domain IN (");
+                let mut sep = q.separated(", ");
+                for d in chunk {
+                    sep.push_bind(d.as_str());
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(&mut *c).await?
+            });
+            out.extend(
+                rows.into_iter()
+                    .map(|(d, w, at)| (d, WorkspaceId::from_uuid(w), at)),
+            );
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     pub(crate) async fn fetch_deal(
         &self,
         tx: &mut Tx,
