@@ -20,6 +20,7 @@ on_both_backends!(
     idempotency_keys_replay_refuse_and_stay_per_client,
     leads_sent_by_a_vendor_are_listed_filtered_and_accepted,
     publishing_with_no_partner_linked_reaches_no_one_yet,
+    a_price_list_changes_by_the_item_and_content_reaches_by_region,
 );
 
 fn campaign_body(tiers: &[&str]) -> Value {
@@ -123,7 +124,7 @@ async fn a_campaign_for_gold_reaches_gold_partners_only(backend: Backend) {
     assert_eq!(status, 200, "{stats}");
     assert_eq!(
         stats,
-        json!({"external_id": "spring-2026", "workspaces": 2, "activations": 1, "leads": 0})
+        json!({"external_id": "spring-2026", "workspaces": 1, "activations": 1, "leads": 0})
     );
 
     // Archiving stops it for everyone.
@@ -948,4 +949,187 @@ async fn publishing_with_no_partner_linked_reaches_no_one_yet(backend: Backend) 
         .await;
     assert_eq!(listed["items"][0]["external_id"], "spring");
     assert_eq!(listed["items"][0]["workspaces"], 0);
+}
+
+async fn a_price_list_changes_by_the_item_and_content_reaches_by_region(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let v = &w.v1.token;
+    let (status, body) = w
+        .call(
+            Method::PUT,
+            "/api/v1/vendor/price-lists/eu",
+            v,
+            Some(json!({"name": "EU", "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let items = json!([
+        {"sku": "A-1", "name": "One", "list_price": "10.00"},
+        {"sku": "A-2", "name": "Two", "list_price": "20.00"},
+        {"sku": "A-3", "name": "Three", "list_price": "30.00"},
+    ]);
+    let (status, body) = w
+        .call(
+            Method::PUT,
+            "/api/v1/vendor/price-lists/eu/items",
+            v,
+            Some(items),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // By the item, as NDJSON: one price changed, one item gone, one new.
+    let ndjson = [
+        json!({"sku": "A-1", "name": "One", "list_price": "11.00"}),
+        json!({"sku": "A-2", "delete": true}),
+        json!({"sku": "A-4", "name": "Four", "list_price": "40.00"}),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect::<String>();
+    let response = w
+        .request(Method::PATCH, "/api/v1/vendor/price-lists/eu/items", v)
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"external_id": "eu", "upserted": 2, "deleted": 1, "items": 3})
+    );
+    let (_, page) = w
+        .call(Method::GET, "/api/v1/vendor/price-lists/eu/items", v, None)
+        .await;
+    let listed: Vec<(&str, &str)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["item"]["sku"].as_str().unwrap(),
+                i["item"]["list_price"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [("A-1", "11.00"), ("A-3", "30.00"), ("A-4", "40.00")]
+    );
+    let data = w.app.store.partner(w.gold.id).pricing().await.unwrap();
+    assert_eq!(data.items.len(), 3, "the partner sees the list as changed");
+
+    // All or nothing: a SKU twice, or a deletion that says false, changes nothing.
+    for (bad, pointer) in [
+        (
+            json!([{"sku": "A-1", "delete": true}, {"sku": "A-1", "name": "x", "list_price": "1"}]),
+            "#/1/sku",
+        ),
+        (json!([{"sku": "A-3", "delete": false}]), "#/0/delete"),
+    ] {
+        let (status, problem) = w
+            .call(
+                Method::PATCH,
+                "/api/v1/vendor/price-lists/eu/items",
+                v,
+                Some(bad),
+            )
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+    }
+    let (status, problem) = w
+        .call(
+            Method::PATCH,
+            "/api/v1/vendor/price-lists/nope/items",
+            v,
+            Some(json!([{"sku": "A-1", "delete": true}])),
+        )
+        .await;
+    assert_eq!(status, 404, "{problem}");
+    let (_, page) = w
+        .call(Method::GET, "/api/v1/vendor/price-lists/eu/items", v, None)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+
+    // A region-limited asset reaches a partner once the vendor gives it the region.
+    let asset = json!({"kind": "document", "audience": {"regions": ["nordics"]},
+        "variants": [{"locale": "en", "title": "Nordic deck",
+                      "body": {"url": "https://vendor.example/nordic.pdf"}}]});
+    let (status, body) = w
+        .call(Method::PUT, "/api/v1/vendor/assets/nordic", v, Some(asset))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["workspaces"], 0, "nobody covers the region yet");
+    let titles = |who: &str| {
+        let token = who.to_owned();
+        let w = &w;
+        async move {
+            let (_, assets) = w.call(Method::GET, "/api/v1/assets", &token, None).await;
+            assets["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| {
+                    a["content"]["variants"][0]["title"]
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        !titles(&w.gold.token)
+            .await
+            .contains(&"Nordic deck".to_owned())
+    );
+    let (status, partner) = w
+        .call(
+            Method::PUT,
+            &format!("/api/v1/vendor/partners/{}/regions", w.gold.id),
+            v,
+            Some(json!({"regions": ["nordics", "DACH"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{partner}");
+    assert_eq!(partner["regions"], json!(["DACH", "NORDICS"]));
+    assert!(
+        titles(&w.gold.token)
+            .await
+            .contains(&"Nordic deck".to_owned())
+    );
+    assert!(
+        !titles(&w.registered.token)
+            .await
+            .contains(&"Nordic deck".to_owned()),
+        "the other partner covers no region"
+    );
+    let (_, asset) = w
+        .call(Method::GET, "/api/v1/vendor/assets/nordic", v, None)
+        .await;
+    assert_eq!(asset["workspaces"], 1);
+
+    // The vendor pages through its partners by cursor.
+    let (_, first) = w
+        .call(Method::GET, "/api/v1/vendor/partners?limit=1", v, None)
+        .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/vendor/partners?limit=1&cursor={cursor}"),
+            v,
+            None,
+        )
+        .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_ne!(
+        first["items"][0]["workspace_id"],
+        second["items"][0]["workspace_id"]
+    );
 }

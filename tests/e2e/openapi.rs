@@ -19,6 +19,7 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/.well-known/oauth-authorization-server"),
     ("GET", "/api/v1/vendor/partners"),
     ("PUT", "/api/v1/vendor/partners/{workspace_id}/tier"),
+    ("PUT", "/api/v1/vendor/partners/{workspace_id}/regions"),
     ("POST", "/api/v1/vendor/partners/{workspace_id}/leads"),
     ("GET", "/api/v1/vendor/campaigns"),
     ("PUT", "/api/v1/vendor/campaigns/{external_id}"),
@@ -33,6 +34,7 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("PUT", "/api/v1/vendor/price-lists/{external_id}"),
     ("GET", "/api/v1/vendor/price-lists/{external_id}"),
     ("PUT", "/api/v1/vendor/price-lists/{external_id}/items"),
+    ("PATCH", "/api/v1/vendor/price-lists/{external_id}/items"),
     ("GET", "/api/v1/vendor/price-lists/{external_id}/items"),
     ("PUT", "/api/v1/vendor/deal-fields"),
     ("GET", "/api/v1/vendor/deal-fields"),
@@ -244,6 +246,11 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
 fn vendor_body(operation_id: &str) -> Option<Value> {
     Some(match operation_id {
         "vendor_set_tier" => json!({"tier": "gold"}),
+        "vendor_set_regions" => json!({"regions": ["nordics"]}),
+        "vendor_patch_price_items" => json!([
+            {"sku": "T-1", "name": "Toner", "category": "toner", "list_price": "35.90"},
+            {"sku": "P-1", "delete": true},
+        ]),
         "vendor_put_campaign" => json!({
             "audience": {"tiers": ["gold"]},
             "variants": [{"locale": "en", "name": "Spring print", "description": "Toner deals",
@@ -350,7 +357,7 @@ async fn each_vendor_operation_needs_the_scope_it_names() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 27);
+    assert_eq!(checked, 29);
 }
 
 #[tokio::test]
@@ -623,6 +630,15 @@ async fn real_answers_have_the_shape_their_schemas_promise() {
     )
     .await;
     assert_eq!(s, 200);
+    let (s, body) = call(
+        Method::PUT,
+        "/api/v1/vendor/partners/{workspace_id}/regions",
+        format!("/api/v1/vendor/partners/{ws}/regions"),
+        v1.clone(),
+        vendor_body("vendor_set_regions"),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
     for (template, path, operation) in [
         (
             "/api/v1/vendor/campaigns/{external_id}",
@@ -660,6 +676,15 @@ async fn real_answers_have_the_shape_their_schemas_promise() {
         .await;
         assert_eq!(s, 200, "{path}: {body}");
     }
+    let (s, body) = call(
+        Method::PATCH,
+        "/api/v1/vendor/price-lists/{external_id}/items",
+        "/api/v1/vendor/price-lists/eu/items".into(),
+        v1.clone(),
+        vendor_body("vendor_patch_price_items"),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
     let (s, body) = call(
         Method::POST,
         "/api/v1/vendor/partners/{workspace_id}/leads",

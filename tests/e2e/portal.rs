@@ -436,10 +436,30 @@ async fn another_workspaces_pages_are_not_found(backend: Backend) {
     let Some(w) = world(backend).await else {
         return;
     };
-    // Registered's own lead, campaign and registration.
+    // Registered's own lead and registration, and a campaign meant for
+    // registered partners only (stored once; gold is not in its audience).
     let lead = send_lead(&w, w.registered.id, "reg-1", "Rita Reg").await;
+    let (status, body) = w
+        .call(
+            Method::PUT,
+            "/api/v1/vendor/campaigns/registered-only",
+            &w.v1.token,
+            Some(json!({
+                "audience": {"tiers": ["registered"]},
+                "variants": [{"locale": "en", "name": "Rita's campaign",
+                    "landing": {"headline": "For new partners", "body": "Welcome.",
+                                "call_to_action": "Contact me"}}]
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let campaigns = listing(&w, &w.registered.token, "/api/v1/campaigns").await;
-    let campaign = campaigns[0]["id"].as_str().unwrap().to_owned();
+    let campaign = campaigns
+        .iter()
+        .find(|c| c["external_id"] == "registered-only")
+        .and_then(|c| c["id"].as_str())
+        .unwrap()
+        .to_owned();
     let (status, deal) = w
         .call(
             Method::POST,
