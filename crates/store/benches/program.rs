@@ -21,7 +21,8 @@ use onepane_domain::{Currency, Tier, VendorKind};
 use onepane_store::testing::TestDb;
 use onepane_store::testing::content::{asset, campaign};
 use onepane_store::testing::program::{bulk_partners, count_rows, database_bytes};
-use onepane_store::{PriceItemChange, Store};
+use onepane_domain::record::{Record, Stream};
+use onepane_store::{PageWrite, PriceItemChange, Store};
 use rust_decimal::Decimal;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -98,16 +99,90 @@ async fn run(backend: &str, db: TestDb) {
         .expect("vendor")
         .id;
     let vs = store.vendor(vendor);
+    // The peer: a partner holding the same number of items in its own
+    // workspace, as every partner held each vendor's list before content
+    // was stored once (today, what a partner's own connection pulls).
+    let puller = store
+        .operator()
+        .create_vendor(&name("Northwind Traders"), VendorKind::Vendor)
+        .await
+        .expect("vendor")
+        .id;
+    let own = bulk_partners(store, puller, 1, Tier::Gold).await[0];
+    let conn = onepane_domain::ConnectionId::new();
+    store
+        .partner(own)
+        .create_connection_with(
+            conn,
+            &onepane_store::testing::tenants::vendor_source(puller, "Northwind API"),
+            &[],
+        )
+        .await
+        .expect("a source");
+    let pulled_list = Record::PriceList {
+        external_id: ext("PL"),
+        terms: terms(),
+    };
+    let pulled_items: Vec<Record> = items(item_count, 0)
+        .into_iter()
+        .map(|item| Record::PriceItem {
+            price_list: ext("PL"),
+            item,
+        })
+        .collect();
+    let pass = uuid::Uuid::now_v7();
+    for (stream, records) in [
+        (Stream::PriceLists, vec![&pulled_list]),
+        (Stream::PriceItems, pulled_items.iter().collect()),
+    ] {
+        for page in records.chunks(5_000) {
+            let keyed: Vec<(String, Vec<u8>, &Record)> = page
+                .iter()
+                .map(|r| {
+                    let key = match r {
+                        Record::PriceItem { item, .. } => format!("PL {}", item.sku),
+                        _ => "PL".to_owned(),
+                    };
+                    (key, uuid::Uuid::now_v7().as_bytes().to_vec(), *r)
+                })
+                .collect();
+            store
+                .vendor(puller)
+                .apply_page(
+                    own,
+                    conn,
+                    &PageWrite {
+                        stream,
+                        pass_id: pass,
+                        records: keyed,
+                        next: None,
+                        pass_max: None,
+                        seen_page: None,
+                    },
+                )
+                .await
+                .expect("a pulled page");
+        }
+    }
     let mut partners = Vec::new();
-    let mut last_size: Option<(usize, i64)> = None;
     println!("\n### {backend}\n");
     println!(
-        "| partners | new 50k list | rows written | republish 50k | campaign | rows | asset | rows | 1,000-item PATCH | announce (partners told) | pricing read p50 / p99 (items) | campaigns read p50 / p99 | bytes per partner added |"
+        "| partners | new 50k list | rows written | republish 50k | campaign | rows | asset | rows | 1,000-item PATCH | announce (partners told) | pricing read p50 / p99 (items) | the same items in the workspace, p50 / p99 | campaigns read p50 / p99 | bytes per partner added |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for size in [1, 100, 1_000, 14_000].into_iter().filter(|n| *n <= most) {
-        let new = bulk_partners(store, vendor, size - partners.len(), Tier::Gold).await;
+        // What adding partners costs on disk: their workspaces and links
+        // only, since the content they see is the vendor's, stored once.
+        let bytes_before = database_bytes(&db.url, db.postgres_superuser_url().as_deref()).await;
+        let added = size - partners.len();
+        let new = bulk_partners(store, vendor, added, Tier::Gold).await;
         partners.extend(new);
+        let bytes = database_bytes(&db.url, db.postgres_superuser_url().as_deref()).await;
+        let per_partner = if added > 1 {
+            format!("{}", (bytes - bytes_before) / added as i64)
+        } else {
+            "—".into()
+        };
         let reader = store.partner(partners[0]);
 
         let before = rows(&db).await;
@@ -151,6 +226,13 @@ async fn run(backend: &str, db: TestDb) {
             pricing.push(t);
         }
         pricing.remove(0);
+        let mut peer = Vec::new();
+        for _ in 0..11 {
+            let (data, t) = timed(store.partner(own).pricing()).await;
+            assert_eq!(data.expect("pricing").items.len(), item_count);
+            peer.push(t);
+        }
+        peer.remove(0);
         let mut campaigns = Vec::new();
         for _ in 0..21 {
             let (c, t) = timed(reader.campaigns()).await;
@@ -158,14 +240,8 @@ async fn run(backend: &str, db: TestDb) {
             campaigns.push(t);
         }
         campaigns.remove(0);
-        let bytes = database_bytes(&db.url, db.postgres_superuser_url().as_deref()).await;
-        let per_partner = match last_size {
-            Some((n, b)) if size > n => format!("{}", (bytes - b) / (size - n) as i64),
-            _ => "—".into(),
-        };
-        last_size = Some((size, bytes));
         println!(
-            "| {size} | {} | {list_rows} | {} | {} | {campaign_rows} | {} | {asset_rows} | {} | {} ({told}) | {} / {} ({seen}) | {} / {} | {per_partner} |",
+            "| {size} | {} | {list_rows} | {} | {} | {campaign_rows} | {} | {asset_rows} | {} | {} ({told}) | {} / {} ({seen}) | {} / {} | {} / {} | {per_partner} |",
             ms(new_list),
             ms(republish),
             ms(campaign_time),
@@ -174,6 +250,8 @@ async fn run(backend: &str, db: TestDb) {
             ms(announce),
             ms(percentile(pricing.clone(), 0.5)),
             ms(percentile(pricing, 0.99)),
+            ms(percentile(peer.clone(), 0.5)),
+            ms(percentile(peer, 0.99)),
             ms(percentile(campaigns.clone(), 0.5)),
             ms(percentile(campaigns, 0.99)),
         );
