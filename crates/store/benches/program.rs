@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use onepane_domain::campaign::DateWindow;
 use onepane_domain::price::{Percent, Price, PriceItemInput, PriceListTerms, TierDiscount};
+use onepane_domain::record::{Record, Stream};
 use onepane_domain::text::{Category, ExternalId, Name, Sku};
 use onepane_domain::{Currency, Tier, VendorKind};
 use onepane_store::testing::TestDb;
 use onepane_store::testing::content::{asset, campaign};
 use onepane_store::testing::program::{bulk_partners, count_rows, database_bytes};
-use onepane_domain::record::{Record, Stream};
 use onepane_store::{PageWrite, PriceItemChange, Store};
 use rust_decimal::Decimal;
 

@@ -604,6 +604,19 @@ pub struct ItemsReplaced {
     items: usize,
 }
 
+/// The request's body as a list of `T`: a JSON array, or NDJSON (one per line).
+async fn read_list<T: serde::de::DeserializeOwned>(
+    req: axum::extract::Request,
+) -> Result<Vec<T>, ApiError> {
+    let ndjson = body_kind(&req)?;
+    let body = read_body(req).await?;
+    if ndjson {
+        parse_ndjson(&body)
+    } else {
+        parse_json(&body)
+    }
+}
+
 /// The body's media type: JSON (an array) or NDJSON (one per line).
 fn body_kind(req: &axum::extract::Request) -> Result<bool, ApiError> {
     let content_type = req
@@ -678,13 +691,7 @@ pub async fn put_price_items(
     ApiPath(id): ApiPath<ExternalId>,
     req: axum::extract::Request,
 ) -> Result<Json<ItemsReplaced>, ApiError> {
-    let ndjson = body_kind(&req)?;
-    let body = read_body(req).await?;
-    let items: Vec<PriceItemInput> = if ndjson {
-        parse_ndjson(&body)?
-    } else {
-        parse_json(&body)?
-    };
+    let items: Vec<PriceItemInput> = read_list(req).await?;
     check_batch(items.iter().map(|i| i.sku.as_str()))?;
     caller
         .store(&state)
@@ -698,13 +705,62 @@ pub async fn put_price_items(
 
 /// One change to a price list's items: an item to add or replace (by its
 /// SKU), or `{"sku": ..., "delete": true}` to remove one.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum ItemChange {
     /// Removes the item with this SKU.
     Delete(ItemDeletion),
     /// Adds the item, or replaces the one with its SKU.
     Upsert(PriceItemInput),
+}
+
+impl utoipa::PartialSchema for ItemChange {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name(ItemDeletion::name()))
+            .item(utoipa::openapi::Ref::from_schema_name(
+                PriceItemInput::name(),
+            ))
+            .description(Some(
+                "An item to add or replace, or `{\"sku\", \"delete\": true}` to remove one.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ItemChange {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema as _;
+        schemas.push((ItemDeletion::name().into_owned(), ItemDeletion::schema()));
+        ItemDeletion::schemas(schemas);
+        schemas.push((
+            PriceItemInput::name().into_owned(),
+            PriceItemInput::schema(),
+        ));
+        PriceItemInput::schemas(schemas);
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemChange {
+    /// A change with `delete` is a deletion, any other an item, each read
+    /// strictly, so a bad item is refused for what is wrong with it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let value = serde_json::Value::Object(map);
+        if value.get("delete").is_some() {
+            serde_json::from_value(value)
+                .map(ItemChange::Delete)
+                .map_err(serde::de::Error::custom)
+        } else {
+            serde_json::from_value(value)
+                .map(ItemChange::Upsert)
+                .map_err(serde::de::Error::custom)
+        }
+    }
 }
 
 /// An item to remove.
@@ -762,13 +818,7 @@ pub async fn patch_price_items(
     ApiPath(id): ApiPath<ExternalId>,
     req: axum::extract::Request,
 ) -> Result<Json<ItemsPatched>, ApiError> {
-    let ndjson = body_kind(&req)?;
-    let body = read_body(req).await?;
-    let given: Vec<ItemChange> = if ndjson {
-        parse_ndjson(&body)?
-    } else {
-        parse_json(&body)?
-    };
+    let given: Vec<ItemChange> = read_list(req).await?;
     let mut changes = Vec::with_capacity(given.len());
     for (i, c) in given.into_iter().enumerate() {
         changes.push(match c {
