@@ -941,6 +941,9 @@ async fn catalog_every_table_has_row_level_security_enabled_and_forced() {
             // A calendar feed by its secret's digest, when a calendar app
             // reads it.
             ("calendar_feeds", "digest"),
+            // The mail sender takes over claims another replica left
+            // unsent, across workspaces (the system scope only).
+            ("mail_outbox", "claimed_at"),
         ];
         assert!(
             first == "workspace_id"
