@@ -17,6 +17,7 @@ pub mod price;
 pub mod privacy;
 pub mod program;
 pub mod record;
+pub mod scorecard;
 pub mod text;
 pub mod workspace;
 
