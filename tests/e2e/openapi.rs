@@ -64,6 +64,8 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/deal-registrations/{id}"),
     ("GET", "/api/v1/deal-registrations/{id}/delivery"),
     ("GET", "/api/v1/clock"),
+    ("GET", "/api/v1/scorecards"),
+    ("GET", "/api/v1/vendor/scorecard"),
     ("POST", "/api/v1/deal-registrations/{id}/delivery/retry"),
     ("GET", "/api/v1/notifications"),
     ("POST", "/api/v1/notifications/{id}/read"),

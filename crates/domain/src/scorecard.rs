@@ -287,8 +287,7 @@ pub struct AreaRating {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scorecard {
-    /// The vendor.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    /// The vendor (absent for the median vendor).
     pub vendor_id: Option<VendorId>,
     /// Registrations submitted in the period.
     pub registrations_submitted: Option<u64>,

@@ -52,6 +52,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use error::StoreError;
 pub use scope::operator::OperatorStore;
 pub use scope::partner::summaries::{CampaignWeek, Pipeline, VendorCounts};
+pub use scope::partner::scorecard::Rating;
 pub use scope::partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
 pub use scope::system::SystemStore;
 pub use scope::system::announcements::ANNOUNCE_BATCH;

@@ -4,6 +4,7 @@
 
 pub mod connections;
 pub mod partner;
+pub mod scorecards;
 pub mod vendor;
 
 use serde::Serialize;

@@ -70,6 +70,7 @@ pub fn vendor() -> OpenApiRouter<AppState> {
         .routes(routes!(put_webhook, webhook, delete_webhook))
         .routes(routes!(deliveries))
         .routes(routes!(redeliver))
+        .routes(routes!(super::api::scorecards::vendor_scorecard))
 }
 
 /// The partner API for a workspace's members.
@@ -97,6 +98,7 @@ pub fn partner() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications))
         .routes(routes!(read_notification))
         .routes(routes!(clock))
+        .routes(routes!(super::api::scorecards::partner_scorecards))
         .routes(routes!(
             connections::connections,
             connections::create_connection

@@ -7,3 +7,4 @@ pub mod audit;
 pub mod connections;
 pub mod decisions;
 pub mod pricing;
+pub mod scorecards;

@@ -25,6 +25,7 @@ mod content;
 mod deals;
 mod leads;
 mod pricing;
+pub(crate) mod scorecard;
 pub(crate) mod privacy;
 pub(crate) mod summaries;
 mod workspace;

@@ -14,6 +14,7 @@ pub(crate) mod erasures;
 mod idempotency;
 mod jobs;
 mod runs;
+mod scorecard;
 mod sso;
 mod webhooks;
 

@@ -1,0 +1,285 @@
+//! The scorecard's facts from the workspace's own data, and its members'
+//! ratings of its vendors.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use onepane_domain::scorecard::*;
+use onepane_domain::*;
+use uuid::Uuid;
+
+use crate::tx::{Access, Tx, on_tx};
+use crate::{StoreError, now};
+
+use super::PartnerStore;
+
+/// One area of a member's rating of a vendor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    /// The area.
+    pub area: ExperienceArea,
+    /// 1 to 5.
+    pub score: u8,
+    /// What the member says of it.
+    pub note: Option<String>,
+}
+
+/// The leads' statuses that mean the partner accepted the lead (and may
+/// have worked it since).
+pub(crate) const ACCEPTED_STATUSES: &str = "'accepted', 'working', 'qualified', 'won', 'lost'";
+
+/// The hours from a lead's arrival to its answer-by time, in SQL.
+pub(crate) fn answer_by_hours(tx: &mut Tx) -> &'static str {
+    if tx.is_sqlite() {
+        "(julianday(respond_by) - julianday(created_at)) * 24.0"
+    } else {
+        "EXTRACT(EPOCH FROM (respond_by - created_at))::float8 / 3600.0"
+    }
+}
+
+/// A row of registration facts: workspace, vendor, status, submitted,
+/// decided, protection end.
+pub(crate) type RegistrationRow = (
+    Uuid,
+    Uuid,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<NaiveDate>,
+);
+
+/// A row of lead tallies: workspace, vendor, sent, accepted, won, with an
+/// answer-by time, the answer-by hours summed.
+pub(crate) type LeadRow = (Uuid, Uuid, i64, i64, i64, i64, Option<f64>);
+
+pub(crate) fn registration_fact(r: RegistrationRow) -> Result<RegistrationFact, StoreError> {
+    Ok(RegistrationFact {
+        workspace_id: WorkspaceId::from_uuid(r.0),
+        vendor_id: VendorId::from_uuid(r.1),
+        status: r
+            .2
+            .parse()
+            .map_err(|e| StoreError::corrupt("deal_registrations.status", e))?,
+        submitted_at: r.3,
+        decided_at: r.4,
+        protection_expires_on: r.5,
+    })
+}
+
+pub(crate) fn lead_tally(r: LeadRow) -> LeadTally {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    LeadTally {
+        workspace_id: WorkspaceId::from_uuid(r.0),
+        vendor_id: VendorId::from_uuid(r.1),
+        sent: count(r.2),
+        accepted: count(r.3),
+        won: count(r.4),
+        answer_by_given: count(r.5),
+        answer_by_hours: r.6.unwrap_or(0.0),
+    }
+}
+
+pub(crate) fn rating_tally(r: (Uuid, Uuid, String, i64, i64)) -> Result<RatingTally, StoreError> {
+    Ok(RatingTally {
+        workspace_id: WorkspaceId::from_uuid(r.0),
+        vendor_id: VendorId::from_uuid(r.1),
+        area: r
+            .2
+            .parse()
+            .map_err(|e| StoreError::corrupt("vendor_ratings.area", e))?,
+        total: u64::try_from(r.3).unwrap_or(0),
+        count: u64::try_from(r.4).unwrap_or(0),
+    })
+}
+
+impl PartnerStore {
+    /// What the workspace's scorecards over `period` are computed from:
+    /// registrations submitted or decided in it, vendors' leads that
+    /// arrived in it, sync runs started in it (and connections needing a
+    /// login now), and the members' ratings in the quarters it touches.
+    pub async fn scorecard_facts(&self, period: &Period) -> Result<ScorecardFacts, StoreError> {
+        let ws = self.ws();
+        let (start, end) = (period.start(), period.end());
+        let quarters: Vec<String> = period.quarters().iter().map(|q| q.to_string()).collect();
+        let mut tx = self.begin(Access::Read).await?;
+        let registrations: Vec<RegistrationRow> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT workspace_id, vendor_id, status, submitted_at, decided_at, protection_expires_on \
+                 FROM deal_registrations WHERE workspace_id = $1 \
+                 AND ((submitted_at >= $2 AND submitted_at < $3) OR (decided_at >= $2 AND decided_at < $3))",
+            )
+            .bind(ws)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let hours = answer_by_hours(&mut tx);
+        let leads: Vec<LeadRow> = on_tx!(tx, c => {
+            sqlx::query_as(&format!(
+                "SELECT workspace_id, vendor_id, COUNT(*), \
+                   SUM(CASE WHEN status IN ({ACCEPTED_STATUSES}) THEN 1 ELSE 0 END), \
+                   SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END), \
+                   COUNT(respond_by), SUM({hours}) \
+                 FROM leads WHERE workspace_id = $1 AND source = 'vendor' AND vendor_id IS NOT NULL \
+                 AND created_at >= $2 AND created_at < $3 GROUP BY workspace_id, vendor_id"
+            ))
+            .bind(ws)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let runs: Vec<(Uuid, i64, i64)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT c.vendor_id, COUNT(r.id), SUM(CASE WHEN r.status = 'failed' THEN 1 ELSE 0 END) \
+                 FROM sync_runs r JOIN connections c ON c.workspace_id = r.workspace_id AND c.id = r.connection_id \
+                 WHERE r.workspace_id = $1 AND c.vendor_id IS NOT NULL \
+                 AND r.started_at >= $2 AND r.started_at < $3 GROUP BY c.vendor_id",
+            )
+            .bind(ws)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let relogins: Vec<(Uuid, i64)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT vendor_id, COUNT(*) FROM connections WHERE workspace_id = $1 \
+                 AND vendor_id IS NOT NULL AND status = 'needs-reauthorization' GROUP BY vendor_id",
+            )
+            .bind(ws)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut ratings = Vec::new();
+        for quarter in &quarters {
+            let rows: Vec<(Uuid, Uuid, String, i64, i64)> = on_tx!(tx, c => {
+                sqlx::query_as(
+                    "SELECT workspace_id, vendor_id, area, SUM(score), COUNT(*) FROM vendor_ratings \
+                     WHERE workspace_id = $1 AND quarter = $2 GROUP BY workspace_id, vendor_id, area",
+                )
+                .bind(ws)
+                .bind(quarter)
+                .fetch_all(&mut *c)
+                .await?
+            });
+            for r in rows {
+                ratings.push(rating_tally(r)?);
+            }
+        }
+        tx.commit().await?;
+        let mut facts = ScorecardFacts {
+            registrations: registrations
+                .into_iter()
+                .map(registration_fact)
+                .collect::<Result<_, _>>()?,
+            leads: leads.into_iter().map(lead_tally).collect(),
+            runs: Vec::new(),
+            ratings,
+        };
+        let ws_id = self.workspace_id();
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        for (vendor, runs, failed) in runs {
+            facts.runs.push(RunTally {
+                workspace_id: ws_id,
+                vendor_id: VendorId::from_uuid(vendor),
+                runs: count(runs),
+                failed: count(failed),
+                reauthorizations: 0,
+            });
+        }
+        for (vendor, n) in relogins {
+            let vendor = VendorId::from_uuid(vendor);
+            match facts.runs.iter_mut().find(|r| r.vendor_id == vendor) {
+                Some(r) => r.reauthorizations = count(n),
+                None => facts.runs.push(RunTally {
+                    workspace_id: ws_id,
+                    vendor_id: vendor,
+                    runs: 0,
+                    failed: 0,
+                    reauthorizations: count(n),
+                }),
+            }
+        }
+        Ok(facts)
+    }
+
+    /// `user`'s rating of `vendor` for `quarter`, replacing the one it
+    /// gave in that quarter (one rating per member, vendor and quarter).
+    pub async fn rate_vendor(
+        &self,
+        user: UserId,
+        vendor: VendorId,
+        quarter: Quarter,
+        ratings: &[Rating],
+    ) -> Result<(), StoreError> {
+        let quarter = quarter.to_string();
+        let mut tx = self.begin(Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query(
+                "DELETE FROM vendor_ratings WHERE workspace_id = $1 AND vendor_id = $2 AND quarter = $3 AND user_id = $4",
+            )
+            .bind(self.ws())
+            .bind(vendor.as_uuid())
+            .bind(&quarter)
+            .bind(user.as_uuid())
+            .execute(&mut *c)
+            .await?;
+        });
+        let at = now();
+        for r in ratings {
+            on_tx!(tx, c => {
+                sqlx::query(
+                    "INSERT INTO vendor_ratings (workspace_id, vendor_id, user_id, quarter, area, score, note, rated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(self.ws())
+                .bind(vendor.as_uuid())
+                .bind(user.as_uuid())
+                .bind(&quarter)
+                .bind(r.area.as_str())
+                .bind(i16::from(r.score))
+                .bind(r.note.as_deref())
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What `user` rated `vendor` in `quarter`, area by area.
+    pub async fn rating_of(
+        &self,
+        user: UserId,
+        vendor: VendorId,
+        quarter: Quarter,
+    ) -> Result<Vec<Rating>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<(String, i16, Option<String>)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT area, score, note FROM vendor_ratings \
+                 WHERE workspace_id = $1 AND vendor_id = $2 AND quarter = $3 AND user_id = $4 ORDER BY area",
+            )
+            .bind(self.ws())
+            .bind(vendor.as_uuid())
+            .bind(quarter.to_string())
+            .bind(user.as_uuid())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(area, score, note)| {
+                Ok(Rating {
+                    area: area
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("vendor_ratings.area", e))?,
+                    score: u8::try_from(score)
+                        .map_err(|_| StoreError::corrupt("vendor_ratings.score", score))?,
+                    note,
+                })
+            })
+            .collect()
+    }
+}
