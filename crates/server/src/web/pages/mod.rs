@@ -13,6 +13,7 @@ pub mod leads;
 pub mod notifications;
 pub mod prices;
 pub mod privacy;
+pub mod scorecards;
 pub mod settings;
 pub mod vendors;
 
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notifications::routes())
         .merge(settings::routes())
         .merge(vendors::routes())
+        .merge(scorecards::routes())
         .merge(audit::routes())
         .merge(privacy::routes())
 }
