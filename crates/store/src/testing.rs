@@ -178,6 +178,55 @@ impl TestDb {
             .map(|name| role_url_keep_user(&admin_url(), name))
     }
 
+    /// Sets a timestamp column of one row to `at`, behind the store's back
+    /// (as the superuser on PostgreSQL, with the guard triggers off), so a
+    /// test can put what happened at chosen times. `table` and `column`
+    /// are the test's own literals.
+    pub async fn set_time(
+        &self,
+        table: &str,
+        column: &str,
+        workspace: onepane_domain::WorkspaceId,
+        id: uuid::Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let sql = format!("UPDATE {table} SET {column} = $1 WHERE workspace_id = $2 AND id = $3");
+        let changed = match (&self.url, self.postgres_superuser_url()) {
+            (_, Some(url)) => {
+                let mut c = PgConnection::connect(&url).await.expect("superuser connects");
+                sqlx::query("SET session_replication_role = replica")
+                    .execute(&mut c)
+                    .await
+                    .expect("triggers off");
+                sqlx::query(&sql)
+                    .bind(at)
+                    .bind(workspace.as_uuid())
+                    .bind(id)
+                    .execute(&mut c)
+                    .await
+                    .expect("update")
+                    .rows_affected()
+            }
+            (DatabaseUrl::Sqlite(path), None) => {
+                let mut c = sqlx::SqliteConnection::connect_with(
+                    &sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+                )
+                .await
+                .expect("sqlite opens");
+                sqlx::query(&sql)
+                    .bind(at)
+                    .bind(workspace.as_uuid())
+                    .bind(id)
+                    .execute(&mut c)
+                    .await
+                    .expect("update")
+                    .rows_affected()
+            }
+            (url, None) => panic!("no way to reach {url:?}"),
+        };
+        assert_eq!(changed, 1, "{table} {id} not found");
+    }
+
     /// On PostgreSQL, the URL of this database for `role`.
     pub fn postgres_url_as(&self, role: &str) -> Option<String> {
         self.pg_name

@@ -11,6 +11,7 @@ mod deliveries;
 mod jobs;
 mod migration;
 mod rls;
+mod scorecard;
 mod segregation;
 mod sso;
 mod trust;
