@@ -426,6 +426,24 @@ async fn populate(store: &Store) -> Tenants {
         };
         store.claim_idempotency_key(key, b"hash").await.unwrap();
     }
+    // Each partner's owner rates each of its vendors this quarter.
+    let quarter = onepane_domain::scorecard::Quarter::of(chrono::Utc::now().date_naive());
+    for (ws, v) in tenants.links() {
+        let p = store.partner(ws);
+        let owner = p.members().await.unwrap()[0].user_id;
+        p.rate_vendor(
+            owner,
+            v,
+            quarter,
+            &[onepane_store::Rating {
+                area: onepane_domain::scorecard::ExperienceArea::Support,
+                score: 4,
+                note: Some("Answers fast".into()),
+            }],
+        )
+        .await
+        .unwrap();
+    }
     tenants
 }
 
@@ -1590,4 +1608,118 @@ async fn published_content_is_read_through_the_link_and_the_audience_only() {
             "B still reads v1's {t}"
         );
     }
+}
+
+/// A member's rating of a vendor is the workspace's alone: the vendor it
+/// rates never reads it (only the server's aggregates over five partners
+/// or more, computed in the system scope), another partner neither reads
+/// nor writes it, and nobody moves it to another workspace or vendor.
+#[tokio::test]
+async fn a_rating_is_never_read_by_the_vendor_it_rates_nor_by_another_partner() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, b, v1, v2) = (
+        w.a.to_string(),
+        w.b.to_string(),
+        w.v1.to_string(),
+        w.v2.to_string(),
+    );
+    // The checks below can fail: each partner reads its own ratings.
+    assert!(count_in_scope(&server, (&a, ""), "vendor_ratings", "true").await >= 1);
+    assert!(count_in_scope(&server, (&b, ""), "vendor_ratings", "true").await >= 1);
+    for v in [&v1, &v2] {
+        assert_eq!(
+            count_in_scope(&server, ("", v), "vendor_ratings", "true").await,
+            0,
+            "vendor {v} reads ratings of itself"
+        );
+        // Even naming a workspace linked to it, as a vendor's sync does.
+        for ws in [&a, &b] {
+            let mut tx = scoped(&server, ("", v)).await;
+            sqlx::query("SELECT set_config('onepane.vendor_workspace', $1, true)")
+                .bind(ws)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM vendor_ratings")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(seen, 0, "vendor {v} syncing into {ws} reads its ratings");
+        }
+        blocked(
+            "a vendor writes a rating of itself",
+            as_scope(
+                &server,
+                ("", v),
+                &format!(
+                    "INSERT INTO vendor_ratings (workspace_id, vendor_id, user_id, quarter, area, score, rated_at) \
+                     SELECT workspace_id, vendor_id, user_id, '2099-Q1', area, 5, now() FROM vendor_ratings"
+                ),
+            )
+            .await,
+        );
+    }
+    assert_eq!(
+        count_in_scope(&server, (&b, ""), "vendor_ratings", &format!("workspace_id = '{a}'")).await,
+        0
+    );
+    let a_owner: String = sqlx::query_scalar(
+        "SELECT user_id::text FROM memberships WHERE workspace_id = $1::uuid LIMIT 1",
+    )
+    .bind(&a)
+    .fetch_one(
+        &PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&db.postgres_superuser_url().unwrap())
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // B forges a rating in A's name, rewrites and deletes A's.
+    blocked(
+        "partner B writes a rating into A",
+        as_scope(
+            &server,
+            (&b, ""),
+            &format!(
+                "INSERT INTO vendor_ratings (workspace_id, vendor_id, user_id, quarter, area, score, rated_at) \
+                 VALUES ('{a}', '{v1}', '{a_owner}', '2099-Q1', 'brand', 1, now())"
+            ),
+        )
+        .await,
+    );
+    blocked(
+        "partner B rewrites A's ratings",
+        as_scope(
+            &server,
+            (&b, ""),
+            &format!("UPDATE vendor_ratings SET score = 1 WHERE workspace_id = '{a}'"),
+        )
+        .await,
+    );
+    blocked(
+        "partner B deletes A's ratings",
+        as_scope(&server, (&b, ""), &format!("DELETE FROM vendor_ratings WHERE workspace_id = '{a}'"))
+            .await,
+    );
+    // A cannot move its own rating to another workspace or vendor.
+    blocked(
+        "partner A moves its rating to B",
+        as_scope(&server, (&a, ""), &format!("UPDATE vendor_ratings SET workspace_id = '{b}'")).await,
+    );
+    blocked(
+        "partner A moves its rating to another vendor",
+        as_scope(&server, (&a, ""), &format!("UPDATE vendor_ratings SET vendor_id = '{v2}' WHERE vendor_id = '{v1}'"))
+            .await,
+    );
+    assert_eq!(
+        count_in_scope(&server, (&b, ""), "vendor_ratings", "score = 4").await,
+        count_in_scope(&server, (&b, ""), "vendor_ratings", "true").await,
+        "B's ratings are as written"
+    );
 }
