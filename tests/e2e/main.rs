@@ -22,6 +22,7 @@ mod openapi;
 mod portal;
 mod postgres;
 mod prices;
+mod scorecards;
 mod serve;
 mod sso;
 mod sync_runs;
