@@ -56,6 +56,7 @@ struct Texts {
     vendor_error: &'static str,
     asset: &'static str,
     not_found: &'static str,
+    rated: &'static str,
 }
 
 const ENGLISH: Texts = Texts {
@@ -81,6 +82,7 @@ const ENGLISH: Texts = Texts {
     vendor_error: "Choose at least one vendor.",
     asset: "Toner brochure",
     not_found: "There is nothing here.",
+    rated: "Your rating is saved.",
 };
 
 const FINNISH: Texts = Texts {
@@ -106,6 +108,7 @@ const FINNISH: Texts = Texts {
     vendor_error: "Valitse vähintään yksi toimittaja.",
     asset: "Värikasettiesite",
     not_found: "Täällä ei ole mitään.",
+    rated: "Arviosi on tallennettu.",
 };
 
 #[tokio::test]
@@ -350,6 +353,25 @@ async fn journey(t: &Texts) {
     look(&partner, t, "notifications", Page::Portal).await;
     open_section(&partner, "/settings").await;
     look(&partner, t, "settings", Page::Portal).await;
+    // The vendors side by side, and a rating.
+    partner.goto(&url("/scorecards")).await;
+    partner.wait_for("#scorecards tbody tr", WAIT).await;
+    look(&partner, t, "scorecards", Page::Portal).await;
+    partner.find("#rate-links a").await.click().await;
+    partner.wait_for("#rate-form", WAIT).await;
+    look(&partner, t, "scorecard-rate", Page::Portal).await;
+    partner
+        .find("input[name='score-support'][value='4']")
+        .await
+        .click()
+        .await;
+    partner
+        .find("#rate-form button[type=submit]")
+        .await
+        .click()
+        .await;
+    partner.wait_for("main .notice", WAIT).await;
+    assert_eq!(text(&partner, "main .notice").await, t.rated);
     partner.goto(&url("/no-such-page")).await;
     assert_eq!(text(&partner, "h1").await, t.not_found);
     look(&partner, t, "not-found", Page::Public).await;
