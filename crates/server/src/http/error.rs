@@ -300,6 +300,7 @@ impl From<crate::services::connections::ConnectionError> for ApiError {
                 errors: Vec::new(),
             },
             E::Unprocessable(detail) => ApiError::Unprocessable(detail),
+            E::Invalid { pointer, detail } => ApiError::invalid(pointer, detail),
             E::Internal(cause) => ApiError::Internal(cause),
         }
     }

@@ -9,10 +9,12 @@
 use chrono::Utc;
 use onepane_connector::oauth::{OAuthApp, authorization};
 use onepane_connector::{Credentials, Secret};
-use onepane_domain::workspace::{Connection, ConnectionStatus};
-use onepane_domain::{ConnectionId, WorkspaceId};
+use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
+use onepane_domain::text::Name;
+use onepane_domain::workspace::{Connection, ConnectionStatus, ConnectionTarget, NewConnection};
+use onepane_domain::{ConnectionId, UserId, WorkspaceId};
 use onepane_store::{Job, StoreError};
-use onepane_sync::{JOB_ATTEMPTS, secret_context};
+use onepane_sync::{Connector, JOB_ATTEMPTS, secret_context};
 
 use crate::auth::credentials::token_digest;
 use crate::state::AppState;
@@ -36,6 +38,15 @@ pub enum ConnectionError {
     /// The connection or the provider's answer does not allow it.
     #[error("{0}")]
     Unprocessable(String),
+    /// A new connection's field is wrong: where (a JSON pointer into the
+    /// API's body) and why.
+    #[error("{detail}")]
+    Invalid {
+        /// `#/settings`, `#/schedule`, `#/credentials`, `#/connector`, ...
+        pointer: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
     /// Something failed on our side.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -43,6 +54,126 @@ pub enum ConnectionError {
 
 fn internal(e: impl std::error::Error + Send + Sync + 'static) -> ConnectionError {
     ConnectionError::Internal(Box::new(e))
+}
+
+/// A connection to make, as the API's body or the portal's form says it.
+#[derive(Debug)]
+pub struct ConnectionRequest {
+    /// A vendor's source or the CRM.
+    pub target: ConnectionTarget,
+    /// The connector's name.
+    pub connector: Name,
+    /// A name the partner recognises.
+    pub name: Name,
+    /// A cron expression, or the default.
+    pub schedule: Option<String>,
+    /// The connector's settings.
+    pub settings: serde_json::Value,
+    /// The credentials, sealed before they are stored.
+    pub credentials: Credentials,
+}
+
+/// A connection just made.
+#[derive(Debug)]
+pub struct Created {
+    /// The connection.
+    pub connection: Connection,
+    /// A webhook sink's signing secret, shown this once.
+    pub signing_secret: Option<String>,
+}
+
+fn invalid(pointer: &'static str, detail: impl ToString) -> ConnectionError {
+    ConnectionError::Invalid {
+        pointer,
+        detail: detail.to_string(),
+    }
+}
+
+/// Makes a connection for `by` in workspace `ws`: the connector's settings,
+/// schedule and credentials are checked before anything is stored, the
+/// credentials (and a webhook sink's new signing secret) are sealed, and
+/// the making is recorded in the access log, saying `through` what.
+pub async fn create(
+    state: &AppState,
+    ws: WorkspaceId,
+    by: UserId,
+    request: ConnectionRequest,
+    through: &str,
+) -> Result<Created, ConnectionError> {
+    let id = ConnectionId::new();
+    let settings = if request.settings.is_null() {
+        serde_json::json!({})
+    } else {
+        request.settings
+    };
+    let draft = Connection {
+        id,
+        workspace_id: ws,
+        target: request.target,
+        connector: request.connector.clone(),
+        name: request.name.clone(),
+        schedule: request.schedule.clone(),
+        status: ConnectionStatus::Active,
+        settings: settings.clone(),
+        created_at: Utc::now(),
+    };
+    let kind = Connector::named(request.connector.as_str()).map_err(|e| invalid("#/connector", e))?;
+    // A file on the server is the operator's to name: a partner could
+    // otherwise read any file the server can.
+    if kind == Connector::Csv && settings.get("path").is_some() {
+        return Err(invalid(
+            "#/settings/path",
+            "a csv connection made by a partner takes uploads; a file path is set by the operator",
+        ));
+    }
+    let registry = state.engine.registry();
+    registry.check(&draft).map_err(|e| invalid("#/settings", e))?;
+    if let Some(schedule) = &request.schedule {
+        onepane_sync::check_schedule(&onepane_sync::cron_for(&draft))
+            .map_err(|e| invalid("#/schedule", format!("`{schedule}`: {e}")))?;
+    }
+    let credentials = request.credentials;
+    registry
+        .check_credentials(&draft, &credentials)
+        .map_err(|e| invalid("#/credentials", e))?;
+    let mut secrets = Vec::new();
+    if !matches!(credentials, Credentials::None) {
+        let plain = serde_json::to_vec(&credentials).map_err(internal)?;
+        secrets.push(("credentials", seal(state, &draft, "credentials", &plain)?));
+    }
+    let signing_secret = if kind == Connector::Webhook {
+        let secret = crate::webhooks::generate_secret().map_err(internal)?;
+        secrets.push((
+            "signing_secret",
+            seal(state, &draft, "signing_secret", secret.as_bytes())?,
+        ));
+        Some(secret)
+    } else {
+        None
+    };
+    let new = NewConnection {
+        target: request.target,
+        connector: request.connector,
+        name: request.name,
+        schedule: request.schedule,
+        settings,
+    };
+    let store = state.store.partner(ws);
+    let connection = store.create_connection_with(id, &new, &secrets).await?;
+    store
+        .record(
+            AuditEvent::new(ws, Actor::User(by), "connection.created", AuditAccess::Write)
+                .about("connection", connection.id)
+                .with_detail(serde_json::json!({
+                    "connector": connection.connector.as_str(),
+                    "through": through,
+                })),
+        )
+        .await?;
+    Ok(Created {
+        connection,
+        signing_secret,
+    })
 }
 
 /// Puts a "sync now" job of a workspace's connection in line: a sync for a

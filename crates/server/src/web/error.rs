@@ -59,7 +59,7 @@ impl From<crate::services::connections::ConnectionError> for WebError {
         use crate::services::connections::ConnectionError as E;
         match e {
             E::Store(e) => e.into(),
-            E::Paused | E::Unprocessable(_) => WebError::Conflict,
+            E::Paused | E::Unprocessable(_) | E::Invalid { .. } => WebError::Conflict,
             E::BadCallback(_) => WebError::BadRequest,
             E::Internal(cause) => WebError::Internal(cause),
         }

@@ -11,13 +11,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use onepane_connector::{ConnectorError, Credentials};
-use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
+use onepane_connector::Credentials;
 use onepane_domain::text::Name;
-use onepane_domain::workspace::{Connection, ConnectionStatus, ConnectionTarget, NewConnection};
+use onepane_domain::workspace::{Connection, ConnectionStatus, ConnectionTarget};
 use onepane_domain::{ConnectionId, JobId, VendorId};
 use onepane_store::SyncRun;
-use onepane_sync::Connector;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -152,10 +150,6 @@ pub struct CreatedConnection {
     signing_secret: Option<String>,
 }
 
-fn config_error(pointer: &str, e: &ConnectorError) -> ApiError {
-    ApiError::invalid(pointer, e.to_string())
-}
-
 /// Add a connection.
 ///
 /// Checks the connector's settings, schedule and credentials before
@@ -178,95 +172,26 @@ pub async fn create_connection(
     caller: PartnerCaller,
     ApiJson(body): ApiJson<CreateConnection>,
 ) -> Result<(StatusCode, Json<CreatedConnection>), ApiError> {
-    let ws = caller.workspace_id;
-    let id = ConnectionId::new();
-    let settings = if body.settings.is_null() {
-        serde_json::json!({})
-    } else {
-        body.settings
-    };
-    let draft = Connection {
-        id,
-        workspace_id: ws,
-        target: body.target,
-        connector: body.connector.clone(),
-        name: body.name.clone(),
-        schedule: body.schedule.clone(),
-        status: ConnectionStatus::Active,
-        settings: settings.clone(),
-        created_at: Utc::now(),
-    };
-    let kind =
-        Connector::named(body.connector.as_str()).map_err(|e| config_error("#/connector", &e))?;
-    // A file on the server is the operator's to name: through the API a
-    // partner could otherwise read any file the server can.
-    if kind == Connector::Csv && settings.get("path").is_some() {
-        return Err(ApiError::invalid(
-            "#/settings/path",
-            "a csv connection made through the API takes uploads; a file path is set by the operator",
-        ));
-    }
-    let registry = state.engine.registry();
-    registry
-        .check(&draft)
-        .map_err(|e| config_error("#/settings", &e))?;
-    if let Some(schedule) = &body.schedule {
-        onepane_sync::check_schedule(&onepane_sync::cron_for(&draft))
-            .map_err(|e| ApiError::invalid("#/schedule", format!("`{schedule}`: {e}")))?;
-    }
-    let credentials = body.credentials.unwrap_or(Credentials::None);
-    registry
-        .check_credentials(&draft, &credentials)
-        .map_err(|e| ApiError::invalid("#/credentials", &e))?;
-    let mut secrets = Vec::new();
-    if !matches!(credentials, Credentials::None) {
-        let plain =
-            serde_json::to_vec(&credentials).map_err(|e| ApiError::Internal(Box::new(e)))?;
-        secrets.push((
-            "credentials",
-            connections::seal(&state, &draft, "credentials", &plain)?,
-        ));
-    }
-    let signing_secret = if kind == Connector::Webhook {
-        let secret =
-            crate::webhooks::generate_secret().map_err(|e| ApiError::Internal(Box::new(e)))?;
-        secrets.push((
-            "signing_secret",
-            connections::seal(&state, &draft, "signing_secret", secret.as_bytes())?,
-        ));
-        Some(secret)
-    } else {
-        None
-    };
-    let new = NewConnection {
-        target: body.target,
-        connector: body.connector,
-        name: body.name,
-        schedule: body.schedule,
-        settings,
-    };
-    let store = state.store.partner(ws);
-    let connection = store.create_connection_with(id, &new, &secrets).await?;
-    store
-        .record(
-            AuditEvent::new(
-                ws,
-                Actor::User(caller.user_id),
-                "connection.created",
-                AuditAccess::Write,
-            )
-            .about("connection", connection.id)
-            .with_detail(serde_json::json!({
-                "connector": connection.connector.as_str(),
-                "through": "api",
-            })),
-        )
-        .await?;
+    let created = connections::create(
+        &state,
+        caller.workspace_id,
+        caller.user_id,
+        connections::ConnectionRequest {
+            target: body.target,
+            connector: body.connector,
+            name: body.name,
+            schedule: body.schedule,
+            settings: body.settings,
+            credentials: body.credentials.unwrap_or(Credentials::None),
+        },
+        "api",
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedConnection {
-            connection: connection.into(),
-            signing_secret,
+            connection: created.connection.into(),
+            signing_secret: created.signing_secret,
         }),
     ))
 }
