@@ -20,7 +20,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::harness::Backend;
+use crate::portal::{GOLD_OWNER, PASSWORD, Visitor, set_password};
 use crate::world::{World, on_both_backends};
+
+on_both_backends!(a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser);
 
 async fn listen(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -965,4 +968,159 @@ async fn the_portal_syncs_now_with_live_progress(backend: Backend) {
         303
     );
     assert_eq!(other.get(&progress).await.status, 404);
+}
+
+/// The portal's form makes the same connections as the API: a `rest`
+/// source from a pasted manifest (checked first: a broken one is named
+/// beside its field and nothing is saved), which then syncs; a webhook
+/// sink whose signing secret is shown once; and a CRM that goes straight
+/// on to its provider's login. No secret typed comes back into a page.
+async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    let requests = Arc::default();
+    let vendor = fake_vendor(Arc::clone(&requests)).await;
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let empty = owner.get("/connections").await;
+    assert!(empty.body.contains("No connections yet."), "{}", empty.body);
+    assert!(empty.body.contains("href=\"/connections/new\""), "a way forward");
+    let kinds = owner.get("/connections/new").await;
+    for kind in ["rest", "aws-partner-central", "hubspot", "salesforce", "webhook"] {
+        assert!(
+            kinds.body.contains(&format!("href=\"/connections/new/{kind}\"")),
+            "{kind}"
+        );
+    }
+    let v1 = w.v1.id.to_string();
+    let form = "/connections/new/rest";
+
+    // A manifest that is not JSON, and one the checker refuses.
+    let broken = owner
+        .submit(
+            form,
+            form,
+            &[
+                ("name", "Vendor One portal"),
+                ("vendor", &v1),
+                ("manifest", "{\"version\": 1,"),
+                ("auth", "api_key"),
+                ("key_name", "X-Vendor-Key"),
+                ("key_value", "k-123"),
+                ("schedule", "hourly"),
+            ],
+        )
+        .await;
+    assert_eq!(broken.status, 422, "{}", broken.body);
+    assert!(broken.body.contains("id=\"e-manifest\""), "{}", broken.body);
+    assert!(broken.body.contains("Vendor One portal"), "what was typed is kept");
+    assert!(!broken.body.contains("k-123"), "a secret came back");
+    let refused = owner
+        .submit(
+            form,
+            form,
+            &[
+                ("name", "Vendor One portal"),
+                ("vendor", &v1),
+                ("manifest", "{\"version\": 1}"),
+                ("schedule", "hourly"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("id=\"e-manifest\""), "{}", refused.body);
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(listed, json!([]), "nothing is saved before it is right");
+
+    // The real one.
+    let manifest = manifest(&format!("http://{vendor}")).to_string();
+    let made = owner
+        .submit(
+            form,
+            form,
+            &[
+                ("name", "Vendor One portal"),
+                ("vendor", &v1),
+                ("manifest", &manifest),
+                ("auth", "api_key"),
+                ("key_name", "X-Vendor-Key"),
+                ("key_value", "k-123"),
+                ("schedule", "daily"),
+                ("daily_at", "06:30"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    assert_eq!(made.location.as_deref(), Some("/connections?done=created"));
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    let source = &listed[0];
+    assert_eq!(source["schedule"], "0 30 6 * * *", "{listed}");
+    assert_eq!(source["vendor_id"], json!(v1), "{listed}");
+    let page = owner.get("/connections?done=created").await;
+    assert!(page.body.contains("daily at 06:30"), "{}", page.body);
+    assert!(!page.body.contains("k-123"));
+    let id = source["id"].as_str().unwrap().to_owned();
+    let synced = owner
+        .submit(
+            "/connections",
+            &format!("/connections/{id}/sync"),
+            &[],
+        )
+        .await;
+    assert_eq!(synced.status, 303, "{}", synced.body);
+    let run = finished_run(&w, &w.gold.token, &id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["created"], 120, "{run}");
+
+    // A webhook: its signing secret once.
+    let hook = "/connections/new/webhook";
+    let made = owner
+        .submit(
+            hook,
+            hook,
+            &[("name", "CRM hook"), ("url", "https://crm.example/hook"), ("schedule", "default")],
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert!(made.body.contains("id=\"signing-secret\""), "{}", made.body);
+    assert!(made.body.contains("whsec_"), "{}", made.body);
+    let later = owner.get("/connections").await;
+    assert!(!later.body.contains("whsec_"), "shown once only");
+
+    // HubSpot: saved, then straight to the provider's login.
+    let provider = Arc::new(Mutex::new(Provider::default()));
+    let crm = fake_crm(Arc::clone(&provider)).await;
+    let hubspot = "/connections/new/hubspot";
+    let made = owner
+        .submit(
+            hubspot,
+            hubspot,
+            &[
+                ("name", "HubSpot"),
+                ("client_id", "app-1"),
+                ("client_secret", "app-secret"),
+                ("base_url", &format!("http://{crm}")),
+                ("auth_url", &format!("http://{crm}/oauth/authorize")),
+                ("token_url", &format!("http://{crm}/oauth/token")),
+                ("scopes", "crm.objects.contacts.write"),
+                ("schedule", "default"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let location = url::Url::parse(made.location.as_deref().unwrap()).unwrap();
+    assert_eq!(location.path(), "/oauth/authorize");
+    let q: HashMap<String, String> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], "app-1");
+    assert_eq!(q["code_challenge_method"], "S256");
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
 }

@@ -119,6 +119,8 @@ struct ConnectionsPage {
     chrome: Chrome,
     connections: Vec<ConnectionCard>,
     connected: bool,
+    /// A connection was just made.
+    created: bool,
     since: i64,
 }
 
@@ -127,6 +129,7 @@ struct ListQuery {
     syncing: Option<String>,
     since: Option<i64>,
     connected: Option<String>,
+    done: Option<String>,
 }
 
 async fn list(
@@ -165,6 +168,7 @@ async fn list(
         chrome,
         connections: cards,
         connected: q.connected.is_some(),
+        created: q.done.as_deref() == Some("created"),
         since: q.since.unwrap_or(0),
     };
     render(&page)

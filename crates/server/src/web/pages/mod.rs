@@ -4,6 +4,7 @@ pub mod assets;
 pub mod audit;
 pub mod campaigns;
 pub mod clock;
+pub mod connect;
 pub mod connections;
 pub mod deals;
 pub mod decide;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(assets::routes())
         .merge(prices::routes())
         .merge(connections::routes())
+        .merge(connect::routes())
         .merge(notifications::routes())
         .merge(settings::routes())
         .merge(vendors::routes())
