@@ -348,6 +348,17 @@ async fn journey(t: &Texts) {
     look(&partner, t, "prices", Page::Portal).await;
     open_section(&partner, "/connections").await;
     look(&partner, t, "connections", Page::Portal).await;
+    partner.find("#add-connection").await.click().await;
+    partner.wait_for("#connect-kinds", WAIT).await;
+    look(&partner, t, "connect-kinds", Page::Portal).await;
+    partner.find("#connect-rest").await.click().await;
+    partner.wait_for("#connect-form", WAIT).await;
+    look(&partner, t, "connect-rest", Page::Portal).await;
+    // Sent empty, each missing field says so beside it.
+    partner.find("#connect-submit").await.click().await;
+    partner.wait_for("#connect-problem", WAIT).await;
+    partner.wait_for("#e-manifest", WAIT).await;
+    look(&partner, t, "connect-rest-errors", Page::Portal).await;
     partner.find("a.notifications").await.click().await;
     partner.wait_for("#notifications li", WAIT).await;
     look(&partner, t, "notifications", Page::Portal).await;
