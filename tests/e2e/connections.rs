@@ -1077,6 +1077,29 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
     let run = finished_run(&w, &w.gold.token, &id).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["created"], 120, "{run}");
+    // Paused, nothing runs on demand; resumed, it is active again.
+    let paused = owner
+        .submit("/connections", &format!("/connections/{id}/pause"), &[])
+        .await;
+    assert_eq!(paused.status, 303, "{}", paused.body);
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(listed[0]["status"], "paused", "{listed}");
+    let page = owner.get("/connections?done=paused").await;
+    assert!(page.body.contains("The connection is paused"), "{}", page.body);
+    let (status, _) = w
+        .call(Method::POST, &format!("/api/v1/connections/{id}/sync"), &w.gold.token, None)
+        .await;
+    assert_eq!(status, 409, "a paused connection does not sync");
+    let resumed = owner
+        .submit("/connections", &format!("/connections/{id}/resume"), &[])
+        .await;
+    assert_eq!(resumed.status, 303, "{}", resumed.body);
+    let (_, listed) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(listed[0]["status"], "active", "{listed}");
 
     // A webhook: its signing secret once.
     let hook = "/connections/new/webhook";

@@ -122,3 +122,7 @@ connect-secret-text = Each request to your address carries an Onepane-Signature 
 connect-secret-label = Signing secret
 connect-secret-done = Done
 connection-created = The connection is saved. It runs on its schedule, or now with Sync now.
+connection-pause = Pause
+connection-resume = Resume
+connection-paused = The connection is paused: nothing runs until you resume it.
+connection-resumed = The connection is running again on its schedule.

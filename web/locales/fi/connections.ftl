@@ -122,3 +122,7 @@ connect-secret-text = Jokaisessa osoitteeseesi tulevassa pyynnössä on tällä 
 connect-secret-label = Allekirjoitussalaisuus
 connect-secret-done = Valmis
 connection-created = Yhteys on tallennettu. Se ajetaan aikataulunsa mukaan, tai heti Synkronoi nyt -painikkeella.
+connection-pause = Keskeytä
+connection-resume = Jatka
+connection-paused = Yhteys on keskeytetty: mitään ei ajeta ennen kuin jatkat sitä.
+connection-resumed = Yhteys ajetaan taas aikataulunsa mukaan.

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use onepane_domain::ConnectionId;
+use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
 use onepane_domain::workspace::{ConnectionStatus, ConnectionTarget};
 use onepane_store::{PartnerStore, SyncRun};
 use serde::Deserialize;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/connections/{id}", get(alias))
         .route("/connections/{id}/sync", post(sync_now))
         .route("/connections/{id}/authorize", post(authorize))
+        .route("/connections/{id}/pause", post(pause))
+        .route("/connections/{id}/resume", post(resume))
         .route("/connections/{id}/progress", get(progress))
 }
 
@@ -76,6 +79,8 @@ pub struct ConnectionCard {
     pub oauth: bool,
     /// Whether live progress follows it on this page.
     pub following: bool,
+    /// Whether it is paused.
+    pub paused: bool,
 }
 
 fn status_id(s: ConnectionStatus) -> &'static str {
@@ -119,8 +124,8 @@ struct ConnectionsPage {
     chrome: Chrome,
     connections: Vec<ConnectionCard>,
     connected: bool,
-    /// A connection was just made.
-    created: bool,
+    /// What was just done, in words.
+    done: Option<String>,
     since: i64,
 }
 
@@ -161,14 +166,21 @@ async fn list(
             runs: runs.iter().map(|r| run_line(r, &t)).collect(),
             oauth: c.connector.as_str() == "hubspot" || c.connector.as_str() == "salesforce",
             following: q.syncing.as_deref() == Some(&c.id.to_string()),
+            paused: c.status == ConnectionStatus::Paused,
         });
     }
+    let t_done = t.clone();
     let page = ConnectionsPage {
         t,
         chrome,
         connections: cards,
         connected: q.connected.is_some(),
-        created: q.done.as_deref() == Some("created"),
+        done: match q.done.as_deref() {
+            Some("created") => Some(t_done.t("connection-created")),
+            Some("paused") => Some(t_done.t("connection-paused")),
+            Some("resumed") => Some(t_done.t("connection-resumed")),
+            _ => None,
+        },
         since: q.since.unwrap_or(0),
     };
     render(&page)
@@ -204,6 +216,54 @@ async fn authorize(
     }
     let url = start_authorization(&state, viewer.session.workspace.id, id).await?;
     Ok(Redirect::to(url.as_str()).into_response())
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    set_paused(&state, &viewer, &id, true).await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    set_paused(&state, &viewer, &id, false).await
+}
+
+/// Pauses or resumes a connection (owners and admins), recorded in the
+/// access log.
+async fn set_paused(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    paused: bool,
+) -> Result<Response, WebError> {
+    viewer.require_admin()?;
+    let id: ConnectionId = id.parse().map_err(|_| WebError::NotFound)?;
+    let store = viewer.store(state);
+    store.set_connection_paused(id, paused).await?;
+    let action = if paused {
+        "connection.paused"
+    } else {
+        "connection.resumed"
+    };
+    store
+        .record(
+            AuditEvent::new(
+                viewer.session.workspace.id,
+                Actor::User(viewer.session.user.id),
+                action,
+                AuditAccess::Write,
+            )
+            .about("connection", id),
+        )
+        .await?;
+    let done = if paused { "paused" } else { "resumed" };
+    Ok(Redirect::to(&format!("/connections?done={done}#connection-{id}")).into_response())
 }
 
 #[derive(Debug, Deserialize)]

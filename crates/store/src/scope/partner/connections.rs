@@ -104,6 +104,37 @@ impl PartnerStore {
         .ok_or_else(|| StoreError::not_found("connection", id))
     }
 
+    /// Pauses a connection (nothing runs on its schedule or on demand
+    /// until it is resumed) or resumes it as active; its secrets, runs and
+    /// stream positions stay.
+    pub async fn set_connection_paused(
+        &self,
+        id: ConnectionId,
+        paused: bool,
+    ) -> Result<Connection, StoreError> {
+        let status = if paused {
+            ConnectionStatus::Paused
+        } else {
+            ConnectionStatus::Active
+        };
+        let mut tx = self.begin(Access::Write).await?;
+        let row: Option<Connection> = select!(
+            optional,
+            ConnectionRow,
+            tx,
+            &format!(
+                "UPDATE connections SET status = $3 WHERE workspace_id = $1 AND id = $2 \
+                 RETURNING {CONNECTION_COLUMNS}"
+            ),
+            self.workspace_id().as_uuid(),
+            id.as_uuid(),
+            status.as_str()
+        )?;
+        let row = row.ok_or_else(|| StoreError::not_found("connection", id))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
     /// Replaces a connection's settings (checked by the caller, as when it
     /// was made); its secrets, runs and stream positions stay.
     pub async fn set_connection_settings(
