@@ -16,3 +16,21 @@
     source.addEventListener("error", function () { source.close(); });
   });
 })();
+
+// A registration waiting for its vendor: when the vendor decides, the page
+// says so and shows the decision (reason, protection) without a reload by
+// hand. Without it the page is as fresh as its last load.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-status-url]").forEach(function (el) {
+    if (!window.EventSource) { return; }
+    var source = new EventSource(el.getAttribute("data-status-url"));
+    source.addEventListener("status", function (event) {
+      var now = JSON.parse(event.data);
+      source.close();
+      el.textContent = now.text;
+      window.location.reload();
+    });
+    source.addEventListener("error", function () { source.close(); });
+  });
+})();

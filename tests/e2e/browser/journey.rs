@@ -315,7 +315,11 @@ async fn journey(t: &Texts) {
         )
         .await;
     assert_eq!(status, 200, "{decided}");
-    partner.goto(&deal_page).await;
+    // The page is still open on the waiting registration: it turns
+    // approved by itself, with the protection shown, without a reload by
+    // hand.
+    assert!(partner.current_url().await.starts_with(deal_path));
+    partner.wait_for("#deal-expires", WAIT).await;
     assert_eq!(text(&partner, "#deal-status").await, t.approved);
     assert_eq!(text(&partner, "#deal-expires").await, t.protected_until);
     let facts = text(&partner, ".facts").await;

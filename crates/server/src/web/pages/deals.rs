@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deals/new", get(new_form).post(register))
         .route("/deals/{id}", get(show))
         .route("/deals/{id}/send-again", post(send_again))
+        .route("/deals/{id}/status", get(status_events))
         // Notifications point here (the API's name for the same thing).
         .route("/deal-registrations/{id}", get(alias))
 }
@@ -702,4 +703,61 @@ async fn send_again(
         .await?;
     state.deliveries_queued();
     Ok(Redirect::to(&format!("/deals/{id}?resent")).into_response())
+}
+
+/// How often a waiting registration's page looks for the vendor's
+/// decision, and for how long at most.
+const DECISION_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+const DECISION_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The status the page shows.
+#[derive(Debug, Deserialize)]
+struct StatusQuery {
+    was: Option<String>,
+}
+
+/// Server-sent events for a registration's page: one `status` event
+/// (`{"status", "text"}`) when the registration's status is no longer the
+/// one the page shows, then the stream ends (or after ten minutes).
+async fn status_events(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> Result<Response, WebError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let id: DealRegistrationId = id.parse().map_err(|_| WebError::NotFound)?;
+    let store = viewer.store(&state);
+    // The registration must be this workspace's.
+    let first = store.deal_registration(id).await?;
+    let was = q.was.unwrap_or_else(|| first.status.as_str().to_owned());
+    let t = viewer.tr.clone();
+    let deadline = tokio::time::Instant::now() + DECISION_FOR;
+    let events = futures_util::stream::unfold(false, move |sent| {
+        let store = store.clone();
+        let t = t.clone();
+        let was = was.clone();
+        async move {
+            loop {
+                if sent || tokio::time::Instant::now() > deadline {
+                    return None;
+                }
+                // A read that fails is tried again on the next tick.
+                if let Ok(deal) = store.deal_registration(id).await
+                    && deal.status.as_str() != was
+                {
+                    let data = serde_json::json!({
+                        "status": deal.status.as_str(),
+                        "text": t.t(status_id(deal.status)),
+                    });
+                    let event = Event::default().event("status").data(data.to_string());
+                    return Some((Ok::<_, std::convert::Infallible>(event), true));
+                }
+                tokio::time::sleep(DECISION_EVERY).await;
+            }
+        }
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
