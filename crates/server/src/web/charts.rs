@@ -38,7 +38,10 @@ pub struct BarChart {
 /// One bar as drawn.
 #[derive(Debug)]
 struct BarShape {
+    /// The label as drawn (cut when long).
     label: String,
+    /// The whole label.
+    full: String,
     shown: String,
     y: f64,
     /// The baseline of the bar's label and value.
@@ -48,12 +51,45 @@ struct BarShape {
     fill: &'static str,
 }
 
-/// A horizontal bar chart. Negative values draw no bar but keep their text.
+/// About how wide a character of the charts' text (17 px, in the
+/// viewBox's units) is: a little over the average glyph, so text fits.
+const CHAR_W: f64 = 9.5;
+
+/// The longest label drawn, in characters; a longer one ends in "…" (the
+/// whole of it stays in the chart's text for screen readers).
+const LABEL_CHARS: usize = 24;
+
+/// `text` cut to `max` characters, ending in "…" when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// How wide `text` is drawn, about.
+fn text_width(text: &str) -> f64 {
+    text.chars().count() as f64 * CHAR_W
+}
+
+/// A horizontal bar chart. Negative values draw no bar but keep their
+/// text. The labels' column and the values' room are as wide as their
+/// longest text, so nothing is cut off; the chart widens rather than
+/// squeeze its bars below 160 units.
 pub fn bars(title: &str, bars: &[Bar]) -> BarChart {
     let row = 28.0;
-    let label_w = 170.0;
-    let width = 520.0;
-    let bar_w = width - label_w - 110.0;
+    let longest = |f: &dyn Fn(&Bar) -> String| {
+        bars.iter()
+            .map(|b| text_width(&f(b)))
+            .fold(0.0_f64, f64::max)
+    };
+    let label_w = (longest(&|b| clip(&b.label, LABEL_CHARS)) + 16.0).max(60.0);
+    let value_w = longest(&|b| b.shown.clone()) + 14.0;
+    let width = (label_w + value_w + 160.0).max(520.0);
+    let bar_w = width - label_w - value_w;
     let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
     let shapes = bars
         .iter()
@@ -66,7 +102,8 @@ pub fn bars(title: &str, bars: &[Bar]) -> BarChart {
                 0.0
             };
             BarShape {
-                label: b.label.clone(),
+                label: clip(&b.label, LABEL_CHARS),
+                full: b.label.clone(),
                 shown: b.shown.clone(),
                 y,
                 text_y: y + row / 2.0 + 1.0,
@@ -222,10 +259,40 @@ mod tests {
         assert!(svg.contains("&#60;script&#62;"));
         assert!(!svg.contains("<script>"));
         assert!(svg.contains("<title>Pipeline &#60;by&#62; vendor</title>"));
-        // The largest bar takes the whole bar width (520 - 170 - 110), the
-        // other half of it.
-        assert!(svg.contains(r#"width="240.0""#), "{svg}");
-        assert!(svg.contains(r#"width="120.0""#), "{svg}");
+        // The labels' column fits "<script>" (8 × 9.5 + 16 = 92), the
+        // values' "100" (3 × 9.5 + 14 = 42.5): the largest bar takes the
+        // rest of 520 (385.5), the other half of it.
+        assert!(svg.contains(r#"width="385.5""#), "{svg}");
+        assert!(svg.contains(r#"width="192.8""#), "{svg}");
+    }
+
+    #[test]
+    fn long_labels_and_values_fit_and_long_names_are_cut_with_an_ellipsis() {
+        let chart = bars(
+            "Margin",
+            &[
+                Bar {
+                    label: "Northwind Networks".into(),
+                    value: 48_000.0,
+                    shown: "48,000.00 EUR".into(),
+                },
+                Bar {
+                    label: "A vendor with a name far too long to draw whole".into(),
+                    value: 1.0,
+                    shown: "1.00 EUR".into(),
+                },
+            ],
+        );
+        // Every label ends inside the chart, right-aligned at label_x, and
+        // starts after 0; every value ends before the right edge.
+        for b in &chart.bars {
+            assert!(chart.label_x - text_width(&b.label) >= 0.0, "{}", b.label);
+            assert!(b.value_x + text_width(&b.shown) <= chart.width, "{}", b.shown);
+        }
+        let svg = chart.to_string();
+        assert!(svg.contains(">Northwind Networks<"), "{svg}");
+        assert!(svg.contains(">A vendor with a name fa…<"), "{svg}");
+        assert!(svg.contains("<title>A vendor with a name far too long to draw whole</title>"));
     }
 
     #[test]

@@ -305,6 +305,15 @@ impl Tr {
         }
     }
 
+    /// A day and month without the year, as a chart's axis writes it
+    /// (`1 Nov`; `1.11.` in Finnish).
+    pub fn day_month(&self, d: &NaiveDate) -> String {
+        match self.lang {
+            Lang::En => format!("{} {}", d.day(), &MONTHS_EN[d.month0() as usize][..3]),
+            Lang::Fi => format!("{}.{}.", d.day(), d.month()),
+        }
+    }
+
     /// A moment, to the minute, in UTC.
     pub fn datetime(&self, t: &DateTime<Utc>) -> String {
         format!("{} {}", self.date(&t.date_naive()), t.format("%H:%M"))

@@ -396,7 +396,7 @@ fn campaign_chart(
         .collect();
     let labels: Vec<String> = weeks
         .iter()
-        .map(|w| format!("{}.{}.", w.day(), w.month()))
+        .map(|w| t.day_month(w))
         .collect();
     Some(charts::lines(&t.t("home-chart-campaigns"), &labels, &named))
 }
