@@ -91,6 +91,11 @@ impl TimeZone {
             .map_err(|_| UnknownTimeZone(name.to_owned()))
     }
 
+    /// Every zone's IANA name, for a picker.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+    }
+
     /// Its IANA name.
     pub fn as_str(&self) -> &'static str {
         self.0.name()

@@ -103,6 +103,7 @@ pub(crate) const FILES: Files = locale_files!(
     "trust",
     "decide",
     "clock",
+    "mail",
 );
 
 /// The messages of both languages.

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod prices;
 pub mod privacy;
 pub mod settings;
+pub mod unsubscribe;
 pub mod vendors;
 
 use crate::state::AppState;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(connections::routes())
         .merge(notifications::routes())
         .merge(settings::routes())
+        .merge(unsubscribe::routes())
         .merge(vendors::routes())
         .merge(audit::routes())
         .merge(privacy::routes())

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 use onepane_domain::lead::Lead;
 use onepane_domain::mail::{MailKind, MailPreferences, TimeZone, URGENT_LEAD_HOURS, is_urgent};
-use onepane_domain::text::{Email, Locale};
+use onepane_domain::text::{Email, Locale, Name};
 use onepane_domain::*;
 use uuid::Uuid;
 
@@ -30,6 +30,8 @@ pub const MAIL_ATTEMPTS: i32 = 5;
 pub struct MailMember {
     /// The workspace.
     pub workspace_id: WorkspaceId,
+    /// The workspace's name.
+    pub workspace_name: Name,
     /// The member.
     pub user_id: UserId,
     /// Where its mail goes.
@@ -77,6 +79,7 @@ pub struct UrgentLead {
 
 type MemberRow = (
     Uuid,
+    String,
     Uuid,
     String,
     Option<String>,
@@ -89,7 +92,7 @@ type MemberRow = (
     Option<DateTime<Utc>>,
 );
 
-const MEMBER_SELECT: &str = "SELECT p.workspace_id, p.user_id, u.email, u.locale, w.locale, u.time_zone, \
+const MEMBER_SELECT: &str = "SELECT p.workspace_id, w.name, p.user_id, u.email, u.locale, w.locale, u.time_zone, \
         p.daily_digest, p.urgent_leads, p.updated_at, \
         (SELECT max(o.key) FROM mail_outbox o WHERE o.workspace_id = p.workspace_id \
             AND o.user_id = p.user_id AND o.kind = 'digest') AS last_key, \
@@ -100,9 +103,11 @@ const MEMBER_SELECT: &str = "SELECT p.workspace_id, p.user_id, u.email, u.locale
      JOIN workspaces w ON w.id = p.workspace_id";
 
 fn member(row: MemberRow) -> Result<MailMember, StoreError> {
-    let (ws, user, email, own, workspace, zone, digest, urgent, since, last_key, last_sent) = row;
+    let (ws, name, user, email, own, workspace, zone, digest, urgent, since, last_key, last_sent) =
+        row;
     Ok(MailMember {
         workspace_id: WorkspaceId::from_uuid(ws),
+        workspace_name: parse("workspace", &name)?,
         user_id: UserId::from_uuid(user),
         email: parse("user", &email)?,
         locale: parse("user", own.as_deref().unwrap_or(&workspace))?,
