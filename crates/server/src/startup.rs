@@ -274,6 +274,7 @@ impl Application {
             mailer.clone(),
             public_base.clone(),
             crate::services::clock_mail::UnsubscribeLinks::new(&secret_key),
+            Arc::new(crate::web::mail_text::FluentMail),
             config.digest_hour,
             config.mail_interval,
         );

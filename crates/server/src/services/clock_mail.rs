@@ -14,7 +14,6 @@
 //! member is not mailed "nothing to do" and not asked again that day.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -24,7 +23,7 @@ use chrono::{DateTime, Duration, Timelike as _, Utc};
 use hmac::{Hmac, Mac as _};
 use onepane_domain::clock::{ClockFilter, Deadline};
 use onepane_domain::lead::{Lead, LeadStatus};
-use onepane_domain::mail::{DIGEST_DAYS, MailKind, TimeZone};
+use onepane_domain::mail::{DIGEST_DAYS, MailKind};
 use onepane_domain::{LeadId, UserId, VendorId, WorkspaceId};
 use onepane_store::{MailClaim, MailMember, Store, StoreError};
 use sha2::Sha256;
@@ -32,7 +31,6 @@ use uuid::Uuid;
 
 use crate::mail::Mailer;
 use crate::secret_key::SecretKey;
-use crate::web::i18n::{Lang, Tr};
 
 /// The local hour from which a member's digest goes out, by default.
 pub const DEFAULT_DIGEST_HOUR: u32 = 7;
@@ -205,6 +203,7 @@ pub struct ClockMail {
     mailer: Option<Arc<Mailer>>,
     public_base: Arc<str>,
     links: UnsubscribeLinks,
+    writer: Arc<dyn MailWriter>,
     digest_hour: u32,
     every: StdDuration,
 }
@@ -221,7 +220,7 @@ pub struct Round {
 
 impl ClockMail {
     /// A sender mailing through `mailer` (or logging, without one), making
-    /// links on `public_base`; digests go out from `digest_hour` (0 to 23)
+    /// links on `public_base`, its mail written by `writer`; digests go out from `digest_hour` (0 to 23)
     /// in each member's time zone, and [`ClockMail::run`] looks for mail
     /// to send `every` so often.
     pub fn new(
@@ -229,6 +228,7 @@ impl ClockMail {
         mailer: Option<Arc<Mailer>>,
         public_base: Arc<str>,
         links: UnsubscribeLinks,
+        writer: Arc<dyn MailWriter>,
         digest_hour: u32,
         every: StdDuration,
     ) -> Self {
@@ -237,6 +237,7 @@ impl ClockMail {
             mailer,
             public_base,
             links,
+            writer,
             digest_hour: digest_hour.min(23),
             every,
         }
@@ -420,24 +421,26 @@ impl ClockMail {
             .last_digest_sent
             .unwrap_or(now - Duration::days(1))
             .max(now - Duration::days(DIGEST_DAYS));
+        let Some((missed, coming, older)) = digest_parts(&deadlines, since, now) else {
+            tracing::debug!(workspace = %member.workspace_id, user = %member.user_id, "an empty digest is not sent");
+            return Ok(false);
+        };
         let unsubscribe = self.links.url(
             &self.public_base,
             member.workspace_id,
             member.user_id,
             MailKind::Digest,
         );
-        let Some(mail) = compose_digest(&DigestInput {
+        let mail = self.writer.digest(&DigestInput {
             member,
-            deadlines: &deadlines,
+            missed: &missed,
+            coming: &coming,
+            older,
             vendors: &vendors,
             now,
-            since,
             public_base: &self.public_base,
             unsubscribe: &unsubscribe,
-        }) else {
-            tracing::debug!(workspace = %member.workspace_id, user = %member.user_id, "an empty digest is not sent");
-            return Ok(false);
-        };
+        });
         self.deliver(member, MailKind::Digest, &mail, &unsubscribe)
             .await
             .map(|()| true)
@@ -464,16 +467,17 @@ impl ClockMail {
             member.user_id,
             MailKind::UrgentLead,
         );
-        let mail = compose_urgent(
+        let mail = self.writer.urgent_lead(&UrgentInput {
             member,
             lead,
             respond_by,
-            lead.vendor_id
+            vendor: lead
+                .vendor_id
                 .and_then(|v| vendors.get(&v))
                 .map_or("", String::as_str),
-            &self.public_base,
-            &unsubscribe,
-        );
+            public_base: &self.public_base,
+            unsubscribe: &unsubscribe,
+        });
         self.deliver(member, MailKind::UrgentLead, &mail, &unsubscribe)
             .await
             .map(|()| true)
@@ -522,56 +526,63 @@ async fn vendor_names(
         .collect())
 }
 
-/// The member's language.
-fn lang_of(member: &MailMember) -> Lang {
-    Lang::from_tag(member.locale.as_str()).unwrap_or(Lang::En)
-}
-
-/// A moment as the member reads it: its date and time in its zone.
-fn local_time(t: &Tr, zone: TimeZone, at: DateTime<Utc>) -> String {
-    let local = zone.local(at);
-    format!(
-        "{} {}",
-        t.date(&local.date_naive()),
-        local.format("%H:%M")
-    )
-}
-
-/// What a digest is made of.
+/// What a digest tells, chosen from the workspace's clock.
 #[derive(Debug, Clone, Copy)]
 pub struct DigestInput<'a> {
     /// Who it is for.
     pub member: &'a MailMember,
-    /// The workspace's clock.
-    pub deadlines: &'a [Deadline],
+    /// What fell due since the last digest, and was missed.
+    pub missed: &'a [&'a Deadline],
+    /// What falls due in the next [`DIGEST_DAYS`] days.
+    pub coming: &'a [&'a Deadline],
+    /// How many older deadlines are still overdue.
+    pub older: usize,
     /// The workspace's vendors' names.
     pub vendors: &'a HashMap<VendorId, String>,
     /// Now.
     pub now: DateTime<Utc>,
-    /// What fell due since then was missed since the last digest.
-    pub since: DateTime<Utc>,
     /// Where links point.
     pub public_base: &'a str,
     /// The link that stops the digest.
     pub unsubscribe: &'a str,
 }
 
-/// A digest: what was missed since `since` and what falls due in the
-/// next [`DIGEST_DAYS`] days, in the member's language and time zone;
-/// `None` when there is neither.
-pub fn compose_digest(input: &DigestInput<'_>) -> Option<Composed> {
-    let DigestInput {
-        member,
-        deadlines,
-        vendors,
-        now,
-        since,
-        public_base,
-        unsubscribe,
-    } = input;
-    let (now, since) = (*now, *since);
-    let t = Tr::new(lang_of(member));
-    let zone = member.time_zone;
+/// What the mail about an urgent lead tells.
+#[derive(Debug, Clone, Copy)]
+pub struct UrgentInput<'a> {
+    /// Who it is for.
+    pub member: &'a MailMember,
+    /// The lead.
+    pub lead: &'a Lead,
+    /// Its answer-by time.
+    pub respond_by: DateTime<Utc>,
+    /// Its vendor's name (empty when it has none).
+    pub vendor: &'a str,
+    /// Where links point.
+    pub public_base: &'a str,
+    /// The link that stops urgent-lead mail.
+    pub unsubscribe: &'a str,
+}
+
+/// Writes the clock's mail in the member's language, with times in its
+/// zone. The portal's messages provide it ([`crate::web::mail_text`]):
+/// a service does not read a front end's text, it is handed a writer.
+pub trait MailWriter: std::fmt::Debug + Send + Sync {
+    /// A digest.
+    fn digest(&self, input: &DigestInput<'_>) -> Composed;
+    /// The mail about an urgent lead.
+    fn urgent_lead(&self, input: &UrgentInput<'_>) -> Composed;
+}
+
+/// Splits the workspace's clock at `since` and `now`: what was missed
+/// since `since`, what falls due in the next [`DIGEST_DAYS`] days, and how
+/// many older deadlines are still overdue. `None` when nothing was missed
+/// and nothing falls due within the week: no digest is sent.
+pub fn digest_parts(
+    deadlines: &[Deadline],
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<(Vec<&Deadline>, Vec<&Deadline>, usize)> {
     let horizon = now + Duration::days(DIGEST_DAYS);
     let missed: Vec<&Deadline> = deadlines
         .iter()
@@ -585,122 +596,13 @@ pub fn compose_digest(input: &DigestInput<'_>) -> Option<Composed> {
         return None;
     }
     let older = deadlines.iter().filter(|d| d.due < since).count();
-    let today = t.date(&zone.local(now).date_naive());
-    let line = |body: &mut String, d: &Deadline| {
-        let kind = t.t(&format!("clock-kind-{}", d.kind.as_str()));
-        let _ = write!(body, "- {}  {kind}", local_time(&t, zone, d.due));
-        if !d.title.is_empty() {
-            let _ = write!(body, ": {}", d.title);
-        }
-        if let Some(vendor) = d.vendor_id.and_then(|v| vendors.get(&v)) {
-            let _ = write!(body, " ({vendor})");
-        }
-        let _ = writeln!(body, "\n  {public_base}{}", d.link);
-    };
-    let mut body = String::new();
-    let _ = writeln!(
-        body,
-        "{}\n",
-        t.targs(
-            "mail-digest-intro",
-            &[
-                ("workspace", member.workspace_name.to_string()),
-                ("date", today.clone()),
-            ],
-        )
-    );
-    if !missed.is_empty() {
-        let _ = writeln!(body, "{}", t.t("mail-digest-missed"));
-        for d in &missed {
-            line(&mut body, d);
-        }
-        let _ = writeln!(body);
-    }
-    if !coming.is_empty() {
-        let _ = writeln!(body, "{}", t.t("mail-digest-coming"));
-        for d in &coming {
-            line(&mut body, d);
-        }
-        let _ = writeln!(body);
-    }
-    if older > 0 {
-        let _ = writeln!(
-            body,
-            "{}\n",
-            t.tjson(
-                "mail-digest-older",
-                &serde_json::json!({ "count": older, "link": format!("{public_base}/clock") }),
-            )
-        );
-    }
-    let _ = writeln!(body, "{}\n", t.ts("mail-times-in", "zone", zone.as_str()));
-    let _ = writeln!(body, "{}", t.ts("mail-digest-why", "link", unsubscribe));
-    let _ = writeln!(
-        body,
-        "{}",
-        t.ts("mail-settings-link", "link", &format!("{public_base}/settings"))
-    );
-    Some(Composed {
-        subject: t.ts("mail-digest-subject", "date", &today),
-        body,
-    })
-}
-
-/// The mail about one urgent lead.
-pub fn compose_urgent(
-    member: &MailMember,
-    lead: &Lead,
-    respond_by: DateTime<Utc>,
-    vendor: &str,
-    public_base: &str,
-    unsubscribe: &str,
-) -> Composed {
-    let t = Tr::new(lang_of(member));
-    let zone = member.time_zone;
-    let when = local_time(&t, zone, respond_by);
-    let mut contact = lead.contact.name.to_string();
-    if let Some(company) = &lead.company {
-        contact.push_str(&format!(", {}", company.name));
-    }
-    let mut body = String::new();
-    let _ = writeln!(
-        body,
-        "{}\n",
-        t.targs(
-            "mail-urgent-intro",
-            &[
-                ("vendor", vendor.to_owned()),
-                ("workspace", member.workspace_name.to_string()),
-                ("when", when.clone()),
-                ("zone", zone.as_str().to_owned()),
-            ],
-        )
-    );
-    let _ = writeln!(body, "{contact}");
-    if let Some(message) = &lead.message {
-        let _ = writeln!(body, "\n{message}");
-    }
-    let _ = writeln!(body, "\n{public_base}/leads/{}\n", lead.id);
-    let _ = writeln!(body, "{}", t.ts("mail-urgent-why", "link", unsubscribe));
-    let _ = writeln!(
-        body,
-        "{}",
-        t.ts("mail-settings-link", "link", &format!("{public_base}/settings"))
-    );
-    Composed {
-        subject: t.targs(
-            "mail-urgent-subject",
-            &[("when", when), ("zone", zone.as_str().to_owned())],
-        ),
-        body,
-    }
+    Some((missed, coming, older))
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;
     use onepane_domain::clock::DeadlineKind;
-    use onepane_domain::mail::MailPreferences;
 
     use super::*;
 
@@ -735,28 +637,9 @@ mod tests {
             raw[at] ^= 1;
         }
         // Another server's key signs other tokens.
-        let other = UnsubscribeLinks::new(&SecretKey::generate().unwrap());
-        assert_eq!(other.check(&token), Err(TokenRefused::Forged));
+        assert_eq!(self::links().check(&token), Err(TokenRefused::Forged));
         for junk in ["", "x", "not base64 at all!", &"A".repeat(500)] {
             assert_eq!(links.check(junk), Err(TokenRefused::Malformed), "{junk}");
-        }
-    }
-
-    fn member(lang: &str, zone: &str) -> MailMember {
-        MailMember {
-            workspace_id: WorkspaceId::new(),
-            workspace_name: "Gold Oy".parse().unwrap(),
-            user_id: UserId::new(),
-            email: "member@gold.example".parse().unwrap(),
-            locale: lang.parse().unwrap(),
-            time_zone: TimeZone::parse(zone).unwrap(),
-            preferences: MailPreferences {
-                daily_digest: true,
-                urgent_leads: true,
-            },
-            since: Utc::now(),
-            last_digest_key: None,
-            last_digest_sent: None,
         }
     }
 
@@ -772,45 +655,25 @@ mod tests {
     }
 
     #[test]
-    fn a_digest_tells_missed_and_coming_deadlines_in_the_members_zone_and_language() {
+    fn a_digest_tells_what_was_missed_since_the_last_and_what_comes_within_the_week() {
         let now = Utc.with_ymd_and_hms(2026, 12, 7, 6, 0, 0).unwrap();
         let deadlines = [
             deadline("Long ago", now - Duration::days(3)),
             deadline("Missed", now - Duration::hours(5)),
-            deadline("Coming", Utc.with_ymd_and_hms(2026, 12, 9, 10, 0, 0).unwrap()),
+            deadline("Coming", now + Duration::days(2)),
             deadline("Far", now + Duration::days(20)),
         ];
-        let fi = member("fi", "Europe/Helsinki");
-        let input = DigestInput {
-            member: &fi,
-            deadlines: &deadlines,
-            vendors: &HashMap::new(),
-            now,
-            since: now - Duration::days(1),
-            public_base: "https://onepane.example",
-            unsubscribe: "https://onepane.example/unsubscribe/t",
-        };
-        let mail = compose_digest(&input).unwrap();
-        assert!(mail.body.contains("9.12.2026 12:00"), "{}", mail.body);
-        assert!(mail.body.contains("Europe/Helsinki"), "{}", mail.body);
-        assert!(mail.body.contains("Missed"), "{}", mail.body);
-        assert!(mail.body.contains("Coming"), "{}", mail.body);
-        assert!(!mail.body.contains("Far"), "{}", mail.body);
-        assert!(!mail.body.contains("Long ago"), "{}", mail.body);
-        assert!(mail.body.contains("Vastaa liidiin"), "{}", mail.body);
-        assert!(
-            mail.body.contains("https://onepane.example/unsubscribe/t"),
-            "{}",
-            mail.body
-        );
-        // Nothing missed, nothing coming: no mail.
-        let quiet = [deadline("Far", now + Duration::days(20))];
-        assert_eq!(
-            compose_digest(&DigestInput {
-                deadlines: &quiet,
-                ..input
-            }),
-            None
-        );
+        let (missed, coming, older) =
+            digest_parts(&deadlines, now - Duration::days(1), now).unwrap();
+        let titles = |d: &[&Deadline]| d.iter().map(|d| d.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(&missed), ["Missed"]);
+        assert_eq!(titles(&coming), ["Coming"]);
+        assert_eq!(older, 1);
+        // Nothing missed, nothing coming: no digest, however much is old.
+        let quiet = [
+            deadline("Long ago", now - Duration::days(3)),
+            deadline("Far", now + Duration::days(20)),
+        ];
+        assert!(digest_parts(&quiet, now - Duration::days(1), now).is_none());
     }
 }
