@@ -45,7 +45,10 @@ fn replica_config(c: Config, smtp: u16, key: &onepane_server::secret_key::Secret
 
 /// Another replica on the world's database; it runs until the sender is
 /// dropped.
-async fn replica(w: &World, config: Config) -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
+async fn replica(
+    w: &World,
+    config: Config,
+) -> (SocketAddr, oneshot::Sender<()>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let db = w.app.db.as_ref().expect("the world is on PostgreSQL");
     let config = Config {
@@ -86,13 +89,9 @@ fn parse_mail(raw: &str) -> Mail {
     };
     Mail {
         to: header("To").unwrap_or_default(),
-        unsubscribe: header("List-Unsubscribe").map(|v| {
-            v.trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_owned()
-        }),
-        one_click: header("List-Unsubscribe-Post").as_deref()
-            == Some("List-Unsubscribe=One-Click"),
+        unsubscribe: header("List-Unsubscribe")
+            .map(|v| v.trim_start_matches('<').trim_end_matches('>').to_owned()),
+        one_click: header("List-Unsubscribe-Post").as_deref() == Some("List-Unsubscribe=One-Click"),
         body: quoted_printable(body),
     }
 }
@@ -120,14 +119,21 @@ fn of_kind<'a>(
 }
 
 /// A lead vendor one sends Gold Oy, to answer by `respond_by`; its id.
-async fn lead(w: &World, external_id: &str, name: &str, respond_by: chrono::DateTime<Utc>) -> String {
+async fn lead(
+    w: &World,
+    external_id: &str,
+    name: &str,
+    respond_by: chrono::DateTime<Utc>,
+) -> String {
     let (status, lead) = w
         .call(
             Method::POST,
             &format!("/api/v1/vendor/partners/{}/leads", w.gold.id),
             &w.v1.token,
-            Some(json!({"external_id": external_id, "contact": {"name": name},
-                        "respond_by": respond_by.to_rfc3339()})),
+            Some(
+                json!({"external_id": external_id, "contact": {"name": name},
+                        "respond_by": respond_by.to_rfc3339()}),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{lead}");
@@ -252,8 +258,20 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
         .await
         .unwrap();
     // Then a lead to answer within a day, and one with five days.
-    let urgent = lead(&w, "urgent", "Kiireinen Asiakas", Utc::now() + chrono::Duration::hours(20)).await;
-    let relaxed = lead(&w, "relaxed", "Rauhallinen Asiakas", Utc::now() + chrono::Duration::days(5)).await;
+    let urgent = lead(
+        &w,
+        "urgent",
+        "Kiireinen Asiakas",
+        Utc::now() + chrono::Duration::hours(20),
+    )
+    .await;
+    let relaxed = lead(
+        &w,
+        "relaxed",
+        "Rauhallinen Asiakas",
+        Utc::now() + chrono::Duration::days(5),
+    )
+    .await;
 
     // Wait for what is due, then give the three replicas many more rounds
     // to send anything twice.
@@ -285,7 +303,10 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
     assert_eq!(digest.to, GOLD_OWNER);
     assert!(digest.one_click, "{digest:#?}");
     let unsubscribe = digest.unsubscribe.clone().unwrap();
-    assert!(digest.body.contains(&unsubscribe), "the link is in the body too");
+    assert!(
+        digest.body.contains(&unsubscribe),
+        "the link is in the body too"
+    );
     // In Finnish, at Helsinki's time, the zone named.
     let local = helsinki.local(due);
     let when = format!(
@@ -296,14 +317,20 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
         local.format("%H:%M")
     );
     assert!(digest.body.contains(&when), "{when} not in {}", digest.body);
-    assert!(digest.body.contains("Vastaa liidiin: Aino Virtanen"), "{}", digest.body);
+    assert!(
+        digest.body.contains("Vastaa liidiin: Aino Virtanen"),
+        "{}",
+        digest.body
+    );
     assert!(
         digest.body.contains("Erääntyy seuraavan 7 päivän aikana"),
         "{}",
         digest.body
     );
     assert!(
-        digest.body.contains("Ajat ovat aikavyöhykkeellä Europe/Helsinki"),
+        digest
+            .body
+            .contains("Ajat ovat aikavyöhykkeellä Europe/Helsinki"),
         "{}",
         digest.body
     );
@@ -332,7 +359,11 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
     }
     // The seller's mail is in English, at UTC.
     let seller_mail = &of_kind(&all, &links, ws, seller, MailKind::UrgentLead)[0];
-    assert!(seller_mail.body.contains("UTC time"), "{}", seller_mail.body);
+    assert!(
+        seller_mail.body.contains("UTC time"),
+        "{}",
+        seller_mail.body
+    );
 
     // Opening the link only asks, in the member's language.
     let client = reqwest::Client::new();
@@ -340,9 +371,18 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
     let asked = client.get(w.app.url(path)).send().await.unwrap();
     assert_eq!(asked.status(), 200);
     let asked = asked.text().await.unwrap();
-    assert!(asked.contains("Lopetetaanko määräaikojen päivittäinen kooste"), "{asked}");
     assert!(
-        store.partner(ws).mail_settings(owner).await.unwrap().preferences.daily_digest,
+        asked.contains("Lopetetaanko määräaikojen päivittäinen kooste"),
+        "{asked}"
+    );
+    assert!(
+        store
+            .partner(ws)
+            .mail_settings(owner)
+            .await
+            .unwrap()
+            .preferences
+            .daily_digest,
         "a GET changes nothing"
     );
     // A forged token (another key's) and a malformed one stop nothing.
@@ -362,7 +402,13 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
         assert!(page.contains(r#"id="unsubscribe-refused""#), "{page}");
     }
     assert!(
-        store.partner(ws).mail_settings(seller).await.unwrap().preferences.urgent_leads,
+        store
+            .partner(ws)
+            .mail_settings(seller)
+            .await
+            .unwrap()
+            .preferences
+            .urgent_leads,
         "a forged link turned mail off"
     );
     // The one-click POST (RFC 8058), to another replica than the first:
@@ -383,7 +429,12 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
             .contains("Päivittäinen kooste on lopetettu")
     );
     assert_eq!(
-        store.partner(ws).mail_settings(owner).await.unwrap().preferences,
+        store
+            .partner(ws)
+            .mail_settings(owner)
+            .await
+            .unwrap()
+            .preferences,
         MailPreferences {
             daily_digest: false,
             urgent_leads: true

@@ -137,7 +137,13 @@ mod tests {
         let helsinki = TimeZone::parse(" Europe/Helsinki ").unwrap();
         assert_eq!(helsinki.as_str(), "Europe/Helsinki");
         assert_eq!(helsinki.to_string().parse::<TimeZone>(), Ok(helsinki));
-        for bad in ["", "Europe/Espoo", "Mars/Olympus", "UTC+2", &"A".repeat(100)] {
+        for bad in [
+            "",
+            "Europe/Espoo",
+            "Mars/Olympus",
+            "UTC+2",
+            &"A".repeat(100),
+        ] {
             assert!(TimeZone::parse(bad).is_err(), "{bad}");
         }
     }
@@ -167,6 +173,10 @@ mod tests {
         };
         assert!(!both.without(MailKind::Digest).wants(MailKind::Digest));
         assert!(both.without(MailKind::Digest).wants(MailKind::UrgentLead));
-        assert!(!both.without(MailKind::UrgentLead).wants(MailKind::UrgentLead));
+        assert!(
+            !both
+                .without(MailKind::UrgentLead)
+                .wants(MailKind::UrgentLead)
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! urgent leads, sent through the SMTP server the configuration names.
 //! Without one the mail is written to the log.
 
-use lettre::message::header::{ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
 use lettre::message::{Body, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use onepane_domain::text::Email;
@@ -129,7 +131,9 @@ impl ListUnsubscribe {
     /// into the header as it is.
     fn new(url: &str) -> Result<Self, MailError> {
         let plain = (url.starts_with("https://") || url.starts_with("http://"))
-            && url.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | ','));
+            && url
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | ','));
         if !plain {
             return Err(MailError::Build(format!(
                 "not an unsubscribe URL for a header: {url}"

@@ -67,7 +67,10 @@ impl MailWriter for FluentMail {
                 ],
             )
         );
-        for (heading, list) in [("mail-digest-missed", missed), ("mail-digest-coming", coming)] {
+        for (heading, list) in [
+            ("mail-digest-missed", missed),
+            ("mail-digest-coming", coming),
+        ] {
             if list.is_empty() {
                 continue;
             }
@@ -92,7 +95,11 @@ impl MailWriter for FluentMail {
         let _ = writeln!(
             body,
             "{}",
-            t.ts("mail-settings-link", "link", &format!("{public_base}/settings"))
+            t.ts(
+                "mail-settings-link",
+                "link",
+                &format!("{public_base}/settings")
+            )
         );
         Composed {
             subject: t.ts("mail-digest-subject", "date", &today),
@@ -139,7 +146,11 @@ impl MailWriter for FluentMail {
         let _ = writeln!(
             body,
             "{}",
-            t.ts("mail-settings-link", "link", &format!("{public_base}/settings"))
+            t.ts(
+                "mail-settings-link",
+                "link",
+                &format!("{public_base}/settings")
+            )
         );
         Composed {
             subject: t.targs(
@@ -234,8 +245,16 @@ mod tests {
             member: &en,
             ..input
         });
-        assert!(mail.body.contains("- 9 Dec 2026 05:00  Answer a lead: Aino Virtanen"), "{}", mail.body);
-        assert!(mail.body.contains("Times are in the America/New_York time zone."));
+        assert!(
+            mail.body
+                .contains("- 9 Dec 2026 05:00  Answer a lead: Aino Virtanen"),
+            "{}",
+            mail.body
+        );
+        assert!(
+            mail.body
+                .contains("Times are in the America/New_York time zone.")
+        );
         assert_eq!(mail.subject, "Onepane: what falls due, 7 Dec 2026");
     }
 }

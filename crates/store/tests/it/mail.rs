@@ -79,7 +79,11 @@ async fn a_members_mail_choices_and_time_zone_are_its_own(db: TestDb) {
     )
     .await
     .unwrap();
-    assert!(sys.unsubscribe(ws, seller.id, MailKind::Digest).await.unwrap());
+    assert!(
+        sys.unsubscribe(ws, seller.id, MailKind::Digest)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         p.mail_settings(seller.id).await.unwrap().preferences,
         MailPreferences {
@@ -242,9 +246,14 @@ async fn urgent_leads_are_new_short_notice_leads_that_arrived_after_the_choice(d
     );
     // Claimed: no longer due.
     assert!(
-        sys.claim_mail(ws, owner, MailKind::UrgentLead, &mine[0].lead.id.to_string())
-            .await
-            .unwrap()
+        sys.claim_mail(
+            ws,
+            owner,
+            MailKind::UrgentLead,
+            &mine[0].lead.id.to_string()
+        )
+        .await
+        .unwrap()
     );
     let due = sys.urgent_leads(Utc::now()).await.unwrap();
     assert!(due.iter().all(|u| u.workspace_id != ws), "{due:?}");
@@ -255,5 +264,8 @@ async fn urgent_leads_are_new_short_notice_leads_that_arrived_after_the_choice(d
             .map(|l| l.id),
         Some(mine[0].lead.id)
     );
-    assert_eq!(sys.lead_for_mail(other_ws, mine[0].lead.id).await.unwrap(), None);
+    assert_eq!(
+        sys.lead_for_mail(other_ws, mine[0].lead.id).await.unwrap(),
+        None
+    );
 }

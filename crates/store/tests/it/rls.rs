@@ -94,7 +94,12 @@ async fn populate(store: &Store) -> Tenants {
         .unwrap();
         store
             .system()
-            .claim_mail(ws, owner, onepane_domain::mail::MailKind::Digest, &v.to_string())
+            .claim_mail(
+                ws,
+                owner,
+                onepane_domain::mail::MailKind::Digest,
+                &v.to_string(),
+            )
             .await
             .unwrap();
         let mut digest = [7u8; 32];
@@ -1675,11 +1680,13 @@ async fn mail_choices_stay_in_their_workspace_and_the_outbox_is_the_servers_alon
             .connect(&db.postgres_superuser_url().unwrap())
             .await
             .unwrap();
-        sqlx::query_scalar("SELECT user_id::text FROM memberships WHERE workspace_id = $1::uuid LIMIT 1")
-            .bind(&b)
-            .fetch_one(&admin)
-            .await
-            .unwrap()
+        sqlx::query_scalar(
+            "SELECT user_id::text FROM memberships WHERE workspace_id = $1::uuid LIMIT 1",
+        )
+        .bind(&b)
+        .fetch_one(&admin)
+        .await
+        .unwrap()
     };
     blocked(
         "A writes choices for B's member",
