@@ -2,7 +2,7 @@
 # kiireellisten liidien viestit sekä tilauksen lopetussivu.
 settings-mail = Sähköposti määräajoista
 settings-mail-hint = Onepane voi kertoa sähköpostitse, mitä erääntyy, ennen kuin määräaika menee ohi. Valitse, mitä haluat; jokaisessa viestissä on linkki, jolla sen tilaus päättyy.
-mail-daily-digest = Päivittäinen kooste: mitä erääntyy seuraavan 7 päivän aikana ja mitä jäi tekemättä, joka aamu kello { $hour } alkaen omaa aikaasi
+mail-daily-digest = Päivittäinen kooste: mitä erääntyy seuraavan 7 päivän aikana ja mitä jäi tekemättä, joka aamu kello { $hour } alkaen aikavyöhykkeesi mukaan
 mail-urgent-leads = Viesti heti, kun toimittaja lähettää liidin, johon on vastattava 48 tunnin kuluessa
 mail-time-zone = Aikavyöhykkeesi
 mail-time-zone-hint = IANA-tietokannan nimellä, esimerkiksi Europe/Helsinki. Viestit kertovat ajat tällä aikavyöhykkeellä.

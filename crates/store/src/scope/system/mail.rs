@@ -6,7 +6,10 @@
 //! insert took the row sends it. A claim left unsent (its replica died, or
 //! sending failed) is taken over once it is stale, atomically, by one
 //! replica; after [`MAIL_ATTEMPTS`] tries the mail is given up, and the
-//! row keeps the last error.
+//! row keeps the last error. A replica that dies after the SMTP server
+//! took a mail but before marking it sent leaves it to be sent again: a
+//! mail goes at least once, and exactly once unless a replica dies in
+//! that moment.
 
 use chrono::{DateTime, Duration, Utc};
 use onepane_domain::lead::Lead;
