@@ -269,7 +269,9 @@ impl ClockMail {
     }
 
     /// One round at `now`: claims taken over, digests due, urgent leads.
-    #[tracing::instrument(skip(self))]
+    /// At DEBUG: a round a minute on every replica would bury the traces
+    /// of requests (the mail sent is logged at INFO, its failures at WARN).
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn round(&self, now: DateTime<Utc>) -> Result<Round, StoreError> {
         let mut round = Round::default();
         let system = self.store.system();
@@ -493,10 +495,14 @@ impl ClockMail {
         unsubscribe: &str,
     ) -> Result<(), String> {
         match &self.mailer {
-            Some(mailer) => mailer
-                .send_chosen(&member.email, &mail.subject, mail.body.clone(), unsubscribe)
-                .await
-                .map_err(|e| e.to_string()),
+            Some(mailer) => {
+                mailer
+                    .send_chosen(&member.email, &mail.subject, mail.body.clone(), unsubscribe)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(to = %member.email, kind = %kind, "deadline mail sent");
+                Ok(())
+            }
             None => {
                 tracing::info!(
                     to = %member.email,
