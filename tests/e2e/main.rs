@@ -13,6 +13,7 @@ mod config;
 mod conflicts;
 mod connections;
 mod demo;
+mod digests;
 mod faults;
 mod harness;
 mod http;

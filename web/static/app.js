@@ -34,3 +34,15 @@
     source.addEventListener("error", function () { source.close(); });
   });
 })();
+
+// The time zone in Settings: a member who has none yet gets the browser's
+// filled in, to look over and save. Without script the field stays empty
+// and times are told in UTC until the member types one.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-browser-time-zone]").forEach(function (input) {
+    if (input.value || !window.Intl || !Intl.DateTimeFormat) { return; }
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) { input.value = zone; }
+  });
+})();

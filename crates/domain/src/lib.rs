@@ -9,6 +9,7 @@ pub mod deal;
 pub mod delivery;
 pub mod ids;
 pub mod lead;
+pub mod mail;
 pub mod margin;
 pub mod money;
 #[cfg(feature = "openapi")]

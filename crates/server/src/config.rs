@@ -185,6 +185,12 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of that mail (`Onepane <no-reply@example.com>`).
     pub mail_from: Option<String>,
+    /// The hour (0 to 23, in each member's own time zone) from which the
+    /// daily digest of deadlines goes out.
+    pub digest_hour: u32,
+    /// How often each server looks for the clock's mail to send (digests
+    /// due, urgent leads).
+    pub mail_interval: std::time::Duration,
     /// Most client connections served at once; more are closed as they
     /// arrive (and the limit stays below the open-file limit).
     pub max_connections: u32,
@@ -218,6 +224,8 @@ impl Default for Config {
             audit_retention_days: 400,
             smtp_url: None,
             mail_from: None,
+            digest_hour: crate::services::clock_mail::DEFAULT_DIGEST_HOUR,
+            mail_interval: crate::services::clock_mail::DEFAULT_INTERVAL,
             max_connections: 10_000,
             header_timeout: std::time::Duration::from_secs(10),
             otlp_endpoint: None,
@@ -254,6 +262,8 @@ impl fmt::Debug for Config {
             // The URL may carry the SMTP password.
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
             .field("mail_from", &self.mail_from)
+            .field("digest_hour", &self.digest_hour)
+            .field("mail_interval", &self.mail_interval)
             .field("sync_workers", &self.sync_workers)
             .field("audit_retention_days", &self.audit_retention_days)
             .field("otlp_endpoint", &self.otlp_endpoint)
@@ -472,6 +482,29 @@ impl Config {
             let value = value.trim().to_owned();
             crate::mail::check_sender(&value).map_err(|e| invalid("mail_from", origin, e))?;
             self.mail_from = Some(value);
+        }
+        if let Some((value, origin)) = env_or_file!(layers, digest_hour, "ONEPANE_DIGEST_HOUR") {
+            self.digest_hour = value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|h| *h < 24)
+                .ok_or_else(|| {
+                    invalid(
+                        "digest_hour",
+                        origin,
+                        format!("`{value}` is not an hour from 0 to 23"),
+                    )
+                })?;
+        }
+        if let Some((value, origin)) =
+            env_or_file!(layers, mail_interval_ms, "ONEPANE_MAIL_INTERVAL_MS")
+        {
+            self.mail_interval = std::time::Duration::from_millis(u64::from(positive(
+                "mail_interval_ms",
+                origin,
+                &value,
+            )?));
         }
         if let (Some(origin), None) = (smtp_origin, &self.mail_from) {
             return Err(invalid(
@@ -723,6 +756,8 @@ struct FileSettings {
     audit_retention_days: Option<TomlNumber>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    digest_hour: Option<TomlNumber>,
+    mail_interval_ms: Option<TomlNumber>,
     otlp_endpoint: Option<String>,
     otlp_service_name: Option<String>,
 }
@@ -1008,6 +1043,8 @@ mod tests {
             "audit_retention_days",
             "smtp_url",
             "mail_from",
+            "digest_hour",
+            "mail_interval_ms",
             "otlp_endpoint",
             "otlp_service_name",
         ];

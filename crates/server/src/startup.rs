@@ -262,6 +262,22 @@ impl Application {
         let outbound = onepane_connector::AddressPolicy::new(config.outbound_allow.clone());
         let oidc = crate::auth::oidc::RelyingParty::new(outbound.clone())
             .map_err(StartupError::SingleSignOn)?;
+        let mailer = match (&config.smtp_url, &config.mail_from) {
+            (Some(url), Some(from)) => Some(Arc::new(
+                crate::mail::Mailer::new(url, from).map_err(StartupError::Mail)?,
+            )),
+            _ => None,
+        };
+        let public_base: Arc<str> = Arc::from(base);
+        let clock_mail = crate::services::clock_mail::ClockMail::new(
+            store.clone(),
+            mailer.clone(),
+            public_base.clone(),
+            crate::services::clock_mail::UnsubscribeLinks::new(&secret_key),
+            Arc::new(crate::web::mail_text::FluentMail),
+            config.digest_hour,
+            config.mail_interval,
+        );
         let state = AppState {
             store,
             metrics,
@@ -272,7 +288,7 @@ impl Application {
                 per_minute: config.rate_limit_per_minute,
                 burst: config.rate_limit_burst,
             })),
-            public_base: Arc::from(base),
+            public_base,
             webhook_retry_base: config.webhook_retry_base,
             pricing: Arc::default(),
             outbound,
@@ -281,14 +297,10 @@ impl Application {
             sync_workers: config.sync_workers,
             audit_retention_days: config.audit_retention_days,
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
-            mailer: match (&config.smtp_url, &config.mail_from) {
-                (Some(url), Some(from)) => Some(Arc::new(
-                    crate::mail::Mailer::new(url, from).map_err(StartupError::Mail)?,
-                )),
-                _ => None,
-            },
+            mailer,
             readiness: crate::http::health::Readiness::new(),
             deliveries_due: Arc::new(tokio::sync::Notify::new()),
+            clock_mail,
         };
         Ok(Application {
             listener,
@@ -487,8 +499,8 @@ struct Background {
 }
 
 /// The server's own work beside requests: running sync jobs, delivering
-/// webhooks, reloading signing keys, expiring idempotency records, probing
-/// the database. At shutdown the sync workers hand their jobs back (see
+/// webhooks, reloading signing keys, expiring idempotency records, mailing
+/// members their deadlines, probing the database. At shutdown the sync workers hand their jobs back (see
 /// [`onepane_sync::Worker::run`]); the rest is aborted, and a webhook cut
 /// off mid-delivery is retried when its lease runs out.
 fn spawn_background(
@@ -513,6 +525,8 @@ fn spawn_background(
         tokio::spawn(state.readiness.clone().probe(state.store.clone())),
         tokio::spawn(dispatcher.run(std::future::pending())),
         tokio::spawn(keys.reload_periodically(std::future::pending())),
+        // Every replica looks for the clock's mail; the outbox sends each once.
+        tokio::spawn(state.clock_mail.clone().run()),
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(3600));
             loop {

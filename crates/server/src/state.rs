@@ -51,6 +51,9 @@ pub struct AppState {
     /// Wakes this process's deliverer when a request queued a delivery
     /// to a vendor (another replica's is found on its next poll).
     pub deliveries_due: Arc<tokio::sync::Notify>,
+    /// Tells members their deadlines by mail, and makes and checks the
+    /// links that stop that mail.
+    pub clock_mail: crate::services::clock_mail::ClockMail,
 }
 
 impl AppState {

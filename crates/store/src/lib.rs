@@ -51,6 +51,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use error::StoreError;
 pub use scope::operator::OperatorStore;
+pub use scope::partner::mail::MailSettings;
 pub use scope::partner::summaries::{CampaignWeek, Pipeline, VendorCounts};
 pub use scope::partner::scorecard::Rating;
 pub use scope::partner::{LeadFilter, LinkedVendor, Page, PartnerStore, PricingData};
@@ -60,6 +61,7 @@ pub use scope::system::deliveries::{
     DeliveryOutcome, DeliverySubject, DueVendorDelivery, LinkRefused,
 };
 pub use scope::system::erasures::{DueErasure, ErasureResult};
+pub use scope::system::mail::{MAIL_ATTEMPTS, MailClaim, MailMember, UrgentLead};
 pub use scope::vendor::content::MAX_PAGE as MAX_VENDOR_PAGE;
 pub use scope::vendor::{Partner, VendorStore};
 pub use tables::accounts::{

@@ -104,6 +104,7 @@ pub(crate) const FILES: Files = locale_files!(
     "decide",
     "clock",
     "scorecard",
+    "mail",
 );
 
 /// The messages of both languages.

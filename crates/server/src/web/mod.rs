@@ -10,6 +10,7 @@ pub mod charts;
 pub mod chrome;
 pub mod error;
 pub mod i18n;
+pub mod mail_text;
 pub mod pages;
 pub mod session;
 pub mod sso;

@@ -9,6 +9,7 @@ mod conformance;
 mod consent;
 mod deliveries;
 mod jobs;
+mod mail;
 mod migration;
 mod rls;
 mod scorecard;

@@ -79,6 +79,29 @@ async fn populate(store: &Store) -> Tenants {
         let mut feed = [9u8; 32];
         feed[..16].copy_from_slice(reg.id.as_uuid().as_bytes());
         p.reset_calendar_feed(owner, &feed).await.unwrap();
+        // The member's mail choices, and a digest claimed for it.
+        p.set_mail_settings(
+            owner,
+            &onepane_store::MailSettings {
+                preferences: onepane_domain::mail::MailPreferences {
+                    daily_digest: true,
+                    urgent_leads: true,
+                },
+                time_zone: Some("Europe/Helsinki".parse().unwrap()),
+            },
+        )
+        .await
+        .unwrap();
+        store
+            .system()
+            .claim_mail(
+                ws,
+                owner,
+                onepane_domain::mail::MailKind::Digest,
+                &v.to_string(),
+            )
+            .await
+            .unwrap();
         let mut digest = [7u8; 32];
         digest[..16].copy_from_slice(reg.id.as_uuid().as_bytes());
         store
@@ -1722,4 +1745,123 @@ async fn a_rating_is_never_read_by_the_vendor_it_rates_nor_by_another_partner() 
         count_in_scope(&server, (&b, ""), "vendor_ratings", "true").await,
         "B's ratings are as written"
     );
+}
+
+
+#[tokio::test]
+async fn mail_choices_stay_in_their_workspace_and_the_outbox_is_the_servers_alone() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, b, v1) = (w.a.to_string(), w.b.to_string(), w.v1.to_string());
+    let partner_a = (a.as_str(), "");
+    let vendor_1 = ("", v1.as_str());
+    // The attack needs rows on both sides.
+    assert_eq!(
+        count_in_scope(&server, partner_a, "mail_preferences", "true").await,
+        1
+    );
+    assert_eq!(
+        count_in_scope(&server, (&b, ""), "mail_preferences", "true").await,
+        1
+    );
+    // A partner reads its own members' choices only.
+    assert_eq!(
+        count_in_scope(
+            &server,
+            partner_a,
+            "mail_preferences",
+            &format!("workspace_id = '{b}'")
+        )
+        .await,
+        0,
+        "A reads B's mail choices"
+    );
+    // Nor writes another's: turn them off, move its own over, add one there.
+    blocked(
+        "A turns off B's digests",
+        as_scope(
+            &server,
+            partner_a,
+            &format!("UPDATE mail_preferences SET daily_digest = false WHERE workspace_id = '{b}'"),
+        )
+        .await,
+    );
+    blocked(
+        "A moves its choices into B",
+        as_scope(
+            &server,
+            partner_a,
+            &format!("UPDATE mail_preferences SET workspace_id = '{b}'"),
+        )
+        .await,
+    );
+    blocked(
+        "A deletes B's choices",
+        as_scope(
+            &server,
+            partner_a,
+            &format!("DELETE FROM mail_preferences WHERE workspace_id = '{b}'"),
+        )
+        .await,
+    );
+    let b_member: String = {
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&db.postgres_superuser_url().unwrap())
+            .await
+            .unwrap();
+        sqlx::query_scalar(
+            "SELECT user_id::text FROM memberships WHERE workspace_id = $1::uuid LIMIT 1",
+        )
+        .bind(&b)
+        .fetch_one(&admin)
+        .await
+        .unwrap()
+    };
+    blocked(
+        "A writes choices for B's member",
+        as_scope(
+            &server,
+            partner_a,
+            &format!(
+                "INSERT INTO mail_preferences (workspace_id, user_id, daily_digest, urgent_leads, updated_at) \
+                 VALUES ('{b}', '{b_member}', true, true, now())"
+            ),
+        )
+        .await,
+    );
+    // A vendor reads no member's choices.
+    assert_eq!(
+        count_in_scope(&server, vendor_1, "mail_preferences", "true").await,
+        0,
+        "a vendor reads members' mail choices"
+    );
+    // The outbox: neither a partner nor a vendor reads or writes it, even
+    // its own workspace's rows.
+    for (who, scope) in [("partner A", partner_a), ("vendor 1", vendor_1)] {
+        assert_eq!(
+            count_in_scope(&server, scope, "mail_outbox", "true").await,
+            0,
+            "{who} reads the mail outbox"
+        );
+        blocked(
+            &format!("{who} marks mail sent"),
+            as_scope(&server, scope, "UPDATE mail_outbox SET sent_at = now()").await,
+        );
+        blocked(
+            &format!("{who} claims a mail"),
+            as_scope(
+                &server,
+                scope,
+                &format!(
+                    "INSERT INTO mail_outbox (workspace_id, user_id, kind, key, claimed_at) \
+                     VALUES ('{a}', '{b_member}', 'digest', 'forged', now())"
+                ),
+            )
+            .await,
+        );
+    }
 }

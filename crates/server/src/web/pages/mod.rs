@@ -16,6 +16,7 @@ pub mod prices;
 pub mod privacy;
 pub mod scorecards;
 pub mod settings;
+pub mod unsubscribe;
 pub mod vendors;
 
 use crate::state::AppState;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(connect::routes())
         .merge(notifications::routes())
         .merge(settings::routes())
+        .merge(unsubscribe::routes())
         .merge(vendors::routes())
         .merge(scorecards::routes())
         .merge(audit::routes())

@@ -1,4 +1,5 @@
-//! Settings: the viewer's language; for owners and admins, members and
+//! Settings: the viewer's language, the mail it wants about deadlines and
+//! its time zone; for owners and admins, members and
 //! invitations, the profile landing pages show, sell rules, exchange
 //! rates and single sign-on.
 
@@ -9,10 +10,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use onepane_domain::campaign::WebUrl;
+use onepane_domain::mail::{MailPreferences, TimeZone};
 use onepane_domain::price::{ExchangeRate, Markup, Percent, SellMethod, SellRuleSelector};
 use onepane_domain::text::{Email, Locale, LongText};
 use onepane_domain::{Currency, Role, SellRuleId, VendorId};
-use onepane_store::{PartnerStore, WorkspaceProfile};
+use onepane_store::{MailSettings, PartnerStore, WorkspaceProfile};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/settings", get(show))
         .route("/settings/language", post(language))
+        .route("/settings/mail", post(save_mail))
         .route("/settings/profile", post(profile))
         .route("/settings/invite", post(invite))
         .route("/settings/sell-rules", post(add_sell_rule))
@@ -71,8 +74,42 @@ struct SettingsPage {
     tokens: Vec<(String, String, String, String)>,
     new_token: Option<String>,
     sso: SsoView,
+    mail: MailView,
     message: Option<String>,
     error: Option<String>,
+}
+
+/// The viewer's mail section: its choices, its time zone (as typed, when
+/// it was refused) and the error beside it.
+#[derive(Debug, Clone, Default)]
+struct MailView {
+    daily_digest: bool,
+    urgent_leads: bool,
+    time_zone: String,
+    /// No zone chosen yet: the browser's is filled in for the member to save.
+    fill_from_browser: bool,
+    digest_hour: i64,
+    zones: Vec<&'static str>,
+    error: Option<String>,
+    saved: Option<String>,
+}
+
+impl MailView {
+    fn of(settings: &MailSettings, digest_hour: u32) -> Self {
+        Self {
+            daily_digest: settings.preferences.daily_digest,
+            urgent_leads: settings.preferences.urgent_leads,
+            time_zone: settings
+                .time_zone
+                .map(|z| z.as_str().to_owned())
+                .unwrap_or_default(),
+            fill_from_browser: settings.time_zone.is_none(),
+            digest_hour: i64::from(digest_hour),
+            zones: TimeZone::names().collect(),
+            error: None,
+            saved: None,
+        }
+    }
 }
 
 /// A member as its row shows it.
@@ -144,7 +181,12 @@ async fn page_with_token(
             selected: r == Role::SalesRep,
         })
         .collect();
+    let mail = MailView::of(
+        &store.mail_settings(viewer.session.user.id).await?,
+        state.clock_mail.digest_hour(),
+    );
     Ok(SettingsPage {
+        mail,
         tokens: token_lines(&store, viewer, &t).await?,
         new_token,
         languages: language_choices(viewer, &t),
@@ -385,6 +427,64 @@ async fn language(
         .set_user_locale(viewer.session.user.id, locale.as_ref())
         .await?;
     Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct MailForm {
+    #[serde(default)]
+    daily_digest: Option<String>,
+    #[serde(default)]
+    urgent_leads: Option<String>,
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// Saves the viewer's own mail choices and time zone; a time zone that is
+/// not one is shown again, as typed, with the error beside it.
+async fn save_mail(
+    State(state): State<AppState>,
+    Posted { viewer, form }: Posted<MailForm>,
+) -> Result<Response, WebError> {
+    let preferences = MailPreferences {
+        daily_digest: form.daily_digest.is_some(),
+        urgent_leads: form.urgent_leads.is_some(),
+    };
+    let typed = form.time_zone.trim();
+    let time_zone = match typed {
+        "" => None,
+        name => match TimeZone::parse(name) {
+            Ok(zone) => Some(zone),
+            Err(_) => {
+                let mut p = page(&state, &viewer, None, None, None).await?;
+                p.mail = MailView {
+                    daily_digest: preferences.daily_digest,
+                    urgent_leads: preferences.urgent_leads,
+                    time_zone: typed.chars().take(64).collect(),
+                    fill_from_browser: false,
+                    error: Some(viewer.tr.ts(
+                        "mail-time-zone-invalid",
+                        "zone",
+                        &typed.chars().take(64).collect::<String>(),
+                    )),
+                    ..p.mail
+                };
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)?).into_response());
+            }
+        },
+    };
+    viewer
+        .store(&state)
+        .set_mail_settings(
+            viewer.session.user.id,
+            &MailSettings {
+                preferences,
+                time_zone,
+            },
+        )
+        .await?;
+    let mut p = page(&state, &viewer, None, None, None).await?;
+    p.mail.saved = Some(viewer.tr.t("mail-saved"));
+    render(&p)
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,6 +24,7 @@ mod connections;
 mod content;
 mod deals;
 mod leads;
+pub(crate) mod mail;
 mod pricing;
 pub(crate) mod scorecard;
 pub(crate) mod privacy;

@@ -13,6 +13,7 @@ pub(crate) mod deliveries;
 pub(crate) mod erasures;
 mod idempotency;
 mod jobs;
+pub(crate) mod mail;
 mod runs;
 mod scorecard;
 mod sso;
