@@ -385,7 +385,16 @@ async fn run_world(store: &Store, world: World) {
                 if m.activations.is_empty() {
                     continue;
                 }
-                let (aid, owner, _) = m.activations[nth % m.activations.len()];
+                let (aid, owner, campaign) = m.activations[nth % m.activations.len()];
+                // A landing page takes leads while the workspace is linked
+                // to the campaign's vendor (active or paused): ending the
+                // link takes the vendor's content, its landing pages with
+                // it, out of the pane for good.
+                let vendor = m.campaigns[&campaign].0;
+                let linked = m
+                    .links
+                    .get(&(owner, vendor))
+                    .is_some_and(|(status, _)| *status != LinkStatus::Ended);
                 let r = store
                     .partner(wss[ws])
                     .capture_campaign_lead(&NewCampaignLead {
@@ -396,7 +405,7 @@ async fn run_world(store: &Store, world: World) {
                         consent: ConsentAnswer::NotAsked,
                     })
                     .await;
-                if let Some(lead) = ok_or_refused(&what, r, owner == wss[ws]) {
+                if let Some(lead) = ok_or_refused(&what, r, owner == wss[ws] && linked) {
                     assert_eq!(lead.workspace_id, wss[ws]);
                     assert_eq!(lead.activation_id, Some(aid));
                     m.leads.insert(
