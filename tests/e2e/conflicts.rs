@@ -260,6 +260,30 @@ async fn the_clock_lists_what_falls_due_in_the_api_and_the_portal(backend: Backe
     assert!(page.body.contains("Clock Person"), "{}", page.body);
     assert!(page.body.contains("Printers for Kesko"), "{}", page.body);
     assert!(page.body.contains("Decision awaited"));
+    // Times are told in the member's zone, with the zone said: UTC until
+    // it chooses one.
+    let due: chrono::DateTime<chrono::Utc> = items
+        .iter()
+        .find(|d| d["kind"] == "decision-awaited")
+        .and_then(|d| d["due"].as_str())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let utc = format!("{} UTC", due.format("%H:%M"));
+    assert!(page.body.contains(&utc), "{utc}: {}", page.body);
+    assert!(page.body.contains("Times are in UTC"), "{}", page.body);
+    let saved = owner
+        .submit("/settings", "/settings/mail", &[("time_zone", "Europe/Helsinki")])
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let page = owner.get("/clock").await;
+    let helsinki = onepane_domain::mail::TimeZone::parse("Europe/Helsinki")
+        .unwrap()
+        .local(due);
+    let local = helsinki.format("%H:%M %Z").to_string();
+    assert!(page.body.contains(&local), "{local}: {}", page.body);
+    assert!(!page.body.contains(&utc), "{}", page.body);
+    assert!(page.body.contains("Times are in Europe/Helsinki"));
 }
 
 on_both_backends!(the_deadlines_are_a_private_calendar_feed_that_can_be_reset);

@@ -1,5 +1,5 @@
 clock-title = Deadlines
-clock-intro = Everything that falls due across your vendors, soonest or most overdue first. Times are UTC.
+clock-intro = Everything that falls due across your vendors, soonest or most overdue first. Times are in { $zone } (your time zone in Settings).
 clock-none = Nothing falls due.
 clock-kind = Kind
 clock-person = Person

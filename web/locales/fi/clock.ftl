@@ -1,5 +1,5 @@
 clock-title = Määräajat
-clock-intro = Kaikki toimittajiesi määräajat, lähin tai eniten myöhässä oleva ensin. Ajat ovat UTC-aikaa.
+clock-intro = Kaikki toimittajiesi määräajat, lähin tai eniten myöhässä oleva ensin. Ajat ovat aikavyöhykkeellä { $zone } (aikavyöhykkeesi asetuksissa).
 clock-none = Ei määräaikoja.
 clock-kind = Laji
 clock-person = Henkilö

@@ -204,15 +204,29 @@ fn bundle(
 pub struct Tr {
     catalog: Arc<Catalog>,
     lang: Lang,
+    /// The zone moments are told in.
+    zone: onepane_domain::mail::TimeZone,
 }
 
 impl Tr {
-    /// The messages of `lang`.
+    /// The messages of `lang`, with moments told in UTC.
     pub fn new(lang: Lang) -> Tr {
         Tr {
             catalog: Catalog::shared(),
             lang,
+            zone: onepane_domain::mail::TimeZone::UTC,
         }
+    }
+
+    /// The same, with moments told in `zone`.
+    pub fn in_zone(mut self, zone: onepane_domain::mail::TimeZone) -> Tr {
+        self.zone = zone;
+        self
+    }
+
+    /// The zone moments are told in (`UTC`, `Europe/Helsinki`).
+    pub fn zone_name(&self) -> &'static str {
+        self.zone.as_str()
     }
 
     /// The language.
@@ -315,9 +329,18 @@ impl Tr {
         }
     }
 
-    /// A moment, to the minute, in UTC.
+    /// A moment, to the minute, in the viewer's zone (UTC unless the
+    /// member chose one).
     pub fn datetime(&self, t: &DateTime<Utc>) -> String {
-        format!("{} {}", self.date(&t.date_naive()), t.format("%H:%M"))
+        let local = self.zone.local(*t);
+        format!("{} {}", self.date(&local.date_naive()), local.format("%H:%M"))
+    }
+
+    /// A moment, to the minute, in the viewer's zone, with the zone said
+    /// (`6 Dec 2026 09:30 EET`), for deadlines.
+    pub fn datetime_zoned(&self, t: &DateTime<Utc>) -> String {
+        let local = self.zone.local(*t);
+        format!("{} {}", self.datetime(t), local.format("%Z"))
     }
 
     /// A number with two decimals and the language's separators.

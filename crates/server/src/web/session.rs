@@ -179,10 +179,13 @@ impl FromRequestParts<AppState> for Viewer {
             .as_ref()
             .and_then(|l| Lang::from_tag(l.as_str()))
             .unwrap_or_else(|| browser_lang(&parts.headers));
+        let zone = session
+            .time_zone
+            .unwrap_or(onepane_domain::mail::TimeZone::UTC);
         let viewer = Viewer {
             session,
             digest,
-            tr: Tr::new(lang),
+            tr: Tr::new(lang).in_zone(zone),
         };
         parts.extensions.insert(viewer.clone());
         Ok(viewer)

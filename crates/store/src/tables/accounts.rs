@@ -57,6 +57,8 @@ pub struct WebSession {
     pub user: User,
     /// The user's own language, when set.
     pub locale: Option<Locale>,
+    /// The user's time zone, when set (else times are told in UTC).
+    pub time_zone: Option<onepane_domain::mail::TimeZone>,
     /// The workspace the session acts in.
     pub workspace: Workspace,
     /// The user's role there.
@@ -118,6 +120,7 @@ pub(crate) struct SessionRow {
     pub(crate) display_name: Option<String>,
     pub(crate) user_created_at: DateTime<Utc>,
     pub(crate) user_locale: Option<String>,
+    pub(crate) user_time_zone: Option<String>,
     pub(crate) workspace_id: Uuid,
     pub(crate) name: String,
     pub(crate) home_currency: String,

@@ -189,7 +189,7 @@ async fn page(
     let deadlines = deadlines
         .iter()
         .map(|d| DeadlineLine {
-            due: t.datetime(&d.due),
+            due: t.datetime_zoned(&d.due),
             overdue: d.due < now,
             kind: d.kind.as_str(),
             kind_text: t.t(&format!("clock-kind-{}", d.kind.as_str())),

@@ -93,7 +93,7 @@ fn line(lead: &Lead, names: &VendorNames, t: &Tr) -> LeadLine {
         respond_by: (lead.status == LeadStatus::New)
             .then_some(lead.respond_by)
             .flatten()
-            .map(|d| t.datetime(&d)),
+            .map(|d| t.datetime_zoned(&d)),
     }
 }
 

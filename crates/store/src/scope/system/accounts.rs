@@ -105,7 +105,7 @@ impl SystemStore {
         let row: Option<SessionRow> = on_tx!(tx, c => {
             sqlx::query_as(
                 "SELECT s.user_id, u.email, u.display_name, u.created_at AS user_created_at, \
-                        u.locale AS user_locale, w.id AS workspace_id, w.name, w.home_currency, \
+                        u.locale AS user_locale, u.time_zone AS user_time_zone, w.id AS workspace_id, w.name, w.home_currency, \
                         w.locale, w.created_at, m.role, s.csrf, s.seen_at, s.expires_at \
                  FROM web_sessions s \
                  JOIN users u ON u.id = s.user_id \
@@ -148,6 +148,12 @@ impl SystemStore {
                 .as_deref()
                 .map(|l| parse("user", l))
                 .transpose()?,
+            // A zone this build no longer knows is told as UTC rather than
+            // locking the member out.
+            time_zone: r
+                .user_time_zone
+                .as_deref()
+                .and_then(|z| onepane_domain::mail::TimeZone::parse(z).ok()),
             workspace: Workspace {
                 id: WorkspaceId::from_uuid(r.workspace_id),
                 name: parse("workspace", &r.name)?,
