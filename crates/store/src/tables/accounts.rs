@@ -58,7 +58,7 @@ pub struct WebSession {
     /// The user's own language, when set.
     pub locale: Option<Locale>,
     /// The user's time zone, when set (else times are told in UTC).
-    pub time_zone: Option<onepane_domain::mail::TimeZone>,
+    pub time_zone: Option<mail::TimeZone>,
     /// The workspace the session acts in.
     pub workspace: Workspace,
     /// The user's role there.

@@ -90,117 +90,172 @@ pub(crate) fn rating_tally(r: (Uuid, Uuid, String, i64, i64)) -> Result<RatingTa
     })
 }
 
+/// The rows the scorecard's facts are read from, over `period`: of one
+/// workspace (`ws`), or of every workspace (the system scope, for the
+/// vendors' aggregates).
+#[derive(Default)]
+pub(crate) struct FactRows {
+    pub(crate) registrations: Vec<RegistrationRow>,
+    pub(crate) leads: Vec<LeadRow>,
+    /// workspace, vendor, runs, failed runs
+    pub(crate) runs: Vec<(Uuid, Uuid, i64, i64)>,
+    /// workspace, vendor, connections needing a new login
+    pub(crate) relogins: Vec<(Uuid, Uuid, i64)>,
+    /// workspace, vendor, area, scores summed, ratings
+    pub(crate) ratings: Vec<(Uuid, Uuid, String, i64, i64)>,
+}
+
+/// Runs `sql` in `tx` with `first` bound, then the workspace when there is
+/// one, and reads its rows.
+macro_rules! fact_query {
+    ($tx:expr, $sql:expr, $ws:expr, $($bind:expr),*) => {
+        on_tx!($tx, c => {
+            let q = sqlx::query_as($sql)$(.bind($bind))*;
+            match $ws {
+                Some(ws) => q.bind(ws),
+                None => q,
+            }
+            .fetch_all(&mut *c)
+            .await?
+        })
+    };
+}
+
+/// Reads the scorecard's rows in `tx`, of workspace `ws` or of all.
+pub(crate) async fn read_fact_rows(
+    tx: &mut Tx,
+    ws: Option<Uuid>,
+    period: &Period,
+) -> Result<FactRows, StoreError> {
+    let (start, end) = (period.start(), period.end());
+    // The workspace is the last parameter when there is one; the system
+    // scope reads every workspace's (the caller keeps the linked ones).
+    let only = |column: &str, n: u8| match ws {
+        Some(_) => format!("{column} = ${n}"),
+        None => "TRUE".to_owned(),
+    };
+    let hours = answer_by_hours(tx);
+    let registrations = format!(
+        "SELECT workspace_id, vendor_id, status, submitted_at, decided_at, protection_expires_on \
+         FROM deal_registrations WHERE {} \
+         AND ((submitted_at >= $1 AND submitted_at < $2) OR (decided_at >= $1 AND decided_at < $2))",
+        only("workspace_id", 3)
+    );
+    let leads = format!(
+        "SELECT workspace_id, vendor_id, COUNT(*), \
+           SUM(CASE WHEN status IN ({ACCEPTED_STATUSES}) THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END), \
+           COUNT(respond_by), SUM({hours}) \
+         FROM leads WHERE {} AND source = 'vendor' AND vendor_id IS NOT NULL \
+         AND created_at >= $1 AND created_at < $2 GROUP BY workspace_id, vendor_id",
+        only("workspace_id", 3)
+    );
+    let runs = format!(
+        "SELECT r.workspace_id, c.vendor_id, COUNT(r.id), SUM(CASE WHEN r.status = 'failed' THEN 1 ELSE 0 END) \
+         FROM sync_runs r JOIN connections c ON c.workspace_id = r.workspace_id AND c.id = r.connection_id \
+         WHERE {} AND c.vendor_id IS NOT NULL AND r.started_at >= $1 AND r.started_at < $2 \
+         GROUP BY r.workspace_id, c.vendor_id",
+        only("r.workspace_id", 3)
+    );
+    // Whether a connection needs a login is how it is now, not in the period.
+    let relogins = format!(
+        "SELECT workspace_id, vendor_id, COUNT(*) FROM connections \
+         WHERE {} AND vendor_id IS NOT NULL AND status = 'needs-reauthorization' \
+         GROUP BY workspace_id, vendor_id",
+        only("workspace_id", 1)
+    );
+    let ratings = format!(
+        "SELECT workspace_id, vendor_id, area, SUM(score), COUNT(*) FROM vendor_ratings \
+         WHERE quarter = $1 AND {} GROUP BY workspace_id, vendor_id, area",
+        only("workspace_id", 2)
+    );
+    let mut rows = FactRows {
+        registrations: fact_query!(tx, &registrations, ws, start, end),
+        leads: fact_query!(tx, &leads, ws, start, end),
+        runs: fact_query!(tx, &runs, ws, start, end),
+        relogins: fact_query!(tx, &relogins, ws,),
+        ratings: Vec::new(),
+    };
+    for quarter in period.quarters() {
+        let mut some: Vec<(Uuid, Uuid, String, i64, i64)> =
+            fact_query!(tx, &ratings, ws, quarter.to_string());
+        rows.ratings.append(&mut some);
+    }
+    Ok(rows)
+}
+
+/// The facts from the rows, keeping only the (workspace, vendor) pairs
+/// `keep` allows.
+pub(crate) fn facts_of(
+    rows: FactRows,
+    keep: impl Fn(Uuid, Uuid) -> bool,
+) -> Result<ScorecardFacts, StoreError> {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let mut facts = ScorecardFacts {
+        registrations: rows
+            .registrations
+            .into_iter()
+            .filter(|r| keep(r.0, r.1))
+            .map(registration_fact)
+            .collect::<Result<_, _>>()?,
+        leads: rows
+            .leads
+            .into_iter()
+            .filter(|r| keep(r.0, r.1))
+            .map(lead_tally)
+            .collect(),
+        runs: rows
+            .runs
+            .into_iter()
+            .filter(|r| keep(r.0, r.1))
+            .map(|r| RunTally {
+                workspace_id: WorkspaceId::from_uuid(r.0),
+                vendor_id: VendorId::from_uuid(r.1),
+                runs: count(r.2),
+                failed: count(r.3),
+                reauthorizations: 0,
+            })
+            .collect(),
+        ratings: rows
+            .ratings
+            .into_iter()
+            .filter(|r| keep(r.0, r.1))
+            .map(rating_tally)
+            .collect::<Result<_, _>>()?,
+    };
+    for (ws, v, n) in rows.relogins {
+        if !keep(ws, v) {
+            continue;
+        }
+        let (ws, v) = (WorkspaceId::from_uuid(ws), VendorId::from_uuid(v));
+        match facts
+            .runs
+            .iter_mut()
+            .find(|r| r.workspace_id == ws && r.vendor_id == v)
+        {
+            Some(r) => r.reauthorizations = count(n),
+            None => facts.runs.push(RunTally {
+                workspace_id: ws,
+                vendor_id: v,
+                runs: 0,
+                failed: 0,
+                reauthorizations: count(n),
+            }),
+        }
+    }
+    Ok(facts)
+}
+
 impl PartnerStore {
     /// What the workspace's scorecards over `period` are computed from:
     /// registrations submitted or decided in it, vendors' leads that
     /// arrived in it, sync runs started in it (and connections needing a
     /// login now), and the members' ratings in the quarters it touches.
     pub async fn scorecard_facts(&self, period: &Period) -> Result<ScorecardFacts, StoreError> {
-        let ws = self.ws();
-        let (start, end) = (period.start(), period.end());
-        let quarters: Vec<String> = period.quarters().iter().map(|q| q.to_string()).collect();
         let mut tx = self.begin(Access::Read).await?;
-        let registrations: Vec<RegistrationRow> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT workspace_id, vendor_id, status, submitted_at, decided_at, protection_expires_on \
-                 FROM deal_registrations WHERE workspace_id = $1 \
-                 AND ((submitted_at >= $2 AND submitted_at < $3) OR (decided_at >= $2 AND decided_at < $3))",
-            )
-            .bind(ws)
-            .bind(start)
-            .bind(end)
-            .fetch_all(&mut *c)
-            .await?
-        });
-        let hours = answer_by_hours(&mut tx);
-        let leads: Vec<LeadRow> = on_tx!(tx, c => {
-            sqlx::query_as(&format!(
-                "SELECT workspace_id, vendor_id, COUNT(*), \
-                   SUM(CASE WHEN status IN ({ACCEPTED_STATUSES}) THEN 1 ELSE 0 END), \
-                   SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END), \
-                   COUNT(respond_by), SUM({hours}) \
-                 FROM leads WHERE workspace_id = $1 AND source = 'vendor' AND vendor_id IS NOT NULL \
-                 AND created_at >= $2 AND created_at < $3 GROUP BY workspace_id, vendor_id"
-            ))
-            .bind(ws)
-            .bind(start)
-            .bind(end)
-            .fetch_all(&mut *c)
-            .await?
-        });
-        let runs: Vec<(Uuid, i64, i64)> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT c.vendor_id, COUNT(r.id), SUM(CASE WHEN r.status = 'failed' THEN 1 ELSE 0 END) \
-                 FROM sync_runs r JOIN connections c ON c.workspace_id = r.workspace_id AND c.id = r.connection_id \
-                 WHERE r.workspace_id = $1 AND c.vendor_id IS NOT NULL \
-                 AND r.started_at >= $2 AND r.started_at < $3 GROUP BY c.vendor_id",
-            )
-            .bind(ws)
-            .bind(start)
-            .bind(end)
-            .fetch_all(&mut *c)
-            .await?
-        });
-        let relogins: Vec<(Uuid, i64)> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT vendor_id, COUNT(*) FROM connections WHERE workspace_id = $1 \
-                 AND vendor_id IS NOT NULL AND status = 'needs-reauthorization' GROUP BY vendor_id",
-            )
-            .bind(ws)
-            .fetch_all(&mut *c)
-            .await?
-        });
-        let mut ratings = Vec::new();
-        for quarter in &quarters {
-            let rows: Vec<(Uuid, Uuid, String, i64, i64)> = on_tx!(tx, c => {
-                sqlx::query_as(
-                    "SELECT workspace_id, vendor_id, area, SUM(score), COUNT(*) FROM vendor_ratings \
-                     WHERE workspace_id = $1 AND quarter = $2 GROUP BY workspace_id, vendor_id, area",
-                )
-                .bind(ws)
-                .bind(quarter)
-                .fetch_all(&mut *c)
-                .await?
-            });
-            for r in rows {
-                ratings.push(rating_tally(r)?);
-            }
-        }
+        let rows = read_fact_rows(&mut tx, Some(self.ws()), period).await?;
         tx.commit().await?;
-        let mut facts = ScorecardFacts {
-            registrations: registrations
-                .into_iter()
-                .map(registration_fact)
-                .collect::<Result<_, _>>()?,
-            leads: leads.into_iter().map(lead_tally).collect(),
-            runs: Vec::new(),
-            ratings,
-        };
-        let ws_id = self.workspace_id();
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        for (vendor, runs, failed) in runs {
-            facts.runs.push(RunTally {
-                workspace_id: ws_id,
-                vendor_id: VendorId::from_uuid(vendor),
-                runs: count(runs),
-                failed: count(failed),
-                reauthorizations: 0,
-            });
-        }
-        for (vendor, n) in relogins {
-            let vendor = VendorId::from_uuid(vendor);
-            match facts.runs.iter_mut().find(|r| r.vendor_id == vendor) {
-                Some(r) => r.reauthorizations = count(n),
-                None => facts.runs.push(RunTally {
-                    workspace_id: ws_id,
-                    vendor_id: vendor,
-                    runs: 0,
-                    failed: 0,
-                    reauthorizations: count(n),
-                }),
-            }
-        }
-        Ok(facts)
+        facts_of(rows, |_, _| true)
     }
 
     /// `user`'s rating of `vendor` for `quarter`, replacing the one it

@@ -153,7 +153,7 @@ impl SystemStore {
             time_zone: r
                 .user_time_zone
                 .as_deref()
-                .and_then(|z| onepane_domain::mail::TimeZone::parse(z).ok()),
+                .and_then(|z| mail::TimeZone::parse(z).ok()),
             workspace: Workspace {
                 id: WorkspaceId::from_uuid(r.workspace_id),
                 name: parse("workspace", &r.name)?,
