@@ -200,6 +200,13 @@ async fn the_clocks_head_is_its_start_with_the_count_of_each_kind(db: TestDb) {
         let from = if n % 2 == 0 { canon } else { hp };
         store.vendor(from).send_lead(ws, &lead).await.unwrap();
     }
+    // Three due at the same time: listed as the clock lists them.
+    let tied = Utc::now() + Duration::hours(2);
+    for n in 0..3 {
+        let mut lead = vendor_lead(&format!("T-{n}"), &format!("Tied {n}"));
+        lead.respond_by = Some(tied);
+        store.vendor(canon).send_lead(ws, &lead).await.unwrap();
+    }
     // Registrations waiting for a decision (due in a week: after the leads).
     for n in 0..3 {
         partner
@@ -215,8 +222,8 @@ async fn the_clocks_head_is_its_start_with_the_count_of_each_kind(db: TestDb) {
         .unwrap();
 
     let all = partner.clock(&ClockFilter::default()).await.unwrap();
-    assert_eq!(all.len(), 12, "{all:?}");
-    for shown in [0, 1, 4, 12, 20] {
+    assert_eq!(all.len(), 15, "{all:?}");
+    for shown in [0, 1, 4, 5, 6, 15, 20] {
         let head = partner
             .clock_head(&ClockFilter::default(), shown)
             .await
@@ -229,13 +236,16 @@ async fn the_clocks_head_is_its_start_with_the_count_of_each_kind(db: TestDb) {
         assert_eq!(
             head.counts,
             [
-                (DeadlineKind::LeadAnswer, 8),
+                (DeadlineKind::LeadAnswer, 11),
                 (DeadlineKind::DecisionAwaited, 3),
                 (DeadlineKind::Reauthorize, 1),
             ],
             "the whole clock counted, whatever is shown"
         );
-        assert_eq!(head.total() - head.first.len() as u64, (12 - shown.min(12)) as u64);
+        assert_eq!(
+            head.total() - head.first.len() as u64,
+            (15 - shown.min(15)) as u64
+        );
     }
     // The overdue lead and the login due now come first.
     let head = partner
@@ -247,7 +257,7 @@ async fn the_clocks_head_is_its_start_with_the_count_of_each_kind(db: TestDb) {
     assert_eq!(
         head.rest(),
         [
-            (DeadlineKind::LeadAnswer, 7),
+            (DeadlineKind::LeadAnswer, 10),
             (DeadlineKind::DecisionAwaited, 3)
         ]
     );

@@ -108,9 +108,11 @@ impl PartnerStore {
                 tx,
                 &format!(
                     // A literal limit (one of two) keeps PostgreSQL's plan
-                    // the index walk it is for the clock's 1,000.
+                    // the index walk it is for the clock's 1,000; the id
+                    // settles equal times as the clock's order does, so the
+                    // first few are the whole clock's first few.
                     "SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND status = 'new' \
-                     AND respond_by IS NOT NULL ORDER BY respond_by LIMIT {read}"
+                     AND respond_by IS NOT NULL ORDER BY respond_by, id LIMIT {read}"
                 ),
                 self.ws()
             )?;
