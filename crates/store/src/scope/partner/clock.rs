@@ -3,12 +3,14 @@
 
 use chrono::Duration;
 use onepane_domain::clock::*;
-use onepane_domain::delivery::{DeliveryKind, SendStatus};
+use onepane_domain::delivery::{Delivery, DeliveryKind};
 use onepane_domain::lead::Lead;
-use onepane_domain::workspace::ConnectionStatus;
+use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::*;
 
 use crate::rows::{parse, select};
+use crate::tables::connections::{CONNECTION_COLUMNS, ConnectionRow};
+use crate::tables::deliveries::{VENDOR_DELIVERY_COLUMNS, VendorDeliveryRow};
 use crate::tables::leads::*;
 use crate::tx::{Access, on_tx};
 use crate::{StoreError, now};
@@ -177,11 +179,20 @@ impl PartnerStore {
                 }
             }
         }
-        tx.commit().await?;
         if wants(DeadlineKind::Reauthorize) && filter.person.is_none() {
-            for c in self.connections().await? {
-                if c.status == ConnectionStatus::NeedsReauthorization
-                    && vendor_ok(c.target.vendor_id())
+            let conns: Vec<Connection> = select!(
+                all,
+                ConnectionRow,
+                tx,
+                &format!(
+                    "SELECT {CONNECTION_COLUMNS} FROM connections WHERE workspace_id = $1 \
+                     AND status = $2 ORDER BY id"
+                ),
+                self.ws(),
+                ConnectionStatus::NeedsReauthorization.as_str()
+            )?;
+            for c in conns {
+                if vendor_ok(c.target.vendor_id())
                     && (filter.vendor_id.is_none() || c.target.vendor_id().is_some())
                 {
                     out.push(Deadline {
@@ -197,37 +208,45 @@ impl PartnerStore {
             }
         }
         if wants(DeadlineKind::DeliveryRefused) && filter.person.is_none() {
-            for kind in [DeliveryKind::Deal, DeliveryKind::LeadAnswer] {
-                for d in self.deliveries(kind).await?.into_values() {
-                    if matches!(d.status, SendStatus::Refused | SendStatus::Failed)
-                        && vendor_ok(Some(d.vendor_id))
-                    {
-                        let link = match kind {
-                            DeliveryKind::Deal => {
-                                format!("/deals/{}", DealRegistrationId::from_uuid(d.subject_id))
-                            }
-                            DeliveryKind::LeadAnswer => {
-                                format!("/leads/{}", LeadId::from_uuid(d.subject_id))
-                            }
-                        };
-                        out.push(Deadline {
-                            kind: DeadlineKind::DeliveryRefused,
-                            due: d.updated_at,
-                            vendor_id: Some(d.vendor_id),
-                            person: None,
-                            title: d
-                                .message
-                                .clone()
-                                .unwrap_or_default()
-                                .chars()
-                                .take(200)
-                                .collect(),
-                            link,
-                        });
-                    }
+            // One delivery a subject and kind: only the refused and failed
+            // ones are read.
+            let refused: Vec<Delivery> = select!(
+                all,
+                VendorDeliveryRow,
+                tx,
+                &format!(
+                    "SELECT {VENDOR_DELIVERY_COLUMNS} FROM vendor_deliveries WHERE workspace_id = $1 \
+                     AND status IN ('refused', 'failed')"
+                ),
+                self.ws()
+            )?;
+            for d in refused {
+                if vendor_ok(Some(d.vendor_id)) {
+                    let link = match d.kind {
+                        DeliveryKind::Deal => {
+                            format!("/deals/{}", DealRegistrationId::from_uuid(d.subject_id))
+                        }
+                        DeliveryKind::LeadAnswer => {
+                            format!("/leads/{}", LeadId::from_uuid(d.subject_id))
+                        }
+                    };
+                    out.push(Deadline {
+                        kind: DeadlineKind::DeliveryRefused,
+                        due: d.updated_at,
+                        vendor_id: Some(d.vendor_id),
+                        person: None,
+                        title: d
+                            .message
+                            .unwrap_or_default()
+                            .chars()
+                            .take(200)
+                            .collect(),
+                        link,
+                    });
                 }
             }
         }
+        tx.commit().await?;
         out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.link.cmp(&b.link)));
         Ok((out, lead_count))
     }
