@@ -81,17 +81,17 @@ async fn send_lead_due(w: &World, external_id: &str, name: &str, respond_by: &st
             Method::POST,
             &format!("/api/v1/vendor/partners/{}/leads", w.gold.id),
             &w.v1.token,
-            Some(json!({"external_id": external_id, "contact": {"name": name},
-                        "respond_by": respond_by})),
+            Some(
+                json!({"external_id": external_id, "contact": {"name": name},
+                        "respond_by": respond_by}),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{lead}");
     lead["id"].as_str().unwrap().to_owned()
 }
 
-async fn home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest(
-    backend: Backend,
-) {
+async fn home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest(backend: Backend) {
     let Some(w) = World::new(backend).await else {
         return;
     };
@@ -101,7 +101,10 @@ async fn home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest(
     // Twelve leads sent out of deadline order, two of them due together,
     // and a registration awaiting its decision a week from now.
     let now = chrono::Utc::now();
-    for (n, hours) in [30, 2, 50, 7, 7, 90, 1, 26, 70, 3, 44, 12].into_iter().enumerate() {
+    for (n, hours) in [30, 2, 50, 7, 7, 90, 1, 26, 70, 3, 44, 12]
+        .into_iter()
+        .enumerate()
+    {
         let due = (now + chrono::Duration::hours(hours)).to_rfc3339();
         send_lead_due(&w, &format!("due-{n}"), &format!("Due Person{n}"), &due).await;
     }
@@ -145,13 +148,16 @@ async fn home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest(
     assert_eq!(list.matches("answer by ").count(), 10, "{list}");
     // Two leads and the registration are left, said by kind.
     assert!(
-        home.body.contains(r#"<a href="/clock">3 more deadlines</a>"#),
+        home.body
+            .contains(r#"<a href="/clock">3 more deadlines</a>"#),
         "{}",
         home.body
     );
-    assert!(home.body.contains(
-        r#"<a href="/clock?kind=lead-answer" class="more-kind">Answer a lead (2)</a>"#
-    ));
+    assert!(
+        home.body.contains(
+            r#"<a href="/clock?kind=lead-answer" class="more-kind">Answer a lead (2)</a>"#
+        )
+    );
     assert!(home.body.contains(
         r#"<a href="/clock?kind=decision-awaited" class="more-kind">Decision awaited (1)</a>"#
     ));
@@ -162,7 +168,8 @@ async fn home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest(
     let home = finnish.get("/").await;
     assert_eq!(home.body.matches("vastaa viimeistään ").count(), 10);
     assert!(
-        home.body.contains(r#"<a href="/clock">Vielä 3 määräaikaa</a>"#),
+        home.body
+            .contains(r#"<a href="/clock">Vielä 3 määräaikaa</a>"#),
         "{}",
         home.body
     );

@@ -323,7 +323,11 @@ impl Raw {
                 let options = sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(config.data_dir.join("onepane.db"))
                     .busy_timeout(Duration::from_secs(30));
-                Raw::Sqlite(sqlx::SqliteConnection::connect_with(&options).await.unwrap())
+                Raw::Sqlite(
+                    sqlx::SqliteConnection::connect_with(&options)
+                        .await
+                        .unwrap(),
+                )
             }
         }
     }
@@ -650,7 +654,10 @@ async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
     }
     let p = store.partner(program.workspace);
     for _ in 0..2 {
-        timed!("program clock head", p.clock_head(&ClockFilter::default(), 10));
+        timed!(
+            "program clock head",
+            p.clock_head(&ClockFilter::default(), 10)
+        );
         timed!("program clock", p.clock(&ClockFilter::default()));
     }
     let mut paths = vec!["/", "/clock"];
@@ -666,7 +673,9 @@ async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
     if probe == 200 {
         paths.push("/scorecards");
     } else {
-        eprintln!("{backend}: /scorecards answered {probe}: not measured (no such page in this build)");
+        eprintln!(
+            "{backend}: /scorecards answered {probe}: not measured (no such page in this build)"
+        );
     }
     for path in paths {
         let label = format!("program of 20 vendors: {path}");

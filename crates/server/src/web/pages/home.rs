@@ -281,7 +281,11 @@ fn more_links(clock: &ClockHead, t: &Tr) -> (Option<MoreLink>, Vec<MoreLink>) {
     }
     let link = |kind: DeadlineKind| format!("/clock?kind={}", kind.as_str());
     let more = MoreLink {
-        text: t.tn("home-more", "count", i64::try_from(count).unwrap_or(i64::MAX)),
+        text: t.tn(
+            "home-more",
+            "count",
+            i64::try_from(count).unwrap_or(i64::MAX),
+        ),
         href: match rest.as_slice() {
             [(kind, _)] => link(*kind),
             _ => "/clock".to_owned(),

@@ -20,7 +20,8 @@ use super::PartnerStore;
 /// Vendors' leads awaiting an answer read for the clock at most, soonest first.
 const LEADS_READ: i64 = 1000;
 
-/// Registrations read for the clock at most, newest first.
+/// Registrations due (waiting, or their protection ending) read for the
+/// clock at most, newest first.
 const DEALS_READ: i64 = 5000;
 
 /// What the clock needs of a registration: no details, only the title.
@@ -135,19 +136,25 @@ impl PartnerStore {
             );
         }
         if wants(DeadlineKind::DecisionAwaited) || wants(DeadlineKind::ProtectionEnds) {
+            let today = now().date_naive();
+            let horizon = today + Duration::days(PROTECTION_NOTICE_DAYS);
+            // Approved ones only when their protection ends within the
+            // notice: the cap then counts only registrations that are due.
             let regs: Vec<DealDueRow> = on_tx!(tx, c => {
                 sqlx::query_as(
                     "SELECT id, vendor_id, title, status, protection_expires_on, submitted_by, \
                      submitted_at, updated_at FROM deal_registrations WHERE workspace_id = $1 \
-                     AND status IN ('submitted', 'approved') ORDER BY id DESC LIMIT $2",
+                     AND (status = 'submitted' OR (status = 'approved' \
+                          AND protection_expires_on >= $2 AND protection_expires_on <= $3)) \
+                     ORDER BY id DESC LIMIT $4",
                 )
                 .bind(self.ws())
+                .bind(today)
+                .bind(horizon)
                 .bind(DEALS_READ)
                 .fetch_all(&mut *c)
                 .await?
             });
-            let today = now().date_naive();
-            let horizon = today + Duration::days(PROTECTION_NOTICE_DAYS);
             for r in regs {
                 let vendor_id = VendorId::from_uuid(r.vendor_id);
                 let person = r.submitted_by.map(UserId::from_uuid);
@@ -235,12 +242,7 @@ impl PartnerStore {
                         due: d.updated_at,
                         vendor_id: Some(d.vendor_id),
                         person: None,
-                        title: d
-                            .message
-                            .unwrap_or_default()
-                            .chars()
-                            .take(200)
-                            .collect(),
+                        title: d.message.unwrap_or_default().chars().take(200).collect(),
                         link,
                     });
                 }
