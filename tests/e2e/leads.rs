@@ -13,6 +13,7 @@ on_both_backends!(
     a_lead_declined_through_the_api_carries_its_reason_to_the_vendor,
     a_lead_goes_from_new_to_won_and_another_is_lost_with_its_reason,
     home_says_when_more_leads_wait_than_it_lists,
+    home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest,
     notifications_speak_each_readers_language,
 );
 
@@ -55,7 +56,7 @@ async fn home_says_when_more_leads_wait_than_it_lists(backend: Backend) {
     }
     let home = owner.get("/").await;
     assert_eq!(home.body.matches("Waiting Person").count(), 10);
-    assert!(!home.body.contains("More leads are waiting"), "ten fit");
+    assert!(!home.body.contains("id=\"more-deadlines\""), "ten fit");
     send_lead(&w, w.gold.id, "wait-10", "Waiting Person10").await;
     let home = owner.get("/").await;
     assert_eq!(
@@ -63,9 +64,112 @@ async fn home_says_when_more_leads_wait_than_it_lists(backend: Backend) {
         10,
         "still ten listed"
     );
+    // The rest is all leads: the link goes to the clock's leads.
+    assert!(
+        home.body.contains(
+            r#"<p class="more" id="more-deadlines"><a href="/clock?kind=lead-answer">One more deadline</a>"#
+        ),
+        "{}",
+        home.body
+    );
+}
+
+/// The vendor's lead for `ws` answered by `respond_by`.
+async fn send_lead_due(w: &World, external_id: &str, name: &str, respond_by: &str) -> String {
+    let (status, lead) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/vendor/partners/{}/leads", w.gold.id),
+            &w.v1.token,
+            Some(
+                json!({"external_id": external_id, "contact": {"name": name},
+                        "respond_by": respond_by}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{lead}");
+    lead["id"].as_str().unwrap().to_owned()
+}
+
+async fn home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest(backend: Backend) {
+    let Some(w) = World::new(backend).await else {
+        return;
+    };
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    // Twelve leads sent out of deadline order, two of them due together,
+    // and a registration awaiting its decision a week from now.
+    let now = chrono::Utc::now();
+    for (n, hours) in [30, 2, 50, 7, 7, 90, 1, 26, 70, 3, 44, 12]
+        .into_iter()
+        .enumerate()
+    {
+        let due = (now + chrono::Duration::hours(hours)).to_rfc3339();
+        send_lead_due(&w, &format!("due-{n}"), &format!("Due Person{n}"), &due).await;
+    }
+    let (status, body) = w
+        .call(
+            Method::POST,
+            "/api/v1/deal-registrations",
+            &w.gold.token,
+            Some(json!({
+                "vendor_ids": [w.v1.id.to_string()],
+                "title": "Printers for Kesko",
+                "customer": {"name": "Kesko", "domain": "kesko.fi", "country": "FI"},
+                "amount": {"value": "9000.00", "currency": "EUR"},
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let (status, clock) = w
+        .call(Method::GET, "/api/v1/clock", &w.gold.token, None)
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    let clock: Vec<String> = clock["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["link"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(clock.len(), 13, "{clock:?}");
+
+    let home = owner.get("/").await;
+    assert_eq!(home.status, 200);
+    let list = &home.body[home.body.find(r#"id="deadlines""#).expect("the deadlines")..];
+    let list = &list[..list.find("</ol>").unwrap()];
+    let listed: Vec<&str> = list
+        .split(r#"<a href=""#)
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(listed, clock[..10], "the clock's first ten, in its order");
+    assert_eq!(list.matches("answer by ").count(), 10, "{list}");
+    // Two leads and the registration are left, said by kind.
     assert!(
         home.body
-            .contains(r#"<a href="/leads?status=new">More leads are waiting"#),
+            .contains(r#"<a href="/clock">3 more deadlines</a>"#),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body.contains(
+            r#"<a href="/clock?kind=lead-answer" class="more-kind">Answer a lead (2)</a>"#
+        )
+    );
+    assert!(home.body.contains(
+        r#"<a href="/clock?kind=decision-awaited" class="more-kind">Decision awaited (1)</a>"#
+    ));
+
+    // In Finnish, the same list says the same.
+    let mut finnish = Visitor::new(&w.app).finnish();
+    assert_eq!(finnish.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let home = finnish.get("/").await;
+    assert_eq!(home.body.matches("vastaa viimeistään ").count(), 10);
+    assert!(
+        home.body
+            .contains(r#"<a href="/clock">Vielä 3 määräaikaa</a>"#),
         "{}",
         home.body
     );

@@ -59,3 +59,74 @@ pub struct ClockFilter {
     /// Only this member's.
     pub person: Option<UserId>,
 }
+
+/// The start of a clock: its first deadlines, and how many of each kind it
+/// holds in all, for a page that lists a few and links to the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClockHead {
+    /// The first deadlines, in the clock's order.
+    pub first: Vec<Deadline>,
+    /// How many deadlines of each kind the whole clock holds, in
+    /// [`DeadlineKind::ALL`]'s order; kinds it holds none of are left out.
+    pub counts: Vec<(DeadlineKind, u64)>,
+}
+
+impl ClockHead {
+    /// How many deadlines the whole clock holds.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+
+    /// How many of each kind are not among the first, in the order of
+    /// `counts`; kinds with none left are left out.
+    pub fn rest(&self) -> Vec<(DeadlineKind, u64)> {
+        self.counts
+            .iter()
+            .filter_map(|(kind, n)| {
+                let shown = self.first.iter().filter(|d| d.kind == *kind).count() as u64;
+                let left = n.saturating_sub(shown);
+                (left > 0).then_some((*kind, left))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(kind: DeadlineKind) -> Deadline {
+        Deadline {
+            kind,
+            due: DateTime::<Utc>::UNIX_EPOCH,
+            vendor_id: None,
+            person: None,
+            title: String::new(),
+            link: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_rest_is_each_kinds_count_less_those_shown() {
+        let head = ClockHead {
+            first: vec![
+                due(DeadlineKind::LeadAnswer),
+                due(DeadlineKind::LeadAnswer),
+                due(DeadlineKind::Reauthorize),
+            ],
+            counts: vec![
+                (DeadlineKind::LeadAnswer, 12),
+                (DeadlineKind::DecisionAwaited, 3),
+                (DeadlineKind::Reauthorize, 1),
+            ],
+        };
+        assert_eq!(head.total(), 16);
+        assert_eq!(
+            head.rest(),
+            [
+                (DeadlineKind::LeadAnswer, 10),
+                (DeadlineKind::DecisionAwaited, 3)
+            ]
+        );
+    }
+}

@@ -2,13 +2,7 @@ home-title = { $workspace }: today across your vendors
 home-actions = Needs action
 home-actions-none = Nothing needs your action right now.
 home-action-campaign = New campaign: { $name }
-home-action-lead = Lead waiting for your answer: { $name }
-home-action-deal-approved = Deal registration approved: { $title }
-home-action-deal-rejected = Deal registration rejected: { $title }
-home-action-deal-decided = Deal registration decided: { $title }
-home-action-deal-expiring = Deal protection ending: { $title }
 home-action-connection-failing = Connection failing: { $name }
-home-action-connection-reauthorize = Connection needs you to log in again: { $name }
 home-vendors = Your vendors
 home-new-leads = New leads
 home-pending-deals = Registrations pending
@@ -29,5 +23,15 @@ tier-gold = Gold
 tier-platinum = Platinum
 home-chart-margin-pending = No margins yet: prices are being calculated, or no vendor has sent a price list.
 home-ends = ends { $when }
-home-more-leads = More leads are waiting: see them all
-home-more-deals = More registrations need attention: see them all
+home-deadlines = Deadlines, soonest first
+home-news = New, without a deadline
+home-due-lead-answer = answer by { $when }
+home-due-decision-awaited = decision due { $when }
+home-due-protection-ends = protection ends { $when }
+home-due-reauthorize = log in again now
+home-due-delivery-refused = not taken { $when }
+home-more = { $count ->
+    [one] One more deadline
+   *[other] { $count } more deadlines
+}
+home-more-kind = { $kind } ({ $count })

@@ -2,13 +2,7 @@ home-title = { $workspace }: tänään kaikilta toimittajilta
 home-actions = Odottaa toimiasi
 home-actions-none = Mikään ei juuri nyt odota toimiasi.
 home-action-campaign = Uusi kampanja: { $name }
-home-action-lead = Liidi odottaa vastaustasi: { $name }
-home-action-deal-approved = Kaupan rekisteröinti hyväksytty: { $title }
-home-action-deal-rejected = Kaupan rekisteröinti hylätty: { $title }
-home-action-deal-decided = Kaupan rekisteröinti päätetty: { $title }
-home-action-deal-expiring = Kaupan suoja päättymässä: { $title }
 home-action-connection-failing = Yhteys ei toimi: { $name }
-home-action-connection-reauthorize = Yhteys vaatii uuden kirjautumisen: { $name }
 home-vendors = Toimittajasi
 home-new-leads = Uudet liidit
 home-pending-deals = Odottavat rekisteröinnit
@@ -29,5 +23,15 @@ tier-gold = Kulta
 tier-platinum = Platina
 home-chart-margin-pending = Ei vielä katteita: hintoja lasketaan, tai yksikään toimittaja ei ole lähettänyt hinnastoa.
 home-ends = päättyy { $when }
-home-more-leads = Vastausta odottaa useampia liidejä: katso kaikki
-home-more-deals = Useampi kauppailmoitus vaatii huomiota: katso kaikki
+home-deadlines = Määräajat, lähin ensin
+home-news = Uutta, ei määräaikaa
+home-due-lead-answer = vastaa viimeistään { $when }
+home-due-decision-awaited = päätöstä odotetaan { $when } mennessä
+home-due-protection-ends = suojaus päättyy { $when }
+home-due-reauthorize = kirjaudu uudelleen nyt
+home-due-delivery-refused = ei otettu vastaan { $when }
+home-more = { $count ->
+    [one] Vielä yksi määräaika
+   *[other] Vielä { $count } määräaikaa
+}
+home-more-kind = { $kind } ({ $count })

@@ -2,9 +2,9 @@
 //! order, filtered by vendor, kind and person, and nothing of another
 //! workspace.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use onepane_domain::Tier;
-use onepane_domain::clock::{ClockFilter, DeadlineKind};
+use onepane_domain::clock::{ClockFilter, Deadline, DeadlineKind};
 use onepane_domain::deal::DealDecision;
 use onepane_domain::program::Role;
 use onepane_domain::workspace::ConnectionStatus;
@@ -172,4 +172,110 @@ async fn every_deadline_is_on_the_clock_in_order_and_filtered(db: TestDb) {
             .unwrap()
             .is_empty()
     );
+}
+
+crate::on_both_backends!(the_clocks_head_is_its_start_with_the_count_of_each_kind);
+
+/// Deadlines as compared across two reads: a login is due when it is read.
+fn listed(deadlines: &[Deadline]) -> Vec<(DeadlineKind, Option<DateTime<Utc>>, String, String)> {
+    deadlines
+        .iter()
+        .map(|d| {
+            let due = (d.kind != DeadlineKind::Reauthorize).then_some(d.due);
+            (d.kind, due, d.title.clone(), d.link.clone())
+        })
+        .collect()
+}
+
+async fn the_clocks_head_is_its_start_with_the_count_of_each_kind(db: TestDb) {
+    let store = &db.store;
+    let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
+    let hp = vendor(store, "HP").await;
+    link(store, ws, hp, Tier::Silver).await;
+    let partner = store.partner(ws);
+    // Leads to answer from both vendors, out of order, one overdue.
+    for (n, hours) in [5, -3, 30, 12, 1, 70, 44, 8].into_iter().enumerate() {
+        let mut lead = vendor_lead(&format!("L-{n}"), &format!("Person {n}"));
+        lead.respond_by = Some(Utc::now() + Duration::hours(hours));
+        let from = if n % 2 == 0 { canon } else { hp };
+        store.vendor(from).send_lead(ws, &lead).await.unwrap();
+    }
+    // Three due at the same time: listed as the clock lists them.
+    let tied = Utc::now() + Duration::hours(2);
+    for n in 0..3 {
+        let mut lead = vendor_lead(&format!("T-{n}"), &format!("Tied {n}"));
+        lead.respond_by = Some(tied);
+        store.vendor(canon).send_lead(ws, &lead).await.unwrap();
+    }
+    // Registrations waiting for a decision (due in a week: after the leads).
+    for n in 0..3 {
+        partner
+            .register_deal(hp, &deal(&format!("Waiting {n}")), None, None)
+            .await
+            .unwrap();
+    }
+    let conn = connection(store, ws, &vendor_source(canon, "Canon portal")).await;
+    store
+        .system()
+        .set_connection_status(ws, conn, ConnectionStatus::NeedsReauthorization, "expired")
+        .await
+        .unwrap();
+
+    let all = partner.clock(&ClockFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 15, "{all:?}");
+    for shown in [0, 1, 4, 5, 6, 15, 20] {
+        let head = partner
+            .clock_head(&ClockFilter::default(), shown)
+            .await
+            .unwrap();
+        assert_eq!(
+            listed(&head.first),
+            listed(&all[..shown.min(all.len())]),
+            "the first {shown}"
+        );
+        assert_eq!(
+            head.counts,
+            [
+                (DeadlineKind::LeadAnswer, 11),
+                (DeadlineKind::DecisionAwaited, 3),
+                (DeadlineKind::Reauthorize, 1),
+            ],
+            "the whole clock counted, whatever is shown"
+        );
+        assert_eq!(
+            head.total() - head.first.len() as u64,
+            (15 - shown.min(15)) as u64
+        );
+    }
+    // The overdue lead and the login due now come first.
+    let head = partner
+        .clock_head(&ClockFilter::default(), 2)
+        .await
+        .unwrap();
+    assert_eq!(head.first[0].title, "Person 1");
+    assert_eq!(head.first[1].kind, DeadlineKind::Reauthorize);
+    assert_eq!(
+        head.rest(),
+        [
+            (DeadlineKind::LeadAnswer, 10),
+            (DeadlineKind::DecisionAwaited, 3)
+        ]
+    );
+
+    // Filtered, the head is the filtered clock's.
+    for filter in [
+        ClockFilter {
+            vendor_id: Some(hp),
+            ..ClockFilter::default()
+        },
+        ClockFilter {
+            kind: Some(DeadlineKind::LeadAnswer),
+            ..ClockFilter::default()
+        },
+    ] {
+        let whole = partner.clock(&filter).await.unwrap();
+        let head = partner.clock_head(&filter, 3).await.unwrap();
+        assert_eq!(listed(&head.first), listed(&whole[..3]), "{filter:?}");
+        assert_eq!(head.total(), whole.len() as u64, "{filter:?}");
+    }
 }

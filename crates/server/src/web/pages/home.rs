@@ -1,5 +1,6 @@
-//! Home: what needs action now across every vendor, counts per vendor,
-//! and charts of the pipeline, margins and campaign leads.
+//! Home: what needs action now across every vendor (the start of the
+//! clock, then what is new without a deadline), counts per vendor, and
+//! charts of the pipeline, margins and campaign leads.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -9,8 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
 use onepane_domain::campaign::{Campaign, CampaignActivation};
-use onepane_domain::deal::{DealRegistration, DealStatus};
-use onepane_domain::lead::Lead;
+use onepane_domain::clock::{ClockFilter, ClockHead, Deadline, DeadlineKind};
 use onepane_domain::margin::PriceQuery;
 use onepane_domain::workspace::{Connection, ConnectionStatus};
 use onepane_domain::{CampaignId, VendorId};
@@ -30,20 +30,47 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(home))
 }
 
-/// One thing that needs the viewer's action.
+/// One deadline from the clock, as the home page lists it.
+#[derive(Debug, Clone)]
+pub struct DueLine {
+    /// What it concerns: lead, deal or connection (the tag's message and a
+    /// CSS class).
+    pub noun: &'static str,
+    /// The clock's kind (a CSS class).
+    pub kind: &'static str,
+    /// The vendor it concerns.
+    pub vendor: String,
+    /// What it is about.
+    pub title: String,
+    /// The deadline, said as its kind says it ("answer by ...").
+    pub due: String,
+    /// Whether it has passed.
+    pub overdue: bool,
+    /// Where to act on it.
+    pub href: String,
+}
+
+/// Something new to look at that has no deadline.
 #[derive(Debug, Clone)]
 pub struct Action {
-    /// What kind: campaign, lead, deal or connection (a CSS class).
+    /// What kind: campaign or connection (the tag's message and a CSS class).
     pub kind: &'static str,
     /// The vendor it concerns.
     pub vendor: String,
     /// What it says.
     pub text: String,
-    /// When it is due, when it has a deadline.
-    pub due: Option<String>,
-    /// Whether `due` is when it ends (a campaign) rather than a deadline.
-    pub ends: bool,
+    /// When a campaign ends, if it does: said, not a deadline.
+    pub ends: Option<String>,
     /// Where to act on it.
+    pub href: String,
+}
+
+/// A link to the rest of the clock: what it says, and where.
+#[derive(Debug, Clone)]
+pub struct MoreLink {
+    /// What it says.
+    pub text: String,
+    /// The clock, filtered where that helps.
     pub href: String,
 }
 
@@ -69,22 +96,25 @@ pub struct VendorLine {
 struct HomePage {
     t: Tr,
     chrome: Chrome,
+    /// The clock's first deadlines.
+    deadlines: Vec<DueLine>,
+    /// The rest of the clock when it holds more than is listed.
+    more: Option<MoreLink>,
+    /// The rest by kind, when it is of more than one kind.
+    more_by_kind: Vec<MoreLink>,
+    /// New campaigns and failing connections: no deadline.
     actions: Vec<Action>,
-    /// Where the rest is when the list was capped: (text, link).
-    more: Vec<(String, String)>,
     vendors: Vec<VendorLine>,
     pipeline_chart: Option<BarChart>,
     margin_chart: Option<BarChart>,
     campaign_chart: Option<LineChart>,
 }
 
-/// Waiting leads, and registrations needing attention, listed at most.
-const SHOWN: u32 = 10;
+/// Deadlines listed at most; the rest are on the clock.
+const SHOWN: usize = 10;
 
-/// How far back decided registrations and new campaigns count as news.
+/// How far back new campaigns count as news.
 const RECENT: Duration = Duration::days(14);
-/// How far ahead an approved registration's protection counts as ending.
-const EXPIRING: Duration = Duration::days(30);
 /// New leads counted per vendor; more show as "999+".
 const NEW_LEADS_COUNTED: u32 = 1000;
 
@@ -104,14 +134,14 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     let now = Utc::now();
     let today = now.date_naive();
     let since = weeks_since(now);
+    let everything = ClockFilter::default();
     // Every read at once: the page waits for the slowest, not their sum.
     let (
         chrome,
         vendors,
         campaigns,
         activations,
-        awaiting,
-        deals,
+        clock,
         connections,
         counts,
         pipeline,
@@ -122,8 +152,7 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         read(store.vendors()),
         read(store.campaigns()),
         read(store.activations()),
-        read(store.leads_awaiting_response(SHOWN + 1)),
-        read(store.deals_needing_attention(now - RECENT, today + EXPIRING, SHOWN + 1)),
+        read(store.clock_head(&everything, SHOWN)),
         read(store.connections()),
         read(store.vendor_counts(NEW_LEADS_COUNTED)),
         read(store.pipeline()),
@@ -138,20 +167,13 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     )?;
     let names = VendorNames::new(&vendors);
 
-    // Capped lists say so, with where the rest is.
-    let mut more = Vec::new();
-    let (mut awaiting, mut deals) = (awaiting, deals);
-    if awaiting.len() > SHOWN as usize {
-        awaiting.truncate(SHOWN as usize);
-        more.push((t.t("home-more-leads"), "/leads?status=new".to_owned()));
-    }
-    if deals.len() > SHOWN as usize {
-        deals.truncate(SHOWN as usize);
-        more.push((t.t("home-more-deals"), "/deals".to_owned()));
-    }
+    let (more, more_by_kind) = more_links(&clock, &t);
+    let deadlines = clock
+        .first
+        .iter()
+        .map(|d| due_line(d, &names, &t, now))
+        .collect();
     let mut actions = campaign_actions(&campaigns, activations, &names, &t, now);
-    actions.extend(lead_actions(awaiting, &names, &t));
-    actions.extend(deal_actions(deals, &names, &t, today));
     actions.extend(connection_actions(connections, &names, &t));
     let lines = vendor_lines(&vendors, &counts, &t);
 
@@ -172,8 +194,10 @@ async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     let page = HomePage {
         t,
         chrome,
-        actions,
+        deadlines,
         more,
+        more_by_kind,
+        actions,
         vendors: lines,
         pipeline_chart,
         margin_chart,
@@ -205,72 +229,95 @@ fn campaign_actions(
                 kind: "campaign",
                 vendor: names.name(&c.vendor_id),
                 text: t.ts("home-action-campaign", "name", &name),
-                due: c.content.window.ends_on().map(|d| t.date(&d)),
-                ends: true,
+                ends: c.content.window.ends_on().map(|d| t.date(&d)),
                 href: format!("/campaigns/{}", c.id),
             }
         })
         .collect()
 }
 
-/// Leads waiting for the partner's answer.
-fn lead_actions(awaiting: Vec<Lead>, names: &VendorNames, t: &Tr) -> Vec<Action> {
-    awaiting
-        .into_iter()
-        .map(|lead| Action {
-            kind: "lead",
-            vendor: names.name_opt(&lead.vendor_id),
-            text: t.ts("home-action-lead", "name", lead.contact.name.as_str()),
-            due: lead.respond_by.map(|d| t.datetime(&d)),
-            ends: false,
-            href: format!("/leads/{}", lead.id),
-        })
-        .collect()
+/// What a deadline concerns, for its tag.
+fn noun(d: &Deadline) -> &'static str {
+    match d.kind {
+        DeadlineKind::LeadAnswer => "lead",
+        DeadlineKind::DecisionAwaited | DeadlineKind::ProtectionEnds => "deal",
+        DeadlineKind::Reauthorize => "connection",
+        DeadlineKind::DeliveryRefused if d.link.starts_with("/leads/") => "lead",
+        DeadlineKind::DeliveryRefused => "deal",
+    }
 }
 
-/// Registrations a vendor decided lately, and approvals whose protection
-/// ends soon.
-fn deal_actions(
-    deals: Vec<DealRegistration>,
-    names: &VendorNames,
-    t: &Tr,
-    today: NaiveDate,
-) -> Vec<Action> {
-    deals
-        .into_iter()
-        .map(|deal| {
-            let (id, due) = match deal.status {
-                DealStatus::Approved => match deal.protection_expires_on {
-                    Some(d) if d < today + EXPIRING => {
-                        ("home-action-deal-expiring", Some(t.date(&d)))
-                    }
-                    _ => ("home-action-deal-approved", None),
-                },
-                DealStatus::Rejected => ("home-action-deal-rejected", None),
-                _ => ("home-action-deal-decided", None),
-            };
-            Action {
-                kind: "deal",
-                vendor: names.name(&deal.vendor_id),
-                text: t.ts(id, "title", deal.details.title.as_str()),
-                due,
-                ends: false,
-                href: format!("/deals/{}", deal.id),
-            }
-        })
-        .collect()
+/// A deadline as listed, its time said as its kind says it.
+fn due_line(d: &Deadline, names: &VendorNames, t: &Tr, now: DateTime<Utc>) -> DueLine {
+    let kind = d.kind.as_str();
+    // A protection ends with its last day: the date says it.
+    let when = match d.kind {
+        DeadlineKind::ProtectionEnds => t.date(&d.due.date_naive()),
+        _ => t.datetime(&d.due),
+    };
+    DueLine {
+        noun: noun(d),
+        kind,
+        vendor: names.name_opt(&d.vendor_id),
+        title: if d.title.is_empty() {
+            t.t(&format!("clock-kind-{kind}"))
+        } else {
+            d.title.clone()
+        },
+        due: t.ts(&format!("home-due-{kind}"), "when", &when),
+        // A login is due the moment it is needed: not shown as late.
+        overdue: d.due < now && d.kind != DeadlineKind::Reauthorize,
+        href: d.link.clone(),
+    }
 }
 
-/// Connections failing or needing a new login.
+/// The link to the rest of the clock, filtered to the one kind the rest
+/// is of; and when it is of several, a link to each.
+fn more_links(clock: &ClockHead, t: &Tr) -> (Option<MoreLink>, Vec<MoreLink>) {
+    let rest = clock.rest();
+    let count: u64 = rest.iter().map(|(_, n)| n).sum();
+    if count == 0 {
+        return (None, Vec::new());
+    }
+    let link = |kind: DeadlineKind| format!("/clock?kind={}", kind.as_str());
+    let more = MoreLink {
+        text: t.tn(
+            "home-more",
+            "count",
+            i64::try_from(count).unwrap_or(i64::MAX),
+        ),
+        href: match rest.as_slice() {
+            [(kind, _)] => link(*kind),
+            _ => "/clock".to_owned(),
+        },
+    };
+    let by_kind = if rest.len() > 1 {
+        rest.iter()
+            .map(|(kind, n)| MoreLink {
+                text: t.targs(
+                    "home-more-kind",
+                    &[
+                        ("kind", t.t(&format!("clock-kind-{}", kind.as_str()))),
+                        ("count", n.to_string()),
+                    ],
+                ),
+                href: link(*kind),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (Some(more), by_kind)
+}
+
+/// Connections failing (a login needed is on the clock).
 fn connection_actions(connections: Vec<Connection>, names: &VendorNames, t: &Tr) -> Vec<Action> {
     connections
         .into_iter()
         .filter_map(|conn| {
-            let id = match conn.status {
-                ConnectionStatus::Failing => "home-action-connection-failing",
-                ConnectionStatus::NeedsReauthorization => "home-action-connection-reauthorize",
-                _ => return None,
-            };
+            if conn.status != ConnectionStatus::Failing {
+                return None;
+            }
             Some(Action {
                 kind: "connection",
                 vendor: conn
@@ -278,9 +325,8 @@ fn connection_actions(connections: Vec<Connection>, names: &VendorNames, t: &Tr)
                     .vendor_id()
                     .map(|v| names.name(&v))
                     .unwrap_or_default(),
-                text: t.ts(id, "name", conn.name.as_str()),
-                due: None,
-                ends: false,
+                text: t.ts("home-action-connection-failing", "name", conn.name.as_str()),
+                ends: None,
                 href: format!("/connections#connection-{}", conn.id),
             })
         })

@@ -167,32 +167,6 @@ impl PartnerStore {
         Ok(rows)
     }
 
-    /// Registrations decided since `since`, and approved ones whose
-    /// protection ends before `expiring_before`, most recent first.
-    pub async fn deals_needing_attention(
-        &self,
-        since: DateTime<Utc>,
-        expiring_before: NaiveDate,
-        limit: u32,
-    ) -> Result<Vec<DealRegistration>, StoreError> {
-        select!(
-            all,
-            DealRow,
-            read(self),
-            &format!(
-                "SELECT {} FROM deal_registrations WHERE workspace_id = $1 \
-                 AND ((decided_at IS NOT NULL AND decided_at > $2) \
-                      OR (status = 'approved' AND protection_expires_on IS NOT NULL AND protection_expires_on < $3)) \
-                 ORDER BY updated_at DESC LIMIT $4",
-                DEAL_COLUMNS
-            ),
-            self.workspace_id().as_uuid(),
-            since,
-            expiring_before,
-            i64::from(limit)
-        )
-    }
-
     /// The pipeline registered with each vendor: submitted and approved
     /// registrations' amounts, summed exactly per currency.
     pub async fn pipeline(&self) -> Result<Vec<Pipeline>, StoreError> {
