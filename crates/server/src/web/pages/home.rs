@@ -253,7 +253,7 @@ fn due_line(d: &Deadline, names: &VendorNames, t: &Tr, now: DateTime<Utc>) -> Du
     // A protection ends with its last day: the date says it.
     let when = match d.kind {
         DeadlineKind::ProtectionEnds => t.date(&d.due.date_naive()),
-        _ => t.datetime(&d.due),
+        _ => t.datetime_zoned(&d.due),
     };
     DueLine {
         noun: noun(d),
