@@ -39,3 +39,8 @@ CREATE TABLE mail_outbox (
     FOREIGN KEY (workspace_id, user_id) REFERENCES memberships (workspace_id, user_id) ON DELETE CASCADE
 );
 CREATE INDEX mail_outbox_unsent ON mail_outbox (claimed_at) WHERE sent_at IS NULL;
+
+-- The vendor index carries what the scorecard's count of leads reads (see
+-- the PostgreSQL migration).
+DROP INDEX leads_vendor;
+CREATE INDEX leads_vendor ON leads (workspace_id, vendor_id, id, source, created_at, status, respond_by);

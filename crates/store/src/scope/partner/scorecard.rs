@@ -29,7 +29,7 @@ pub(crate) const ACCEPTED_STATUSES: &str = "'accepted', 'working', 'qualified', 
 /// The hours from a lead's arrival to its answer-by time, in SQL.
 pub(crate) fn answer_by_hours(tx: &mut Tx) -> &'static str {
     if tx.is_sqlite() {
-        "(julianday(respond_by) - julianday(created_at)) * 24.0"
+        "(unixepoch(respond_by) - unixepoch(created_at)) / 3600.0"
     } else {
         "EXTRACT(EPOCH FROM (respond_by - created_at))::float8 / 3600.0"
     }
