@@ -273,7 +273,11 @@ async fn the_clock_lists_what_falls_due_in_the_api_and_the_portal(backend: Backe
     assert!(page.body.contains(&utc), "{utc}: {}", page.body);
     assert!(page.body.contains("Times are in UTC"), "{}", page.body);
     let saved = owner
-        .submit("/settings", "/settings/mail", &[("time_zone", "Europe/Helsinki")])
+        .submit(
+            "/settings",
+            "/settings/mail",
+            &[("time_zone", "Europe/Helsinki")],
+        )
         .await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     let page = owner.get("/clock").await;

@@ -986,11 +986,22 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
     assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
     let empty = owner.get("/connections").await;
     assert!(empty.body.contains("No connections yet."), "{}", empty.body);
-    assert!(empty.body.contains("href=\"/connections/new\""), "a way forward");
+    assert!(
+        empty.body.contains("href=\"/connections/new\""),
+        "a way forward"
+    );
     let kinds = owner.get("/connections/new").await;
-    for kind in ["rest", "aws-partner-central", "hubspot", "salesforce", "webhook"] {
+    for kind in [
+        "rest",
+        "aws-partner-central",
+        "hubspot",
+        "salesforce",
+        "webhook",
+    ] {
         assert!(
-            kinds.body.contains(&format!("href=\"/connections/new/{kind}\"")),
+            kinds
+                .body
+                .contains(&format!("href=\"/connections/new/{kind}\"")),
             "{kind}"
         );
     }
@@ -1015,7 +1026,10 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
         .await;
     assert_eq!(broken.status, 422, "{}", broken.body);
     assert!(broken.body.contains("id=\"e-manifest\""), "{}", broken.body);
-    assert!(broken.body.contains("Vendor One portal"), "what was typed is kept");
+    assert!(
+        broken.body.contains("Vendor One portal"),
+        "what was typed is kept"
+    );
     assert!(!broken.body.contains("k-123"), "a secret came back");
     let refused = owner
         .submit(
@@ -1030,7 +1044,11 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
         )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(refused.body.contains("id=\"e-manifest\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"e-manifest\""),
+        "{}",
+        refused.body
+    );
     let (_, listed) = w
         .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
         .await;
@@ -1067,11 +1085,7 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
     assert!(!page.body.contains("k-123"));
     let id = source["id"].as_str().unwrap().to_owned();
     let synced = owner
-        .submit(
-            "/connections",
-            &format!("/connections/{id}/sync"),
-            &[],
-        )
+        .submit("/connections", &format!("/connections/{id}/sync"), &[])
         .await;
     assert_eq!(synced.status, 303, "{}", synced.body);
     let run = finished_run(&w, &w.gold.token, &id).await;
@@ -1087,9 +1101,18 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
         .await;
     assert_eq!(listed[0]["status"], "paused", "{listed}");
     let page = owner.get("/connections?done=paused").await;
-    assert!(page.body.contains("The connection is paused"), "{}", page.body);
+    assert!(
+        page.body.contains("The connection is paused"),
+        "{}",
+        page.body
+    );
     let (status, _) = w
-        .call(Method::POST, &format!("/api/v1/connections/{id}/sync"), &w.gold.token, None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/connections/{id}/sync"),
+            &w.gold.token,
+            None,
+        )
         .await;
     assert_eq!(status, 409, "a paused connection does not sync");
     let resumed = owner
@@ -1107,7 +1130,11 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
         .submit(
             hook,
             hook,
-            &[("name", "CRM hook"), ("url", "https://crm.example/hook"), ("schedule", "default")],
+            &[
+                ("name", "CRM hook"),
+                ("url", "https://crm.example/hook"),
+                ("schedule", "default"),
+            ],
         )
         .await;
     assert_eq!(made.status, 200, "{}", made.body);

@@ -50,12 +50,18 @@ async fn a_partner_scores_its_vendors_and_a_vendor_learns_only_aggregates(backen
     assert_eq!(status, 200, "{cards}");
     let items = cards["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{cards}");
-    let one = items.iter().find(|c| c["vendor_id"] == v1.as_str()).unwrap();
+    let one = items
+        .iter()
+        .find(|c| c["vendor_id"] == v1.as_str())
+        .unwrap();
     assert_eq!(one["registrations_submitted"], 1, "{one}");
     assert_eq!(one["registrations_decided"], 1, "{one}");
     assert_eq!(one["approval_rate"], 1.0, "{one}");
     assert_eq!(one["protections_granted"], 1, "{one}");
-    let two = items.iter().find(|c| c["vendor_id"] == v2.as_str()).unwrap();
+    let two = items
+        .iter()
+        .find(|c| c["vendor_id"] == v2.as_str())
+        .unwrap();
     assert_eq!(two["registrations_submitted"], 0, "{two}");
     assert_eq!(two["decision_hours_median"], json!(null), "{two}");
     // Gold registered nothing: its scorecard of vendor one is empty.
@@ -135,7 +141,11 @@ async fn a_partner_scores_its_vendors_and_a_vendor_learns_only_aggregates(backen
         .await;
     assert_eq!(wrong.status, 422, "{}", wrong.body);
     assert!(wrong.body.contains("id=\"error-brand\""), "{}", wrong.body);
-    assert!(wrong.body.contains("id=\"error-support\""), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("id=\"error-support\""),
+        "{}",
+        wrong.body
+    );
     assert!(wrong.body.contains("Kept note"));
     let rated = owner
         .submit(
@@ -154,7 +164,10 @@ async fn a_partner_scores_its_vendors_and_a_vendor_learns_only_aggregates(backen
     assert!(again.body.contains("Quick answers"), "{}", again.body);
     // A vendor the workspace is not linked to cannot be rated.
     let unknown = owner
-        .get(&format!("/scorecards/{}/rate", onepane_domain::VendorId::new()))
+        .get(&format!(
+            "/scorecards/{}/rate",
+            onepane_domain::VendorId::new()
+        ))
         .await;
     assert_eq!(unknown.status, 404);
     // A bad period is said beside the fields.

@@ -373,11 +373,7 @@ fn approved(r: &RegistrationFact) -> bool {
 }
 
 /// One vendor's figures from the facts about it, and who contributed.
-fn figures(
-    vendor: VendorId,
-    period: &Period,
-    facts: &ScorecardFacts,
-) -> (Scorecard, Contributors) {
+fn figures(vendor: VendorId, period: &Period, facts: &ScorecardFacts) -> (Scorecard, Contributors) {
     let mut who = Contributors::default();
     let mut submitted = 0u64;
     let mut decided = 0u64;
@@ -434,7 +430,10 @@ fn figures(
         let a = areas.entry(r.area).or_default();
         a.0 += r.total;
         a.1 += r.count;
-        who.ratings.entry(r.area).or_default().insert(r.workspace_id);
+        who.ratings
+            .entry(r.area)
+            .or_default()
+            .insert(r.workspace_id);
     }
     let card = Scorecard {
         vendor_id: Some(vendor),

@@ -193,7 +193,9 @@ impl TestDb {
         let sql = format!("UPDATE {table} SET {column} = $1 WHERE workspace_id = $2 AND id = $3");
         let changed = match (&self.url, self.postgres_superuser_url()) {
             (_, Some(url)) => {
-                let mut c = PgConnection::connect(&url).await.expect("superuser connects");
+                let mut c = PgConnection::connect(&url)
+                    .await
+                    .expect("superuser connects");
                 sqlx::query("SET session_replication_role = replica")
                     .execute(&mut c)
                     .await

@@ -117,7 +117,8 @@ pub async fn create(
         settings: settings.clone(),
         created_at: Utc::now(),
     };
-    let kind = Connector::named(request.connector.as_str()).map_err(|e| invalid("#/connector", e))?;
+    let kind =
+        Connector::named(request.connector.as_str()).map_err(|e| invalid("#/connector", e))?;
     // A file on the server is the operator's to name: a partner could
     // otherwise read any file the server can.
     if kind == Connector::Csv && settings.get("path").is_some() {
@@ -127,7 +128,9 @@ pub async fn create(
         ));
     }
     let registry = state.engine.registry();
-    registry.check(&draft).map_err(|e| invalid("#/settings", e))?;
+    registry
+        .check(&draft)
+        .map_err(|e| invalid("#/settings", e))?;
     if let Some(schedule) = &request.schedule {
         onepane_sync::check_schedule(&onepane_sync::cron_for(&draft))
             .map_err(|e| invalid("#/schedule", format!("`{schedule}`: {e}")))?;
@@ -162,12 +165,17 @@ pub async fn create(
     let connection = store.create_connection_with(id, &new, &secrets).await?;
     store
         .record(
-            AuditEvent::new(ws, Actor::User(by), "connection.created", AuditAccess::Write)
-                .about("connection", connection.id)
-                .with_detail(serde_json::json!({
-                    "connector": connection.connector.as_str(),
-                    "through": through,
-                })),
+            AuditEvent::new(
+                ws,
+                Actor::User(by),
+                "connection.created",
+                AuditAccess::Write,
+            )
+            .about("connection", connection.id)
+            .with_detail(serde_json::json!({
+                "connector": connection.connector.as_str(),
+                "through": through,
+            })),
         )
         .await?;
     Ok(Created {

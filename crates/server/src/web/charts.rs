@@ -287,7 +287,11 @@ mod tests {
         // starts after 0; every value ends before the right edge.
         for b in &chart.bars {
             assert!(chart.label_x - text_width(&b.label) >= 0.0, "{}", b.label);
-            assert!(b.value_x + text_width(&b.shown) <= chart.width, "{}", b.shown);
+            assert!(
+                b.value_x + text_width(&b.shown) <= chart.width,
+                "{}",
+                b.shown
+            );
         }
         let svg = chart.to_string();
         assert!(svg.contains(">Northwind Networks<"), "{svg}");

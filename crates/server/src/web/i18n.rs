@@ -333,7 +333,11 @@ impl Tr {
     /// member chose one).
     pub fn datetime(&self, t: &DateTime<Utc>) -> String {
         let local = self.zone.local(*t);
-        format!("{} {}", self.date(&local.date_naive()), local.format("%H:%M"))
+        format!(
+            "{} {}",
+            self.date(&local.date_naive()),
+            local.format("%H:%M")
+        )
     }
 
     /// A moment, to the minute, in the viewer's zone, with the zone said

@@ -1687,7 +1687,13 @@ async fn a_rating_is_never_read_by_the_vendor_it_rates_nor_by_another_partner() 
         );
     }
     assert_eq!(
-        count_in_scope(&server, (&b, ""), "vendor_ratings", &format!("workspace_id = '{a}'")).await,
+        count_in_scope(
+            &server,
+            (&b, ""),
+            "vendor_ratings",
+            &format!("workspace_id = '{a}'")
+        )
+        .await,
         0
     );
     let a_owner: String = sqlx::query_scalar(
@@ -1727,18 +1733,31 @@ async fn a_rating_is_never_read_by_the_vendor_it_rates_nor_by_another_partner() 
     );
     blocked(
         "partner B deletes A's ratings",
-        as_scope(&server, (&b, ""), &format!("DELETE FROM vendor_ratings WHERE workspace_id = '{a}'"))
-            .await,
+        as_scope(
+            &server,
+            (&b, ""),
+            &format!("DELETE FROM vendor_ratings WHERE workspace_id = '{a}'"),
+        )
+        .await,
     );
     // A cannot move its own rating to another workspace or vendor.
     blocked(
         "partner A moves its rating to B",
-        as_scope(&server, (&a, ""), &format!("UPDATE vendor_ratings SET workspace_id = '{b}'")).await,
+        as_scope(
+            &server,
+            (&a, ""),
+            &format!("UPDATE vendor_ratings SET workspace_id = '{b}'"),
+        )
+        .await,
     );
     blocked(
         "partner A moves its rating to another vendor",
-        as_scope(&server, (&a, ""), &format!("UPDATE vendor_ratings SET vendor_id = '{v2}' WHERE vendor_id = '{v1}'"))
-            .await,
+        as_scope(
+            &server,
+            (&a, ""),
+            &format!("UPDATE vendor_ratings SET vendor_id = '{v2}' WHERE vendor_id = '{v1}'"),
+        )
+        .await,
     );
     assert_eq!(
         count_in_scope(&server, (&b, ""), "vendor_ratings", "score = 4").await,
@@ -1746,7 +1765,6 @@ async fn a_rating_is_never_read_by_the_vendor_it_rates_nor_by_another_partner() 
         "B's ratings are as written"
     );
 }
-
 
 #[tokio::test]
 async fn mail_choices_stay_in_their_workspace_and_the_outbox_is_the_servers_alone() {

@@ -40,9 +40,19 @@ async fn decided(
         .register_deal(vendor, &deal(title), None, None)
         .await
         .unwrap();
-    db.store.vendor(vendor).decide(reg.id, decision).await.unwrap();
-    db.set_time("deal_registrations", "submitted_at", ws, reg.id.as_uuid(), submitted)
-        .await;
+    db.store
+        .vendor(vendor)
+        .decide(reg.id, decision)
+        .await
+        .unwrap();
+    db.set_time(
+        "deal_registrations",
+        "submitted_at",
+        ws,
+        reg.id.as_uuid(),
+        submitted,
+    )
+    .await;
     db.set_time(
         "deal_registrations",
         "decided_at",
@@ -107,9 +117,27 @@ async fn a_workspaces_scorecard_is_its_own_history_worked_out_by_hand(db: TestDb
     let rejected = DealDecision::Rejected {
         reason: onepane_domain::text::LongText::parse("Not ours").unwrap(),
     };
-    decided(&db, ws, canon, "B", t0 + Duration::days(10), Duration::hours(72), rejected).await;
+    decided(
+        &db,
+        ws,
+        canon,
+        "B",
+        t0 + Duration::days(10),
+        Duration::hours(72),
+        rejected,
+    )
+    .await;
     let early = at(today - Duration::days(100), 12);
-    decided(&db, ws, canon, "C", early, Duration::hours(480), approve(10)).await;
+    decided(
+        &db,
+        ws,
+        canon,
+        "C",
+        early,
+        Duration::hours(480),
+        approve(10),
+    )
+    .await;
     partner
         .register_deal(canon, &deal("D"), None, None)
         .await
@@ -132,7 +160,10 @@ async fn a_workspaces_scorecard_is_its_own_history_worked_out_by_hand(db: TestDb
     let l2 = lead(&db, ws, canon, "L2", Some(72)).await;
     lead(&db, ws, canon, "L3", None).await;
     let l4 = lead(&db, ws, canon, "L4", None).await;
-    partner.set_lead_status(l1, LeadStatus::Accepted).await.unwrap();
+    partner
+        .set_lead_status(l1, LeadStatus::Accepted)
+        .await
+        .unwrap();
     for s in [
         LeadStatus::Accepted,
         LeadStatus::Working,
@@ -141,7 +172,10 @@ async fn a_workspaces_scorecard_is_its_own_history_worked_out_by_hand(db: TestDb
     ] {
         partner.set_lead_status(l2, s).await.unwrap();
     }
-    partner.set_lead_status(l4, LeadStatus::Declined).await.unwrap();
+    partner
+        .set_lead_status(l4, LeadStatus::Declined)
+        .await
+        .unwrap();
     lead(&db, ws, hp, "H1", None).await;
     // Another partner's leads and registrations with Canon are not Acme's.
     let (other, _) = (workspace(store, "Globex").await, ());
@@ -152,7 +186,11 @@ async fn a_workspaces_scorecard_is_its_own_history_worked_out_by_hand(db: TestDb
     // login.
     let conn = connection(store, ws, &vendor_source(canon, "Canon portal")).await;
     for ok in [true, false, true] {
-        let mut run = store.system().start_run(ws, conn, None, "sync").await.unwrap();
+        let mut run = store
+            .system()
+            .start_run(ws, conn, None, "sync")
+            .await
+            .unwrap();
         run.status = if ok { "succeeded" } else { "failed" }.to_owned();
         run.finished_at = Some(Utc::now());
         store.system().update_run(&run).await.unwrap();
@@ -230,7 +268,11 @@ async fn a_workspaces_scorecard_is_its_own_history_worked_out_by_hand(db: TestDb
         }]
     );
     let h = &cards[1];
-    assert_eq!(h.registrations_decided, Some(0), "a year ago is not in the period");
+    assert_eq!(
+        h.registrations_decided,
+        Some(0),
+        "a year ago is not in the period"
+    );
     assert_eq!(h.decision_hours_median, None);
     assert_eq!(h.leads_sent, Some(1));
     assert_eq!(h.sync_runs, Some(0));

@@ -34,7 +34,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The kinds of connection a partner adds in the browser.
-const KINDS: &[&str] = &["rest", "aws-partner-central", "hubspot", "salesforce", "webhook"];
+const KINDS: &[&str] = &[
+    "rest",
+    "aws-partner-central",
+    "hubspot",
+    "salesforce",
+    "webhook",
+];
 
 /// HubSpot's OAuth endpoints and API (the form's defaults).
 const HUBSPOT: (&str, &str, &str, &str) = (
@@ -185,10 +191,9 @@ async fn page(
     errors: BTreeMap<String, String>,
 ) -> Result<FormPage, WebError> {
     let t = viewer.tr.clone();
-    let (chrome, vendors) = tokio::try_join!(
-        Chrome::load(state, viewer, "connections"),
-        async { Ok::<_, WebError>(viewer.store(state).vendors().await?) }
-    )?;
+    let (chrome, vendors) = tokio::try_join!(Chrome::load(state, viewer, "connections"), async {
+        Ok::<_, WebError>(viewer.store(state).vendors().await?)
+    })?;
     let chosen = typed.get("vendor").cloned().unwrap_or_default();
     Ok(FormPage {
         title: t.t(&format!("connect-kind-{kind}")),
@@ -331,7 +336,10 @@ fn request(kind: &str, r: &mut Reading<'_>) -> Option<ConnectionRequest> {
                 match serde_json::from_str::<serde_json::Value>(&m) {
                     Ok(v) => Some(v),
                     Err(e) => {
-                        r.wrong("manifest", r.t.ts("connect-bad-json", "error", &e.to_string()));
+                        r.wrong(
+                            "manifest",
+                            r.t.ts("connect-bad-json", "error", &e.to_string()),
+                        );
                         None
                     }
                 }
@@ -366,7 +374,10 @@ fn request(kind: &str, r: &mut Reading<'_>) -> Option<ConnectionRequest> {
                     None
                 }
             };
-            (manifest.map(|m| serde_json::json!({ "manifest": m })), credentials)
+            (
+                manifest.map(|m| serde_json::json!({ "manifest": m })),
+                credentials,
+            )
         }
         "aws-partner-central" => {
             let mut settings = serde_json::json!({
@@ -483,7 +494,13 @@ async fn create(
     let mut errors = reading.errors;
     // Secrets are never sent back into the page.
     let forget = |typed: &mut BTreeMap<String, String>| {
-        for secret in ["key_value", "token", "password", "secret_access_key", "client_secret"] {
+        for secret in [
+            "key_value",
+            "token",
+            "password",
+            "secret_access_key",
+            "client_secret",
+        ] {
             typed.remove(secret);
         }
     };
@@ -505,7 +522,8 @@ async fn create(
                 return render(&p);
             }
             if matches!(kind, "hubspot" | "salesforce") {
-                let to = connections::start_authorization(&state, ws, created.connection.id).await?;
+                let to =
+                    connections::start_authorization(&state, ws, created.connection.id).await?;
                 return Ok(Redirect::to(to.as_str()).into_response());
             }
             Ok(Redirect::to("/connections?done=created").into_response())
@@ -525,7 +543,10 @@ mod tests {
     use super::*;
     use crate::web::i18n::Lang;
 
-    fn read(kind: &str, fields: &[(&str, &str)]) -> (Option<ConnectionRequest>, BTreeMap<String, String>) {
+    fn read(
+        kind: &str,
+        fields: &[(&str, &str)],
+    ) -> (Option<ConnectionRequest>, BTreeMap<String, String>) {
         let t = Tr::new(Lang::En);
         let typed: BTreeMap<String, String> = fields
             .iter()
@@ -562,7 +583,15 @@ mod tests {
             assert!(errors.is_empty(), "{errors:?}");
             assert_eq!(req.unwrap().schedule.as_deref(), cron);
         }
-        let (req, errors) = read("webhook", &[("name", "Hook"), ("url", "https://crm.example/hook"), ("schedule", "daily"), ("daily_at", "25:00")]);
+        let (req, errors) = read(
+            "webhook",
+            &[
+                ("name", "Hook"),
+                ("url", "https://crm.example/hook"),
+                ("schedule", "daily"),
+                ("daily_at", "25:00"),
+            ],
+        );
         assert!(req.is_none());
         assert!(errors.contains_key("daily_at"), "{errors:?}");
     }
@@ -574,7 +603,14 @@ mod tests {
         for field in ["name", "vendor", "manifest", "key_name", "key_value"] {
             assert!(errors.contains_key(field), "{field}: {errors:?}");
         }
-        let (_, errors) = read("hubspot", &[("name", "CRM"), ("auth_url", "ftp://x"), ("token_url", "https://t.example/token")]);
+        let (_, errors) = read(
+            "hubspot",
+            &[
+                ("name", "CRM"),
+                ("auth_url", "ftp://x"),
+                ("token_url", "https://t.example/token"),
+            ],
+        );
         for field in ["auth_url", "client_id", "client_secret"] {
             assert!(errors.contains_key(field), "{field}: {errors:?}");
         }

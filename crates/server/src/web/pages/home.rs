@@ -440,9 +440,6 @@ fn campaign_chart(
             (name, v)
         })
         .collect();
-    let labels: Vec<String> = weeks
-        .iter()
-        .map(|w| t.day_month(w))
-        .collect();
+    let labels: Vec<String> = weeks.iter().map(|w| t.day_month(w)).collect();
     Some(charts::lines(&t.t("home-chart-campaigns"), &labels, &named))
 }

@@ -81,36 +81,81 @@ fn count(x: Option<u64>) -> String {
 }
 
 fn hours(t: &Tr, x: Option<f64>) -> String {
-    real(x).map_or_else(|| NONE.to_owned(), |h| t.ts("scorecard-hours", "n", &t.decimal(&h)))
+    real(x).map_or_else(
+        || NONE.to_owned(),
+        |h| t.ts("scorecard-hours", "n", &t.decimal(&h)),
+    )
 }
 
 fn days(t: &Tr, x: Option<f64>) -> String {
-    real(x).map_or_else(|| NONE.to_owned(), |d| t.ts("scorecard-days", "n", &t.decimal(&d)))
+    real(x).map_or_else(
+        || NONE.to_owned(),
+        |d| t.ts("scorecard-days", "n", &t.decimal(&d)),
+    )
 }
 
 fn share(t: &Tr, x: Option<f64>) -> String {
-    real(x).map_or_else(|| NONE.to_owned(), |r| t.percent(&(r * Decimal::ONE_HUNDRED)))
+    real(x).map_or_else(
+        || NONE.to_owned(),
+        |r| t.percent(&(r * Decimal::ONE_HUNDRED)),
+    )
 }
 
 /// The rows of figures, one per figure, a cell per card.
 fn rows(t: &Tr, cards: &[Scorecard]) -> Vec<FigureRow> {
     type Cell<'a> = Box<dyn Fn(&Scorecard) -> String + 'a>;
     let figures: Vec<(&str, Cell)> = vec![
-        ("scorecard-submitted", Box::new(|c| count(c.registrations_submitted))),
-        ("scorecard-decided", Box::new(|c| count(c.registrations_decided))),
-        ("scorecard-decision-median", Box::new(|c| hours(t, c.decision_hours_median))),
-        ("scorecard-decision-p90", Box::new(|c| hours(t, c.decision_hours_p90))),
-        ("scorecard-approval-rate", Box::new(|c| share(t, c.approval_rate))),
-        ("scorecard-protections", Box::new(|c| count(c.protections_granted))),
-        ("scorecard-protection-days", Box::new(|c| days(t, c.protection_days_median))),
+        (
+            "scorecard-submitted",
+            Box::new(|c| count(c.registrations_submitted)),
+        ),
+        (
+            "scorecard-decided",
+            Box::new(|c| count(c.registrations_decided)),
+        ),
+        (
+            "scorecard-decision-median",
+            Box::new(|c| hours(t, c.decision_hours_median)),
+        ),
+        (
+            "scorecard-decision-p90",
+            Box::new(|c| hours(t, c.decision_hours_p90)),
+        ),
+        (
+            "scorecard-approval-rate",
+            Box::new(|c| share(t, c.approval_rate)),
+        ),
+        (
+            "scorecard-protections",
+            Box::new(|c| count(c.protections_granted)),
+        ),
+        (
+            "scorecard-protection-days",
+            Box::new(|c| days(t, c.protection_days_median)),
+        ),
         ("scorecard-leads-sent", Box::new(|c| count(c.leads_sent))),
-        ("scorecard-leads-accepted", Box::new(|c| count(c.leads_accepted))),
+        (
+            "scorecard-leads-accepted",
+            Box::new(|c| count(c.leads_accepted)),
+        ),
         ("scorecard-leads-won", Box::new(|c| count(c.leads_won))),
-        ("scorecard-answer-by-given", Box::new(|c| count(c.answer_by_given))),
-        ("scorecard-answer-by-hours", Box::new(|c| hours(t, c.answer_by_hours_average))),
+        (
+            "scorecard-answer-by-given",
+            Box::new(|c| count(c.answer_by_given)),
+        ),
+        (
+            "scorecard-answer-by-hours",
+            Box::new(|c| hours(t, c.answer_by_hours_average)),
+        ),
         ("scorecard-sync-runs", Box::new(|c| count(c.sync_runs))),
-        ("scorecard-sync-failed", Box::new(|c| count(c.sync_runs_failed))),
-        ("scorecard-reauthorizations", Box::new(|c| count(c.reauthorizations_needed))),
+        (
+            "scorecard-sync-failed",
+            Box::new(|c| count(c.sync_runs_failed)),
+        ),
+        (
+            "scorecard-reauthorizations",
+            Box::new(|c| count(c.reauthorizations_needed)),
+        ),
     ];
     let mut out: Vec<FigureRow> = figures
         .into_iter()
@@ -185,8 +230,10 @@ async fn show(
             Some(e),
         ),
     };
-    let (chrome, (vendors, cards)) =
-        tokio::try_join!(Chrome::load(&state, &viewer, "vendors"), cards(&state, &viewer, &period))?;
+    let (chrome, (vendors, cards)) = tokio::try_join!(
+        Chrome::load(&state, &viewer, "vendors"),
+        cards(&state, &viewer, &period)
+    )?;
     let message = match q.done.as_deref() {
         Some("rated") => Some(t.t("scorecard-rated")),
         _ => None,
@@ -302,7 +349,10 @@ async fn csv_export(
     Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
             (CACHE_CONTROL, "no-store".to_owned()),
         ],
         body,

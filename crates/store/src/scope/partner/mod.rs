@@ -26,8 +26,8 @@ mod deals;
 mod leads;
 pub(crate) mod mail;
 mod pricing;
-pub(crate) mod scorecard;
 pub(crate) mod privacy;
+pub(crate) mod scorecard;
 pub(crate) mod summaries;
 mod workspace;
 
