@@ -1678,10 +1678,8 @@ async fn a_rating_is_never_read_by_the_vendor_it_rates_nor_by_another_partner() 
             as_scope(
                 &server,
                 ("", v),
-                &format!(
-                    "INSERT INTO vendor_ratings (workspace_id, vendor_id, user_id, quarter, area, score, rated_at) \
-                     SELECT workspace_id, vendor_id, user_id, '2099-Q1', area, 5, now() FROM vendor_ratings"
-                ),
+                "INSERT INTO vendor_ratings (workspace_id, vendor_id, user_id, quarter, area, score, rated_at) \
+                 SELECT workspace_id, vendor_id, user_id, '2099-Q1', area, 5, now() FROM vendor_ratings",
             )
             .await,
         );

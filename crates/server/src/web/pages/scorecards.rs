@@ -161,7 +161,7 @@ fn rows(t: &Tr, cards: &[Scorecard]) -> Vec<FigureRow> {
         .into_iter()
         .map(|(label, cell)| FigureRow {
             label: t.t(label),
-            cells: cards.iter().map(|c| cell(c)).collect(),
+            cells: cards.iter().map(&cell).collect(),
         })
         .collect();
     for area in ExperienceArea::ALL {
