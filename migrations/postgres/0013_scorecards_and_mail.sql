@@ -87,9 +87,6 @@ CREATE POLICY system_all ON mail_outbox FOR ALL
 -- The scorecard counts a workspace's leads per vendor over a period (sent,
 -- accepted, won, answer-by windows): the vendor index carries what that
 -- count reads, so it is read from the index alone, not from 100,000 rows.
--- It also carries `shared_with_vendor_at`, which the vendors' read policy
--- names: a read under row-level security needs every column its policies
--- name to be read from the index alone.
 DROP INDEX leads_vendor;
 CREATE INDEX leads_vendor ON leads (workspace_id, vendor_id, id)
-    INCLUDE (source, created_at, status, respond_by, shared_with_vendor_at);
+    INCLUDE (source, created_at, status, respond_by);
