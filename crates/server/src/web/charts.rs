@@ -55,6 +55,10 @@ struct BarShape {
 /// viewBox's units) is: a little over the average glyph, so text fits.
 const CHAR_W: f64 = 9.5;
 
+// The estimate is at least the average glyph of the charts' 17 px
+// sans-serif (about 0.55 em), so what the layout fits, the browser fits.
+const _: () = assert!(CHAR_W >= 0.55 * 17.0);
+
 /// The longest label drawn, in characters; a longer one ends in "…" (the
 /// whole of it stays in the chart's text for screen readers).
 const LABEL_CHARS: usize = 24;

@@ -405,10 +405,9 @@ fn request(kind: &str, r: &mut Reading<'_>) -> Option<ConnectionRequest> {
             let client_id = r.required("client_id");
             let client_secret = r.required("client_secret");
             let base = r.get("base_url").to_owned();
-            let base = if base.is_empty() && kind == "hubspot" {
-                None
-            } else if base.is_empty() {
-                // Salesforce answers with the instance at login.
+            // Empty: HubSpot's own API; Salesforce's instance, which its
+            // login answers with.
+            let base = if base.is_empty() {
                 None
             } else {
                 r.url("base_url").map(|u| u.to_string())

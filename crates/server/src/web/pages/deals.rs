@@ -712,6 +712,7 @@ const DECISION_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The status the page shows.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StatusQuery {
     was: Option<String>,
 }

@@ -36,6 +36,7 @@ const NOTE_MAX: usize = 1_000;
 
 /// The period the page was asked for, as typed.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     from: Option<String>,
     to: Option<String>,

@@ -105,8 +105,8 @@ pub(crate) struct FactRows {
     pub(crate) ratings: Vec<(Uuid, Uuid, String, i64, i64)>,
 }
 
-/// Runs `sql` in `tx` with `first` bound, then the workspace when there is
-/// one, and reads its rows.
+/// Runs `sql` in `tx` with the given values bound, then the workspace when
+/// there is one, and reads its rows.
 macro_rules! fact_query {
     ($tx:expr, $sql:expr, $ws:expr, $($bind:expr),*) => {
         on_tx!($tx, c => {
