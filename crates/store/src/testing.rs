@@ -229,6 +229,56 @@ impl TestDb {
         assert_eq!(changed, 1, "{table} {id} not found");
     }
 
+    /// The leads' tallies as kept (migration 0014), and the same figures
+    /// counted from the leads now, read behind the store's back; each
+    /// (workspace, vendor, day, sent, accepted, won, answer-by windows,
+    /// their seconds), in key order, without days that count no lead.
+    pub async fn lead_tallies(&self) -> (Vec<TallyRow>, Vec<TallyRow>) {
+        // DAY and SECONDS are each backend's words for a lead's arrival day
+        // (UTC) and its answer-by window in whole seconds.
+        const KEPT: &str = "SELECT workspace_id, vendor_id, DAY, sent, accepted, won, windows, \
+             window_seconds FROM lead_tallies WHERE sent <> 0 ORDER BY 1, 2, 3";
+        const COUNTED: &str = "SELECT workspace_id, vendor_id, DAY, COUNT(*), \
+             CAST(SUM(CASE WHEN status IN ('accepted', 'working', 'qualified', 'won', 'lost') \
+               THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS BIGINT), COUNT(respond_by), \
+             CAST(COALESCE(SUM(SECONDS), 0) AS BIGINT) \
+             FROM leads WHERE source = 'vendor' AND vendor_id IS NOT NULL \
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+        match (&self.url, self.postgres_superuser_url()) {
+            (_, Some(url)) => {
+                let mut c = PgConnection::connect(&url)
+                    .await
+                    .expect("superuser connects");
+                let day = "(created_at AT TIME ZONE 'UTC')::date::text";
+                let seconds =
+                    "floor(extract(epoch FROM respond_by)) - floor(extract(epoch FROM created_at))";
+                let kept = KEPT.replace("DAY", "day::text");
+                let counted = COUNTED.replace("DAY", day).replace("SECONDS", seconds);
+                (
+                    sqlx::query_as(&kept).fetch_all(&mut c).await.expect("tallies"),
+                    sqlx::query_as(&counted).fetch_all(&mut c).await.expect("leads"),
+                )
+            }
+            (DatabaseUrl::Sqlite(path), None) => {
+                let mut c = sqlx::SqliteConnection::connect_with(
+                    &sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+                )
+                .await
+                .expect("sqlite opens");
+                let kept = KEPT.replace("DAY", "day");
+                let counted = COUNTED
+                    .replace("DAY", "date(created_at)")
+                    .replace("SECONDS", "unixepoch(respond_by) - unixepoch(created_at)");
+                (
+                    sqlx::query_as(&kept).fetch_all(&mut c).await.expect("tallies"),
+                    sqlx::query_as(&counted).fetch_all(&mut c).await.expect("leads"),
+                )
+            }
+            (url, None) => panic!("no way to reach {url:?}"),
+        }
+    }
+
     /// On PostgreSQL, the URL of this database for `role`.
     pub fn postgres_url_as(&self, role: &str) -> Option<String> {
         self.pg_name
@@ -494,3 +544,6 @@ pub async fn probe_unscoped(store: &Store) -> Option<ScopeProbe> {
         visible_leads,
     })
 }
+
+/// A row of [`TestDb::lead_tallies`].
+pub type TallyRow = (uuid::Uuid, uuid::Uuid, String, i64, i64, i64, i64, i64);

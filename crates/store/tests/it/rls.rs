@@ -1881,3 +1881,71 @@ async fn mail_choices_stay_in_their_workspace_and_the_outbox_is_the_servers_alon
         );
     }
 }
+
+/// The leads' tallies (the scorecard's lead figures) are written by the
+/// leads' triggers in the scope of whoever changed the leads: no scope may
+/// write another workspace's or another vendor's, nor one of a workspace
+/// its vendor is not linked to.
+#[tokio::test]
+async fn lead_tallies_are_written_only_where_their_leads_could_be() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, b, v1, v2) = (
+        w.a.to_string(),
+        w.b.to_string(),
+        w.v1.to_string(),
+        w.v2.to_string(),
+    );
+    // The checks below can fail: A's vendor leads are tallied, and A reads
+    // its tallies.
+    assert!(count_in_scope(&server, (&a, ""), "lead_tallies", "sent > 0").await >= 1);
+    let forge = |ws: &str, v: &str| {
+        format!(
+            "INSERT INTO lead_tallies (workspace_id, vendor_id, day, sent, accepted, won, windows, window_seconds) \
+             VALUES ('{ws}', '{v}', '2099-01-01', 1000, 1000, 1000, 0, 0)"
+        )
+    };
+    blocked(
+        "partner B forges a tally in A",
+        as_scope(&server, (&b, ""), &forge(&a, &v1)).await,
+    );
+    blocked(
+        "partner B inflates A's tallies",
+        as_scope(
+            &server,
+            (&b, ""),
+            &format!("UPDATE lead_tallies SET won = won + 100 WHERE workspace_id = '{a}'"),
+        )
+        .await,
+    );
+    blocked(
+        "vendor 2 forges a tally in A, not linked to it",
+        as_scope(&server, ("", &v2), &forge(&a, &v2)).await,
+    );
+    blocked(
+        "vendor 2 forges vendor 1's tally in the shared workspace B",
+        as_scope(&server, ("", &v2), &forge(&b, &v1)).await,
+    );
+    blocked(
+        "vendor 2 rewrites vendor 1's tallies",
+        as_scope(
+            &server,
+            ("", &v2),
+            &format!("UPDATE lead_tallies SET sent = 0 WHERE vendor_id = '{v1}'"),
+        )
+        .await,
+    );
+    blocked(
+        "no scope at all writes a tally",
+        as_scope(&server, ("", ""), &forge(&a, &v1)).await,
+    );
+    // A vendor's lead in a workspace linked to it is tallied in its scope.
+    assert_eq!(
+        as_scope(&server, ("", &v2), &forge(&b, &v2)).await.unwrap(),
+        1,
+        "vendor 2 writes its own tally in B, linked to it"
+    );
+}

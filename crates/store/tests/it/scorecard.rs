@@ -17,7 +17,8 @@ use onepane_store::testing::tenants::*;
 
 crate::on_both_backends!(
     a_workspaces_scorecard_is_its_own_history_worked_out_by_hand,
-    a_vendor_sees_only_what_five_linked_partners_contributed
+    a_vendor_sees_only_what_five_linked_partners_contributed,
+    the_lead_tallies_are_the_leads_counted_after_every_kind_of_change
 );
 
 fn at(day: NaiveDate, hour: u32) -> DateTime<Utc> {
@@ -380,4 +381,94 @@ async fn a_vendor_sees_only_what_five_linked_partners_contributed(db: TestDb) {
     assert_eq!(h.own.leads_sent, None);
     assert_eq!(h.median_vendor.leads_sent, None);
     assert_eq!(h.own.vendor_id, Some(hp));
+}
+
+/// The kept tallies equal the leads counted now, and count `sent` leads.
+async fn tallies_agree(db: &TestDb, after: &str, sent: i64) {
+    let (kept, counted) = db.lead_tallies().await;
+    assert_eq!(kept, counted, "after {after}: the tallies are not the leads counted");
+    let total: i64 = kept.iter().map(|t| t.3).sum();
+    assert_eq!(total, sent, "after {after}: leads tallied");
+}
+
+/// The scorecard reads its lead figures from tallies the database keeps as
+/// leads change (migration 0014); whatever changes a lead, by any scope,
+/// one at a time or a statement at a time, they stay the leads counted.
+async fn the_lead_tallies_are_the_leads_counted_after_every_kind_of_change(db: TestDb) {
+    let store = &db.store;
+    let (ws, canon) = linked(store, "Acme", "Canon", Tier::Gold).await;
+    let hp = vendor(store, "HP").await;
+    link(store, ws, hp, Tier::Silver).await;
+    let other = workspace(store, "Globex").await;
+    link(store, other, canon, Tier::Gold).await;
+    let partner = store.partner(ws);
+
+    let l1 = lead(&db, ws, canon, "L1", Some(24)).await;
+    let l2 = lead(&db, ws, canon, "L2", Some(72)).await;
+    lead(&db, ws, canon, "L3", None).await;
+    let l4 = lead(&db, ws, canon, "L4", None).await;
+    lead(&db, ws, hp, "H1", Some(5)).await;
+    lead(&db, other, canon, "G1", Some(10)).await;
+    tallies_agree(&db, "sending", 6).await;
+
+    // Every status a vendor's lead can take, one move at a time.
+    for s in [
+        LeadStatus::Accepted,
+        LeadStatus::Working,
+        LeadStatus::Qualified,
+        LeadStatus::Lost,
+        LeadStatus::Working,
+        LeadStatus::Qualified,
+        LeadStatus::Won,
+    ] {
+        partner.set_lead_status(l1, s).await.unwrap();
+        tallies_agree(&db, &format!("moving a lead to {s}"), 6).await;
+    }
+    partner
+        .set_lead_status(l2, LeadStatus::Accepted)
+        .await
+        .unwrap();
+    partner
+        .set_lead_status(l4, LeadStatus::Declined)
+        .await
+        .unwrap();
+    tallies_agree(&db, "accepting and declining", 6).await;
+
+    // The vendor sends L3 again, now with an answer-by time: an update of
+    // the same lead, not a new one.
+    let again = NewVendorLead {
+        respond_by: Some(Utc::now() + Duration::hours(30)),
+        ..vendor_lead("L3", "Ada Lovelace")
+    };
+    store.vendor(canon).send_lead(ws, &again).await.unwrap();
+    tallies_agree(&db, "a lead sent again", 6).await;
+
+    // A lead's arrival moved to another day (behind the store's back, as
+    // a replica would apply it): it leaves one day's tally for another.
+    db.set_time(
+        "leads",
+        "created_at",
+        ws,
+        l2.as_uuid(),
+        Utc::now() - Duration::days(3),
+    )
+    .await;
+    tallies_agree(&db, "a lead's arrival moved", 6).await;
+    let (kept, _) = db.lead_tallies().await;
+    assert!(
+        kept.len() >= 4,
+        "Acme's Canon leads fall on two days, HP's and Globex's on one each: {kept:?}"
+    );
+
+    // What the scorecard reads from them is Acme's own: Canon's four (L2
+    // won nothing yet; L1 won), HP's one with its window.
+    let period = Period::last_days(Utc::now().date_naive(), 90);
+    let facts = partner.scorecard_facts(&period).await.unwrap();
+    let cards = partner_scorecards(&[canon, hp], &period, &facts);
+    assert_eq!(cards[0].leads_sent, Some(4));
+    assert_eq!(cards[0].leads_accepted, Some(2), "L1 and L2");
+    assert_eq!(cards[0].leads_won, Some(1), "L1");
+    assert_eq!(cards[0].answer_by_given, Some(3), "L1, L2 and L3 sent again");
+    assert_eq!(cards[1].leads_sent, Some(1));
+    assert_eq!(cards[1].answer_by_hours_average, Some(5.0));
 }

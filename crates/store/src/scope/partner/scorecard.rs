@@ -22,19 +22,6 @@ pub struct Rating {
     pub note: Option<String>,
 }
 
-/// The leads' statuses that mean the partner accepted the lead (and may
-/// have worked it since).
-pub(crate) const ACCEPTED_STATUSES: &str = "'accepted', 'working', 'qualified', 'won', 'lost'";
-
-/// The hours from a lead's arrival to its answer-by time, in SQL.
-pub(crate) fn answer_by_hours(tx: &mut Tx) -> &'static str {
-    if tx.is_sqlite() {
-        "(unixepoch(respond_by) - unixepoch(created_at)) / 3600.0"
-    } else {
-        "EXTRACT(EPOCH FROM (respond_by - created_at))::float8 / 3600.0"
-    }
-}
-
 /// A row of registration facts: workspace, vendor, status, submitted,
 /// decided, protection end.
 pub(crate) type RegistrationRow = (
@@ -134,20 +121,25 @@ pub(crate) async fn read_fact_rows(
         Some(_) => format!("{column} = ${n}"),
         None => "TRUE".to_owned(),
     };
-    let hours = answer_by_hours(tx);
     let registrations = format!(
         "SELECT workspace_id, vendor_id, status, submitted_at, decided_at, protection_expires_on \
          FROM deal_registrations WHERE {} \
          AND ((submitted_at >= $1 AND submitted_at < $2) OR (decided_at >= $1 AND decided_at < $2))",
         only("workspace_id", 3)
     );
+    // The leads are read from their tallies per day (migration 0014), kept
+    // as the leads change; a period is whole days. (PostgreSQL sums
+    // bigints into numerics.)
+    let (int, float) = if tx.is_sqlite() {
+        ("", "")
+    } else {
+        ("::bigint", "::float8")
+    };
     let leads = format!(
-        "SELECT workspace_id, vendor_id, COUNT(*), \
-           SUM(CASE WHEN status IN ({ACCEPTED_STATUSES}) THEN 1 ELSE 0 END), \
-           SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END), \
-           COUNT(respond_by), SUM({hours}) \
-         FROM leads WHERE {} AND source = 'vendor' AND vendor_id IS NOT NULL \
-         AND created_at >= $1 AND created_at < $2 GROUP BY workspace_id, vendor_id",
+        "SELECT workspace_id, vendor_id, SUM(sent){int}, SUM(accepted){int}, SUM(won){int}, \
+           SUM(windows){int}, (SUM(window_seconds) / 3600.0){float} \
+         FROM lead_tallies WHERE {} AND day >= $1 AND day <= $2 \
+         GROUP BY workspace_id, vendor_id HAVING SUM(sent) > 0",
         only("workspace_id", 3)
     );
     let runs = format!(
@@ -171,7 +163,7 @@ pub(crate) async fn read_fact_rows(
     );
     let mut rows = FactRows {
         registrations: fact_query!(tx, &registrations, ws, start, end),
-        leads: fact_query!(tx, &leads, ws, start, end),
+        leads: fact_query!(tx, &leads, ws, period.from, period.to),
         runs: fact_query!(tx, &runs, ws, start, end),
         relogins: fact_query!(tx, &relogins, ws,),
         ratings: Vec::new(),
