@@ -542,3 +542,71 @@ async fn the_demo_refuses_a_database_url() {
     assert!(line.contains("--database-url"), "{line}");
     assert!(!work.path().join("onepane-demo").exists());
 }
+
+/// The demo walked in Finnish, every page it links to (a few of each
+/// kind): each says "Kirjaudu ulos" and none shows an English phrase of the
+/// catalogue; the page for an unknown address is Finnish too.
+#[tokio::test]
+async fn every_page_of_the_demo_speaks_finnish_only() {
+    let work = Workdir::new();
+    let data_dir: PathBuf = work.path().join("demo-data");
+    let demo = DemoProcess::start(&work, &data_dir);
+    wait_for_everything(&demo).await;
+    let phrases = crate::words::english_phrases();
+    let mut visitor = crate::portal::Visitor::at(demo.url.clone()).finnish();
+    let login = visitor.login("demo@onepane.example", &demo.password).await;
+    assert_eq!(login.status, 303, "{}", login.body);
+
+    // The check can fail: the same pages in English show the phrases.
+    let mut english = crate::portal::Visitor::at(demo.url.clone());
+    english.login("demo@onepane.example", &demo.password).await;
+    for path in ["/", "/leads", "/settings"] {
+        let text = crate::words::page_text(&english.get(path).await.body);
+        let shown = phrases
+            .iter()
+            .filter(|(_, p)| crate::words::contains_phrase(&text, p))
+            .count();
+        assert!(shown >= 3, "{path} in English shows {shown} of the phrases");
+    }
+
+    let read = crate::words::walk(&mut visitor, "Kirjaudu ulos", &phrases, 150).await;
+    eprintln!("{} pages read in Finnish: {read:#?}", read.len());
+    for must in [
+        "/",
+        "/leads",
+        "/deals",
+        "/campaigns",
+        "/assets",
+        "/prices",
+        "/connections",
+        "/settings",
+        "/clock",
+        "/scorecards",
+        "/notifications",
+    ] {
+        assert!(
+            read.iter().any(|p| p == must
+                || p.starts_with(&format!("{must}?"))
+                || p.starts_with(&format!("{must}/"))),
+            "the walk never reached {must}: {read:#?}"
+        );
+    }
+    assert!(
+        read.iter().any(|p| p.starts_with("/leads/")),
+        "a lead's page"
+    );
+    assert!(
+        read.iter().any(|p| p.starts_with("/deals/")),
+        "a registration's page"
+    );
+
+    let missing = visitor.get("/no-such-page").await;
+    assert_eq!(missing.status, 404);
+    let text = crate::words::page_text(&missing.body);
+    for (id, phrase) in &phrases {
+        assert!(
+            !text.contains(phrase.as_str()),
+            "the 404 page says {phrase:?} ({id}): {text}"
+        );
+    }
+}

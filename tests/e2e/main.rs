@@ -29,4 +29,5 @@ mod sso;
 mod sync_runs;
 mod traces;
 mod trust;
+mod words;
 mod world;

@@ -256,8 +256,14 @@ impl TestDb {
                 let kept = KEPT.replace("DAY", "day::text");
                 let counted = COUNTED.replace("DAY", day).replace("SECONDS", seconds);
                 (
-                    sqlx::query_as(&kept).fetch_all(&mut c).await.expect("tallies"),
-                    sqlx::query_as(&counted).fetch_all(&mut c).await.expect("leads"),
+                    sqlx::query_as(&kept)
+                        .fetch_all(&mut c)
+                        .await
+                        .expect("tallies"),
+                    sqlx::query_as(&counted)
+                        .fetch_all(&mut c)
+                        .await
+                        .expect("leads"),
                 )
             }
             (DatabaseUrl::Sqlite(path), None) => {
@@ -271,8 +277,14 @@ impl TestDb {
                     .replace("DAY", "date(created_at)")
                     .replace("SECONDS", "unixepoch(respond_by) - unixepoch(created_at)");
                 (
-                    sqlx::query_as(&kept).fetch_all(&mut c).await.expect("tallies"),
-                    sqlx::query_as(&counted).fetch_all(&mut c).await.expect("leads"),
+                    sqlx::query_as(&kept)
+                        .fetch_all(&mut c)
+                        .await
+                        .expect("tallies"),
+                    sqlx::query_as(&counted)
+                        .fetch_all(&mut c)
+                        .await
+                        .expect("leads"),
                 )
             }
             (url, None) => panic!("no way to reach {url:?}"),

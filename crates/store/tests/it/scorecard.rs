@@ -386,7 +386,10 @@ async fn a_vendor_sees_only_what_five_linked_partners_contributed(db: TestDb) {
 /// The kept tallies equal the leads counted now, and count `sent` leads.
 async fn tallies_agree(db: &TestDb, after: &str, sent: i64) {
     let (kept, counted) = db.lead_tallies().await;
-    assert_eq!(kept, counted, "after {after}: the tallies are not the leads counted");
+    assert_eq!(
+        kept, counted,
+        "after {after}: the tallies are not the leads counted"
+    );
     let total: i64 = kept.iter().map(|t| t.3).sum();
     assert_eq!(total, sent, "after {after}: leads tallied");
 }
@@ -468,7 +471,11 @@ async fn the_lead_tallies_are_the_leads_counted_after_every_kind_of_change(db: T
     assert_eq!(cards[0].leads_sent, Some(4));
     assert_eq!(cards[0].leads_accepted, Some(2), "L1 and L2");
     assert_eq!(cards[0].leads_won, Some(1), "L1");
-    assert_eq!(cards[0].answer_by_given, Some(3), "L1, L2 and L3 sent again");
+    assert_eq!(
+        cards[0].answer_by_given,
+        Some(3),
+        "L1, L2 and L3 sent again"
+    );
     assert_eq!(cards[1].leads_sent, Some(1));
     assert_eq!(cards[1].answer_by_hours_average, Some(5.0));
 }
