@@ -1070,9 +1070,14 @@ async fn a_members_latest_move_is_undone_in_time_by_that_member_alone(db: TestDb
     let other = workspace(&db.store, "Other").await;
     let partner = db.store.partner(ws);
     let owner = partner.members().await.unwrap()[0].user_id;
-    let colleague = member(&db.store, ws, "sales@acme.example", onepane_domain::Role::SalesRep)
-        .await
-        .id;
+    let colleague = member(
+        &db.store,
+        ws,
+        "sales@acme.example",
+        onepane_domain::Role::SalesRep,
+    )
+    .await
+    .id;
     let window = chrono::Duration::seconds(30);
     let lead = partner
         .create_manual_lead(&NewManualLead {
@@ -1121,7 +1126,10 @@ async fn a_members_latest_move_is_undone_in_time_by_that_member_alone(db: TestDb
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
-        [onepane_domain::lead::LEAD_MOVE_UNDONE, onepane_domain::lead::LEAD_MOVED]
+        [
+            onepane_domain::lead::LEAD_MOVE_UNDONE,
+            onepane_domain::lead::LEAD_MOVED
+        ]
     );
     assert_eq!(history[0].actor, Actor::User(owner));
     assert_eq!(history[0].detail["to"], "new");
@@ -1159,7 +1167,12 @@ async fn a_members_latest_move_is_undone_in_time_by_that_member_alone(db: TestDb
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(
         partner
-            .undo_lead_move(lead.id, second.id, owner, chrono::Duration::milliseconds(10))
+            .undo_lead_move(
+                lead.id,
+                second.id,
+                owner,
+                chrono::Duration::milliseconds(10)
+            )
             .await
             .unwrap()
             .unwrap_err(),
@@ -1250,7 +1263,13 @@ async fn a_deleted_connection_takes_its_plumbing_and_leaves_its_records(db: Test
 
     // While a run holds the connection, it stays.
     system
-        .claim_connection_run(ws, source.id, "worker-1", chrono::Duration::minutes(5), None)
+        .claim_connection_run(
+            ws,
+            source.id,
+            "worker-1",
+            chrono::Duration::minutes(5),
+            None,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -1307,7 +1326,10 @@ async fn a_deleted_connection_takes_its_plumbing_and_leaves_its_records(db: Test
         .find(|e| e.action == "connection.deleted")
         .expect("the deletion is recorded");
     assert_eq!(event.actor, Actor::User(owner));
-    assert_eq!(event.subject.as_deref(), Some(source.id.to_string().as_str()));
+    assert_eq!(
+        event.subject.as_deref(),
+        Some(source.id.to_string().as_str())
+    );
     assert_eq!(event.detail["name"], "Canon portal");
     // Gone is gone: a second delete finds nothing.
     assert!(matches!(

@@ -1901,13 +1901,22 @@ async fn one_workspace_cannot_delete_another_workspaces_connection() {
 
     // Partner B, and a vendor linked to A, with SQL past the store's
     // WHERE clauses: nothing of A's connection goes.
-    for (scope, who) in [((b.as_str(), ""), "partner B"), (("", v1.as_str()), "vendor 1")] {
+    for (scope, who) in [
+        ((b.as_str(), ""), "partner B"),
+        (("", v1.as_str()), "vendor 1"),
+    ] {
         for t in PLUMBING {
             let sql = format!("DELETE FROM {t} WHERE {of_a}");
-            blocked(&format!("{who}: {sql}"), as_scope(&server, scope, &sql).await);
+            blocked(
+                &format!("{who}: {sql}"),
+                as_scope(&server, scope, &sql).await,
+            );
         }
         let sql = format!("DELETE FROM connections WHERE id = '{id}'");
-        blocked(&format!("{who}: {sql}"), as_scope(&server, scope, &sql).await);
+        blocked(
+            &format!("{who}: {sql}"),
+            as_scope(&server, scope, &sql).await,
+        );
     }
     // Nor through the store: B does not find it.
     let b_owner = db.store.partner(w.b).members().await.unwrap()[0].user_id;
@@ -1930,7 +1939,11 @@ async fn one_workspace_cannot_delete_another_workspaces_connection() {
         .await
         .unwrap();
     for t in PLUMBING {
-        let column = if t == "connections" { "id" } else { "connection_id" };
+        let column = if t == "connections" {
+            "id"
+        } else {
+            "connection_id"
+        };
         let left = count_in_scope(&server, (&a, ""), t, &format!("{column} = '{id}'")).await;
         assert_eq!(left, 0, "{t} keeps rows of the deleted connection");
     }
