@@ -17,6 +17,7 @@
 //! `ONEPANE_TEST_REQUIRE_ALL=1`, which turns the skip into a failure.
 
 mod journey;
+mod phone;
 mod smoke;
 
 use std::io::{Read as _, Write as _};
@@ -490,6 +491,8 @@ pub mod keys {
     pub const TAB: &str = "\u{E004}";
     /// The Enter key.
     pub const ENTER: &str = "\u{E007}";
+    /// The Escape key.
+    pub const ESCAPE: &str = "\u{E00C}";
 }
 
 /// A cookie as the browser holds it.

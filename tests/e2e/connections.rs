@@ -887,6 +887,7 @@ on_both_backends!(
     another_workspace_cannot_reach_a_connection,
     a_crm_is_connected_with_pkce_and_its_state_works_once,
     a_webhook_sink_gets_every_lead_signed,
+    a_connection_is_deleted_by_an_admin_and_what_it_brought_in_stays,
 );
 
 /// "Sync now" in the portal: the button queues the job and the page follows
@@ -1173,4 +1174,207 @@ async fn a_new_workspace_connects_a_vendor_a_crm_and_a_webhook_in_the_browser(ba
         .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
         .await;
     assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+}
+
+/// A sink for the deletion test: a webhook no one listens to (the test's
+/// server runs no sync workers, so nothing is sent).
+async fn webhook_sink(w: &World, name: &str) -> String {
+    let (status, created) = w
+        .call(
+            Method::POST,
+            "/api/v1/connections",
+            &w.gold.token,
+            Some(json!({
+                "target": {"purpose": "crm-sink"}, "connector": "webhook", "name": name,
+                "settings": {"url": "http://127.0.0.1:9/hook"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["connection"]["id"].as_str().unwrap().to_owned()
+}
+
+/// A personal access token of a new sales rep of Gold, and the rep's email.
+async fn sales_rep(w: &World) -> (String, &'static str) {
+    use onepane_domain::text::{Email, Name};
+    use onepane_server::auth::credentials::{ACCESS_TOKEN_PREFIX, random_secret, token_digest};
+    const REP: &str = "rep@gold-oy.example";
+    let op = w.app.store.operator();
+    op.add_member(
+        w.gold.id,
+        &Email::parse(REP).unwrap(),
+        onepane_domain::Role::SalesRep,
+    )
+    .await
+    .unwrap();
+    let token = random_secret(ACCESS_TOKEN_PREFIX).unwrap();
+    op.create_access_token(
+        w.gold.id,
+        &Email::parse(REP).unwrap(),
+        &Name::parse("rep").unwrap(),
+        &token_digest(&token),
+    )
+    .await
+    .unwrap();
+    (token, REP)
+}
+
+async fn a_connection_is_deleted_by_an_admin_and_what_it_brought_in_stays(backend: Backend) {
+    let Some(w) = World::with_config(backend, |c| onepane_server::Config {
+        sync_workers: 0,
+        ..c
+    })
+    .await
+    else {
+        return;
+    };
+    let id = webhook_sink(&w, "CRM hook").await;
+    let lead = crate::portal::send_lead(&w, w.gold.id, "kept-1", "Kaija Kept").await;
+    // A job waits for it: deleting takes the job along.
+    let (status, job) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/connections/{id}/sync"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let path = format!("/api/v1/connections/{id}");
+
+    // Another workspace does not find it; a sales rep may not delete it.
+    let response = w
+        .request(Method::DELETE, &path, &w.registered.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let (rep, _) = sales_rep(&w).await;
+    let (status, problem) = w.call(Method::DELETE, &path, &rep, None).await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("owners and admins"),
+        "{problem}"
+    );
+
+    // While a run holds it: 409, saying what to do.
+    let system = w.app.store.system();
+    let connection_id: onepane_domain::ConnectionId = id.parse().unwrap();
+    system
+        .claim_connection_run(
+            w.gold.id,
+            connection_id,
+            "worker-1",
+            chrono::Duration::minutes(5),
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, problem) = w.call(Method::DELETE, &path, &w.gold.token, None).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("/conflict"),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("pause it"),
+        "{problem}"
+    );
+    system
+        .release_connection_run(w.gold.id, connection_id, "worker-1")
+        .await
+        .unwrap();
+
+    // The owner deletes it: gone with its jobs and runs, the lead stays.
+    let response = w
+        .request(Method::DELETE, &path, &w.gold.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let (_, all) = w
+        .call(Method::GET, "/api/v1/connections", &w.gold.token, None)
+        .await;
+    assert_eq!(all, json!([]));
+    for gone in [format!("{path}/runs"), format!("{path}/jobs")] {
+        let (status, _) = w.call(Method::GET, &gone, &w.gold.token, None).await;
+        assert_eq!(status, 404, "{gone}");
+    }
+    let (status, _) = w.call(Method::DELETE, &path, &w.gold.token, None).await;
+    assert_eq!(status, 404, "deleted once");
+    let (status, kept) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/leads/{lead}"),
+            &w.gold.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{kept}");
+    let (_, log) = w
+        .call(Method::GET, "/api/v1/audit", &w.gold.token, None)
+        .await;
+    let deleted = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "connection.deleted")
+        .unwrap_or_else(|| panic!("no deletion in {log}"));
+    assert_eq!(deleted["subject"], id.as_str());
+    assert_eq!(deleted["detail"]["through"], "api");
+
+    // In the portal: confirmed, or not at all.
+    let id = webhook_sink(&w, "Second hook").await;
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let page = owner.get("/connections").await;
+    assert!(
+        page.body
+            .contains(&format!(r#"action="/connections/{id}/delete""#)),
+        "{}",
+        page.body
+    );
+    let action = format!("/connections/{id}/delete");
+    let unconfirmed = owner.submit("/connections", &action, &[]).await;
+    assert_eq!(unconfirmed.status, 303);
+    let shown = owner.get(unconfirmed.location.as_deref().unwrap()).await;
+    assert!(
+        shown.body.contains("Tick the box to confirm the deletion."),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("Second hook"), "still there");
+    let confirmed = owner
+        .submit("/connections", &action, &[("confirm", "yes")])
+        .await;
+    assert_eq!(confirmed.status, 303);
+    let shown = owner.get(confirmed.location.as_deref().unwrap()).await;
+    assert!(
+        shown
+            .body
+            .contains("The connection is deleted. What it brought in stays."),
+        "{}",
+        shown.body
+    );
+    assert!(!shown.body.contains("Second hook"), "{}", shown.body);
+    let (_, log) = w
+        .call(Method::GET, "/api/v1/audit", &w.gold.token, None)
+        .await;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "connection.deleted" && e["detail"]["through"] == "portal"),
+        "{log}"
+    );
 }

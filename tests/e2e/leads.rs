@@ -1,6 +1,7 @@
 //! A lead's whole life in the portal: accepted, worked, registered (which
 //! qualifies it, once per vendor), won; lost and declined only with a
-//! reason; each move confirmed on the page and kept in the lead's history.
+//! reason; each move confirmed on the page and kept in the lead's history,
+//! and undone for a short while by the member who made it.
 
 use reqwest::Method;
 use serde_json::json;
@@ -15,6 +16,7 @@ on_both_backends!(
     home_says_when_more_leads_wait_than_it_lists,
     home_lists_the_clocks_first_deadlines_in_its_order_and_counts_the_rest,
     notifications_speak_each_readers_language,
+    a_move_is_undone_in_time_by_the_member_who_made_it_and_by_no_one_else,
 );
 
 async fn notifications_speak_each_readers_language(backend: Backend) {
@@ -367,4 +369,166 @@ async fn a_lead_declined_through_the_api_carries_its_reason_to_the_vendor(backen
         )
         .await;
     assert_eq!(still["status"], "new", "{still}");
+}
+
+/// How long a move may be undone in the undo test: long enough for the
+/// test's requests, short enough to wait out.
+const UNDO_FOR: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// The move an Undo form on `body` names.
+fn undo_move(body: &str) -> String {
+    let marker = r#"name="move" value=""#;
+    let at = body.find(marker).expect("the page offers to undo") + marker.len();
+    body[at..at + body[at..].find('"').unwrap()].to_owned()
+}
+
+/// The lead's status as its page shows it.
+fn lead_status(body: &str) -> &str {
+    let marker = r#"id="lead-status">"#;
+    let at = body.find(marker).expect("the page shows the status") + marker.len();
+    &body[at..at + body[at..].find('<').unwrap()]
+}
+
+async fn a_move_is_undone_in_time_by_the_member_who_made_it_and_by_no_one_else(backend: Backend) {
+    let Some(w) = World::with_config(backend, |c| onepane_server::Config {
+        lead_undo: UNDO_FOR,
+        ..c
+    })
+    .await
+    else {
+        return;
+    };
+    const SELLER: &str = "seller@gold-oy.example";
+    set_password(&w.app, GOLD_OWNER, PASSWORD).await;
+    w.app
+        .store
+        .operator()
+        .add_member(
+            w.gold.id,
+            &onepane_domain::text::Email::parse(SELLER).unwrap(),
+            onepane_domain::Role::SalesRep,
+        )
+        .await
+        .unwrap();
+    set_password(&w.app, SELLER, PASSWORD).await;
+    let lead = send_lead(&w, w.gold.id, "undo-1", "Ulla Undo").await;
+    let page = format!("/leads/{lead}");
+    let mut owner = Visitor::new(&w.app);
+    assert_eq!(owner.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let mut seller = Visitor::new(&w.app);
+    assert_eq!(seller.login(SELLER, PASSWORD).await.status, 303);
+
+    // Accepting a vendor's lead answers the vendor: no undo, and the
+    // message says why.
+    let accepted = owner.submit(&page, &format!("{page}/accept"), &[]).await;
+    assert_eq!(accepted.status, 303);
+    let shown = owner.get(accepted.location.as_deref().unwrap()).await;
+    assert!(
+        shown
+            .body
+            .contains("The vendor is told of your answer, so this move cannot be undone."),
+        "{}",
+        shown.body
+    );
+    assert!(!shown.body.contains(r#"id="undo""#), "{}", shown.body);
+
+    // Working it is the partner's own: the message offers Undo.
+    let working = owner
+        .submit(&page, &format!("{page}/status"), &[("status", "working")])
+        .await;
+    assert_eq!(working.status, 303);
+    let shown = owner.get(working.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("Moved to Working."), "{}", shown.body);
+    assert!(
+        shown.body.contains("You can undo this move for 4 seconds."),
+        "{}",
+        shown.body
+    );
+    let moved = undo_move(&shown.body);
+    // The form is the page's, with its CSRF token: without it, nothing.
+    let forged = owner
+        .post(&format!("{page}/undo"), &[("move", moved.as_str())])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+
+    // Another member of the workspace cannot undo it.
+    let theirs = seller
+        .submit(&page, &format!("{page}/undo"), &[("move", moved.as_str())])
+        .await;
+    assert_eq!(theirs.status, 403, "{}", theirs.body);
+    assert!(
+        theirs
+            .body
+            .contains("Only the member who moved the lead can undo the move."),
+        "{}",
+        theirs.body
+    );
+    assert_eq!(lead_status(&theirs.body), "Working");
+
+    // The member who moved it, in time: back to Accepted, both in the
+    // history.
+    let undone = owner
+        .submit(&page, &format!("{page}/undo"), &[("move", moved.as_str())])
+        .await;
+    assert_eq!(undone.status, 303, "{}", undone.body);
+    let shown = owner.get(undone.location.as_deref().unwrap()).await;
+    assert!(
+        shown
+            .body
+            .contains("The move is undone: the lead is back in Accepted."),
+        "{}",
+        shown.body
+    );
+    assert_eq!(lead_status(&shown.body), "Accepted");
+    let history = &shown.body[shown.body.find(r#"id="lead-history""#).unwrap()..];
+    let undid = history
+        .find("undid the move, back to Accepted")
+        .expect(history);
+    let moved_it = history.find("moved it to Working").expect(history);
+    assert!(undid < moved_it, "newest first: {history}");
+    assert!(!shown.body.contains(r#"id="undo""#), "undone once");
+    // Once: the same move again is refused.
+    let again = owner
+        .submit(&page, &format!("{page}/undo"), &[("move", moved.as_str())])
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(
+        again
+            .body
+            .contains("The lead has changed since this move, so the move can no longer be undone."),
+        "{}",
+        again.body
+    );
+
+    // After the window, refused with the reason, and nothing changes.
+    let working = owner
+        .submit(&page, &format!("{page}/status"), &[("status", "working")])
+        .await;
+    assert_eq!(working.status, 303);
+    let shown = owner.get(working.location.as_deref().unwrap()).await;
+    let moved = undo_move(&shown.body);
+    tokio::time::sleep(UNDO_FOR + std::time::Duration::from_millis(500)).await;
+    let late = owner
+        .submit(&page, &format!("{page}/undo"), &[("move", moved.as_str())])
+        .await;
+    assert_eq!(late.status, 409, "{}", late.body);
+    assert!(
+        late.body
+            .contains("The time to undo this move has passed. Move the lead again instead."),
+        "{}",
+        late.body
+    );
+    assert_eq!(lead_status(&late.body), "Working");
+    // And in Finnish, the refusal is Finnish.
+    let mut finnish = Visitor::new(&w.app).finnish();
+    assert_eq!(finnish.login(GOLD_OWNER, PASSWORD).await.status, 303);
+    let late = finnish
+        .submit(&page, &format!("{page}/undo"), &[("move", moved.as_str())])
+        .await;
+    assert_eq!(late.status, 409);
+    assert!(
+        late.body.contains("Siirron perumisen aika on kulunut."),
+        "{}",
+        late.body
+    );
 }

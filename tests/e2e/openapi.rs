@@ -71,6 +71,7 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("POST", "/api/v1/notifications/{id}/read"),
     ("GET", "/api/v1/connections"),
     ("POST", "/api/v1/connections"),
+    ("DELETE", "/api/v1/connections/{id}"),
     ("POST", "/api/v1/connections/{id}/sync"),
     ("GET", "/api/v1/connections/{id}/runs"),
     ("GET", "/api/v1/connections/{id}/jobs"),

@@ -1,3 +1,30 @@
+// The menu on a phone: the header shows one row and a menu button that
+// opens the navigation (and the workspace switcher and log out), and
+// Escape closes it again. Without script the button stays hidden and the
+// menu stays open, so every link is still there.
+(function () {
+  "use strict";
+  var button = document.getElementById("menu-button");
+  var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+  if (!menu) { return; }
+  function show(open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("open", open);
+  }
+  show(false);
+  button.hidden = false;
+  document.documentElement.classList.add("has-menu-button");
+  button.addEventListener("click", function () {
+    show(button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+      show(false);
+      button.focus();
+    }
+  });
+})();
+
 // Live sync progress on the connections page. Without it, "Sync now" still
 // works: the page reloads and shows the latest run.
 (function () {

@@ -104,6 +104,85 @@ pub struct LeadTransitionError {
     pub to: LeadStatus,
 }
 
+/// Why a move of a lead cannot be undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UndoRefused {
+    /// No move of this lead has that id.
+    #[error("this lead has no such move")]
+    Unknown,
+    /// Another member (or the system) moved it: only the member who moved
+    /// a lead may undo the move.
+    #[error("only the member who moved the lead may undo the move")]
+    NotYours,
+    /// The move is older than the time allowed to undo it.
+    #[error("the time to undo this move has passed")]
+    TooLate,
+    /// The lead changed after the move (moved again, undone already,
+    /// updated by its vendor): undoing would overwrite that.
+    #[error("the lead has changed since this move")]
+    ChangedSince,
+    /// The move answered the vendor (accepted or declined its lead): the
+    /// answer has gone to the vendor, and there is no taking it back.
+    #[error("the vendor has been told of this move, and an answer cannot be taken back")]
+    VendorTold,
+}
+
+/// The move an audit event records, and whether `by` may undo it at
+/// `now`, `window` after it at most: the `from` and `to` of a `lead.moved`
+/// of `lead` made by `by`, still the lead's latest change (its status is
+/// the move's and it was last updated when the move was recorded), that
+/// did not answer the vendor.
+pub fn undoable_move(
+    lead: &Lead,
+    event: &crate::activity::AuditEvent,
+    by: crate::ids::UserId,
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+) -> Result<(LeadStatus, LeadStatus), UndoRefused> {
+    let lead_id = lead.id.to_string();
+    if event.action != LEAD_MOVED
+        || event.subject_kind.as_deref() != Some("lead")
+        || event.subject.as_deref() != Some(lead_id.as_str())
+    {
+        return Err(UndoRefused::Unknown);
+    }
+    let status = |key: &str| {
+        event.detail[key]
+            .as_str()
+            .and_then(|s| s.parse::<LeadStatus>().ok())
+            .ok_or(UndoRefused::Unknown)
+    };
+    let (from, to) = (status("from")?, status("to")?);
+    if event.actor != crate::activity::Actor::User(by) {
+        return Err(UndoRefused::NotYours);
+    }
+    if lead.source.move_answers_vendor(to) {
+        return Err(UndoRefused::VendorTold);
+    }
+    if now - event.at > window {
+        return Err(UndoRefused::TooLate);
+    }
+    if lead.status != to || lead.updated_at != event.at {
+        return Err(UndoRefused::ChangedSince);
+    }
+    Ok((from, to))
+}
+
+/// The audit action of a lead's move.
+pub const LEAD_MOVED: &str = "lead.moved";
+
+/// The audit action of a move undone.
+pub const LEAD_MOVE_UNDONE: &str = "lead.move-undone";
+
+impl LeadSource {
+    /// Whether moving a lead from this source to `to` answers its vendor
+    /// (accepting or declining a vendor's lead does; the answer is
+    /// delivered to the vendor and cannot be taken back).
+    pub fn move_answers_vendor(self, to: LeadStatus) -> bool {
+        self == LeadSource::Vendor && matches!(to, LeadStatus::Accepted | LeadStatus::Declined)
+    }
+}
+
 impl LeadStatus {
     /// Whether the lead is closed (no further work expected).
     pub fn is_closed(&self) -> bool {

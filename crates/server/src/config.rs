@@ -179,6 +179,9 @@ pub struct Config {
     /// How many days the audit log keeps an event (at least 30); servers
     /// with sync workers prune older events daily.
     pub audit_retention_days: u32,
+    /// How long after moving a lead the member who moved it may undo the
+    /// move.
+    pub lead_undo: std::time::Duration,
     /// The SMTP server reset and invitation links are mailed through, as a
     /// URL (`smtps://user:password@host`, `smtp://host:25?tls=required`);
     /// without one they are written to the log.
@@ -222,6 +225,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             sync_workers: 2,
             audit_retention_days: 400,
+            lead_undo: std::time::Duration::from_secs(30),
             smtp_url: None,
             mail_from: None,
             digest_hour: crate::services::clock_mail::DEFAULT_DIGEST_HOUR,
@@ -266,6 +270,7 @@ impl fmt::Debug for Config {
             .field("mail_interval", &self.mail_interval)
             .field("sync_workers", &self.sync_workers)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("lead_undo", &self.lead_undo)
             .field("otlp_endpoint", &self.otlp_endpoint)
             .field("otlp_service_name", &self.otlp_service_name)
             .finish()
@@ -333,6 +338,15 @@ impl Config {
                 ));
             }
             config.audit_retention_days = days;
+        }
+        if let Some((value, origin)) =
+            env_or_file!(layers, lead_undo_secs, "ONEPANE_LEAD_UNDO_SECS")
+        {
+            config.lead_undo = std::time::Duration::from_secs(u64::from(positive(
+                "lead_undo_secs",
+                origin,
+                &value,
+            )?));
         }
         Ok(config)
     }
@@ -754,6 +768,7 @@ struct FileSettings {
     trusted_proxies: Option<String>,
     sync_workers: Option<TomlNumber>,
     audit_retention_days: Option<TomlNumber>,
+    lead_undo_secs: Option<TomlNumber>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
     digest_hour: Option<TomlNumber>,
@@ -1041,6 +1056,7 @@ mod tests {
             "trusted_proxies",
             "sync_workers",
             "audit_retention_days",
+            "lead_undo_secs",
             "smtp_url",
             "mail_from",
             "digest_hour",

@@ -296,6 +296,7 @@ impl Application {
             engine,
             sync_workers: config.sync_workers,
             audit_retention_days: config.audit_retention_days,
+            lead_undo: config.lead_undo,
             trusted_proxies: Arc::from(config.trusted_proxies.clone()),
             mailer,
             readiness: crate::http::health::Readiness::new(),

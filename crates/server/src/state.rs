@@ -42,6 +42,8 @@ pub struct AppState {
     pub sync_workers: u32,
     /// Days the audit log keeps an event.
     pub audit_retention_days: u32,
+    /// How long the member who moved a lead may undo the move.
+    pub lead_undo: std::time::Duration,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<[onepane_connector::Cidr]>,
     /// Sends reset and invitation links, when an SMTP server is configured.

@@ -395,7 +395,7 @@ async fn journey(t: &Texts) {
 /// The API world, with the Registered partner's owner given a password, a
 /// third vendor linked to it, and vendor one's campaign, price list and
 /// asset published to it.
-async fn seeded() -> World {
+pub(super) async fn seeded() -> World {
     let w = World::new(Backend::Sqlite)
         .await
         .expect("SQLite is always there");
@@ -472,6 +472,9 @@ async fn look(browser: &Browser, t: &Texts, page: &str, kind: Page) {
                 )
                 .await;
             let (scroll, inner) = (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap());
+            if kind == Page::Portal {
+                super::phone::assert_header_is_one_row(browser, &name).await;
+            }
             if scroll > inner + 1 {
                 // Name the elements that stick out (outside scrolling boxes).
                 let wide = browser
@@ -514,8 +517,20 @@ for (const e of candidates) {
 return null;
 "#;
 
-/// Clicks the main navigation's link to `path` and waits for its page.
+/// Clicks the main navigation's link to `path` (opening the menu first
+/// when the page folds it behind its button, as on a phone) and waits for
+/// its page.
 async fn open_section(browser: &Browser, path: &str) {
+    let folded = browser
+        .execute(
+            "const b = document.getElementById('menu-button'); \
+             return b !== null && b.offsetParent !== null && b.getAttribute('aria-expanded') === 'false';",
+            &[],
+        )
+        .await;
+    if folded == true {
+        browser.find("#menu-button").await.click().await;
+    }
     browser
         .find(&format!("nav.main a[href='{path}']"))
         .await

@@ -1,5 +1,6 @@
 skip-to-content = Skip to content
 nav-label = Main
+menu = Menu
 nav-home = Home
 nav-leads = Leads
 nav-deals = Deal registrations

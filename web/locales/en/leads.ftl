@@ -41,3 +41,16 @@ lead-history-moved = moved it to { $status }
 lead-history-sent = sent it
 lead-history-told = was told of it
 lead-history-someone = a former member
+lead-moved-vendor-told = The vendor is told of your answer, so this move cannot be undone.
+lead-undo = Undo
+lead-undo-for = { $seconds ->
+    [one] You can undo this move for a second.
+   *[other] You can undo this move for { $seconds } seconds.
+}
+lead-undone = The move is undone: the lead is back in { $status }.
+lead-undo-unknown = There is no such move of this lead to undo.
+lead-undo-not-yours = Only the member who moved the lead can undo the move.
+lead-undo-too-late = The time to undo this move has passed. Move the lead again instead.
+lead-undo-changed = The lead has changed since this move, so the move can no longer be undone.
+lead-undo-vendor-told = The vendor has been told of this move, and an answer cannot be taken back.
+lead-history-undone = undid the move, back to { $status }

@@ -1,5 +1,6 @@
 skip-to-content = Siirry sisältöön
 nav-label = Päävalikko
+menu = Valikko
 nav-home = Etusivu
 nav-leads = Liidit
 nav-deals = Kauppojen rekisteröinnit

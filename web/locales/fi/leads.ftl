@@ -41,3 +41,16 @@ lead-history-moved = siirsi sen tilaan { $status }
 lead-history-sent = lähetti sen
 lead-history-told = sai siitä tiedon
 lead-history-someone = entinen jäsen
+lead-moved-vendor-told = Toimittajalle kerrotaan vastauksestasi, joten siirtoa ei voi perua.
+lead-undo = Peru
+lead-undo-for = { $seconds ->
+    [one] Voit perua siirron sekunnin ajan.
+   *[other] Voit perua siirron { $seconds } sekunnin ajan.
+}
+lead-undone = Siirto on peruttu: liidi on taas tilassa { $status }.
+lead-undo-unknown = Liidillä ei ole tällaista siirtoa peruttavaksi.
+lead-undo-not-yours = Vain liidin siirtänyt jäsen voi perua siirron.
+lead-undo-too-late = Siirron perumisen aika on kulunut. Siirrä liidi sen sijaan uudelleen.
+lead-undo-changed = Liidi on muuttunut siirron jälkeen, joten siirtoa ei voi enää perua.
+lead-undo-vendor-told = Toimittajalle on kerrottu siirrosta, eikä vastausta voi ottaa takaisin.
+lead-history-undone = perui siirron, takaisin tilaan { $status }

@@ -103,6 +103,7 @@ pub fn partner() -> OpenApiRouter<AppState> {
             connections::connections,
             connections::create_connection
         ))
+        .routes(routes!(connections::delete_connection))
         .routes(routes!(connections::sync_now))
         .routes(routes!(connections::runs))
         .routes(routes!(connections::jobs))

@@ -1,6 +1,7 @@
-//! Acting on a workspace's connections: asking for a sync now, and the
-//! OAuth connect flow for CRMs (start it, finish it when the provider sends
-//! the browser back). The JSON API and the portal both call these.
+//! Acting on a workspace's connections: asking for a sync now, deleting
+//! one, and the OAuth connect flow for CRMs (start it, finish it when the
+//! provider sends the browser back). The JSON API and the portal both call
+//! these.
 //!
 //! The connect flow's state is 256 random bits, kept as a digest with the
 //! sealed PKCE verifier, bound to the workspace and connection, good for 10
@@ -202,6 +203,24 @@ pub async fn request_sync(
         "push"
     };
     Ok(store.request_job(id, kind, JOB_ATTEMPTS).await?)
+}
+
+/// Deletes a workspace's connection for `by` (the caller checks that `by`
+/// may), recorded in the audit log saying `through` what. Its secrets,
+/// jobs, runs and CRM pushes go with it; what it synced stays the
+/// workspace's. A conflict while one of its runs is under way.
+pub async fn delete(
+    state: &AppState,
+    ws: WorkspaceId,
+    by: UserId,
+    id: ConnectionId,
+    through: &str,
+) -> Result<Connection, ConnectionError> {
+    Ok(state
+        .store
+        .partner(ws)
+        .delete_connection(id, by, through)
+        .await?)
 }
 
 /// Starts authorizing a workspace's connection with its provider: the

@@ -39,6 +39,9 @@ crate::on_both_backends!(
     connection_settings_change_in_place,
     notifications_and_audit_log,
     home_summaries_count_and_order_what_waits,
+    a_members_latest_move_is_undone_in_time_by_that_member_alone,
+    a_move_that_answered_the_vendor_is_not_undone,
+    a_deleted_connection_takes_its_plumbing_and_leaves_its_records,
 );
 
 async fn migrations_are_idempotent_and_complete(db: TestDb) {
@@ -1045,4 +1048,292 @@ async fn home_summaries_count_and_order_what_waits(db: TestDb) {
     // One notification per sent lead; the badge count stops at its cap.
     assert_eq!(p.unread_notifications(100).await.unwrap(), 7);
     assert_eq!(p.unread_notifications(4).await.unwrap(), 4);
+}
+
+/// The audit event of a lead's latest move.
+async fn latest_move(
+    partner: &onepane_store::PartnerStore,
+    lead: onepane_domain::LeadId,
+) -> AuditEvent {
+    partner
+        .lead_history(lead)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == onepane_domain::lead::LEAD_MOVED)
+        .expect("the lead was moved")
+}
+
+async fn a_members_latest_move_is_undone_in_time_by_that_member_alone(db: TestDb) {
+    use onepane_domain::lead::UndoRefused;
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
+    let other = workspace(&db.store, "Other").await;
+    let partner = db.store.partner(ws);
+    let owner = partner.members().await.unwrap()[0].user_id;
+    let colleague = member(
+        &db.store,
+        ws,
+        "sales@acme.example",
+        onepane_domain::Role::SalesRep,
+    )
+    .await
+    .id;
+    let window = chrono::Duration::seconds(30);
+    let lead = partner
+        .create_manual_lead(&NewManualLead {
+            vendor_id: Some(v),
+            contact: contact("Pekka Puu"),
+            company: None,
+            message: None,
+        })
+        .await
+        .unwrap();
+    partner
+        .move_lead(lead.id, LeadStatus::Working, None, Some(owner))
+        .await
+        .unwrap();
+    let moved = latest_move(&partner, lead.id).await;
+
+    // Another member, or the same lead seen from another workspace: no.
+    assert_eq!(
+        partner
+            .undo_lead_move(lead.id, moved.id, colleague, window)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        UndoRefused::NotYours
+    );
+    let elsewhere = db
+        .store
+        .partner(other)
+        .undo_lead_move(lead.id, moved.id, owner, window)
+        .await;
+    assert!(
+        matches!(elsewhere, Err(StoreError::NotFound { .. })),
+        "{elsewhere:?}"
+    );
+
+    // The member who moved it, in time: back where it was, told to the
+    // CRM like any move, and both in the history.
+    let undone = partner
+        .undo_lead_move(lead.id, moved.id, owner, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(undone.status, LeadStatus::New);
+    assert_eq!(partner.lead(lead.id).await.unwrap(), undone);
+    let history = partner.lead_history(lead.id).await.unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            onepane_domain::lead::LEAD_MOVE_UNDONE,
+            onepane_domain::lead::LEAD_MOVED
+        ]
+    );
+    assert_eq!(history[0].actor, Actor::User(owner));
+    assert_eq!(history[0].detail["to"], "new");
+    assert_eq!(history[0].detail["undoes"], moved.id.to_string());
+
+    // Once only: the lead has changed since the move (it was undone).
+    assert_eq!(
+        partner
+            .undo_lead_move(lead.id, moved.id, owner, window)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        UndoRefused::ChangedSince
+    );
+    // Only the latest move: an earlier one is refused once another follows.
+    partner
+        .move_lead(lead.id, LeadStatus::Working, None, Some(owner))
+        .await
+        .unwrap();
+    let first = latest_move(&partner, lead.id).await;
+    partner
+        .move_lead(lead.id, LeadStatus::Qualified, None, Some(owner))
+        .await
+        .unwrap();
+    assert_eq!(
+        partner
+            .undo_lead_move(lead.id, first.id, owner, window)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        UndoRefused::ChangedSince
+    );
+    // Too late: past the window.
+    let second = latest_move(&partner, lead.id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(
+        partner
+            .undo_lead_move(
+                lead.id,
+                second.id,
+                owner,
+                chrono::Duration::milliseconds(10)
+            )
+            .await
+            .unwrap()
+            .unwrap_err(),
+        UndoRefused::TooLate
+    );
+    // Not a move of this lead at all.
+    assert_eq!(
+        partner
+            .undo_lead_move(lead.id, onepane_domain::AuditEventId::new(), owner, window)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        UndoRefused::Unknown
+    );
+    assert_eq!(
+        partner.lead(lead.id).await.unwrap().status,
+        LeadStatus::Qualified
+    );
+}
+
+async fn a_move_that_answered_the_vendor_is_not_undone(db: TestDb) {
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
+    let partner = db.store.partner(ws);
+    let owner = partner.members().await.unwrap()[0].user_id;
+    let lead = db
+        .store
+        .vendor(v)
+        .send_lead(ws, &vendor_lead("L-1", "Pekka Puu"))
+        .await
+        .unwrap();
+    partner
+        .move_lead(lead.id, LeadStatus::Accepted, None, Some(owner))
+        .await
+        .unwrap();
+    let moved = latest_move(&partner, lead.id).await;
+    let refused = partner
+        .undo_lead_move(lead.id, moved.id, owner, chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.unwrap_err(),
+        onepane_domain::lead::UndoRefused::VendorTold
+    );
+    assert_eq!(
+        partner.lead(lead.id).await.unwrap().status,
+        LeadStatus::Accepted
+    );
+    // Working it afterwards is the partner's own business, and undoable.
+    partner
+        .move_lead(lead.id, LeadStatus::Working, None, Some(owner))
+        .await
+        .unwrap();
+    let moved = latest_move(&partner, lead.id).await;
+    let undone = partner
+        .undo_lead_move(lead.id, moved.id, owner, chrono::Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(undone.status, LeadStatus::Accepted);
+}
+
+async fn a_deleted_connection_takes_its_plumbing_and_leaves_its_records(db: TestDb) {
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
+    let other = workspace(&db.store, "Other").await;
+    let partner = db.store.partner(ws);
+    let owner = partner.members().await.unwrap()[0].user_id;
+    let source = partner
+        .create_connection(&vendor_source(v, "Canon portal"))
+        .await
+        .unwrap();
+    partner
+        .put_connection_secret(source.id, "credentials", b"sealed")
+        .await
+        .unwrap();
+    let job = partner.request_job(source.id, "sync", 3).await.unwrap();
+    let system = db.store.system();
+    let run = system
+        .start_run(ws, source.id, Some(job.id), "sync")
+        .await
+        .unwrap();
+    // What the connection brought in: a lead from the vendor.
+    let lead = db
+        .store
+        .vendor(v)
+        .send_lead(ws, &vendor_lead("L-1", "Pekka Puu"))
+        .await
+        .unwrap();
+
+    // While a run holds the connection, it stays.
+    system
+        .claim_connection_run(
+            ws,
+            source.id,
+            "worker-1",
+            chrono::Duration::minutes(5),
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let busy = partner.delete_connection(source.id, owner, "test").await;
+    assert!(matches!(busy, Err(StoreError::Conflict(_))), "{busy:?}");
+    system
+        .release_connection_run(ws, source.id, "worker-1")
+        .await
+        .unwrap();
+
+    // Another workspace cannot delete it.
+    let stranger = db
+        .store
+        .partner(other)
+        .delete_connection(source.id, owner, "test")
+        .await;
+    assert!(
+        matches!(stranger, Err(StoreError::NotFound { .. })),
+        "{stranger:?}"
+    );
+    assert_eq!(partner.connection(source.id).await.unwrap(), source);
+
+    let deleted = partner
+        .delete_connection(source.id, owner, "test")
+        .await
+        .unwrap();
+    assert_eq!(deleted, source);
+    assert!(matches!(
+        partner.connection(source.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(partner.jobs(source.id).await.unwrap().is_empty());
+    assert!(partner.sync_runs(source.id, 10).await.unwrap().is_empty());
+    assert!(
+        system
+            .connection_secret(ws, source.id, "credentials")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let _ = run;
+    // The records stay the partner's.
+    assert_eq!(partner.lead(lead.id).await.unwrap().id, lead.id);
+    // And the deletion is in the audit log, saying what it was.
+    let log = partner
+        .audit_events(&AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let event = log
+        .iter()
+        .find(|e| e.action == "connection.deleted")
+        .expect("the deletion is recorded");
+    assert_eq!(event.actor, Actor::User(owner));
+    assert_eq!(
+        event.subject.as_deref(),
+        Some(source.id.to_string().as_str())
+    );
+    assert_eq!(event.detail["name"], "Canon portal");
+    // Gone is gone: a second delete finds nothing.
+    assert!(matches!(
+        partner.delete_connection(source.id, owner, "test").await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

@@ -1949,3 +1949,87 @@ async fn lead_tallies_are_written_only_where_their_leads_could_be() {
         "vendor 2 writes its own tally in B, linked to it"
     );
 }
+    }
+}
+
+#[tokio::test]
+async fn one_workspace_cannot_delete_another_workspaces_connection() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, b, v1) = (w.a.to_string(), w.b.to_string(), w.v1.to_string());
+    let partner_a = db.store.partner(w.a);
+    let hook = partner_a.connections().await.unwrap()[0].clone();
+    partner_a.request_job(hook.id, "push", 3).await.unwrap();
+    let id = hook.id.to_string();
+    let of_a = format!("workspace_id = '{a}'");
+    let a_before = plumbing_counts(&server, &a).await;
+    let b_before = plumbing_counts(&server, &b).await;
+    assert!(a_before.iter().all(|n| *n > 0), "{a_before:?}");
+
+    // Partner B, and a vendor linked to A, with SQL past the store's
+    // WHERE clauses: nothing of A's connection goes.
+    for (scope, who) in [
+        ((b.as_str(), ""), "partner B"),
+        (("", v1.as_str()), "vendor 1"),
+    ] {
+        for t in PLUMBING {
+            let sql = format!("DELETE FROM {t} WHERE {of_a}");
+            blocked(
+                &format!("{who}: {sql}"),
+                as_scope(&server, scope, &sql).await,
+            );
+        }
+        let sql = format!("DELETE FROM connections WHERE id = '{id}'");
+        blocked(
+            &format!("{who}: {sql}"),
+            as_scope(&server, scope, &sql).await,
+        );
+    }
+    // Nor through the store: B does not find it.
+    let b_owner = db.store.partner(w.b).members().await.unwrap()[0].user_id;
+    let refused = db
+        .store
+        .partner(w.b)
+        .delete_connection(hook.id, b_owner, "api")
+        .await;
+    assert!(
+        matches!(refused, Err(onepane_store::StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(plumbing_counts(&server, &a).await, a_before);
+
+    // A deletes its own: the cascade takes that connection's jobs, pushes
+    // and erasures past row-level security, and nothing of B's.
+    let a_owner = partner_a.members().await.unwrap()[0].user_id;
+    partner_a
+        .delete_connection(hook.id, a_owner, "api")
+        .await
+        .unwrap();
+    for t in PLUMBING {
+        let column = if t == "connections" {
+            "id"
+        } else {
+            "connection_id"
+        };
+        let left = count_in_scope(&server, (&a, ""), t, &format!("{column} = '{id}'")).await;
+        assert_eq!(left, 0, "{t} keeps rows of the deleted connection");
+    }
+    assert_eq!(plumbing_counts(&server, &b).await, b_before);
+    // What it pushed stays: A's leads are A's.
+    assert!(count_in_scope(&server, (&a, ""), "leads", &of_a).await > 0);
+}
+
+/// A connection's own rows: the connections and what hangs off them.
+const PLUMBING: [&str; 4] = ["connections", "jobs", "crm_pushes", "crm_erasures"];
+
+/// How many rows of each [`PLUMBING`] table workspace `ws` has, seen in its own scope.
+async fn plumbing_counts(server: &PgPool, ws: &str) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for t in PLUMBING {
+        counts.push(count_in_scope(server, (ws, ""), t, &format!("workspace_id = '{ws}'")).await);
+    }
+    counts
+}

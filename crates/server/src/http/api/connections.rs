@@ -196,6 +196,35 @@ pub async fn create_connection(
     ))
 }
 
+/// Delete a connection.
+///
+/// For owners and admins. Its credentials, jobs, runs and CRM pushes go
+/// with it; what it synced (leads, campaigns, prices, ...) stays the
+/// workspace's. Refused with 409 while one of its runs is under way: pause
+/// it and delete it when the run has ended. Recorded in the audit log.
+#[utoipa::path(
+    delete, path = "/api/v1/connections/{id}", operation_id = "partner_delete_connection",
+    tag = "Partner: connections", security(("bearer" = [])),
+    params(("id" = ConnectionId, Path, description = "The connection.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "The member is not an owner or admin."),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn delete_connection(
+    State(state): State<AppState>,
+    caller: PartnerCaller,
+    ApiPath(id): ApiPath<ConnectionId>,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store.partner(caller.workspace_id);
+    super::partner::administrator(&store, &caller).await?;
+    connections::delete(&state, caller.workspace_id, caller.user_id, id, "api").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// A job asked for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {

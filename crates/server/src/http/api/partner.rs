@@ -146,7 +146,10 @@ pub async fn set_vendor_status(
 }
 
 /// Fails with 403 unless the caller is an owner or admin of the workspace.
-async fn administrator(store: &PartnerStore, caller: &PartnerCaller) -> Result<(), ApiError> {
+pub(crate) async fn administrator(
+    store: &PartnerStore,
+    caller: &PartnerCaller,
+) -> Result<(), ApiError> {
     let members = store.members().await?;
     if members
         .iter()

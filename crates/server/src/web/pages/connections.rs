@@ -1,6 +1,6 @@
 //! Connections: the vendors' sources and the CRM, their sync status and
-//! history, "Sync now" with live progress (server-sent events), and
-//! connecting a CRM through its OAuth flow.
+//! history, "Sync now" with live progress (server-sent events), pausing,
+//! resuming and deleting one, and connecting a CRM through its OAuth flow.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/connections/{id}/authorize", post(authorize))
         .route("/connections/{id}/pause", post(pause))
         .route("/connections/{id}/resume", post(resume))
+        .route("/connections/{id}/delete", post(delete))
         .route("/connections/{id}/progress", get(progress))
 }
 
@@ -126,6 +127,8 @@ struct ConnectionsPage {
     connected: bool,
     /// What was just done, in words.
     done: Option<String>,
+    /// Why the last action did not happen, in words.
+    problem: Option<String>,
     since: i64,
 }
 
@@ -135,6 +138,7 @@ struct ListQuery {
     since: Option<i64>,
     connected: Option<String>,
     done: Option<String>,
+    problem: Option<String>,
 }
 
 async fn list(
@@ -179,6 +183,12 @@ async fn list(
             Some("created") => Some(t_done.t("connection-created")),
             Some("paused") => Some(t_done.t("connection-paused")),
             Some("resumed") => Some(t_done.t("connection-resumed")),
+            Some("deleted") => Some(t_done.t("connection-deleted")),
+            _ => None,
+        },
+        problem: match q.problem.as_deref() {
+            Some("running") => Some(t_done.t("connection-delete-running")),
+            Some("unconfirmed") => Some(t_done.t("connection-delete-unconfirmed")),
             _ => None,
         },
         since: q.since.unwrap_or(0),
@@ -264,6 +274,48 @@ async fn set_paused(
         .await?;
     let done = if paused { "paused" } else { "resumed" };
     Ok(Redirect::to(&format!("/connections?done={done}#connection-{id}")).into_response())
+}
+
+/// The fields of a deletion: it must be confirmed.
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    /// `yes` when the box saying what goes was ticked.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// Deletes a connection (owners and admins), once confirmed; back to the
+/// connections saying so, or why not.
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, form }: Posted<DeleteForm>,
+) -> Result<Response, WebError> {
+    viewer.require_admin()?;
+    let id: ConnectionId = id.parse().map_err(|_| WebError::NotFound)?;
+    if form.confirm.as_deref() != Some("yes") {
+        return Ok(
+            Redirect::to(&format!("/connections?problem=unconfirmed#connection-{id}"))
+                .into_response(),
+        );
+    }
+    let deleted = crate::services::connections::delete(
+        &state,
+        viewer.session.workspace.id,
+        viewer.session.user.id,
+        id,
+        "portal",
+    )
+    .await;
+    match deleted {
+        Ok(_) => Ok(Redirect::to("/connections?done=deleted").into_response()),
+        Err(crate::services::connections::ConnectionError::Store(
+            onepane_store::StoreError::Conflict(_),
+        )) => Ok(
+            Redirect::to(&format!("/connections?problem=running#connection-{id}")).into_response(),
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,9 +1,11 @@
 //! Leads: one list across vendors with filters, one lead with accept,
-//! decline and "Register deal".
+//! decline, its other moves (each undoable for a short while by the member
+//! who made it) and "Register deal".
 
 use crate::web::view::DeliveryView;
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use onepane_domain::delivery::DeliveryKind;
@@ -30,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/accept", post(accept))
         .route("/leads/{id}/decline", post(decline))
         .route("/leads/{id}/status", post(move_to))
+        .route("/leads/{id}/undo", post(undo))
         .route("/leads/{id}/send-answer-again", post(send_answer_again))
 }
 
@@ -248,6 +251,10 @@ struct LeadPage {
     history: Vec<(String, String, String)>,
     /// What was just done.
     notice: Option<String>,
+    /// The move the viewer may undo from the notice: its id.
+    undo: Option<String>,
+    /// How long a move may be undone, in words.
+    undo_for: String,
     /// Why the last action was refused.
     problem: Option<String>,
     /// How the answer to a vendor's lead reaches the vendor.
@@ -261,6 +268,7 @@ struct LeadPage {
 struct Moved {
     moved: Option<String>,
     resent: Option<String>,
+    undone: Option<String>,
 }
 
 /// The fields of a move (and of a decline).
@@ -292,7 +300,7 @@ fn history_lines(
                 Actor::System | Actor::Operator => t.t("audit-system"),
             };
             let what = match e.action.as_str() {
-                "lead.moved" => {
+                onepane_domain::lead::LEAD_MOVED => {
                     let to = e.detail["to"]
                         .as_str()
                         .and_then(|s| s.parse::<LeadStatus>().ok())
@@ -303,6 +311,14 @@ fn history_lines(
                         Some(reason) => format!("{moved}: {reason}"),
                         None => moved,
                     }
+                }
+                onepane_domain::lead::LEAD_MOVE_UNDONE => {
+                    let to = e.detail["to"]
+                        .as_str()
+                        .and_then(|s| s.parse::<LeadStatus>().ok())
+                        .map(|s| t.t(status_id(s)))
+                        .unwrap_or_default();
+                    t.ts("lead-history-undone", "status", &to)
                 }
                 "lead.sent" => t.t("lead-history-sent"),
                 "webhook.delivered" => t.t("lead-history-told"),
@@ -387,29 +403,62 @@ async fn show(
     Query(moved): Query<Moved>,
 ) -> Result<Response, WebError> {
     let id: LeadId = id.parse().map_err(|_| WebError::NotFound)?;
-    let notice = moved
-        .moved
-        .as_deref()
-        .and_then(|m| m.parse::<LeadStatus>().ok())
-        .map(|s| {
-            viewer
-                .tr
-                .ts("lead-moved", "status", &viewer.tr.t(status_id(s)))
-        })
-        .or_else(|| {
-            moved
-                .resent
-                .is_some()
-                .then(|| viewer.tr.t("delivery-sent-again"))
-        });
+    let t = &viewer.tr;
+    let status = |s: &Option<String>| s.as_deref().and_then(|m| m.parse::<LeadStatus>().ok());
+    let notice = if let Some(s) = status(&moved.moved) {
+        Some(Notice::Moved(s))
+    } else if let Some(s) = status(&moved.undone) {
+        Some(Notice::Text(t.ts(
+            "lead-undone",
+            "status",
+            &t.t(status_id(s)),
+        )))
+    } else {
+        moved
+            .resent
+            .is_some()
+            .then(|| Notice::Text(t.t("delivery-sent-again")))
+    };
     render(&lead_page(&state, &viewer, id, notice, None).await?)
+}
+
+/// What the lead's page says was just done.
+enum Notice {
+    /// The lead was moved to this status: the page offers to undo the
+    /// move while the viewer may.
+    Moved(LeadStatus),
+    /// Anything else, in words.
+    Text(String),
+}
+
+/// The viewer's move of `lead` that may still be undone: the lead's
+/// latest move, when it is the viewer's, recent and not overtaken.
+fn undoable(
+    state: &AppState,
+    viewer: &Viewer,
+    lead: &Lead,
+    history: &[onepane_domain::activity::AuditEvent],
+) -> Option<onepane_domain::AuditEventId> {
+    let latest = history
+        .iter()
+        .find(|e| e.action == onepane_domain::lead::LEAD_MOVED)?;
+    let window = chrono::Duration::from_std(state.lead_undo).ok()?;
+    onepane_domain::lead::undoable_move(
+        lead,
+        latest,
+        viewer.session.user.id,
+        chrono::Utc::now(),
+        window,
+    )
+    .ok()
+    .map(|_| latest.id)
 }
 
 async fn lead_page(
     state: &AppState,
     viewer: &Viewer,
     id: LeadId,
-    notice: Option<String>,
+    notice: Option<Notice>,
     problem: Option<String>,
 ) -> Result<LeadPage, WebError> {
     let store = viewer.store(state);
@@ -456,6 +505,18 @@ async fn lead_page(
             )
         })
         .collect();
+    let (notice, undo) = match notice {
+        Some(Notice::Moved(to)) => {
+            let undo = undoable(state, viewer, &lead, &history);
+            let mut text = t.ts("lead-moved", "status", &t.t(status_id(to)));
+            if lead.source.move_answers_vendor(to) {
+                text = format!("{text} {}", t.t("lead-moved-vendor-told"));
+            }
+            (Some(text), undo.map(|id| id.to_string()))
+        }
+        Some(Notice::Text(text)) => (Some(text), None),
+        None => (None, None),
+    };
     let source = match lead.source {
         LeadSource::Vendor => t.t("lead-source-vendor"),
         LeadSource::Campaign => t.t("lead-source-campaign"),
@@ -508,6 +569,12 @@ async fn lead_page(
         moves: next_moves(&lead, &t),
         history: history_lines(&history, &names, &members, &t),
         notice,
+        undo,
+        undo_for: t.tn(
+            "lead-undo-for",
+            "seconds",
+            i64::try_from(state.lead_undo.as_secs()).unwrap_or(i64::MAX),
+        ),
         problem,
         t,
         chrome,
@@ -534,9 +601,7 @@ async fn move_lead(
             Err(_) => {
                 let problem = Some(viewer.tr.t("lead-reason-invalid"));
                 let page = lead_page(state, viewer, id, None, problem).await?;
-                return Ok(
-                    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response(),
-                );
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
             }
         }
     };
@@ -558,7 +623,7 @@ async fn move_lead(
                 },
             );
             let page = lead_page(state, viewer, id, None, problem).await?;
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -587,6 +652,47 @@ async fn move_to(
 ) -> Result<Response, WebError> {
     let to: LeadStatus = form.status.parse().map_err(|_| WebError::BadRequest)?;
     move_lead(&state, &viewer, &id, to, &form.reason).await
+}
+
+/// The fields of an undo: which move.
+#[derive(Debug, Deserialize)]
+pub struct UndoForm {
+    #[serde(default, rename = "move")]
+    move_id: String,
+}
+
+/// Undoes the viewer's latest move of the lead, while the server allows
+/// it; back to the lead saying so, or with why not.
+async fn undo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, form }: Posted<UndoForm>,
+) -> Result<Response, WebError> {
+    use onepane_domain::lead::UndoRefused;
+    let id: LeadId = id.parse().map_err(|_| WebError::NotFound)?;
+    let move_id: onepane_domain::AuditEventId =
+        form.move_id.parse().map_err(|_| WebError::BadRequest)?;
+    let window =
+        chrono::Duration::from_std(state.lead_undo).map_err(|e| WebError::Internal(Box::new(e)))?;
+    let undone = viewer
+        .store(&state)
+        .undo_lead_move(id, move_id, viewer.session.user.id, window)
+        .await?;
+    let refused = match undone {
+        Ok(lead) => {
+            return Ok(Redirect::to(&format!("/leads/{id}?undone={}", lead.status)).into_response());
+        }
+        Err(refused) => refused,
+    };
+    let (status, key) = match refused {
+        UndoRefused::Unknown => (StatusCode::NOT_FOUND, "lead-undo-unknown"),
+        UndoRefused::NotYours => (StatusCode::FORBIDDEN, "lead-undo-not-yours"),
+        UndoRefused::TooLate => (StatusCode::CONFLICT, "lead-undo-too-late"),
+        UndoRefused::ChangedSince => (StatusCode::CONFLICT, "lead-undo-changed"),
+        UndoRefused::VendorTold => (StatusCode::CONFLICT, "lead-undo-vendor-told"),
+    };
+    let page = lead_page(&state, &viewer, id, None, Some(viewer.tr.t(key))).await?;
+    Ok((status, render(&page)?).into_response())
 }
 
 /// Sends a refused or failed answer to the vendor again.

@@ -1,12 +1,14 @@
 //! A workspace's connections: their settings and secrets, authorizations, runs, jobs and CRM pushes.
 
 use chrono::{DateTime, Utc};
+use onepane_domain::activity::{Actor, AuditAccess, AuditEvent};
 use onepane_domain::workspace::*;
 use onepane_domain::*;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::rows::select;
+use crate::tables::audit::insert_audit;
 use crate::tables::connections::*;
 use crate::tables::jobs::*;
 use crate::tables::outbox::*;
@@ -133,6 +135,66 @@ impl PartnerStore {
         let row = row.ok_or_else(|| StoreError::not_found("connection", id))?;
         tx.commit().await?;
         Ok(row)
+    }
+
+    /// Deletes a connection as `by`, saying `through` what (`portal`,
+    /// `api`) in the audit log, in the same transaction. Its plumbing goes
+    /// with it: secrets, stream positions, record hashes, jobs, runs, CRM
+    /// pushes and erasures, authorizations. What it synced stays: those
+    /// records are the workspace's and name the vendor, not the
+    /// connection. Refused (a conflict) while a run holds the connection.
+    pub async fn delete_connection(
+        &self,
+        id: ConnectionId,
+        by: UserId,
+        through: &str,
+    ) -> Result<Connection, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let held: Option<(Option<String>, Option<DateTime<Utc>>)> = on_tx!(tx, c => {
+            sqlx::query_as("SELECT run_owner, run_until FROM connections WHERE workspace_id = $1 AND id = $2")
+                .bind(self.ws())
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        let Some((owner, until)) = held else {
+            return Err(StoreError::not_found("connection", id));
+        };
+        if owner.is_some() && until.is_some_and(|u| u > now()) {
+            return Err(StoreError::Conflict(format!(
+                "connection {id} is running a sync; pause it and delete it when the run has ended"
+            )));
+        }
+        let row: Option<Connection> = select!(
+            optional,
+            ConnectionRow,
+            tx,
+            &format!(
+                "DELETE FROM connections WHERE workspace_id = $1 AND id = $2 \
+                 RETURNING {CONNECTION_COLUMNS}"
+            ),
+            self.ws(),
+            id.as_uuid()
+        )?;
+        let connection = row.ok_or_else(|| StoreError::not_found("connection", id))?;
+        insert_audit(
+            &mut tx,
+            &[AuditEvent::new(
+                self.workspace_id,
+                Actor::User(by),
+                "connection.deleted",
+                AuditAccess::Write,
+            )
+            .about("connection", id)
+            .with_detail(serde_json::json!({
+                "name": connection.name.as_str(),
+                "connector": connection.connector.as_str(),
+                "through": through,
+            }))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(connection)
     }
 
     /// Replaces a connection's settings (checked by the caller, as when it

@@ -323,19 +323,17 @@ impl PartnerStore {
             .await?;
         }
         let actor = by.map_or(Actor::System, Actor::User);
-        insert_audit(
-            tx,
-            &[
-                AuditEvent::new(self.workspace_id, actor, "lead.moved", AuditAccess::Write)
-                    .about("lead", id)
-                    .with_detail(serde_json::json!({
-                        "from": from.as_str(),
-                        "to": lead.status.as_str(),
-                        "reason": reason.map(LongText::as_str),
-                    })),
-            ],
-        )
-        .await?;
+        // Recorded at the lead's new `updated_at`: while the two agree,
+        // nothing has changed the lead since, and the move may be undone.
+        let mut event = AuditEvent::new(self.workspace_id, actor, LEAD_MOVED, AuditAccess::Write)
+            .about("lead", id)
+            .with_detail(serde_json::json!({
+                "from": from.as_str(),
+                "to": lead.status.as_str(),
+                "reason": reason.map(LongText::as_str),
+            }));
+        event.at = lead.updated_at;
+        insert_audit(tx, &[event]).await?;
         // The vendor is told only while the link is active: a paused or
         // ended link's vendor learns nothing more about the workspace.
         if let (LeadSource::Vendor, Some(vendor), LeadStatus::Accepted) =
@@ -362,6 +360,81 @@ impl PartnerStore {
             .await?;
         }
         Ok(lead)
+    }
+
+    /// Undoes the move recorded as `move_id` of lead `id`, for `by`, at most
+    /// `window` after it: the lead goes back to the status it moved from,
+    /// the CRM sinks are told (the lead is marked changed, as any move
+    /// does), and the undoing is recorded beside the move. Refused (the
+    /// inner error) unless `by` made the move, it is still the lead's
+    /// latest change, it is within the window and it did not answer the
+    /// vendor (see [`undoable_move`]).
+    pub async fn undo_lead_move(
+        &self,
+        id: LeadId,
+        move_id: AuditEventId,
+        by: UserId,
+        window: chrono::Duration,
+    ) -> Result<Result<Lead, UndoRefused>, StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        let mut lead = fetch_lead(&mut tx, self.workspace_id, id).await?;
+        let event: Option<AuditEvent> = select!(
+            optional,
+            AuditRow,
+            tx,
+            &format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE workspace_id = $1 AND id = $2"
+            ),
+            self.ws(),
+            move_id.as_uuid()
+        )?;
+        let Some(event) = event else {
+            return Ok(Err(UndoRefused::Unknown));
+        };
+        let at = now();
+        let (from, to) = match undoable_move(&lead, &event, by, at, window) {
+            Ok(change) => change,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        // Only from the lead as the move left it: a change committed
+        // since (PostgreSQL reads committed data) makes this a refusal.
+        let undone = on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE leads SET status = $3, updated_at = $4 \
+                 WHERE workspace_id = $1 AND id = $2 AND status = $5 AND updated_at = $6",
+            )
+            .bind(self.ws())
+            .bind(id.as_uuid())
+            .bind(from.as_str())
+            .bind(at)
+            .bind(to.as_str())
+            .bind(event.at)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        if undone == 0 {
+            return Ok(Err(UndoRefused::ChangedSince));
+        }
+        lead.status = from;
+        lead.updated_at = at;
+        mark_lead_changed(&mut tx, self.workspace_id, id.as_uuid(), at).await?;
+        let mut record = AuditEvent::new(
+            self.workspace_id,
+            Actor::User(by),
+            LEAD_MOVE_UNDONE,
+            AuditAccess::Write,
+        )
+        .about("lead", id)
+        .with_detail(serde_json::json!({
+            "from": to.as_str(),
+            "to": from.as_str(),
+            "undoes": event.id,
+        }));
+        record.at = at;
+        insert_audit(&mut tx, &[record]).await?;
+        tx.commit().await?;
+        Ok(Ok(lead))
     }
 
     /// What happened to a lead, newest first: its moves, who sent it, what
