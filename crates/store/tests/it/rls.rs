@@ -1949,8 +1949,6 @@ async fn lead_tallies_are_written_only_where_their_leads_could_be() {
         "vendor 2 writes its own tally in B, linked to it"
     );
 }
-    }
-}
 
 #[tokio::test]
 async fn one_workspace_cannot_delete_another_workspaces_connection() {
