@@ -154,6 +154,7 @@ async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept
     assert!(!sso.body.contains("s3cret-value"), "a secret is never shown back");
 
     // Landing pages: two fields wrong at once, each with its own error.
+    let before = w.app.store.partner(w.gold.id).profile().await.unwrap();
     let profile = owner
         .submit(
             "/settings/landing-page",
@@ -176,7 +177,7 @@ async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept
     assert!(!profile.body.contains(r#"id="privacy-notice-url-error""#));
     assert_eq!(
         w.app.store.partner(w.gold.id).profile().await.unwrap(),
-        onepane_store::WorkspaceProfile::default(),
+        before,
         "nothing saved"
     );
 
