@@ -362,7 +362,7 @@ async fn each_vendor_operation_needs_the_scope_it_names() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 30);
+    assert_eq!(checked, 32);
 }
 
 #[tokio::test]

@@ -354,7 +354,9 @@ async fn configure(
     if enabled {
         fields.push(("enabled", "on"));
     }
-    v.submit("/settings/sso", "/settings/sso", &fields).await
+    // The session's token from the section every member may open: a
+    // sales rep's post is refused by the form's own route.
+    v.submit("/settings/account", "/settings/sso", &fields).await
 }
 
 /// Starts single sign-on with the login page's form; the provider's
