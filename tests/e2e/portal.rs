@@ -828,7 +828,11 @@ async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backe
             .body
             .contains("set its address before activating a campaign")
     );
-    assert!(refused.body.contains(r#"href="/settings/landing-page#privacy_notice_url""#));
+    assert!(
+        refused
+            .body
+            .contains(r#"href="/settings/landing-page#privacy_notice_url""#)
+    );
     assert!(
         w.app
             .store
@@ -1501,7 +1505,10 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
     // Another member cannot revoke it.
     let mut other = Visitor::new(&w.app);
     assert_eq!(other.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
-    assert_eq!(other.submit("/settings/tokens", &revoke, &[]).await.status, 404);
+    assert_eq!(
+        other.submit("/settings/tokens", &revoke, &[]).await.status,
+        404
+    );
     assert_eq!(
         w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
         200
@@ -1515,7 +1522,11 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
 
     // The home currency: margins are reported in the new one.
     let changed = v
-        .submit("/settings/pricing", "/settings/currency", &[("currency", "sek")])
+        .submit(
+            "/settings/pricing",
+            "/settings/currency",
+            &[("currency", "sek")],
+        )
         .await;
     assert_eq!(changed.status, 303);
     assert!(
@@ -1525,7 +1536,11 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
             .contains(r#"value="SEK""#)
     );
     let bad = v
-        .submit("/settings/pricing", "/settings/currency", &[("currency", "money")])
+        .submit(
+            "/settings/pricing",
+            "/settings/currency",
+            &[("currency", "money")],
+        )
         .await;
     assert_eq!(bad.status, 422);
 }
@@ -1695,7 +1710,11 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
 
     // Removing the rep ends its session and its API tokens.
     let made = rep
-        .submit("/settings/tokens", "/settings/tokens", &[("name", "rep script")])
+        .submit(
+            "/settings/tokens",
+            "/settings/tokens",
+            &[("name", "rep script")],
+        )
         .await;
     let token = shown_token(&made.body);
     assert_eq!(
@@ -1889,7 +1908,11 @@ async fn pages_that_are_not_there_speak_the_language_the_member_chose(backend: B
         nowhere.body
     );
     let chosen = v
-        .submit("/settings/account", "/settings/language", &[("language", "fi")])
+        .submit(
+            "/settings/account",
+            "/settings/language",
+            &[("language", "fi")],
+        )
         .await;
     assert_eq!(chosen.status, 303, "{}", chosen.body);
     // An address nothing serves, and a record that is not there.

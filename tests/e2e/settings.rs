@@ -65,7 +65,11 @@ async fn settings_open_on_the_first_section_and_mark_the_current_one(backend: Ba
                 .contains(&format!(r#"href="{path}" aria-current="page""#)),
             "{path}"
         );
-        assert_eq!(page.body.matches(r#"aria-current="page""#).count(), 2, "{path}: the main navigation's and the section's");
+        assert_eq!(
+            page.body.matches(r#"aria-current="page""#).count(),
+            2,
+            "{path}: the main navigation's and the section's"
+        );
     }
     // A page of one section holds that section's forms, not the others'.
     let account = owner.get("/settings/account").await.body;
@@ -99,14 +103,14 @@ fn refused_beside(answer: &Answer, field: &str, error: &str, kept: &str) {
         "{field} does not name {error}: {tag}"
     );
     assert!(
-        kept.is_empty() || body.contains(&format!(r#"value="{kept}""#)) || body.contains(&format!(">{kept}</textarea>")),
+        kept.is_empty()
+            || body.contains(&format!(r#"value="{kept}""#))
+            || body.contains(&format!(">{kept}</textarea>")),
         "{field} lost {kept}"
     );
 }
 
-async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept(
-    backend: Backend,
-) {
+async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept(backend: Backend) {
     let Some(w) = world(backend).await else {
         return;
     };
@@ -122,7 +126,10 @@ async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept
         )
         .await;
     refused_beside(&mail, "time-zone", "time-zone-error", "Mars/Olympus");
-    assert!(mail.body.contains(r#"id="daily-digest" name="daily_digest" value="on" checked"#));
+    assert!(
+        mail.body
+            .contains(r#"id="daily-digest" name="daily_digest" value="on" checked"#)
+    );
 
     // Members: an invitation to no address.
     let invite = owner
@@ -151,7 +158,10 @@ async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept
         .await;
     refused_beside(&sso, "sso-issuer", "issuer-error", "not a url");
     assert!(sso.body.contains(r#"value="portal-client""#));
-    assert!(!sso.body.contains("s3cret-value"), "a secret is never shown back");
+    assert!(
+        !sso.body.contains("s3cret-value"),
+        "a secret is never shown back"
+    );
 
     // Landing pages: two fields wrong at once, each with its own error.
     let before = w.app.store.partner(w.gold.id).profile().await.unwrap();
@@ -170,7 +180,12 @@ async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept
             ],
         )
         .await;
-    refused_beside(&profile, "contact_email", "contact-email-error", "sales at gold");
+    refused_beside(
+        &profile,
+        "contact_email",
+        "contact-email-error",
+        "sales at gold",
+    );
     refused_beside(&profile, "website", "website-error", "ftp://gold.example");
     assert!(profile.body.contains(r#"value="Gunnar Gold""#));
     assert!(profile.body.contains(">Send me news</textarea>"));
@@ -234,7 +249,11 @@ async fn each_section_shows_a_refused_field_beside_its_error_with_the_input_kept
         )
         .await;
     refused_beside(&rate, "rate-value", "rate-error", "0");
-    assert!(rate.body.contains("Anna positiivinen kurssi"), "{}", rate.body);
+    assert!(
+        rate.body.contains("Anna positiivinen kurssi"),
+        "{}",
+        rate.body
+    );
 }
 
 /// A PNG as far as its signature goes.
@@ -335,7 +354,11 @@ async fn an_uploaded_logo_shows_in_the_header_and_on_landing_pages_of_its_own_wo
 
     // A form without its token changes nothing.
     let forged = owner
-        .post_multipart("/settings/logo", &[], ("logo", "logo.png", "image/png", &png(1, 100)))
+        .post_multipart(
+            "/settings/logo",
+            &[],
+            ("logo", "logo.png", "image/png", &png(1, 100)),
+        )
         .await;
     assert_eq!(forged.status, 403);
     assert_eq!(owner.get_bytes("/workspace/logo").await.0, 404);
@@ -347,13 +370,20 @@ async fn an_uploaded_logo_shows_in_the_header_and_on_landing_pages_of_its_own_wo
     assert!(taken.body.contains("The logo is saved."));
     assert!(taken.body.contains(r#"id="logo-preview""#));
     let home = owner.get("/").await.body;
-    let at = home.find(r#"src="/workspace/logo?v="#).expect("the header shows the logo");
+    let at = home
+        .find(r#"src="/workspace/logo?v="#)
+        .expect("the header shows the logo");
     let src: String = home[at + 5..].chars().take_while(|c| *c != '"').collect();
     assert!(home.contains(r#"id="workspace-logo""#));
     assert!(!home.contains(r#"id="workspace-monogram""#));
     let served = owner.get_bytes(&src).await;
     is_logo(&served, "image/png", &logo);
-    assert!(served.1["cache-control"].to_str().unwrap().starts_with("private"));
+    assert!(
+        served.1["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("private")
+    );
     let mut visitor = Visitor::new(&w.app);
     let shown = visitor.get(&landing).await.body;
     let at = shown
@@ -370,7 +400,10 @@ async fn an_uploaded_logo_shows_in_the_header_and_on_landing_pages_of_its_own_wo
     assert_eq!(other.get_bytes("/workspace/logo").await.0, 404);
     assert_eq!(other.get_bytes(&src).await.0, 404);
     assert!(!other.get("/").await.body.contains(r#"id="workspace-logo""#));
-    assert_ne!(Visitor::new(&w.app).get_bytes("/workspace/logo").await.0, 200);
+    assert_ne!(
+        Visitor::new(&w.app).get_bytes("/workspace/logo").await.0,
+        200
+    );
     assert_eq!(
         visitor.get_bytes("/l/no-such-page/logo").await.0,
         404,
@@ -381,25 +414,51 @@ async fn an_uploaded_logo_shows_in_the_header_and_on_landing_pages_of_its_own_wo
     let large = upload(&mut owner, "huge.png", "image/png", &png(0, 300 * 1024)).await;
     assert_eq!(large.status, 422, "{}", large.body);
     assert!(large.body.contains(r#"id="logo-error""#));
-    assert!(large.body.contains("logo-hint logo-error\" aria-invalid=\"true\""));
+    assert!(
+        large
+            .body
+            .contains("logo-hint logo-error\" aria-invalid=\"true\"")
+    );
     assert!(large.body.contains("at most 256 KiB"));
     // An SVG with a script, however it is named: refused.
     let scripted = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><script>alert(document.cookie)</script><rect width="10" height="10"/></svg>"#;
     let refused = upload(&mut owner, "logo.png", "image/png", scripted).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(refused.body.contains("The SVG holds script"), "{}", refused.body);
+    assert!(
+        refused.body.contains("The SVG holds script"),
+        "{}",
+        refused.body
+    );
     let handler = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>"#;
-    assert_eq!(upload(&mut owner, "logo.svg", "image/svg+xml", handler).await.status, 422);
+    assert_eq!(
+        upload(&mut owner, "logo.svg", "image/svg+xml", handler)
+            .await
+            .status,
+        422
+    );
     // Not an image at all.
     let text = upload(&mut owner, "logo.gif", "image/gif", b"GIF89a...").await;
     assert_eq!(text.status, 422);
     assert!(text.body.contains("not a PNG, JPEG or SVG"));
-    is_logo(&owner.get_bytes("/workspace/logo").await, "image/png", &logo);
+    is_logo(
+        &owner.get_bytes("/workspace/logo").await,
+        "image/png",
+        &logo,
+    );
 
     // A plain SVG is taken and served as SVG, still unable to run anything.
     let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#14304f"/></svg>"##;
-    assert_eq!(upload(&mut owner, "logo.svg", "image/svg+xml", svg).await.status, 200);
-    is_logo(&owner.get_bytes("/workspace/logo").await, "image/svg+xml", svg);
+    assert_eq!(
+        upload(&mut owner, "logo.svg", "image/svg+xml", svg)
+            .await
+            .status,
+        200
+    );
+    is_logo(
+        &owner.get_bytes("/workspace/logo").await,
+        "image/svg+xml",
+        svg,
+    );
     is_logo(&visitor.get_bytes(&public_src).await, "image/svg+xml", svg);
 
     // Removed: initials again.
@@ -408,7 +467,13 @@ async fn an_uploaded_logo_shows_in_the_header_and_on_landing_pages_of_its_own_wo
         .await;
     assert_eq!(removed.status, 200, "{}", removed.body);
     assert_eq!(owner.get_bytes("/workspace/logo").await.0, 404);
-    assert!(owner.get("/").await.body.contains(r#"id="workspace-monogram""#));
+    assert!(
+        owner
+            .get("/")
+            .await
+            .body
+            .contains(r#"id="workspace-monogram""#)
+    );
     assert_eq!(visitor.get_bytes(&public_src).await.0, 404);
 }
 
@@ -505,7 +570,9 @@ async fn the_favicon_is_onepanes_mark_and_every_page_links_it() {
     assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
     let home = v.get("/").await.body;
     assert!(home.contains(link));
-    assert!(home.contains(r#"<img src="/static/icon.svg" alt="" width="24" height="24" class="mark">"#));
+    assert!(
+        home.contains(r#"<img src="/static/icon.svg" alt="" width="24" height="24" class="mark">"#)
+    );
 }
 
 #[tokio::test]
@@ -518,8 +585,10 @@ async fn image_assets_show_lazy_thumbnails_of_a_fixed_size() {
             Method::PUT,
             "/api/v1/vendor/assets/printer-photo",
             &w.v1.token,
-            Some(json!({"kind": "image", "variants": [{"locale": "en", "title": "Printer photo",
-                "body": {"url": "https://127.0.0.1/images/printer.png"}}]})),
+            Some(
+                json!({"kind": "image", "variants": [{"locale": "en", "title": "Printer photo",
+                "body": {"url": "https://127.0.0.1/images/printer.png"}}]}),
+            ),
         )
         .await;
     assert_eq!(status, 200, "{body}");

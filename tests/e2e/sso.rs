@@ -356,7 +356,8 @@ async fn configure(
     }
     // The session's token from the section every member may open: a
     // sales rep's post is refused by the form's own route.
-    v.submit("/settings/account", "/settings/sso", &fields).await
+    v.submit("/settings/account", "/settings/sso", &fields)
+        .await
 }
 
 /// Starts single sign-on with the login page's form; the provider's

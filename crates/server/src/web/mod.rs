@@ -107,7 +107,10 @@ async fn favicon() -> Response {
     (
         axum::http::StatusCode::MOVED_PERMANENTLY,
         [
-            (header::LOCATION, HeaderValue::from_static("/static/icon.svg")),
+            (
+                header::LOCATION,
+                HeaderValue::from_static("/static/icon.svg"),
+            ),
             (
                 CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=86400"),

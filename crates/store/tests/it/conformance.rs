@@ -685,7 +685,12 @@ async fn logos_are_kept_per_workspace_and_per_vendor(db: TestDb) {
         Some("https://canon.example/logo.svg")
     );
     assert!(
-        db.store.partner(other).vendor_logos().await.unwrap().is_empty(),
+        db.store
+            .partner(other)
+            .vendor_logos()
+            .await
+            .unwrap()
+            .is_empty(),
         "a partner sees only its linked vendors' logos"
     );
     db.store.vendor(v).set_logo_url(None).await.unwrap();

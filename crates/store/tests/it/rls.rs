@@ -1978,7 +1978,9 @@ async fn a_logo_is_read_and_changed_by_its_own_side_only() {
         as_scope(
             &server,
             (&a, ""),
-            &format!("UPDATE workspace_logos SET content_type = 'image/png' WHERE workspace_id = '{a}'"),
+            &format!(
+                "UPDATE workspace_logos SET content_type = 'image/png' WHERE workspace_id = '{a}'"
+            ),
         )
         .await
         .unwrap(),
@@ -1988,14 +1990,14 @@ async fn a_logo_is_read_and_changed_by_its_own_side_only() {
         as_scope(
             &server,
             ("", &v1),
-            &format!("UPDATE vendors SET logo_url = 'https://v1.example/new.png' WHERE id = '{v1}'"),
+            &format!(
+                "UPDATE vendors SET logo_url = 'https://v1.example/new.png' WHERE id = '{v1}'"
+            ),
         )
         .await
         .unwrap(),
         1
     );
     // A partner sees its linked vendors' logos.
-    assert!(
-        count_in_scope(&server, (&a, ""), "vendors", "logo_url IS NOT NULL").await >= 1
-    );
+    assert!(count_in_scope(&server, (&a, ""), "vendors", "logo_url IS NOT NULL").await >= 1);
 }

@@ -1533,7 +1533,10 @@ pub async fn put_logo(
             }
         },
     };
-    caller.store(&state).set_logo_url(logo_url.as_deref()).await?;
+    caller
+        .store(&state)
+        .set_logo_url(logo_url.as_deref())
+        .await?;
     Ok(Json(VendorLogo { logo_url }))
 }
 

@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use onepane_domain::{CampaignId, VendorId};
 use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
+use onepane_domain::{CampaignId, VendorId};
 use onepane_store::StoreError;
 use serde::Deserialize;
 

@@ -178,8 +178,7 @@ async fn faces(
             crate::web::pages::settings::logo::version(&d)
         )
     });
-    view.vendor_logo =
-        crate::web::pages::campaigns::vendor_logo(&logos, &page.campaign.vendor_id);
+    view.vendor_logo = crate::web::pages::campaigns::vendor_logo(&logos, &page.campaign.vendor_id);
     Ok(())
 }
 

@@ -177,7 +177,10 @@ fn check(form: &ProfileForm, t: &Tr) -> Result<WorkspaceProfile, Fields> {
     let marketing_consent_text = match form.marketing_consent_text.trim() {
         "" => Ok(None),
         text if text.chars().count() > CONSENT_TEXT_MAX => Err(()),
-        text => text.parse::<LongText>().map(|l| Some(l.to_string())).map_err(|_| ()),
+        text => text
+            .parse::<LongText>()
+            .map(|l| Some(l.to_string()))
+            .map_err(|_| ()),
     };
     if marketing_consent_text.is_err() {
         fields.refuse("marketing_consent_text", t.t("profile-consent-invalid"));
@@ -283,10 +286,7 @@ async fn upload_logo(
         }
     };
     let digest = super::logo::digest(&bytes);
-    viewer
-        .store(&state)
-        .put_logo(kind, &bytes, &digest)
-        .await?;
+    viewer.store(&state).put_logo(kind, &bytes, &digest).await?;
     viewer
         .record(
             &state,

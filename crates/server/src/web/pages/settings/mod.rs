@@ -261,7 +261,10 @@ mod tests {
     fn a_refused_field_names_its_hint_and_its_error_and_is_invalid() {
         let mut f = Fields::default();
         f.keep("contact_email", "not an email");
-        assert_eq!(f.aria("contact_email", "email-hint"), " aria-describedby=\"email-hint\"");
+        assert_eq!(
+            f.aria("contact_email", "email-hint"),
+            " aria-describedby=\"email-hint\""
+        );
         f.refuse("contact_email", "Give a valid email.".into());
         assert_eq!(
             f.aria("contact_email", "email-hint"),
