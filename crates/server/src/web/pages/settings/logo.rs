@@ -152,7 +152,10 @@ fn references_inside(value: &str) -> bool {
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
         .collect();
-    if squeezed.contains("@import") || squeezed.contains("javascript:") {
+    if ["@import", "javascript:", "image-set(", "@font-face"]
+        .iter()
+        .any(|bad| squeezed.contains(bad))
+    {
         return false;
     }
     let mut rest = squeezed.as_str();
@@ -331,6 +334,7 @@ mod tests {
             r#"<rect fill="url(https://evil.example/p)"/>"#,
             r#"<rect style="fill: url( 'http://evil.example/p' )"/>"#,
             r#"<style>@import url(https://evil.example/s.css);</style>"#,
+            r#"<rect style="fill: image-set('https://evil.example/p.png' 1x)"/>"#,
             r#"<a href="javascript:alert(1)"><rect/></a>"#,
             r#"<set attributeName="href" to="javascript:alert(1)"/>"#,
         ] {
