@@ -274,7 +274,7 @@ async fn the_clock_lists_what_falls_due_in_the_api_and_the_portal(backend: Backe
     assert!(page.body.contains("Times are in UTC"), "{}", page.body);
     let saved = owner
         .submit(
-            "/settings",
+            "/settings/account",
             "/settings/mail",
             &[("time_zone", "Europe/Helsinki")],
         )

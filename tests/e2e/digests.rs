@@ -192,14 +192,14 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
     set_password(&w.app, GOLD_OWNER, PASSWORD).await;
     let mut v = Visitor::new(&w.app);
     assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
-    let settings = v.get("/settings").await;
+    let settings = v.get("/settings/account").await;
     assert!(
         settings.body.contains("data-browser-time-zone"),
         "no zone yet: the browser's is offered"
     );
     let refused = v
         .submit(
-            "/settings",
+            "/settings/account",
             "/settings/mail",
             &[("daily_digest", "on"), ("time_zone", "Europe/Espoo")],
         )
@@ -220,7 +220,7 @@ async fn three_replicas_mail_each_digest_once_in_the_members_language_and_time_z
     );
     let saved = v
         .submit(
-            "/settings",
+            "/settings/account",
             "/settings/mail",
             &[
                 ("daily_digest", "on"),

@@ -25,6 +25,7 @@ mod postgres;
 mod prices;
 mod scorecards;
 mod serve;
+mod settings;
 mod sso;
 mod sync_runs;
 mod traces;

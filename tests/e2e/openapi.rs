@@ -38,6 +38,8 @@ const DOCUMENTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/vendor/price-lists/{external_id}/items"),
     ("PUT", "/api/v1/vendor/deal-fields"),
     ("GET", "/api/v1/vendor/deal-fields"),
+    ("PUT", "/api/v1/vendor/logo"),
+    ("GET", "/api/v1/vendor/logo"),
     ("GET", "/api/v1/vendor/deal-registrations"),
     ("GET", "/api/v1/vendor/deal-registrations/{id}"),
     ("POST", "/api/v1/vendor/deal-registrations/{id}/decision"),
@@ -288,6 +290,7 @@ fn vendor_body(operation_id: &str) -> Option<Value> {
         "vendor_put_deal_fields" => json!({
             "fields": [{"name": "reseller_id", "label": "Reseller id", "required": true}],
         }),
+        "vendor_put_logo" => json!({"logo_url": "https://vendor.example/logo.svg"}),
         "vendor_put_webhook" => json!({
             "url": "https://hooks.example.com/onepane",
             "events": ["deal-registration.submitted", "lead.accepted"],
@@ -360,7 +363,7 @@ async fn each_vendor_operation_needs_the_scope_it_names() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 30);
+    assert_eq!(checked, 32);
 }
 
 #[tokio::test]

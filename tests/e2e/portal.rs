@@ -105,6 +105,56 @@ impl Visitor {
         self.send(req).await
     }
 
+    /// An answer's status, headers and bytes (for images, which are not text).
+    pub async fn get_bytes(&mut self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if !self.jar.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        let response = req.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// Posts a `multipart/form-data` body: text `fields`, then one file
+    /// (field name, file name, media type, bytes).
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &str, &[u8]),
+    ) -> Answer {
+        let boundary = "onepane-test-boundary-7d1f0c";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (name, file_name, media_type, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {media_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(req).await
+    }
+
     /// Posts a form with the CSRF token of the page at `form_page`.
     pub async fn submit(
         &mut self,
@@ -149,7 +199,7 @@ pub fn csrf(body: &str) -> String {
 pub async fn invitation_link(owner: &mut Visitor, email: &str, role: &str) -> String {
     let invited = owner
         .submit(
-            "/settings",
+            "/settings/members",
             "/settings/invite",
             &[("email", email), ("role", role)],
         )
@@ -560,7 +610,7 @@ async fn a_landing_page_turns_a_visitor_into_a_lead_and_keeps_spam_out(backend: 
     // The profile the page shows.
     let saved = owner
         .submit(
-            "/settings",
+            "/settings/landing-page",
             "/settings/profile",
             &[
                 ("contact_name", "Gunnar Gold"),
@@ -700,7 +750,7 @@ async fn clear_profile(w: &World, ws: onepane_domain::WorkspaceId) {
 async fn save_profile(owner: &mut Visitor, privacy: &str, consent_text: &str) -> Answer {
     owner
         .submit(
-            "/settings",
+            "/settings/landing-page",
             "/settings/profile",
             &[
                 ("contact_name", "Gunnar Gold"),
@@ -778,7 +828,11 @@ async fn a_campaign_needs_a_privacy_notice_before_it_is_activated(backend: Backe
             .body
             .contains("set its address before activating a campaign")
     );
-    assert!(refused.body.contains(r#"href="/settings#profile-heading""#));
+    assert!(
+        refused
+            .body
+            .contains(r#"href="/settings/landing-page#privacy_notice_url""#)
+    );
     assert!(
         w.app
             .store
@@ -1168,14 +1222,20 @@ async fn invitations_and_password_resets_work_once(backend: Backend) {
     assert_eq!(joined.status, 303, "{}", joined.body);
     let home = newbie.get("/").await;
     assert!(home.body.contains("Gold Oy") && home.body.contains("New Bie"));
-    // A sales rep sees no administration.
-    assert!(
-        !newbie
-            .get("/settings")
-            .await
-            .body
-            .contains("settings/invite")
-    );
+    // A sales rep sees no administration: not in the sections' navigation,
+    // and not by address.
+    let own = newbie.get("/settings/account").await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(own.body.contains(r#"href="/settings/tokens""#));
+    for admin_only in [
+        "/settings/members",
+        "/settings/sso",
+        "/settings/landing-page",
+        "/settings/pricing",
+    ] {
+        assert!(!own.body.contains(&format!(r#"href="{admin_only}""#)));
+        assert_eq!(newbie.get(admin_only).await.status, 403, "{admin_only}");
+    }
     // The link works once.
     assert_eq!(Visitor::new(&w.app).get(&link).await.status, 404);
 
@@ -1274,7 +1334,12 @@ async fn every_page_renders_in_english_and_finnish(backend: Backend) {
             "/prices?sort=margin&discount=5".to_owned(),
             "/connections".to_owned(),
             "/notifications".to_owned(),
-            "/settings".to_owned(),
+            "/settings/account".to_owned(),
+            "/settings/members".to_owned(),
+            "/settings/sso".to_owned(),
+            "/settings/landing-page".to_owned(),
+            "/settings/pricing".to_owned(),
+            "/settings/tokens".to_owned(),
             "/vendors".to_owned(),
             "/audit".to_owned(),
             "/privacy".to_owned(),
@@ -1421,7 +1486,7 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
     assert_eq!(v.login(GOLD_OWNER, PASSWORD).await.status, 303);
     let made = v
         .submit(
-            "/settings",
+            "/settings/tokens",
             "/settings/tokens",
             &[("name", "Reporting script")],
         )
@@ -1433,19 +1498,22 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
     assert_eq!(status, 200, "{vendors}");
     assert_eq!(vendors["items"][0]["id"], w.v1.id.to_string());
     // Shown once: the settings page lists it by name, not its value.
-    let listed = v.get("/settings").await.body;
+    let listed = v.get("/settings/tokens").await.body;
     assert!(listed.contains("Reporting script") && !listed.contains(&token));
     let at = listed.find("/settings/tokens/").unwrap();
     let revoke: String = listed[at..].chars().take_while(|c| *c != '"').collect();
     // Another member cannot revoke it.
     let mut other = Visitor::new(&w.app);
     assert_eq!(other.login(REGISTERED_OWNER, PASSWORD).await.status, 303);
-    assert_eq!(other.submit("/settings", &revoke, &[]).await.status, 404);
+    assert_eq!(
+        other.submit("/settings/tokens", &revoke, &[]).await.status,
+        404
+    );
     assert_eq!(
         w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
         200
     );
-    let revoked = v.submit("/settings", &revoke, &[]).await;
+    let revoked = v.submit("/settings/tokens", &revoke, &[]).await;
     assert_eq!(revoked.status, 200);
     assert_eq!(
         w.call(Method::GET, "/api/v1/vendors", &token, None).await.0,
@@ -1454,12 +1522,25 @@ async fn api_tokens_are_made_shown_once_and_revoked_in_settings(backend: Backend
 
     // The home currency: margins are reported in the new one.
     let changed = v
-        .submit("/settings", "/settings/currency", &[("currency", "sek")])
+        .submit(
+            "/settings/pricing",
+            "/settings/currency",
+            &[("currency", "sek")],
+        )
         .await;
     assert_eq!(changed.status, 303);
-    assert!(v.get("/settings").await.body.contains(r#"value="SEK""#));
+    assert!(
+        v.get("/settings/pricing")
+            .await
+            .body
+            .contains(r#"value="SEK""#)
+    );
     let bad = v
-        .submit("/settings", "/settings/currency", &[("currency", "money")])
+        .submit(
+            "/settings/pricing",
+            "/settings/currency",
+            &[("currency", "money")],
+        )
         .await;
     assert_eq!(bad.status, 422);
 }
@@ -1579,19 +1660,22 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
     // The owner makes the rep an admin; the admin may not touch the owner.
     let promoted = owner
         .submit(
-            "/settings",
+            "/settings/members",
             &format!("/settings/members/{rep_id}/role"),
             &[("role", "admin")],
         )
         .await;
     assert_eq!(promoted.status, 200, "{}", promoted.body);
     assert!(
-        rep.get("/settings").await.body.contains("settings/invite"),
+        rep.get("/settings/members")
+            .await
+            .body
+            .contains("settings/invite"),
         "now an admin"
     );
     let refused = rep
         .submit(
-            "/settings",
+            "/settings/members",
             &format!("/settings/members/{owner_id}/role"),
             &[("role", "sales-rep")],
         )
@@ -1599,7 +1683,7 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
     assert_eq!(refused.status, 403);
     let refused = rep
         .submit(
-            "/settings",
+            "/settings/members",
             &format!("/settings/members/{owner_id}/remove"),
             &[],
         )
@@ -1608,7 +1692,7 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
     // Nobody changes their own role or removes themselves here.
     let own = owner
         .submit(
-            "/settings",
+            "/settings/members",
             &format!("/settings/members/{owner_id}/role"),
             &[("role", "admin")],
         )
@@ -1626,7 +1710,11 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
 
     // Removing the rep ends its session and its API tokens.
     let made = rep
-        .submit("/settings", "/settings/tokens", &[("name", "rep script")])
+        .submit(
+            "/settings/tokens",
+            "/settings/tokens",
+            &[("name", "rep script")],
+        )
         .await;
     let token = shown_token(&made.body);
     assert_eq!(
@@ -1635,7 +1723,7 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
     );
     let removed = owner
         .submit(
-            "/settings",
+            "/settings/members",
             &format!("/settings/members/{rep_id}/remove"),
             &[],
         )
@@ -1648,7 +1736,7 @@ async fn members_change_roles_and_leave_but_an_owner_stays(backend: Backend) {
     );
     assert!(
         !owner
-            .get("/settings")
+            .get("/settings/members")
             .await
             .body
             .contains("rep@gold.example")
@@ -1820,7 +1908,11 @@ async fn pages_that_are_not_there_speak_the_language_the_member_chose(backend: B
         nowhere.body
     );
     let chosen = v
-        .submit("/settings", "/settings/language", &[("language", "fi")])
+        .submit(
+            "/settings/account",
+            "/settings/language",
+            &[("language", "fi")],
+        )
         .await;
     assert_eq!(chosen.status, 303, "{}", chosen.body);
     // An address nothing serves, and a record that is not there.

@@ -75,7 +75,7 @@ async fn the_prices_page_explains_each_figure_and_what_a_deal_adds(backend: Back
     ] {
         let added = owner
             .submit(
-                "/settings",
+                "/settings/pricing",
                 "/settings/sell-rules",
                 &[
                     ("vendor", vendor),

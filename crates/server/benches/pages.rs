@@ -616,7 +616,13 @@ async fn run(backend: &'static str, config: Config, keep: Option<TestDb>) {
         "/prices?sort=margin&discount=5".to_owned(),
         "/connections".to_owned(),
         "/notifications".to_owned(),
-        "/settings".to_owned(),
+        // Settings, one section a page: the member's own, and the two
+        // that read the most (members with invitations; rules and rates).
+        "/settings/account".to_owned(),
+        "/settings/members".to_owned(),
+        "/settings/pricing".to_owned(),
+        "/settings/landing-page".to_owned(),
+        "/settings/tokens".to_owned(),
     ];
     for path in &pages {
         measure(&client, w.addr, &w.cookie, path, path, backend).await;

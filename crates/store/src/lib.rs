@@ -87,7 +87,7 @@ pub use tables::sso::{NewSsoLogin, SsoConfig, SsoConfigUpdate, SsoLogin};
 pub use tables::webhooks::{
     Attempt, DeliveryFilter, DeliveryStatus, DueDelivery, WebhookDelivery, WebhookSubscription,
 };
-pub use tables::workspaces::WorkspaceProfile;
+pub use tables::workspaces::{LOGO_MAX_BYTES, LogoType, WorkspaceLogo, WorkspaceProfile};
 
 use onepane_domain::{VendorId, WorkspaceId};
 

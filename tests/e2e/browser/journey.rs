@@ -368,6 +368,44 @@ async fn journey(t: &Texts) {
     look(&partner, t, "notifications", Page::Portal).await;
     open_section(&partner, "/settings").await;
     look(&partner, t, "settings", Page::Portal).await;
+    // Each section of the settings, from the sections' own navigation.
+    for (path, name) in [
+        ("/settings/members", "settings-members"),
+        ("/settings/sso", "settings-sso"),
+        ("/settings/landing-page", "settings-landing-page"),
+        ("/settings/pricing", "settings-pricing"),
+        ("/settings/tokens", "settings-tokens"),
+        ("/settings/account", "settings-account"),
+    ] {
+        open_settings_section(&partner, path).await;
+        look(&partner, t, name, Page::Portal).await;
+    }
+    // A refused exchange rate: its error beside the field, the input kept.
+    open_settings_section(&partner, "/settings/pricing").await;
+    partner.find("#rate-base").await.send_keys("USD").await;
+    partner.find("#rate-value").await.send_keys("-3").await;
+    partner
+        .execute(
+            "document.querySelector('#rate-as-of').value = '2026-11-01';",
+            &[],
+        )
+        .await;
+    partner
+        .find("form[action='/settings/exchange-rates'] button[type=submit]")
+        .await
+        .click()
+        .await;
+    partner.wait_for("#rate-error", WAIT).await;
+    let field = partner
+        .execute(
+            "const f = document.querySelector('#rate-value'); \
+             return [f.getAttribute('aria-describedby'), f.getAttribute('aria-invalid')];",
+            &[],
+        )
+        .await;
+    assert_eq!(field, json!(["rate-error", "true"]));
+    assert_eq!(value(&partner, "#rate-value").await, "-3");
+    look(&partner, t, "settings-pricing-errors", Page::Portal).await;
     // The vendors side by side, and a rating.
     partner.goto(&url("/scorecards")).await;
     partner.wait_for("#scorecards tbody tr", WAIT).await;
@@ -539,6 +577,21 @@ async fn open_section(browser: &Browser, path: &str) {
     browser
         .wait_for(
             &format!("nav.main a[href='{path}'][aria-current=page]"),
+            WAIT,
+        )
+        .await;
+}
+
+/// Opens a section of the settings from the sections' navigation.
+async fn open_settings_section(browser: &Browser, path: &str) {
+    browser
+        .find(&format!("nav.sections a[href='{path}']"))
+        .await
+        .click()
+        .await;
+    browser
+        .wait_for(
+            &format!("nav.sections a[href='{path}'][aria-current=page]"),
             WAIT,
         )
         .await;

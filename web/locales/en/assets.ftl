@@ -12,3 +12,4 @@ asset-kind-presentation = Presentation
 asset-kind-email-template = Email template
 asset-kind-social-post = Social post
 asset-kind-link = Link
+asset-thumbnail-alt = Preview of { $title }

@@ -12,3 +12,4 @@ asset-kind-presentation = Esitys
 asset-kind-email-template = Sähköpostipohja
 asset-kind-social-post = Somepäivitys
 asset-kind-link = Linkki
+asset-thumbnail-alt = Esikatselukuva: { $title }

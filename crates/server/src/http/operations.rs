@@ -64,6 +64,7 @@ pub fn vendor() -> OpenApiRouter<AppState> {
                 .layer(DefaultBodyLimit::max(ITEMS_BODY_LIMIT)),
         )
         .routes(routes!(put_deal_fields, deal_fields))
+        .routes(routes!(put_logo, logo))
         .routes(routes!(deal_registrations))
         .routes(routes!(deal_registration))
         .routes(routes!(decide))

@@ -32,6 +32,9 @@ pub struct Chrome {
     pub section: &'static str,
     /// Whether the viewer may change settings.
     pub admin: bool,
+    /// The address of the workspace's uploaded logo (with its version),
+    /// when it has one.
+    pub logo: Option<String>,
 }
 
 impl Chrome {
@@ -44,9 +47,10 @@ impl Chrome {
         let s = &viewer.session;
         let system = state.store.system();
         let store = viewer.store(state);
-        let (memberships, unread) = tokio::try_join!(
+        let (memberships, unread, logo) = tokio::try_join!(
             system.memberships_of(s.user.id),
-            store.unread_notifications(UNREAD_SHOWN + 1)
+            store.unread_notifications(UNREAD_SHOWN + 1),
+            store.logo_digest()
         )?;
         let others = memberships
             .into_iter()
@@ -65,7 +69,18 @@ impl Chrome {
             unread,
             section,
             admin: s.role.can_administer(),
+            logo: logo.map(|d| {
+                format!(
+                    "/workspace/logo?v={}",
+                    super::pages::settings::logo::version(&d)
+                )
+            }),
         })
+    }
+
+    /// The workspace's initials, shown in the header when it has no logo.
+    pub fn initials(&self) -> String {
+        initials(&self.workspace)
     }
 
     /// The unread badge: the count, or "99+" above it.
@@ -86,6 +101,15 @@ impl Chrome {
             ""
         }
     }
+}
+
+/// Up to two initials of a name, for a monogram in place of a logo.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// Renders a template as an HTML response.

@@ -98,7 +98,10 @@ impl MailWriter for FluentMail {
             t.ts(
                 "mail-settings-link",
                 "link",
-                &format!("{public_base}/settings")
+                &format!(
+                    "{public_base}{}",
+                    crate::web::pages::settings::Section::Account.path()
+                )
             )
         );
         Composed {
@@ -149,7 +152,10 @@ impl MailWriter for FluentMail {
             t.ts(
                 "mail-settings-link",
                 "link",
-                &format!("{public_base}/settings")
+                &format!(
+                    "{public_base}{}",
+                    crate::web::pages::settings::Section::Account.path()
+                )
             )
         );
         Composed {

@@ -118,3 +118,49 @@ pub(crate) async fn read_profile(
     });
     Ok(row.map(TryInto::try_into).transpose()?.unwrap_or_default())
 }
+
+/// The kinds of image a workspace's uploaded logo may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoType {
+    /// PNG.
+    Png,
+    /// JPEG.
+    Jpeg,
+    /// SVG (checked to hold no script or outside reference).
+    Svg,
+}
+
+impl LogoType {
+    /// Its media type, as stored and served.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            LogoType::Png => "image/png",
+            LogoType::Jpeg => "image/jpeg",
+            LogoType::Svg => "image/svg+xml",
+        }
+    }
+
+    /// The type of a stored media type.
+    pub fn from_content_type(s: &str) -> Option<LogoType> {
+        match s {
+            "image/png" => Some(LogoType::Png),
+            "image/jpeg" => Some(LogoType::Jpeg),
+            "image/svg+xml" => Some(LogoType::Svg),
+            _ => None,
+        }
+    }
+}
+
+/// The largest logo a workspace may upload.
+pub const LOGO_MAX_BYTES: usize = 256 * 1024;
+
+/// A workspace's uploaded logo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceLogo {
+    /// What kind of image it is.
+    pub kind: LogoType,
+    /// The image.
+    pub bytes: Vec<u8>,
+    /// The digest of the image, naming its version.
+    pub digest: Vec<u8>,
+}

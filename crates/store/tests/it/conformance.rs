@@ -34,6 +34,7 @@ crate::on_both_backends!(
     deal_registration_shares_its_lead_and_gets_decided,
     price_list_publish_is_atomic_and_exact,
     sell_rules_and_exchange_rates_round_trip,
+    logos_are_kept_per_workspace_and_per_vendor,
     ended_link_hides_vendor_rows_both_ways,
     connections_need_a_linked_vendor,
     connection_settings_change_in_place,
@@ -633,6 +634,70 @@ async fn sell_rules_and_exchange_rates_round_trip(db: TestDb) {
         ExchangeRate::new(Currency::USD, Currency::EUR, "0.9".parse().unwrap(), day).unwrap();
     partner.put_exchange_rate(&replaced).await.unwrap();
     assert_eq!(partner.exchange_rates().await.unwrap(), vec![replaced]);
+}
+
+async fn logos_are_kept_per_workspace_and_per_vendor(db: TestDb) {
+    use onepane_store::{LOGO_MAX_BYTES, LogoType};
+    let (ws, v) = linked(&db.store, "Acme", "Canon", Tier::Gold).await;
+    let (other, _) = linked(&db.store, "Other", "Brother", Tier::Gold).await;
+    let partner = db.store.partner(ws);
+    assert_eq!(partner.logo().await.unwrap(), None);
+    let png = b"\x89PNG\r\n\x1a\nfirst".to_vec();
+    partner
+        .put_logo(LogoType::Png, &png, &[1; 32])
+        .await
+        .unwrap();
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"/>"#.to_vec();
+    partner
+        .put_logo(LogoType::Svg, &svg, &[2; 32])
+        .await
+        .unwrap();
+    let stored = partner.logo().await.unwrap().unwrap();
+    assert_eq!(
+        (stored.kind, stored.bytes, stored.digest),
+        (LogoType::Svg, svg, vec![2; 32]),
+        "the second replaced the first"
+    );
+    assert_eq!(partner.logo_digest().await.unwrap(), Some(vec![2; 32]));
+    // Another workspace has none, and cannot read this one's.
+    assert_eq!(db.store.partner(other).logo().await.unwrap(), None);
+    assert_eq!(db.store.partner(other).logo_digest().await.unwrap(), None);
+    // Over the limit, or empty, is refused before it reaches a table.
+    for bad in [vec![], vec![0; LOGO_MAX_BYTES + 1]] {
+        assert!(matches!(
+            partner.put_logo(LogoType::Png, &bad, &[3; 32]).await,
+            Err(StoreError::Rule(_))
+        ));
+    }
+    partner.delete_logo().await.unwrap();
+    assert_eq!(partner.logo().await.unwrap(), None);
+
+    // A vendor's logo reaches its linked partners, not others.
+    assert!(partner.vendor_logos().await.unwrap().is_empty());
+    db.store
+        .vendor(v)
+        .set_logo_url(Some("https://canon.example/logo.svg"))
+        .await
+        .unwrap();
+    assert_eq!(
+        partner.vendor_logos().await.unwrap(),
+        vec![(v, "https://canon.example/logo.svg".to_owned())]
+    );
+    assert_eq!(
+        db.store.vendor(v).logo_url().await.unwrap().as_deref(),
+        Some("https://canon.example/logo.svg")
+    );
+    assert!(
+        db.store
+            .partner(other)
+            .vendor_logos()
+            .await
+            .unwrap()
+            .is_empty(),
+        "a partner sees only its linked vendors' logos"
+    );
+    db.store.vendor(v).set_logo_url(None).await.unwrap();
+    assert!(partner.vendor_logos().await.unwrap().is_empty());
 }
 
 async fn ended_link_hides_vendor_rows_both_ways(db: TestDb) {

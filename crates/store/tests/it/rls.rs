@@ -158,6 +158,22 @@ async fn populate(store: &Store) -> Tenants {
         p.erase_person(&"erased.person@customer.example".parse().unwrap(), owner)
             .await
             .unwrap();
+        // The workspace's uploaded logo.
+        p.put_logo(
+            onepane_store::LogoType::Png,
+            b"\x89PNG\r\n\x1a\nlogo",
+            &[5; 32],
+        )
+        .await
+        .unwrap();
+    }
+    // Each vendor's logo.
+    for v in [v1, v2] {
+        store
+            .vendor(v)
+            .set_logo_url(Some(&format!("https://{v}.vendor.example/logo.svg")))
+            .await
+            .unwrap();
     }
     for reg in store
         .vendor(v1)
@@ -2030,4 +2046,108 @@ async fn plumbing_counts(server: &PgPool, ws: &str) -> Vec<i64> {
         counts.push(count_in_scope(server, (ws, ""), t, &format!("workspace_id = '{ws}'")).await);
     }
     counts
+}
+
+#[tokio::test]
+async fn a_logo_is_read_and_changed_by_its_own_side_only() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let w = populate(&db.store).await;
+    let server = pool_as(&db, TEST_SERVER_ROLE).await;
+    let (a, b, v1, v2) = (
+        w.a.to_string(),
+        w.b.to_string(),
+        w.v1.to_string(),
+        w.v2.to_string(),
+    );
+    // Each workspace reads its own uploaded logo, and no other's.
+    assert_eq!(
+        count_in_scope(&server, (&a, ""), "workspace_logos", "true").await,
+        1
+    );
+    assert_eq!(
+        count_in_scope(
+            &server,
+            (&b, ""),
+            "workspace_logos",
+            &format!("workspace_id = '{a}'")
+        )
+        .await,
+        0,
+        "B reads A's logo"
+    );
+    assert_eq!(
+        count_in_scope(&server, ("", &v1), "workspace_logos", "true").await,
+        0,
+        "a vendor reads a partner's logo"
+    );
+    for (what, scope, sql) in [
+        (
+            "B replaces A's logo",
+            (b.as_str(), ""),
+            format!("UPDATE workspace_logos SET bytes = '\\x00' WHERE workspace_id = '{a}'"),
+        ),
+        (
+            "B deletes A's logo",
+            (b.as_str(), ""),
+            format!("DELETE FROM workspace_logos WHERE workspace_id = '{a}'"),
+        ),
+        (
+            "A moves its logo into B",
+            (a.as_str(), ""),
+            format!("UPDATE workspace_logos SET workspace_id = '{b}'"),
+        ),
+        (
+            "a vendor replaces a partner's logo",
+            ("", v1.as_str()),
+            "UPDATE workspace_logos SET content_type = 'image/png'".to_owned(),
+        ),
+        // A vendor's logo: another vendor, a partner, or the vendor
+        // itself renaming its row are all refused.
+        (
+            "vendor 2 sets vendor 1's logo",
+            ("", v2.as_str()),
+            format!("UPDATE vendors SET logo_url = 'https://evil.example/x.png' WHERE id = '{v1}'"),
+        ),
+        (
+            "a partner sets a linked vendor's logo",
+            (a.as_str(), ""),
+            "UPDATE vendors SET logo_url = 'https://evil.example/x.png'".to_owned(),
+        ),
+        (
+            "vendor 1 renames itself",
+            ("", v1.as_str()),
+            format!("UPDATE vendors SET name = 'Renamed' WHERE id = '{v1}'"),
+        ),
+    ] {
+        blocked(what, as_scope(&server, scope, &sql).await);
+    }
+    // The checks above can fail: each side changes its own.
+    assert_eq!(
+        as_scope(
+            &server,
+            (&a, ""),
+            &format!(
+                "UPDATE workspace_logos SET content_type = 'image/png' WHERE workspace_id = '{a}'"
+            ),
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    assert_eq!(
+        as_scope(
+            &server,
+            ("", &v1),
+            &format!(
+                "UPDATE vendors SET logo_url = 'https://v1.example/new.png' WHERE id = '{v1}'"
+            ),
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    // A partner sees its linked vendors' logos.
+    assert!(count_in_scope(&server, (&a, ""), "vendors", "logo_url IS NOT NULL").await >= 1);
 }

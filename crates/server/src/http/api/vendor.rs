@@ -1479,3 +1479,77 @@ pub async fn redeliver(
 ) -> Result<Json<DeliveryView>, ApiError> {
     Ok(Json(caller.store(&state).redeliver(id).await?.into()))
 }
+
+/// The vendor's logo, which partners show beside its campaigns and on
+/// their landing pages.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorLogo {
+    /// An https address of the logo (an image partners' pages load from
+    /// there; a square of at least 48 pixels draws best), or null for none.
+    #[schema(value_type = Option<String>, example = "https://vendor.example/logo.svg")]
+    logo_url: Option<String>,
+}
+
+/// The longest logo address taken.
+const LOGO_URL_MAX: usize = 500;
+
+/// Set the vendor's logo.
+///
+/// Partners' campaign cards and landing pages show it beside the vendor's
+/// name. Only an https address is taken; null removes it.
+#[utoipa::path(
+    put, path = "/api/v1/vendor/logo", operation_id = "vendor_put_logo",
+    tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:write"])),
+    request_body = VendorLogo,
+    responses(
+        (status = 200, description = "The logo now shown.", body = VendorLogo),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+    )
+)]
+pub async fn put_logo(
+    State(state): State<AppState>,
+    caller: VendorCaller,
+    ApiJson(body): ApiJson<VendorLogo>,
+) -> Result<Json<VendorLogo>, ApiError> {
+    let logo_url = match body.logo_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) if u.chars().count() > LOGO_URL_MAX => {
+            return Err(ApiError::invalid(
+                "#/logo_url",
+                format!("the logo address is longer than {LOGO_URL_MAX} characters"),
+            ));
+        }
+        Some(u) => match u.parse::<onepane_domain::campaign::WebUrl>() {
+            Ok(url) if url.as_url().scheme() == "https" => Some(String::from(url)),
+            _ => {
+                return Err(ApiError::invalid(
+                    "#/logo_url",
+                    "the logo must be an https address",
+                ));
+            }
+        },
+    };
+    caller
+        .store(&state)
+        .set_logo_url(logo_url.as_deref())
+        .await?;
+    Ok(Json(VendorLogo { logo_url }))
+}
+
+/// The vendor's logo.
+#[utoipa::path(
+    get, path = "/api/v1/vendor/logo", operation_id = "vendor_get_logo",
+    tag = "Vendor: campaigns", security(("oauth2" = ["campaigns:read"])),
+    responses((status = 200, description = "The logo shown (null until set).", body = VendorLogo))
+)]
+pub async fn logo(
+    State(state): State<AppState>,
+    caller: VendorCaller,
+) -> Result<Json<VendorLogo>, ApiError> {
+    let logo_url = caller.store(&state).logo_url().await?;
+    Ok(Json(VendorLogo { logo_url }))
+}

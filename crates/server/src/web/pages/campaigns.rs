@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use onepane_domain::CampaignId;
 use onepane_domain::campaign::{Campaign, CampaignActivation, CampaignStatus};
+use onepane_domain::{CampaignId, VendorId};
 use onepane_store::StoreError;
 use serde::Deserialize;
 
@@ -49,12 +49,24 @@ pub struct CampaignCard {
     pub archived: bool,
     /// The languages it comes in.
     pub languages: String,
+    /// The vendor's logo, when it set one.
+    pub vendor_logo: Option<String>,
+}
+
+/// The logo a vendor set, when it is an https address.
+pub fn vendor_logo(logos: &[(VendorId, String)], vendor: &VendorId) -> Option<String> {
+    logos
+        .iter()
+        .find(|(v, _)| v == vendor)
+        .map(|(_, url)| url.clone())
+        .filter(|u| u.starts_with("https://"))
 }
 
 fn card(
     c: &Campaign,
     activation: Option<&CampaignActivation>,
     names: &VendorNames,
+    logos: &[(VendorId, String)],
     t: &Tr,
     base: &str,
 ) -> CampaignCard {
@@ -75,6 +87,7 @@ fn card(
     CampaignCard {
         id: c.id.to_string(),
         vendor: names.name(&c.vendor_id),
+        vendor_logo: vendor_logo(logos, &c.vendor_id),
         paused: names.paused(&c.vendor_id),
         name: variant.name.to_string(),
         description: variant
@@ -115,6 +128,7 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         .into_iter()
         .map(|a| (a.campaign_id, a))
         .collect();
+    let logos = store.vendor_logos().await?;
     let mut campaigns = store.campaigns().await?;
     // Not yet activated first, then newest.
     campaigns.sort_by_key(|c| {
@@ -125,7 +139,16 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
     });
     let cards = campaigns
         .iter()
-        .map(|c| card(c, activations.get(&c.id), &names, &t, &state.public_base))
+        .map(|c| {
+            card(
+                c,
+                activations.get(&c.id),
+                &names,
+                &logos,
+                &t,
+                &state.public_base,
+            )
+        })
         .collect();
     render(&CampaignsPage {
         t,
@@ -189,6 +212,7 @@ async fn campaign_page(
         .into_iter()
         .find(|a| a.campaign_id == id);
     let has_privacy_notice = store.profile().await?.privacy_notice_url.is_some();
+    let logos = store.vendor_logos().await?;
     let locale = locale_of(&t);
     let variant = locale.as_ref().map_or_else(
         || campaign.content.variants.first(),
@@ -203,6 +227,7 @@ async fn campaign_page(
             &campaign,
             activation.as_ref(),
             &names,
+            &logos,
             &t,
             &state.public_base,
         ),

@@ -99,6 +99,10 @@ struct LandingView {
     consent_text: String,
     consent_version: u32,
     initials: String,
+    /// The partner's uploaded logo (its address here, with its version).
+    uploaded_logo: Option<String>,
+    /// The vendor's logo, when it set one.
+    vendor_logo: Option<String>,
     form: LeadForm,
     errors: Vec<(&'static str, String)>,
     thanks: bool,
@@ -123,11 +127,7 @@ fn view(page: &LandingPage, headers: &HeaderMap, slug: &str) -> LandingView {
     // The page speaks the language of the content it shows, when we speak it.
     let lang = Lang::from_tag(variant.locale.as_str()).unwrap_or(visitor);
     let partner = page.workspace.name.to_string();
-    let initials: String = partner
-        .split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect();
+    let initials = crate::web::chrome::initials(&partner);
     let p = &page.profile;
     LandingView {
         t: Tr::new(lang),
@@ -153,11 +153,33 @@ fn view(page: &LandingPage, headers: &HeaderMap, slug: &str) -> LandingView {
         consent_text: p.marketing_consent_text.clone().unwrap_or_default(),
         consent_version: p.marketing_consent_version,
         initials,
+        uploaded_logo: None,
+        vendor_logo: None,
         partner,
         form: LeadForm::default(),
         errors: Vec::new(),
         thanks: false,
     }
+}
+
+/// The faces the page shows: the partner's uploaded logo and the
+/// vendor's logo.
+async fn faces(
+    state: &AppState,
+    page: &LandingPage,
+    slug: &str,
+    view: &mut LandingView,
+) -> Result<(), WebError> {
+    let partner = state.store.partner(page.workspace.id);
+    let (digest, logos) = tokio::try_join!(partner.logo_digest(), partner.vendor_logos())?;
+    view.uploaded_logo = digest.map(|d| {
+        format!(
+            "/l/{slug}/logo?v={}",
+            crate::web::pages::settings::logo::version(&d)
+        )
+    });
+    view.vendor_logo = crate::web::pages::campaigns::vendor_logo(&logos, &page.campaign.vendor_id);
+    Ok(())
 }
 
 /// The landing page's query: `sent` after a form was taken. Other
@@ -181,6 +203,7 @@ async fn show(
         .await?
         .ok_or(WebError::NotFound)?;
     let mut view = view(&page, &headers, &slug);
+    faces(&state, &page, &slug, &mut view).await?;
     view.thanks = shown.sent.is_some();
     render(&view)
 }
@@ -287,6 +310,7 @@ async fn submit(
         .await?
         .ok_or(WebError::NotFound)?;
     let mut view = view(&page, &headers, &slug);
+    faces(&state, &page, &slug, &mut view).await?;
     let key = format!(
         "landing:address:{}",
         client_address(&state, &headers, &extensions)

@@ -331,3 +331,107 @@ impl PartnerStore {
         tx.commit().await
     }
 }
+
+impl PartnerStore {
+    /// Stores the workspace's logo, replacing the one before. The image is
+    /// checked by the caller; `digest` names its version.
+    pub async fn put_logo(
+        &self,
+        kind: LogoType,
+        bytes: &[u8],
+        digest: &[u8],
+    ) -> Result<(), StoreError> {
+        if bytes.is_empty() || bytes.len() > LOGO_MAX_BYTES {
+            return Err(StoreError::Rule(format!(
+                "a logo is 1 to {LOGO_MAX_BYTES} bytes, not {}",
+                bytes.len()
+            )));
+        }
+        let mut tx = self.begin(Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query(
+                "INSERT INTO workspace_logos (workspace_id, content_type, bytes, digest, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (workspace_id) DO UPDATE SET content_type = excluded.content_type, \
+                 bytes = excluded.bytes, digest = excluded.digest, updated_at = excluded.updated_at",
+            )
+            .bind(self.workspace_id().as_uuid())
+            .bind(kind.content_type())
+            .bind(bytes)
+            .bind(digest)
+            .bind(now())
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// Removes the workspace's logo (nothing when there is none).
+    pub async fn delete_logo(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query("DELETE FROM workspace_logos WHERE workspace_id = $1")
+                .bind(self.workspace_id().as_uuid())
+                .execute(&mut *c)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// The workspace's logo, when it uploaded one.
+    pub async fn logo(&self) -> Result<Option<WorkspaceLogo>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let row: Option<(String, Vec<u8>, Vec<u8>)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT content_type, bytes, digest FROM workspace_logos WHERE workspace_id = $1",
+            )
+            .bind(self.workspace_id().as_uuid())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        row.map(|(content_type, bytes, digest)| {
+            let kind = LogoType::from_content_type(&content_type)
+                .ok_or_else(|| StoreError::corrupt("workspace logo", content_type))?;
+            Ok(WorkspaceLogo {
+                kind,
+                bytes,
+                digest,
+            })
+        })
+        .transpose()
+    }
+
+    /// The digest of the workspace's logo (its version), without the
+    /// image, for pages that link to it.
+    pub async fn logo_digest(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let digest: Option<Vec<u8>> = on_tx!(tx, c => {
+            sqlx::query_scalar("SELECT digest FROM workspace_logos WHERE workspace_id = $1")
+                .bind(self.workspace_id().as_uuid())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(digest)
+    }
+
+    /// The logos of the workspace's linked vendors that set one.
+    pub async fn vendor_logos(&self) -> Result<Vec<(VendorId, String)>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let rows: Vec<(uuid::Uuid, String)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT v.id, v.logo_url FROM vendor_links l JOIN vendors v ON v.id = l.vendor_id \
+                 WHERE l.workspace_id = $1 AND v.logo_url IS NOT NULL",
+            )
+            .bind(self.workspace_id().as_uuid())
+            .fetch_all(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, url)| (VendorId::from_uuid(id), url))
+            .collect())
+    }
+}

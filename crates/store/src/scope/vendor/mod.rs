@@ -309,3 +309,33 @@ impl VendorStore {
         tx.commit().await
     }
 }
+
+impl VendorStore {
+    /// Sets (or with `None` removes) the vendor's logo, an https address
+    /// partners show beside its campaigns. The address is checked by the
+    /// caller; the store keeps it as given.
+    pub async fn set_logo_url(&self, logo_url: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.begin(Access::Write).await?;
+        on_tx!(tx, c => {
+            sqlx::query("UPDATE vendors SET logo_url = $2 WHERE id = $1")
+                .bind(self.v())
+                .bind(logo_url)
+                .execute(&mut *c)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// The vendor's logo address, when it set one.
+    pub async fn logo_url(&self) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin(Access::Read).await?;
+        let url: Option<Option<String>> = on_tx!(tx, c => {
+            sqlx::query_scalar("SELECT logo_url FROM vendors WHERE id = $1")
+                .bind(self.v())
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(url.flatten())
+    }
+}
