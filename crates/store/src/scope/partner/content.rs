@@ -107,12 +107,18 @@ impl PartnerStore {
                 "the campaign is archived and cannot be activated".into(),
             ));
         }
+        // A campaign the workspace activated stays its own (the campaign
+        // views keep showing it) when the vendor narrows its audience:
+        // activating it again answers the activation it has.
         let links = self.visible_links(&mut tx).await?;
-        if !in_audience(&links, campaign.vendor_id, &campaign.content.audience) {
+        let existing = self.activation_of(&mut tx, campaign_id).await?;
+        if existing.is_none()
+            && !in_audience(&links, campaign.vendor_id, &campaign.content.audience)
+        {
             return Err(StoreError::not_found("campaign", campaign_id));
         }
         self.active_link(&mut tx, campaign.vendor_id).await?;
-        if let Some(existing) = self.activation_of(&mut tx, campaign_id).await? {
+        if let Some(existing) = existing {
             tx.commit().await?;
             return Ok(existing);
         }
